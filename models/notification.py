@@ -1,0 +1,34 @@
+"""The outbox: events written in the same transaction as what caused them, sent later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import JSONType, db, utcnow
+
+
+class Outbox(db.Model):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # payment_succeeded, chapter_learned, course_learned, plan_completed, certificate_issued
+    event_type: Mapped[str] = mapped_column(sa.String(40))
+    trainee_id: Mapped[int] = mapped_column(sa.ForeignKey("trainees.id"), index=True)
+    # What the event is about, e.g. "course:12" or "order:2025..."; unique per type and trainee.
+    subject: Mapped[str] = mapped_column(sa.String(100))
+    payload: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # pending -> sent | given_up | skipped (no bound, following openid)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("event_type", "trainee_id", "subject", name="uq_outbox_event"),
+    )

@@ -1,0 +1,3 @@
+from wxapp import create_app
+
+app = create_app()

@@ -1,0 +1,209 @@
+"""Settings, read once in the factory from the environment (and test overrides).
+
+Every name here is part of the deployment contract (DESIGN.md). A missing or malformed
+setting raises `ConfigError` naming it, so the service fails at start-up, never at the
+first request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+
+# Required when the built-in sandbox is off (production talks to the real WeChat).
+PRODUCTION_REQUIRED = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "PUBLIC_BASE_URL",
+    "WECHAT_APP_ID",
+    "WECHAT_APP_SECRET",
+    "WECHAT_TOKEN",
+    "WECHAT_AES_KEY",
+    "WECHATPAY_MCHID",
+    "WECHATPAY_PRIVATE_KEY",
+    "WECHATPAY_CERT_SERIAL_NO",
+    "WECHATPAY_APIV3_KEY",
+    "WECHATPAY_PUBLIC_KEY",
+    "WECHATPAY_PUBLIC_KEY_ID",
+)
+
+SANDBOX_DEFAULTS = {
+    "WECHAT_APP_ID": "wx5andb0x0000demo",
+    "WECHAT_APP_SECRET": "sandbox-app-secret-0123456789abcd",
+    "WECHAT_TOKEN": "sandboxtoken",
+    # 43 characters of base64, as the 公众平台 generates.
+    "WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "WECHATPAY_MCHID": "1900000109",
+    "WECHATPAY_APIV3_KEY": "sandboxapiv3key0123456789abcdefg",
+}
+
+
+def _get(env: Mapping[str, Any], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _bool(env: Mapping[str, Any], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _number(env: Mapping[str, Any], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {raw!r}")
+    return value
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+        raise ConfigError(f"{name} must be a URL ({'/'.join(schemes)}), got {value!r}")
+    return value
+
+
+def _database_url(value: str) -> str:
+    scheme = value.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in ("postgresql", "postgres", "sqlite") or "://" not in value:
+        raise ConfigError(f"DATABASE_URL must be a postgresql:// or sqlite:// URL, got {value!r}")
+    # A plain postgresql:// URL means psycopg 3, not SQLAlchemy's psycopg2 default.
+    if value.startswith("postgresql://"):
+        return "postgresql+psycopg://" + value[len("postgresql://") :]
+    if value.startswith("postgres://"):
+        return "postgresql+psycopg://" + value[len("postgres://") :]
+    return value
+
+
+def _pem_path(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigError(f"{name} must be the path of a PEM file; {value!r} does not exist")
+    if b"-----BEGIN" not in path.read_bytes()[:4096]:
+        raise ConfigError(f"{name} must be a PEM file; {value!r} is not one")
+    return str(path)
+
+
+def _persistent_secret(instance_path: Path) -> str:
+    """A development secret kept under instance/, so sessions survive restarts of `make run`."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config from the environment, with `overrides` (tests) taking precedence."""
+    env: dict[str, Any] = dict(os.environ)
+    env.update(overrides or {})
+
+    sandbox = _bool(env, "WXAPP_SANDBOX", default=_get(env, "WECHAT_APP_ID") is None)
+    if not sandbox:
+        missing = [name for name in PRODUCTION_REQUIRED if _get(env, name) is None]
+        if missing:
+            raise ConfigError("missing setting(s): " + ", ".join(missing))
+
+    public_base = _url(
+        "PUBLIC_BASE_URL",
+        (_get(env, "PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        ("http", "https"),
+    )
+
+    cfg: dict[str, Any] = {
+        "WXAPP_SANDBOX": sandbox,
+        "PUBLIC_BASE_URL": public_base,
+        "SECRET_KEY": _get(env, "SECRET_KEY") or _persistent_secret(instance_path),
+        "REDIS_URL": _get(env, "REDIS_URL"),
+        "PROGRESS_FLUSH_S": _number(env, "PROGRESS_FLUSH_S", 2.0, 0.05, 60.0),
+        "PROGRESS_SLACK_S": _number(env, "PROGRESS_SLACK_S", 5.0, 0.0, 120.0),
+        "PROGRESS_COMPLETE_RATIO": _number(env, "PROGRESS_COMPLETE_RATIO", 0.95, 0.5, 1.0),
+        "TESTING": _bool(env, "TESTING", False),
+    }
+    if cfg["REDIS_URL"]:
+        _url("REDIS_URL", cfg["REDIS_URL"], ("redis", "rediss", "unix"))
+
+    db_url = _get(env, "DATABASE_URL")
+    if db_url:
+        cfg["SQLALCHEMY_DATABASE_URI"] = _database_url(db_url)
+    else:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        cfg["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'wxapp.sqlite3'}"
+    cfg["DATABASE_URL"] = cfg["SQLALCHEMY_DATABASE_URI"]
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+
+    for name in ("WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_TOKEN", "WECHAT_AES_KEY"):
+        cfg[name] = _get(env, name) or (SANDBOX_DEFAULTS[name] if sandbox else None)
+    if len(cfg["WECHAT_AES_KEY"]) != 43:
+        raise ConfigError("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
+
+    sandbox_base = f"{public_base}/_sandbox"
+    cfg["WECHAT_API_BASE"] = (
+        _get(env, "WECHAT_API_BASE") or (sandbox_base if sandbox else "https://api.weixin.qq.com")
+    ).rstrip("/")
+    cfg["WECHAT_OAUTH_BASE"] = (
+        _get(env, "WECHAT_OAUTH_BASE")
+        or (sandbox_base if sandbox else "https://open.weixin.qq.com")
+    ).rstrip("/")
+    cfg["WECHATPAY_API_BASE"] = (
+        _get(env, "WECHATPAY_API_BASE")
+        or (sandbox_base if sandbox else "https://api.mch.weixin.qq.com")
+    ).rstrip("/")
+    for name in ("WECHAT_API_BASE", "WECHAT_OAUTH_BASE", "WECHATPAY_API_BASE"):
+        _url(name, cfg[name], ("http", "https"))
+
+    for name in ("WECHATPAY_MCHID", "WECHATPAY_APIV3_KEY"):
+        cfg[name] = _get(env, name) or (SANDBOX_DEFAULTS[name] if sandbox else None)
+    if len(cfg["WECHATPAY_APIV3_KEY"].encode()) != 32:
+        raise ConfigError("WECHATPAY_APIV3_KEY must be 32 bytes")
+    # In sandbox mode the pay half generates its own keys under instance/ when these are unset.
+    cfg["WECHATPAY_PRIVATE_KEY"] = _pem_path(
+        "WECHATPAY_PRIVATE_KEY", _get(env, "WECHATPAY_PRIVATE_KEY")
+    )
+    cfg["WECHATPAY_PUBLIC_KEY"] = _pem_path(
+        "WECHATPAY_PUBLIC_KEY", _get(env, "WECHATPAY_PUBLIC_KEY")
+    )
+    cfg["WECHATPAY_CERT_SERIAL_NO"] = _get(env, "WECHATPAY_CERT_SERIAL_NO")
+    cfg["WECHATPAY_PUBLIC_KEY_ID"] = _get(env, "WECHATPAY_PUBLIC_KEY_ID")
+
+    # Cookies: signed, HttpOnly, SameSite=Lax; Secure when served over HTTPS.
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["SESSION_COOKIE_SECURE"] = public_base.startswith("https://")
+    cfg["SESSION_COOKIE_NAME"] = "wxapp_session"
+    cfg["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    cfg["JSON_AS_ASCII"] = False
+    return cfg

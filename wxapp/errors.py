@@ -1,0 +1,117 @@
+"""The one error hierarchy of the app, and the handlers that turn it into JSON.
+
+Every domain failure is an `AppError` with a machine code and a Chinese message the page
+can show. The WeChat callback and the pay notification answer in WeChat's own formats
+through their blueprints' handlers; everything else answers
+`{"error": code, "message": 中文}` (plus `field` for validation errors).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    status = 400
+    code = "bad_request"
+    message = "请求有误"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, **extra: Any):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        if code:
+            self.code = code
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.extra}
+
+
+class ValidationError(AppError):
+    """Bad input: names the field at fault."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, field: str, message: str, *, code: str | None = None, **extra: Any):
+        super().__init__(message, code=code, field=field, **extra)
+        self.field = field
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+    message = "请先登录"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+    message = "没有权限"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    message = "不存在"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    message = "当前状态不允许该操作"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "too_many_requests"
+    message = "操作过于频繁，请稍后再试"
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "unavailable"
+    message = "服务暂时不可用，请稍后再试"
+
+
+HTTP_MESSAGES = {
+    400: ("bad_request", "请求有误"),
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "没有权限"),
+    404: ("not_found", "页面或资源不存在"),
+    405: ("method_not_allowed", "不支持该请求方式"),
+    413: ("too_large", "请求内容过大"),
+    415: ("unsupported_media_type", "请求格式不支持"),
+    429: ("too_many_requests", "操作过于频繁，请稍后再试"),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def _app_error(err: AppError):
+        return jsonify(err.to_dict()), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        status = err.code or 500
+        code, message = HTTP_MESSAGES.get(status, ("error", err.description or "请求失败"))
+        if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
+            return err
+        return jsonify({"error": code, "message": message}), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(err, OperationalError | RedisConnectionError):
+            log.error("backing service unavailable: %s", err)
+            return jsonify({"error": "unavailable", "message": ServiceUnavailable.message}), 503
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify({"error": "internal", "message": "系统繁忙，请稍后再试"}), 500
