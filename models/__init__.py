@@ -5,6 +5,7 @@ from models.catalogue import Chapter, Course, PlanCourse, PlanKind, TrainingPlan
 from models.notification import Outbox
 from models.progress import ChapterProgress, CourseCompletion, Enrollment
 from models.trainee import Trainee, Unit
+from models.wechat import WechatBinding
 
 __all__ = [
     "Base",
@@ -21,6 +22,7 @@ __all__ = [
     "TrainingPlan",
     "UTCDateTime",
     "Unit",
+    "WechatBinding",
     "db",
     "utcnow",
 ]

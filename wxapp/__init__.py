@@ -39,8 +39,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     # The factory is the composition root: it alone reaches up to the handlers and the CLI.
     from handlers import register_blueprints
+    from wxapp import sandbox
     from wxapp.cli import register_commands
 
     register_blueprints(app)
+    sandbox.register(app)
     register_commands(app)
     return app

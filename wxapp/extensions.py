@@ -13,10 +13,15 @@ from models import db
 
 def _render_item(type_: str, obj, autogen_context):
     """Migrations store UTCDateTime as a plain timezone-aware column: the decorator is Python-side."""
+    import sqlalchemy as sa
+
     from models.base import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, sa.JSON):
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return "sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')"
     return False
 
 
