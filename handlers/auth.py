@@ -3,16 +3,27 @@
 from flask import Blueprint, jsonify, session
 
 from handlers import validation as v
-from handlers.guard import allowed_before_password_change, current_trainee_id, public, start_session
+from handlers.guard import (
+    allowed_before_password_change,
+    current_trainee_id,
+    limit_by_ip,
+    public,
+    start_session,
+)
 from wxapp import accounts, clock
 from wxapp.extensions import get_redis
+from wxapp.ratelimit import Limit
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
+
+# Per address, on top of the per-username lockout: one address trying many usernames.
+LOGIN_LIMIT = Limit("login", 30, 60, "登录尝试过于频繁，请一分钟后再试")
 
 
 @bp.post("/login")
 @public
 def login():
+    limit_by_ip(LOGIN_LIMIT)
     body = v.json_body()
     username = v.string(body, "username", max_len=18)
     password = v.string(body, "password", max_len=64, strip=False)

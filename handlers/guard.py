@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 
+from wxapp import ratelimit
 from wxapp.errors import Forbidden, Unauthorized
+from wxapp.extensions import get_redis
 
 F = TypeVar("F", bound=Callable)
 
@@ -45,7 +48,49 @@ def start_session(trainee_id: int, must_change: bool) -> None:
     session.permanent = True
 
 
+def client_ip() -> str:
+    """The caller's address (nginx in front sets X-Real-IP; see docs/operations.md)."""
+    return request.headers.get("X-Real-IP") or request.remote_addr or "-"
+
+
+def limit_by_ip(limit: ratelimit.Limit) -> None:
+    ratelimit.hit(get_redis(), limit, client_ip())
+
+
+def limit_by_trainee(limit: ratelimit.Limit) -> None:
+    ratelimit.hit(get_redis(), limit, str(current_trainee_id()))
+
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _cross_origin() -> bool:
+    """A state-changing browser request sent from another site (CSRF), by Origin or Referer."""
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return source == "null"
+    allowed = {_origin_of(current_app.config["PUBLIC_BASE_URL"]), _origin_of(request.host_url)}
+    return _origin_of(source) not in allowed
+
+
 def install(app: Flask) -> None:
+    @app.before_request
+    def _refuse_cross_origin_writes():
+        if request.method in SAFE_METHODS:
+            return None
+        if (
+            request.path.startswith("/api/") or request.path.startswith("/auth/")
+        ) and _cross_origin():
+            raise Forbidden("拒绝来自其他网站的请求", code="cross_origin")
+        return None
+
     @app.before_request
     def _require_session():
         if not request.path.startswith("/api/") or request.endpoint is None:

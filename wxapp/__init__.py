@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+from wxapp import observability
 from wxapp.clock import SystemClock
 from wxapp.config import load_config
 from wxapp.errors import register_error_handlers
@@ -26,9 +26,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_config(Path(app.instance_path), overrides))
     app.json.ensure_ascii = False  # Chinese messages stay readable on the wire
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -36,6 +33,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["clock"] = SystemClock()
 
     register_error_handlers(app)
+    observability.init_app(app)
 
     # The factory is the composition root: it alone reaches up to the handlers and the CLI.
     from handlers import register_blueprints

@@ -206,4 +206,10 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     cfg["SESSION_COOKIE_NAME"] = "wxapp_session"
     cfg["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     cfg["JSON_AS_ASCII"] = False
+
+    # --- operations: logs and metrics ---
+    cfg["LOG_FORMAT"] = (_get(env, "LOG_FORMAT") or ("text" if sandbox else "json")).lower()
+    if cfg["LOG_FORMAT"] not in ("json", "text"):
+        raise ConfigError(f"LOG_FORMAT must be json or text, got {cfg['LOG_FORMAT']!r}")
+    cfg["METRICS_TOKEN"] = _get(env, "METRICS_TOKEN")
     return cfg

@@ -1,0 +1,107 @@
+"""Cross-origin writes refused, login rate-limited per address, request ids and /metrics."""
+
+import json
+import logging
+
+import pytest
+
+from models import db
+from tests.factories import make_trainee
+from wxapp.observability import JsonFormatter, RequestIdFilter
+
+
+@pytest.fixture
+def trainee_phone(app):
+    with app.app_context():
+        t = make_trainee()
+        db.session.commit()
+        return t.phone
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example.com"},
+        {"Referer": "https://evil.example.com/page"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ],
+)
+def test_state_changing_request_from_another_site_is_refused(client, trainee_phone, headers):
+    res = client.post(
+        "/api/login", json={"username": trainee_phone, "password": "Passw0rd!"}, headers=headers
+    )
+    assert res.status_code == 403
+    assert res.json["error"] == "cross_origin"
+    assert "其他网站" in res.json["message"]
+    assert "Set-Cookie" not in res.headers
+
+
+def test_same_origin_write_is_accepted(client, trainee_phone):
+    res = client.post(
+        "/api/login",
+        json={"username": trainee_phone, "password": "Passw0rd!"},
+        headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert res.status_code == 200
+
+
+def test_reads_from_another_site_are_not_blocked_by_the_origin_check(client):
+    # A GET changes nothing; without a session it is simply 401.
+    assert client.get("/api/me", headers={"Origin": "https://evil.example.com"}).status_code == 401
+
+
+def test_login_attempts_from_one_address_are_rate_limited(client):
+    codes = [
+        client.post("/api/login", json={"username": f"1390000{i:04d}", "password": "x"}).status_code
+        for i in range(31)
+    ]
+    assert codes[:30] == [401] * 30  # different usernames: none locked on its own
+    res = client.post("/api/login", json={"username": "13900009999", "password": "x"})
+    assert res.status_code == 429
+    assert res.json["error"] == "rate_limited" and "频繁" in res.json["message"]
+
+
+def test_request_id_is_echoed_or_assigned(client):
+    res = client.get("/healthz", headers={"X-Request-Id": "abc12345-from-nginx"})
+    assert res.headers["X-Request-Id"] == "abc12345-from-nginx"
+    fresh = client.get("/healthz", headers={"X-Request-Id": "bad id with spaces"})
+    assert len(fresh.headers["X-Request-Id"]) == 32
+
+
+def test_json_log_lines_carry_the_request_id(app):
+    formatter, flt = JsonFormatter(), RequestIdFilter()
+    with app.test_request_context("/api/x"):
+        from flask import g
+
+        g.request_id = "req-00000001"
+        record = logging.LogRecord("wxapp", logging.INFO, __file__, 1, "登录成功 %s", ("u",), None)
+        flt.filter(record)
+        line = json.loads(formatter.format(record))
+    assert line["request_id"] == "req-00000001"
+    assert line["message"] == "登录成功 u"
+    assert line["path"] == "/api/x"
+
+
+def test_metrics_exposes_the_counters(client):
+    res = client.get("/metrics")
+    assert res.status_code == 200
+    text = res.get_data(as_text=True)
+    for name in (
+        "wxapp_beacons_total",
+        "wxapp_completions_total",
+        "wxapp_payments_total",
+        "wxapp_pushes_total",
+    ):
+        assert f"# TYPE {name} counter" in text
+
+
+def test_metrics_token_when_configured(base_config):
+    from tests.conftest import app_with
+
+    with app_with(base_config, METRICS_TOKEN="s3cret-token") as app:
+        c = app.test_client()
+        assert c.get("/metrics").status_code == 401
+        assert (
+            c.get("/metrics", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+        )

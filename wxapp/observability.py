@@ -1,0 +1,97 @@
+"""Structured logs carrying a request id, and the Prometheus counters operators watch.
+
+Each request gets an id (the incoming `X-Request-Id` when it is sane, else a new one),
+echoed in the response and added to every log record written while serving it. Counters
+are module-level prometheus-client metrics; under gunicorn set PROMETHEUS_MULTIPROC_DIR so
+/metrics adds up every worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask, g, has_request_context, request
+from prometheus_client import CollectorRegistry, Counter, generate_latest, multiprocess
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+BEACONS = Counter("wxapp_beacons_total", "Progress beacons answered, by outcome", ["outcome"])
+COMPLETIONS = Counter("wxapp_completions_total", "Completions written, by level", ["level"])
+PAYMENTS = Counter("wxapp_payments_total", "Payment notifications handled, by outcome", ["outcome"])
+PUSHES = Counter("wxapp_pushes_total", "Template messages pushed, by outcome", ["outcome"])
+
+
+def request_id() -> str | None:
+    return g.get("request_id") if has_request_context() else None
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: what log shippers index without parsing rules."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        if has_request_context():
+            entry["method"] = request.method
+            entry["path"] = request.path
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(fmt: str) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+        )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_wxapp", False)]:
+        root.removeHandler(old)
+    handler._wxapp = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def init_app(app: Flask) -> None:
+    configure_logging(app.config["LOG_FORMAT"])
+
+    @app.before_request
+    def _assign_request_id():
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(response):
+        if "request_id" in g:
+            response.headers[REQUEST_ID_HEADER] = g.request_id
+        return response
+
+
+def metrics_text() -> bytes:
+    """The Prometheus exposition, summed over gunicorn workers in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()
