@@ -49,8 +49,8 @@ def start_session(trainee_id: int, must_change: bool) -> None:
 
 
 def client_ip() -> str:
-    """The caller's address (nginx in front sets X-Real-IP; see docs/operations.md)."""
-    return request.headers.get("X-Real-IP") or request.remote_addr or "-"
+    """The caller's address (behind nginx, from X-Forwarded-For via PROXY_COUNT)."""
+    return request.remote_addr or "-"
 
 
 def limit_by_ip(limit: ratelimit.Limit) -> None:

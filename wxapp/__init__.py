@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wxapp import observability
 from wxapp.clock import SystemClock
@@ -34,6 +35,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     observability.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     # The factory is the composition root: it alone reaches up to the handlers and the CLI.
     from handlers import register_blueprints

@@ -212,4 +212,7 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     if cfg["LOG_FORMAT"] not in ("json", "text"):
         raise ConfigError(f"LOG_FORMAT must be json or text, got {cfg['LOG_FORMAT']!r}")
     cfg["METRICS_TOKEN"] = _get(env, "METRICS_TOKEN")
+    # How many reverse proxies (nginx) stand in front and set X-Forwarded-For/-Proto: their
+    # headers are trusted only then, so a client cannot forge its address for rate limits.
+    cfg["PROXY_COUNT"] = int(_number(env, "PROXY_COUNT", 0, 0, 5))
     return cfg

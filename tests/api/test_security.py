@@ -105,3 +105,24 @@ def test_metrics_token_when_configured(base_config):
         assert (
             c.get("/metrics", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
         )
+
+
+def test_forwarded_address_is_trusted_only_behind_a_configured_proxy(base_config):
+    from tests.conftest import app_with
+
+    def attempts(app, n):
+        c = app.test_client()
+        return [
+            c.post(
+                "/api/login",
+                json={"username": f"1390000{i:04d}", "password": "x"},
+                headers={"X-Forwarded-For": f"10.0.0.{i}"},
+            ).status_code
+            for i in range(n)
+        ]
+
+    with app_with(base_config) as app:  # no proxy: the header is ignored, one address
+        assert attempts(app, 31)[-1] == 429
+    with app_with(base_config, PROXY_COUNT="1") as app:  # behind nginx: 31 addresses
+        app.extensions["redis"].flushdb()
+        assert 429 not in attempts(app, 31)
