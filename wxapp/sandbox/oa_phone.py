@@ -3,7 +3,6 @@ posts it to the app's own `/wechat`, then reads the reply the way WeChat would."
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from typing import Any
@@ -13,6 +12,7 @@ from xml.sax.saxutils import escape
 from flask import Flask
 from wechatpy.crypto import WeChatCrypto
 
+from wxapp.wechat.callback import sign
 from wxapp.wechat.xmlsafe import HostileXml, parse_flat
 
 SANDBOX_ACCOUNT = "gh_sandbox000001"  # the official account's own id (ToUserName)
@@ -39,22 +39,18 @@ def build_xml(kind: str, openid: str, *, key: str = "", content: str = "", when:
     return f"<xml>{head}{body}</xml>"
 
 
-def _sign(*parts: str) -> str:
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
-
-
 def send(app: Flask, xml: str, *, aes: bool) -> dict[str, Any]:
     """Post `xml` to /wechat as WeChat would; the reply, decrypted and parsed."""
     cfg = app.config
     token, timestamp, nonce = cfg["WECHAT_TOKEN"], str(int(time.time())), secrets.token_hex(5)
     params = {"timestamp": timestamp, "nonce": nonce, "openid": "", "signature": ""}
-    params["signature"] = _sign(token, timestamp, nonce)
+    params["signature"] = sign(token, timestamp, nonce)
     body = xml
     crypto = WeChatCrypto(token, cfg["WECHAT_AES_KEY"], cfg["WECHAT_APP_ID"])
     if aes:
         envelope = parse_flat(crypto.encrypt_message(xml, nonce, timestamp))
         encrypt = envelope["Encrypt"]
-        params.update(encrypt_type="aes", msg_signature=_sign(token, timestamp, nonce, encrypt))
+        params.update(encrypt_type="aes", msg_signature=sign(token, timestamp, nonce, encrypt))
         body = f"<xml>{_cdata('ToUserName', SANDBOX_ACCOUNT)}{_cdata('Encrypt', encrypt)}</xml>"
     # In-process, so the phone works under a single-threaded server too.
     res = app.test_client().post(

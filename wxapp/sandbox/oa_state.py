@@ -20,7 +20,8 @@ STABLE_REISSUE_BELOW_S = 300
 
 K_CODE = "sandbox:oauth:code:"
 K_USED = "sandbox:oauth:used:"
-K_TOKEN = "sandbox:token"
+K_TOKEN = "sandbox:token"  # the stable token
+K_PLAIN_TOKEN = "sandbox:token:plain"  # cgi-bin/token's, independent of the stable one
 K_FETCHES = "sandbox:token:fetches"
 K_MENU = "sandbox:menu"
 K_INBOX = "sandbox:inbox:"
@@ -56,33 +57,36 @@ def redeem_code(r: redis.Redis, code: str) -> tuple[str | None, int]:
 # --- access_token -----------------------------------------------------------------------
 
 
-def _new_token(r: redis.Redis) -> tuple[str, int]:
+def _new_token(r: redis.Redis, key: str) -> tuple[str, int]:
     token = "sbx_" + secrets.token_urlsafe(32)
-    r.set(K_TOKEN, token, ex=TOKEN_TTL_S)
+    r.set(key, token, ex=TOKEN_TTL_S)
     return token, TOKEN_TTL_S
 
 
 def issue_token(r: redis.Redis, *, stable: bool, force: bool = False) -> tuple[str, int]:
-    """cgi-bin/token always replaces the token (as WeChat's does); stable_token reuses it."""
+    """cgi-bin/token always replaces its token (as WeChat's does, invalidating the previous
+    one); stable_token hands out the current stable token unless forced or nearly expired."""
     r.incr(K_FETCHES)
-    if stable and not force:
+    if not stable:
+        return _new_token(r, K_PLAIN_TOKEN)
+    if not force:
         current, ttl = r.get(K_TOKEN), r.ttl(K_TOKEN)
         if current and ttl > STABLE_REISSUE_BELOW_S:
             return current, ttl
-    return _new_token(r)
+    return _new_token(r, K_TOKEN)
 
 
 def check_token(r: redis.Redis, token: str | None) -> int:
-    """0 if `token` is the current one, else 42001 (none current: expired) or 40001."""
-    current = r.get(K_TOKEN)
-    if current is None:
+    """0 if `token` is a current one, else 42001 (none current: expired) or 40001."""
+    current = [t for t in (r.get(K_TOKEN), r.get(K_PLAIN_TOKEN)) if t]
+    if not current:
         return 42001
-    return 0 if token and secrets.compare_digest(token, current) else 40001
+    return 0 if token and any(secrets.compare_digest(token, t) for t in current) else 40001
 
 
 def expire_token(r: redis.Redis) -> None:
-    """Make the current token invalid, as a token expired at WeChat would be."""
-    r.delete(K_TOKEN)
+    """Make the current tokens invalid, as tokens expired at WeChat would be."""
+    r.delete(K_TOKEN, K_PLAIN_TOKEN)
 
 
 def token_fetches(r: redis.Redis) -> int:
