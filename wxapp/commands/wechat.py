@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+import requests
 from flask import current_app
 from wechatpy.exceptions import WeChatClientException
 
@@ -28,6 +29,8 @@ def push() -> None:
         client.menu.create(MENU)
     except WeChatClientException as err:
         raise click.ClickException(f"菜单发布失败：{err.errcode} {err.errmsg}") from None
+    except requests.RequestException as err:
+        raise click.ClickException(f"无法连接 {client.api_base}：{err}") from None
     click.echo(f"菜单已发布到 {client.api_base}")
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from wechatpy import create_reply, parse_message
+from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import ArticlesReply, TextReply
 
@@ -142,12 +142,10 @@ def _dispatch(message: Any, settings: CallbackSettings, now: datetime) -> replie
 
 def _render(reply: replies.Reply | None, message: Any) -> str:
     if reply is None:
-        return "success"
+        return "success"  # WeChat's "no reply"
     if reply["type"] == "news":
         return ArticlesReply(message=message, articles=reply["articles"]).render()
-    if reply["type"] == "text":
-        return TextReply(message=message, content=reply["content"]).render()
-    return create_reply(None).render() or "success"
+    return TextReply(message=message, content=reply["content"]).render()
 
 
 def _process_once(
