@@ -142,6 +142,9 @@ def test_two_processes_fetch_the_token_once(live_server, base_config):
     results.join_thread()
     assert tokens[0] == tokens[1]
     assert oa_state.token_fetches(r) == 1
+    # Kept for less than its 7200 s life, so it is refreshed before WeChat expires it.
+    appid = live_server.app.config["WECHAT_APP_ID"]
+    assert 0 < r.ttl(f"wechat:{appid}_access_token") <= 7200 - 300
     # And this process reuses it from Redis, without a fetch.
     assert live_server.app.extensions["wechat"].access_token == tokens[0]
     assert oa_state.token_fetches(r) == 1
