@@ -105,3 +105,13 @@ def make_plan(
         plan.courses.append(PlanCourse(course=course, position=c))
     db.session.flush()
     return plan
+
+
+def make_binding(trainee: Trainee, openid: str, *, following: bool = True):
+    """Bind a WeChat openid to `trainee` (wechat area)."""
+    from models import WechatBinding
+
+    binding = WechatBinding(openid=openid, trainee_id=trainee.id, following=following)
+    db.session.add(binding)
+    db.session.flush()
+    return binding

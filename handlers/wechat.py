@@ -1,0 +1,65 @@
+"""GET/POST /wechat: WeChat's server URL; answers in WeChat's format, never JSON."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from wxapp import clock
+from wxapp.extensions import get_redis
+from wxapp.wechat.callback import (
+    BadMessage,
+    BadSignature,
+    CallbackSettings,
+    handle_message,
+    verify_url,
+)
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("wechat", __name__)
+
+
+def _plain(body: str, status: int = 200) -> Response:
+    mimetype = "application/xml" if body.startswith("<") else "text/plain"
+    return Response(body, status=status, mimetype=mimetype)
+
+
+@bp.get("/wechat")
+def verify():
+    settings = CallbackSettings.from_config(current_app.config)
+    return _plain(verify_url(settings, request.args))
+
+
+@bp.post("/wechat")
+def receive():
+    settings = CallbackSettings.from_config(current_app.config)
+    body = request.get_data(cache=False)
+    return _plain(handle_message(settings, get_redis(), request.args, body, clock.now()))
+
+
+@bp.errorhandler(BadSignature)
+def _bad_signature(err: BadSignature):
+    log.warning("wechat callback: bad signature from %s", request.remote_addr)
+    return _plain("forbidden", 403)
+
+
+@bp.errorhandler(BadMessage)
+def _bad_message(err: BadMessage):
+    log.warning("wechat callback: refused body (%s)", err)
+    return _plain("bad request", 400)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(err: HTTPException):
+    return _plain(err.name.lower(), err.code or 400)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(err: Exception):
+    # WeChat shows users "该公众号暂时无法提供服务" for anything but a valid answer; the
+    # dedupe key was released, so a retry processes the message again.
+    log.exception("wechat callback failed")
+    return _plain("success")

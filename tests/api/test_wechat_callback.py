@@ -1,0 +1,242 @@
+"""/wechat as WeChat's servers use it: URL verification, every menu click and keyword in
+plain and AES mode, retries, bad signatures and hostile XML (requests built in
+tests/wechat_wire.py from WeChat's spec, not with the app's helpers)."""
+
+from decimal import Decimal
+from urllib.parse import quote
+
+import pytest
+
+from models import Enrollment, WechatBinding, db
+from tests.factories import make_binding, make_plan, make_trainee
+from tests.wechat_wire import WeChat, event_xml, sign, text_xml
+
+OPENID = "o_test_bound_000000000001"
+STRANGER = "o_test_stranger_0000000002"
+
+
+@pytest.fixture(params=["plain", "aes"])
+def wechat(request, app, client):
+    cfg = app.config
+    return WeChat(
+        client,
+        cfg["WECHAT_TOKEN"],
+        cfg["WECHAT_AES_KEY"],
+        cfg["WECHAT_APP_ID"],
+        aes=request.param == "aes",
+    )
+
+
+@pytest.fixture
+def world(app):
+    """A bound trainee with 12 公需 and 30 专业 学时 done in 2025; plans of both kinds."""
+    with app.app_context():
+        trainee = make_trainee(name="张三")
+        make_binding(trainee, OPENID)
+        public = make_plan(year=2025, kind="public", required_hours=30)
+        specialist = make_plan(year=2025, kind="specialist")
+        make_plan(year=2024, kind="specialist")  # last year's: not offered
+        db.session.add_all(
+            [
+                Enrollment(trainee_id=trainee.id, plan_id=public.id, hours_done=Decimal("12")),
+                Enrollment(trainee_id=trainee.id, plan_id=specialist.id, hours_done=Decimal("30")),
+            ]
+        )
+        db.session.commit()
+        return {"trainee": trainee.id, "public": public.id, "specialist": specialist.id}
+
+
+def following(app, openid):
+    with app.app_context():
+        return db.session.execute(
+            db.select(WechatBinding.following).where(WechatBinding.openid == openid)
+        ).scalar_one()
+
+
+def click(wechat, key, openid=OPENID, when=1750000000):
+    return wechat.reply(event_xml(openid, "CLICK", key, when=when))
+
+
+def test_url_verification_echoes_only_when_signed(client, app):
+    token = app.config["WECHAT_TOKEN"]
+    ok = client.get(
+        "/wechat",
+        query_string={
+            "signature": sign(token, "1750000000", "abc"),
+            "timestamp": "1750000000",
+            "nonce": "abc",
+            "echostr": "4242xyz",
+        },
+    )
+    assert ok.status_code == 200 and ok.get_data(as_text=True) == "4242xyz"
+    bad = client.get(
+        "/wechat",
+        query_string={"signature": "0" * 40, "timestamp": "1", "nonce": "a", "echostr": "x"},
+    )
+    assert bad.status_code == 403
+    assert client.get("/wechat?echostr=x").status_code == 403
+
+
+def test_plan_clicks_answer_news_for_this_years_plans(wechat, world, app):
+    base = app.config["PUBLIC_BASE_URL"]
+    for key, kind in (("PLANS_PUBLIC", "public"), ("PLANS_SPECIALIST", "specialist")):
+        reply = click(wechat, key)
+        assert reply["type"] == "news"
+        first, *plans = reply["articles"]
+        assert "2025年度" in first["title"]
+        next_path = f"/h5/plans?kind={kind}&year=2025"
+        assert first["url"] == f"{base}/auth/wechat?next={quote(next_path, safe='')}"
+        assert [a["url"] for a in plans] == [
+            f"{base}/auth/wechat?next={quote(f'/h5/plan?id={world[kind]}', safe='')}"
+        ]
+
+
+def test_progress_click_shows_this_years_hours(wechat, world):
+    reply = click(wechat, "MY_PROGRESS")
+    assert reply["type"] == "text" and reply["to"] == OPENID
+    assert "2025年度" in reply["content"]
+    assert "公需科目：12 / 30 学时" in reply["content"]
+    assert "专业科目：30 / 60 学时" in reply["content"]
+    assert "合计：42 / 90 学时" in reply["content"]
+
+
+def test_certificates_click(wechat, world):
+    reply = click(wechat, "MY_CERTIFICATES")
+    assert "尚未达标（还差 48 学时）" in reply["content"]
+    assert "%2Fh5%2Fcertificates" in reply["content"]
+
+
+def test_help_click_gives_the_notices_numbers(wechat, world):
+    content = click(wechat, "HELP")["content"]
+    assert "400-023-9229，按 1" in content and "400-023-9229，按 2" in content
+    assert "400-618-7500，按 2" in content
+
+
+def test_unbound_user_gets_a_bind_link(wechat, world):
+    for key, page in (("MY_PROGRESS", "progress"), ("MY_CERTIFICATES", "certificates")):
+        content = click(wechat, key, openid=STRANGER)["content"]
+        assert "绑定" in content
+        assert f"/auth/wechat?next=%2Fh5%2F{page}" in content
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("进度", "公需科目：12 / 30 学时"), ("证书", "查看我的证书"), ("帮助", "400-618-7500")],
+)
+def test_keywords_answer_like_the_menu(wechat, world, word, expected):
+    reply = wechat.reply(text_xml(OPENID, word, msg_id=9000001))
+    assert expected in reply["content"]
+
+
+def test_other_text_gets_short_help_and_plan_keyword_one_article(wechat, world):
+    assert "回复“进度”" in wechat.reply(text_xml(OPENID, "你好", msg_id=9000002))["content"]
+    news = wechat.reply(text_xml(OPENID, "专业", msg_id=9000003))
+    assert news["type"] == "news" and len(news["articles"]) == 1
+
+
+def test_subscribe_welcomes_and_unsubscribe_stops_notifications(wechat, world, app):
+    welcome = wechat.reply(event_xml(STRANGER, "subscribe", when=1750000001))
+    assert "欢迎关注" in welcome["content"] and "/auth/wechat?next=" in welcome["content"]
+    assert wechat.reply(event_xml(OPENID, "unsubscribe", when=1750000002)) == {}
+    assert following(app, OPENID) is False
+    back = wechat.reply(event_xml(OPENID, "subscribe", when=1750000003))
+    assert "欢迎回来" in back["content"]
+    assert following(app, OPENID) is True
+
+
+def test_unknown_message_type_answers_success(wechat, world):
+    image = (
+        "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName>"
+        "<CreateTime>1</CreateTime><MsgType>image</MsgType><PicUrl>http://x/y.jpg</PicUrl>"
+        "<MsgId>777</MsgId></xml>"
+    )
+    assert wechat.reply(image) == {}
+
+
+def test_a_retry_is_processed_once_and_answered_the_same(wechat, world, app):
+    xml = text_xml(STRANGER, "进度", msg_id=123456789)
+    first = wechat.reply(xml)
+    assert "绑定" in first["content"]
+    # Between WeChat's deliveries the user gets bound: a reprocessed retry would differ.
+    with app.app_context():
+        make_binding(make_trainee(name="李四"), STRANGER)
+        db.session.commit()
+    assert wechat.reply(xml) == first
+    event = event_xml(STRANGER, "CLICK", "MY_PROGRESS", when=1750000100)
+    assert "公需科目" in wechat.reply(event)["content"]
+    with app.app_context():
+        db.session.execute(db.delete(WechatBinding).where(WechatBinding.openid == STRANGER))
+        db.session.commit()
+    assert "公需科目" in wechat.reply(event)["content"]  # same FromUserName + CreateTime
+
+
+def test_bad_signatures_are_refused(app, client, world):
+    token = app.config["WECHAT_TOKEN"]
+    plain = WeChat(client, token, app.config["WECHAT_AES_KEY"], app.config["WECHAT_APP_ID"])
+    xml = event_xml(OPENID, "unsubscribe")
+    bad = plain.post_raw(xml, timestamp="1", nonce="n", signature=sign("wrong-token", "1", "n"))
+    assert bad.status_code == 403
+    assert plain.post_raw(xml, timestamp="1", nonce="n").status_code == 403
+    # Safe mode: a valid `signature` is not enough, the msg_signature must cover Encrypt.
+    body = "<xml><Encrypt><![CDATA[AAAA]]></Encrypt></xml>"
+    res = plain.post_raw(
+        body,
+        timestamp="1",
+        nonce="n",
+        signature=sign(token, "1", "n"),
+        encrypt_type="aes",
+        msg_signature=sign(token, "1", "n"),
+    )
+    assert res.status_code == 403
+    assert following(app, OPENID) is True
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<xml><ToUserName>gh</ToUserName><FromUserName>&lol4;</FromUserName><CreateTime>1</CreateTime>
+<MsgType>event</MsgType><Event>unsubscribe</Event></xml>"""
+
+EXTERNAL_ENTITY = f"""<?xml version="1.0"?>
+<!DOCTYPE xml [<!ENTITY who SYSTEM "file:///etc/hostname">]>
+<xml><ToUserName>gh</ToUserName><FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime>
+<MsgType>event</MsgType><Event>unsubscribe</Event><EventKey>&who;</EventKey></xml>"""
+
+REMOTE_DTD = f"""<?xml version="1.0"?>
+<!DOCTYPE xml SYSTEM "http://127.0.0.1:9/evil.dtd">
+<xml><ToUserName>gh</ToUserName><FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime>
+<MsgType>event</MsgType><Event>unsubscribe</Event></xml>"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        BILLION_LAUGHS,
+        EXTERNAL_ENTITY,
+        REMOTE_DTD,
+        "<xml><FromUserName>o</FromUserName>",
+        "not xml at all",
+        "",
+        f"<html><FromUserName>{OPENID}</FromUserName><MsgType>event</MsgType></html>",
+    ],
+)
+def test_malformed_and_hostile_xml_is_refused_unprocessed(wechat, world, app, body):
+    res = wechat.post(body)
+    assert res.status_code == 400
+    assert following(app, OPENID) is True  # the unsubscribe inside was not processed
+
+
+def test_hostile_envelope_in_safe_mode_is_refused(app, client):
+    token = app.config["WECHAT_TOKEN"]
+    wx = WeChat(client, token, app.config["WECHAT_AES_KEY"], app.config["WECHAT_APP_ID"])
+    for body in (BILLION_LAUGHS, EXTERNAL_ENTITY, "<xml><Encrypt>"):
+        res = wx.post_raw(
+            body,
+            timestamp="1",
+            nonce="n",
+            signature=sign(token, "1", "n"),
+            encrypt_type="aes",
+            msg_signature=sign(token, "1", "n", ""),
+        )
+        assert res.status_code == 400

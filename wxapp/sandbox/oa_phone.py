@@ -1,0 +1,96 @@
+"""The sandbox "phone": builds the XML WeChat would push, signs it (plain or AES) and
+posts it to the app's own `/wechat`, then reads the reply the way WeChat would."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+from xml.sax.saxutils import escape
+
+from flask import Flask
+from wechatpy.crypto import WeChatCrypto
+
+from wxapp.wechat.callback import sign
+from wxapp.wechat.xmlsafe import parse_flat
+
+SANDBOX_ACCOUNT = "gh_sandbox000001"  # the official account's own id (ToUserName)
+
+
+def _cdata(tag: str, value: str) -> str:
+    return f"<{tag}><![CDATA[{value.replace(']]>', ']]]]><![CDATA[>')}]]></{tag}>"
+
+
+def build_xml(kind: str, openid: str, *, key: str = "", content: str = "", when: int = 0) -> str:
+    """The XML of a text message or a subscribe/unsubscribe/click event from `openid`."""
+    when = when or int(time.time())
+    head = _cdata("ToUserName", SANDBOX_ACCOUNT) + _cdata("FromUserName", openid)
+    head += f"<CreateTime>{when}</CreateTime>"
+    if kind == "text":
+        msg_id = secrets.randbelow(10**18) + 10**18
+        body = _cdata("MsgType", "text") + _cdata("Content", content) + f"<MsgId>{msg_id}</MsgId>"
+    elif kind == "click":
+        body = _cdata("MsgType", "event") + _cdata("Event", "CLICK") + _cdata("EventKey", key)
+    elif kind in ("subscribe", "unsubscribe"):
+        body = _cdata("MsgType", "event") + _cdata("Event", kind)
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    return f"<xml>{head}{body}</xml>"
+
+
+def send(app: Flask, xml: str, *, aes: bool) -> dict[str, Any]:
+    """Post `xml` to /wechat as WeChat would; the reply, decrypted and parsed."""
+    cfg = app.config
+    token, timestamp, nonce = cfg["WECHAT_TOKEN"], str(int(time.time())), secrets.token_hex(5)
+    params = {"timestamp": timestamp, "nonce": nonce, "openid": "", "signature": ""}
+    params["signature"] = sign(token, timestamp, nonce)
+    body = xml
+    crypto = WeChatCrypto(token, cfg["WECHAT_AES_KEY"], cfg["WECHAT_APP_ID"])
+    if aes:
+        envelope = parse_flat(crypto.encrypt_message(xml, nonce, timestamp))
+        encrypt = envelope["Encrypt"]
+        params.update(encrypt_type="aes", msg_signature=sign(token, timestamp, nonce, encrypt))
+        body = f"<xml>{_cdata('ToUserName', SANDBOX_ACCOUNT)}{_cdata('Encrypt', encrypt)}</xml>"
+    # In-process, so the phone works under a single-threaded server too.
+    res = app.test_client().post(
+        "/wechat?" + urlencode(params), data=body.encode(), content_type="text/xml"
+    )
+    raw = res.get_data(as_text=True)
+    result: dict[str, Any] = {"status": res.status_code, "sent": xml, "raw": raw}
+    if res.status_code != 200 or not raw.startswith("<"):
+        result["reply"] = None
+        return result
+    try:
+        if aes:
+            outer = parse_flat(raw)
+            raw = crypto.decrypt_message(
+                {"Encrypt": outer["Encrypt"]},
+                outer["MsgSignature"],
+                outer["TimeStamp"],
+                outer["Nonce"],
+            )
+        result["plain"] = raw
+        result["reply"] = parse_reply(raw)
+    except Exception as err:  # shown on the phone, never raised
+        result["reply"] = {"type": "error", "content": f"无法解析回复：{escape(str(err))}"}
+    return result
+
+
+def parse_reply(xml: str) -> dict[str, Any]:
+    """A passive reply as {type, content} or {type: news, articles}."""
+    from defusedxml.ElementTree import fromstring
+
+    root = fromstring(xml, forbid_dtd=True)
+    kind = root.findtext("MsgType") or ""
+    if kind == "news":
+        articles = [
+            {
+                "title": item.findtext("Title") or "",
+                "description": item.findtext("Description") or "",
+                "url": item.findtext("Url") or "",
+            }
+            for item in root.iter("item")
+        ]
+        return {"type": "news", "articles": articles}
+    return {"type": kind, "content": root.findtext("Content") or ""}

@@ -1,0 +1,67 @@
+"""Which trainee a WeChat user (openid) is: binding, unbinding, following.
+
+An openid names at most one trainee and a trainee has at most one openid: binding one
+replaces whatever either side was bound to before (the person proved both the WeChat
+account, by 网页授权, and the trainee account, by password or session).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from models import WechatBinding, db
+from wxapp.errors import Conflict
+
+
+def trainee_for_openid(openid: str) -> int | None:
+    return db.session.execute(
+        sa.select(WechatBinding.trainee_id).where(WechatBinding.openid == openid)
+    ).scalar_one_or_none()
+
+
+def openid_for_trainee(trainee_id: int) -> str | None:
+    return db.session.execute(
+        sa.select(WechatBinding.openid).where(WechatBinding.trainee_id == trainee_id)
+    ).scalar_one_or_none()
+
+
+def bind(openid: str, trainee_id: int, now: datetime) -> None:
+    """Bind `openid` to `trainee_id`, replacing older bindings of either. One commit."""
+    try:
+        db.session.execute(
+            sa.delete(WechatBinding).where(
+                sa.or_(WechatBinding.openid == openid, WechatBinding.trainee_id == trainee_id)
+            )
+        )
+        db.session.add(
+            WechatBinding(
+                openid=openid, trainee_id=trainee_id, following=True, bound_at=now, updated_at=now
+            )
+        )
+        db.session.commit()
+    except IntegrityError:
+        # Two binds of the same openid or trainee raced; the other one won.
+        db.session.rollback()
+        raise Conflict("绑定冲突，请稍后重试", code="bind_conflict") from None
+
+
+def unbind(trainee_id: int) -> bool:
+    """Remove the trainee's binding; False if there was none. One commit."""
+    deleted = db.session.execute(
+        sa.delete(WechatBinding).where(WechatBinding.trainee_id == trainee_id)
+    ).rowcount
+    db.session.commit()
+    return bool(deleted)
+
+
+def set_following(openid: str, following: bool, now: datetime) -> None:
+    """Record a subscribe/unsubscribe; notifications go only to followers. One commit."""
+    db.session.execute(
+        sa.update(WechatBinding)
+        .where(WechatBinding.openid == openid, WechatBinding.following.is_not(following))
+        .values(following=following, updated_at=now)
+    )
+    db.session.commit()

@@ -1,0 +1,197 @@
+"""The `/wechat` callback: URL verification, messages and events, plaintext and AES mode.
+
+Order of checks: the signature (403 if wrong), then the body through `xmlsafe` (400 if
+malformed or hostile), then wechatpy's parser on the vetted text. A retry (same MsgId, or
+for events the same sender, CreateTime and event) is processed once: the first delivery
+takes a Redis `SET NX` key and stores its rendered reply there; retries answer with it.
+Nothing here calls WeChat's API, so the answer comes well inside WeChat's 5 seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.replies import ArticlesReply, TextReply
+
+from wxapp.wechat import bindings, replies
+from wxapp.wechat.xmlsafe import HostileXml, parse_flat
+
+log = logging.getLogger(__name__)
+
+DEDUPE_TTL_S = 300
+PENDING = "\x00pending"
+# How long a retry waits for the first delivery's reply before answering `success`.
+RETRY_WAIT_S = 1.0
+
+
+class BadSignature(Exception):
+    """The request is not signed with our token: 403."""
+
+
+class BadMessage(Exception):
+    """Malformed, hostile or undecryptable body: 400, nothing processed."""
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    token: str
+    aes_key: str
+    app_id: str
+    public_base: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> CallbackSettings:
+        return cls(
+            config["WECHAT_TOKEN"],
+            config["WECHAT_AES_KEY"],
+            config["WECHAT_APP_ID"],
+            config["PUBLIC_BASE_URL"],
+        )
+
+
+def sign(*parts: str) -> str:
+    """WeChat's signature: sha1 of the sorted parts, concatenated."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def _check(expected: str, given: str | None) -> None:
+    if not given or not hmac.compare_digest(expected, given):
+        raise BadSignature()
+
+
+def verify_url(settings: CallbackSettings, args: Mapping[str, str]) -> str:
+    """GET /wechat: the echostr, if the signature is ours."""
+    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+    _check(sign(settings.token, timestamp, nonce), args.get("signature"))
+    return args.get("echostr", "")
+
+
+def _plaintext(
+    settings: CallbackSettings, args: Mapping[str, str], body: bytes
+) -> tuple[str, bool]:
+    """The message XML and whether it came in AES mode; raises BadSignature / BadMessage."""
+    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+    if args.get("encrypt_type", "raw") != "aes":
+        _check(sign(settings.token, timestamp, nonce), args.get("signature"))
+        return _text(body), False
+    try:
+        outer = parse_flat(body)
+    except HostileXml as err:
+        raise BadMessage(str(err)) from None
+    encrypt = outer.get("Encrypt")
+    if not encrypt:
+        raise BadMessage("no Encrypt")
+    # Safe mode is verified by msg_signature, which covers the ciphertext; never `signature`.
+    msg_signature = args.get("msg_signature")
+    _check(sign(settings.token, timestamp, nonce, encrypt), msg_signature)
+    crypto = WeChatCrypto(settings.token, settings.aes_key, settings.app_id)
+    try:
+        return crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce), True
+    except Exception as err:  # bad base64, padding or appid: the ciphertext is not ours
+        raise BadMessage(f"cannot decrypt: {type(err).__name__}") from None
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadMessage("not UTF-8") from None
+
+
+def _dedupe_key(fields: Mapping[str, str]) -> str:
+    msg_id = fields.get("MsgId")
+    if msg_id:
+        return f"wechat:msg:{msg_id}"
+    # WeChat's rule for events is sender + CreateTime; the event and key keep two
+    # different clicks within one second apart.
+    return "wechat:evt:{}:{}:{}:{}".format(
+        fields.get("FromUserName", ""),
+        fields.get("CreateTime", ""),
+        fields.get("Event", ""),
+        fields.get("EventKey", ""),
+    )
+
+
+def _dispatch(message: Any, settings: CallbackSettings, now: datetime) -> replies.Reply | None:
+    openid = message.source
+    if message.type == "text":
+        return replies.for_text(message.content or "", openid, settings.public_base, now)
+    if message.type != "event":
+        return None
+    event = message.event
+    if event in ("subscribe", "subscribe_scan"):
+        bindings.set_following(openid, True, now)
+        return replies.welcome_reply(openid, settings.public_base)
+    if event == "unsubscribe":
+        bindings.set_following(openid, False, now)
+        return None
+    if event == "click":
+        return replies.for_key(message.key or "", openid, settings.public_base, now)
+    return None
+
+
+def _render(reply: replies.Reply | None, message: Any) -> str:
+    if reply is None:
+        return "success"  # WeChat's "no reply"
+    if reply["type"] == "news":
+        return ArticlesReply(message=message, articles=reply["articles"]).render()
+    return TextReply(message=message, content=reply["content"]).render()
+
+
+def _process_once(
+    r: redis.Redis, fields: Mapping[str, str], xml: str, settings: CallbackSettings, now: datetime
+) -> str:
+    key = _dedupe_key(fields)
+    if not r.set(key, PENDING, nx=True, ex=DEDUPE_TTL_S):
+        return _stored_reply(r, key)
+    try:
+        message = parse_message(xml)
+        rendered = _render(_dispatch(message, settings, now), message)
+    except Exception:
+        r.delete(key)  # let WeChat's retry process it again
+        raise
+    r.set(key, rendered, ex=DEDUPE_TTL_S)
+    return rendered
+
+
+def _stored_reply(r: redis.Redis, key: str) -> str:
+    deadline = time.monotonic() + RETRY_WAIT_S
+    while True:
+        stored = r.get(key)
+        if stored != PENDING:
+            return stored or "success"
+        if time.monotonic() >= deadline:
+            return "success"  # still being processed by the first delivery
+        time.sleep(0.05)
+
+
+def handle_message(
+    settings: CallbackSettings,
+    r: redis.Redis,
+    args: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> str:
+    """POST /wechat: the reply body (XML, encrypted in AES mode, or `success`)."""
+    xml, aes = _plaintext(settings, args, body)
+    try:
+        fields = parse_flat(xml)
+    except HostileXml as err:
+        raise BadMessage(str(err)) from None
+    if not fields.get("MsgType") or not fields.get("FromUserName"):
+        raise BadMessage("not a WeChat message")
+    rendered = _process_once(r, fields, xml, settings, now)
+    if not aes or rendered == "success":
+        return rendered
+    crypto = WeChatCrypto(settings.token, settings.aes_key, settings.app_id)
+    return crypto.encrypt_message(rendered, args.get("nonce", ""), str(int(now.timestamp())))
