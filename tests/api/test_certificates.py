@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import threading
 import urllib.error
 import urllib.request
 from types import SimpleNamespace
@@ -230,3 +231,30 @@ def test_the_qr_code_opens_the_verification_page_over_http(live_server):
     assert forged.value.code == 404
     assert "证书不存在或无效" in forged.value.read().decode()
     forged.value.close()
+
+
+def test_concurrent_first_requests_issue_one_certificate_and_one_event(live_app):
+    """Two taps on 申请证书 at once: one certificate, one outbox event, no error."""
+    trainee, plan, _ = seed(live_app, name="孙八")
+    clients = [live_app.test_client() for _ in range(2)]
+    for client in clients:
+        login(client, trainee.phone)
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def ask(client):
+        barrier.wait()
+        statuses.append(client.post(f"/api/plans/{plan.id}/certificate").status_code)
+
+    threads = [threading.Thread(target=ask, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses) == [200, 201]
+    with live_app.app_context():
+        assert len(db.session.execute(db.select(Certificate)).all()) == 1
+        events = db.session.execute(
+            db.select(Outbox).where(Outbox.event_type == "certificate_issued")
+        ).all()
+        assert len(events) == 1
