@@ -11,6 +11,7 @@ Without DATABASE_URL it runs on a temporary SQLite file. Run by hand, not in CI.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
@@ -132,6 +133,9 @@ def main() -> None:
                     f"unit report: {s['trainees']} trainees ({s['met']} met, {s['unmet']} not) "
                     f"in {took:.2f} s with {len(statements)} SQL statements"
                 )
+                started = time.perf_counter()
+                size = len(json.dumps(report, ensure_ascii=False).encode())
+                print(f"JSON body: {size // 1024} KiB in {time.perf_counter() - started:.2f} s")
                 out = Path(tmp) / "report.xlsx"
                 started = time.perf_counter()
                 reports.write_unit_report(report, out)
