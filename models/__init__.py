@@ -2,6 +2,7 @@
 
 from models.base import Base, JSONType, UTCDateTime, db, utcnow
 from models.catalogue import Chapter, Course, PlanCourse, PlanKind, TrainingPlan
+from models.certificate import Certificate, UnitAdmin
 from models.notification import Outbox
 from models.progress import ChapterProgress, CourseCompletion, Enrollment
 from models.trainee import Trainee, Unit
@@ -9,6 +10,7 @@ from models.wechat import WechatBinding
 
 __all__ = [
     "Base",
+    "Certificate",
     "Chapter",
     "ChapterProgress",
     "Course",
@@ -22,6 +24,7 @@ __all__ = [
     "TrainingPlan",
     "UTCDateTime",
     "Unit",
+    "UnitAdmin",
     "WechatBinding",
     "db",
     "utcnow",

@@ -115,3 +115,39 @@ def make_binding(trainee: Trainee, openid: str, *, following: bool = True):
     db.session.add(binding)
     db.session.flush()
     return binding
+
+
+# --- certs: enrollments with learned 学时, unit administrators ---
+
+
+def make_enrollment(trainee: Trainee, plan: TrainingPlan, hours: str = "0", completed=None):
+    """A paid enrollment (through grant_enrollment) with `hours` 学时 learned, as if the
+    progress engine had credited them; `completed` sets completed_at."""
+    from models import Enrollment
+    from wxapp.enrollments import grant_enrollment
+
+    grant_enrollment(trainee.id, plan.id, _now())
+    enrollment = db.session.execute(
+        db.select(Enrollment).where(
+            Enrollment.trainee_id == trainee.id, Enrollment.plan_id == plan.id
+        )
+    ).scalar_one()
+    enrollment.hours_done = Decimal(hours)
+    enrollment.completed_at = completed
+    db.session.flush()
+    return enrollment
+
+
+def make_unit_admin(trainee: Trainee, unit: Unit):
+    from models import UnitAdmin
+
+    grant = UnitAdmin(trainee_id=trainee.id, unit_id=unit.id)
+    db.session.add(grant)
+    db.session.flush()
+    return grant
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

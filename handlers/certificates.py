@@ -1,0 +1,69 @@
+"""Certificates: issue or 刷新证书, 我的证书, one certificate as JSON, PDF and print page, and
+the public verification page that the QR code opens.
+
+Routes outside /api/ answer HTML: `GET /certificates/<id>` (the printable page, own only;
+without a session it sends the browser to the login page) and `GET /verify/<code>` (public).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+
+from handlers.guard import current_trainee_id
+from wxapp import certificates, clock
+from wxapp.errors import Unauthorized
+
+bp = Blueprint("certificates", __name__, template_folder="templates")
+
+
+def _base_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"]
+
+
+@bp.post("/api/plans/<int:plan_id>/certificate")
+def issue(plan_id: int):
+    cert, created = certificates.issue_certificate(
+        current_trainee_id(), plan_id, clock.now(), _base_url()
+    )
+    return jsonify(cert), 201 if created else 200
+
+
+@bp.get("/api/me/certificates")
+def mine():
+    return jsonify({"items": certificates.list_certificates(current_trainee_id(), _base_url())})
+
+
+@bp.get("/api/certificates/<int:certificate_id>")
+def detail(certificate_id: int):
+    return jsonify(certificates.get_certificate(current_trainee_id(), certificate_id, _base_url()))
+
+
+@bp.get("/api/certificates/<int:certificate_id>.pdf")
+def pdf(certificate_id: int):
+    filename, body = certificates.certificate_document(
+        current_trainee_id(), certificate_id, _base_url()
+    )
+    response = current_app.response_class(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/certificates/<int:certificate_id>")
+def print_page(certificate_id: int):
+    try:
+        trainee_id = current_trainee_id()
+    except Unauthorized:
+        return redirect(f"/h5/login?next={request.path}")
+    view = certificates.print_view(trainee_id, certificate_id, _base_url())
+    return render_template(
+        "certs/print.html",
+        **view,
+        pdf_url=url_for("certificates.pdf", certificate_id=certificate_id),
+    )
+
+
+@bp.get("/verify/<code>")
+def verify(code: str):
+    view = certificates.verify_view(code, _base_url())
+    return render_template("certs/verify.html", **view), 200 if view["cert"] else 404

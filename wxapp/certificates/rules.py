@@ -1,0 +1,106 @@
+"""Certificate rules as pure functions: eligibility, what a certificate says, its serial number.
+
+No database, no request: plain values in, plain values out (tested without an app).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from wxapp.idnumbers import IdNumberError, mask_id_number, validate_id_number
+
+ISSUER = "重庆市人力资源开发服务中心"
+SEAL_PURPOSE = "继续教育专用章"
+KIND_NAMES = {"public": "公需科目", "specialist": "专业科目"}
+SERIAL_KIND = {"public": "GX", "specialist": "ZY"}
+
+# What personal info the certificate needs, in the order the message names it.
+MISSING_LABELS = {
+    "name": "姓名",
+    "id_number": "身份证号码",
+    "unit_or_district": "单位（单位未列出时选择档案所在区县）",
+}
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    plan_complete: bool
+    missing: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.plan_complete and not self.missing
+
+    def missing_message(self) -> str:
+        return "请先完善个人信息：" + "、".join(MISSING_LABELS[m] for m in self.missing)
+
+
+def plan_complete(hours_done: Decimal, required_hours: int, completed_at: datetime | None) -> bool:
+    """A plan is complete once the progress engine marked it, or its 学时 reach the requirement."""
+    return completed_at is not None or hours_done >= required_hours
+
+
+def check_eligibility(
+    *,
+    hours_done: Decimal,
+    required_hours: int,
+    completed_at: datetime | None,
+    name: str | None,
+    id_number: str | None,
+    unit_name: str | None,
+    archive_district: str | None,
+    districts: tuple[str, ...],
+) -> Eligibility:
+    """May this trainee have the certificate of this plan, and what personal info is missing."""
+    missing: list[str] = []
+    if not (name or "").strip():
+        missing.append("name")
+    try:
+        validate_id_number(id_number or "")
+    except IdNumberError:
+        missing.append("id_number")
+    if not unit_name and archive_district not in districts:
+        missing.append("unit_or_district")
+    return Eligibility(plan_complete(hours_done, required_hours, completed_at), tuple(missing))
+
+
+def hours_text(hours: Decimal) -> str:
+    """60 not 60.0; 61.5 stays 61.5."""
+    return format(hours.normalize(), "f") if hours == hours.to_integral() else str(hours)
+
+
+def certificate_content(
+    *,
+    name: str,
+    id_number: str,
+    unit_name: str | None,
+    archive_district: str | None,
+    plan_title: str,
+    year: int,
+    kind: str,
+    hours: Decimal,
+) -> dict[str, Any]:
+    """What the certificate says; compared on 刷新证书 to decide whether a new version is due.
+
+    Only the masked ID number is kept: the certificate and its public page never show more.
+    """
+    return {
+        "name": name.strip(),
+        "id_number_masked": mask_id_number(id_number),
+        "unit": unit_name,
+        "archive_district": None if unit_name else archive_district,
+        "plan_title": plan_title,
+        "year": year,
+        "kind": kind,
+        "kind_name": KIND_NAMES[kind],
+        "hours": hours_text(hours),
+        "issuer": ISSUER,
+    }
+
+
+def serial_number(year: int, kind: str, certificate_id: int) -> str:
+    """E.g. CQJX2025ZY0000042: unique through the row id; the secret is the verify code."""
+    return f"CQJX{year}{SERIAL_KIND[kind]}{certificate_id:07d}"

@@ -1,0 +1,67 @@
+"""The unit administrator role: a trainee account granted one unit, whose report it may read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from models import Trainee, Unit, UnitAdmin, db
+from wxapp.accounts import find_trainee
+from wxapp.errors import Forbidden, NotFound
+from wxapp.reports.unit import unit_report
+
+
+def administered_unit(trainee_id: int) -> int | None:
+    return db.session.execute(
+        db.select(UnitAdmin.unit_id).where(UnitAdmin.trainee_id == trainee_id)
+    ).scalar_one_or_none()
+
+
+def report_for_admin(trainee_id: int, unit_id: int, year: int) -> dict[str, Any]:
+    """The unit report, for the administrator of that unit only.
+
+    Another unit's report is 403, not 404: unit ids are public (GET /api/units lists them),
+    so hiding existence would hide nothing, and the check runs before the unit is loaded,
+    so the answer does not tell an existing unit from a missing one either.
+    """
+    own = administered_unit(trainee_id)
+    if own is None:
+        raise Forbidden("需要单位管理员权限", code="not_unit_admin")
+    if own != unit_id:
+        raise Forbidden("只能查看本单位的报表", code="other_unit")
+    return unit_report(unit_id, year)
+
+
+def grant_unit_admin(username: str, unit_id: int, now: datetime) -> dict[str, Any]:
+    """Make the trainee (phone or ID number) the administrator of `unit_id`; replaces any
+    earlier grant (one unit per account). One commit."""
+    trainee: Trainee | None = find_trainee(username)
+    if trainee is None:
+        raise NotFound("账号不存在", code="trainee_not_found")
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("单位不存在", code="unit_not_found")
+    grant = db.session.execute(
+        db.select(UnitAdmin).where(UnitAdmin.trainee_id == trainee.id)
+    ).scalar_one_or_none()
+    if grant is None:
+        grant = UnitAdmin(trainee_id=trainee.id, unit_id=unit.id, granted_at=now)
+        db.session.add(grant)
+    else:
+        grant.unit_id, grant.granted_at = unit.id, now
+    db.session.commit()
+    return {"trainee_id": trainee.id, "name": trainee.name, "unit": unit.name}
+
+
+def revoke_unit_admin(username: str) -> bool:
+    trainee = find_trainee(username)
+    if trainee is None:
+        raise NotFound("账号不存在", code="trainee_not_found")
+    grant = db.session.execute(
+        db.select(UnitAdmin).where(UnitAdmin.trainee_id == trainee.id)
+    ).scalar_one_or_none()
+    if grant is None:
+        return False
+    db.session.delete(grant)
+    db.session.commit()
+    return True

@@ -1,0 +1,63 @@
+"""Reports as Excel files (openpyxl write-only mode: rows stream out, 20,000 fit in little memory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+UNIT_HEADER = (
+    "姓名",
+    "身份证号码",
+    "手机号码",
+    "公需科目已完成学时",
+    "公需科目要求学时",
+    "专业科目已完成学时",
+    "专业科目要求学时",
+    "是否达标",
+)
+DISTRICT_HEADER = ("区县", "单位数", "未达标单位数", "学员数", "未达标学员数")
+
+
+def write_unit_report(report: dict[str, Any], path: Path) -> None:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=f"{report['year']}年度应训未训")
+    unit = report["unit"]
+    ws.append([f"{unit['name']}（{unit['district']}）{report['year']}年度继续教育学时统计"])
+    summary = report["summary"]
+    ws.append(
+        [f"学员 {summary['trainees']} 人，达标 {summary['met']} 人，未达标 {summary['unmet']} 人"]
+    )
+    ws.append(list(UNIT_HEADER))
+    for row in report["trainees"]:
+        ws.append(
+            [
+                row["name"],
+                row["id_number_masked"],
+                row["phone"],
+                row["public_done"],
+                row["public_required"],
+                row["specialist_done"],
+                row["specialist_required"],
+                row["verdict"],
+            ]
+        )
+    wb.save(path)
+
+
+def write_district_summary(year: int, rows: list[dict[str, Any]], path: Path) -> None:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=f"{year}年度各区县")
+    ws.append(list(DISTRICT_HEADER))
+    for row in rows:
+        ws.append(
+            [
+                row["district"],
+                row["units"],
+                row["units_unmet"],
+                row["trainees"],
+                row["trainees_unmet"],
+            ]
+        )
+    wb.save(path)
