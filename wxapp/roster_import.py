@@ -89,7 +89,9 @@ def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
         yield batch
 
 
-def _registered(id_numbers: set[str], phones: set[str]) -> tuple[dict, dict]:
+def _registered(
+    id_numbers: set[str], phones: set[str]
+) -> tuple[dict[str, Registered], dict[str, str]]:
     """The trainees holding any of these ID or phone numbers, in a few bulk queries."""
     by_id: dict[str, Registered] = {}
     for batch in _chunks(sorted(id_numbers)):
