@@ -28,6 +28,14 @@ def _get(body: dict[str, Any], field: str, required: bool) -> Any:
     return value
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def string(
     body: dict[str, Any],
     field: str,
@@ -41,6 +49,9 @@ def string(
         return None
     if not isinstance(value, str):
         raise ValidationError(field, f"字段 {field} 应为字符串")
+    if "\x00" in value or not _encodable(value):
+        # PostgreSQL refuses NUL and lone surrogates: a 422 here, not a 500 at the query.
+        raise ValidationError(field, f"字段 {field} 含有不允许的字符")
     if strip:
         value = value.strip()
     if required and not value:

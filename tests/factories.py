@@ -151,3 +151,68 @@ def _now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+# --- rosters (bulk registration) ---
+ROSTER_FIRST_ROW = 5  # write_roster at top=1: title, 区县, 单位全称, header, then data
+
+
+def roster_person(n: int) -> dict[str, str]:
+    """A good roster row: valid ID number, its gender, a unique phone."""
+    id_number = make_id_number(n)
+    return {
+        "name": f"学员{chr(0x4E00 + n % 20000)}",
+        "id_number": id_number,
+        "phone": f"15{n:09d}",
+        "gender": "男" if int(id_number[16]) % 2 else "女",
+        "note": "",
+    }
+
+
+def _spoil_id_birth(row: dict[str, str]) -> dict[str, str]:
+    first17 = row["id_number"][:10] + "13" + row["id_number"][12:17]  # month 13
+    return {**row, "id_number": first17 + check_char(first17)}
+
+
+def _spoil_checksum(row: dict[str, str]) -> dict[str, str]:
+    last = row["id_number"][17]
+    return {**row, "id_number": row["id_number"][:17] + ("1" if last != "1" else "2")}
+
+
+# reason code -> how a good row (and the one before it) becomes a bad row with that reason
+ROSTER_SPOILERS = {
+    "id_checksum": lambda row, prev: _spoil_checksum(row),
+    "id_lowercase_x": lambda row, prev: {**row, "id_number": row["id_number"][:17] + "x"},
+    "id_birth_date": lambda row, prev: _spoil_id_birth(row),
+    "id_format": lambda row, prev: {**row, "id_number": row["id_number"][:17]},
+    "name_space": lambda row, prev: {**row, "name": "张 三"},
+    "name_symbol": lambda row, prev: {**row, "name": "张三*"},
+    "phone_invalid": lambda row, prev: {**row, "phone": "2" + row["phone"][2:]},
+    "gender_invalid": lambda row, prev: {**row, "gender": "M"},
+    "gender_mismatch": lambda row, prev: {**row, "gender": "女" if row["gender"] == "男" else "男"},
+    "duplicate_id": lambda row, prev: {
+        **row,
+        "id_number": prev["id_number"],
+        "gender": prev["gender"],
+    },
+    "duplicate_phone": lambda row, prev: {**row, "phone": prev["phone"]},
+}
+
+
+def roster_rows(
+    count: int, bad: int = 0, start: int = 700_000
+) -> tuple[list[dict], dict[int, str]]:
+    """`count` roster rows, `bad` of them spoiled (spread evenly, reasons in turn).
+
+    Returns the rows and {Excel row number: reason code} of the spoiled ones.
+    """
+    rows = [roster_person(start + i) for i in range(count)]
+    spoiled: dict[int, str] = {}
+    kinds = list(ROSTER_SPOILERS)
+    step = count // bad if bad else 0
+    for k in range(bad):
+        index = step * k + step // 2
+        code = kinds[k % len(kinds)]
+        rows[index] = ROSTER_SPOILERS[code](rows[index], rows[index - 1])
+        spoiled[ROSTER_FIRST_ROW + index] = code
+    return rows, spoiled

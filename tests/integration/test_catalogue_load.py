@@ -1,0 +1,215 @@
+"""Loading the catalogue from JSON: `flask --app wsgi catalogue load FILE.json`."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from models import Chapter, ChapterProgress, Course, PlanCourse, TrainingPlan, db
+from tests.factories import make_trainee
+from wxapp.catalogue_load import load_catalogue
+from wxapp.catalogue_spec import CatalogueFileError
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "catalogue-format.md"
+NOW = datetime(2025, 6, 16, 2, 0, tzinfo=UTC)
+
+
+def example() -> dict:
+    """The example of docs/catalogue-format.md, so the documentation stays true."""
+    block = re.search(r"## Example\s+```json\n(.*?)```", DOC.read_text(), re.S)
+    return json.loads(block.group(1))
+
+
+def write(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "catalogue.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def counts() -> tuple[int, int, int, int]:
+    return tuple(
+        db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+        for model in (TrainingPlan, Course, Chapter, PlanCourse)
+    )
+
+
+def test_example_loads_and_loading_twice_changes_nothing(app, runner, tmp_path):
+    path = write(tmp_path, example())
+    first = runner.invoke(args=["catalogue", "load", str(path)])
+    assert first.exit_code == 0, first.output
+    assert "培训项目：新增 2，更新 0，未变 0" in first.stdout
+    assert "课程：新增 5" in first.stdout and "章节：新增 7" in first.stdout
+    with app.app_context():
+        before = counts()
+        assert before == (2, 5, 7, 5)
+        plan = db.session.execute(
+            sa.select(TrainingPlan).where(TrainingPlan.code == "2025-public")
+        ).scalar_one()
+        assert plan.price_fen == 4500
+        # A bare date is Beijing midnight.
+        assert plan.sale_start == datetime(2024, 12, 31, 16, 0, tzinfo=UTC)
+        assert [link.course.code for link in plan.courses] == [
+            "2025-gx-ai",
+            "2025-gx-digital-economy",
+            "2025-gx-mental-health",
+        ]
+        soil = db.session.execute(
+            sa.select(Course).where(Course.code == "2025-zy-soil")
+        ).scalar_one()
+        assert str(soil.hours) == "30.5"
+        ids = sorted(db.session.execute(sa.select(Chapter.id)).scalars())
+
+    second = runner.invoke(args=["catalogue", "load", str(path)])
+    assert second.exit_code == 0, second.output
+    assert "培训项目：新增 0，更新 0，未变 2" in second.stdout
+    assert "未做任何更改" in second.stdout
+    with app.app_context():
+        assert counts() == before
+        assert sorted(db.session.execute(sa.select(Chapter.id)).scalars()) == ids
+
+
+def test_an_update_changes_a_title_and_adds_a_chapter(app, tmp_path):
+    data = example()
+    with app.app_context():
+        first = load_catalogue(data, NOW)
+        bim = first.course_ids["2025-zy-bim"]
+        old_chapters = (
+            db.session.execute(
+                sa.select(Chapter.id).where(Chapter.course_id == bim).order_by(Chapter.position)
+            )
+            .scalars()
+            .all()
+        )
+
+        changed = copy.deepcopy(data)
+        course = changed["plans"][1]["courses"][0]
+        course["title"] = "BIM技术在工程建设中的应用（2025版）"
+        course["chapters"].append(
+            {"title": "运维阶段的BIM", "duration": 60, "video_url": "/static/media/demo.mp4"}
+        )
+        summary = load_catalogue(changed, NOW)
+        assert (summary.courses.updated, summary.courses.unchanged) == (1, 4)
+        assert (summary.chapters.created, summary.chapters.unchanged) == (1, 7)
+        assert summary.plans.unchanged == 2
+        db.session.expire_all()
+        course = db.session.get(Course, bim)
+        assert course.title == "BIM技术在工程建设中的应用（2025版）"
+        assert [c.id for c in course.chapters][:2] == old_chapters  # same ids, kept progress
+        assert [c.title for c in course.chapters][-1] == "运维阶段的BIM"
+        assert load_catalogue(changed, NOW).changed is False
+
+
+def test_plan_course_list_follows_the_file(app):
+    data = example()
+    with app.app_context():
+        load_catalogue(data, NOW)
+        changed = copy.deepcopy(data)
+        courses = changed["plans"][0]["courses"]
+        courses.reverse()
+        courses.pop()  # 2025-gx-ai leaves the plan...
+        courses[0]["hours"] = 20  # ...and another course grows so the plan still offers 30
+        summary = load_catalogue(changed, NOW)
+        assert summary.plans.updated == 1
+        plan = db.session.execute(
+            sa.select(TrainingPlan).where(TrainingPlan.code == "2025-public")
+        ).scalar_one()
+        db.session.refresh(plan)
+        assert [link.course.code for link in plan.courses] == [
+            "2025-gx-mental-health",
+            "2025-gx-digital-economy",
+        ]
+        # The dropped course stays: trainees may have learned it.
+        assert db.session.execute(
+            sa.select(Course).where(Course.code == "2025-gx-ai")
+        ).scalar_one_or_none()
+
+
+def spoiled() -> dict:
+    data = example()
+    data["plans"][0]["kind"] = "公需"
+    data["plans"][0]["courses"][1]["hours"] = 1.25
+    data["plans"][1]["courses"][1]["chapters"][0]["duration"] = "60"
+    data["plans"][1]["courses"][0]["hour"] = 3
+    data["plans"][1]["sale_start"] = "2025-13-01"
+    data["plans"][1]["code"] = "2025-public"
+    return data
+
+
+def test_every_error_is_reported_with_its_path_and_nothing_is_written(app, runner, tmp_path):
+    with pytest.raises(CatalogueFileError) as caught, app.app_context():
+        load_catalogue(spoiled(), NOW)
+    paths = sorted(path for path, _ in caught.value.errors)
+    assert paths == [
+        "plans[0].courses[1].hours",
+        "plans[0].kind",
+        "plans[1].code",
+        "plans[1].courses[0].hour",
+        "plans[1].courses[1].chapters[0].duration",
+        "plans[1].sale_start",
+    ]
+    result = runner.invoke(args=["catalogue", "load", str(write(tmp_path, spoiled()))])
+    assert result.exit_code == 1
+    assert "plans[0].courses[1].hours: 学时应为大于 0 的数，最多一位小数" in result.stderr
+    assert "有 6 处错误，未做任何更改" in result.output
+    with app.app_context():
+        assert counts() == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "path", "words"),
+    [
+        (lambda d: d["plans"][0]["courses"].append("no-such-course"), "plans[0].courses[3]", "既未在文件中定义"),
+        (lambda d: d["plans"][0].update(required_hours=300), "plans[0].courses", "少于要求的 300 学时"),
+        (lambda d: d["plans"][0]["courses"].append("2025-gx-ai"), "plans[0].courses[3]", "重复"),
+        (lambda d: d["plans"][1]["courses"].append({**d["courses"][0], "hours": 3}), "plans[1].courses[2]", "内容不同"),
+        (lambda d: d["plans"][0].update(sale_end="2024-01-01"), "plans[0].sale_end", "应晚于"),
+        (lambda d: d["plans"][0].update(courses=[]), "plans[0].courses", "非空列表"),
+        (lambda d: d["plans"][0]["courses"][1].update(code="bad code"), "plans[0].courses[1].code", "字母"),
+        (lambda d: d["plans"][0]["courses"][1]["chapters"][0].update(video_url="ftp://x"), "plans[0].courses[1].chapters[0].video_url", "开头"),
+        (lambda d: d.update(extra=1), "extra", "未知字段"),
+        (lambda d: d["plans"].__setitem__(0, []), "plans[0]", "JSON 对象"),
+    ],
+)  # fmt: skip
+def test_each_problem_names_its_path(app, spoil, path, words):
+    data = example()
+    spoil(data)
+    with pytest.raises(CatalogueFileError) as caught, app.app_context():
+        load_catalogue(data, NOW)
+    assert any(p == path and words in m for p, m in caught.value.errors), caught.value.errors
+
+
+def test_broken_json_names_the_line(app, runner, tmp_path):
+    path = tmp_path / "catalogue.json"
+    path.write_text('{\n  "plans": [\n    {"code": }\n  ]\n}', encoding="utf-8")
+    result = runner.invoke(args=["catalogue", "load", str(path)])
+    assert result.exit_code == 1 and "JSON 格式错误：第 3 行" in result.stderr
+
+
+def test_a_watched_chapter_is_not_deleted(app):
+    data = example()
+    with app.app_context():
+        summary = load_catalogue(data, NOW)
+        course_id = summary.course_ids["2025-zy-bim"]
+        second = db.session.execute(
+            sa.select(Chapter.id).where(Chapter.course_id == course_id, Chapter.position == 2)
+        ).scalar_one()
+        db.session.add(ChapterProgress(trainee_id=make_trainee().id, chapter_id=second))
+        db.session.commit()
+
+        shorter = copy.deepcopy(data)
+        shorter["plans"][1]["courses"][0]["chapters"].pop()
+        with pytest.raises(CatalogueFileError) as caught:
+            load_catalogue(shorter, NOW)
+        assert caught.value.errors == [
+            ("plans[1].courses[0].chapters", "要删除的章节已有学员的学习记录，不能删除")
+        ]
+        db.session.execute(sa.delete(ChapterProgress))
+        summary = load_catalogue(shorter, NOW)
+        assert summary.chapters.deleted == 1
+        assert db.session.get(Chapter, second) is None

@@ -1,0 +1,263 @@
+"""Loading the catalogue (`flask --app wsgi catalogue load FILE.json`): idempotent by `code`.
+
+Plans and courses are created or updated by their `code`; a course's chapters by their
+order; a plan's course list becomes exactly the file's, in its order. Only what differs
+is written, so loading the same file again changes nothing and says so. The whole file
+is checked first (`wxapp.catalogue_spec`); then everything is written in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from models import Chapter, ChapterProgress, Course, PlanCourse, TrainingPlan, db
+from wxapp.catalogue import hours_text
+from wxapp.catalogue_spec import (
+    Catalogue,
+    CatalogueFileError,
+    ChapterSpec,
+    CourseSpec,
+    PlanSpec,
+    parse_catalogue,
+)
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def text(self) -> str:
+        text = f"新增 {self.created}，更新 {self.updated}，未变 {self.unchanged}"
+        return text + (f"，删除 {self.deleted}" if self.deleted else "")
+
+
+@dataclass
+class LoadSummary:
+    plans: Counts = field(default_factory=Counts)
+    courses: Counts = field(default_factory=Counts)
+    chapters: Counts = field(default_factory=Counts)
+    plan_ids: dict[str, int] = field(default_factory=dict)
+    course_ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(
+            c.created or c.updated or c.deleted for c in (self.plans, self.courses, self.chapters)
+        )
+
+    def text(self) -> str:
+        lines = [
+            f"培训项目：{self.plans.text()}",
+            f"课程：{self.courses.text()}",
+            f"章节：{self.chapters.text()}",
+        ]
+        if not self.changed:
+            lines.append("与数据库中的目录一致，未做任何更改。")
+        return "\n".join(lines)
+
+
+def _assign(obj: Any, values: dict[str, Any]) -> bool:
+    """Set the attributes that differ; True when any did."""
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def _chapters(course: Course, specs: tuple[ChapterSpec, ...], counts: Counts) -> bool:
+    """Make the course's chapters the specs, by order; True when anything changed."""
+    existing = {chapter.position: chapter for chapter in course.chapters}
+    changed = False
+    for position, spec in enumerate(specs, start=1):
+        values = {"title": spec.title, "duration_s": spec.duration_s, "video_url": spec.video_url}
+        chapter = existing.pop(position, None)
+        if chapter is None:
+            course.chapters.append(Chapter(position=position, **values))
+            counts.created += 1
+            changed = True
+        elif _assign(chapter, values):
+            counts.updated += 1
+            changed = True
+        else:
+            counts.unchanged += 1
+    for chapter in existing.values():
+        course.chapters.remove(chapter)
+        counts.deleted += 1
+        changed = True
+    return changed
+
+
+def _course(course: Course | None, spec: CourseSpec, summary: LoadSummary) -> Course:
+    values = {
+        "title": spec.title,
+        "category": spec.category,
+        "hours": spec.hours,
+        "teacher": spec.teacher,
+        "description": spec.description,
+    }
+    if course is None:
+        course = Course(code=spec.code, **values)
+        db.session.add(course)
+        _chapters(course, spec.chapters, summary.chapters)
+        summary.courses.created += 1
+        return course
+    fields_changed = _assign(course, values)
+    if _chapters(course, spec.chapters, summary.chapters) or fields_changed:
+        summary.courses.updated += 1
+    else:
+        summary.courses.unchanged += 1
+    return course
+
+
+def _plan(
+    plan: TrainingPlan | None,
+    spec: PlanSpec,
+    courses: dict[str, Course],
+    now: datetime,
+    summary: LoadSummary,
+) -> TrainingPlan:
+    values = {
+        "year": spec.year,
+        "kind": spec.kind,
+        "title": spec.title,
+        "provider": spec.provider,
+        "required_hours": spec.required_hours,
+        "price_per_hour_fen": spec.price_per_hour_fen,
+        "sale_start": spec.sale_start,
+        "sale_end": spec.sale_end,
+    }
+    created = plan is None
+    if plan is None:
+        plan = TrainingPlan(code=spec.code, created_at=now, **values)
+        db.session.add(plan)
+        changed = True
+    else:
+        changed = _assign(plan, values)
+    wanted = [courses[code] for code in spec.course_codes]
+    current = [link.course for link in plan.courses]
+    if current != wanted:
+        links = {link.course_id: link for link in plan.courses if link.course_id is not None}
+        plan.courses = [
+            _link(links.get(course.id) if course.id else None, course, position)
+            for position, course in enumerate(wanted)
+        ]
+        changed = True
+    if created:
+        summary.plans.created += 1
+    elif changed:
+        summary.plans.updated += 1
+    else:
+        summary.plans.unchanged += 1
+    return plan
+
+
+def _link(link: PlanCourse | None, course: Course, position: int) -> PlanCourse:
+    if link is None:
+        return PlanCourse(course=course, position=position)
+    link.position = position
+    return link
+
+
+def _check_against_database(catalogue: Catalogue, courses: dict[str, Course]) -> None:
+    """References to courses the file does not define, plan 学时, chapters with progress."""
+    errors: list[tuple[str, str]] = []
+    for code, path in catalogue.course_paths.items():
+        if code not in catalogue.courses and code not in courses:
+            errors.append((path, f"课程 {code} 既未在文件中定义，也不在数据库中"))
+    for plan in catalogue.plans:
+        offered = sum(
+            (
+                catalogue.courses[c].hours if c in catalogue.courses else courses[c].hours
+                for c in plan.course_codes
+                if c in catalogue.courses or c in courses
+            ),
+            start=Decimal(0),
+        )
+        if offered < plan.required_hours:
+            errors.append(
+                (
+                    f"{plan.path}.courses",
+                    f"课程学时合计 {hours_text(offered)} 少于要求的 {plan.required_hours} 学时",
+                )
+            )
+    dropped: dict[int, str] = {}
+    for code, spec in catalogue.courses.items():
+        course = courses.get(code)
+        if course is not None:
+            for chapter in course.chapters:
+                if chapter.position > len(spec.chapters):
+                    dropped[chapter.id] = f"{catalogue.course_paths[code]}.chapters"
+    if dropped:
+        learned = db.session.execute(
+            sa.select(ChapterProgress.chapter_id)
+            .where(ChapterProgress.chapter_id.in_(dropped))
+            .distinct()
+        ).scalars()
+        for chapter_id in learned:
+            errors.append((dropped[chapter_id], "要删除的章节已有学员的学习记录，不能删除"))
+    if errors:
+        raise CatalogueFileError(errors)
+
+
+def apply_catalogue(data: Any, now: datetime) -> LoadSummary:
+    """Write the catalogue `data` describes into the session; the caller commits."""
+    catalogue = parse_catalogue(data)
+    codes = set(catalogue.course_paths)
+    courses = {
+        course.code: course
+        for course in db.session.execute(
+            db.select(Course).where(Course.code.in_(codes)).options(selectinload(Course.chapters))
+        ).scalars()
+    }
+    _check_against_database(catalogue, courses)
+    plans = {
+        plan.code: plan
+        for plan in db.session.execute(
+            db.select(TrainingPlan)
+            .where(TrainingPlan.code.in_([p.code for p in catalogue.plans]))
+            .options(selectinload(TrainingPlan.courses).selectinload(PlanCourse.course))
+        ).scalars()
+    }
+    summary = LoadSummary()
+    for code, spec in catalogue.courses.items():
+        courses[code] = _course(courses.get(code), spec, summary)
+    written = [_plan(plans.get(p.code), p, courses, now, summary) for p in catalogue.plans]
+    db.session.flush()
+    summary.plan_ids = {plan.code: plan.id for plan in written}
+    summary.course_ids = {code: course.id for code, course in courses.items()}
+    return summary
+
+
+def load_catalogue(data: Any, now: datetime) -> LoadSummary:
+    """Load or update the catalogue: one transaction, nothing written if anything is wrong."""
+    try:
+        summary = apply_catalogue(data, now)
+    except CatalogueFileError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return summary
+
+
+def read_catalogue_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise CatalogueFileError([("$", "文件应为 UTF-8 编码的 JSON")]) from None
+    except json.JSONDecodeError as exc:
+        raise CatalogueFileError(
+            [("$", f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列（{exc.msg}）")]
+        ) from None

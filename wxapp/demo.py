@@ -1,0 +1,137 @@
+"""Demo data for `make run` (`flask --app wsgi seed-demo [--once]`).
+
+The catalogue of `wxapp.demo_catalogue` (through the catalogue loader, so it is
+idempotent by code), two units, and three trainees whose logins are printed: one who has
+paid for the current year's 专业科目 plan and can learn at once, one who has paid for
+nothing yet (to try 立即购买), and one left as bulk registration leaves a trainee (initial
+password by rule, must change it first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from werkzeug.security import generate_password_hash
+
+from models import Trainee, TrainingPlan, Unit, db
+from wxapp.catalogue_load import apply_catalogue
+from wxapp.demo_catalogue import demo_catalogue, plan_code
+from wxapp.enrollments import grant_enrollment
+from wxapp.idnumbers import check_char, initial_password
+
+DEMO_PASSWORD = "Demo@2026"
+CURRENT_YEAR = 2026
+
+UNITS = {
+    "hospital": ("垫江县人民医院", "垫江县"),
+    "design": ("重庆市渝北区建筑设计院", "渝北区"),
+}
+
+
+@dataclass(frozen=True)
+class DemoTrainee:
+    name: str
+    first17: str  # region, birth date, sequence; the check character is computed
+    phone: str
+    unit: str
+    password: str | None  # None: bulk-import state (initial password, must change)
+    enrolled_in: str | None  # plan code of a paid enrollment
+    note: str
+
+    @property
+    def id_number(self) -> str:
+        return self.first17 + check_char(self.first17)
+
+    @property
+    def gender(self) -> str:
+        return "男" if int(self.first17[16]) % 2 else "女"
+
+    @property
+    def login_password(self) -> str:
+        return self.password or initial_password(self.id_number)
+
+
+TRAINEES = (
+    DemoTrainee(
+        "张明", "50023119880315123", "13800138001", "hospital", DEMO_PASSWORD,
+        plan_code(CURRENT_YEAR, "specialist"), f"已购买 {CURRENT_YEAR} 年专业科目，可直接学习",
+    ),
+    DemoTrainee(
+        "李娟", "50011219920721242", "13800138002", "design", DEMO_PASSWORD,
+        None, "尚未购买，可试立即购买、团体购买",
+    ),
+    DemoTrainee(
+        "王刚", "50023119850609203", "13800138003", "hospital", None,
+        None, "批量注册状态：用初始密码登录，须先修改密码",
+    ),
+)  # fmt: skip
+
+
+@dataclass
+class DemoResult:
+    created: bool  # False when --once found the demo data already there
+    trainees: tuple[DemoTrainee, ...] = TRAINEES
+
+
+def demo_present() -> bool:
+    code = plan_code(CURRENT_YEAR, "specialist")
+    return (
+        db.session.execute(db.select(TrainingPlan.id).where(TrainingPlan.code == code)).first()
+        is not None
+    )
+
+
+def _unit(name: str, district: str, now: datetime) -> Unit:
+    unit = db.session.execute(db.select(Unit).where(Unit.name == name)).scalar_one_or_none()
+    if unit is None:
+        unit = Unit(name=name, district=district, created_at=now)
+        db.session.add(unit)
+        db.session.flush()
+    return unit
+
+
+def _trainee(spec: DemoTrainee, unit: Unit, now: datetime) -> Trainee:
+    """Create the demo trainee, or put it back as printed (its password, its state)."""
+    trainee = db.session.execute(
+        db.select(Trainee).where(Trainee.id_number == spec.id_number)
+    ).scalar_one_or_none()
+    if trainee is None:
+        trainee = Trainee(id_number=spec.id_number, created_at=now)
+        db.session.add(trainee)
+    trainee.name = spec.name
+    trainee.phone = spec.phone
+    trainee.gender = spec.gender
+    trainee.unit_id = unit.id
+    trainee.password_hash = generate_password_hash(spec.password) if spec.password else None
+    trainee.must_change_password = spec.password is None
+    trainee.updated_at = now
+    db.session.flush()
+    return trainee
+
+
+def seed_demo(now: datetime, once: bool = False) -> DemoResult:
+    """Create (or restore) the demo data in one transaction; with `once`, skip if present."""
+    if once and demo_present():
+        return DemoResult(created=False)
+    summary = apply_catalogue(demo_catalogue(), now)
+    units = {key: _unit(name, district, now) for key, (name, district) in UNITS.items()}
+    for spec in TRAINEES:
+        trainee = _trainee(spec, units[spec.unit], now)
+        if spec.enrolled_in:
+            grant_enrollment(trainee.id, summary.plan_ids[spec.enrolled_in], now)
+    db.session.commit()
+    return DemoResult(created=True)
+
+
+def logins_text(result: DemoResult) -> str:
+    """The demo logins, as `seed-demo` prints them (README's "Demo logins")."""
+    lines = ["演示账号（用户名可用手机号或身份证号码）："]
+    for spec in result.trainees:
+        lines.append(
+            f"  {spec.name}  手机号 {spec.phone}  身份证号 {spec.id_number}  "
+            f"密码 {spec.login_password}  —— {spec.note}"
+        )
+    if not result.created:
+        lines.insert(0, "演示数据已存在，未做更改（若已修改过密码，以修改后的为准）。")
+    return "\n".join(lines)
