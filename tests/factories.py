@@ -105,3 +105,25 @@ def make_plan(
         plan.courses.append(PlanCourse(course=course, position=c))
     db.session.flush()
     return plan
+
+
+# --- orders ---
+def make_binding(trainee: Trainee, openid: str | None = None):
+    """The trainee's WeChat binding (the pay step needs their openid)."""
+    from models import WechatBinding
+
+    binding = WechatBinding(
+        openid=openid or f"o_test_{trainee.id}_{next(_serial)}", trainee_id=trainee.id
+    )
+    db.session.add(binding)
+    db.session.flush()
+    return binding
+
+
+def make_order(trainee: Trainee, plan: TrainingPlan, now, trainees: list[Trainee] | None = None):
+    """A NOTPAY order paid by `trainee` for `trainees` (default: themselves)."""
+    from wxapp.orders.service import new_order
+
+    covered = trainees or [trainee]
+    kind = "group" if trainees else "individual"
+    return new_order(kind, trainee.id, plan, [t.id for t in covered], now)

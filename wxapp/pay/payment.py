@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from models import Order, OrderItem, PaymentAnomaly, db
 from wxapp.dbutil import insert_ignore
-from wxapp.enrollments import grant_enrollment
+from wxapp.enrollments import grant_enrollments
 from wxapp.outbox import add_event
 
 log = logging.getLogger(__name__)
@@ -113,9 +113,7 @@ def apply_transaction(
     trainee_ids = db.session.execute(
         db.select(OrderItem.trainee_id).where(OrderItem.order_id == order.id)
     ).scalars()
-    granted = sum(
-        grant_enrollment(tid, order.plan_id, now, order_id=order.id) for tid in trainee_ids
-    )
+    granted = grant_enrollments(list(trainee_ids), order.plan_id, now, order_id=order.id)
     add_event(
         "payment_succeeded",
         order.payer_id,
