@@ -248,3 +248,43 @@ def test_the_expired_timedelta_is_two_hours(live_server):
 
     created = datetime.fromisoformat(order["created_at"])
     assert datetime.fromisoformat(order["expires_at"]) - created == timedelta(hours=2)
+
+
+def test_cancel_closes_the_order_at_wechat_pay_too(live_server):
+    ids = setup(live_server.app)
+    with requests.Session() as http:
+        login(live_server, http, ids["id_number"])
+        order = http.post(f"{live_server.url}/api/orders", json={"plan_id": ids["plan"]}).json()
+        no = order["out_trade_no"]
+        params = http.post(f"{live_server.url}/api/orders/{no}/pay").json()["params"]
+        res = http.post(f"{live_server.url}/api/orders/{no}/cancel")
+        assert res.status_code == 200 and res.json()["status"] == "CLOSED"
+        page = http.get(f"{live_server.url}/_sandbox/pay/cashier", params=params)
+        assert 'id="pay"' not in page.text and "订单已关闭" in page.text
+        assert http.post(f"{live_server.url}/api/orders/{no}/cancel").status_code == 409
+
+
+def test_query_and_refund_through_wechatpayv3(live_server):
+    app = live_server.app
+    ids = setup(app)
+    with requests.Session() as http:
+        login(live_server, http, ids["id_number"])
+        order = http.post(f"{live_server.url}/api/orders", json={"plan_id": ids["plan"]}).json()
+        no = order["out_trade_no"]
+        params = http.post(f"{live_server.url}/api/orders/{no}/pay").json()["params"]
+        cashier_pay(live_server, http, params, drop_notify=True)
+    client = app.extensions["wechatpay"]
+    _, tx = client.call("query", out_trade_no=no)
+    assert (tx["trade_state"], tx["amount"]["total"], tx["mchid"]) == (
+        "SUCCESS",
+        9000,
+        client.mchid,
+    )
+    _, refund = client.call(
+        "refund",
+        out_refund_no=f"R{no}",
+        out_trade_no=no,
+        amount={"refund": 9000, "total": 9000, "currency": "CNY"},
+    )
+    assert refund["status"] == "SUCCESS" and refund["amount"]["refund"] == 9000
+    assert client.call("query", out_trade_no=no)[1]["trade_state"] == "REFUND"

@@ -72,7 +72,7 @@ def check_lines(text: str) -> tuple[list[tuple[int, str]], list[Reject]]:
 def _among(column: sa.ColumnElement, values: list) -> sa.ColumnElement[bool]:
     """`column IN values` as one array parameter on PostgreSQL (thousands of binds are slow)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        item = sa.String() if values and isinstance(values[0], str) else sa.Integer()
+        item = sa.String() if isinstance(column.type, sa.String) else sa.Integer()
         return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(item)))
     return column.in_(values)
 
@@ -81,6 +81,8 @@ def check_accounts(
     candidates: list[tuple[int, str]], plan_id: int, now: datetime
 ) -> tuple[list[int], list[Reject]]:
     """(trainee ids accepted, rejects) after the database checks, three queries in all."""
+    if not candidates:
+        return [], []
     numbers = [n for _, n in candidates]
     ids = dict(
         db.session.execute(
