@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, jsonify, request
 
 from handlers import validation as v
@@ -99,7 +101,5 @@ def group_rejects(token: str):
     return Response(
         rejects_xlsx(rejects),
         mimetype=XLSX,
-        headers={
-            "Content-Disposition": "attachment; filename*=UTF-8''%E9%94%99%E8%AF%AF%E6%96%87%E4%BB%B6.xlsx"
-        },
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote('错误文件.xlsx')}"},
     )

@@ -147,3 +147,21 @@ def test_a_wrong_apiv3_key_cannot_be_read(app, client, clock, order):
     body, headers = paysign.notification(app, tx, clock.now(), apiv3_key="x" * 32)
     assert post(client, body, headers).status_code == 400
     _unchanged(app, order)
+
+
+def test_a_payment_of_an_order_closed_here_is_honoured_and_flagged(app, client, clock, order):
+    with app.app_context():
+        o = db.session.execute(
+            db.select(Order).where(Order.out_trade_no == order["no"])
+        ).scalar_one()
+        o.status = "CLOSED"
+        db.session.commit()
+    tx = paysign.transaction(order["no"], order["amount"], app)
+    body, headers = paysign.notification(app, tx, clock.now())
+    assert post(client, body, headers).status_code == 204
+    status, enrollments, outbox = state(app, order)
+    assert (status, len(enrollments), len(outbox)) == ("SUCCESS", 1, 1)
+    with app.app_context():
+        assert db.session.execute(db.select(PaymentAnomaly.reason)).scalars().all() == [
+            "paid_after_close"
+        ]

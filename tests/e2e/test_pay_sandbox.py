@@ -56,6 +56,15 @@ def enrolled_plans(app, trainee_id: int) -> list[int]:
         return plans
 
 
+def order_and_params(server, http: requests.Session, ids: dict) -> tuple[str, dict]:
+    """Log in, order the plan, ask to pay: (out_trade_no, JSAPI params)."""
+    login(server, http, ids["id_number"])
+    order = http.post(f"{server.url}/api/orders", json={"plan_id": ids["plan"]}).json()
+    pay = http.post(f"{server.url}/api/orders/{order['out_trade_no']}/pay", json={})
+    assert pay.status_code == 200, pay.text
+    return order["out_trade_no"], pay.json()["params"]
+
+
 def cashier_pay(server, http: requests.Session, params: dict, drop_notify: bool = False) -> str:
     """What the WeixinJSBridge shim does: open the cashier with the params, press 确认支付."""
     page = http.get(f"{server.url}/_sandbox/pay/cashier", params=params)
@@ -121,11 +130,8 @@ def test_a_lost_notification_is_recovered_by_reconcile(live_server):
     app = live_server.app
     ids = setup(app)
     with requests.Session() as http:
-        login(live_server, http, ids["id_number"])
-        order = http.post(f"{live_server.url}/api/orders", json={"plan_id": ids["plan"]}).json()
-        params = http.post(f"{live_server.url}/api/orders/{order['out_trade_no']}/pay").json()[
-            "params"
-        ]
+        no, params = order_and_params(live_server, http, ids)
+        order = {"out_trade_no": no}
         cashier_pay(live_server, http, params, drop_notify=True)
         assert (
             http.get(f"{live_server.url}/api/orders/{order['out_trade_no']}").json()["status"]
@@ -148,11 +154,8 @@ def test_reconcile_closes_expired_orders_so_they_cannot_be_paid(live_server):
     app = live_server.app
     ids = setup(app)
     with requests.Session() as http:
-        login(live_server, http, ids["id_number"])
-        order = http.post(f"{live_server.url}/api/orders", json={"plan_id": ids["plan"]}).json()
-        params = http.post(f"{live_server.url}/api/orders/{order['out_trade_no']}/pay").json()[
-            "params"
-        ]
+        no, params = order_and_params(live_server, http, ids)
+        order = {"out_trade_no": no}
         app.extensions["clock"].advance(2 * 3600 + 60)
         result = app.test_cli_runner().invoke(args=["orders", "reconcile"])
         assert '"closed": 1' in result.output, result.output
@@ -253,10 +256,7 @@ def test_the_expired_timedelta_is_two_hours(live_server):
 def test_cancel_closes_the_order_at_wechat_pay_too(live_server):
     ids = setup(live_server.app)
     with requests.Session() as http:
-        login(live_server, http, ids["id_number"])
-        order = http.post(f"{live_server.url}/api/orders", json={"plan_id": ids["plan"]}).json()
-        no = order["out_trade_no"]
-        params = http.post(f"{live_server.url}/api/orders/{no}/pay").json()["params"]
+        no, params = order_and_params(live_server, http, ids)
         res = http.post(f"{live_server.url}/api/orders/{no}/cancel")
         assert res.status_code == 200 and res.json()["status"] == "CLOSED"
         page = http.get(f"{live_server.url}/_sandbox/pay/cashier", params=params)
@@ -268,10 +268,7 @@ def test_query_and_refund_through_wechatpayv3(live_server):
     app = live_server.app
     ids = setup(app)
     with requests.Session() as http:
-        login(live_server, http, ids["id_number"])
-        order = http.post(f"{live_server.url}/api/orders", json={"plan_id": ids["plan"]}).json()
-        no = order["out_trade_no"]
-        params = http.post(f"{live_server.url}/api/orders/{no}/pay").json()["params"]
+        no, params = order_and_params(live_server, http, ids)
         cashier_pay(live_server, http, params, drop_notify=True)
     client = app.extensions["wechatpay"]
     _, tx = client.call("query", out_trade_no=no)

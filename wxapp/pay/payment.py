@@ -122,6 +122,7 @@ def apply_transaction(
             "out_trade_no": order.out_trade_no,
             "kind": order.kind,
             "plan_id": order.plan_id,
+            "description": order.description,
             "amount_fen": order.amount_fen,
             "quantity": order.quantity,
         },
