@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from handlers import validation as v
 from handlers.guard import current_trainee_id
@@ -58,13 +58,14 @@ def pay(out_trade_no: str):
             {"method": "jsapi", "params": checkout.jsapi_params(client, tid, out_trade_no, now)}
         )
     code_url = checkout.native_code_url(client, tid, out_trade_no, now)
-    return jsonify(
-        {
-            "method": "native",
-            "code_url": code_url,
-            "qrcode_url": f"/api/orders/{out_trade_no}/qrcode.png",
-        }
-    )
+    reply = {
+        "method": "native",
+        "code_url": code_url,
+        "qrcode_url": f"/api/orders/{out_trade_no}/qrcode.png",
+    }
+    if current_app.config["WXAPP_SANDBOX"]:  # no phone to scan with: the sandbox plays it
+        reply["sandbox_scan_url"] = "/_sandbox/pay/scan?" + urlencode({"code_url": code_url})
+    return jsonify(reply)
 
 
 @bp.get("/orders/<out_trade_no>/qrcode.png")

@@ -29,11 +29,8 @@ def paid_order(app, client, clock):
     with app.app_context():
         me, other = make_trainee(), make_trainee()
         order = make_order(me, make_plan(), clock.now())
-        order.status, order.success_time, order.transaction_id = (
-            "SUCCESS",
-            clock.now(),
-            "4200000001",
-        )
+        order.status, order.success_time = "SUCCESS", clock.now()
+        order.transaction_id = f"42{order.id:026d}"
         db.session.commit()
         ids = {"me": me.id, "other": other.id, "no": order.out_trade_no}
     with client.session_transaction() as s:

@@ -181,9 +181,7 @@ def test_native_qr_code_scanned_in_the_sandbox(live_server):
         assert res["code_url"].startswith("weixin://wxpay/bizpayurl?pr=")
         png = http.get(f"{live_server.url}{res['qrcode_url']}")
         assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
-        scan = http.get(
-            f"{live_server.url}/_sandbox/pay/scan", params={"code_url": res["code_url"]}
-        )
+        scan = http.get(f"{live_server.url}{res['sandbox_scan_url']}")
         assert scan.status_code == 200 and no in scan.text
         http.post(
             f"{live_server.url}/_sandbox/pay/cashier", data={"out_trade_no": no, "action": "pay"}
