@@ -20,8 +20,8 @@ class Enrollment(db.Model):
     trainee_id: Mapped[int] = mapped_column(sa.ForeignKey("trainees.id"), index=True)
     plan_id: Mapped[int] = mapped_column(sa.ForeignKey("training_plans.id"), index=True)
     status: Mapped[str] = mapped_column(sa.String(16), default="paid")
-    # The order that paid for it (the orders area adds the foreign key); NULL for grants.
-    order_id: Mapped[int | None] = mapped_column(index=True)
+    # The order that paid for it; NULL for grants.
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     # 学时 of learned courses counted toward this plan, kept current at each completion.
     hours_done: Mapped[Decimal] = mapped_column(sa.Numeric(6, 1), default=Decimal("0"))
     completed_at: Mapped[datetime | None]

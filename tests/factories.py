@@ -107,11 +107,15 @@ def make_plan(
     return plan
 
 
-def make_binding(trainee: Trainee, openid: str, *, following: bool = True):
-    """Bind a WeChat openid to `trainee` (wechat area)."""
+def make_binding(trainee: Trainee, openid: str | None = None, *, following: bool = True):
+    """Bind a WeChat openid to `trainee` (the pay step and pushes need it)."""
     from models import WechatBinding
 
-    binding = WechatBinding(openid=openid, trainee_id=trainee.id, following=following)
+    binding = WechatBinding(
+        openid=openid or f"o_test_{trainee.id}_{next(_serial)}",
+        trainee_id=trainee.id,
+        following=following,
+    )
     db.session.add(binding)
     db.session.flush()
     return binding
@@ -216,3 +220,12 @@ def roster_rows(
         rows[index] = ROSTER_SPOILERS[code](rows[index], rows[index - 1])
         spoiled[ROSTER_FIRST_ROW + index] = code
     return rows, spoiled
+
+
+def make_order(trainee: Trainee, plan: TrainingPlan, now, trainees: list[Trainee] | None = None):
+    """A NOTPAY order paid by `trainee` for `trainees` (default: themselves)."""
+    from wxapp.orders.service import new_order
+
+    covered = trainees or [trainee]
+    kind = "group" if trainees else "individual"
+    return new_order(kind, trainee.id, plan, [t.id for t in covered], now)

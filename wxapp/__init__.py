@@ -14,6 +14,7 @@ from wxapp.clock import SystemClock
 from wxapp.config import load_config
 from wxapp.errors import register_error_handlers
 from wxapp.extensions import db, make_redis, migrate
+from wxapp.pay.client import build_wechatpay
 from wxapp.wechat.client import build_wechat_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["redis"] = make_redis(app.config["REDIS_URL"], Path(app.instance_path))
     app.extensions["clock"] = SystemClock()
     app.extensions["wechat"] = build_wechat_client(app)
+    app.extensions["wechatpay"] = build_wechatpay(app)
 
     register_error_handlers(app)
     observability.init_app(app)

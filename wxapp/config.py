@@ -199,6 +199,10 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     cfg["WECHATPAY_CERT_SERIAL_NO"] = _get(env, "WECHATPAY_CERT_SERIAL_NO")
     cfg["WECHATPAY_PUBLIC_KEY_ID"] = _get(env, "WECHATPAY_PUBLIC_KEY_ID")
 
+    # --- orders: the sandbox retries a refused pay notification on WeChat's schedule
+    # (15 s, 15 s, 30 s, 3 min, ... 24 h) multiplied by this factor; tests shorten it.
+    cfg["SANDBOX_PAY_NOTIFY_SCALE"] = _number(env, "SANDBOX_PAY_NOTIFY_SCALE", 1.0, 0.0, 1.0)
+
     # Cookies: signed, HttpOnly, SameSite=Lax; Secure when served over HTTPS.
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"

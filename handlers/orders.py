@@ -1,0 +1,106 @@
+"""Orders: 个人购买, 团体购买 (with its error file), paying (JSAPI, Native QR), cancelling."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from handlers import validation as v
+from handlers.guard import current_trainee_id
+from wxapp import clock
+from wxapp.errors import ValidationError
+from wxapp.extensions import get_redis
+from wxapp.orders import checkout, group, service
+from wxapp.orders.group_xlsx import rejects_xlsx
+from wxapp.orders.invoices import parse_invoice_request
+from wxapp.pay.client import get_wechatpay
+
+bp = Blueprint("orders", __name__, url_prefix="/api")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _invoice(body: dict):
+    data = body.get("invoice")
+    return None if data is None else parse_invoice_request(data, prefix="invoice.")
+
+
+@bp.post("/orders")
+def create_order():
+    body = v.json_body()
+    plan_id = v.integer(body, "plan_id", low=1)
+    order = service.create_individual_order(
+        current_trainee_id(), plan_id, _invoice(body), clock.now()
+    )
+    return jsonify(order), 201
+
+
+@bp.get("/orders/<out_trade_no>")
+def get_order(out_trade_no: str):
+    return jsonify(service.order_detail(current_trainee_id(), out_trade_no))
+
+
+@bp.get("/me/orders")
+def my_orders():
+    return jsonify({"items": service.list_orders(current_trainee_id())})
+
+
+@bp.post("/orders/<out_trade_no>/pay")
+def pay(out_trade_no: str):
+    body = request.get_json(silent=True) or {}
+    method = body.get("method", "jsapi") if isinstance(body, dict) else "jsapi"
+    if method not in ("jsapi", "native"):
+        raise ValidationError("method", "支付方式应为 jsapi（微信内支付）或 native（扫码支付）")
+    client, tid, now = get_wechatpay(), current_trainee_id(), clock.now()
+    if method == "jsapi":
+        return jsonify(
+            {"method": "jsapi", "params": checkout.jsapi_params(client, tid, out_trade_no, now)}
+        )
+    code_url = checkout.native_code_url(client, tid, out_trade_no, now)
+    reply = {
+        "method": "native",
+        "code_url": code_url,
+        "qrcode_url": f"/api/orders/{out_trade_no}/qrcode.png",
+    }
+    if current_app.config["WXAPP_SANDBOX"]:  # no phone to scan with: the sandbox plays it
+        reply["sandbox_scan_url"] = "/_sandbox/pay/scan?" + urlencode({"code_url": code_url})
+    return jsonify(reply)
+
+
+@bp.get("/orders/<out_trade_no>/qrcode.png")
+def qrcode_png(out_trade_no: str):
+    code_url = checkout.native_code_url(
+        get_wechatpay(), current_trainee_id(), out_trade_no, clock.now()
+    )
+    return Response(
+        checkout.qrcode_png(code_url), mimetype="image/png", headers={"Cache-Control": "no-store"}
+    )
+
+
+@bp.post("/orders/<out_trade_no>/cancel")
+def cancel(out_trade_no: str):
+    return jsonify(
+        checkout.cancel_order(get_wechatpay(), current_trainee_id(), out_trade_no, clock.now())
+    )
+
+
+@bp.post("/group-orders")
+def create_group_order():
+    body = v.json_body()
+    plan_id = v.integer(body, "plan_id", low=1)
+    text = v.string(body, "id_numbers", max_len=400_000, strip=False)
+    result = group.create_group_order(
+        get_redis(), current_trainee_id(), plan_id, text, _invoice(body), clock.now()
+    )
+    return jsonify(result), 201 if result["order"] else 200
+
+
+@bp.get("/group-orders/rejects/<token>.xlsx")
+def group_rejects(token: str):
+    rejects = group.stored_rejects(get_redis(), current_trainee_id(), token)
+    return Response(
+        rejects_xlsx(rejects),
+        mimetype=XLSX,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote('错误文件.xlsx')}"},
+    )

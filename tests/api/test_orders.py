@@ -1,0 +1,98 @@
+"""Individual orders over the API: create, reuse, own orders only, the rules that refuse."""
+
+from datetime import timedelta
+
+import pytest
+
+from models import db
+from tests.factories import make_order, make_plan, make_trainee
+from wxapp.enrollments import grant_enrollment
+
+
+@pytest.fixture
+def world(app, clock):
+    with app.app_context():
+        me, other = make_trainee(name="张三"), make_trainee(name="李四")
+        plan = make_plan()
+        off_sale = make_plan()
+        off_sale.sale_end = clock.now() - timedelta(days=1)
+        db.session.commit()
+        return {"me": me.id, "other": other.id, "plan": plan.id, "off_sale": off_sale.id}
+
+
+def as_trainee(client, tid):
+    with client.session_transaction() as s:
+        s["tid"], s["must_change"] = tid, False
+
+
+def test_create_then_reuse_the_pending_order(client, clock, world):
+    as_trainee(client, world["me"])
+    res = client.post("/api/orders", json={"plan_id": world["plan"], "invoice": None})
+    assert res.status_code == 201
+    order = res.json
+    assert (order["status"], order["amount"], order["plan_id"], order["kind"]) == (
+        "NOTPAY",
+        9000,  # 60 学时 x 1.5 元
+        world["plan"],
+        "individual",
+    )
+    again = client.post("/api/orders", json={"plan_id": world["plan"]})
+    assert again.json["out_trade_no"] == order["out_trade_no"]
+    assert client.get(f"/api/orders/{order['out_trade_no']}").json["status"] == "NOTPAY"
+    assert [o["out_trade_no"] for o in client.get("/api/me/orders").json["items"]] == [
+        order["out_trade_no"]
+    ]
+    # Once the pending order has expired, a new one is made.
+    clock.advance(2 * 3600 + 1)
+    fresh = client.post("/api/orders", json={"plan_id": world["plan"]})
+    assert fresh.json["out_trade_no"] != order["out_trade_no"]
+
+
+def test_another_trainees_order_is_not_found(app, client, clock, world):
+    with app.app_context():
+        from models import Trainee, TrainingPlan
+
+        order = make_order(
+            db.session.get(Trainee, world["other"]),
+            db.session.get(TrainingPlan, world["plan"]),
+            clock.now(),
+        )
+        db.session.commit()
+        no = order.out_trade_no
+    as_trainee(client, world["me"])
+    assert client.get(f"/api/orders/{no}").status_code == 404
+    assert client.post(f"/api/orders/{no}/pay").status_code == 404
+    assert client.get("/api/me/orders").json["items"] == []
+
+
+def test_already_bought_or_off_sale_is_refused(app, client, clock, world):
+    with app.app_context():
+        grant_enrollment(world["me"], world["plan"], clock.now())
+        db.session.commit()
+    as_trainee(client, world["me"])
+    res = client.post("/api/orders", json={"plan_id": world["plan"]})
+    assert res.status_code == 409 and "已购买" in res.json["message"]
+    res = client.post("/api/orders", json={"plan_id": world["off_sale"]})
+    assert res.status_code == 409 and res.json["error"] == "plan_not_on_sale"
+
+
+def test_bad_input_names_the_field(client, world):
+    as_trainee(client, world["me"])
+    assert client.post("/api/orders", json={}).json["field"] == "plan_id"
+    assert client.post("/api/orders", json={"plan_id": "1"}).status_code == 422
+    assert client.post("/api/orders", json={"plan_id": 999999}).status_code == 404
+    res = client.post(
+        "/api/orders",
+        json={
+            "plan_id": world["plan"],
+            "invoice": {"title_type": "单位", "title": "某单位", "email": "a@b.cn"},
+        },
+    )
+    assert res.status_code == 422 and res.json["field"] == "invoice.tax_number"
+    res = client.post(f"/api/orders/{'x' * 26}/pay", json={"method": "alipay"})
+    assert res.status_code == 422 and res.json["field"] == "method"
+
+
+def test_orders_need_a_session(client):
+    assert client.post("/api/orders", json={"plan_id": 1}).status_code == 401
+    assert client.get("/api/me/orders").status_code == 401

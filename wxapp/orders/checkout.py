@@ -1,0 +1,169 @@
+"""Paying an order through WeChat Pay v3: JSAPI inside WeChat, Native (QR code) on a PC,
+cancelling, and the pay notification. The WeChat Pay client is passed in.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import qrcode
+from wechatpayv3 import WeChatPayType
+
+from models import Order, WechatBinding, db
+from wxapp.clock import local
+from wxapp.enrollments import paid_plan_ids
+from wxapp.errors import Conflict, ServiceUnavailable
+from wxapp.orders.invoice_issuer import InvoiceIssuer
+from wxapp.orders.invoices import issue_requested
+from wxapp.orders.service import get_own_order
+from wxapp.pay.client import PayClient, PayGatewayError
+from wxapp.pay.notify import decrypt_notification, verify_signature
+from wxapp.pay.payment import PAID, apply_transaction
+
+log = logging.getLogger(__name__)
+
+NOT_IN_WECHAT = "请在微信中打开本页面完成支付"
+
+
+def _payable(trainee_id: int, out_trade_no: str, now: datetime) -> Order:
+    order = get_own_order(trainee_id, out_trade_no)
+    if order.status == "SUCCESS":
+        raise Conflict("订单已支付", code="order_paid")
+    if order.status != "NOTPAY":
+        raise Conflict("订单已关闭，请重新下单", code="order_closed")
+    if order.expires_at <= now:
+        raise Conflict("订单已过期，请重新下单", code="order_expired")
+    if order.kind == "individual" and order.plan_id in paid_plan_ids(trainee_id):
+        raise Conflict("您已购买该培训项目，无需重复支付", code="already_enrolled")
+    return order
+
+
+def _gateway_error(err: PayGatewayError) -> Exception:
+    if err.code == "ORDERPAID":
+        return Conflict("订单已支付", code="order_paid")
+    if err.code == "ORDER_CLOSED":
+        return Conflict("订单已关闭，请重新下单", code="order_closed")
+    return ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
+
+
+def _prepay(client: PayClient, order: Order, pay_type: WeChatPayType, payer: dict | None) -> dict:
+    # The read transaction is ended before the HTTP call, so no lock is held while waiting.
+    fields = {
+        "description": order.description,
+        "out_trade_no": order.out_trade_no,
+        "amount": {"total": order.amount_fen, "currency": "CNY"},
+        "time_expire": local(order.expires_at).isoformat(timespec="seconds"),
+        "pay_type": pay_type,
+    }
+    db.session.commit()
+    try:
+        _, data = client.call("pay", payer=payer, **fields)
+    except PayGatewayError as err:
+        raise _gateway_error(err) from err
+    return data
+
+
+def jsapi_params(
+    client: PayClient, trainee_id: int, out_trade_no: str, now: datetime
+) -> dict[str, Any]:
+    """The parameters for WeixinJSBridge.invoke('getBrandWCPayRequest', ...)."""
+    order = _payable(trainee_id, out_trade_no, now)
+    openid = db.session.execute(
+        db.select(WechatBinding.openid).where(WechatBinding.trainee_id == trainee_id)
+    ).scalar_one_or_none()
+    if openid is None:
+        raise Conflict(NOT_IN_WECHAT, code="wechat_not_bound")
+    prepay_id = order.prepay_id
+    if prepay_id is None:
+        data = _prepay(client, order, WeChatPayType.JSAPI, {"openid": openid})
+        prepay_id = str(data.get("prepay_id") or "")
+        if not prepay_id:
+            raise ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
+        order = get_own_order(trainee_id, out_trade_no)
+        order.prepay_id, order.trade_type, order.updated_at = prepay_id, "JSAPI", now
+        db.session.commit()
+    timestamp = str(int(now.timestamp()))
+    nonce = secrets.token_hex(16)
+    package = f"prepay_id={prepay_id}"
+    return {
+        "appId": client.appid,
+        "timeStamp": timestamp,
+        "nonceStr": nonce,
+        "package": package,
+        "signType": "RSA",
+        "paySign": client.sign([client.appid, timestamp, nonce, package]),
+    }
+
+
+def native_code_url(client: PayClient, trainee_id: int, out_trade_no: str, now: datetime) -> str:
+    """The Native payment's code_url (shown as a QR code), created once per order."""
+    order = _payable(trainee_id, out_trade_no, now)
+    if order.code_url:
+        return order.code_url
+    data = _prepay(client, order, WeChatPayType.NATIVE, None)
+    code_url = str(data.get("code_url") or "")
+    if not code_url:
+        raise ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
+    order = get_own_order(trainee_id, out_trade_no)
+    order.code_url, order.trade_type, order.updated_at = code_url, "NATIVE", now
+    db.session.commit()
+    return code_url
+
+
+def qrcode_png(text: str) -> bytes:
+    buf = io.BytesIO()
+    qrcode.make(text, box_size=8, border=2).save(buf)
+    return buf.getvalue()
+
+
+def cancel_order(
+    client: PayClient, trainee_id: int, out_trade_no: str, now: datetime
+) -> dict[str, Any]:
+    """取消订单: close it at WeChat Pay (so it cannot be paid later), then here."""
+    from wxapp.orders.reconcile import settle_order
+    from wxapp.orders.service import order_view
+
+    order = get_own_order(trainee_id, out_trade_no)
+    if order.status != "NOTPAY":
+        raise Conflict("只有未支付的订单可以取消", code="order_not_open")
+    db.session.commit()
+    settle_order(client, order.id, now, close=True)
+    return order_view(get_own_order(trainee_id, out_trade_no))
+
+
+def handle_notification(
+    client: PayClient,
+    issuer: InvoiceIssuer | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> str:
+    """Verify, decrypt and apply a pay notification; NotificationRejected if not authentic."""
+    text = verify_signature(headers, body, client.platform_public_key, client.public_key_id, now)
+    envelope, tx = decrypt_notification(text, client.apiv3_key)
+    if envelope.get("event_type") != "TRANSACTION.SUCCESS":
+        return "ignored"
+    source = f"notify:{envelope.get('id') or tx.get('transaction_id')}"
+    result = apply_transaction(tx, source, client.mchid, client.appid, now)
+    if result == PAID:
+        issue_after_payment(str(tx.get("out_trade_no")), issuer, now)
+    return result
+
+
+def issue_after_payment(out_trade_no: str, issuer: InvoiceIssuer | None, now: datetime) -> None:
+    """Issue an invoice requested at purchase; a failure is retried by reconciliation."""
+    order_id = db.session.execute(
+        db.select(Order.id).where(Order.out_trade_no == out_trade_no)
+    ).scalar_one_or_none()
+    if order_id is None:
+        return
+    try:
+        issue_requested(order_id, issuer, now)
+    except Exception:
+        db.session.rollback()
+        log.exception("issuing the invoice of order %s failed; reconcile retries", out_trade_no)

@@ -1,0 +1,84 @@
+"""The invoice PDF (reportlab), with an embedded subset of a CJK TrueType font so the Chinese
+text renders everywhere and can be extracted (pypdf). Interim: the certificates area owns the
+shared `wxapp/pdf.py`; this will move onto it.
+
+Font: WenQuanYi Micro Hei (文泉驿微米黑, TrueType outlines, Apache 2.0 / GPLv3 with font
+exception) as shipped by the `paperang-p2-fonts-cjk` wheel; Debian's fonts-wqy-microhei is
+used if the wheel is absent. reportlab cannot embed CFF (.otf) fonts such as Noto CJK.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import io
+import threading
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from wxapp.clock import local
+from wxapp.orders.invoice_issuer import InvoiceData
+
+FONT = "WQYMicroHei"
+DEBIAN_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+_lock = threading.Lock()
+
+
+def _font_path() -> Path:
+    try:
+        path = importlib.resources.files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"
+        if path.is_file():
+            return Path(str(path))
+    except ModuleNotFoundError:
+        pass
+    if DEBIAN_FONT.is_file():
+        return DEBIAN_FONT
+    raise RuntimeError("no CJK TrueType font: install paperang-p2-fonts-cjk or fonts-wqy-microhei")
+
+
+def _register_font() -> None:
+    with _lock:
+        if FONT not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(FONT, str(_font_path()), subfontIndex=0))
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def render_invoice_pdf(data: InvoiceData, number: str, sandbox: bool) -> bytes:
+    _register_font()
+    buf = io.BytesIO()
+    width, height = landscape(A4)
+    pdf = canvas.Canvas(buf, pagesize=(width, height), invariant=True)
+    pdf.setTitle(f"电子发票 {number}")
+    pdf.setFont(FONT, 20)
+    pdf.drawCentredString(width / 2, height - 60, "电子发票（普通发票）")
+    pdf.setFont(FONT, 11)
+    issued = local(data.issued_at)
+    lines = [
+        f"发票号码：{number}",
+        f"开票日期：{issued:%Y年%m月%d日}",
+        f"购买方：{data.title}（{data.title_type}）",
+        f"购买方纳税人识别号：{data.tax_number or '—'}",
+        f"销售方：{data.seller}",
+        f"项目名称：{data.item}",
+        f"数量：{data.quantity}",
+        f"价税合计：¥{yuan(data.amount_fen)}",
+        f"订单号：{data.out_trade_no}",
+        f"接收邮箱：{data.email}",
+    ]
+    y = height - 110
+    for line in lines:
+        pdf.drawString(70, y, line)
+        y -= 24
+    if sandbox:
+        pdf.setFont(FONT, 14)
+        pdf.setFillColorRGB(0.8, 0.1, 0.1)
+        pdf.drawString(70, 50, "沙箱发票，仅供测试，不作报销凭证")
+    pdf.showPage()
+    pdf.save()
+    return buf.getvalue()

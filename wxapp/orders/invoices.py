@@ -1,0 +1,230 @@
+"""Invoices (电子发票): the request, the notice's rules, issuing through an `InvoiceIssuer`.
+
+Rules (from the notice): apply only in the calendar year of payment (Asia/Shanghai); an
+issued invoice may be modified once, within 15 days of issue. A request at purchase
+(立即申请) waits on the order and is issued when the order is paid.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from models import Invoice, Order, TrainingPlan, db
+from wxapp.clock import local
+from wxapp.errors import Conflict, NotFound, ValidationError
+from wxapp.orders.invoice_issuer import InvoiceData, InvoiceIssuer
+from wxapp.orders.uscc import is_valid_uscc
+
+log = logging.getLogger(__name__)
+
+MODIFY_WINDOW = timedelta(days=15)
+TITLE_TYPES = ("个人", "单位")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class InvoiceRequest:
+    title_type: str
+    title: str
+    tax_number: str | None
+    email: str
+
+
+def parse_invoice_request(data: Any, prefix: str = "") -> InvoiceRequest:
+    """Validate an invoice request; a ValidationError names the field (e.g. invoice.tax_number)."""
+    if not isinstance(data, dict):
+        raise ValidationError(prefix.rstrip(".") or "body", "发票信息应为 JSON 对象")
+
+    def text(name: str, max_len: int) -> str:
+        value = data.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return ""
+        if not isinstance(value, str):
+            raise ValidationError(prefix + name, f"字段 {name} 应为字符串")
+        value = value.strip()
+        if len(value) > max_len:
+            raise ValidationError(prefix + name, f"字段 {name} 过长（最多 {max_len} 个字符）")
+        return value
+
+    title_type = text("title_type", 4)
+    if title_type not in TITLE_TYPES:
+        raise ValidationError(prefix + "title_type", "抬头类型应为 个人 或 单位")
+    title = text("title", 100)
+    if not title:
+        raise ValidationError(prefix + "title", "请填写发票抬头")
+    tax_number = text("tax_number", 18).upper() or None
+    if title_type == "单位" and tax_number is None:
+        raise ValidationError(prefix + "tax_number", "单位抬头必须填写税号（统一社会信用代码）")
+    if tax_number is not None and not is_valid_uscc(tax_number):
+        raise ValidationError(
+            prefix + "tax_number", "税号应为 18 位统一社会信用代码，请核对（校验位不符）"
+        )
+    email = text("email", 254)
+    if not _EMAIL.match(email):
+        raise ValidationError(prefix + "email", "请填写正确的电子邮箱，用于接收电子发票")
+    return InvoiceRequest(title_type, title, tax_number, email)
+
+
+def check_apply_window(paid_at: datetime, now: datetime) -> None:
+    """Pure: applying is allowed only in the calendar year of payment (Shanghai time)."""
+    paid_year = local(paid_at).year
+    if local(now).year != paid_year:
+        raise Conflict(
+            f"请在缴费当年申请发票：本订单于 {paid_year} 年缴费，已超过申请期限",
+            code="invoice_year_closed",
+        )
+
+
+def check_modify_window(issued_at: datetime, modified_count: int, now: datetime) -> None:
+    """Pure: an issued invoice may be modified once, within 15 days of issue."""
+    if modified_count >= 1:
+        raise Conflict("发票只能修改 1 次，本发票已修改过", code="invoice_modified_once")
+    if now - issued_at > MODIFY_WINDOW:
+        raise Conflict(
+            "申请开票成功 15 日内可修改发票 1 次，本发票已超过 15 日", code="invoice_modify_expired"
+        )
+
+
+def invoice_view(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "id": invoice.id,
+        "status": invoice.status,
+        "title_type": invoice.title_type,
+        "title": invoice.title,
+        "tax_number": invoice.tax_number,
+        "email": invoice.email,
+        "amount": invoice.amount_fen,
+        "number": invoice.number,
+        "issued_at": invoice.issued_at.isoformat() if invoice.issued_at else None,
+        "modified_count": invoice.modified_count,
+        "pdf_url": f"/api/invoices/{invoice.id}.pdf" if invoice.status == "issued" else None,
+    }
+
+
+def attach_request(order: Order, req: InvoiceRequest, now: datetime) -> Invoice:
+    """Record (or replace) the not-yet-issued request on an order; adds, never commits."""
+    invoice = db.session.execute(
+        db.select(Invoice).where(Invoice.order_id == order.id)
+    ).scalar_one_or_none()
+    if invoice is None:
+        invoice = Invoice(order_id=order.id, trainee_id=order.payer_id, created_at=now)
+        db.session.add(invoice)
+    elif invoice.status == "issued":
+        raise Conflict("该订单的发票已开具，如需更改请修改发票", code="invoice_exists")
+    invoice.title_type = req.title_type
+    invoice.title = req.title
+    invoice.tax_number = req.tax_number
+    invoice.email = req.email
+    invoice.amount_fen = order.amount_fen
+    invoice.status = "requested"
+    invoice.updated_at = now
+    db.session.flush()
+    return invoice
+
+
+def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: datetime) -> None:
+    if issuer is None:  # no tax platform configured: stays requested for an operator
+        return
+    plan = db.session.get(TrainingPlan, order.plan_id)
+    issued = issuer.issue(
+        InvoiceData(
+            title_type=invoice.title_type,
+            title=invoice.title,
+            tax_number=invoice.tax_number,
+            email=invoice.email,
+            amount_fen=invoice.amount_fen,
+            item=f"培训费（{plan.title if plan else order.description}）",
+            quantity=order.quantity,
+            seller=plan.provider if plan else "",
+            out_trade_no=order.out_trade_no,
+            issued_at=now,
+        )
+    )
+    invoice.number = issued.number
+    invoice.pdf = issued.pdf
+    invoice.status = "issued"
+    invoice.issued_at = now
+    invoice.updated_at = now
+
+
+def _own_order(trainee_id: int, out_trade_no: str) -> Order:
+    order = db.session.execute(
+        db.select(Order).where(Order.out_trade_no == out_trade_no)
+    ).scalar_one_or_none()
+    if order is None or order.payer_id != trainee_id:
+        raise NotFound("订单不存在", code="order_not_found")
+    return order
+
+
+def request_invoice(
+    trainee_id: int,
+    out_trade_no: str,
+    req: InvoiceRequest,
+    issuer: InvoiceIssuer | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """以后申请 on a paid order, or 立即申请 on an unpaid one (issued when it is paid)."""
+    order = _own_order(trainee_id, out_trade_no)
+    if order.status in ("CLOSED", "REFUND"):
+        raise Conflict("订单已关闭或已退款，不能申请发票", code="order_not_payable")
+    if order.status == "SUCCESS":
+        check_apply_window(order.success_time or now, now)
+    invoice = attach_request(order, req, now)
+    if order.status == "SUCCESS":
+        _issue(invoice, order, issuer, now)
+    db.session.commit()
+    return invoice_view(invoice)
+
+
+def _own_invoice(trainee_id: int, invoice_id: int) -> Invoice:
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None or invoice.trainee_id != trainee_id:
+        raise NotFound("发票不存在", code="invoice_not_found")
+    return invoice
+
+
+def modify_invoice(
+    trainee_id: int,
+    invoice_id: int,
+    req: InvoiceRequest,
+    issuer: InvoiceIssuer | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Change an invoice: freely while only requested; once, within 15 days, once issued."""
+    invoice = _own_invoice(trainee_id, invoice_id)
+    order = db.session.get(Order, invoice.order_id)
+    issued = invoice.status == "issued"
+    if issued:
+        check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
+        invoice.status = "requested"  # re-issued below under a new number
+    invoice = attach_request(order, req, now)
+    if issued:
+        invoice.modified_count += 1
+    if order.status == "SUCCESS":
+        _issue(invoice, order, issuer, now)
+    db.session.commit()
+    return invoice_view(invoice)
+
+
+def invoice_pdf(trainee_id: int, invoice_id: int) -> tuple[str, bytes]:
+    invoice = _own_invoice(trainee_id, invoice_id)
+    if invoice.status != "issued" or invoice.pdf is None:
+        raise NotFound("发票尚未开具", code="invoice_not_issued")
+    return invoice.number or str(invoice.id), invoice.pdf
+
+
+def issue_requested(order_id: int, issuer: InvoiceIssuer | None, now: datetime) -> bool:
+    """Issue the invoice requested at purchase once its order is paid; commits. Best effort."""
+    invoice = db.session.execute(
+        db.select(Invoice).where(Invoice.order_id == order_id, Invoice.status == "requested")
+    ).scalar_one_or_none()
+    order = db.session.get(Order, order_id)
+    if invoice is None or order is None or order.status != "SUCCESS" or issuer is None:
+        return False
+    _issue(invoice, order, issuer, now)
+    db.session.commit()
+    return True

@@ -1,0 +1,121 @@
+"""Reconciliation (对账): ask WeChat Pay about orders still unpaid here.
+
+A lost notification must not leave a trainee who paid unable to learn: an unpaid order older
+than a few minutes is queried, and a SUCCESS goes through the same paid transition as the
+notification. An expired one is closed at WeChat Pay first (so it can never be paid later),
+then here. Run periodically by `flask --app wsgi orders reconcile`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from models import Invoice, Order, db
+from wxapp.orders.checkout import issue_after_payment
+from wxapp.orders.invoice_issuer import InvoiceIssuer
+from wxapp.orders.invoices import issue_requested
+from wxapp.pay.client import PayClient, PayGatewayError
+from wxapp.pay.payment import apply_transaction, record_anomaly
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = ("NOTPAY", "USERPAYING")
+CLOSED_STATES = ("CLOSED", "REVOKED", "PAYERROR")
+
+
+def _query(client: PayClient, out_trade_no: str) -> dict[str, Any] | None:
+    try:
+        return client.call("query", out_trade_no=out_trade_no)[1]
+    except PayGatewayError as err:
+        if err.code == "ORDER_NOT_EXIST":
+            return None  # never reached WeChat Pay: nothing there can be paid
+        raise
+
+
+def _mark_closed(order_id: int, now: datetime) -> None:
+    db.session.execute(
+        sa.update(Order)
+        .where(Order.id == order_id, Order.status == "NOTPAY")
+        .values(status="CLOSED", closed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def settle_order(
+    client: PayClient,
+    order_id: int,
+    now: datetime,
+    close: bool = False,
+    issuer: InvoiceIssuer | None = None,
+) -> str:
+    """Bring one unpaid order in line with WeChat Pay: paid, closed or still pending."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.status != "NOTPAY":
+        return "skipped"
+    no, expired = order.out_trade_no, order.expires_at <= now
+    db.session.commit()  # no transaction stays open across the HTTP calls
+    tx = _query(client, no)
+    state = tx.get("trade_state") if tx else None
+    if tx is not None and state == "SUCCESS":
+        result = apply_transaction(tx, f"query:{no}", client.mchid, client.appid, now)
+        if result == "paid":
+            log.warning("order %s was paid but not notified: recovered by reconciliation", no)
+            issue_after_payment(no, issuer, now)
+        return result
+    if state in CLOSED_STATES or (state in (None, *OPEN_STATES) and (close or expired)):
+        if state in OPEN_STATES:
+            try:
+                client.call("close", out_trade_no=no)
+            except PayGatewayError as err:
+                if err.code != "ORDERPAID":
+                    raise
+                return settle_order(client, order_id, now, close, issuer)  # paid meanwhile
+        _mark_closed(order_id, now)
+        return "closed"
+    if state == "REFUND":
+        record_anomaly(f"query:{no}", "refunded_while_unpaid", tx or {}, now)
+        db.session.commit()
+        return "refused"
+    return "pending"
+
+
+def reconcile(
+    client: PayClient,
+    issuer: InvoiceIssuer | None,
+    now: datetime,
+    older_than: timedelta = timedelta(minutes=5),
+    limit: int = 500,
+) -> dict[str, int]:
+    """Settle unpaid orders older than `older_than`, oldest first; issue pending invoices."""
+    ids = list(
+        db.session.execute(
+            db.select(Order.id)
+            .where(Order.status == "NOTPAY", Order.created_at <= now - older_than)
+            .order_by(Order.created_at)
+            .limit(limit)
+        ).scalars()
+    )
+    counts = {"checked": len(ids), "paid": 0, "closed": 0, "pending": 0, "errors": 0}
+    for order_id in ids:
+        try:
+            result = settle_order(client, order_id, now, issuer=issuer)
+        except PayGatewayError as err:
+            db.session.rollback()
+            log.warning("reconcile: order id %s not settled: %s", order_id, err)
+            counts["errors"] += 1
+            continue
+        if result in counts:
+            counts[result] += 1
+    waiting = db.session.execute(
+        db.select(Invoice.order_id)
+        .join(Order, Order.id == Invoice.order_id)
+        .where(Invoice.status == "requested", Order.status == "SUCCESS")
+        .limit(limit)
+    ).scalars()
+    counts["invoices_issued"] = sum(issue_requested(oid, issuer, now) for oid in list(waiting))
+    return counts

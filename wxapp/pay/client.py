@@ -1,0 +1,140 @@
+"""The WeChat Pay v3 client: wechatpayv3's `WeChatPay` in public-key mode, built once per app.
+
+`build_wechatpay(app)` is called by the factory; in sandbox mode, when the merchant key and
+the WeChat Pay public key are not configured, it uses the keys the sandbox generates under
+instance/ (and writes their paths and ids into the app's config, so every reader agrees).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from flask import Flask, current_app
+from wechatpayv3 import WeChatPay, WeChatPayType
+
+from wxapp.config import ConfigError
+from wxapp.pay.keys import ensure_sandbox_keys
+
+log = logging.getLogger(__name__)
+
+KEY_SETTINGS = (
+    "WECHATPAY_PRIVATE_KEY",
+    "WECHATPAY_CERT_SERIAL_NO",
+    "WECHATPAY_PUBLIC_KEY",
+    "WECHATPAY_PUBLIC_KEY_ID",
+)
+NOTIFY_PATH = "/pay/notify"
+
+
+class PayGatewayError(Exception):
+    """WeChat Pay could not be reached, or answered with an error (code and message kept)."""
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class PayClient(WeChatPay):
+    """wechatpayv3's client, plus the public facts the notification check needs."""
+
+    def __init__(
+        self,
+        *,
+        mchid: str,
+        appid: str,
+        apiv3_key: str,
+        private_key_pem: str,
+        cert_serial_no: str,
+        public_key_pem: str,
+        public_key_id: str,
+        api_base: str,
+        notify_url: str,
+    ):
+        super().__init__(
+            wechatpay_type=WeChatPayType.JSAPI,
+            mchid=mchid,
+            private_key=private_key_pem,
+            cert_serial_no=cert_serial_no,
+            appid=appid,
+            apiv3_key=apiv3_key,
+            notify_url=notify_url,
+            logger=logging.getLogger("wxapp.pay.wechatpayv3"),
+            timeout=(3, 10),
+            public_key=public_key_pem,
+            public_key_id=public_key_id,
+        )
+        # wechatpayv3 has no setting for the gateway: its Core keeps it in `_gate_way`. Paths
+        # (/v3/...) are appended to it and signed without it, as WeChat Pay expects.
+        self._core._gate_way = api_base
+        self.mchid = mchid
+        self.appid = appid
+        self.apiv3_key = apiv3_key
+        self.public_key_id = public_key_id
+        key = load_pem_public_key(public_key_pem.encode())
+        if not isinstance(key, RSAPublicKey):
+            raise ConfigError("WECHATPAY_PUBLIC_KEY must be an RSA public key")
+        self.platform_public_key: RSAPublicKey = key
+
+    def call(self, method: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        """Call one wechatpayv3 method; (status, JSON reply) on 2xx, PayGatewayError otherwise."""
+        try:
+            status, text = getattr(self, method)(**kwargs)
+        except Exception as err:  # requests errors and wechatpayv3's bare Exception alike
+            log.warning("WeChat Pay %s failed: %s", method, err)
+            raise PayGatewayError(f"微信支付暂时无法访问：{err}") from err
+        try:
+            data = json.loads(text) if text else {}
+        except (TypeError, ValueError):
+            data = {}
+        if not 200 <= status < 300:
+            raise PayGatewayError(
+                str(data.get("message") or f"微信支付返回 {status}"), status, data.get("code")
+            )
+        return status, data
+
+
+def _read(name: str, path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as err:
+        raise ConfigError(f"{name} cannot be read: {err}") from None
+
+
+def build_wechatpay(app: Flask) -> PayClient:
+    cfg = app.config
+    given = [name for name in KEY_SETTINGS if cfg.get(name)]
+    if cfg["WXAPP_SANDBOX"] and not given:
+        keys = ensure_sandbox_keys(Path(app.instance_path))
+        cfg["WECHATPAY_PRIVATE_KEY"] = str(keys.merchant_private_key)
+        cfg["WECHATPAY_CERT_SERIAL_NO"] = keys.merchant_serial_no
+        cfg["WECHATPAY_PUBLIC_KEY"] = str(keys.platform_public_key)
+        cfg["WECHATPAY_PUBLIC_KEY_ID"] = keys.platform_public_key_id
+    elif len(given) != len(KEY_SETTINGS):
+        missing = [name for name in KEY_SETTINGS if not cfg.get(name)]
+        raise ConfigError("missing setting(s): " + ", ".join(missing))
+    try:
+        return PayClient(
+            mchid=cfg["WECHATPAY_MCHID"],
+            appid=cfg["WECHAT_APP_ID"],
+            apiv3_key=cfg["WECHATPAY_APIV3_KEY"],
+            private_key_pem=_read("WECHATPAY_PRIVATE_KEY", cfg["WECHATPAY_PRIVATE_KEY"]),
+            cert_serial_no=cfg["WECHATPAY_CERT_SERIAL_NO"],
+            public_key_pem=_read("WECHATPAY_PUBLIC_KEY", cfg["WECHATPAY_PUBLIC_KEY"]),
+            public_key_id=cfg["WECHATPAY_PUBLIC_KEY_ID"],
+            api_base=cfg["WECHATPAY_API_BASE"],
+            notify_url=cfg["PUBLIC_BASE_URL"] + NOTIFY_PATH,
+        )
+    except ConfigError:
+        raise
+    except Exception as err:  # wechatpayv3 raises bare Exception for unreadable keys
+        raise ConfigError(f"WECHATPAY_PRIVATE_KEY or WECHATPAY_PUBLIC_KEY: {err}") from None
+
+
+def get_wechatpay() -> PayClient:
+    return current_app.extensions["wechatpay"]

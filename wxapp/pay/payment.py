@@ -1,0 +1,141 @@
+"""The paid transition: a transaction WeChat Pay reports as SUCCESS becomes a paid order.
+
+The same function serves the notification and reconciliation. It checks the transaction
+against the order (mchid, appid, amount), then in ONE database transaction marks the order
+paid, grants every covered trainee a paid enrollment and writes the payment_succeeded outbox
+event. A conditional UPDATE (`WHERE status IN ('NOTPAY', 'CLOSED')`) makes it idempotent:
+concurrent duplicates wait on the row lock and then update nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from models import Order, OrderItem, PaymentAnomaly, db
+from wxapp.dbutil import insert_ignore
+from wxapp.enrollments import grant_enrollments
+from wxapp.outbox import add_event
+
+log = logging.getLogger(__name__)
+
+PAID = "paid"
+DUPLICATE = "duplicate"
+REFUSED = "refused"
+IGNORED = "ignored"
+
+
+def mismatch(tx: dict[str, Any], order: Order, mchid: str, appid: str) -> str | None:
+    """Why this SUCCESS transaction cannot pay this order, or None. Pure."""
+    if tx.get("mchid") != mchid:
+        return "mchid_mismatch"
+    if tx.get("appid") != appid:
+        return "appid_mismatch"
+    amount = tx.get("amount") or {}
+    if not isinstance(amount, dict) or amount.get("total") != order.amount_fen:
+        return "amount_mismatch"
+    if amount.get("currency", "CNY") != "CNY":
+        return "currency_mismatch"
+    if not tx.get("transaction_id"):
+        return "missing_transaction_id"
+    return None
+
+
+def parse_success_time(value: Any, fallback: datetime) -> datetime:
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return fallback
+    return when if when.tzinfo else fallback
+
+
+def record_anomaly(
+    source_id: str, reason: str, tx: dict[str, Any], now: datetime, extra: dict | None = None
+) -> None:
+    """Keep a refused transaction for an operator (once per source and reason); adds, no commit."""
+    log.error(
+        "PAYMENT REFUSED (%s): out_trade_no=%s transaction_id=%s amount=%s mchid=%s appid=%s",
+        reason,
+        tx.get("out_trade_no"),
+        tx.get("transaction_id"),
+        tx.get("amount"),
+        tx.get("mchid"),
+        tx.get("appid"),
+    )
+    db.session.execute(
+        insert_ignore(
+            PaymentAnomaly.__table__,
+            {
+                "source_id": source_id[:80],
+                "reason": reason,
+                "out_trade_no": str(tx.get("out_trade_no") or "")[:64] or None,
+                "transaction_id": str(tx.get("transaction_id") or "")[:64] or None,
+                "detail": {"transaction": tx, **(extra or {})},
+                "created_at": now,
+            },
+            ["source_id", "reason"],
+        )
+    )
+
+
+def apply_transaction(
+    tx: dict[str, Any], source_id: str, mchid: str, appid: str, now: datetime
+) -> str:
+    """Apply one transaction as WeChat Pay reports it; commits. Returns what happened."""
+    if tx.get("trade_state") != "SUCCESS":
+        return IGNORED
+    order = db.session.execute(
+        db.select(Order).where(Order.out_trade_no == str(tx.get("out_trade_no") or ""))
+    ).scalar_one_or_none()
+    reason = "unknown_order" if order is None else mismatch(tx, order, mchid, appid)
+    if reason is not None or order is None:
+        record_anomaly(source_id, reason or "unknown_order", tx, now)
+        db.session.commit()
+        return REFUSED
+    was_closed = order.status == "CLOSED"
+    updated = db.session.execute(
+        sa.update(Order)
+        .where(Order.id == order.id, Order.status.in_(("NOTPAY", "CLOSED")))
+        .values(
+            status="SUCCESS",
+            transaction_id=tx["transaction_id"],
+            success_time=parse_success_time(tx.get("success_time"), now),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if updated.rowcount != 1:
+        db.session.rollback()
+        return DUPLICATE
+    trainee_ids = db.session.execute(
+        db.select(OrderItem.trainee_id).where(OrderItem.order_id == order.id)
+    ).scalars()
+    granted = grant_enrollments(list(trainee_ids), order.plan_id, now, order_id=order.id)
+    add_event(
+        "payment_succeeded",
+        order.payer_id,
+        f"order:{order.out_trade_no}",
+        {
+            "out_trade_no": order.out_trade_no,
+            "kind": order.kind,
+            "plan_id": order.plan_id,
+            "description": order.description,
+            "amount_fen": order.amount_fen,
+            "quantity": order.quantity,
+        },
+        now,
+    )
+    if was_closed:
+        # Paid although we had closed it: honoured (the trainee paid), flagged for a refund check.
+        record_anomaly(source_id, "paid_after_close", tx, now)
+    db.session.commit()
+    log.info(
+        "order %s paid (%s), %d enrollment(s) granted",
+        order.out_trade_no,
+        tx["transaction_id"],
+        granted,
+    )
+    return PAID

@@ -1,0 +1,237 @@
+"""The sandbox's WeChat Pay v3 (pay half): prepay (JSAPI, Native), query, close, refund,
+the cashier a `WeixinJSBridge` shim opens, and the Native "scan" page.
+
+Every /v3 request must carry a valid merchant Authorization (401 SIGN_ERROR otherwise) and
+every /v3 response is signed with the platform key, so wechatpayv3 runs unchanged against it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from wxapp import clock
+from wxapp.extensions import get_redis
+from wxapp.sandbox import pay_store as store
+from wxapp.sandbox.pay_keys import (
+    check_authorization,
+    check_pay_sign,
+    platform_headers,
+    sandbox_pay_keys,
+)
+from wxapp.sandbox.pay_notifier import send_notification
+
+PREFIX = "/_sandbox"
+bp = Blueprint("sandbox_pay", __name__, url_prefix=PREFIX, template_folder="templates")
+
+
+def _reply(status: int, data: dict[str, Any] | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False) if data is not None else ""
+    keys = sandbox_pay_keys(current_app)
+    headers = platform_headers(keys, body, int(clock.now().timestamp()))
+    return Response(
+        body, status=status, headers=headers, content_type="application/json; charset=utf-8"
+    )
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return _reply(status, {"code": code, "message": message})
+
+
+@bp.before_request
+def _authenticate():
+    if not request.path.startswith(PREFIX + "/v3/"):
+        return None
+    path = request.path[len(PREFIX) :]
+    if request.query_string:
+        path += "?" + request.query_string.decode()
+    problem = check_authorization(
+        sandbox_pay_keys(current_app),
+        request.headers.get("Authorization", ""),
+        request.method,
+        path,
+        request.get_data(as_text=True),
+    )
+    return _error(401, "SIGN_ERROR", problem) if problem else None
+
+
+def _json() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def _prepay(trade_type: str) -> Response:
+    body = _json()
+    keys = sandbox_pay_keys(current_app)
+    amount = body.get("amount") if isinstance(body.get("amount"), dict) else {}
+    total = amount.get("total")
+    for field in ("appid", "mchid", "description", "out_trade_no", "notify_url"):
+        if not isinstance(body.get(field), str) or not body[field]:
+            return _error(400, "PARAM_ERROR", f"缺少参数 {field}")
+    if body["mchid"] != keys.mchid or body["appid"] != keys.appid:
+        return _error(400, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
+    if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+        return _error(400, "PARAM_ERROR", "amount.total 应为正整数（分）")
+    if trade_type == "JSAPI" and not (body.get("payer") or {}).get("openid"):
+        return _error(400, "PARAM_ERROR", "缺少参数 payer.openid")
+    r = get_redis()
+    existing = store.load(r, body["out_trade_no"])
+    if existing is not None:
+        if existing["trade_state"] == "SUCCESS":
+            return _error(403, "ORDERPAID", "该订单已支付")
+        if existing["trade_state"] == "CLOSED":
+            return _error(400, "ORDER_CLOSED", "订单已关闭")
+        if existing["amount"]["total"] != total:
+            return _error(400, "INVALID_REQUEST", "201 商户订单号重复")
+    tx = store.prepare(r, body, trade_type, clock.now())
+    if trade_type == "JSAPI":
+        return _reply(200, {"prepay_id": tx["prepay_id"]})
+    return _reply(200, {"code_url": f"weixin://wxpay/bizpayurl?pr={tx['code']}"})
+
+
+@bp.post("/v3/pay/transactions/jsapi")
+def jsapi():
+    return _prepay("JSAPI")
+
+
+@bp.post("/v3/pay/transactions/native")
+def native():
+    return _prepay("NATIVE")
+
+
+@bp.get("/v3/pay/transactions/out-trade-no/<out_trade_no>")
+def query(out_trade_no: str):
+    tx = store.load(get_redis(), out_trade_no)
+    if tx is None:
+        return _error(404, "ORDER_NOT_EXIST", "订单不存在")
+    return _reply(200, store.public_view(tx))
+
+
+@bp.post("/v3/pay/transactions/out-trade-no/<out_trade_no>/close")
+def close(out_trade_no: str):
+    r = get_redis()
+    tx = store.load(r, out_trade_no)
+    if tx is None:
+        return _error(404, "ORDER_NOT_EXIST", "订单不存在")
+    if tx["trade_state"] in ("SUCCESS", "REFUND"):
+        return _error(400, "ORDERPAID", "订单已支付")
+    tx["trade_state"], tx["trade_state_desc"] = "CLOSED", "订单已关闭"
+    store.save(r, tx)
+    return _reply(204)
+
+
+@bp.post("/v3/refund/domestic/refunds")
+def refund():
+    body = _json()
+    r = get_redis()
+    tx = store.load(r, str(body.get("out_trade_no") or ""))
+    if tx is None or tx["trade_state"] not in ("SUCCESS", "REFUND"):
+        return _error(404, "RESOURCE_NOT_EXISTS", "订单不存在或未支付")
+    amount = body.get("amount") if isinstance(body.get("amount"), dict) else {}
+    if (
+        amount.get("total") != tx["amount"]["total"]
+        or not 1 <= int(amount.get("refund") or 0) <= tx["amount"]["total"]
+    ):
+        return _error(400, "PARAM_ERROR", "退款金额错误")
+    tx["trade_state"], tx["trade_state_desc"] = "REFUND", "转入退款"
+    store.save(r, tx)
+    return _reply(
+        200,
+        {
+            "refund_id": "5030" + secrets.token_hex(12),
+            "out_refund_no": body.get("out_refund_no"),
+            "transaction_id": tx["transaction_id"],
+            "out_trade_no": tx["out_trade_no"],
+            "channel": "ORIGINAL",
+            "user_received_account": "支付用户零钱",
+            "status": "SUCCESS",
+            "create_time": tx["success_time"],
+            "amount": {
+                "total": tx["amount"]["total"],
+                "refund": amount["refund"],
+                "payer_total": tx["amount"]["total"],
+                "payer_refund": amount["refund"],
+                "currency": "CNY",
+            },
+        },
+    )
+
+
+def _cashier(tx: dict[str, Any] | None, problem: str | None = None, status: int = 200):
+    return (
+        render_template(
+            "sandbox_pay/cashier.html",
+            tx=tx,
+            problem=problem,
+            embed=request.values.get("embed") == "1",
+            ref=request.values.get("ref", ""),
+        ),
+        status,
+    )
+
+
+@bp.get("/pay/cashier")
+def cashier():
+    """What the WeChat client shows after getBrandWCPayRequest: checks paySign first."""
+    args = request.args
+    keys = sandbox_pay_keys(current_app)
+    package = args.get("package", "")
+    tx = store.by_ref(get_redis(), "prepay", package.removeprefix("prepay_id="))
+    if tx is None:
+        return _cashier(None, "订单不存在（prepay_id 无效）", 404)
+    if args.get("appId") != keys.appid or not check_pay_sign(
+        keys,
+        keys.appid,
+        args.get("timeStamp", ""),
+        args.get("nonceStr", ""),
+        package,
+        args.get("paySign", ""),
+    ):
+        return _cashier(None, "支付验证签名失败", 400)
+    return _cashier(tx)
+
+
+@bp.get("/pay/scan")
+def scan():
+    """The Native QR code, "scanned": paste or follow the code_url to reach the cashier."""
+    code_url = request.args.get("code_url", "")
+    code = code_url.rpartition("pr=")[2] if code_url else request.args.get("pr", "")
+    tx = store.by_ref(get_redis(), "code", code) if code else None
+    if code and tx is None:
+        return _cashier(None, "二维码无效或已过期", 404)
+    if tx is None:
+        return render_template("sandbox_pay/scan.html"), 200
+    return _cashier(tx)
+
+
+@bp.post("/pay/cashier")
+def cashier_submit():
+    """The pay / cancel buttons. `drop_notify` pays without notifying (a lost notification)."""
+    r = get_redis()
+    tx = store.load(r, request.form.get("out_trade_no", ""))
+    if tx is None:
+        return _cashier(None, "订单不存在", 404)
+    if request.form.get("action") == "cancel":
+        return render_template(
+            "sandbox_pay/result.html",
+            tx=tx,
+            result="cancel",
+            embed=request.form.get("embed") == "1",
+        )
+    now = clock.now()
+    if tx["trade_state"] != "NOTPAY":
+        return _cashier(tx, f"订单状态为 {tx['trade_state']}，不能支付", 409)
+    if store.expired(tx, now):
+        return _cashier(tx, "订单已过期", 409)
+    if not store.mark_paid(r, tx, now):
+        return _cashier(tx, "订单正在支付", 409)
+    if request.form.get("drop_notify") != "1":
+        send_notification(
+            current_app._get_current_object(), tx["notify_url"], store.public_view(tx)
+        )
+    return render_template(
+        "sandbox_pay/result.html", tx=tx, result="ok", embed=request.form.get("embed") == "1"
+    )
