@@ -1,48 +1,15 @@
-"""The invoice PDF (reportlab), with an embedded subset of a CJK TrueType font so the Chinese
-text renders everywhere and can be extracted (pypdf). Interim: the certificates area owns the
-shared `wxapp/pdf.py`; this will move onto it.
-
-Font: WenQuanYi Micro Hei (文泉驿微米黑, TrueType outlines, Apache 2.0 / GPLv3 with font
-exception) as shipped by the `paperang-p2-fonts-cjk` wheel; Debian's fonts-wqy-microhei is
-used if the wheel is absent. reportlab cannot embed CFF (.otf) fonts such as Noto CJK.
-"""
+"""The invoice PDF (reportlab), drawn with the shared embedded CJK font of `wxapp/pdf.py`."""
 
 from __future__ import annotations
 
-import importlib.resources
 import io
-import threading
-from pathlib import Path
 
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from wxapp.clock import local
 from wxapp.orders.invoice_issuer import InvoiceData
-
-FONT = "WQYMicroHei"
-DEBIAN_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
-_lock = threading.Lock()
-
-
-def _font_path() -> Path:
-    try:
-        path = importlib.resources.files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"
-        if path.is_file():
-            return Path(str(path))
-    except ModuleNotFoundError:
-        pass
-    if DEBIAN_FONT.is_file():
-        return DEBIAN_FONT
-    raise RuntimeError("no CJK TrueType font: install paperang-p2-fonts-cjk or fonts-wqy-microhei")
-
-
-def _register_font() -> None:
-    with _lock:
-        if FONT not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont(FONT, str(_font_path()), subfontIndex=0))
+from wxapp.pdf import FONT, register_fonts
 
 
 def yuan(fen: int) -> str:
@@ -50,7 +17,7 @@ def yuan(fen: int) -> str:
 
 
 def render_invoice_pdf(data: InvoiceData, number: str, sandbox: bool) -> bytes:
-    _register_font()
+    register_fonts()
     buf = io.BytesIO()
     width, height = landscape(A4)
     pdf = canvas.Canvas(buf, pagesize=(width, height), invariant=True)
