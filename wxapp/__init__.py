@@ -14,6 +14,7 @@ from wxapp.clock import SystemClock
 from wxapp.config import load_config
 from wxapp.errors import register_error_handlers
 from wxapp.extensions import db, make_redis, migrate
+from wxapp.notifications.worker import start_inprocess as start_inprocess_notify_worker
 from wxapp.wechat.client import build_wechat_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["redis"] = make_redis(app.config["REDIS_URL"], Path(app.instance_path))
     app.extensions["clock"] = SystemClock()
     app.extensions["wechat"] = build_wechat_client(app)
+    start_inprocess_notify_worker(app)  # only with NOTIFY_INPROCESS=1 (make run)
 
     register_error_handlers(app)
     observability.init_app(app)
