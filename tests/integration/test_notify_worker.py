@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from models import Outbox, WechatBinding, db
+from tests.conftest import serve
 from tests.factories import make_binding, make_trainee
-from wxapp.notifications import claims
+from wxapp.notifications import claims, signal
 from wxapp.notifications.worker import Worker
 from wxapp.outbox import add_event
 from wxapp.sandbox import oa_state
@@ -228,10 +229,14 @@ def test_skip_locked_gives_concurrent_claims_disjoint_rows(live_server):
             .limit(2)
             .with_for_update(skip_locked=True)
         )
-        with engine.connect() as first, engine.connect() as second:
-            with first.begin(), second.begin():
-                a = first.execute(due).scalars().all()
-                b = second.execute(due).scalars().all()  # does not wait for `first`
+        with (
+            engine.connect() as first,
+            engine.connect() as second,
+            first.begin(),
+            second.begin(),
+        ):
+            a = first.execute(due).scalars().all()
+            b = second.execute(due).scalars().all()  # does not wait for `first`
         assert len(a) == len(b) == 2 and not set(a) & set(b)
 
 
@@ -261,3 +266,21 @@ def test_the_cli_worker_once_sends_what_is_due(live_server):
     assert result.exit_code == 0, result.output
     assert "发送 1" in result.output
     assert len(oa_state.inbox(app.extensions["redis"], OPENID)) == 1
+
+
+def test_make_run_sends_from_a_worker_thread_in_the_web_process(base_config):
+    with serve(base_config, NOTIFY_INPROCESS="1") as server:
+        app = server.app
+        worker = app.extensions["notify_worker"]
+        try:
+            _course_learned(app, _trainee(app))
+            deadline = time.monotonic() + 10
+            while not oa_state.inbox(app.extensions["redis"], OPENID):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert len(oa_state.inbox(app.extensions["redis"], OPENID)) == 1
+        finally:
+            worker.stop()
+            signal.wake(app.extensions["redis"])
+            worker.thread.join(10)

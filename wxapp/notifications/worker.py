@@ -72,6 +72,7 @@ class Worker:
         self.redis: redis.Redis = app.extensions["redis"]
         self.stop_event = threading.Event()
         self.waiting = threading.Event()  # set while blocked on the wake-up (tests read it)
+        self.thread: threading.Thread | None = None  # set when run in a thread of its own
         self.counts = {"sent": 0, "retry": 0, "given_up": 0, "skipped": 0, "lost": 0}
 
     @property
@@ -203,4 +204,5 @@ def start_inprocess(app: Flask) -> None:
     # Its own client: a requests session is not shared between threads.
     worker = Worker(app, build_wechat_client(app), name="inprocess")
     app.extensions["notify_worker"] = worker
-    threading.Thread(target=worker.run_forever, name="notify-worker", daemon=True).start()
+    worker.thread = threading.Thread(target=worker.run_forever, name="notify-worker", daemon=True)
+    worker.thread.start()
