@@ -14,6 +14,7 @@ from wxapp.clock import SystemClock
 from wxapp.config import load_config
 from wxapp.errors import register_error_handlers
 from wxapp.extensions import db, make_redis, migrate
+from wxapp.notifications.worker import start_inprocess as start_inprocess_notify_worker
 from wxapp.pay.client import build_wechatpay
 from wxapp.wechat.client import build_wechat_client
 
@@ -36,6 +37,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["clock"] = SystemClock()
     app.extensions["wechat"] = build_wechat_client(app)
     app.extensions["wechatpay"] = build_wechatpay(app)
+    start_inprocess_notify_worker(app)  # only with NOTIFY_INPROCESS=1 (make run)
 
     register_error_handlers(app)
     observability.init_app(app)

@@ -219,4 +219,38 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     # How many reverse proxies (nginx) stand in front and set X-Forwarded-For/-Proto: their
     # headers are trusted only then, so a client cannot forge its address for rate limits.
     cfg["PROXY_COUNT"] = int(_number(env, "PROXY_COUNT", 0, 0, 5))
+
+    # --- notifications (the notify worker) ---
+    cfg.update(_notify_settings(env, sandbox))
+    return cfg
+
+
+def _notify_settings(env: Mapping[str, Any], sandbox: bool) -> dict[str, Any]:
+    """Worker timing, and the template of each pushed event: an id and its field names.
+
+    An unset template id outside the sandbox means that event is not pushed (skipped).
+    """
+    from wxapp.notifications.templates import EVENTS, SANDBOX_TEMPLATES, parse_fields
+
+    cfg: dict[str, Any] = {
+        "NOTIFY_LEASE_S": _number(env, "NOTIFY_LEASE_S", 120.0, 60.0, 3600.0),
+        "NOTIFY_POLL_S": _number(env, "NOTIFY_POLL_S", 5.0, 0.5, 300.0),
+        "NOTIFY_BATCH": int(_number(env, "NOTIFY_BATCH", 20, 1, 500)),
+        "NOTIFY_MAX_ATTEMPTS": int(_number(env, "NOTIFY_MAX_ATTEMPTS", 8, 1, 50)),
+        "NOTIFY_BACKOFF_S": _number(env, "NOTIFY_BACKOFF_S", 30.0, 1.0, 3600.0),
+        "NOTIFY_BACKOFF_MAX_S": _number(env, "NOTIFY_BACKOFF_MAX_S", 3600.0, 1.0, 86400.0),
+        "NOTIFY_INPROCESS": _bool(env, "NOTIFY_INPROCESS", False),
+    }
+    for name, required, _ in EVENTS.values():
+        setting = f"WECHAT_TEMPLATE_{name}"
+        default_id, default_fields = SANDBOX_TEMPLATES[name] if sandbox else (None, None)
+        cfg[setting] = _get(env, setting) or default_id
+        raw_fields = _get(env, setting + "_FIELDS") or default_fields
+        if cfg[setting] and not raw_fields:
+            raise ConfigError(f"{setting}_FIELDS must name the template's fields")
+        try:
+            fields = parse_fields(setting + "_FIELDS", raw_fields, required) if raw_fields else {}
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        cfg[setting + "_FIELDS"] = fields
     return cfg

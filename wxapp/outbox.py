@@ -1,12 +1,27 @@
-"""Writing outbox events in the caller's transaction; the notification worker sends them."""
+"""Writing outbox events in the caller's transaction; the notification worker sends them.
+
+When a transaction that added events commits, idle workers are woken through Redis
+(`wxapp.notifications.signal`), so a push does not wait for their fallback poll. The
+wake-up is sent only after the commit, when the rows are visible to the workers.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
+import redis
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from models import Outbox, db
 from wxapp.dbutil import insert_ignore
+from wxapp.notifications import signal
+
+log = logging.getLogger(__name__)
+_WAKE = "outbox_wake"  # session.info flag: this transaction added events
 
 EVENT_TYPES = (
     "payment_succeeded",
@@ -40,6 +55,25 @@ def add_event(
                 "next_attempt_at": now,
             },
             ["event_type", "trainee_id", "subject"],
-        )
+        ).returning(Outbox.__table__.c.id)
     )
-    return result.rowcount == 1
+    # A row comes back only when inserted (rowcount is -1 with psycopg's implicit RETURNING).
+    added = result.first() is not None
+    if added:
+        db.session.info[_WAKE] = True
+    return added
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_workers(session: Session) -> None:
+    if not session.info.pop(_WAKE, False) or not has_app_context():
+        return
+    try:
+        signal.wake(current_app.extensions["redis"])
+    except redis.RedisError as err:  # the commit stands; the workers' poll picks it up
+        log.warning("could not wake the notification workers: %s", err)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_wake(session: Session) -> None:
+    session.info.pop(_WAKE, None)

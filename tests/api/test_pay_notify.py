@@ -56,6 +56,11 @@ def test_a_good_notification_pays_and_enrolls(app, client, clock, order):
     assert [(o.event_type, o.subject) for o in outbox] == [
         ("payment_succeeded", f"order:{order['no']}")
     ]
+    # What the template message will show: 订单号, 项目, 金额.
+    payload = outbox[0].payload
+    assert payload["out_trade_no"] == order["no"]
+    assert payload["amount_fen"] == order["amount"]
+    assert payload["plan_title"].startswith("2025年")
     with app.app_context():
         o = db.session.execute(
             db.select(Order).where(Order.out_trade_no == order["no"])

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Order, OrderItem, PaymentAnomaly, db
+from models import Order, OrderItem, PaymentAnomaly, TrainingPlan, db
 from wxapp.dbutil import insert_ignore
 from wxapp.enrollments import grant_enrollments
 from wxapp.outbox import add_event
@@ -122,6 +122,7 @@ def apply_transaction(
             "out_trade_no": order.out_trade_no,
             "kind": order.kind,
             "plan_id": order.plan_id,
+            "plan_title": db.session.get(TrainingPlan, order.plan_id).title,
             "description": order.description,
             "amount_fen": order.amount_fen,
             "quantity": order.quantity,

@@ -1,0 +1,174 @@
+"""Claiming due outbox rows and recording what became of each (the database half).
+
+A claim sets `claimed_until` (now + lease) and commits before anything is sent, so the
+send happens outside any transaction and no row lock is held across the network. The
+value of `claimed_until` is the claim's token: a later claim always has a later one, so
+an outcome is recorded only while the row still carries ours (`finish` compares it). A
+worker that dies mid-send leaves a claim that expires; another worker then takes the row.
+
+PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` lets concurrent workers pick disjoint
+rows without waiting for each other. SQLite (`make run`, one writer at a time): each row
+is taken by a conditional UPDATE that only succeeds while the row is still free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from models import Outbox, WechatBinding, db
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    event_type: str
+    trainee_id: int
+    subject: str
+    payload: dict[str, Any]
+    attempts: int  # including this one
+    openid: str
+    claimed_until: datetime
+
+
+@dataclass(frozen=True)
+class Skipped:
+    id: int
+    reason: str
+    status: str = "skipped"
+
+
+def _free(now: datetime) -> Any:
+    return sa.and_(
+        Outbox.status == "pending",
+        sa.or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
+        sa.or_(Outbox.claimed_until.is_(None), Outbox.claimed_until <= now),
+    )
+
+
+def _take_rows(now: datetime, until: datetime, limit: int) -> list[Any]:
+    columns = (
+        Outbox.id,
+        Outbox.event_type,
+        Outbox.trainee_id,
+        Outbox.subject,
+        Outbox.payload,
+        Outbox.attempts,
+    )
+    due = sa.select(*columns).where(_free(now)).order_by(Outbox.next_attempt_at, Outbox.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = db.session.execute(due.limit(limit).with_for_update(skip_locked=True)).all()
+        if rows:
+            db.session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id.in_([row.id for row in rows]))
+                .values(claimed_until=until, attempts=Outbox.attempts + 1)
+            )
+        return rows
+    taken = []
+    for row in db.session.execute(due.limit(limit)).all():
+        result = db.session.execute(
+            sa.update(Outbox)
+            .where(Outbox.id == row.id, _free(now))
+            .values(claimed_until=until, attempts=Outbox.attempts + 1)
+        )
+        if result.rowcount == 1:
+            taken.append(row)
+    return taken
+
+
+def claim_due(
+    now: datetime, *, lease_s: float, limit: int, pushed: Collection[str], max_attempts: int
+) -> tuple[list[Job], list[Skipped]]:
+    """Claim up to `limit` due rows and commit: the jobs to send, and the rows closed on
+    the way: `skipped` (event not pushed, or no bound and following openid), or
+    `given_up` when earlier claims all expired unfinished (a row that kills its worker)."""
+    until = now + timedelta(seconds=lease_s)
+    rows = _take_rows(now, until, limit)
+    trainee_ids = {row.trainee_id for row in rows}
+    openids = dict(
+        db.session.execute(
+            sa.select(WechatBinding.trainee_id, WechatBinding.openid).where(
+                WechatBinding.trainee_id.in_(trainee_ids), WechatBinding.following.is_(True)
+            )
+        ).all()
+        if trainee_ids
+        else []
+    )
+    jobs: list[Job] = []
+    skipped: list[Skipped] = []
+    for row in rows:
+        if row.attempts >= max_attempts:
+            skipped.append(Skipped(row.id, f"已认领 {row.attempts} 次仍未完成", "given_up"))
+        elif row.event_type not in pushed:
+            skipped.append(Skipped(row.id, "不推送此类事件"))
+        elif row.trainee_id not in openids:
+            skipped.append(Skipped(row.id, "未绑定微信或未关注公众号"))
+        else:
+            jobs.append(
+                Job(
+                    id=row.id,
+                    event_type=row.event_type,
+                    trainee_id=row.trainee_id,
+                    subject=row.subject,
+                    payload=dict(row.payload or {}),
+                    attempts=row.attempts + 1,
+                    openid=openids[row.trainee_id],
+                    claimed_until=until,
+                )
+            )
+    for item in skipped:
+        db.session.execute(
+            sa.update(Outbox)
+            .where(Outbox.id == item.id)
+            .values(status=item.status, last_error=item.reason, claimed_until=None)
+        )
+    db.session.commit()
+    return jobs, skipped
+
+
+def _finish(job: Job, values: dict[str, Any]) -> bool:
+    """Apply `values` only if the row is still pending under our claim; commit."""
+    result = db.session.execute(
+        sa.update(Outbox)
+        .where(
+            Outbox.id == job.id,
+            Outbox.status == "pending",
+            Outbox.claimed_until == job.claimed_until,
+        )
+        .values(claimed_until=None, **values)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def mark_sent(job: Job, now: datetime) -> bool:
+    """False when the claim was lost (expired and taken by another worker)."""
+    return _finish(job, {"status": "sent", "sent_at": now, "last_error": None})
+
+
+def mark_retry(job: Job, retry_at: datetime, error: str) -> bool:
+    return _finish(job, {"next_attempt_at": retry_at, "last_error": error})
+
+
+def mark_given_up(job: Job, error: str, *, unfollowed: bool, now: datetime) -> bool:
+    """Close the row as given up; on "not following" also stop pushing to that openid
+    until WeChat's next subscribe event sets `following` again."""
+    values = {"status": "given_up", "last_error": error}
+    if not unfollowed:
+        return _finish(job, values)
+    db.session.execute(
+        sa.update(WechatBinding)
+        .where(WechatBinding.openid == job.openid, WechatBinding.following.is_(True))
+        .values(following=False, updated_at=now)
+    )
+    return _finish(job, values)
+
+
+def release(job: Job) -> bool:
+    """Give the row back unsent (the claim has too little time left for a send)."""
+    return _finish(job, {"attempts": Outbox.attempts - 1})

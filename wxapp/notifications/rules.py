@@ -1,0 +1,77 @@
+"""What to do after a send failed: retry later (with backoff) or give up (pure).
+
+Transient: no answer (network error, timeout, HTTP 5xx: errcode None), WeChat's
+system-busy -1, rate limits, a token rejected even after the client's own refresh.
+Permanent: the user cannot or will not receive it (43004 not following, 40003 bad openid,
+43101 refused), or our template is wrong (40037, 47001, 47003): retrying cannot help.
+An unknown code is retried, within the attempt limit, then given up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+TRANSIENT = {
+    None: "网络错误或超时",
+    -1: "微信系统繁忙",
+    40001: "access_token 无效",
+    40014: "access_token 不合法",
+    42001: "access_token 过期",
+    45009: "接口调用超过每日上限",
+    45011: "接口调用过于频繁",
+    45047: "发送过于频繁",
+}
+PERMANENT = {
+    40003: "openid 无效",
+    40013: "AppID 无效",
+    40036: "模板 id 长度无效",
+    40037: "模板 id 无效",
+    43004: "用户未关注公众号",
+    43101: "用户拒收消息",
+    47001: "数据格式错误",
+    47003: "模板参数不合法",
+    48001: "接口未授权",
+}
+UNSUBSCRIBED = 43004
+
+
+@dataclass(frozen=True)
+class Decision:
+    give_up: bool
+    error: str
+    retry_at: datetime | None = None
+
+
+def describe(errcode: int | None, errmsg: str | None = None) -> str:
+    """A short text for `last_error`: code, our meaning, WeChat's own message."""
+    meaning = TRANSIENT.get(errcode) or PERMANENT.get(errcode) or "未知错误"
+    text = f"{errcode if errcode is not None else 'network'} {meaning}"
+    if errmsg:
+        text += f" ({errmsg})"
+    return text[:500]
+
+
+def backoff_s(attempts: int, base_s: float, cap_s: float) -> float:
+    """base, 2·base, 4·base, ... after the 1st, 2nd, 3rd failed attempt; at most cap."""
+    return min(cap_s, base_s * 2 ** max(0, attempts - 1))
+
+
+def decide(
+    errcode: int | None,
+    errmsg: str | None,
+    *,
+    attempts: int,
+    max_attempts: int,
+    now: datetime,
+    base_s: float,
+    cap_s: float,
+) -> Decision:
+    """Retry or give up after the `attempts`-th failed send (attempts counts this one)."""
+    error = describe(errcode, errmsg)
+    if errcode in PERMANENT:
+        return Decision(give_up=True, error=error)
+    if attempts >= max_attempts:
+        return Decision(give_up=True, error=f"{error}; 已重试 {attempts} 次"[:500])
+    delay = backoff_s(attempts, base_s, cap_s)
+    return Decision(give_up=False, error=error, retry_at=now + timedelta(seconds=delay))
