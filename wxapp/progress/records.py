@@ -138,4 +138,3 @@ def entitlements(trainee_id: int) -> tuple[list[PlanEntitlement], set[int]]:
         for p in plans
     ]
     return result, learned
-

@@ -2,9 +2,10 @@
 and the courses started in it with their chapters.
 
 A bounded number of queries whatever the number of courses: totals, plans, started
-courses, their chapters with the trainee's progress, completions. Chapters still in
-Redis (not flushed yet) are read from there in one pipeline, so the page is never behind
-the player.
+courses, their chapters with the trainee's progress, completions. A course counts as
+started once one of its chapters is in the database (within PROGRESS_FLUSH_S of the first
+beacon); the chapters of started courses are also read from Redis in one pipeline, so
+their percentages are never behind the player.
 """
 
 from __future__ import annotations

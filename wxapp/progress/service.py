@@ -180,9 +180,7 @@ def refresh_entitlements(store: ProgressStore, trainee_id: int) -> dict[str, Any
     return mapping
 
 
-def entitlement_mapping(
-    plans: list[records.PlanEntitlement], learned: set[int]
-) -> dict[str, Any]:
+def entitlement_mapping(plans: list[records.PlanEntitlement], learned: set[int]) -> dict[str, Any]:
     """The cached form: course -> the plan it counts in for the reply, plan standings, learned.
 
     A course in several paid plans is shown against the unfinished, most recent one.
