@@ -13,7 +13,7 @@ from wxapp.clock import SystemClock
 from wxapp.config import load_config
 from wxapp.errors import register_error_handlers
 from wxapp.extensions import db, make_redis, migrate
-from wxapp.progress.flusher import start_inprocess_flusher
+from wxapp.progress.web import init_app as init_progress
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     app.extensions["redis"] = make_redis(app.config["REDIS_URL"], Path(app.instance_path))
     app.extensions["clock"] = SystemClock()
-    start_inprocess_flusher(app)  # only with PROGRESS_INPROCESS_FLUSH (make run)
+    init_progress(app)  # beacon session cookie; in-process flusher for make run
 
     register_error_handlers(app)
 

@@ -170,3 +170,32 @@ def test_the_same_chapter_completed_by_racing_beacons_counts_once(live_app, worl
     with live_app.app_context():
         events = db.session.execute(sa.select(Outbox.event_type)).scalars().all()
     assert events == ["chapter_learned"]
+
+
+def test_make_run_flushes_in_process(base_config):
+    """PROGRESS_INPROCESS_FLUSH (set by `make run`) starts a flusher thread in the server."""
+    from tests.conftest import app_with, truncate_all
+
+    with app_with(base_config, PROGRESS_INPROCESS_FLUSH="1") as app:
+        try:
+            with app.app_context():
+                trainee = make_trainee()
+                plan = make_plan(courses=1, chapters=1)
+                chapter = plan.courses[0].course.chapters[0].id
+                enroll(trainee.id, plan.id, app.extensions["clock"].now())
+                db.session.commit()
+                tid = trainee.id
+            player = BeaconPlayer(client_for(app, tid), chapter, app.extensions["clock"])
+            player.watch(0, 30)
+            row = None
+            for _ in range(100):  # the thread flushes every PROGRESS_FLUSH_S (0.2 s here)
+                with app.app_context():
+                    row = db.session.get(ChapterProgress, (tid, chapter))
+                    db.session.remove()
+                if row is not None and row.watched_seconds == 30:
+                    break
+                threading.Event().wait(0.1)
+            assert row is not None and row.intervals == [[0, 30]]
+        finally:
+            app.extensions["progress_flusher_stop"].set()
+            truncate_all(app)

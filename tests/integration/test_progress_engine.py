@@ -10,7 +10,7 @@ from models import ChapterProgress, CourseCompletion, Enrollment, Outbox, db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
 from wxapp.progress import completion, core, flusher
 from wxapp.progress.records import upsert_chapters
-from wxapp.progress.service import get_store
+from wxapp.progress.service import forget_entitlements, get_store
 from wxapp.progress.store import DIRTY, dirty_member
 
 
@@ -243,3 +243,90 @@ def test_lua_script_agrees_with_the_pure_core(app, client, world, clock, redis_c
     assert {"ok", "stale", "superseded"} <= set(statuses)  # every branch was taken
     assert 0 < core.covered(state.intervals) < 60
     assert client.get(f"/api/chapters/{other}/resume").json["intervals"] == []
+
+
+def test_a_redis_that_lost_its_scripts_reloads_them(app, client, world, clock):
+    with app.app_context():
+        get_store(app)._beacon.sha = "0" * 40  # as after a restart: the sha is unknown
+    replies = BeaconPlayer(client, world["chapters"][0][0], clock).watch(0, 30)
+    assert [r.status_code for r in replies] == [200, 200, 200]
+    assert replies[-1].json["watched_seconds"] == 30
+
+
+def test_a_refund_takes_effect_at_the_next_beacon(app, client, world, clock):
+    chapter = world["chapters"][0][0]
+    player = BeaconPlayer(client, chapter, clock)
+    player.watch(0, 15)
+    with app.app_context():
+        db.session.execute(sa.update(Enrollment).values(status="refunded"))
+        db.session.commit()
+        forget_entitlements(world["trainee"])
+    clock.advance(15)
+    assert player.send(15, 30).status_code == 403
+
+
+def test_a_batch_is_written_by_one_multi_row_upsert(app, world, clock, redis_client):
+    tid = world["trainee"]
+    chapters = [c for course in world["chapters"] for c in course]
+    with app.app_context():
+        store = get_store(app)
+        for i, chapter in enumerate(chapters):
+            store.load_chapter(
+                tid,
+                chapter,
+                duration=60,
+                course_id=1,
+                intervals=f"0,{i + 1}",
+                watched=i + 1,
+                position=i + 1,
+                done=False,
+            )
+            redis_client.sadd(DIRTY, dirty_member(tid, chapter))
+        statements = []
+
+        def count(_conn, _cursor, statement, *_args):
+            if "chapter_progress" in statement:
+                statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert flusher.flush_once(store, clock.now()) == len(chapters)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1 and statements[0].startswith("INSERT INTO chapter_progress")
+    stored = {r.chapter_id: r.watched_seconds for r in rows(app, ChapterProgress, trainee_id=tid)}
+    assert stored == {c: i + 1 for i, c in enumerate(chapters)}
+
+
+def test_the_upsert_works_on_sqlite_too(base_config, tmp_path):
+    """`make run` uses SQLite: the same monotone upsert, completions kept."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import app_with
+
+    url = f"sqlite:///{tmp_path / 'progress.sqlite3'}"
+    with app_with(base_config, DATABASE_URL=url) as sqlite_app, sqlite_app.app_context():
+        upgrade()
+        trainee = make_trainee()
+        plan = make_plan(courses=1, chapters=1)
+        chapter = plan.courses[0].course.chapters[0].id
+        db.session.commit()
+        clock = sqlite_app.extensions["clock"]
+        base = {"trainee_id": trainee.id, "chapter_id": chapter, "updated_at": clock.now()}
+        upsert_chapters([{**base, "intervals": [[0, 30]], "watched_seconds": 30, "position": 30}])
+        upsert_chapters(
+            [
+                {
+                    **base,
+                    "intervals": [[0, 58]],
+                    "watched_seconds": 58,
+                    "position": 58,
+                    "completed_at": clock.now(),
+                }
+            ]
+        )
+        upsert_chapters([{**base, "intervals": [[0, 5]], "watched_seconds": 5, "position": 5}])
+        db.session.commit()
+        row = db.session.get(ChapterProgress, (trainee.id, chapter))
+        assert row.intervals == [[0, 58]] and row.watched_seconds == 58
+        assert row.completed_at is not None and row.position == 5

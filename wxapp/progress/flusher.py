@@ -125,8 +125,8 @@ def start_inprocess_flusher(app: Flask) -> threading.Thread | None:
     """For `make run`: a daemon flusher thread in the dev server (PROGRESS_INPROCESS_FLUSH)."""
     if not app.config.get("PROGRESS_INPROCESS_FLUSH"):
         return None
-    thread = threading.Thread(
-        target=run, args=(app, threading.Event()), name="progress-flusher", daemon=True
-    )
+    stop = threading.Event()
+    app.extensions["progress_flusher_stop"] = stop  # set it to end the thread
+    thread = threading.Thread(target=run, args=(app, stop), name="progress-flusher", daemon=True)
     thread.start()
     return thread

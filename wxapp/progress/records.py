@@ -67,27 +67,42 @@ def upsert_chapters(rows: list[dict[str, Any]]) -> None:
     Rows: trainee_id, chapter_id, intervals, watched_seconds, position, updated_at and
     optionally completed_at. The stored intervals are replaced only by ones covering at
     least as much; a completion time, once set, stays.
+
+    The rows go as parameter sets of one cached statement: with RETURNING, SQLAlchemy's
+    "insertmanyvalues" renders them as ONE multi-row VALUES statement per
+    UPSERT_PAGE rows (PostgreSQL and SQLite alike), without compiling a new statement
+    for every batch size.
     """
     if not rows:
         return
-    table = ChapterProgress.__table__
     # A stable order keeps concurrent flushers from deadlocking on each other's rows.
     rows = sorted(rows, key=lambda r: (r["trainee_id"], r["chapter_id"]))
     rows = [{"completed_at": None, **r} for r in rows]
-    stmt = dialect_insert(table).values(rows)
+    db.session.execute(_upsert_statement(), rows)
+
+
+UPSERT_PAGE = 1000
+
+
+def _upsert_statement():
+    table = ChapterProgress.__table__
+    stmt = dialect_insert(table)
     new, old = stmt.excluded, table.c
     wider = new.watched_seconds >= old.watched_seconds
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[old.trainee_id, old.chapter_id],
-        set_={
-            "intervals": sa.case((wider, new.intervals), else_=old.intervals),
-            "watched_seconds": sa.case((wider, new.watched_seconds), else_=old.watched_seconds),
-            "position": new.position,
-            "updated_at": new.updated_at,
-            "completed_at": sa.func.coalesce(old.completed_at, new.completed_at),
-        },
+    return (
+        stmt.on_conflict_do_update(
+            index_elements=[old.trainee_id, old.chapter_id],
+            set_={
+                "intervals": sa.case((wider, new.intervals), else_=old.intervals),
+                "watched_seconds": sa.case((wider, new.watched_seconds), else_=old.watched_seconds),
+                "position": new.position,
+                "updated_at": new.updated_at,
+                "completed_at": sa.func.coalesce(old.completed_at, new.completed_at),
+            },
+        )
+        .returning(old.trainee_id)
+        .execution_options(insertmanyvalues_page_size=UPSERT_PAGE)
     )
-    db.session.execute(stmt)
 
 
 @dataclass(frozen=True)

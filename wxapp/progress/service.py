@@ -173,6 +173,11 @@ def ensure_entitled(
     return int(plan)
 
 
+def forget_entitlements(trainee_id: int) -> None:
+    """For a refund or a cancelled enrollment: the next beacon re-reads the database."""
+    get_store().forget_entitlements(trainee_id)
+
+
 def refresh_entitlements(store: ProgressStore, trainee_id: int) -> dict[str, Any]:
     plans, learned = records.entitlements(trainee_id)
     mapping = entitlement_mapping(plans, learned)

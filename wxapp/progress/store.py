@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.exceptions import NoScriptError
 
 HERE = Path(__file__).resolve().parent
 DIRTY = "progress:dirty"
 # Hot state of an idle trainee goes away after a week; the database has it by then.
 STATE_TTL_S = 7 * 24 * 3600
-# Cached entitlements are re-read from the database at least this often, so a refund or a
-# plan change shows up without anyone clearing the cache.
-ENTITLEMENT_TTL_S = 600
+# Cached entitlements are re-read from the database at least this often (a cached "no" is
+# always re-checked at once); a refund should call service.forget_entitlements.
+ENTITLEMENT_TTL_S = 3600
 
 
 def tag(trainee_id: int) -> str:
@@ -99,30 +100,32 @@ class ProgressStore:
         now_s: float,
     ) -> ScriptResult:
         """Run the beacon script and mark the chapter dirty, in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        self._beacon(
-            keys=[
-                play_key(trainee_id),
-                chapter_key(trainee_id, chapter_id),
-                entitlement_key(trainee_id),
-                superseded_key(trainee_id),
-            ],
-            args=[
-                play_id,
-                seq,
-                repr(start),
-                repr(end),
-                repr(position),
-                f"{now_s:.3f}",
-                repr(self.slack_s),
-                repr(self.ratio),
-                STATE_TTL_S,
-                chapter_id,
-            ],
-            client=pipe,
-        )
-        pipe.sadd(DIRTY, dirty_member(trainee_id, chapter_id))
-        raw, _ = pipe.execute()
+        keys = [
+            play_key(trainee_id),
+            chapter_key(trainee_id, chapter_id),
+            entitlement_key(trainee_id),
+            superseded_key(trainee_id),
+        ]
+        args = [
+            play_id,
+            seq,
+            repr(start),
+            repr(end),
+            repr(position),
+            f"{now_s:.3f}",
+            repr(self.slack_s),
+            repr(self.ratio),
+            STATE_TTL_S,
+            chapter_id,
+        ]
+        member = dirty_member(trainee_id, chapter_id)
+        try:
+            raw = self._beacon_call(keys, args, member)
+        except NoScriptError:
+            # Redis restarted (or SCRIPT FLUSH): load it once and go on. redis-py's own
+            # pipeline support for scripts would ask SCRIPT EXISTS on every call instead.
+            self._beacon.sha = self.redis.script_load(self._beacon.script)
+            raw = self._beacon_call(keys, args, member)
         if len(raw) == 1:
             return ScriptResult(raw[0])
         status, w, dur, done, newly, course, plan, info, cdone, field = raw
@@ -138,6 +141,13 @@ class ProgressStore:
             course_done=bool(int(cdone)),
             field=field or "",
         )
+
+    def _beacon_call(self, keys: list[str], args: list[Any], member: str) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.evalsha(self._beacon.sha, len(keys), *keys, *args)
+        pipe.sadd(DIRTY, member)
+        raw, _ = pipe.execute()
+        return raw
 
     def load_chapter(
         self,

@@ -1,0 +1,15 @@
+"""The app as production runs it, plus the bare route the benchmark compares against.
+
+The bare route lives here, in the benchmark's own WSGI entry point, so the product never
+ships a useless public route: `GET /_bench/ping` returns a constant through the same app
+(same factory, same before/after-request hooks, same gunicorn settings).
+"""
+
+from wxapp import create_app
+
+app = create_app()
+
+
+@app.get("/_bench/ping")
+def bench_ping():
+    return {"status": "ok"}
