@@ -265,11 +265,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers")
     parser.add_argument("--gthreads", type=int, default=THREADS, help="gunicorn threads")
     parser.add_argument(
+        "--worker-class", default="gthread", help="gunicorn worker class (gthread or gevent)"
+    )
+    parser.add_argument(
         "--rounds", type=int, default=3, help="bare and beacon runs alternate, this many times"
     )
     opts = parser.parse_args()
-    gunicorn = ["--workers", str(opts.workers), "--worker-class", "gthread"]
-    gunicorn += ["--threads", str(opts.gthreads)]
+    gunicorn = ["--workers", str(opts.workers), "--worker-class", opts.worker_class]
+    if opts.worker_class == "gthread":
+        gunicorn += ["--threads", str(opts.gthreads)]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
 

@@ -15,11 +15,12 @@ local play_id, seq = ARGV[1], tonumber(ARGV[2])
 local from, to, position = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now, slack, ratio, ttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 
-if redis.call('EXISTS', ch) == 0 then
+local meta = redis.call('HMGET', ch, 'dur', 'course', 'iv', 'w', 'done', 'v')
+if not meta[1] then
   return {'nochapter'}
 end
-local meta = redis.call('HMGET', ch, 'dur', 'course', 'iv', 'w', 'done')
 local dur, course, iv, w, done = tonumber(meta[1]), meta[2], meta[3] or '', tonumber(meta[4]) or 0, meta[5] == '1'
+local version = (tonumber(meta[6]) or 0) + 1 -- counts applied beacons: the flusher's change check
 local plan = redis.call('HGET', ent, 'c:' .. course)
 if not plan then
   return {'noent', 0, dur, 0, 0, course, 0, '', 0, ''}
@@ -48,8 +49,7 @@ if current[1] ~= play_id then
   -- a new play opens: it credits nothing
   redis.call('HSET', play, 'id', play_id, 'last', ARGV[6], 'seq', ARGV[2], 'ch', ARGV[10])
   redis.call('EXPIRE', play, ttl)
-  redis.call('HSET', ch, 'pos', math.floor(position))
-  redis.call('HINCRBY', ch, 'v', 1)
+  redis.call('HSET', ch, 'pos', math.floor(position), 'v', version)
   redis.call('EXPIRE', ch, ttl)
   return reply('ok', false)
 end
@@ -68,27 +68,27 @@ redis.call('EXPIRE', play, ttl)
 local a, b = math.floor(from), math.floor(credit_to)
 if b > a then
   local out, placed = {}, false
+  w = 0
   for x, y in string.gmatch(iv, '(%d+),(%d+)') do
     x, y = tonumber(x), tonumber(y)
     if y < a then
       out[#out + 1] = x .. ',' .. y
+      w = w + y - x
     elseif x > b then
-      if not placed then out[#out + 1] = a .. ',' .. b; placed = true end
+      if not placed then out[#out + 1] = a .. ',' .. b; w = w + b - a; placed = true end
       out[#out + 1] = x .. ',' .. y
+      w = w + y - x
     else
       if x < a then a = x end
       if y > b then b = y end
     end
   end
-  if not placed then out[#out + 1] = a .. ',' .. b end
+  if not placed then out[#out + 1] = a .. ',' .. b; w = w + b - a end
   iv = table.concat(out, ',')
-  w = 0
-  for x, y in string.gmatch(iv, '(%d+),(%d+)') do w = w + tonumber(y) - tonumber(x) end
 end
 
 local newly = (not done) and w >= ratio * dur
 if newly then done = true end
-redis.call('HSET', ch, 'iv', iv, 'w', w, 'pos', math.floor(position), 'done', done and 1 or 0)
-redis.call('HINCRBY', ch, 'v', 1)
+redis.call('HSET', ch, 'iv', iv, 'w', w, 'pos', math.floor(position), 'done', done and 1 or 0, 'v', version)
 redis.call('EXPIRE', ch, ttl)
 return reply('ok', newly)
