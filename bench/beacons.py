@@ -34,12 +34,15 @@ from pathlib import Path
 import redis
 import sqlalchemy as sa
 
+from bench.procstat import children, children_cpu, cpu_seconds, postgres_pids
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/wxapp_bench_h2"
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+DB_NAME = sa.engine.make_url(DATABASE_URL).database or ""
 CHAPTER_SECONDS = 1800
 # Recommended for this 2-core machine: one process per core (plus one, so a worker waiting
 # on PostgreSQL during a cold path does not idle a core), a few threads each to overlap the
@@ -210,44 +213,6 @@ def warm_up(base: str, learners: list[dict]) -> None:
         list(pool.map(send, [learners[i::8] for i in range(8)]))
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds used so far by these processes (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu() -> float:
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def postgres_pids() -> list[int]:
-    """The PostgreSQL backends serving the bench database."""
-    name = sa.engine.make_url(DATABASE_URL).database or ""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if name in (proc / "cmdline").read_text():
-                    pids.append(int(proc.name))
-            except OSError:
-                continue
-    return pids
-
-
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(x) for x in path.read_text().split()] if path.exists() else []
-
-
 def wrk(args: list[str]) -> dict:
     out = subprocess.run(["wrk", *args], capture_output=True, text=True, check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
@@ -329,7 +294,7 @@ def main() -> None:
             parts = {
                 "gunicorn workers": lambda: children(procs[0].pid),
                 "flusher": lambda: [procs[1].pid],
-                "postgres (bench db)": postgres_pids,
+                "postgres (bench db)": lambda: postgres_pids(DB_NAME),
                 "redis-server (shared)": lambda: [redis_pid],
             }
             with closing(redis.Redis.from_url(REDIS_URL)) as r:
@@ -342,11 +307,11 @@ def main() -> None:
                     ("beacons", [*beacon_args, str(n * 10**6)]),
                 ):
                     before = {k: cpu_seconds(f()) for k, f in parts.items()}
-                    wrk_before = _children_cpu()
+                    wrk_before = children_cpu()
                     result = wrk([*common, "-d", f"{opts.seconds}s", *args])
                     for k, f in parts.items():
                         cpu[kind][k] += cpu_seconds(f()) - before[k]
-                    cpu[kind]["wrk"] += _children_cpu() - wrk_before
+                    cpu[kind]["wrk"] += children_cpu() - wrk_before
                     cpu[kind].setdefault("requests", 0)
                     cpu[kind]["requests"] += result["requests"]
                     if kind == "bare":
