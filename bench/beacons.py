@@ -1,16 +1,17 @@
 """Benchmark of the progress beacon against a bare route of the same app, under gunicorn.
 
-    .venv/bin/python -m bench.beacons [--learners 2000] [--connections 64] [--seconds 10]
+    .venv/bin/python -m bench.beacons [--learners 2000] [--connections 64] [--seconds 5]
 
 Starts, on their own database and Redis index (BENCH_DATABASE_URL, default
 postgresql://postgres@127.0.0.1:5432/wxapp_bench_h2; BENCH_REDIS_URL, default
 redis://127.0.0.1:6379/12): a fresh schema with one plan and `--learners` enrolled
 trainees, gunicorn (bench.app: the app plus GET /_bench/ping), and the write-behind
 flusher (`flask progress flush`) as production runs them. Then drives, with wrk (Debian
-package `wrk`), the bare route and then the beacons of all learners (each request the
-next learner's next 15-second beacon, signed session cookies), and prints beacons/s,
-p50/p99, the ratio to the bare route and the learners that throughput carries at one
-beacon per 15 s.
+package `wrk`), in turn: the bare route as a GET, the bare route sent beacon-shaped
+requests (same cookie, headers and body), and the beacons of all learners (each request the
+next learner's next beacon, signed session cookies), and prints beacons/s, p50/p99, the
+ratios to the bare route, the learners that throughput carries at one beacon per 15 s and
+the CPU each process spent per request. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ DATABASE_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 DB_NAME = sa.engine.make_url(DATABASE_URL).database or ""
 CHAPTER_SECONDS = 1800
+BARE = "GET /_bench/ping"
+BARE_SHAPED = "POST /_bench/ping (beacon-shaped)"
+BEACONS = "POST /api/beacons"
 # Recommended for this 2-core machine: one process per core (plus one, so a worker waiting
 # on PostgreSQL during a cold path does not idle a core), a few threads each to overlap the
 # Redis round trip; gthread keeps client connections alive.
@@ -230,7 +234,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers")
     parser.add_argument("--gthreads", type=int, default=THREADS, help="gunicorn threads")
     parser.add_argument(
-        "--worker-class", default="gthread", help="gunicorn worker class (gthread or gevent)"
+        "--worker-class",
+        default="gthread",
+        help="gunicorn worker class (gevent needs gevent installed)",
     )
     parser.add_argument(
         "--rounds", type=int, default=3, help="bare and beacon runs alternate, this many times"
@@ -288,9 +294,11 @@ def main() -> None:
                 str(CHAPTER_SECONDS),
             ]
             warm_up(base, learners)
-            bare_args = ["-s", str(ROOT / "bench" / "bare.lua"), f"{base}/_bench/ping"]
-            # Alternating short runs: other load on a shared machine hits both alike.
-            rounds = []
+            kinds = {
+                BARE: lambda n: ["-s", str(ROOT / "bench" / "bare.lua"), f"{base}/_bench/ping"],
+                BARE_SHAPED: lambda n: [*beacon_args, str(n * 10**6), "/_bench/ping"],
+                BEACONS: lambda n: [*beacon_args, str(n * 10**6)],
+            }
             parts = {
                 "gunicorn workers": lambda: children(procs[0].pid),
                 "flusher": lambda: [procs[1].pid],
@@ -299,25 +307,18 @@ def main() -> None:
             }
             with closing(redis.Redis.from_url(REDIS_URL)) as r:
                 redis_pid = int(r.info("server")["process_id"])
-            cpu = {"bare": dict.fromkeys([*parts, "wrk"], 0.0)}
-            cpu["beacons"] = dict(cpu["bare"])
+            runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+            cpu = {kind: dict.fromkeys([*parts, "wrk"], 0.0) for kind in kinds}
+            # Alternating short runs: other load on a shared machine hits all kinds alike.
             for n in range(1, opts.rounds + 1):
-                for kind, args in (
-                    ("bare", bare_args),
-                    ("beacons", [*beacon_args, str(n * 10**6)]),
-                ):
+                for kind, args in kinds.items():
                     before = {k: cpu_seconds(f()) for k, f in parts.items()}
                     wrk_before = children_cpu()
-                    result = wrk([*common, "-d", f"{opts.seconds}s", *args])
+                    result = wrk([*common, "-d", f"{opts.seconds}s", *args(n)])
                     for k, f in parts.items():
                         cpu[kind][k] += cpu_seconds(f()) - before[k]
                     cpu[kind]["wrk"] += children_cpu() - wrk_before
-                    cpu[kind].setdefault("requests", 0)
-                    cpu[kind]["requests"] += result["requests"]
-                    if kind == "bare":
-                        bare = result
-                    else:
-                        rounds.append((bare, result))
+                    runs[kind].append(result)
             time.sleep(3)  # let the flusher drain
             with closing(redis.Redis.from_url(REDIS_URL)) as r:
                 dirty = r.scard("progress:dirty")
@@ -326,42 +327,47 @@ def main() -> None:
                 p.send_signal(signal.SIGTERM)
             for p in procs:
                 p.wait(15)
-    report(opts, gunicorn, rounds, dirty)
-    print("CPU per request (ms), by process:")
-    for kind, parts_cpu in cpu.items():
-        requests = parts_cpu.pop("requests")
-        detail = ", ".join(f"{k} {v * 1000 / requests:.3f}" for k, v in parts_cpu.items())
-        print(f"  {kind:8s} {detail}")
+    report(opts, gunicorn, runs, cpu, dirty)
 
 
-def report(opts, gunicorn: list[str], rounds: list[tuple[dict, dict]], dirty: int) -> None:
+def report(opts, gunicorn: list[str], runs: dict, cpu: dict, dirty: int) -> None:
     print(
         f"gunicorn {' '.join(gunicorn)}; wrk -t{opts.threads} -c{opts.connections}; "
         f"{opts.rounds} x {opts.seconds}s each; {opts.learners} learners; "
         f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}"
     )
-    for i, (bare, beacons) in enumerate(rounds, 1):
-        for name, r in (("bare /_bench/ping", bare), ("POST /api/beacons", beacons)):
+    for i in range(opts.rounds):
+        for kind, results in runs.items():
+            r = results[i]
             print(
-                f"round {i} {name:18s} {r['per_s']:7.0f} req/s  p50 {r['p50_us'] / 1000:6.1f} ms"
-                f"  p99 {r['p99_us'] / 1000:6.1f} ms  non-2xx {r['non_2xx']}  errors {r['errors']}"
+                f"round {i + 1} {kind:28s} {r['per_s']:6.0f} req/s  p50 {r['p50_us'] / 1000:6.1f}"
+                f" ms  p99 {r['p99_us'] / 1000:6.1f} ms  non-2xx {r['non_2xx']}  errors {r['errors']}"
             )
 
     def rate(results: list[dict]) -> float:
         return sum(r["requests"] for r in results) / sum(r["duration_us"] / 1e6 for r in results)
 
-    bare_rate = rate([b for b, _ in rounds])
-    beacon_rate = rate([b for _, b in rounds])
-    p50 = statistics.median(b["p50_us"] for _, b in rounds) / 1000
-    p99 = statistics.median(b["p99_us"] for _, b in rounds) / 1000
-    print(f"beacons/s             {beacon_rate:.0f}  (bare {bare_rate:.0f} req/s)")
-    print(f"ratio beacons/bare    {beacon_rate / bare_rate:.2f}  (target >= 0.6)")
+    rates = {kind: rate(results) for kind, results in runs.items()}
+    beacons = runs[BEACONS]
+    p50 = statistics.median(r["p50_us"] for r in beacons) / 1000
+    p99 = statistics.median(r["p99_us"] for r in beacons) / 1000
+    print(f"beacons/s                      {rates[BEACONS]:.0f}")
+    for kind in (BARE, BARE_SHAPED):
+        print(
+            f"ratio to {kind:21s} {rates[BEACONS] / rates[kind]:.2f}"
+            f"  ({rates[kind]:.0f} req/s; target >= 0.6)"
+        )
     print(
-        f"beacon latency        p50 {p50:.1f} ms, p99 {p99:.1f} ms (median of rounds;"
+        f"beacon latency                 p50 {p50:.1f} ms, p99 {p99:.1f} ms (median of rounds;"
         f" target p99 < 100 ms at {opts.connections} connections)"
     )
-    print(f"learners carried at one beacon / 15 s: {beacon_rate * 15:,.0f}")
+    print(f"learners carried at one beacon / 15 s: {rates[BEACONS] * 15:,.0f}")
     print(f"dirty chapters left after the run: {dirty}")
+    print("CPU per request (ms), by process:")
+    for kind, parts in cpu.items():
+        requests = sum(r["requests"] for r in runs[kind])
+        detail = ", ".join(f"{k} {v * 1000 / requests:.3f}" for k, v in parts.items())
+        print(f"  {kind:28s} {detail}")
 
 
 if __name__ == "__main__":
