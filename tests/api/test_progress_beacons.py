@@ -1,6 +1,7 @@
 """POST /api/beacons and GET /api/chapters/<id>/resume over HTTP (test client)."""
 
 import pytest
+import sqlalchemy as sa
 
 from models import Outbox, db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
@@ -170,3 +171,23 @@ def test_completions_are_in_the_reply(app, signed_in, world, clock):
     assert sorted(kinds) == sorted(
         ["chapter_learned"] * 4 + ["course_learned"] * 2 + ["plan_completed"]
     )
+
+
+def test_a_warm_beacon_costs_no_database_query(app, signed_in, world, clock):
+    player = BeaconPlayer(signed_in, world["chapters"][0][0], clock)
+    player.send(0, 0)  # cold: the chapter and the entitlements are loaded once
+    statements = []
+
+    def count(*_args):
+        statements.append(_args[2])
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(3):
+            clock.advance(15)
+            assert player.send(player.seq * 15, player.seq * 15 + 15).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert statements == []

@@ -6,7 +6,7 @@ import random
 import pytest
 import sqlalchemy as sa
 
-from models import ChapterProgress, CourseCompletion, Enrollment, Outbox, db
+from models import ChapterProgress, CourseCompletion, Enrollment, Outbox, PlanCourse, db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
 from wxapp.progress import completion, core, flusher
 from wxapp.progress.records import upsert_chapters
@@ -330,3 +330,21 @@ def test_the_upsert_works_on_sqlite_too(base_config, tmp_path):
         row = db.session.get(ChapterProgress, (trainee.id, chapter))
         assert row.intervals == [[0, 58]] and row.watched_seconds == 58
         assert row.completed_at is not None and row.position == 5
+
+
+def test_a_plan_bought_later_counts_courses_already_learned(app, client, world, clock):
+    from wxapp.progress.completion import recount_enrollment
+
+    for chapter in world["chapters"][0]:
+        BeaconPlayer(client, chapter, clock, play_id=f"p{chapter}").watch(0, 60)
+    with app.app_context():
+        other = make_plan(required_hours=30, courses=0)
+        other.courses.append(
+            PlanCourse(plan_id=other.id, course_id=world["courses"][0], position=0)
+        )
+        enroll(world["trainee"], other.id, clock.now())
+        other_id = other.id
+        standing = recount_enrollment(world["trainee"], other_id, clock.now())
+        db.session.commit()
+        assert standing.hours_done == 30 and standing.completed
+    assert ("plan_completed", f"plan:{other_id}") in outbox(app)

@@ -82,7 +82,8 @@ def complete_chapter(
         ]
     )
     if already is None:
-        add_event("chapter_learned", trainee_id, f"chapter:{chapter_id}", {}, now)
+        payload = {"chapter_id": chapter_id, "course_id": course_id}
+        add_event("chapter_learned", trainee_id, f"chapter:{chapter_id}", payload, now)
 
     chapters = db.session.execute(
         sa.select(Chapter.id, ChapterProgress.completed_at)
@@ -147,6 +148,31 @@ def _credit_plans(trainee_id: int, course_id: int, now: datetime) -> dict[int, P
         .scalars()
         .all()
     )
+    return _recount(trainee_id, enrollments, now)
+
+
+def recount_enrollment(trainee_id: int, plan_id: int, now: datetime) -> PlanStanding | None:
+    """Count the courses already learned toward a newly granted enrollment (never commits).
+
+    For the orders area to call after `grant_enrollment`: a course learned earlier under
+    another plan that this plan also offers counts here too. None without that enrollment.
+    """
+    enrollment = db.session.execute(
+        sa.select(Enrollment).where(
+            Enrollment.trainee_id == trainee_id,
+            Enrollment.plan_id == plan_id,
+            Enrollment.status == "paid",
+        )
+    ).scalar()
+    if enrollment is None:
+        return None
+    return _recount(trainee_id, [enrollment], now).get(plan_id)
+
+
+def _recount(
+    trainee_id: int, enrollments: list[Enrollment], now: datetime
+) -> dict[int, PlanStanding]:
+    """Set hours_done of these enrollments from the learned courses; complete plans."""
     if not enrollments:
         return {}
     plan_ids = [e.plan_id for e in enrollments]
