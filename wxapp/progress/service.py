@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from models import db
 from wxapp.errors import Conflict, Forbidden, NotFound, ValidationError
 from wxapp.progress import core, records
-from wxapp.progress.completion import complete_chapter
+from wxapp.progress.completion import Completion, complete_chapter
 from wxapp.progress.store import ProgressStore, ScriptResult, entitlement_key
 
 SUPERSEDED_MESSAGE = "正在其他设备学习，本页面已停止记录学习进度"
@@ -102,7 +102,7 @@ def _run(store: ProgressStore, trainee_id: int, beacon: Beacon, now: datetime) -
 
 def _complete(
     store: ProgressStore, trainee_id: int, chapter_id: int, result: ScriptResult, now: datetime
-):
+) -> Completion:
     """Write the completion before replying; if that fails, let the next beacon retry it."""
     state = store.chapter_state(trainee_id, chapter_id)
     intervals = core.decode(state.intervals) if state else []
