@@ -27,7 +27,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --once
-	NOTIFY_INPROCESS=1 $(FLASK) run --host 127.0.0.1 --port 5000
+	NOTIFY_INPROCESS=1 PROGRESS_INPROCESS_FLUSH=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: install-test
 	$(VENV)/bin/ruff check .

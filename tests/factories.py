@@ -229,3 +229,54 @@ def make_order(trainee: Trainee, plan: TrainingPlan, now, trainees: list[Trainee
     covered = trainees or [trainee]
     kind = "group" if trainees else "individual"
     return new_order(kind, trainee.id, plan, [t.id for t in covered], now)
+
+
+# --- progress ---
+
+
+def enroll(trainee_id: int, plan_id: int, now) -> None:
+    """A paid enrollment, the way a payment grants it."""
+    from wxapp.enrollments import grant_enrollment
+
+    grant_enrollment(trainee_id, plan_id, now)
+
+
+def sign_in(client, trainee_id: int) -> None:
+    """Give a test client the session a login would (no password round trip)."""
+    with client.session_transaction() as session:
+        session["tid"] = trainee_id
+        session["must_change"] = False
+        session.permanent = True
+
+
+class BeaconPlayer:
+    """A player on a test client: opens a play, then sends 15-second beacons as time passes."""
+
+    def __init__(self, client, chapter_id: int, clock=None, play_id: str = "play-1"):
+        self.client, self.chapter_id, self.clock, self.play_id = client, chapter_id, clock, play_id
+        self.seq = -1
+
+    def send(self, start: float, end: float, position: float | None = None, **extra):
+        self.seq += 1
+        body = {
+            "chapter_id": self.chapter_id,
+            "play_id": self.play_id,
+            "seq": self.seq,
+            "from": start,
+            "to": end,
+            "position": end if position is None else position,
+            **extra,
+        }
+        return self.client.post("/api/beacons", json=body)
+
+    def watch(self, start: float, end: float, step: float = 15):
+        """Open at `start`, then play to `end` in real time (the clock advances per beacon)."""
+        replies = [self.send(start, start)]
+        at = start
+        while at < end:
+            nxt = min(at + step, end)
+            if self.clock is not None:
+                self.clock.advance(nxt - at)
+            replies.append(self.send(at, nxt))
+            at = nxt
+        return replies

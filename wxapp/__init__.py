@@ -16,6 +16,7 @@ from wxapp.errors import register_error_handlers
 from wxapp.extensions import db, make_redis, migrate
 from wxapp.notifications.worker import start_inprocess as start_inprocess_notify_worker
 from wxapp.pay.client import build_wechatpay
+from wxapp.progress.web import init_app as init_progress
 from wxapp.wechat.client import build_wechat_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["wechat"] = build_wechat_client(app)
     app.extensions["wechatpay"] = build_wechatpay(app)
     start_inprocess_notify_worker(app)  # only with NOTIFY_INPROCESS=1 (make run)
+    init_progress(app)  # beacon session cookie; in-process flusher for make run
 
     register_error_handlers(app)
     observability.init_app(app)

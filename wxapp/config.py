@@ -153,6 +153,9 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "PROGRESS_COMPLETE_RATIO": _number(env, "PROGRESS_COMPLETE_RATIO", 0.95, 0.5, 1.0),
         "TESTING": _bool(env, "TESTING", False),
     }
+    # --- progress ---
+    # `make run` flushes progress in its own process; production runs `flask progress flush`.
+    cfg["PROGRESS_INPROCESS_FLUSH"] = _bool(env, "PROGRESS_INPROCESS_FLUSH", False)
     if cfg["REDIS_URL"]:
         _url("REDIS_URL", cfg["REDIS_URL"], ("redis", "rediss", "unix"))
 

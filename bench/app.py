@@ -1,0 +1,17 @@
+"""The app as production runs it, plus the bare route the benchmark compares against.
+
+The bare route lives here, in the benchmark's own WSGI entry point, so the product never
+ships a useless public route: `GET /_bench/ping` returns a constant through the same app
+(same factory, same before/after-request hooks, same gunicorn settings). It also answers
+POST, so the benchmark can send it requests shaped exactly like beacons (it reads neither
+the cookie nor the body).
+"""
+
+from wxapp import create_app
+
+app = create_app()
+
+
+@app.route("/_bench/ping", methods=["GET", "POST"])
+def bench_ping():
+    return {"status": "ok"}

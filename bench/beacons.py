@@ -1,0 +1,374 @@
+"""Benchmark of the progress beacon against a bare route of the same app, under gunicorn.
+
+    .venv/bin/python -m bench.beacons [--learners 2000] [--connections 64] [--seconds 5]
+
+Starts, on their own database and Redis index (BENCH_DATABASE_URL, default
+postgresql://postgres@127.0.0.1:5432/wxapp_bench_h2; BENCH_REDIS_URL, default
+redis://127.0.0.1:6379/12): a fresh schema with one plan and `--learners` enrolled
+trainees, gunicorn (bench.app: the app plus GET /_bench/ping), and the write-behind
+flusher (`flask progress flush`) as production runs them. Then drives, with wrk (Debian
+package `wrk`), in turn: the bare route as a GET, the bare route sent beacon-shaped
+requests (same cookie, headers and body), and the beacons of all learners (each request the
+next learner's next beacon, signed session cookies), and prints beacons/s, p50/p99, the
+ratios to the bare route, the learners that throughput carries at one beacon per 15 s and
+the CPU each process spent per request. See docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import closing
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import redis
+import sqlalchemy as sa
+
+from bench.procstat import children, children_cpu, cpu_seconds, postgres_pids
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/wxapp_bench_h2"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+DB_NAME = sa.engine.make_url(DATABASE_URL).database or ""
+CHAPTER_SECONDS = 1800
+BARE = "GET /_bench/ping"
+BARE_SHAPED = "POST /_bench/ping (beacon-shaped)"
+BEACONS = "POST /api/beacons"
+# Recommended for this 2-core machine: one process per core (plus one, so a worker waiting
+# on PostgreSQL during a cold path does not idle a core), a few threads each to overlap the
+# Redis round trip; gthread keeps client connections alive.
+WORKERS, THREADS = 3, 4
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "SECRET_KEY": "bench-secret-key",
+        "WXAPP_SANDBOX": "1",
+        "PROGRESS_INPROCESS_FLUSH": "0",
+    }
+
+
+def reset_database() -> None:
+    url = sa.engine.make_url(DATABASE_URL).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+        ).first():
+            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        capture_output=True,
+    )
+
+
+def seed(learners: int) -> list[dict]:
+    """One plan, one course of five chapters, `learners` enrolled trainees with cookies."""
+    os.environ.update(env())  # the factory reads its settings from the environment
+    from models import (
+        Chapter,
+        Course,
+        Enrollment,
+        PlanCourse,
+        Trainee,
+        TrainingPlan,
+        db,
+    )
+    from wxapp import create_app
+
+    app = create_app()
+    now = datetime.now(UTC)
+    with app.app_context():
+        plan = TrainingPlan(
+            code="bench",
+            year=now.year,
+            kind="specialist",
+            title="压测项目",
+            required_hours=60,
+            price_per_hour_fen=150,
+        )
+        course = Course(code="bench", title="压测课程", category="压测", hours=Decimal("30"))
+        course.chapters = [
+            Chapter(position=i, title=f"第{i}章", duration_s=CHAPTER_SECONDS, video_url="/x.mp4")
+            for i in range(1, 6)
+        ]
+        plan.courses.append(PlanCourse(course=course, position=0))
+        db.session.add(plan)
+        db.session.flush()
+        chapters = [c.id for c in course.chapters]
+        db.session.execute(
+            sa.insert(Trainee),
+            [
+                {
+                    "name": f"学员{i}",
+                    "id_number": f"B{i:017d}",
+                    "must_change_password": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(learners)
+            ],
+        )
+        ids = list(db.session.execute(sa.select(Trainee.id).order_by(Trainee.id)).scalars())
+        db.session.execute(
+            sa.insert(Enrollment),
+            [
+                {"trainee_id": t, "plan_id": plan.id, "status": "paid", "created_at": now}
+                for t in ids
+            ],
+        )
+        db.session.commit()
+        serializer = app.session_interface.get_signing_serializer(app)
+        cookie = app.config["SESSION_COOKIE_NAME"]
+        result = [
+            {
+                "cookie": f"{cookie}={serializer.dumps({'tid': t, 'must_change': False, '_permanent': True})}",
+                "chapter": chapters[i % len(chapters)],
+            }
+            for i, t in enumerate(ids)
+        ]
+        db.engine.dispose()
+    app.extensions["redis"].close()
+    return result
+
+
+def write_learners(learners: list[dict], path: Path) -> None:
+    lines = ["LEARNERS = {"]
+    lines += [f'  {{cookie = "{x["cookie"]}", chapter = {x["chapter"]}}},' for x in learners]
+    lines.append("}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+def warm_up(base: str, learners: list[dict]) -> None:
+    """Every learner's first beacon (its cold path: chapter and entitlement loads)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from http.client import HTTPConnection
+    from urllib.parse import urlsplit
+
+    netloc = urlsplit(base).netloc
+
+    def send(chunk: list[dict]) -> None:
+        conn = HTTPConnection(netloc, timeout=30)
+        for learner in chunk:
+            body = json.dumps(
+                {
+                    "chapter_id": learner["chapter"],
+                    "play_id": "bench",
+                    "seq": 0,
+                    "from": 0,
+                    "to": 0,
+                    "position": 0,
+                }
+            )
+            headers = {"Content-Type": "application/json", "Cookie": learner["cookie"]}
+            conn.request("POST", "/api/beacons", body, headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise SystemExit(f"warm-up beacon answered {response.status}")
+        conn.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(send, [learners[i::8] for i in range(8)]))
+
+
+def wrk(args: list[str]) -> dict:
+    out = subprocess.run(["wrk", *args], capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    result = json.loads(line[len("RESULT ") :])
+    result["per_s"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=2000)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers")
+    parser.add_argument("--gthreads", type=int, default=THREADS, help="gunicorn threads")
+    parser.add_argument(
+        "--worker-class",
+        default="gthread",
+        help="gunicorn worker class (gevent needs gevent installed)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="bare and beacon runs alternate, this many times"
+    )
+    opts = parser.parse_args()
+    gunicorn = ["--workers", str(opts.workers), "--worker-class", opts.worker_class]
+    if opts.worker_class == "gthread":
+        gunicorn += ["--threads", str(opts.gthreads)]
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    reset_database()
+    with closing(redis.Redis.from_url(REDIS_URL)) as r:
+        r.flushdb()
+    learners = seed(opts.learners)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    procs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        learners_lua = Path(tmp) / "learners.lua"
+        write_learners(learners, learners_lua)
+        try:
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(BIN / "gunicorn"),
+                        *gunicorn,
+                        "--bind",
+                        f"127.0.0.1:{port}",
+                        "--log-level",
+                        "warning",
+                        "bench.app:app",
+                    ],
+                    cwd=ROOT,
+                    env=env(),
+                )
+            )
+            procs.append(
+                subprocess.Popen(
+                    [str(BIN / "flask"), "--app", "wsgi", "progress", "flush"],
+                    cwd=ROOT,
+                    env=env(),
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+            wait_for(f"{base}/_bench/ping")
+            common = ["-t", str(opts.threads), "-c", str(opts.connections), "--latency"]
+            beacon_args = [
+                "-s",
+                str(ROOT / "bench" / "beacons.lua"),
+                base,
+                "--",
+                str(learners_lua),
+                str(opts.threads),
+                str(CHAPTER_SECONDS),
+            ]
+            warm_up(base, learners)
+            kinds = {
+                BARE: lambda n: ["-s", str(ROOT / "bench" / "bare.lua"), f"{base}/_bench/ping"],
+                BARE_SHAPED: lambda n: [*beacon_args, str(n * 10**6), "/_bench/ping"],
+                BEACONS: lambda n: [*beacon_args, str(n * 10**6)],
+            }
+            parts = {
+                "gunicorn workers": lambda: children(procs[0].pid),
+                "flusher": lambda: [procs[1].pid],
+                "postgres (bench db)": lambda: postgres_pids(DB_NAME),
+                "redis-server (shared)": lambda: [redis_pid],
+            }
+            with closing(redis.Redis.from_url(REDIS_URL)) as r:
+                redis_pid = int(r.info("server")["process_id"])
+            runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+            cpu = {kind: dict.fromkeys([*parts, "wrk"], 0.0) for kind in kinds}
+            # Alternating short runs: other load on a shared machine hits all kinds alike.
+            for n in range(1, opts.rounds + 1):
+                for kind, args in kinds.items():
+                    before = {k: cpu_seconds(f()) for k, f in parts.items()}
+                    wrk_before = children_cpu()
+                    result = wrk([*common, "-d", f"{opts.seconds}s", *args(n)])
+                    for k, f in parts.items():
+                        cpu[kind][k] += cpu_seconds(f()) - before[k]
+                    cpu[kind]["wrk"] += children_cpu() - wrk_before
+                    runs[kind].append(result)
+            time.sleep(3)  # let the flusher drain
+            with closing(redis.Redis.from_url(REDIS_URL)) as r:
+                dirty = r.scard("progress:dirty")
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                p.wait(15)
+    report(opts, gunicorn, runs, cpu, dirty)
+
+
+def report(opts, gunicorn: list[str], runs: dict, cpu: dict, dirty: int) -> None:
+    print(
+        f"gunicorn {' '.join(gunicorn)}; wrk -t{opts.threads} -c{opts.connections}; "
+        f"{opts.rounds} x {opts.seconds}s each; {opts.learners} learners; "
+        f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}"
+    )
+    for i in range(opts.rounds):
+        for kind, results in runs.items():
+            r = results[i]
+            print(
+                f"round {i + 1} {kind:28s} {r['per_s']:6.0f} req/s  p50 {r['p50_us'] / 1000:6.1f}"
+                f" ms  p99 {r['p99_us'] / 1000:6.1f} ms  non-2xx {r['non_2xx']}  errors {r['errors']}"
+            )
+
+    def rate(results: list[dict]) -> float:
+        return sum(r["requests"] for r in results) / sum(r["duration_us"] / 1e6 for r in results)
+
+    rates = {kind: rate(results) for kind, results in runs.items()}
+    beacons = runs[BEACONS]
+    p50 = statistics.median(r["p50_us"] for r in beacons) / 1000
+    p99 = statistics.median(r["p99_us"] for r in beacons) / 1000
+    print(f"beacons/s                      {rates[BEACONS]:.0f}")
+    for kind in (BARE, BARE_SHAPED):
+        print(
+            f"ratio to {kind:21s} {rates[BEACONS] / rates[kind]:.2f}"
+            f"  ({rates[kind]:.0f} req/s; target >= 0.6)"
+        )
+    print(
+        f"beacon latency                 p50 {p50:.1f} ms, p99 {p99:.1f} ms (median of rounds;"
+        f" target p99 < 100 ms at {opts.connections} connections)"
+    )
+    print(f"learners carried at one beacon / 15 s: {rates[BEACONS] * 15:,.0f}")
+    print(f"dirty chapters left after the run: {dirty}")
+    print("CPU per request (ms), by process:")
+    for kind, parts in cpu.items():
+        requests = sum(r["requests"] for r in runs[kind])
+        detail = ", ".join(f"{k} {v * 1000 / requests:.3f}" for k, v in parts.items())
+        print(f"  {kind:28s} {detail}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Races on real commits (live_app) with threads: players fighting over one trainee,
+50 beacons for one chapter at once, and completions racing each other."""
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from models import Chapter, ChapterProgress, CourseCompletion, Outbox, db
+from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from wxapp.progress import core, flusher
+from wxapp.progress.service import get_store
+from wxapp.progress.store import chapter_key
+
+
+def run_together(functions):
+    """Start every function at the same moment on its own thread; return their results."""
+    barrier = threading.Barrier(len(functions))
+    results = [None] * len(functions)
+    errors = []
+
+    def runner(i, fn):
+        try:
+            barrier.wait(10)
+            results[i] = fn()
+        except BaseException as exc:  # surfaced below, with its traceback
+            errors.append(exc)
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    if errors:
+        raise errors[0]
+    return results
+
+
+@pytest.fixture
+def world(live_app):
+    clock = live_app.extensions["clock"]
+    with live_app.app_context():
+        trainee = make_trainee()
+        plan = make_plan(required_hours=30, courses=2, course_hours="30", chapter_seconds=60)
+        long = make_plan(courses=1, chapters=1, chapter_seconds=510)
+        enroll(trainee.id, plan.id, clock.now())
+        enroll(trainee.id, long.id, clock.now())
+        db.session.commit()
+        return {
+            "trainee": trainee.id,
+            "chapters": [[c.id for c in pc.course.chapters] for pc in plan.courses],
+            "long_chapter": long.courses[0].course.chapters[0].id,
+        }
+
+
+def client_for(app, trainee_id):
+    client = app.test_client()
+    sign_in(client, trainee_id)
+    return client
+
+
+def test_two_concurrent_players_leave_exactly_one_in_control(live_app, world):
+    clock = live_app.extensions["clock"]
+    chapter = world["chapters"][0][0]
+    players = [
+        BeaconPlayer(client_for(live_app, world["trainee"]), chapter, clock, play_id=name)
+        for name in ("phone", "tablet")
+    ]
+    opened = run_together([lambda p=p: p.send(0, 0).status_code for p in players])
+    assert opened == [200, 200]  # each opened in turn; the later one took over
+    clock.advance(15)
+    for _ in range(3):
+        codes = run_together([lambda p=p: p.send(0, 15).status_code for p in players])
+        assert sorted(codes) == [200, 409]
+        clock.advance(15)
+
+
+def test_fifty_beacons_at_once_make_a_consistent_union(live_app, world, monkeypatch):
+    """A cold chapter with durable progress, hit by 50 beacons of one play at the same time."""
+    clock = live_app.extensions["clock"]
+    live_app.config["PROGRESS_SLACK_S"] = 600  # the clamp is not what this test is about
+    tid, chapter = world["trainee"], world["long_chapter"]
+    with live_app.app_context():
+        db.session.add(
+            ChapterProgress(
+                trainee_id=tid,
+                chapter_id=chapter,
+                intervals=[[500, 510]],
+                watched_seconds=10,
+                position=510,
+                updated_at=clock.now(),
+            )
+        )
+        db.session.commit()
+    # The play is open on another chapter, so the 50 all credit and all find the chapter cold.
+    opener = BeaconPlayer(client_for(live_app, tid), world["chapters"][0][0], clock)
+    opener.send(0, 0)
+    clock.advance(30)
+    players = []
+    for i in range(50):
+        player = BeaconPlayer(client_for(live_app, tid), chapter, clock, play_id="play-1")
+        player.seq = i  # sends seq i + 1: in arrival order, later ones may find theirs stale
+        players.append((player, 10 * i))
+    replies = run_together([lambda p=p, a=a: p.send(a, a + 10) for p, a in players])
+    assert all(r.status_code == 200 for r in replies)
+
+    redis = live_app.extensions["redis"]
+    state = redis.hgetall(chapter_key(tid, chapter))
+    intervals = core.decode(state["iv"])
+    accepted = int(state["v"])  # the script counts the beacons it applied
+    assert accepted >= 1
+    # No lost update: every applied beacon added its own 10 seconds to the durable ten.
+    assert int(state["w"]) == core.covered(intervals) == 10 + 10 * accepted
+    assert (500, 510) in intervals or intervals[-1][1] == 510
+    assert all(a % 10 == 0 and b % 10 == 0 for a, b in intervals)
+    assert max(r.json["watched_seconds"] for r in replies) == int(state["w"])
+    with live_app.app_context():
+        flusher.flush_all(get_store(live_app), clock.now())
+        row = db.session.get(ChapterProgress, (tid, chapter))
+        assert [tuple(iv) for iv in row.intervals] == intervals
+
+
+def test_racing_completions_complete_the_course_once(live_app, world):
+    """Both chapters of a course finish at the same moment on two devices' beacons."""
+    clock = live_app.extensions["clock"]
+    tid = world["trainee"]
+    live_app.config["PROGRESS_SLACK_S"] = 600
+    first, second = world["chapters"][0]
+    players = [
+        BeaconPlayer(client_for(live_app, tid), first, clock, play_id="one"),
+        BeaconPlayer(client_for(live_app, tid), second, clock, play_id="one"),
+    ]
+    players[0].send(0, 0)
+    clock.advance(120)
+    players[0].send(0, 50)
+    players[1].send(0, 50)
+    clock.advance(30)
+    replies = run_together([lambda p=p: p.send(50, 60) for p in players])
+    assert all(r.status_code == 200 and r.json["chapter_done"] for r in replies)
+    assert any(r.json["course_done"] for r in replies)
+    with live_app.app_context():
+        events = db.session.execute(sa.select(Outbox.event_type, Outbox.subject)).all()
+        completions = db.session.execute(sa.select(CourseCompletion)).scalars().all()
+        course_id = db.session.get(Chapter, first).course_id
+    assert sorted(e.event_type for e in events) == [
+        "chapter_learned",
+        "chapter_learned",
+        "course_learned",
+        "plan_completed",
+    ]
+    assert [c.course_id for c in completions] == [course_id]
+
+
+def test_the_same_chapter_completed_by_racing_beacons_counts_once(live_app, world):
+    clock = live_app.extensions["clock"]
+    tid = world["trainee"]
+    live_app.config["PROGRESS_SLACK_S"] = 600
+    chapter = world["chapters"][1][0]
+    base = BeaconPlayer(client_for(live_app, tid), chapter, clock)
+    base.send(0, 0)
+    clock.advance(120)
+    base.send(0, 50)
+    players = []
+    for i in range(10):
+        player = BeaconPlayer(client_for(live_app, tid), chapter, clock)
+        player.seq = 1 + i
+        players.append(player)
+    replies = run_together([lambda p=p: p.send(50, 60) for p in players])
+    assert all(r.status_code == 200 for r in replies)
+    with live_app.app_context():
+        events = db.session.execute(sa.select(Outbox.event_type)).scalars().all()
+    assert events == ["chapter_learned"]
+
+
+def test_make_run_flushes_in_process(base_config):
+    """PROGRESS_INPROCESS_FLUSH (set by `make run`) starts a flusher thread in the server."""
+    from tests.conftest import app_with, truncate_all
+
+    with app_with(base_config, PROGRESS_INPROCESS_FLUSH="1") as app:
+        try:
+            with app.app_context():
+                trainee = make_trainee()
+                plan = make_plan(courses=1, chapters=1)
+                chapter = plan.courses[0].course.chapters[0].id
+                enroll(trainee.id, plan.id, app.extensions["clock"].now())
+                db.session.commit()
+                tid = trainee.id
+            player = BeaconPlayer(client_for(app, tid), chapter, app.extensions["clock"])
+            player.watch(0, 30)
+            row = None
+            for _ in range(100):  # the thread flushes every PROGRESS_FLUSH_S (0.2 s here)
+                with app.app_context():
+                    row = db.session.get(ChapterProgress, (tid, chapter))
+                    db.session.remove()
+                if row is not None and row.watched_seconds == 30:
+                    break
+                threading.Event().wait(0.1)
+            assert row is not None and row.intervals == [[0, 30]]
+        finally:
+            app.extensions["progress_flusher_stop"].set()
+            truncate_all(app)

@@ -1,0 +1,350 @@
+"""The progress engine on PostgreSQL and Redis: completions once each, write-behind without
+loss, a Redis that forgot everything, and the Lua script agreeing with the pure core."""
+
+import random
+
+import pytest
+import sqlalchemy as sa
+
+from models import ChapterProgress, CourseCompletion, Enrollment, Outbox, PlanCourse, db
+from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from wxapp.progress import completion, core, flusher
+from wxapp.progress.records import upsert_chapters
+from wxapp.progress.service import forget_entitlements, get_store
+from wxapp.progress.store import DIRTY, dirty_member
+
+
+@pytest.fixture
+def world(app, client, clock):
+    """Plan of 60 学时: three 30-学时 courses of two 60 s chapters each."""
+    with app.app_context():
+        trainee = make_trainee()
+        plan = make_plan(required_hours=60, courses=3, course_hours="30", chapter_seconds=60)
+        enroll(trainee.id, plan.id, clock.now())
+        db.session.commit()
+        ids = {
+            "trainee": trainee.id,
+            "plan": plan.id,
+            "courses": [pc.course_id for pc in plan.courses],
+            "chapters": [[c.id for c in pc.course.chapters] for pc in plan.courses],
+        }
+    sign_in(client, ids["trainee"])
+    return ids
+
+
+def rows(app, model, **where):
+    with app.app_context():
+        query = sa.select(model).filter_by(**where)
+        return db.session.execute(query).scalars().all()
+
+
+def outbox(app):
+    with app.app_context():
+        return sorted(
+            (o.event_type, o.subject) for o in db.session.execute(sa.select(Outbox)).scalars()
+        )
+
+
+def flush(app, clock):
+    with app.app_context():
+        return flusher.flush_all(get_store(app), clock.now())
+
+
+def test_whole_plan_in_15_second_beacons_completes_each_thing_once(app, client, world, clock):
+    started = clock.now()
+    for course in world["chapters"][:2]:
+        for chapter in course:
+            replies = BeaconPlayer(client, chapter, clock, play_id=f"p{chapter}").watch(0, 60)
+            assert all(r.status_code == 200 for r in replies)
+            # Re-watching a learned chapter completes nothing again.
+            BeaconPlayer(client, chapter, clock, play_id=f"again{chapter}").watch(0, 30)
+    assert replies[-1].json["plan_done"]
+
+    chapters = rows(app, ChapterProgress, trainee_id=world["trainee"])
+    assert len(chapters) == 4 and all(c.completed_at is not None for c in chapters)
+    assert all(started < c.completed_at <= clock.now() for c in chapters)
+    courses = rows(app, CourseCompletion, trainee_id=world["trainee"])
+    assert sorted(c.course_id for c in courses) == world["courses"][:2]
+    (enrollment,) = rows(app, Enrollment, trainee_id=world["trainee"])
+    assert float(enrollment.hours_done) == 60.0
+    assert enrollment.completed_at is not None
+    assert outbox(app) == sorted(
+        [("chapter_learned", f"chapter:{c}") for course in world["chapters"][:2] for c in course]
+        + [("course_learned", f"course:{c}") for c in world["courses"][:2]]
+        + [("plan_completed", f"plan:{world['plan']}")]
+    )
+    with app.app_context():
+        event = (
+            db.session.execute(sa.select(Outbox).where(Outbox.event_type == "course_learned"))
+            .scalars()
+            .first()
+        )
+        assert event.payload["hours"] == 30.0 and event.payload["plan_hours_required"] == 60
+        assert event.payload["course_title"].startswith("课程")
+
+    # The third course still counts (自选: more than required is fine), the plan stays done once.
+    for chapter in world["chapters"][2]:
+        BeaconPlayer(client, chapter, clock, play_id=f"p{chapter}").watch(0, 60)
+    (enrollment,) = rows(app, Enrollment, trainee_id=world["trainee"])
+    assert float(enrollment.hours_done) == 90.0
+    assert [e for e in outbox(app) if e[0] == "plan_completed"] == [
+        ("plan_completed", f"plan:{world['plan']}")
+    ]
+
+
+def test_flushdb_mid_chapter_loses_nothing_flushed_and_no_completion(
+    app, client, world, clock, redis_client
+):
+    done_chapter, chapter = world["chapters"][0]
+    BeaconPlayer(client, done_chapter, clock, play_id="a").watch(0, 60)
+    player = BeaconPlayer(client, chapter, clock, play_id="b")
+    player.watch(0, 30)
+    flush(app, clock)
+    redis_client.flushdb()  # Redis restarted without persistence (FLUSHALL, for our index)
+
+    resumed = client.get(f"/api/chapters/{chapter}/resume").json
+    assert resumed["intervals"] == [[0, 30]] and resumed["position"] == 30
+    assert client.get(f"/api/chapters/{done_chapter}/resume").json["chapter_done"]
+    # The same player goes on: its play was forgotten, so its next beacon opens a new one.
+    clock.advance(15)
+    assert player.send(30, 45).json["watched_seconds"] == 30
+    clock.advance(15)
+    assert player.send(45, 60).json["watched_seconds"] == 45
+    BeaconPlayer(client, done_chapter, clock, play_id="c").watch(0, 15)
+    player = BeaconPlayer(client, chapter, clock, play_id="d")
+    reply = player.watch(30, 60)[-1].json
+    assert reply["chapter_done"] and reply["course_done"]
+    kinds = [e[0] for e in outbox(app)]
+    assert kinds.count("chapter_learned") == 2 and kinds.count("course_learned") == 1
+
+
+def test_a_flusher_killed_between_read_and_write_loses_nothing(app, client, world, clock):
+    chapter = world["chapters"][0][0]
+    BeaconPlayer(client, chapter, clock).watch(0, 30)
+    with app.app_context():
+        store = get_store(app)
+        batch = flusher.read_batch(store)
+        assert batch.members == [dirty_member(world["trainee"], chapter)]
+        # ... the process dies here: nothing written, nothing removed.
+        del batch
+        assert store.redis.sismember(DIRTY, dirty_member(world["trainee"], chapter))
+        assert rows(app, ChapterProgress, trainee_id=world["trainee"]) == []
+        assert flusher.flush_once(store, clock.now()) == 1
+        assert not store.redis.sismember(DIRTY, dirty_member(world["trainee"], chapter))
+    (row,) = rows(app, ChapterProgress, trainee_id=world["trainee"])
+    assert row.intervals == [[0, 30]] and row.watched_seconds == 30 and row.position == 30
+
+
+def test_a_failed_write_keeps_the_batch_dirty(app, client, world, clock):
+    chapter = world["chapters"][0][0]
+    BeaconPlayer(client, chapter, clock).watch(0, 30)
+    with app.app_context():
+        store = get_store(app)
+        batch = flusher.read_batch(store)
+        broken = flusher.Batch(batch.members, batch.states)
+        # A chapter id the database refuses (foreign key) fails the whole upsert.
+        broken.members.append(dirty_member(world["trainee"], 10**9))
+        broken.states.append(batch.states[0])
+        with pytest.raises(sa.exc.IntegrityError):
+            flusher.write_batch(store, broken, clock.now())
+        assert store.redis.sismember(DIRTY, dirty_member(world["trainee"], chapter))
+
+
+def test_a_beacon_during_a_flush_stays_dirty(app, client, world, clock):
+    chapter = world["chapters"][0][0]
+    player = BeaconPlayer(client, chapter, clock)
+    player.watch(0, 15)
+    with app.app_context():
+        store = get_store(app)
+        batch = flusher.read_batch(store)
+        clock.advance(15)
+        player.send(15, 30)  # lands while the batch is being written
+        flusher.write_batch(store, batch, clock.now())
+        assert store.redis.sismember(DIRTY, dirty_member(world["trainee"], chapter))
+        flusher.flush_all(store, clock.now())
+    (row,) = rows(app, ChapterProgress, trainee_id=world["trainee"])
+    assert row.watched_seconds == 30
+
+
+def test_the_upsert_never_lowers_coverage(app, world, clock):
+    tid, chapter = world["trainee"], world["chapters"][0][0]
+    base = {"trainee_id": tid, "chapter_id": chapter, "updated_at": clock.now()}
+    with app.app_context():
+        upsert_chapters([{**base, "intervals": [[0, 40]], "watched_seconds": 40, "position": 40}])
+        upsert_chapters([{**base, "intervals": [[0, 10]], "watched_seconds": 10, "position": 10}])
+        db.session.commit()
+    (row,) = rows(app, ChapterProgress, trainee_id=tid)
+    assert row.intervals == [[0, 40]] and row.watched_seconds == 40
+
+
+def test_a_failed_completion_write_is_retried_by_the_next_beacon(
+    app, client, world, clock, monkeypatch
+):
+    chapter = world["chapters"][0][0]
+    real = completion.complete_chapter
+    calls = []
+
+    def fails_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("database went away"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("wxapp.progress.service.complete_chapter", fails_once)
+    replies = BeaconPlayer(client, chapter, clock).watch(0, 60)
+    assert replies[-1].status_code == 503
+    clock.advance(1)
+    retry = BeaconPlayer(client, chapter, clock, play_id="p2")
+    retry.send(59, 59)
+    clock.advance(1)
+    assert retry.send(59, 60).json["chapter_done"]
+    assert [e[0] for e in outbox(app)] == ["chapter_learned"]
+
+
+def test_lua_script_agrees_with_the_pure_core(app, client, world, clock, redis_client):
+    """Random beacons (seeks, speed-ups, replays, a second device) through both."""
+    rng = random.Random(7)
+    chapter, other = world["chapters"][0]
+    players = {name: BeaconPlayer(client, chapter, clock, play_id=name) for name in "ab"}
+    state, superseded = core.PlayState(), set()
+    statuses = []
+    order = ["a"] * 30 + ["b"] * 10 + ["a"] * 5
+    for name in order:
+        player = players[name]
+        clock.advance(rng.choice([0, 0.5, 3, 15, 15, 15, 40]))
+        start = rng.uniform(0, 60)
+        end = min(60.0, start + rng.choice([0, 5, 15, 30]))
+        if rng.random() < 0.15 and player.seq > 0:
+            player.seq -= 1  # send the previous seq again: a replay
+        reply = player.send(start, end)
+        seq = player.seq
+        expected = core.apply_beacon(
+            state,
+            play_id=name,
+            seq=seq,
+            start=start,
+            end=end,
+            position=end,
+            now=clock.now().timestamp(),
+            duration_s=60,
+            slack_s=app.config["PROGRESS_SLACK_S"],
+            ratio=app.config["PROGRESS_COMPLETE_RATIO"],
+            superseded=superseded,
+            chapter_id=chapter,
+        )
+        statuses.append(expected.status)
+        if expected.status == "superseded":
+            assert reply.status_code == 409
+            continue
+        assert reply.status_code == 200
+        assert reply.json["watched_seconds"] == expected.watched_s
+    resumed = client.get(f"/api/chapters/{chapter}/resume").json
+    assert resumed["intervals"] == [list(iv) for iv in state.intervals or []]
+    assert {"ok", "stale", "superseded"} <= set(statuses)  # every branch was taken
+    assert 0 < core.covered(state.intervals) < 60
+    assert client.get(f"/api/chapters/{other}/resume").json["intervals"] == []
+
+
+def test_a_redis_that_lost_its_scripts_reloads_them(app, client, world, clock):
+    with app.app_context():
+        get_store(app)._beacon.sha = "0" * 40  # as after a restart: the sha is unknown
+    replies = BeaconPlayer(client, world["chapters"][0][0], clock).watch(0, 30)
+    assert [r.status_code for r in replies] == [200, 200, 200]
+    assert replies[-1].json["watched_seconds"] == 30
+
+
+def test_a_refund_takes_effect_at_the_next_beacon(app, client, world, clock):
+    chapter = world["chapters"][0][0]
+    player = BeaconPlayer(client, chapter, clock)
+    player.watch(0, 15)
+    with app.app_context():
+        db.session.execute(sa.update(Enrollment).values(status="refunded"))
+        db.session.commit()
+        forget_entitlements(world["trainee"])
+    clock.advance(15)
+    assert player.send(15, 30).status_code == 403
+
+
+def test_a_batch_is_written_by_one_multi_row_upsert(app, world, clock, redis_client):
+    tid = world["trainee"]
+    chapters = [c for course in world["chapters"] for c in course]
+    with app.app_context():
+        store = get_store(app)
+        for i, chapter in enumerate(chapters):
+            store.load_chapter(
+                tid,
+                chapter,
+                duration=60,
+                course_id=1,
+                intervals=f"0,{i + 1}",
+                watched=i + 1,
+                position=i + 1,
+                done=False,
+            )
+            redis_client.sadd(DIRTY, dirty_member(tid, chapter))
+        statements = []
+
+        def count(_conn, _cursor, statement, *_args):
+            if "chapter_progress" in statement:
+                statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert flusher.flush_once(store, clock.now()) == len(chapters)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1 and statements[0].startswith("INSERT INTO chapter_progress")
+    stored = {r.chapter_id: r.watched_seconds for r in rows(app, ChapterProgress, trainee_id=tid)}
+    assert stored == {c: i + 1 for i, c in enumerate(chapters)}
+
+
+def test_the_upsert_works_on_sqlite_too(base_config, tmp_path):
+    """`make run` uses SQLite: the same monotone upsert, completions kept."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import app_with
+
+    url = f"sqlite:///{tmp_path / 'progress.sqlite3'}"
+    with app_with(base_config, DATABASE_URL=url) as sqlite_app, sqlite_app.app_context():
+        upgrade()
+        trainee = make_trainee()
+        plan = make_plan(courses=1, chapters=1)
+        chapter = plan.courses[0].course.chapters[0].id
+        db.session.commit()
+        clock = sqlite_app.extensions["clock"]
+        base = {"trainee_id": trainee.id, "chapter_id": chapter, "updated_at": clock.now()}
+        upsert_chapters([{**base, "intervals": [[0, 30]], "watched_seconds": 30, "position": 30}])
+        upsert_chapters(
+            [
+                {
+                    **base,
+                    "intervals": [[0, 58]],
+                    "watched_seconds": 58,
+                    "position": 58,
+                    "completed_at": clock.now(),
+                }
+            ]
+        )
+        upsert_chapters([{**base, "intervals": [[0, 5]], "watched_seconds": 5, "position": 5}])
+        db.session.commit()
+        row = db.session.get(ChapterProgress, (trainee.id, chapter))
+        assert row.intervals == [[0, 58]] and row.watched_seconds == 58
+        assert row.completed_at is not None and row.position == 5
+
+
+def test_a_plan_bought_later_counts_courses_already_learned(app, client, world, clock):
+    from wxapp.progress.completion import recount_enrollment
+
+    for chapter in world["chapters"][0]:
+        BeaconPlayer(client, chapter, clock, play_id=f"p{chapter}").watch(0, 60)
+    with app.app_context():
+        other = make_plan(required_hours=30, courses=0)
+        other.courses.append(
+            PlanCourse(plan_id=other.id, course_id=world["courses"][0], position=0)
+        )
+        enroll(world["trainee"], other.id, clock.now())
+        other_id = other.id
+        standing = recount_enrollment(world["trainee"], other_id, clock.now())
+        db.session.commit()
+        assert standing.hours_done == 30 and standing.completed
+    assert ("plan_completed", f"plan:{other_id}") in outbox(app)

@@ -1,0 +1,220 @@
+"""Completions, written in the beacon's request before the reply: chapter, course, plan.
+
+Each is written once (unique keys, and a lock on the trainee row so two chapters of one
+course finishing at the same moment see each other), with its time, and with an outbox
+row in the same transaction. A learned course counts toward every paid enrollment whose
+plan contains it: its 学时 are added to each such `Enrollment.hours_done`, which
+`wxapp.credits.year_totals`, the units report and certificates read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from models import (
+    Chapter,
+    ChapterProgress,
+    Course,
+    CourseCompletion,
+    Enrollment,
+    PlanCourse,
+    Trainee,
+    TrainingPlan,
+    db,
+)
+from wxapp.catalogue import hours_text
+from wxapp.dbutil import insert_ignore
+from wxapp.outbox import add_event
+from wxapp.progress import core
+from wxapp.progress.records import upsert_chapters
+
+
+@dataclass(frozen=True)
+class PlanStanding:
+    plan_id: int
+    hours_done: Decimal
+    required_hours: int
+    completed: bool
+
+
+@dataclass
+class Completion:
+    course_done: bool = False
+    course_newly: bool = False
+    plans: dict[int, PlanStanding] = field(default_factory=dict)
+
+
+def complete_chapter(
+    trainee_id: int,
+    chapter_id: int,
+    course_id: int,
+    intervals: list[tuple[int, int]],
+    watched: int,
+    position: int,
+    reply_plan_id: int,
+    now: datetime,
+) -> Completion:
+    """Record a learned chapter and whatever it completes; the caller commits."""
+    # Serialise one trainee's completions: the second sees what the first committed.
+    db.session.execute(
+        sa.select(Trainee.id).where(Trainee.id == trainee_id).with_for_update()
+    ).first()
+    already = db.session.execute(
+        sa.select(ChapterProgress.completed_at).where(
+            ChapterProgress.trainee_id == trainee_id, ChapterProgress.chapter_id == chapter_id
+        )
+    ).scalar()
+    upsert_chapters(
+        [
+            {
+                "trainee_id": trainee_id,
+                "chapter_id": chapter_id,
+                "intervals": [list(iv) for iv in intervals],
+                "watched_seconds": watched,
+                "position": position,
+                "updated_at": now,
+                "completed_at": now,
+            }
+        ]
+    )
+    if already is None:
+        payload = {"chapter_id": chapter_id, "course_id": course_id}
+        add_event("chapter_learned", trainee_id, f"chapter:{chapter_id}", payload, now)
+
+    chapters = db.session.execute(
+        sa.select(Chapter.id, ChapterProgress.completed_at)
+        .outerjoin(
+            ChapterProgress,
+            sa.and_(
+                ChapterProgress.chapter_id == Chapter.id,
+                ChapterProgress.trainee_id == trainee_id,
+            ),
+        )
+        .where(Chapter.course_id == course_id)
+    ).all()
+    learned = [c.id for c in chapters if c.completed_at is not None]
+    result = Completion()
+    if not core.course_learned([c.id for c in chapters], learned):
+        return result
+    result.course_done = True
+    course = db.session.get(Course, course_id)
+    created = db.session.execute(
+        insert_ignore(
+            CourseCompletion.__table__,
+            {
+                "trainee_id": trainee_id,
+                "course_id": course_id,
+                "hours": course.hours,
+                "completed_at": now,
+            },
+            ["trainee_id", "course_id"],
+        ).execution_options(preserve_rowcount=True)  # SQLAlchemy >= 2.0.28 drops it otherwise
+    )
+    if created.rowcount != 1:
+        return result  # learned before (a retry after Redis lost its data)
+    result.course_newly = True
+    result.plans = _credit_plans(trainee_id, course_id, now)
+    shown = result.plans.get(reply_plan_id) or next(iter(result.plans.values()), None)
+    payload = {"course_id": course_id, "course_title": course.title, "hours": float(course.hours)}
+    if shown is not None:
+        plan = db.session.get(TrainingPlan, shown.plan_id)
+        payload.update(
+            plan_id=shown.plan_id,
+            plan_title=plan.title,
+            plan_hours_done=float(shown.hours_done),
+            plan_hours_required=shown.required_hours,
+            plan_percent=core.plan_percent(shown.hours_done, shown.required_hours),
+        )
+    add_event("course_learned", trainee_id, f"course:{course_id}", payload, now)
+    return result
+
+
+def _credit_plans(trainee_id: int, course_id: int, now: datetime) -> dict[int, PlanStanding]:
+    """Recount 学时 of every paid enrollment whose plan holds the course; complete plans."""
+    enrollments = (
+        db.session.execute(
+            sa.select(Enrollment)
+            .join(PlanCourse, PlanCourse.plan_id == Enrollment.plan_id)
+            .where(
+                Enrollment.trainee_id == trainee_id,
+                Enrollment.status == "paid",
+                PlanCourse.course_id == course_id,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return _recount(trainee_id, enrollments, now)
+
+
+def recount_enrollment(trainee_id: int, plan_id: int, now: datetime) -> PlanStanding | None:
+    """Count the courses already learned toward a newly granted enrollment (never commits).
+
+    For the orders area to call after `grant_enrollment`: a course learned earlier under
+    another plan that this plan also offers counts here too. None without that enrollment.
+    """
+    enrollment = db.session.execute(
+        sa.select(Enrollment).where(
+            Enrollment.trainee_id == trainee_id,
+            Enrollment.plan_id == plan_id,
+            Enrollment.status == "paid",
+        )
+    ).scalar()
+    if enrollment is None:
+        return None
+    return _recount(trainee_id, [enrollment], now).get(plan_id)
+
+
+def _recount(
+    trainee_id: int, enrollments: list[Enrollment], now: datetime
+) -> dict[int, PlanStanding]:
+    """Set hours_done of these enrollments from the learned courses; complete plans."""
+    if not enrollments:
+        return {}
+    plan_ids = [e.plan_id for e in enrollments]
+    # Recounted from the completions, not incremented: a retry can never count twice.
+    hours = dict(
+        db.session.execute(
+            sa.select(PlanCourse.plan_id, sa.func.sum(CourseCompletion.hours))
+            .join(CourseCompletion, CourseCompletion.course_id == PlanCourse.course_id)
+            .where(CourseCompletion.trainee_id == trainee_id, PlanCourse.plan_id.in_(plan_ids))
+            .group_by(PlanCourse.plan_id)
+        ).all()
+    )
+    plans = {
+        p.id: p
+        for p in db.session.execute(
+            sa.select(TrainingPlan).where(TrainingPlan.id.in_(plan_ids))
+        ).scalars()
+    }
+    standings: dict[int, PlanStanding] = {}
+    for enrollment in enrollments:
+        plan = plans[enrollment.plan_id]
+        done = Decimal(hours.get(plan.id) or 0)
+        enrollment.hours_done = done
+        if enrollment.completed_at is None and core.plan_complete(done, plan.required_hours):
+            enrollment.completed_at = now
+            add_event(
+                "plan_completed",
+                trainee_id,
+                f"plan:{plan.id}",
+                {
+                    "plan_id": plan.id,
+                    "plan_title": plan.title,
+                    "year": plan.year,
+                    "kind": plan.kind,
+                    "hours_done": float(done),
+                    "hours_text": hours_text(done),
+                    "required_hours": plan.required_hours,
+                },
+                now,
+            )
+        standings[plan.id] = PlanStanding(
+            plan.id, done, plan.required_hours, enrollment.completed_at is not None
+        )
+    db.session.flush()
+    return standings

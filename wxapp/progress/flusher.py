@@ -1,0 +1,132 @@
+"""Write-behind: dirty chapters go from Redis to the database in batches.
+
+A batch is read (members of the dirty set, then their hot state), written with ONE
+multi-row monotone upsert and committed, and only then removed from the dirty set. A
+flusher killed anywhere before that leaves its chapters dirty for the next one. Removal
+is followed by a version check: a chapter that changed while the batch was in flight is
+marked dirty again, so no beacon's change is ever dropped from the work list.
+
+Runs as `flask --app wsgi progress flush` (production: one or more worker processes;
+several are safe, the upsert never lowers coverage) or, for `make run`, as a thread in
+the dev server when PROGRESS_INPROCESS_FLUSH is on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask
+
+from models import db
+from wxapp.progress import core
+from wxapp.progress.records import upsert_chapters
+from wxapp.progress.store import DIRTY, ChapterState, ProgressStore, parse_member
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Batch:
+    members: list[str]
+    states: list[ChapterState | None]
+
+
+def read_batch(store: ProgressStore, size: int = BATCH) -> Batch:
+    """Up to `size` dirty chapters and their hot state; nothing is removed yet."""
+    members = store.redis.srandmember(DIRTY, size) or []
+    states = store.chapter_states([parse_member(m) for m in members]) if members else []
+    return Batch(list(members), states)
+
+
+def write_batch(store: ProgressStore, batch: Batch, now: datetime) -> int:
+    """Upsert the batch, commit, then clear what was written; returns the rows written."""
+    rows = []
+    for member, state in zip(batch.members, batch.states, strict=True):
+        if state is None:
+            continue  # expired or lost with Redis: nothing newer than the database
+        trainee_id, chapter_id = parse_member(member)
+        intervals = core.decode(state.intervals)
+        rows.append(
+            {
+                "trainee_id": trainee_id,
+                "chapter_id": chapter_id,
+                "intervals": [list(iv) for iv in intervals],
+                "watched_seconds": core.covered(intervals),
+                "position": state.position,
+                "updated_at": now,
+            }
+        )
+    try:
+        upsert_chapters(rows)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if batch.members:
+        store.redis.srem(DIRTY, *batch.members)
+        _redirty_changed(store, batch)
+    return len(rows)
+
+
+def _redirty_changed(store: ProgressStore, batch: Batch) -> None:
+    written = [(m, s) for m, s in zip(batch.members, batch.states, strict=True) if s is not None]
+    if not written:
+        return
+    now_states = store.chapter_states([parse_member(m) for m, _ in written])
+    changed = [
+        member
+        for (member, before), after in zip(written, now_states, strict=True)
+        if after is not None and after.version != before.version
+    ]
+    if changed:
+        store.redis.sadd(DIRTY, *changed)
+
+
+def flush_once(store: ProgressStore, now: datetime, size: int = BATCH) -> int:
+    return write_batch(store, read_batch(store, size), now)
+
+
+def flush_all(store: ProgressStore, now: datetime, size: int = BATCH) -> int:
+    """Flush until the dirty set is drained (or a batch comes back short)."""
+    total = 0
+    while True:
+        written = flush_once(store, now, size)
+        total += written
+        if written < size:
+            return total
+
+
+def run(app: Flask, stop: threading.Event, size: int = BATCH) -> None:
+    """Flush at least every PROGRESS_FLUSH_S until `stop` is set; errors are logged, retried."""
+    from wxapp.progress.service import get_store
+
+    interval = app.config["PROGRESS_FLUSH_S"]
+    clock = app.extensions["clock"]
+    with app.app_context():
+        store = get_store(app)
+        while not stop.is_set():
+            try:
+                written = flush_once(store, clock.now(), size)
+            except Exception:
+                log.exception("progress flush failed; retrying")
+                written = 0
+            finally:
+                db.session.remove()
+            if written < size:
+                stop.wait(interval)
+
+
+def start_inprocess_flusher(app: Flask) -> threading.Thread | None:
+    """For `make run`: a daemon flusher thread in the dev server (PROGRESS_INPROCESS_FLUSH)."""
+    if not app.config.get("PROGRESS_INPROCESS_FLUSH"):
+        return None
+    stop = threading.Event()
+    app.extensions["progress_flusher_stop"] = stop  # set it to end the thread
+    thread = threading.Thread(target=run, args=(app, stop), name="progress-flusher", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,155 @@
+"""Database reads and writes of the progress engine (no commit here: the use case commits)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from models import (
+    Chapter,
+    ChapterProgress,
+    CourseCompletion,
+    Enrollment,
+    PlanCourse,
+    TrainingPlan,
+    db,
+)
+from wxapp.dbutil import dialect_insert
+
+
+@dataclass(frozen=True)
+class StoredChapter:
+    """A chapter's catalogue facts and the trainee's durable progress in it."""
+
+    duration: int
+    course_id: int
+    intervals: list[list[int]]
+    position: int
+    completed: bool
+
+
+def load_chapter(trainee_id: int, chapter_id: int) -> StoredChapter | None:
+    """The chapter and the trainee's row for it, in one query; None for an unknown chapter."""
+    row = db.session.execute(
+        sa.select(
+            Chapter.duration_s,
+            Chapter.course_id,
+            ChapterProgress.intervals,
+            ChapterProgress.position,
+            ChapterProgress.completed_at,
+        )
+        .outerjoin(
+            ChapterProgress,
+            sa.and_(
+                ChapterProgress.chapter_id == Chapter.id,
+                ChapterProgress.trainee_id == trainee_id,
+            ),
+        )
+        .where(Chapter.id == chapter_id)
+    ).first()
+    if row is None:
+        return None
+    return StoredChapter(
+        duration=row.duration_s,
+        course_id=row.course_id,
+        intervals=row.intervals or [],
+        position=row.position or 0,
+        completed=row.completed_at is not None,
+    )
+
+
+def upsert_chapters(rows: list[dict[str, Any]]) -> None:
+    """One multi-row INSERT ... ON CONFLICT DO UPDATE that never lowers coverage.
+
+    Rows: trainee_id, chapter_id, intervals, watched_seconds, position, updated_at and
+    optionally completed_at. The stored intervals are replaced only by ones covering at
+    least as much; a completion time, once set, stays.
+
+    The rows go as parameter sets of one cached statement: with RETURNING, SQLAlchemy's
+    "insertmanyvalues" renders them as ONE multi-row VALUES statement per
+    UPSERT_PAGE rows (PostgreSQL and SQLite alike), without compiling a new statement
+    for every batch size.
+    """
+    if not rows:
+        return
+    # A stable order keeps concurrent flushers from deadlocking on each other's rows.
+    rows = sorted(rows, key=lambda r: (r["trainee_id"], r["chapter_id"]))
+    rows = [{"completed_at": None, **r} for r in rows]
+    db.session.execute(_upsert_statement(), rows)
+
+
+UPSERT_PAGE = 1000
+
+
+def _upsert_statement():
+    table = ChapterProgress.__table__
+    stmt = dialect_insert(table)
+    new, old = stmt.excluded, table.c
+    wider = new.watched_seconds >= old.watched_seconds
+    return (
+        stmt.on_conflict_do_update(
+            index_elements=[old.trainee_id, old.chapter_id],
+            set_={
+                "intervals": sa.case((wider, new.intervals), else_=old.intervals),
+                "watched_seconds": sa.case((wider, new.watched_seconds), else_=old.watched_seconds),
+                "position": new.position,
+                "updated_at": new.updated_at,
+                "completed_at": sa.func.coalesce(old.completed_at, new.completed_at),
+            },
+        )
+        .returning(old.trainee_id)
+        .execution_options(insertmanyvalues_page_size=UPSERT_PAGE)
+    )
+
+
+@dataclass(frozen=True)
+class PlanEntitlement:
+    plan_id: int
+    year: int
+    required_hours: int
+    hours_done: Decimal
+    completed: bool
+    course_ids: frozenset[int]
+
+
+def entitlements(trainee_id: int) -> tuple[list[PlanEntitlement], set[int]]:
+    """The trainee's paid plans with their courses, and the courses already learned."""
+    plans = db.session.execute(
+        sa.select(
+            Enrollment.plan_id,
+            TrainingPlan.year,
+            TrainingPlan.required_hours,
+            Enrollment.hours_done,
+            Enrollment.completed_at,
+        )
+        .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
+        .where(Enrollment.trainee_id == trainee_id, Enrollment.status == "paid")
+    ).all()
+    courses: dict[int, set[int]] = {p.plan_id: set() for p in plans}
+    if courses:
+        for plan_id, course_id in db.session.execute(
+            sa.select(PlanCourse.plan_id, PlanCourse.course_id).where(
+                PlanCourse.plan_id.in_(list(courses))
+            )
+        ):
+            courses[plan_id].add(course_id)
+    learned = set(
+        db.session.execute(
+            sa.select(CourseCompletion.course_id).where(CourseCompletion.trainee_id == trainee_id)
+        ).scalars()
+    )
+    result = [
+        PlanEntitlement(
+            plan_id=p.plan_id,
+            year=p.year,
+            required_hours=p.required_hours,
+            hours_done=Decimal(p.hours_done or 0),
+            completed=p.completed_at is not None,
+            course_ids=frozenset(courses[p.plan_id]),
+        )
+        for p in plans
+    ]
+    return result, learned

@@ -1,0 +1,223 @@
+"""Use cases of the progress engine: a beacon, a resume, and the entitlement cache behind them.
+
+The warm path of a beacon is one Redis round trip and no database query. The cold paths
+(chapter not in Redis yet, entitlement not cached or saying no, a completion) go to the
+database and then retry the script.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, current_app
+
+from models import db
+from wxapp.errors import Conflict, Forbidden, NotFound, ValidationError
+from wxapp.progress import core, records
+from wxapp.progress.completion import Completion, complete_chapter
+from wxapp.progress.store import ProgressStore, ScriptResult, entitlement_key
+
+SUPERSEDED_MESSAGE = "正在其他设备学习，本页面已停止记录学习进度"
+
+
+@dataclass(frozen=True)
+class Beacon:
+    chapter_id: int
+    play_id: str
+    seq: int
+    start: float  # "from" on the wire
+    end: float  # "to" on the wire
+    position: float
+
+
+def get_store(app: Flask | None = None) -> ProgressStore:
+    """The app's progress store, built on first use and kept in app.extensions."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    store = app.extensions.get("progress")
+    if store is None:
+        store = ProgressStore(
+            app.extensions["redis"],
+            slack_s=app.config["PROGRESS_SLACK_S"],
+            ratio=app.config["PROGRESS_COMPLETE_RATIO"],
+        )
+        app.extensions["progress"] = store
+    return store
+
+
+def record_beacon(store: ProgressStore, trainee_id: int, beacon: Beacon, now: datetime) -> dict:
+    """Apply one beacon and answer what the player shows."""
+    result = _run(store, trainee_id, beacon, now)
+    plan_done, plan_required, plan_completed = _plan_info(result.plan_info)
+    course_done = result.course_done
+    if result.newly:
+        completion = _complete(store, trainee_id, beacon.chapter_id, result, now)
+        course_done = course_done or completion.course_done
+        standing = completion.plans.get(result.plan_id or 0)
+        if standing is not None:
+            plan_done, plan_required = standing.hours_done, standing.required_hours
+            plan_completed = standing.completed
+    return {
+        "chapter_id": beacon.chapter_id,
+        "watched_seconds": result.watched,
+        "duration": result.duration,
+        "percent": core.percent(result.watched, result.duration),
+        "chapter_done": result.done,
+        "course_done": course_done,
+        "plan_id": result.plan_id,
+        "plan_hours_done": float(plan_done),
+        "plan_hours_required": plan_required,
+        "plan_done": plan_completed,
+    }
+
+
+def _run(store: ProgressStore, trainee_id: int, beacon: Beacon, now: datetime) -> ScriptResult:
+    # At most: load the chapter, refresh entitlements, then the warm call.
+    for _ in range(3):
+        result = store.beacon(
+            trainee_id,
+            beacon.chapter_id,
+            beacon.play_id,
+            beacon.seq,
+            beacon.start,
+            beacon.end,
+            beacon.position,
+            now.timestamp(),
+        )
+        if result.status == "nochapter":
+            load_chapter(store, trainee_id, beacon.chapter_id)
+        elif result.status == "noent":
+            # A payment may have just entitled the trainee: ask the database before a 403.
+            ensure_entitled(store, trainee_id, result.course_id or 0, cached=False)
+        elif result.status == "range":
+            raise ValidationError(result.field, f"字段 {result.field} 超出章节时长")
+        elif result.status == "superseded":
+            raise Conflict(SUPERSEDED_MESSAGE, code="superseded")
+        else:
+            return result
+    raise RuntimeError("beacon script did not settle")  # pragma: no cover
+
+
+def _complete(
+    store: ProgressStore, trainee_id: int, chapter_id: int, result: ScriptResult, now: datetime
+) -> Completion:
+    """Write the completion before replying; if that fails, let the next beacon retry it."""
+    state = store.chapter_state(trainee_id, chapter_id)
+    intervals = core.decode(state.intervals) if state else []
+    try:
+        completion = complete_chapter(
+            trainee_id,
+            chapter_id,
+            result.course_id or 0,
+            intervals,
+            core.covered(intervals),
+            state.position if state else 0,
+            result.plan_id or 0,
+            now,
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        store.mark_undone(trainee_id, chapter_id)
+        raise
+    if completion.course_newly:
+        # The cached 学时 and learned courses changed: the next beacon re-reads them.
+        store.forget_entitlements(trainee_id)
+    return completion
+
+
+def _plan_info(info: str) -> tuple[Decimal, int, bool]:
+    if not info:
+        return Decimal(0), 0, False
+    done, required, completed = info.split("|")
+    return Decimal(done), int(required), completed == "1"
+
+
+def load_chapter(store: ProgressStore, trainee_id: int, chapter_id: int) -> records.StoredChapter:
+    """Seed Redis with the chapter and the trainee's durable progress in it (cold path)."""
+    stored = records.load_chapter(trainee_id, chapter_id)
+    if stored is None:
+        raise NotFound("章节不存在", code="chapter_not_found")
+    intervals = core.union(stored.intervals)
+    store.load_chapter(
+        trainee_id,
+        chapter_id,
+        duration=stored.duration,
+        course_id=stored.course_id,
+        intervals=core.encode(intervals),
+        watched=core.covered(intervals),
+        position=stored.position,
+        done=stored.completed,
+    )
+    return stored
+
+
+def ensure_entitled(
+    store: ProgressStore, trainee_id: int, course_id: int, *, cached: bool = True
+) -> int:
+    """The plan through which the trainee may learn the course, or 403.
+
+    With `cached`, a cached yes is enough; a no (or no cache) is always re-checked in the
+    database, which also refreshes the cache.
+    """
+    if cached:
+        plan = store.redis.hget(entitlement_key(trainee_id), f"c:{course_id}")
+        if plan is not None:
+            return int(plan)
+    mapping = refresh_entitlements(store, trainee_id)
+    plan = mapping.get(f"c:{course_id}")
+    if plan is None:
+        raise Forbidden("该课程不在您已购买的培训项目中，请先购买", code="not_enrolled")
+    return int(plan)
+
+
+def forget_entitlements(trainee_id: int) -> None:
+    """For a refund or a cancelled enrollment: the next beacon re-reads the database."""
+    get_store().forget_entitlements(trainee_id)
+
+
+def refresh_entitlements(store: ProgressStore, trainee_id: int) -> dict[str, Any]:
+    plans, learned = records.entitlements(trainee_id)
+    mapping = entitlement_mapping(plans, learned)
+    store.set_entitlements(trainee_id, mapping)
+    return mapping
+
+
+def entitlement_mapping(plans: list[records.PlanEntitlement], learned: set[int]) -> dict[str, Any]:
+    """The cached form: course -> the plan it counts in for the reply, plan standings, learned.
+
+    A course in several paid plans is shown against the unfinished, most recent one.
+    """
+    mapping: dict[str, Any] = {"_": 1}  # present even with no plan: "checked, nothing"
+    for plan in sorted(plans, key=lambda p: (not p.completed, p.year, p.plan_id)):
+        mapping[f"p:{plan.plan_id}"] = (
+            f"{plan.hours_done}|{plan.required_hours}|{int(plan.completed)}"
+        )
+        for course_id in plan.course_ids:
+            mapping[f"c:{course_id}"] = plan.plan_id  # later (preferred) plans overwrite
+            if course_id in learned:
+                mapping[f"k:{course_id}"] = 1
+    return mapping
+
+
+def resume(store: ProgressStore, trainee_id: int, chapter_id: int) -> dict:
+    """Where the player starts and what it can draw as already learned."""
+    state = store.chapter_state(trainee_id, chapter_id)
+    if state is None:
+        load_chapter(store, trainee_id, chapter_id)
+        state = store.chapter_state(trainee_id, chapter_id)
+        if state is None:  # pragma: no cover - evicted between the two calls
+            raise NotFound("章节不存在", code="chapter_not_found")
+    ensure_entitled(store, trainee_id, state.course_id)
+    intervals = core.decode(state.intervals)
+    return {
+        "chapter_id": chapter_id,
+        "position": state.position,
+        "intervals": [list(iv) for iv in intervals],
+        "watched_seconds": state.watched,
+        "duration": state.duration,
+        "percent": core.percent(state.watched, state.duration),
+        "chapter_done": state.done,
+    }

@@ -1,0 +1,213 @@
+"""The hot progress state in Redis: key names, the beacon script call, loading and reading.
+
+Every key that belongs to a trainee carries the hash tag {t:<id>}, so the one script a
+beacon runs touches a single Redis Cluster slot. The dirty set is global (the flusher's
+work list); it is added to in the same pipeline as the script, after it, so a flusher that
+sees the member always reads the state the beacon wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+from redis.exceptions import NoScriptError
+
+HERE = Path(__file__).resolve().parent
+DIRTY = "progress:dirty"
+# Hot state of an idle trainee goes away after a week; the database has it by then.
+STATE_TTL_S = 7 * 24 * 3600
+# Cached entitlements are re-read from the database at least this often (a cached "no" is
+# always re-checked at once); a refund should call service.forget_entitlements.
+ENTITLEMENT_TTL_S = 3600
+
+
+def tag(trainee_id: int) -> str:
+    return f"{{t:{trainee_id}}}"
+
+
+def play_key(trainee_id: int) -> str:
+    return f"{tag(trainee_id)}:play"
+
+
+def chapter_key(trainee_id: int, chapter_id: int) -> str:
+    return f"{tag(trainee_id)}:ch:{chapter_id}"
+
+
+def entitlement_key(trainee_id: int) -> str:
+    return f"{tag(trainee_id)}:ent"
+
+
+def superseded_key(trainee_id: int) -> str:
+    return f"{tag(trainee_id)}:old"
+
+
+def dirty_member(trainee_id: int, chapter_id: int) -> str:
+    return f"{trainee_id}:{chapter_id}"
+
+
+def parse_member(member: str) -> tuple[int, int]:
+    tid, cid = member.split(":", 1)
+    return int(tid), int(cid)
+
+
+@dataclass(frozen=True)
+class ScriptResult:
+    status: str
+    watched: int = 0
+    duration: int = 0
+    done: bool = False
+    newly: bool = False
+    course_id: int | None = None
+    plan_id: int | None = None
+    plan_info: str = ""
+    course_done: bool = False
+    field: str = ""
+
+
+@dataclass(frozen=True)
+class ChapterState:
+    intervals: str
+    watched: int
+    position: int
+    duration: int
+    course_id: int
+    done: bool
+    version: int
+
+
+class ProgressStore:
+    """The Redis client and the registered scripts, built once per app."""
+
+    def __init__(self, client: redis.Redis, slack_s: float, ratio: float):
+        self.redis = client
+        self.slack_s = slack_s
+        self.ratio = ratio
+        self._beacon = client.register_script((HERE / "beacon.lua").read_text())
+        self._load = client.register_script((HERE / "load_chapter.lua").read_text())
+
+    def beacon(
+        self,
+        trainee_id: int,
+        chapter_id: int,
+        play_id: str,
+        seq: int,
+        start: float,
+        end: float,
+        position: float,
+        now_s: float,
+    ) -> ScriptResult:
+        """Run the beacon script and mark the chapter dirty, in one round trip."""
+        keys = [
+            play_key(trainee_id),
+            chapter_key(trainee_id, chapter_id),
+            entitlement_key(trainee_id),
+            superseded_key(trainee_id),
+        ]
+        args = [
+            play_id,
+            seq,
+            repr(start),
+            repr(end),
+            repr(position),
+            f"{now_s:.3f}",
+            repr(self.slack_s),
+            repr(self.ratio),
+            STATE_TTL_S,
+            chapter_id,
+        ]
+        member = dirty_member(trainee_id, chapter_id)
+        try:
+            raw = self._beacon_call(keys, args, member)
+        except NoScriptError:
+            # Redis restarted (or SCRIPT FLUSH): load it once and go on. redis-py's own
+            # pipeline support for scripts would ask SCRIPT EXISTS on every call instead.
+            self._beacon.sha = self.redis.script_load(self._beacon.script)
+            raw = self._beacon_call(keys, args, member)
+        if len(raw) == 1:
+            return ScriptResult(raw[0])
+        status, w, dur, done, newly, course, plan, info, cdone, field = raw
+        return ScriptResult(
+            status=status,
+            watched=int(w),
+            duration=int(dur),
+            done=bool(int(done)),
+            newly=bool(int(newly)),
+            course_id=int(course),
+            plan_id=int(plan),
+            plan_info=info or "",
+            course_done=bool(int(cdone)),
+            field=field or "",
+        )
+
+    def _beacon_call(self, keys: list[str], args: list[Any], member: str) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.evalsha(self._beacon.sha, len(keys), *keys, *args)
+        pipe.sadd(DIRTY, member)
+        raw, _ = pipe.execute()
+        return raw
+
+    def load_chapter(
+        self,
+        trainee_id: int,
+        chapter_id: int,
+        *,
+        duration: int,
+        course_id: int,
+        intervals: str,
+        watched: int,
+        position: int,
+        done: bool,
+    ) -> bool:
+        """Seed the chapter's hot state from the database; False when it was already there."""
+        loaded = self._load(
+            keys=[chapter_key(trainee_id, chapter_id)],
+            args=[duration, course_id, intervals, watched, position, int(done), STATE_TTL_S],
+        )
+        return bool(loaded)
+
+    def chapter_state(self, trainee_id: int, chapter_id: int) -> ChapterState | None:
+        values = self.redis.hmget(
+            chapter_key(trainee_id, chapter_id), "iv", "w", "pos", "dur", "course", "done", "v"
+        )
+        return _state(values)
+
+    def chapter_states(self, keys: list[tuple[int, int]]) -> list[ChapterState | None]:
+        """Several chapters' hot state in one pipeline (several slots on a cluster)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for tid, cid in keys:
+            pipe.hmget(chapter_key(tid, cid), "iv", "w", "pos", "dur", "course", "done", "v")
+        return [_state(values) for values in pipe.execute()]
+
+    def mark_undone(self, trainee_id: int, chapter_id: int) -> None:
+        """Let the next beacon complete the chapter again: its database write failed."""
+        self.redis.hset(chapter_key(trainee_id, chapter_id), "done", 0)
+
+    def set_entitlements(self, trainee_id: int, mapping: dict[str, Any]) -> None:
+        key = entitlement_key(trainee_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(key)
+        if mapping:
+            pipe.hset(key, mapping=mapping)
+            pipe.expire(key, ENTITLEMENT_TTL_S)
+        pipe.execute()
+
+    def forget_entitlements(self, trainee_id: int) -> None:
+        self.redis.delete(entitlement_key(trainee_id))
+
+
+def _state(values: list[Any]) -> ChapterState | None:
+    iv, w, pos, dur, course, done, version = values
+    if dur is None:
+        return None
+    return ChapterState(
+        intervals=iv or "",
+        watched=int(w or 0),
+        position=int(pos or 0),
+        duration=int(dur),
+        course_id=int(course),
+        done=done == "1",
+        version=int(version or 0),
+    )
