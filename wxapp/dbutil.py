@@ -13,10 +13,15 @@ from models import db
 def insert_ignore(
     table: sa.Table, rows: list[dict[str, Any]] | dict[str, Any], conflict: list[str]
 ):
-    """An INSERT ... ON CONFLICT (conflict) DO NOTHING statement for the session's dialect."""
+    """An INSERT ... ON CONFLICT (conflict) DO NOTHING statement for the session's dialect.
+
+    `preserve_rowcount` keeps `result.rowcount` meaningful (1 inserted, 0 ignored): psycopg 3
+    reports -1 for it otherwise when SQLAlchemy batches the INSERT.
+    """
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).values(rows).on_conflict_do_nothing(index_elements=conflict)
+    statement = module.insert(table).values(rows).on_conflict_do_nothing(index_elements=conflict)
+    return statement.execution_options(preserve_rowcount=True)
 
 
 def dialect_insert(table: sa.Table):

@@ -2,14 +2,18 @@
 
 `grant_enrollment` is called by payment success (orders) and by tests and seed-demo; it
 adds to the caller's transaction and never commits (the use case owns the transaction).
+A course the trainee already learned under another plan that this plan also offers
+counts toward the new enrollment at once.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from models import Enrollment, db
-from wxapp.dbutil import dialect_insert, insert_ignore
+import sqlalchemy as sa
+
+from models import CourseCompletion, Enrollment, PlanCourse, db
+from wxapp.dbutil import dialect_insert
 
 
 def grant_enrollment(
@@ -20,21 +24,7 @@ def grant_enrollment(
     Returns True when this call created it. Safe under concurrency: the unique
     (trainee_id, plan_id) constraint and ON CONFLICT DO NOTHING make a second grant a no-op.
     """
-    result = db.session.execute(
-        insert_ignore(
-            Enrollment.__table__,
-            {
-                "trainee_id": trainee_id,
-                "plan_id": plan_id,
-                "status": "paid",
-                "order_id": order_id,
-                "hours_done": 0,
-                "created_at": now,
-            },
-            ["trainee_id", "plan_id"],
-        )
-    )
-    return result.rowcount == 1
+    return grant_enrollments([trainee_id], plan_id, now, order_id=order_id) == 1
 
 
 def paid_plan_ids(trainee_id: int) -> set[int]:
@@ -73,4 +63,22 @@ def grant_enrollments(
         }
         for tid in trainee_ids
     ]
-    return len(db.session.execute(statement, rows).all())
+    created = [row[0] for row in db.session.execute(statement, rows)]
+    recount_learned(created, plan_id, now)
+    return len(created)
+
+
+def recount_learned(trainee_ids: list[int], plan_id: int, now: datetime) -> None:
+    """Count courses learned before the grant toward the plan (one query when there are none)."""
+    from wxapp.progress.completion import recount_enrollment  # progress builds on enrollments
+
+    if not trainee_ids:
+        return
+    learned_before = db.session.execute(
+        sa.select(CourseCompletion.trainee_id)
+        .join(PlanCourse, PlanCourse.course_id == CourseCompletion.course_id)
+        .where(PlanCourse.plan_id == plan_id, CourseCompletion.trainee_id.in_(trainee_ids))
+        .distinct()
+    ).scalars()
+    for trainee_id in list(learned_before):
+        recount_enrollment(trainee_id, plan_id, now)
