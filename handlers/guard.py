@@ -107,7 +107,7 @@ def install(app: Flask) -> None:
         if request.content_length is not None:
             if request.content_length > limit:
                 raise RequestEntityTooLarge()
-        elif request.environ.get("wsgi.input_terminated"):
+        elif request.method not in SAFE_METHODS and request.environ.get("wsgi.input_terminated"):
             # Chunked, length unknown: werkzeug would hand the view the first `limit` bytes
             # as if they were the whole body. Read one byte more to tell, keep what was read.
             request.max_content_length = limit + 1

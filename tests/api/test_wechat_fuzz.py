@@ -10,6 +10,7 @@ Redis), and CDATA that looks like markup stays text.
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from models import WechatBinding, db
 from tests.factories import make_binding, make_trainee
-from tests.wechat_wire import WeChat
+from tests.wechat_wire import WeChat, sign
 
 OPENID = "o_fuzz_following_0000000001"
 UNSUBSCRIBE = (
@@ -25,7 +26,7 @@ UNSUBSCRIBE = (
     "<CreateTime>1750000000</CreateTime><MsgType>event</MsgType><Event>unsubscribe</Event>"
 )
 FUZZ = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("WXAPP_FUZZ_EXAMPLES", "60")),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -33,12 +34,22 @@ FUZZ = settings(
 
 
 @pytest.fixture
-def wire(app, client, caplog):
+def wechat_log(caplog):
+    """caplog, with the callback's logger live: the test session's `flask db upgrade` runs
+    Alembic's fileConfig, which disables every logger that existed then, this one too."""
+    logger = logging.getLogger("handlers.wechat")
+    was_disabled, logger.disabled = logger.disabled, False
+    caplog.set_level(logging.WARNING, logger="handlers.wechat")
+    yield caplog
+    logger.disabled = was_disabled
+
+
+@pytest.fixture
+def wire(app, client, wechat_log):
     with app.app_context():
         make_binding(make_trainee(), OPENID)
         db.session.commit()
     cfg = app.config
-    caplog.set_level(logging.WARNING, logger="handlers.wechat")
     plain = WeChat(client, cfg["WECHAT_TOKEN"], cfg["WECHAT_AES_KEY"], cfg["WECHAT_APP_ID"])
     aes = WeChat(client, cfg["WECHAT_TOKEN"], cfg["WECHAT_AES_KEY"], cfg["WECHAT_APP_ID"], True)
     return {"plain": plain, "aes": aes}
@@ -231,3 +242,31 @@ def test_markup_inside_cdata_stays_text(app, wire, caplog, mode):
     res = post(app, caplog, wire[mode], xml)
     assert res.status_code == 200
     assert still_following(app)
+
+
+query_values = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60
+)
+
+
+@FUZZ
+@given(
+    args=st.dictionaries(
+        st.sampled_from(["signature", "timestamp", "nonce", "echostr", "encrypt_type", "x"]),
+        query_values,
+    ),
+    signed=st.booleans(),
+)
+@example(args={"signature": "Õ", "echostr": "x"}, signed=False)  # non-ASCII: was a 200
+def test_url_verification_with_random_arguments(app, client, wechat_log, args, signed):
+    caplog = wechat_log
+    caplog.clear()
+    if signed:
+        args["signature"] = sign(
+            app.config["WECHAT_TOKEN"], args.get("timestamp", ""), args.get("nonce", "")
+        )
+    res = client.get("/wechat", query_string=args)
+    assert res.status_code == (200 if signed else 403)
+    if signed:
+        assert res.get_data(as_text=True) == args.get("echostr", "")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "an exception was hidden"

@@ -17,6 +17,12 @@ from defusedxml.ElementTree import fromstring
 MAX_FIELDS = 64
 # <xml><SendPicsInfo><PicList><item><PicMd5Sum> is the deepest WeChat sends: 5.
 MAX_DEPTH = 6
+# Read as text by wechatpy or by us: nested or repeated, they would reach the code as a
+# dict or a list (xmltodict).
+TEXT_FIELDS = frozenset(
+    {"ToUserName", "FromUserName", "CreateTime", "MsgType", "MsgId", "Content", "Event"}
+    | {"EventKey", "Encrypt"}
+)
 
 
 class HostileXml(ValueError):
@@ -36,6 +42,8 @@ def parse_flat(text: str | bytes) -> dict[str, str]:
     _check_shape(root)
     fields: dict[str, str] = {}
     for child in root:
+        if child.tag in TEXT_FIELDS and (len(child) or child.tag in fields):
+            raise HostileXml(f"{child.tag} is not a single text")  # nested or repeated
         # Articles (news replies) nest; incoming messages and events are flat.
         fields[child.tag] = (child.text or "").strip() if len(child) == 0 else ""
     return fields
