@@ -5,25 +5,23 @@ from flask import Blueprint, jsonify, session
 from handlers import validation as v
 from handlers.guard import (
     allowed_before_password_change,
+    body_limit,
     current_trainee_id,
     limit_by_ip,
     public,
     start_session,
 )
-from wxapp import accounts, clock
+from wxapp import accounts, clock, limits
 from wxapp.extensions import get_redis
-from wxapp.ratelimit import Limit
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
-
-# Per address, on top of the per-username lockout: one address trying many usernames.
-LOGIN_LIMIT = Limit("login", 30, 60, "登录尝试过于频繁，请一分钟后再试")
 
 
 @bp.post("/login")
 @public
+@body_limit(limits.CREDENTIALS_BODY)
 def login():
-    limit_by_ip(LOGIN_LIMIT)
+    limit_by_ip(limits.LOGIN)
     body = v.json_body()
     username = v.string(body, "username", max_len=18)
     password = v.string(body, "password", max_len=64, strip=False)
@@ -46,6 +44,7 @@ def me():
 
 @bp.post("/me/password")
 @allowed_before_password_change
+@body_limit(limits.CREDENTIALS_BODY)
 def change_password():
     body = v.json_body()
     old = v.string(body, "old_password", max_len=64, strip=False)

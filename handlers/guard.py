@@ -11,6 +11,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from wxapp import ratelimit
 from wxapp.errors import Forbidden, Unauthorized
@@ -32,6 +33,20 @@ def allowed_before_password_change(view: F) -> F:
     """Mark a view a trainee may call while the must-change-password flag is set."""
     view._before_password_change = True  # type: ignore[attr-defined]
     return view
+
+
+def body_limit(max_bytes: int) -> Callable[[F], F]:
+    """Refuse request bodies over `max_bytes` for this view (413), before reading them.
+
+    The app-wide MAX_CONTENT_LENGTH (2 MiB) is for everything else; endpoints that take two
+    strings or a few numbers take much less, so a flood of big bodies costs nothing.
+    """
+
+    def mark(view: F) -> F:
+        view._max_body = max_bytes  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 def current_trainee_id() -> int:
@@ -81,6 +96,25 @@ def _cross_origin() -> bool:
 
 
 def install(app: Flask) -> None:
+    @app.before_request
+    def _refuse_large_bodies():
+        # First of the guards: a body too big is refused before anything else is done.
+        view = app.view_functions.get(request.endpoint or "")
+        limit = getattr(view, "_max_body", None) or request.max_content_length
+        if limit is None:
+            return None
+        request.max_content_length = limit
+        if request.content_length is not None:
+            if request.content_length > limit:
+                raise RequestEntityTooLarge()
+        elif request.method not in SAFE_METHODS and request.environ.get("wsgi.input_terminated"):
+            # Chunked, length unknown: werkzeug would hand the view the first `limit` bytes
+            # as if they were the whole body. Read one byte more to tell, keep what was read.
+            request.max_content_length = limit + 1
+            if len(request.get_data(cache=True)) > limit:
+                raise RequestEntityTooLarge()
+        return None
+
     @app.before_request
     def _refuse_cross_origin_writes():
         if request.method in SAFE_METHODS:

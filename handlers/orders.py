@@ -7,8 +7,8 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from handlers import validation as v
-from handlers.guard import current_trainee_id
-from wxapp import clock
+from handlers.guard import current_trainee_id, limit_by_trainee
+from wxapp import clock, limits
 from wxapp.errors import ValidationError
 from wxapp.extensions import get_redis
 from wxapp.orders import checkout, group, service
@@ -28,8 +28,9 @@ def _invoice(body: dict):
 
 @bp.post("/orders")
 def create_order():
+    limit_by_trainee(limits.ORDER_CREATE)
     body = v.json_body()
-    plan_id = v.integer(body, "plan_id", low=1)
+    plan_id = v.row_id(body, "plan_id")
     order = service.create_individual_order(
         current_trainee_id(), plan_id, _invoice(body), clock.now()
     )
@@ -87,8 +88,9 @@ def cancel(out_trade_no: str):
 
 @bp.post("/group-orders")
 def create_group_order():
+    limit_by_trainee(limits.ORDER_CREATE)
     body = v.json_body()
-    plan_id = v.integer(body, "plan_id", low=1)
+    plan_id = v.row_id(body, "plan_id")
     text = v.string(body, "id_numbers", max_len=400_000, strip=False)
     result = group.create_group_order(
         get_redis(), current_trainee_id(), plan_id, text, _invoice(body), clock.now()

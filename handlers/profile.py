@@ -19,7 +19,7 @@ def update_profile():
     if "name" in body:
         changes["name"] = v.string(body, "name", max_len=50)
     if "unit_id" in body:
-        changes["unit_id"] = v.integer(body, "unit_id", required=False, low=1)
+        changes["unit_id"] = v.row_id(body, "unit_id", required=False)
     if "archive_district" in body:
         changes["archive_district"] = v.string(body, "archive_district", required=False, max_len=50)
     if not changes:
@@ -29,7 +29,7 @@ def update_profile():
 
 @bp.get("/units")
 def list_units():
-    q = (request.args.get("q") or "").strip()[:100] or None
+    q = v.query_string("q", max_len=100)
     district = (request.args.get("district") or "").strip() or None
     if district is not None and not units.is_district(district):
         raise ValidationError("district", "参数 district 应为重庆市的区县之一")

@@ -3,8 +3,8 @@
 from flask import Blueprint, jsonify
 
 from handlers import validation as v
-from handlers.guard import current_trainee_id
-from wxapp import clock
+from handlers.guard import body_limit, current_trainee_id
+from wxapp import clock, limits
 from wxapp.errors import ValidationError
 from wxapp.progress import report, service
 
@@ -15,6 +15,7 @@ MAX_INT = 2**31 - 1
 
 
 @bp.post("/beacons")
+@body_limit(limits.BEACON_BODY)
 def beacon():
     body = v.json_body()
     chapter_id = v.integer(body, "chapter_id", low=1, high=MAX_INT)

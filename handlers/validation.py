@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import request
 
+from handlers import ROW_ID_MAX
 from wxapp.errors import ValidationError
 
 _MISSING = object()
@@ -79,6 +80,11 @@ def integer(
     return value
 
 
+def row_id(body: dict[str, Any], field: str, *, required: bool = True) -> int | None:
+    """An id of a row sent in the body: past 32 bits PostgreSQL would refuse it with a 500."""
+    return integer(body, field, required=required, low=1, high=ROW_ID_MAX)
+
+
 def number(
     body: dict[str, Any], field: str, *, required: bool = True, low: float | None = None
 ) -> float | None:
@@ -105,3 +111,12 @@ def query_int(
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValidationError(name, f"参数 {name} 超出范围")
     return value
+
+
+def query_string(name: str, *, max_len: int = 100) -> str | None:
+    """A free-text query parameter, stripped and cut to `max_len`; empty means absent."""
+    value = (request.args.get(name) or "").strip()[:max_len]
+    if "\x00" in value or not _encodable(value):
+        # As for body strings: PostgreSQL refuses NUL, a 422 here rather than a 500 there.
+        raise ValidationError(name, f"参数 {name} 含有不允许的字符")
+    return value or None

@@ -7,7 +7,8 @@ import logging
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from wxapp import clock
+from handlers.guard import body_limit
+from wxapp import clock, limits
 from wxapp.extensions import get_redis
 from wxapp.wechat.callback import (
     BadMessage,
@@ -34,6 +35,7 @@ def verify():
 
 
 @bp.post("/wechat")
+@body_limit(limits.WECHAT_CALLBACK_BODY)
 def receive():
     settings = CallbackSettings.from_config(current_app.config)
     body = request.get_data(cache=False)

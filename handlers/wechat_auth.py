@@ -5,8 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, request, session
 
 from handlers import validation as v
-from handlers.guard import SESSION_TRAINEE, current_trainee_id, public, start_session
-from wxapp import accounts, clock
+from handlers.guard import (
+    SESSION_TRAINEE,
+    body_limit,
+    current_trainee_id,
+    limit_by_ip,
+    public,
+    start_session,
+)
+from wxapp import accounts, clock, limits, ratelimit
 from wxapp.extensions import get_redis
 from wxapp.wechat import oauth
 
@@ -44,11 +51,15 @@ def finish():
 
 @bp.post("/api/wechat/bind")
 @public
+@body_limit(limits.CREDENTIALS_BODY)
 def bind():
+    limit_by_ip(limits.BIND)
+    openid = session.get(SESSION_OPENID)
+    if isinstance(openid, str) and openid:
+        ratelimit.hit(get_redis(), limits.BIND_PER_WECHAT_USER, openid)
     body = v.json_body()
     username = v.string(body, "username", max_len=18)
     password = v.string(body, "password", max_len=64, strip=False)
-    openid = session.get(SESSION_OPENID)
     trainee = oauth.bind_with_password(get_redis(), openid, username, password, clock.now())
     start_session(trainee.id, trainee.must_change_password)
     session[SESSION_OPENID] = openid

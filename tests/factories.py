@@ -280,3 +280,43 @@ class BeaconPlayer:
             replies.append(self.send(at, nxt))
             at = nxt
         return replies
+
+
+# --- hardening: a production-mode configuration ---
+
+
+def production_settings(tmp_path) -> dict[str, str]:
+    """Settings of a production app (sandbox off, https, real-looking WeChat and WeChat Pay
+    credentials), with a freshly generated RSA key pair written under `tmp_path`."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = tmp_path / "apiclient_key.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = tmp_path / "pub_key.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return {
+        "WXAPP_SANDBOX": "0",
+        "PUBLIC_BASE_URL": "https://edu.example.cn",
+        "WECHAT_APP_ID": "wx1234567890abcdef",
+        "WECHAT_APP_SECRET": "secret",
+        "WECHAT_TOKEN": "token",
+        "WECHAT_AES_KEY": "a" * 43,
+        "WECHATPAY_MCHID": "1900000109",
+        "WECHATPAY_CERT_SERIAL_NO": "ABC",
+        "WECHATPAY_APIV3_KEY": "k" * 32,
+        "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0001",
+        "WECHATPAY_PRIVATE_KEY": str(private),
+        "WECHATPAY_PUBLIC_KEY": str(public),
+    }

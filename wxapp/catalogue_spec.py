@@ -119,7 +119,7 @@ class _Checker:
 
     def code(self, obj: dict[str, Any], path: str) -> str:
         value = obj.get("code")
-        if not isinstance(value, str) or not CODE.match(value):
+        if not isinstance(value, str) or not CODE.fullmatch(value):
             self.fail(f"{path}.code", "应为 1～64 位字母、数字、点、下划线或连字符，字母或数字开头")
             return ""
         return value
@@ -232,7 +232,7 @@ def parse_catalogue(data: Any) -> Catalogue:
 
     def define(raw: Any, path: str) -> str | None:
         if isinstance(raw, str):  # a reference to a course defined elsewhere (file or database)
-            if not CODE.match(raw):
+            if not CODE.fullmatch(raw):
                 check.fail(path, "课程编码格式错误")
                 return None
             paths.setdefault(raw, path)

@@ -8,9 +8,10 @@ from datetime import date
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"  # ISO 7064 MOD 11-2: index = weighted sum mod 11
 
-_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
-_ID_LOWER_X = re.compile(r"^[0-9]{17}x$")
-_PHONE = re.compile(r"^1[3-9][0-9]{9}$")
+# fullmatch, not `$`: `$` also matches before a trailing newline ("138...\n" passed).
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_ID_LOWER_X = re.compile(r"[0-9]{17}x")
+_PHONE = re.compile(r"1[3-9][0-9]{9}")
 
 
 class IdNumberError(ValueError):
@@ -34,9 +35,9 @@ def validate_id_number(value: str) -> str:
     """
     if not isinstance(value, str):
         raise IdNumberError("format", "身份证号码格式错误")
-    if _ID_LOWER_X.match(value):
+    if _ID_LOWER_X.fullmatch(value):
         raise IdNumberError("lowercase_x", "身份证号码中的字母 X 请使用大写")
-    if not _ID_SHAPE.match(value):
+    if not _ID_SHAPE.fullmatch(value):
         if any(c.isspace() for c in value):
             raise IdNumberError("format", "身份证号码格式错误：前后及中间不能有空格")
         raise IdNumberError("format", "身份证号码格式错误：应为 18 位，最后一位可为大写 X")
@@ -52,7 +53,7 @@ def validate_id_number(value: str) -> str:
 
 
 def validate_phone(value: str) -> str:
-    if not isinstance(value, str) or not _PHONE.match(value):
+    if not isinstance(value, str) or not _PHONE.fullmatch(value):
         raise ValueError("手机号码应为 11 位中国大陆手机号")
     return value
 

@@ -203,7 +203,7 @@ def check_row(row: RosterRow) -> list[Problem]:
         problems.append(Problem("name_missing", "姓名不能为空"))
     elif _SPACE.search(row.name):
         problems.append(Problem("name_space", "姓名中间不能有空格"))
-    elif not _NAME.match(row.name):
+    elif not _NAME.fullmatch(row.name):
         problems.append(Problem("name_symbol", "姓名不能含符号或数字"))
     elif len(row.name) > NAME_MAX:
         problems.append(Problem("name_too_long", f"姓名过长（最多 {NAME_MAX} 个字）"))

@@ -1,9 +1,7 @@
 """The WeChat client the factory builds, and the sandbox staying unmounted in production."""
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from tests.conftest import app_with
+from tests.factories import production_settings
 from wxapp.wechat.client import TIMEOUT, SharedTokenClient
 
 
@@ -15,35 +13,7 @@ def test_factory_client_points_at_the_configured_base(app):
 
 
 def test_sandbox_is_not_mounted_in_production(base_config, tmp_path):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = tmp_path / "apiclient_key.pem"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public = tmp_path / "pub_key.pem"
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    production = {
-        "WXAPP_SANDBOX": "0",
-        "PUBLIC_BASE_URL": "https://edu.example.cn",
-        "WECHAT_APP_ID": "wx1234567890abcdef",
-        "WECHAT_APP_SECRET": "secret",
-        "WECHAT_TOKEN": "token",
-        "WECHAT_AES_KEY": "a" * 43,
-        "WECHATPAY_MCHID": "1900000109",
-        "WECHATPAY_CERT_SERIAL_NO": "ABC",
-        "WECHATPAY_APIV3_KEY": "k" * 32,
-        "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0001",
-        "WECHATPAY_PRIVATE_KEY": str(private),
-        "WECHATPAY_PUBLIC_KEY": str(public),
-    }
+    production = production_settings(tmp_path)
     with app_with(base_config, **production) as app:
         rules = {rule.rule for rule in app.url_map.iter_rules()}
         assert "/wechat" in rules and "/auth/wechat" in rules

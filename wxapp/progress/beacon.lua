@@ -7,13 +7,22 @@
 -- KEYS[3] entitlements  {t:<id>}:ent        c:<course> -> plan id; p:<plan> -> "done|required|0/1";
 --                                           k:<course> -> 1 when learned
 -- KEYS[4] superseded    {t:<id>}:old        zset of play ids that were taken over
--- ARGV: play_id, seq, from, to, position, now, slack, ratio, ttl, chapter id
+-- KEYS[5] rate counter  {t:<id>}:rl:beacon:<window>  beacons in this window (wxapp/limits.py)
+-- ARGV: play_id, seq, from, to, position, now, slack, ratio, ttl, chapter id,
+--       rate limit, rate window (s)
 -- Returns {status, w, dur, done, newly, course, plan, plan_info, course_done, field}
 
 local play, ch, ent, old = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local play_id, seq = ARGV[1], tonumber(ARGV[2])
 local from, to, position = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now, slack, ratio, ttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+
+-- The rate limit rides in the same round trip: the hot path pays no extra call for it.
+local calls = redis.call('INCR', KEYS[5])
+if calls == 1 then redis.call('EXPIRE', KEYS[5], tonumber(ARGV[12])) end
+if calls > tonumber(ARGV[11]) then
+  return {'limited'}
+end
 
 local meta = redis.call('HMGET', ch, 'dur', 'course', 'iv', 'w', 'done', 'v')
 if not meta[1] then

@@ -15,7 +15,8 @@ from typing import Any
 from flask import Flask, current_app
 
 from models import db
-from wxapp.errors import Conflict, Forbidden, NotFound, ValidationError
+from wxapp import limits
+from wxapp.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
 from wxapp.progress import core, records
 from wxapp.progress.completion import Completion, complete_chapter
 from wxapp.progress.store import ProgressStore, ScriptResult, entitlement_key
@@ -95,6 +96,8 @@ def _run(store: ProgressStore, trainee_id: int, beacon: Beacon, now: datetime) -
             raise ValidationError(result.field, f"字段 {result.field} 超出章节时长")
         elif result.status == "superseded":
             raise Conflict(SUPERSEDED_MESSAGE, code="superseded")
+        elif result.status == "limited":
+            raise TooManyRequests(limits.BEACON.message, code="rate_limited")
         else:
             return result
     raise RuntimeError("beacon script did not settle")  # pragma: no cover

@@ -15,6 +15,8 @@ from typing import Any
 import redis
 from redis.exceptions import NoScriptError
 
+from wxapp import limits
+
 HERE = Path(__file__).resolve().parent
 DIRTY = "progress:dirty"
 # Hot state of an idle trainee goes away after a week; the database has it by then.
@@ -42,6 +44,11 @@ def entitlement_key(trainee_id: int) -> str:
 
 def superseded_key(trainee_id: int) -> str:
     return f"{tag(trainee_id)}:old"
+
+
+def rate_key(trainee_id: int, now_s: float) -> str:
+    """The beacon counter of the current window, by the app clock (tests move it)."""
+    return f"{tag(trainee_id)}:rl:beacon:{int(now_s // limits.BEACON.window_s)}"
 
 
 def dirty_member(trainee_id: int, chapter_id: int) -> str:
@@ -105,6 +112,7 @@ class ProgressStore:
             chapter_key(trainee_id, chapter_id),
             entitlement_key(trainee_id),
             superseded_key(trainee_id),
+            rate_key(trainee_id, now_s),
         ]
         args = [
             play_id,
@@ -117,6 +125,8 @@ class ProgressStore:
             repr(self.ratio),
             STATE_TTL_S,
             chapter_id,
+            limits.BEACON.count,
+            limits.BEACON.window_s,
         ]
         member = dirty_member(trainee_id, chapter_id)
         try:

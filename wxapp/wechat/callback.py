@@ -65,7 +65,8 @@ def sign(*parts: str) -> str:
 
 
 def _check(expected: str, given: str | None) -> None:
-    if not given or not hmac.compare_digest(expected, given):
+    # compare_digest raises TypeError on non-ASCII text: such a signature is simply wrong.
+    if not given or not given.isascii() or not hmac.compare_digest(expected, given):
         raise BadSignature()
 
 

@@ -2,7 +2,9 @@
 
 wechatpy parses with xmltodict (expat), which expands internal entities. A body is first
 parsed by defusedxml with DTDs, entities and external references forbidden, so an XML
-bomb or an external entity is refused without expanding or fetching anything.
+bomb or an external entity is refused without expanding or fetching anything. WeChat's
+messages use no attributes, no namespaces and nest at most a few levels (the 扫码 and 发图
+events); anything else (XInclude, megabyte attributes, thousands of levels) is refused too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 MAX_FIELDS = 64
+# <xml><SendPicsInfo><PicList><item><PicMd5Sum> is the deepest WeChat sends: 5.
+MAX_DEPTH = 6
+# Read as text by wechatpy or by us: nested or repeated, they would reach the code as a
+# dict or a list (xmltodict).
+TEXT_FIELDS = frozenset(
+    {"ToUserName", "FromUserName", "CreateTime", "MsgType", "MsgId", "Content", "Event"}
+    | {"EventKey", "Encrypt"}
+)
 
 
 class HostileXml(ValueError):
@@ -29,8 +39,23 @@ def parse_flat(text: str | bytes) -> dict[str, str]:
         raise HostileXml(str(err) or type(err).__name__) from None
     if root.tag != "xml" or len(root) > MAX_FIELDS:
         raise HostileXml("not a WeChat message")
+    _check_shape(root)
     fields: dict[str, str] = {}
     for child in root:
+        if child.tag in TEXT_FIELDS and (len(child) or child.tag in fields):
+            raise HostileXml(f"{child.tag} is not a single text")  # nested or repeated
         # Articles (news replies) nest; incoming messages and events are flat.
         fields[child.tag] = (child.text or "").strip() if len(child) == 0 else ""
     return fields
+
+
+def _check_shape(root) -> None:
+    """No attributes, no namespaces (XInclude), no nesting past MAX_DEPTH."""
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise HostileXml("nested too deep")
+        if element.attrib or not isinstance(element.tag, str) or element.tag.startswith("{"):
+            raise HostileXml("attributes or namespaces")
+        stack.extend((child, depth + 1) for child in element)

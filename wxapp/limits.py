@@ -1,0 +1,45 @@
+"""Every rate limit and request-body limit of the service, in one place.
+
+Rate limits are counted in Redis (wxapp/ratelimit.py), so they hold across gunicorn workers
+and machines; past a limit the caller gets 429 with the Chinese message below and
+`retry_after` (seconds) in the JSON body. Body limits are checked before the body is read (413,
+`{"error": "too_large", "message": "请求内容过大"}`; the WeChat callback answers in plain
+text). docs/operations.md ("Limits") lists them for operators.
+
+Applied in handlers with `limit_by_ip` / `limit_by_trainee` / `body_limit` from
+handlers/guard.py.
+"""
+
+from __future__ import annotations
+
+from wxapp.ratelimit import Limit
+
+KB = 1024
+
+# --- rate limits ---
+
+# Per address, on top of the per-username lockout (5 failures / 15 min, wxapp/accounts.py):
+# one address trying many usernames. Generous, since a whole unit may share one NAT address.
+LOGIN = Limit("login", 30, 60, "登录尝试过于频繁，请一分钟后再试")
+# 绑定微信 checks a password like login: the same budget per address, and a smaller one per
+# WeChat user (the openid kept in the session), who cannot switch address to go around it.
+BIND = Limit("bind", 30, 60, "绑定尝试过于频繁，请一分钟后再试")
+BIND_PER_WECHAT_USER = Limit("bind_openid", 10, 60, "绑定尝试过于频繁，请一分钟后再试")
+# Per trainee. Creating an order opens a WeChat Pay prepay each time; a person buys a few
+# plans a year, so 10 a minute only stops scripts and stuck buttons (POST /api/orders and
+# /api/group-orders).
+ORDER_CREATE = Limit("order_create", 10, 60, "下单过于频繁，请稍后再试")
+# Per trainee. The player sends one beacon every 15 s (4 a minute); two devices at once and
+# retries after a network hiccup stay well under 30. Counted inside the beacon's own Lua
+# script (wxapp/progress/beacon.lua), so the hot path pays no extra Redis round trip.
+BEACON = Limit("beacon", 30, 60, "学习记录上报过于频繁，请稍后再试")
+
+# --- request body limits (bytes; the app-wide MAX_CONTENT_LENGTH is 2 MiB) ---
+
+# Login, bind, password change: two short strings in JSON.
+CREDENTIALS_BODY = 4 * KB
+# The player's beacon: a few numbers.
+BEACON_BODY = 4 * KB
+# The WeChat callback: a text message is at most 2048 characters; AES mode wraps it in
+# base64 (4/3) inside an envelope. 64 KB leaves room for every event WeChat sends.
+WECHAT_CALLBACK_BODY = 64 * KB
