@@ -162,3 +162,11 @@ def copy_to_docs(path: Path, name: str) -> None:
     docs = HERE.parent.parent / "docs" / "screenshots"
     docs.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, docs / name)
+
+
+def login(phone: Phone, username: str, password: str = "Passw0rd!") -> None:
+    """Log the phone's browser context in through the API (the cookie is shared by its tabs)."""
+    response = phone.page.request.post(
+        phone.base_url + "/api/login", data={"username": username, "password": password}
+    )
+    assert response.ok, response.text()
