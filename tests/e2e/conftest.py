@@ -7,9 +7,13 @@ throws a JavaScript error fails the test. Screenshots go to tests/e2e/screenshot
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +174,56 @@ def login(phone: Phone, username: str, password: str = "Passw0rd!") -> None:
         phone.base_url + "/api/login", data={"username": username, "password": password}
     )
     assert response.ok, response.text()
+
+
+@contextmanager
+def clock_running(app: Any, speed: float = 1.0, step_s: float = 0.05) -> Iterator[None]:
+    """Move the live server's FakeClock forward `speed` times as fast as real time.
+
+    A player at playbackRate N and a clock at speed N are a trainee watching at 1x in
+    compressed time: the server's wall-clock clamp still applies, nothing is cheated.
+    """
+    clock = app.extensions["clock"]
+    stop = threading.Event()
+
+    def run() -> None:
+        last = time.monotonic()
+        while not stop.wait(step_s):
+            now = time.monotonic()
+            clock.advance((now - last) * speed)
+            last = now
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(2)
+
+
+class BeaconLog:
+    """The beacons a page sent (request bodies) and the statuses they got."""
+
+    def __init__(self, page: Any):
+        self.sent: list[dict[str, Any]] = []
+        self.statuses: list[int] = []
+        page.on("request", self._request)
+        page.on("response", self._response)
+
+    def wait_for(
+        self, page: Any, check: Callable[[list[dict[str, Any]]], bool], s: float = 10
+    ) -> None:
+        """Let the page's events arrive until `check(sent)` holds."""
+        deadline = time.monotonic() + s
+        while not check(self.sent):
+            assert time.monotonic() < deadline, f"beacons never matched: {self.sent}"
+            page.wait_for_timeout(100)
+
+    def _request(self, request: Any) -> None:
+        if request.url.endswith("/api/beacons") and request.method == "POST":
+            self.sent.append(json.loads(request.post_data or "{}"))
+
+    def _response(self, response: Any) -> None:
+        if response.url.endswith("/api/beacons"):
+            self.statuses.append(response.status)

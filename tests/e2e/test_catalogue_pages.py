@@ -71,9 +71,7 @@ def test_phone_scrolls_through_every_course(phone, site):
     assert page.locator(".course-item").count() == 10
     for expected in (20, 25):
         page.locator("#more").scroll_into_view_if_needed()
-        page.wait_for_function(
-            f"document.querySelectorAll('.course-item').length >= {expected}"
-        )
+        page.wait_for_function(f"document.querySelectorAll('.course-item').length >= {expected}")
     page.locator("#more").scroll_into_view_if_needed()
     page.wait_for_selector("text=没有更多课程了")
     assert page.locator(".course-item").count() == 25
@@ -123,10 +121,14 @@ def test_a_server_error_page_is_not_shown_raw(phone, site):
     login(phone, data["phone"])
     phone.page.route(
         "**/api/plans?*",
-        lambda route: route.fulfill(status=502, body="<html>Bad Gateway</html>", content_type="text/html"),
+        lambda route: route.fulfill(
+            status=502, body="<html>Bad Gateway</html>", content_type="text/html"
+        ),
     )
     page = phone.open("/h5/plans")
-    assert page.wait_for_selector(".page-error .error-message").inner_text() == "系统繁忙，请稍后再试"
+    assert (
+        page.wait_for_selector(".page-error .error-message").inner_text() == "系统繁忙，请稍后再试"
+    )
     assert "Bad Gateway" not in page.inner_text("body")
 
 

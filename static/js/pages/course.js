@@ -34,7 +34,7 @@ function renderChapters() {
             if (ch.id !== currentChapter?.id) openChapter(ch);
           },
         },
-        h('div', { class: 'weui-cell__bd' }, `${ch.position ?? ''} ${ch.title}`.trim()),
+        h('div', { class: 'weui-cell__bd' }, ch.title),
         h('div', { class: 'weui-cell__ft chapter-state' }, chapterTag(ch)),
       ),
     ),

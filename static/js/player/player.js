@@ -16,6 +16,10 @@ function newPlayId() {
 
 const round = (t) => Math.round(t * 100) / 100;
 
+// One queue for every player of the page: the last beacon of a chapter left behind reaches
+// the server before the first one of the next chapter (whose new play_id takes over).
+let queue = Promise.resolve();
+
 export class ChapterPlayer {
   /**
    * video: <video>; bar: the learned bar element; chapter: {id, duration, videoUrl};
@@ -32,7 +36,9 @@ export class ChapterPlayer {
     this.duration = chapter.duration || 0;
     this.tracker = new StretchTracker(0);
     this.stopped = false;
-    this.queue = Promise.resolve();
+    this.refused = false;
+    this.inSeek = false;
+    this.lastTick = null;
     this.listeners = [];
   }
 
@@ -65,7 +71,7 @@ export class ChapterPlayer {
       v.currentTime = at;
       await new Promise((resolve) => v.addEventListener('seeked', resolve, { once: true }));
     }
-    this.tracker.restart(v.currentTime);
+    this.restartAt(v.currentTime);
     this.draw();
     this.bind();
     // Opening the chapter opens its play_id (from == to), which takes over from another device.
@@ -81,25 +87,27 @@ export class ChapterPlayer {
     const v = this.video;
     this.on(v, 'play', () => {
       if (this.stopped) return v.pause();
-      this.tracker.restart(v.currentTime);
+      this.restartAt(v.currentTime);
       this.send(this.beaconAt(v.currentTime));
     });
     this.on(v, 'timeupdate', () => {
-      if (this.stopped || v.seeking) return;
-      if (!v.paused) this.tracker.advance(v.currentTime);
+      if (this.stopped || this.inSeek || v.seeking) return;
+      if (!v.paused) this.advance();
       this.draw();
       if (!v.paused && this.tracker.due) this.flush();
     });
     this.on(v, 'pause', () => this.flush({ force: true }));
-    this.on(v, 'ended', () => {
-      this.tracker.advance(v.currentTime);
-      this.flush();
-    });
+    this.on(v, 'ended', () => this.flush());
     // The stretch before a seek is reported, then the new position alone (from == to).
-    this.on(v, 'seeking', () => this.flush());
+    // Until 'seeked', time updates are the jump, not playback.
+    this.on(v, 'seeking', () => {
+      this.flush();
+      this.inSeek = true;
+    });
     this.on(v, 'seeked', () => {
+      this.inSeek = false;
       if (this.stopped) return;
-      this.tracker.restart(v.currentTime);
+      this.restartAt(v.currentTime);
       this.send(this.beaconAt(v.currentTime));
       this.draw();
     });
@@ -109,13 +117,31 @@ export class ChapterPlayer {
     this.on(window, 'pagehide', () => this.flush({ force: true, leaving: true }));
   }
 
+  restartAt(t) {
+    this.tracker.restart(t);
+    this.lastTick = performance.now();
+  }
+
+  /**
+   * Extend the stretch to the current time. A step longer than the real time since the
+   * last one allows at this playback rate is a jump we did not see as a seek: start over.
+   */
+  advance() {
+    const v = this.video;
+    const now = performance.now();
+    const allowed = ((now - (this.lastTick ?? now)) / 1000) * (v.playbackRate || 1) + 1;
+    if (v.currentTime - this.tracker.last > allowed) this.tracker.restart(v.currentTime);
+    else this.tracker.advance(v.currentTime);
+    this.lastTick = now;
+  }
+
   beaconAt(t) {
     return { from: round(t), to: round(t), position: round(t) };
   }
 
   flush({ force = false, leaving = false } = {}) {
     if (this.stopped) return;
-    if (!this.video.seeking && !this.video.paused) this.tracker.advance(this.video.currentTime);
+    if (!this.inSeek && !this.video.seeking) this.advance();
     if (this.tracker.length <= 0 && !force) return;
     const stretch = this.tracker.take();
     const body = { from: round(stretch.from), to: round(stretch.to), position: round(stretch.to) };
@@ -135,15 +161,17 @@ export class ChapterPlayer {
   /** Beacons go one at a time, in order, so the server's wall-clock clamp sees them in order. */
   send(body, stretch = null) {
     const payload = this.payload(body);
-    this.queue = this.queue.then(async () => {
-      if (this.stopped) return;
+    queue = queue.then(async () => {
+      if (this.refused) return; // superseded or not entitled: nothing more is sent
       try {
         const reply = await sendBeacon(payload);
+        if (this.destroyed) return;
         if (stretch && stretch.to > stretch.from) this.intervals = merge(this.intervals, [[stretch.from, stretch.to]]);
         await this.sync(reply);
         this.draw();
         this.hooks.onReply?.(reply);
       } catch (err) {
+        if (this.destroyed) return;
         if (err.status === 409) this.stop(err.message || '正在其他设备学习');
         else if (err.status === 401 || err.status === 403) {
           this.stop();
@@ -154,7 +182,7 @@ export class ChapterPlayer {
         }
       }
     });
-    return this.queue;
+    return queue;
   }
 
   /** Redraw from the server's union when ours drifted (the server dropped a clamped excess). */
@@ -170,6 +198,7 @@ export class ChapterPlayer {
 
   stop(message) {
     this.stopped = true;
+    this.refused = true;
     this.video.pause();
     if (message) this.hooks.onSuperseded?.(message);
   }
@@ -178,8 +207,11 @@ export class ChapterPlayer {
     drawBar(this.bar, this.intervals, this.duration || this.video.duration || 0, this.video.currentTime || 0);
   }
 
+  /** Leaving this chapter for another: report what was played, then go quiet. */
   destroy() {
+    this.flush({ force: true });
     this.stopped = true;
+    this.destroyed = true;
     for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
     this.listeners = [];
     this.video.pause();
