@@ -18,10 +18,13 @@ function total(raw, kind) {
   return { done: num(value), required: num(pick(totals, [`${kind}_required`]), required) };
 }
 
+const NOT_DONE = ['not_started', 'learning', 'started', 'in_progress', 'pending', ''];
+
+/** true/false flags, state words, or a completion timestamp (present = done). */
 function doneFlag(obj, keys) {
   const v = pick(obj, keys);
   if (typeof v === 'boolean') return v;
-  if (typeof v === 'string') return ['done', 'learned', 'completed', 'complete'].includes(v);
+  if (typeof v === 'string') return !NOT_DONE.includes(v);
   return Boolean(v);
 }
 

@@ -15,7 +15,7 @@ function invoiceSheet(order) {
     h('div', { class: 'weui-mask', onclick: close }),
     h(
       'div',
-      { class: 'weui-half-screen-dialog', style: { maxHeight: '85vh', overflowY: 'auto' } },
+      { class: 'weui-half-screen-dialog', style: { maxHeight: '88vh' } },
       h('div', { class: 'weui-half-screen-dialog__hd' }, h('div', { class: 'weui-half-screen-dialog__hd__main' }, h('strong', { class: 'weui-half-screen-dialog__title' }, order.invoice ? '修改发票' : '申请开票'))),
       h('div', { class: 'weui-half-screen-dialog__bd' }, h('div', { class: 'meta' }, `${order.planTitle}　¥${yuan(order.amountFen)}`), fields.node),
       h('div', { class: 'weui-half-screen-dialog__ft' }, submit),

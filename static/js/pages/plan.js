@@ -72,7 +72,7 @@ function openCheckout() {
     h('div', { class: 'weui-mask', onclick: close }),
     h(
       'div',
-      { class: 'weui-half-screen-dialog', style: { maxHeight: '85vh', overflowY: 'auto' } },
+      { class: 'weui-half-screen-dialog', style: { maxHeight: '88vh' } },
       h('div', { class: 'weui-half-screen-dialog__hd' }, h('div', { class: 'weui-half-screen-dialog__hd__main' }, h('strong', { class: 'weui-half-screen-dialog__title' }, '确认订单'))),
       h(
         'div',
