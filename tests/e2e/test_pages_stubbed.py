@@ -54,51 +54,64 @@ def _world(site, *, unit=True):
 
 
 def _progress(data, *, enrolled=True, hours_done=30, done=False):
+    """GET /api/me/progress as the progress area answers it."""
+    chapters = data["chapters"]
     plan = {
-        "plan_id": data["plan"],
+        "id": data["plan"],
         "title": "2025年专业科目培训项目（工程建设）",
         "kind": "specialist",
-        "year": 2025,
+        "kind_name": "专业科目",
         "required_hours": 60,
         "hours_done": hours_done,
         "percent": int(hours_done * 100 / 60),
+        "completed": done,
         "completed_at": "2025-07-01T02:00:00+00:00" if done else None,
         "courses": [
             {
-                "course_id": data["courses"][0],
+                "id": data["courses"][0],
                 "title": "建设工程质量管理",
                 "hours": 30,
                 "state": "learned",
+                "percent": 100,
                 "chapters": [
                     {
-                        "chapter_id": data["chapters"][0][0],
+                        "id": chapters[0][0],
                         "title": "第1章",
+                        "duration": 60,
+                        "watched_seconds": 60,
                         "percent": 100,
                         "done": True,
                     },
                     {
-                        "chapter_id": data["chapters"][0][1],
+                        "id": chapters[0][1],
                         "title": "第2章",
-                        "percent": 100,
+                        "duration": 60,
+                        "watched_seconds": 58,
+                        "percent": 96,
                         "done": True,
                     },
                 ],
             },
             {
-                "course_id": data["courses"][1],
+                "id": data["courses"][1],
                 "title": "绿色建筑与节能",
                 "hours": 30,
                 "state": "learning",
+                "percent": 20,
                 "chapters": [
                     {
-                        "chapter_id": data["chapters"][1][0],
+                        "id": chapters[1][0],
                         "title": "第1章",
+                        "duration": 60,
+                        "watched_seconds": 24,
                         "percent": 40,
                         "done": False,
                     },
                     {
-                        "chapter_id": data["chapters"][1][1],
+                        "id": chapters[1][1],
                         "title": "第2章",
+                        "duration": 60,
+                        "watched_seconds": 0,
                         "percent": 0,
                         "done": False,
                     },
@@ -108,8 +121,12 @@ def _progress(data, *, enrolled=True, hours_done=30, done=False):
     }
     return {
         "year": 2025,
-        "public": {"done": 12, "required": 30},
-        "specialist": {"done": hours_done, "required": 60},
+        "totals": {
+            "public": {"done": 12.0, "required": 30, "met": False},
+            "specialist": {"done": float(hours_done), "required": 60, "met": hours_done >= 60},
+            "total": {"done": 12.0 + hours_done, "required": 90},
+            "met": False,
+        },
         "plans": [plan] if enrolled else [],
     }
 
@@ -182,7 +199,7 @@ def test_buying_a_plan_cancel_then_pay(phone, site):
         },
         status=201,
     )
-    stub(page, "**/api/orders/WX20250616001/pay", PAY_PARAMS)
+    stub(page, "**/api/orders/WX20250616001/pay", {"method": "jsapi", "params": PAY_PARAMS})
 
     def order_state(_request):
         paid["yes"] = True
@@ -208,7 +225,7 @@ def test_buying_a_plan_cancel_then_pay(phone, site):
     assert orders[0] == {
         "plan_id": data["plan"],
         "invoice": {
-            "title_type": "personal",
+            "title_type": "个人",
             "title": "孙八",
             "tax_number": None,
             "email": "sunba@example.com",
@@ -262,15 +279,34 @@ def test_group_purchase_shows_each_rejected_line_and_the_qr_code(phone, site):
     login(phone, data["phone"])
     page = phone.page
     reply = {
-        "order": {"out_trade_no": "GP20250616001", "status": "NOTPAY", "amount": 18000},
-        "accepted_count": 2,
+        "plan_id": data["plan"],
+        "accepted": 2,
+        "rejected": 2,
+        "unit_price": 9000,
         "amount": 18000,
         "rejects": [
             {"line": 3, "id_number": "50023119850307001x", "reason": "小写x"},
             {"line": 4, "id_number": "500231198503070019", "reason": "账号不存在"},
         ],
-        "error_file_url": "/api/group-orders/GP20250616001/errors.xlsx",
+        "errors_url": "/api/group-orders/rejects/t0k3n.xlsx",
+        "order": {
+            "out_trade_no": "GP20250616001",
+            "kind": "group",
+            "status": "NOTPAY",
+            "amount": 18000,
+            "quantity": 2,
+        },
     }
+    native = stub(
+        page,
+        "**/api/orders/GP20250616001/pay",
+        {
+            "method": "native",
+            "code_url": "weixin://wxpay/bizpayurl?pr=sandbox",
+            "qrcode_url": "/api/orders/GP20250616001/qrcode.png",
+            "sandbox_scan_url": "/_sandbox/pay/scan?code_url=weixin",
+        },
+    )
     sent = stub(page, "**/api/group-orders", reply)
     page.route(
         "**/api/orders/GP20250616001/qrcode.png",
@@ -295,60 +331,121 @@ def test_group_purchase_shows_each_rejected_line_and_the_qr_code(phone, site):
     rows = page.locator("#rejects tbody tr")
     assert rows.count() == 2
     assert "小写x" in rows.nth(0).inner_text() and "3" in rows.nth(0).inner_text()
-    assert page.get_attribute("#error-file", "href") == reply["error_file_url"]
+    assert page.get_attribute("#error-file", "href") == reply["errors_url"]
     assert page.inner_text("#error-file") == "下载错误文件"
     page.wait_for_function("document.querySelector('#pay-qr').naturalWidth > 0")
     assert sent[0] == {"plan_id": data["plan"], "id_numbers": lines}
+    assert native[0] == {"method": "native"}
+    assert page.inner_text("#sandbox-scan") == "沙箱：模拟扫码"
     shot = phone.shot("group")
     copy_to_docs(shot, "group.png")
+
+
+def _cert_entries(data, *, with_certificate):
+    """GET /api/me/certificates as the certificates area answers it: one entry per paid plan."""
+    cert = {
+        "id": 7,
+        "serial": "CQ2025-ZY-000007",
+        "plan_id": data["plan"],
+        "year": 2025,
+        "kind": "specialist",
+        "kind_name": "专业科目",
+        "hours": 60.0,
+        "issuer": "重庆市人力资源开发服务中心",
+        "issued_at": "2025-07-01T02:00:00+00:00",
+        "issue_date": "2025年7月1日",
+        "version": 1,
+        "updated_at": "2025-07-01T02:00:00+00:00",
+        "updated_date": "2025年7月1日",
+        "verify_url": "http://x/verify/k3Jx9",
+        "print_url": "/certificates/7",
+        "pdf_url": "/api/certificates/7.pdf",
+    }
+    return {
+        "items": [
+            {
+                "plan": {
+                    "id": data["plan"],
+                    "title": "2025年专业科目培训项目（工程建设）",
+                    "year": 2025,
+                    "kind": "specialist",
+                    "kind_name": "专业科目",
+                    "required_hours": 60,
+                },
+                "hours_done": 60.0,
+                "complete": True,
+                "certificate": cert if with_certificate else None,
+            },
+            {
+                "plan": {
+                    "id": data["plan"] + 1000,
+                    "title": "2025年公需科目培训项目",
+                    "year": 2025,
+                    "kind": "public",
+                    "kind_name": "公需科目",
+                    "required_hours": 30,
+                },
+                "hours_done": 12.0,
+                "complete": False,
+                "certificate": None,
+            },
+        ]
+    }
 
 
 def test_certificates_issued_ready_and_missing(phone, site):
     data = _world(site, unit=False)
     login(phone, data["phone"])
     page = phone.page
-    progress = _progress(data, hours_done=60, done=True)
-    second = dict(
-        progress["plans"][0],
-        plan_id=data["plan"] + 1000,
-        title="2025年公需科目培训项目",
-        completed_at=None,
-        hours_done=12,
-        percent=40,
-        required_hours=30,
+    state = {"issued": False}
+    stub(
+        page,
+        "**/api/me/certificates",
+        lambda r: _cert_entries(data, with_certificate=state["issued"]),
     )
-    progress["plans"].append(second)
-    stub(page, "**/api/me/progress*", progress)
-    certs = {"items": []}
-    stub(page, "**/api/me/certificates", lambda r: certs)
+    stub(page, "**/api/districts", {"items": ["垫江县", "渝中区"]})
+    stub(
+        page,
+        "**/api/units?*",
+        {"items": [{"id": 3, "name": "垫江县人民医院", "district": "垫江县"}]},
+    )
+    saved = stub(
+        page,
+        "**/api/me/profile",
+        {"id": 1, "unit": {"id": 3, "name": "垫江县人民医院", "district": "垫江县"}},
+    )
 
     def issue(_request):
-        certs["items"] = [
-            {
-                "id": 7,
-                "serial": "CQ2025-000007",
-                "plan_id": data["plan"],
-                "plan_title": "2025年专业科目培训项目（工程建设）",
-                "year": 2025,
-                "kind": "specialist",
-                "hours": 60,
-                "issued_at": "2025-07-01T02:00:00+00:00",
-                "code": "k3Jx9",
-            }
-        ]
-        return certs["items"][0]
+        state["issued"] = True
+        return _cert_entries(data, with_certificate=True)["items"][0]["certificate"]
 
     stub(page, f"**/api/plans/{data['plan']}/certificate", issue, status=201)
+    page.route(
+        "**/certificates/7",
+        lambda r: r.fulfill(body="<html><body>合格证书</body></html>", content_type="text/html"),
+    )
     phone.open("/h5/certificates")
     assert "打印证书前请完善个人信息：单位" in page.inner_text("#missing-info")
     ready = page.locator(f".plan-card[data-plan-id='{data['plan']}']")
     assert "60 / 60 学时" in ready.inner_text()
     assert "还差 18 学时" in page.inner_text("body")
-    ready.locator("text=打印证书").click()
-    card = page.wait_for_selector(".cert-card")
-    assert "CQ2025-000007" in card.inner_text()
-    assert page.get_attribute(".cert-card a >> text=下载 PDF", "href") == "/api/certificates/7.pdf"
-    assert page.locator(".cert-card button", has_text="刷新证书").count() == 1
+
+    page.fill("#unit-q", "垫江")
+    page.click("text=垫江县人民医院")
+    page.click("#save-profile")
+    page.wait_for_function("document.querySelector('#app').dataset.ready")
+    assert saved[0] == {"unit_id": 3}
+
+    page.locator(f".plan-card[data-plan-id='{data['plan']}'] >> text=打印证书").click()
+    page.wait_for_url("**/certificates/7")
+    page.go_back()
+    page.wait_for_selector(".cert-card")
+    card = page.locator(".cert-card")
+    assert "CQ2025-ZY-000007" in card.inner_text() and "2025年7月1日" in card.inner_text()
+    assert card.locator("text=打印证书").get_attribute("href") == "/certificates/7"
+    assert card.locator("text=下载 PDF").get_attribute("href") == "/api/certificates/7.pdf"
+    assert card.locator("button", has_text="刷新证书").count() == 1
+    page.wait_for_selector(".weui-toast", state="detached")
     shot = phone.shot("certificates")
     copy_to_docs(shot, "certificates.png")
 
@@ -357,12 +454,16 @@ def test_certificate_refused_names_what_is_missing(phone, site):
     data = _world(site, unit=False)
     login(phone, data["phone"])
     page = phone.page
-    stub(page, "**/api/me/progress*", _progress(data, hours_done=60, done=True))
-    stub(page, "**/api/me/certificates", {"items": []})
+    stub(page, "**/api/me/certificates", _cert_entries(data, with_certificate=False))
+    stub(page, "**/api/districts", {"items": ["垫江县"]})
     stub(
         page,
         f"**/api/plans/{data['plan']}/certificate",
-        {"error": "profile_incomplete", "message": "请先完善个人信息：单位或档案所在区县"},
+        {
+            "error": "profile_incomplete",
+            "message": "请先完善个人信息：单位或档案所在区县",
+            "missing": ["unit_or_district"],
+        },
         status=409,
     )
     phone.open("/h5/certificates")
@@ -403,7 +504,7 @@ def test_orders_and_invoices(phone, site):
                     "id": 5,
                     "status": "issued",
                     "title": "孙八",
-                    "title_type": "personal",
+                    "title_type": "个人",
                     "email": "a@b.cn",
                 },
             },
@@ -447,7 +548,7 @@ def test_orders_and_invoices(phone, site):
     page.click("#submit-invoice")
     page.wait_for_selector(".invoice-sheet", state="detached")
     assert invoices[0] == {
-        "title_type": "company",
+        "title_type": "单位",
         "title": "垫江县人民医院",
         "tax_number": "91500000MA5U000000",
         "email": "cw@example.com",

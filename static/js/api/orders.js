@@ -1,5 +1,5 @@
 // Order calls: individual and group orders, pay parameters, order state, invoices.
-import { get, post } from '../core/http.js';
+import { get, post, put } from '../core/http.js';
 import { list, num, pick } from './normalize.js';
 
 export const STATUS_NAMES = {
@@ -21,16 +21,20 @@ function amountFen(o) {
 export function normalizeInvoice(inv) {
   if (!inv || typeof inv !== 'object') return null;
   const id = pick(inv, ['id', 'invoice_id']);
+  const status = pick(inv, ['status'], '');
+  // pdf_url is null until the invoice is issued; an older reply may only give the id.
+  const pdfUrl = 'pdf_url' in inv ? inv.pdf_url || '' : status === 'issued' && id ? `/api/invoices/${id}.pdf` : '';
   return {
     id,
-    status: pick(inv, ['status'], ''),
+    status,
     titleType: pick(inv, ['title_type'], ''),
     title: pick(inv, ['title'], ''),
     taxNumber: pick(inv, ['tax_number', 'tax_no'], ''),
     email: pick(inv, ['email'], ''),
     issuedAt: pick(inv, ['issued_at']),
-    modifiable: pick(inv, ['modifiable', 'can_modify'], false),
-    pdfUrl: pick(inv, ['pdf_url', 'url'], id ? `/api/invoices/${id}.pdf` : ''),
+    // Issued invoices may be modified once (within 15 days: the server says no after that).
+    modifiable: pick(inv, ['modifiable', 'can_modify'], status === 'issued' && num(pick(inv, ['modified_count'])) === 0),
+    pdfUrl,
   };
 }
 
@@ -58,8 +62,18 @@ export async function createOrder(planId, invoice = null) {
 
 /** The parameters for WeixinJSBridge.invoke('getBrandWCPayRequest', ...). */
 export async function payParams(no) {
-  const raw = await post(`/api/orders/${encodeURIComponent(no)}/pay`, {});
-  return pick(raw, ['pay_params', 'jsapi', 'params'], raw);
+  const raw = await post(`/api/orders/${encodeURIComponent(no)}/pay`, { method: 'jsapi' });
+  return pick(raw, ['params', 'pay_params'], raw);
+}
+
+/** Native (扫码) payment for a PC: the QR code image, and in the sandbox its scan page. */
+export async function nativePay(no) {
+  const raw = await post(`/api/orders/${encodeURIComponent(no)}/pay`, { method: 'native' });
+  return {
+    qrcodeUrl: pick(raw, ['qrcode_url'], qrcodeUrl(no)),
+    codeUrl: pick(raw, ['code_url'], ''),
+    sandboxScanUrl: pick(raw, ['sandbox_scan_url'], ''),
+  };
 }
 
 export const getOrder = async (no, opts) => normalizeOrder(await get(`/api/orders/${encodeURIComponent(no)}`, opts));
@@ -70,10 +84,11 @@ export async function createGroupOrder(planId, idNumbers) {
   const raw = await post('/api/group-orders', { plan_id: Number(planId), id_numbers: idNumbers });
   const order = pick(raw, ['order']);
   const accepted = pick(raw, ['accepted_count', 'accepted', 'count']);
+  const orderRaw = order || (pick(raw, ['out_trade_no']) ? raw : null);
   return {
-    order: order || pick(raw, ['out_trade_no']) ? normalizeOrder(order || raw) : null,
+    order: orderRaw ? normalizeOrder(orderRaw) : null,
     acceptedCount: Array.isArray(accepted) ? accepted.length : num(accepted),
-    amountFen: amountFen(order || raw),
+    amountFen: orderRaw ? amountFen(orderRaw) : amountFen(raw),
     rejects: list(pick(raw, ['rejects', 'rejected', 'errors'], [])).map((r) => ({
       line: pick(r, ['line', 'line_no', 'row']),
       idNumber: pick(r, ['id_number', 'value', 'text'], ''),
@@ -86,4 +101,9 @@ export async function createGroupOrder(planId, idNumbers) {
 /** 申请开票 on a paid order (at purchase it travels inside POST /api/orders instead). */
 export async function requestInvoice(no, invoice) {
   return normalizeInvoice(await post(`/api/orders/${encodeURIComponent(no)}/invoice`, invoice));
+}
+
+/** 修改发票: once, within 15 days of issue. */
+export async function modifyInvoice(id, invoice) {
+  return normalizeInvoice(await put(`/api/invoices/${encodeURIComponent(id)}`, invoice));
 }

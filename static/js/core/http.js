@@ -100,6 +100,8 @@ export async function request(method, path, { body, query, loading = true, auth 
 
 export const get = (path, opts) => request('GET', path, opts);
 export const post = (path, body, opts) => request('POST', path, { ...opts, body: body ?? {} });
+export const put = (path, body, opts) => request('PUT', path, { ...opts, body: body ?? {} });
+export const patch = (path, body, opts) => request('PATCH', path, { ...opts, body: body ?? {} });
 
 /** Whether the API has a route at all (a 404 with no JSON error body means "not built"). */
 export function isMissingRoute(err) {

@@ -1,7 +1,7 @@
 // 团体购买: pasted ID numbers (one per line), the per-line result, 下载错误文件, and paying the
 // order for the accepted trainees by QR code (Native, on a PC) or WeChat Pay (JSAPI).
 import { planDetail } from '../api/catalogue.js';
-import { createGroupOrder, qrcodeUrl } from '../api/orders.js';
+import { createGroupOrder, nativePay } from '../api/orders.js';
 import { $, alertDialog, boot, h, hours, inWeChat, page, params, toast, topTips, yuan } from '../core/ui.js';
 import { payOrder, waitPaid } from './pay-flow.js';
 
@@ -44,9 +44,7 @@ function resultView(result) {
         'div',
         { class: 'card', id: 'pay-area' },
         h('div', { class: 'meta' }, `订单号：${no}`),
-        inWeChat()
-          ? null
-          : [h('img', { class: 'qr', src: qrcodeUrl(no), alt: '微信扫码支付', id: 'pay-qr' }), h('p', { class: 'hint', style: { textAlign: 'center' } }, '请使用微信扫一扫支付')],
+        inWeChat() ? null : h('div', { id: 'native-slot' }, h('div', { class: 'weui-loadmore' }, h('i', { class: 'weui-loading' }), h('span', { class: 'weui-loadmore__tips' }, '正在生成支付二维码'))),
         h(
           'div',
           { class: 'row' },
@@ -57,6 +55,21 @@ function resultView(result) {
     );
   }
   return parts;
+}
+
+/** On a PC: a Native payment's QR code to scan with WeChat (and the sandbox's scan page). */
+async function showNative(no) {
+  const slot = $('#native-slot');
+  if (!slot) return;
+  try {
+    const native = await nativePay(no);
+    slot.replaceChildren(
+      h('img', { class: 'qr', src: native.qrcodeUrl, alt: '微信扫码支付', id: 'pay-qr' }),
+      h('p', { class: 'hint', style: { textAlign: 'center' } }, '请使用微信扫一扫支付', native.sandboxScanUrl ? ['　', h('a', { href: native.sandboxScanUrl, target: '_blank', id: 'sandbox-scan' }, '沙箱：模拟扫码')] : null),
+    );
+  } catch (err) {
+    if (!err.redirecting) slot.replaceChildren(h('div', { class: 'notice err' }, err.message));
+  }
 }
 
 async function submit() {
@@ -70,6 +83,7 @@ async function submit() {
     const result = await createGroupOrder(planId, text);
     $('#result').replaceChildren(...resultView(result));
     $('#result').scrollIntoView({ behavior: 'smooth' });
+    if (result.order && result.acceptedCount && !inWeChat()) await showNative(result.order.no);
   } catch (err) {
     if (!err.redirecting) await alertDialog(err.message, '提交失败');
   } finally {

@@ -27,14 +27,14 @@ function field(label, attrs) {
   );
 }
 
-/** The invoice fields; `read()` returns the request body or throws Error(中文) on a mistake. */
-export function invoiceFields() {
+/** The invoice fields (prefilled from `current`); `read()` gives the body or throws Error(中文). */
+export function invoiceFields(current = null) {
   const taxCell = field('税号', { name: 'tax_number', placeholder: '单位的统一社会信用代码', maxlength: 18 });
   const node = h(
     'div',
     { class: 'invoice-fields' },
     h('div', { class: 'weui-cells__title' }, '抬头类型'),
-    h('div', { class: 'weui-cells weui-cells_radio' }, radio('title_type', 'personal', '个人', true), radio('title_type', 'company', '单位', false)),
+    h('div', { class: 'weui-cells weui-cells_radio' }, radio('title_type', '个人', '个人', true), radio('title_type', '单位', '单位', false)),
     h(
       'div',
       { class: 'weui-cells weui-cells_form' },
@@ -45,8 +45,14 @@ export function invoiceFields() {
     h('div', { class: 'weui-cells__tips' }, INVOICE_RULES.join('')),
   );
   const sync = () => {
-    taxCell.style.display = node.querySelector('input[name=title_type]:checked').value === 'company' ? '' : 'none';
+    taxCell.style.display = node.querySelector('input[name=title_type]:checked').value === '单位' ? '' : 'none';
   };
+  if (current) {
+    node.querySelector(`input[name=title_type][value="${current.titleType === '单位' ? '单位' : '个人'}"]`).checked = true;
+    node.querySelector('input[name=title]').value = current.title || '';
+    node.querySelector('input[name=tax_number]').value = current.taxNumber || '';
+    node.querySelector('input[name=email]').value = current.email || '';
+  }
   node.addEventListener('change', sync);
   sync();
   const read = () => {
@@ -55,9 +61,9 @@ export function invoiceFields() {
     const taxNumber = node.querySelector('input[name=tax_number]').value.trim().toUpperCase();
     const email = node.querySelector('input[name=email]').value.trim();
     if (!title) throw new Error('请填写发票抬头');
-    if (titleType === 'company' && !TAX_NUMBER.test(taxNumber)) throw new Error('请填写正确的税号（18 位统一社会信用代码）');
+    if (titleType === '单位' && !TAX_NUMBER.test(taxNumber)) throw new Error('请填写正确的税号（18 位统一社会信用代码）');
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new Error('请填写正确的电子邮箱');
-    return { title_type: titleType, title, tax_number: titleType === 'company' ? taxNumber : null, email };
+    return { title_type: titleType, title, tax_number: titleType === '单位' ? taxNumber : null, email };
   };
   return { node, read };
 }

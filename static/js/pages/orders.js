@@ -1,12 +1,12 @@
 // 我的订单 / 发票: orders with their state, 继续支付, 申请开票 with its rules, the invoice PDF.
-import { STATUS_NAMES, myOrders, qrcodeUrl, requestInvoice } from '../api/orders.js';
+import { STATUS_NAMES, modifyInvoice, myOrders, nativePay, requestInvoice } from '../api/orders.js';
 import { isMissingRoute } from '../core/http.js';
 import { alertDialog, boot, dateText, emptyBlock, h, inWeChat, page, toast, topTips, yuan } from '../core/ui.js';
 import { INVOICE_RULES, invoiceFields } from './invoice-form.js';
 import { payOrder, waitPaid } from './pay-flow.js';
 
 function invoiceSheet(order) {
-  const fields = invoiceFields();
+  const fields = invoiceFields(order.invoice);
   const close = () => sheet.remove();
   const submit = h('button', { class: 'weui-btn weui-btn_primary', id: 'submit-invoice' }, '提交申请');
   const sheet = h(
@@ -30,9 +30,10 @@ function invoiceSheet(order) {
     }
     submit.disabled = true;
     try {
-      await requestInvoice(order.no, body);
+      if (order.invoice && order.invoice.status === 'issued') await modifyInvoice(order.invoice.id, body);
+      else await requestInvoice(order.no, body);
       close();
-      toast('已提交开票申请');
+      toast(order.invoice ? '发票已修改' : '已提交开票申请');
       await load();
     } catch (err) {
       if (!err.redirecting) await alertDialog(err.message, '无法开票');
@@ -55,6 +56,13 @@ function invoicePart(order) {
 
 async function continuePay(order) {
   if (order.group && !inWeChat()) {
+    let native;
+    try {
+      native = await nativePay(order.no);
+    } catch (err) {
+      if (!err.redirecting) await alertDialog(err.message, '无法发起支付');
+      return;
+    }
     const sheet = h(
       'div',
       { class: 'js_dialog', role: 'dialog' },
@@ -63,7 +71,7 @@ async function continuePay(order) {
         'div',
         { class: 'weui-dialog' },
         h('div', { class: 'weui-dialog__hd' }, h('strong', { class: 'weui-dialog__title' }, '微信扫码支付')),
-        h('div', { class: 'weui-dialog__bd' }, h('img', { class: 'qr', src: qrcodeUrl(order.no), alt: '支付二维码' }), `¥${yuan(order.amountFen)}`),
+        h('div', { class: 'weui-dialog__bd' }, h('img', { class: 'qr', src: native.qrcodeUrl, alt: '支付二维码' }), `¥${yuan(order.amountFen)}`, native.sandboxScanUrl ? h('p', {}, h('a', { href: native.sandboxScanUrl, target: '_blank' }, '沙箱：模拟扫码支付')) : null),
         h('div', { class: 'weui-dialog__ft' }, h('a', { href: 'javascript:', class: 'weui-dialog__btn weui-dialog__btn_primary', onclick: async () => { sheet.remove(); if (await waitPaid(order.no, 3)) { toast('支付成功'); load(); } } }, '已完成支付')),
       ),
     );

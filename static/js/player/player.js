@@ -135,8 +135,14 @@ export class ChapterPlayer {
     this.lastTick = now;
   }
 
+  /** Seconds as sent: 2 decimals, never past the chapter's end (the video may run a hair longer). */
+  at(t) {
+    const capped = this.duration > 0 ? Math.min(t, this.duration) : t;
+    return round(Math.max(0, capped));
+  }
+
   beaconAt(t) {
-    return { from: round(t), to: round(t), position: round(t) };
+    return { from: this.at(t), to: this.at(t), position: this.at(t) };
   }
 
   flush({ force = false, leaving = false } = {}) {
@@ -144,7 +150,7 @@ export class ChapterPlayer {
     if (!this.inSeek && !this.video.seeking) this.advance();
     if (this.tracker.length <= 0 && !force) return;
     const stretch = this.tracker.take();
-    const body = { from: round(stretch.from), to: round(stretch.to), position: round(stretch.to) };
+    const body = { from: this.at(stretch.from), to: this.at(stretch.to), position: this.at(stretch.to) };
     if (leaving) {
       sendBeaconOnLeave(this.payload(body));
       this.intervals = merge(this.intervals, [[stretch.from, stretch.to]]);
