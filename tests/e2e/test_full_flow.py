@@ -131,6 +131,7 @@ def test_new_trainee_from_the_menu_to_a_learned_course(phone, site):
         banner = page.wait_for_selector("#done-banner:not([hidden])")
     assert "本课程已学完" in banner.inner_text()
     assert "已学完" in page.locator(".chapter-item").first.inner_text()
+    page.wait_for_selector(".weui-toast", state="detached")
     shot = phone.shot("flow-4-learned")
     copy_to_docs(shot, "course-learned.png")
 

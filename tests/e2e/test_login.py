@@ -92,3 +92,14 @@ def test_an_unchanged_initial_password_is_sent_to_the_change_form(phone, site):
     page.click("#submit")
     page.wait_for_url("**/h5/plans*")
     page.wait_for_selector("#app[data-ready]")
+
+
+def test_inside_wechat_a_stranger_goes_through_wechat_authorization(new_phone, site):
+    wechat = new_phone(
+        user_agent="Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 (KHTML, like Gecko)"
+        " Chrome/116.0 Mobile Safari/537.36 MicroMessenger/8.0.47.2560(0x28002F35) NetType/WIFI"
+    )
+    page = wechat.page
+    page.goto(site.url + "/h5/plans?kind=specialist")
+    page.wait_for_url("**/auth/wechat?next=*")
+    assert "next=%2Fh5%2Fplans%3Fkind%3Dspecialist" in page.url

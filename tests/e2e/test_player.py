@@ -6,6 +6,7 @@ the first) skips, naming the route, until that API is merged.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -137,6 +138,28 @@ def test_switching_chapters_and_leaving_flush_the_stretch(phone, site):
     assert any(b["chapter_id"] == data["chapters"][0] and b["to"] > b["from"] for b in beacons.sent)
     assert beacons.sent[-1]["chapter_id"] == data["chapters"][1]
     assert "chapter=" in page.url
+
+
+def test_leaving_the_page_sends_the_last_stretch_with_send_beacon(phone, site):
+    data = _learner(site)
+    login(phone, data["phone"])
+    page = phone.page
+    phone.open(f"/h5/course?id={data['course']}")
+    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    page.evaluate(
+        "() => { window.__sent = []; const orig = navigator.sendBeacon.bind(navigator);"
+        " navigator.sendBeacon = (url, blob) => { blob.text().then(t => window.__sent.push([url, t]));"
+        " return orig(url, blob); }; }"
+    )
+    _play(page, rate=4)
+    page.wait_for_function("document.querySelector('#video').currentTime > 5")
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide'))")
+    page.wait_for_function("window.__sent.length >= 1")
+    url, body = page.evaluate("window.__sent[0]")
+    last = json.loads(body)
+    assert url == "/api/beacons"
+    assert set(last) == BEACON_KEYS
+    assert last["to"] > 5 and last["to"] > last["from"]
 
 
 def test_seek_to_the_end_does_not_mark_the_chapter_learned(phone, site):
