@@ -1,5 +1,5 @@
 // 播放: a course's chapters with their states, and the player of the chosen chapter.
-import { course as loadCourse } from '../api/catalogue.js';
+import { course as loadCourse, planDetail } from '../api/catalogue.js';
 import { myProgress } from '../api/progress.js';
 import { $, boot, h, hours, page, params, percentText, toast } from '../core/ui.js';
 import { ChapterPlayer } from '../player/player.js';
@@ -113,7 +113,9 @@ async function openChapter(ch) {
 async function load() {
   if (!courseId) throw new Error('缺少课程编号，请从课程列表进入');
   course = await loadCourse(courseId);
-  const progress = await myProgress(undefined, { tolerateMissing: true });
+  // Chapter states come from 我的进度 of the plan's year (this year's when no plan is given).
+  const year = planId ? (await planDetail(planId, 1, 1)).plan.year : undefined;
+  const progress = await myProgress(year, { tolerateMissing: true });
   for (const plan of progress.plans) {
     for (const c of plan.courses) {
       if (String(c.id) !== String(course.id)) continue;
