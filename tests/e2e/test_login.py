@@ -100,6 +100,6 @@ def test_inside_wechat_a_stranger_goes_through_wechat_authorization(new_phone, s
         " Chrome/116.0 Mobile Safari/537.36 MicroMessenger/8.0.47.2560(0x28002F35) NetType/WIFI"
     )
     page = wechat.page
-    page.goto(site.url + "/h5/plans?kind=specialist")
-    page.wait_for_url("**/auth/wechat?next=*")
-    assert "next=%2Fh5%2Fplans%3Fkind%3Dspecialist" in page.url
+    with page.expect_request("**/auth/wechat?next=*") as auth:
+        page.goto(site.url + "/h5/plans?kind=specialist")
+    assert auth.value.url.endswith("/auth/wechat?next=%2Fh5%2Fplans%3Fkind%3Dspecialist")
