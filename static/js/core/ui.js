@@ -192,7 +192,7 @@ export function errorBlock(err, retry) {
 }
 
 export function emptyBlock(text) {
-  return h('div', { class: 'weui-loadmore weui-loadmore_line' }, h('span', { class: 'weui-loadmore__tips' }, text));
+  return h('p', { class: 'empty-block' }, text);
 }
 
 const TABS = [
