@@ -84,6 +84,7 @@ function onProblem(err) {
     box.hidden = false;
     return;
   }
+  if (err.status === -1) return setStatus(err.message); // the video itself
   // A lost beacon is sent again with the next one; say so once, do not interrupt the video.
   if (!problemShown) {
     problemShown = true;

@@ -37,6 +37,7 @@ export class ChapterPlayer {
     this.tracker = new StretchTracker(0);
     this.stopped = false;
     this.refused = false;
+    this.destroyed = false;
     this.inSeek = false;
     this.lastTick = null;
     this.listeners = [];
@@ -51,6 +52,7 @@ export class ChapterPlayer {
       if (err.status === 403 || err.status === 401) throw err;
       this.hooks.onProblem?.(err);
     }
+    if (this.destroyed) return; // the trainee already picked another chapter
     if (state.duration > 0) this.duration = state.duration;
     this.intervals = merge(state.intervals);
     this.hooks.onResume?.(state);
@@ -64,6 +66,8 @@ export class ChapterPlayer {
         v.addEventListener('error', resolve, { once: true });
       }
     });
+    if (this.destroyed) return;
+    if (v.error) this.hooks.onProblem?.(Object.assign(new Error('视频加载失败，请检查网络后刷新重试'), { status: -1 }));
     if (!this.duration && Number.isFinite(v.duration)) this.duration = v.duration;
     // Resume where the trainee stopped, unless that was the very end.
     const at = state.position > 0 && state.position < (this.duration || Infinity) - 2 ? state.position : 0;
@@ -71,6 +75,7 @@ export class ChapterPlayer {
       v.currentTime = at;
       await new Promise((resolve) => v.addEventListener('seeked', resolve, { once: true }));
     }
+    if (this.destroyed) return;
     this.restartAt(v.currentTime);
     this.draw();
     this.bind();
@@ -215,7 +220,7 @@ export class ChapterPlayer {
 
   /** Leaving this chapter for another: report what was played, then go quiet. */
   destroy() {
-    this.flush({ force: true });
+    if (this.listeners.length) this.flush({ force: true });
     this.stopped = true;
     this.destroyed = true;
     for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
