@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.e2e.conftest import TEST_VIDEO_URL, login, seed
-from tests.e2e.stubs import progress_reply, stub, world
+from tests.e2e.stubs import cert_entries, progress_reply, stub, world
 from tests.factories import make_plan
 from wxapp.enrollments import grant_enrollment
 
@@ -13,7 +13,9 @@ NARROW = {"width": 360, "height": 740}
 
 
 def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    # A mobile browser widens its layout viewport to fit wide content, so compare with the
+    # phone's own width, not window.innerWidth.
+    return page.evaluate("document.documentElement.scrollWidth") - NARROW["width"]
 
 
 def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
@@ -48,6 +50,37 @@ def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
         },
     )
     stub(page, "**/api/orders/GP2025061600000000001/pay", {"method": "native"})
+    stub(page, "**/api/me/certificates", cert_entries(data, with_certificate=True))
+    stub(page, "**/api/districts", {"items": ["垫江县"]})
+    stub(
+        page,
+        "**/api/me/orders",
+        {
+            "items": [
+                {
+                    "out_trade_no": "2025061610000067292070362512",
+                    "status": "NOTPAY",
+                    "amount": 9000,
+                    "plan_title": "2025年专业技术人员继续教育专业科目培训项目",
+                    "kind": "group",
+                    "quantity": 120,
+                },
+                {
+                    "out_trade_no": "2025061610000067292070362513",
+                    "status": "SUCCESS",
+                    "amount": 4500,
+                    "plan_title": "2025年公需科目",
+                    "invoice": {
+                        "id": 5,
+                        "status": "issued",
+                        "title": "垫江县人民医院",
+                        "modified_count": 0,
+                        "pdf_url": "/api/invoices/5.pdf",
+                    },
+                },
+            ]
+        },
+    )
     for path in [
         "/h5/login",
         "/h5/plans",
@@ -55,6 +88,10 @@ def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
         f"/h5/plan?id={data['plan']}",
         f"/h5/course?id={more['course']}&plan={more['plan']}",
         "/h5/progress",
+        "/h5/certificates",
+        "/h5/orders",
+        "/h5/login?change=1",
+        "/h5/bind",
         f"/h5/group?plan={data['plan']}",
     ]:
         phone.open(path)
