@@ -7,7 +7,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/wxapp_test
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format install install-test clean
+.PHONY: run test lint format install install-test e2e-deps vendor-weui clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -37,7 +37,19 @@ format: install-test
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint
+# The browser tests drive Debian's chromium through Playwright (no browser download);
+# CJK fonts so the screenshots show the Chinese text. Installed only when missing.
+e2e-deps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
+		echo "installing chromium and fonts-noto-cjk for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+# Re-copy WeUI's CSS from the npm registry (the copy is committed; run only to upgrade).
+vendor-weui:
+	scripts/vendor-weui.sh $(WEUI_VERSION)
+
+test: lint e2e-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -1,0 +1,11 @@
+// Account calls: password login, the forced first change, binding WeChat after 网页授权.
+import { get, post } from '../core/http.js';
+
+export const login = (username, password) => post('/api/login', { username, password }, { auth: 'raise' });
+export const bind = (username, password) => post('/api/wechat/bind', { username, password }, { auth: 'raise' });
+export const changePassword = (oldPassword, newPassword) =>
+  post('/api/me/password', { old_password: oldPassword, new_password: newPassword }, { auth: 'raise' });
+export const me = (opts) => get('/api/me', opts);
+export const logout = () => post('/api/logout', {}, { auth: 'raise' });
+
+export const mustChange = (profile) => Boolean(profile && (profile.must_change_password || profile.password_change_required));

@@ -1,0 +1,109 @@
+// Order calls: individual and group orders, pay parameters, order state, invoices.
+import { get, post, put } from '../core/http.js';
+import { list, num, pick } from './normalize.js';
+
+export const STATUS_NAMES = {
+  NOTPAY: '待支付',
+  USERPAYING: '支付中',
+  SUCCESS: '已支付',
+  CLOSED: '已关闭',
+  REFUND: '已退款',
+  PAYERROR: '支付失败',
+  REVOKED: '已撤销',
+};
+
+function amountFen(o) {
+  const a = pick(o, ['amount', 'amount_fen', 'total_fen', 'total']);
+  if (a && typeof a === 'object') return num(pick(a, ['total', 'payer_total']));
+  return num(a);
+}
+
+export function normalizeInvoice(inv) {
+  if (!inv || typeof inv !== 'object') return null;
+  const id = pick(inv, ['id', 'invoice_id']);
+  const status = pick(inv, ['status'], '');
+  // pdf_url is null until the invoice is issued; an older reply may only give the id.
+  const pdfUrl = 'pdf_url' in inv ? inv.pdf_url || '' : status === 'issued' && id ? `/api/invoices/${id}.pdf` : '';
+  return {
+    id,
+    status,
+    titleType: pick(inv, ['title_type'], ''),
+    title: pick(inv, ['title'], ''),
+    taxNumber: pick(inv, ['tax_number', 'tax_no'], ''),
+    email: pick(inv, ['email'], ''),
+    issuedAt: pick(inv, ['issued_at']),
+    // Issued invoices may be modified once (within 15 days: the server says no after that).
+    modifiable: pick(inv, ['modifiable', 'can_modify'], status === 'issued' && num(pick(inv, ['modified_count'])) === 0),
+    pdfUrl,
+  };
+}
+
+export function normalizeOrder(o) {
+  const plan = pick(o, ['plan'], {});
+  return {
+    no: pick(o, ['out_trade_no', 'order_no', 'no']),
+    status: pick(o, ['status', 'trade_state'], 'NOTPAY'),
+    amountFen: amountFen(o),
+    planId: pick(o, ['plan_id'], pick(plan, ['id'])),
+    planTitle: pick(o, ['plan_title', 'title', 'description'], pick(plan, ['title'], '')),
+    group: Boolean(pick(o, ['group', 'is_group'], pick(o, ['kind', 'type']) === 'group')),
+    count: num(pick(o, ['count', 'quantity', 'trainee_count']), 1),
+    createdAt: pick(o, ['created_at']),
+    paidAt: pick(o, ['success_time', 'paid_at']),
+    expiresAt: pick(o, ['expires_at', 'time_expire']),
+    invoice: normalizeInvoice(pick(o, ['invoice'])),
+    invoiceAllowed: pick(o, ['invoice_allowed', 'can_invoice'], undefined),
+  };
+}
+
+export async function createOrder(planId, invoice = null) {
+  return normalizeOrder(await post('/api/orders', { plan_id: Number(planId), invoice }));
+}
+
+/** The parameters for WeixinJSBridge.invoke('getBrandWCPayRequest', ...). */
+export async function payParams(no) {
+  const raw = await post(`/api/orders/${encodeURIComponent(no)}/pay`, { method: 'jsapi' });
+  return pick(raw, ['params', 'pay_params'], raw);
+}
+
+/** Native (扫码) payment for a PC: the QR code image, and in the sandbox its scan page. */
+export async function nativePay(no) {
+  const raw = await post(`/api/orders/${encodeURIComponent(no)}/pay`, { method: 'native' });
+  return {
+    qrcodeUrl: pick(raw, ['qrcode_url'], qrcodeUrl(no)),
+    codeUrl: pick(raw, ['code_url'], ''),
+    sandboxScanUrl: pick(raw, ['sandbox_scan_url'], ''),
+  };
+}
+
+export const getOrder = async (no, opts) => normalizeOrder(await get(`/api/orders/${encodeURIComponent(no)}`, opts));
+export const myOrders = async () => list(pick(await get('/api/me/orders'), ['items', 'orders'], [])).map(normalizeOrder);
+export const qrcodeUrl = (no) => `/api/orders/${encodeURIComponent(no)}/qrcode.png`;
+
+export async function createGroupOrder(planId, idNumbers) {
+  const raw = await post('/api/group-orders', { plan_id: Number(planId), id_numbers: idNumbers });
+  const order = pick(raw, ['order']);
+  const accepted = pick(raw, ['accepted_count', 'accepted', 'count']);
+  const orderRaw = order || (pick(raw, ['out_trade_no']) ? raw : null);
+  return {
+    order: orderRaw ? normalizeOrder(orderRaw) : null,
+    acceptedCount: Array.isArray(accepted) ? accepted.length : num(accepted),
+    amountFen: orderRaw ? amountFen(orderRaw) : amountFen(raw),
+    rejects: list(pick(raw, ['rejects', 'rejected', 'errors'], [])).map((r) => ({
+      line: pick(r, ['line', 'line_no', 'row']),
+      idNumber: pick(r, ['id_number', 'value', 'text'], ''),
+      reason: pick(r, ['reason', 'message'], ''),
+    })),
+    errorFileUrl: pick(raw, ['error_file_url', 'error_file', 'errors_url'], ''),
+  };
+}
+
+/** 申请开票 on a paid order (at purchase it travels inside POST /api/orders instead). */
+export async function requestInvoice(no, invoice) {
+  return normalizeInvoice(await post(`/api/orders/${encodeURIComponent(no)}/invoice`, invoice));
+}
+
+/** 修改发票: once, within 15 days of issue. */
+export async function modifyInvoice(id, invoice) {
+  return normalizeInvoice(await put(`/api/invoices/${encodeURIComponent(id)}`, invoice));
+}

@@ -1,0 +1,152 @@
+// Progress calls: 我的进度 (year totals, plans, courses, chapters), where a chapter resumes,
+// and the player's beacons (fetch while the page lives, navigator.sendBeacon when it leaves).
+import { ApiError, get, isMissingRoute } from '../core/http.js';
+import { list, num, percentOf, pick } from './normalize.js';
+
+export const REQUIRED = { public: 30, specialist: 60 };
+
+function total(raw, kind) {
+  const totals = pick(raw, ['totals', 'credits', 'years'], raw);
+  const value = pick(totals, [kind, `${kind}_hours`]);
+  const required = REQUIRED[kind];
+  if (value && typeof value === 'object') {
+    return {
+      done: num(pick(value, ['done', 'hours_done', 'hours'])),
+      required: num(pick(value, ['required', 'hours_required', 'required_hours']), required),
+    };
+  }
+  return { done: num(value), required: num(pick(totals, [`${kind}_required`]), required) };
+}
+
+const NOT_DONE = ['not_started', 'learning', 'started', 'in_progress', 'pending', ''];
+
+/** true/false flags, state words, or a completion timestamp (present = done). */
+function doneFlag(obj, keys) {
+  const v = pick(obj, keys);
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') return !NOT_DONE.includes(v);
+  return Boolean(v);
+}
+
+function normalizeChapter(ch) {
+  const duration = num(pick(ch, ['duration', 'duration_s']));
+  const watched = num(pick(ch, ['watched_seconds', 'watched']));
+  const done = doneFlag(ch, ['done', 'learned', 'chapter_done', 'completed', 'completed_at', 'state']);
+  return {
+    id: pick(ch, ['chapter_id', 'id']),
+    title: pick(ch, ['title'], ''),
+    percent: done ? 100 : num(pick(ch, ['percent']), percentOf(watched, duration)),
+    done,
+  };
+}
+
+function normalizeCourseProgress(c) {
+  const chapters = list(pick(c, ['chapters'], [])).map(normalizeChapter);
+  const done = doneFlag(c, ['done', 'learned', 'course_done', 'completed', 'completed_at']) || pick(c, ['state']) === 'learned';
+  const state = pick(c, ['state'], done ? 'learned' : chapters.some((x) => x.percent > 0) ? 'learning' : 'not_started');
+  return {
+    id: pick(c, ['course_id', 'id']),
+    title: pick(c, ['title'], ''),
+    hours: num(pick(c, ['hours'])),
+    done: done || ['learned', 'done', 'completed'].includes(state),
+    started: state !== 'not_started' || chapters.some((x) => x.percent > 0),
+    chapters,
+  };
+}
+
+export function normalizePlanProgress(p) {
+  const required = num(pick(p, ['required_hours', 'hours_required', 'plan_hours_required']));
+  const doneHours = num(pick(p, ['hours_done', 'plan_hours_done', 'done_hours']));
+  return {
+    id: pick(p, ['plan_id', 'id']),
+    title: pick(p, ['title', 'plan_title'], ''),
+    kind: pick(p, ['kind'], ''),
+    year: pick(p, ['year']),
+    requiredHours: required,
+    hoursDone: doneHours,
+    percent: num(pick(p, ['percent', 'completion', 'plan_percent']), percentOf(doneHours, required)),
+    done: doneFlag(p, ['done', 'plan_done', 'completed', 'completed_at']),
+    courses: list(pick(p, ['courses'], [])).map(normalizeCourseProgress),
+  };
+}
+
+/** 我的进度 for a year; an API not there yet reads as "nothing learned" rather than an error. */
+export async function myProgress(year, { tolerateMissing = false } = {}) {
+  let raw;
+  try {
+    raw = await get('/api/me/progress', { query: { year } });
+  } catch (err) {
+    if (tolerateMissing && isMissingRoute(err)) raw = {};
+    else throw err;
+  }
+  return {
+    year: num(pick(raw, ['year']), year),
+    public: total(raw, 'public'),
+    specialist: total(raw, 'specialist'),
+    plans: list(pick(raw, ['plans', 'enrollments'], [])).map(normalizePlanProgress),
+  };
+}
+
+export async function resume(chapterId) {
+  const raw = await get(`/api/chapters/${encodeURIComponent(chapterId)}/resume`, { loading: false });
+  return {
+    position: num(pick(raw, ['position'])),
+    intervals: list(pick(raw, ['intervals'], [])).filter((x) => Array.isArray(x) && x.length >= 2).map((x) => [num(x[0]), num(x[1])]),
+    watchedSeconds: num(pick(raw, ['watched_seconds'])),
+    duration: num(pick(raw, ['duration'])),
+    done: doneFlag(raw, ['chapter_done', 'done', 'completed_at']),
+  };
+}
+
+export function normalizeBeaconReply(raw) {
+  return {
+    chapterId: pick(raw, ['chapter_id']),
+    watchedSeconds: num(pick(raw, ['watched_seconds'])),
+    duration: num(pick(raw, ['duration'])),
+    percent: num(pick(raw, ['percent'])),
+    chapterDone: Boolean(pick(raw, ['chapter_done'])),
+    courseDone: Boolean(pick(raw, ['course_done'])),
+    planId: pick(raw, ['plan_id']),
+    planHoursDone: num(pick(raw, ['plan_hours_done'])),
+    planHoursRequired: num(pick(raw, ['plan_hours_required'])),
+    planDone: Boolean(pick(raw, ['plan_done'])),
+  };
+}
+
+/** One beacon while the page lives; throws ApiError (409 superseded, 403, ...). */
+export async function sendBeacon(payload) {
+  let res;
+  try {
+    res = await fetch('/api/beacons', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(payload),
+      keepalive: true,
+    });
+  } catch {
+    throw new ApiError(0, null);
+  }
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return normalizeBeaconReply(data || {});
+}
+
+/** The last beacon as the page goes away: the browser delivers it even after unload. */
+export function sendBeaconOnLeave(payload) {
+  const blob = new Blob([JSON.stringify(payload)], { type: 'application/json' });
+  if (navigator.sendBeacon && navigator.sendBeacon('/api/beacons', blob)) return true;
+  fetch('/api/beacons', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(payload),
+    keepalive: true,
+  }).catch(() => {});
+  return false;
+}

@@ -1,0 +1,125 @@
+// The two account forms shared by 登录 and 绑定: username + password, and the forced
+// password change at first login (the old password is carried over, not asked twice).
+import { changePassword, mustChange } from '../api/auth.js';
+import { h, page, topTips, toast } from '../core/ui.js';
+
+/** Only a local path may follow a login (no open redirect to another site). */
+export function safeNext(raw, fallback = '/h5/plans') {
+  return typeof raw === 'string' && raw.startsWith('/') && !raw.startsWith('//') && !raw.startsWith('/\\') ? raw : fallback;
+}
+
+function inputCell(label, attrs) {
+  return h(
+    'label',
+    { class: 'weui-cell weui-cell_active' },
+    h('div', { class: 'weui-cell__hd' }, h('span', { class: 'weui-label' }, label)),
+    h('div', { class: 'weui-cell__bd' }, h('input', { class: 'weui-input', ...attrs })),
+  );
+}
+
+function busy(button, on) {
+  button.classList.toggle('weui-btn_loading', on);
+  button.classList.toggle('weui-btn_disabled', on);
+  button.disabled = on;
+}
+
+function form({ title, desc, cells, submitLabel, onSubmit, extra }) {
+  const button = h('button', { type: 'submit', class: 'weui-btn weui-btn_primary', id: 'submit' }, submitLabel);
+  const node = h(
+    'form',
+    {
+      class: 'weui-form',
+      novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        if (button.disabled) return;
+        busy(button, true);
+        try {
+          await onSubmit(node);
+        } catch (err) {
+          if (!err.redirecting) topTips(err.message || '提交失败，请稍后再试');
+        } finally {
+          busy(button, false);
+        }
+      },
+    },
+    h('div', { class: 'weui-form__text-area' }, h('h2', { class: 'weui-form__title' }, title), desc ? h('div', { class: 'weui-form__desc' }, desc) : null),
+    h('div', { class: 'weui-form__control-area' }, h('div', { class: 'weui-cells__group weui-cells__group_form' }, h('div', { class: 'weui-cells weui-cells_form' }, cells))),
+    h('div', { class: 'weui-form__opr-area' }, button),
+    extra ? h('div', { class: 'weui-form__extra-area' }, extra) : null,
+  );
+  return node;
+}
+
+const HELP = h(
+  'div',
+  { class: 'weui-footer' },
+  h('p', { class: 'weui-footer__text' }, '账号注册、登录问题咨询：400-023-9229，按 1 选择登录注册问题'),
+);
+
+/**
+ * Username + password; `submit(username, password)` returns the profile. Then the forced
+ * change if the account still has its initial password, then `next`.
+ */
+export function showCredentialsForm({ title, desc, submitLabel, submit, next, extra }) {
+  page(
+    title,
+    form({
+      title,
+      desc,
+      submitLabel,
+      extra: [extra, HELP],
+      cells: [
+        inputCell('用户名', { name: 'username', id: 'username', placeholder: '手机号或身份证号', autocomplete: 'username', maxlength: 18, required: true }),
+        inputCell('密码', { name: 'password', id: 'password', type: 'password', placeholder: '请输入密码', autocomplete: 'current-password', maxlength: 64, required: true }),
+      ],
+      onSubmit: async (node) => {
+        const username = node.username.value.trim();
+        const password = node.password.value;
+        if (!username) return topTips('请输入用户名（手机号或身份证号）');
+        if (!/^(\d{11}|\d{17}[\dX])$/.test(username)) {
+          return topTips(/x$/.test(username) ? '身份证号中的字母 X 请大写' : '用户名应为 11 位手机号或 18 位身份证号');
+        }
+        if (!password) return topTips('请输入密码');
+        const profile = await submit(username, password);
+        if (mustChange(profile)) showChangeForm({ oldPassword: password, next, first: true });
+        else window.location.assign(next);
+      },
+    }),
+  );
+}
+
+function checkNewPassword(value, confirm) {
+  if (value.length < 8 || value.length > 64) return '新密码长度应为 8～64 位';
+  if (!/[A-Za-z]/.test(value) || !/\d/.test(value)) return '新密码须同时包含字母和数字';
+  if (value !== confirm) return '两次输入的新密码不一致';
+  return '';
+}
+
+/** The password change; first=true is the forced one right after the initial password. */
+export function showChangeForm({ oldPassword = '', next, first = false }) {
+  const cells = [];
+  if (!oldPassword) cells.push(inputCell('原密码', { name: 'old', id: 'old_password', type: 'password', placeholder: '请输入原密码', autocomplete: 'current-password' }));
+  cells.push(
+    inputCell('新密码', { name: 'new1', id: 'new_password', type: 'password', placeholder: '8～64 位，含字母和数字', autocomplete: 'new-password' }),
+    inputCell('确认新密码', { name: 'new2', id: 'new_password2', type: 'password', placeholder: '再次输入新密码', autocomplete: 'new-password' }),
+  );
+  page(
+    '修改密码',
+    form({
+      title: '修改密码',
+      desc: first || !oldPassword ? '首次登录请先修改初始密码，修改后请牢记新密码' : '',
+      submitLabel: '确认修改',
+      cells,
+      onSubmit: async (node) => {
+        const old = oldPassword || node.old.value;
+        if (!old) return topTips('请输入原密码');
+        const problem = checkNewPassword(node.new1.value, node.new2.value);
+        if (problem) return topTips(problem);
+        await changePassword(old, node.new1.value);
+        toast('密码已修改');
+        setTimeout(() => window.location.assign(next), 600);
+      },
+    }),
+  );
+}

@@ -1,0 +1,69 @@
+// The 电子发票 request form, used at purchase (立即申请), on 我的订单 (申请开票) and for a group.
+import { h } from '../core/ui.js';
+
+export const INVOICE_RULES = [
+  '请在缴费当年申请发票，申请开票成功 15 日内可修改发票 1 次。',
+  '开票前，请与贵单位的财务人员核实开票信息，以免填写错误。',
+];
+
+// 统一社会信用代码: 18 characters from the code's alphabet (the server checks the check digit).
+const TAX_NUMBER = /^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/;
+
+function radio(name, value, label, checked) {
+  return h(
+    'label',
+    { class: 'weui-cell weui-cell_active weui-check__label' },
+    h('div', { class: 'weui-cell__bd' }, h('p', {}, label)),
+    h('div', { class: 'weui-cell__ft' }, h('input', { type: 'radio', class: 'weui-check', name, value, checked }), h('span', { class: 'weui-icon-checked' })),
+  );
+}
+
+function field(label, attrs) {
+  return h(
+    'label',
+    { class: 'weui-cell weui-cell_active' },
+    h('div', { class: 'weui-cell__hd' }, h('span', { class: 'weui-label' }, label)),
+    h('div', { class: 'weui-cell__bd' }, h('input', { class: 'weui-input', ...attrs })),
+  );
+}
+
+/** The invoice fields (prefilled from `current`); `read()` gives the body or throws Error(中文). */
+export function invoiceFields(current = null) {
+  const taxCell = field('税号', { name: 'tax_number', placeholder: '单位的统一社会信用代码', maxlength: 18 });
+  const node = h(
+    'div',
+    { class: 'invoice-fields' },
+    h('div', { class: 'weui-cells__title' }, '抬头类型'),
+    h('div', { class: 'weui-cells weui-cells_radio' }, radio('title_type', '个人', '个人', true), radio('title_type', '单位', '单位', false)),
+    h(
+      'div',
+      { class: 'weui-cells weui-cells_form' },
+      field('发票抬头', { name: 'title', placeholder: '个人姓名或单位全称', maxlength: 100 }),
+      taxCell,
+      field('电子邮箱', { name: 'email', type: 'email', placeholder: '接收电子发票', maxlength: 100 }),
+    ),
+    h('div', { class: 'weui-cells__tips' }, INVOICE_RULES.join('')),
+  );
+  const sync = () => {
+    taxCell.style.display = node.querySelector('input[name=title_type]:checked').value === '单位' ? '' : 'none';
+  };
+  if (current) {
+    node.querySelector(`input[name=title_type][value="${current.titleType === '单位' ? '单位' : '个人'}"]`).checked = true;
+    node.querySelector('input[name=title]').value = current.title || '';
+    node.querySelector('input[name=tax_number]').value = current.taxNumber || '';
+    node.querySelector('input[name=email]').value = current.email || '';
+  }
+  node.addEventListener('change', sync);
+  sync();
+  const read = () => {
+    const titleType = node.querySelector('input[name=title_type]:checked').value;
+    const title = node.querySelector('input[name=title]').value.trim();
+    const taxNumber = node.querySelector('input[name=tax_number]').value.trim().toUpperCase();
+    const email = node.querySelector('input[name=email]').value.trim();
+    if (!title) throw new Error('请填写发票抬头');
+    if (titleType === '单位' && !TAX_NUMBER.test(taxNumber)) throw new Error('请填写正确的税号（18 位统一社会信用代码）');
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new Error('请填写正确的电子邮箱');
+    return { title_type: titleType, title, tax_number: titleType === '单位' ? taxNumber : null, email };
+  };
+  return { node, read };
+}

@@ -1,0 +1,133 @@
+// 我的订单 / 发票: orders with their state, 继续支付, 申请开票 with its rules, the invoice PDF.
+import { STATUS_NAMES, modifyInvoice, myOrders, nativePay, requestInvoice } from '../api/orders.js';
+import { isMissingRoute } from '../core/http.js';
+import { alertDialog, boot, dateText, emptyBlock, h, inWeChat, page, toast, topTips, yuan } from '../core/ui.js';
+import { INVOICE_RULES, invoiceFields } from './invoice-form.js';
+import { payOrder, waitPaid } from './pay-flow.js';
+
+function invoiceSheet(order) {
+  const fields = invoiceFields(order.invoice);
+  const close = () => sheet.remove();
+  const submit = h('button', { class: 'weui-btn weui-btn_primary', id: 'submit-invoice' }, '提交申请');
+  const sheet = h(
+    'div',
+    { class: 'invoice-sheet', role: 'dialog', 'aria-label': '申请开票' },
+    h('div', { class: 'weui-mask', onclick: close }),
+    h(
+      'div',
+      { class: 'weui-half-screen-dialog', style: { maxHeight: '88vh' } },
+      h('div', { class: 'weui-half-screen-dialog__hd' }, h('div', { class: 'weui-half-screen-dialog__hd__main' }, h('strong', { class: 'weui-half-screen-dialog__title' }, order.invoice ? '修改发票' : '申请开票'))),
+      h('div', { class: 'weui-half-screen-dialog__bd' }, h('div', { class: 'meta' }, `${order.planTitle}　¥${yuan(order.amountFen)}`), fields.node),
+      h('div', { class: 'weui-half-screen-dialog__ft' }, submit),
+    ),
+  );
+  submit.addEventListener('click', async () => {
+    let body;
+    try {
+      body = fields.read();
+    } catch (err) {
+      return topTips(err.message);
+    }
+    submit.disabled = true;
+    try {
+      if (order.invoice && order.invoice.status === 'issued') await modifyInvoice(order.invoice.id, body);
+      else await requestInvoice(order.no, body);
+      close();
+      toast(order.invoice ? '发票已修改' : '已提交开票申请');
+      await load();
+    } catch (err) {
+      if (!err.redirecting) await alertDialog(err.message, '无法开票');
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  document.body.append(sheet);
+}
+
+function invoicePart(order) {
+  if (order.status !== 'SUCCESS') return null;
+  const inv = order.invoice;
+  if (!inv) return h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', onclick: () => invoiceSheet(order) }, '申请开票');
+  return [
+    inv.pdfUrl ? h('a', { class: 'weui-btn weui-btn_mini weui-btn_default', href: inv.pdfUrl, target: '_blank' }, '查看发票') : h('span', { class: 'tag gray' }, '开票中'),
+    inv.modifiable ? h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', onclick: () => invoiceSheet(order) }, '修改发票') : null,
+  ];
+}
+
+async function continuePay(order) {
+  if (order.group && !inWeChat()) {
+    let native;
+    try {
+      native = await nativePay(order.no);
+    } catch (err) {
+      if (!err.redirecting) await alertDialog(err.message, '无法发起支付');
+      return;
+    }
+    const sheet = h(
+      'div',
+      { class: 'js_dialog', role: 'dialog' },
+      h('div', { class: 'weui-mask' }),
+      h(
+        'div',
+        { class: 'weui-dialog' },
+        h('div', { class: 'weui-dialog__hd' }, h('strong', { class: 'weui-dialog__title' }, '微信扫码支付')),
+        h('div', { class: 'weui-dialog__bd' }, h('img', { class: 'qr', src: native.qrcodeUrl, alt: '支付二维码' }), `¥${yuan(order.amountFen)}`, native.sandboxScanUrl ? h('p', {}, h('a', { href: native.sandboxScanUrl, target: '_blank' }, '沙箱：模拟扫码支付')) : null),
+        h('div', { class: 'weui-dialog__ft' }, h('a', { href: 'javascript:', class: 'weui-dialog__btn weui-dialog__btn_primary', onclick: async () => { sheet.remove(); if (await waitPaid(order.no, 3)) { toast('支付成功'); load(); } } }, '已完成支付')),
+      ),
+    );
+    document.body.append(sheet);
+    return;
+  }
+  if (await payOrder(order.no)) {
+    toast('支付成功');
+    await load();
+  }
+}
+
+function orderCard(o) {
+  const paid = o.status === 'SUCCESS';
+  return h(
+    'div',
+    { class: 'card order-card', dataset: { orderNo: o.no } },
+    h('h3', {}, o.planTitle || '培训项目', o.group ? h('small', { class: 'meta' }, `　团购 ${o.count} 人`) : null),
+    h(
+      'div',
+      { class: 'meta' },
+      h('span', { class: paid ? 'tag' : o.status === 'NOTPAY' ? 'tag warn' : 'tag gray' }, STATUS_NAMES[o.status] || o.status),
+      h('div', {}, `订单号：${o.no}`),
+      o.createdAt ? h('div', {}, `下单时间：${dateText(o.createdAt)}`) : null,
+      o.paidAt ? h('div', {}, `支付时间：${dateText(o.paidAt)}`) : null,
+      o.invoice ? h('div', {}, `发票：${o.invoice.title}${o.invoice.status ? `（${o.invoice.status === 'issued' ? '已开具' : o.invoice.status}）` : ''}`) : null,
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      h('span', { class: 'price' }, `¥${yuan(o.amountFen)}`),
+      h('span', {}, o.status === 'NOTPAY' ? h('button', { class: 'weui-btn weui-btn_mini weui-btn_primary', onclick: () => continuePay(o) }, '继续支付') : null, invoicePart(o)),
+    ),
+  );
+}
+
+async function load() {
+  let orders = [];
+  let unavailable = false;
+  try {
+    orders = await myOrders();
+  } catch (err) {
+    if (!isMissingRoute(err)) throw err;
+    unavailable = true;
+  }
+  page(
+    '我的订单',
+    [
+      h('div', { class: 'page-head' }, h('h1', {}, '我的订单'), h('p', {}, '缴费成功后，可在已缴费的订单处查看发票或申请开票。')),
+      unavailable ? h('div', { class: 'notice' }, '订单服务暂未开放，请稍后再试') : null,
+      orders.length ? orders.map(orderCard) : emptyBlock('暂无订单'),
+      h('div', { class: 'weui-cells__title' }, '电子发票注意事项'),
+      h('div', { class: 'hint' }, INVOICE_RULES.map((r, i) => h('div', {}, `${i + 1}. ${r}`))),
+    ],
+    { tab: '/h5/orders' },
+  );
+}
+
+boot('我的订单', load, { tab: '/h5/orders' });

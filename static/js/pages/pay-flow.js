@@ -1,0 +1,48 @@
+// Paying an order inside the page: get the JSAPI parameters, let WeixinJSBridge (or the
+// sandbox cashier) take the money, then wait for the order to read SUCCESS.
+import { getOrder, payParams } from '../api/orders.js';
+import { wechatPay } from '../core/pay.js';
+import { alertDialog, startLoading, stopLoading } from '../core/ui.js';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves true when the order is paid; tells the trainee what happened otherwise. */
+export async function payOrder(no) {
+  let result;
+  try {
+    result = await wechatPay(await payParams(no));
+  } catch (err) {
+    if (!err.redirecting) await alertDialog(err.message || '无法发起支付，请稍后再试', '支付未完成');
+    return false;
+  }
+  if (result === 'cancel') {
+    await alertDialog('您已取消支付。订单已保留，可在“我的订单”中继续支付。', '支付已取消');
+    return false;
+  }
+  if (result === 'fail') {
+    await alertDialog('支付失败，请稍后重试；如已扣款，请勿重复支付，稍后在“我的订单”中查看。', '支付失败');
+    return false;
+  }
+  return waitPaid(no);
+}
+
+/** WeChat's notification may arrive a moment after the cashier closes: ask a few times. */
+export async function waitPaid(no, tries = 20) {
+  startLoading('确认支付结果');
+  try {
+    for (let i = 0; i < tries; i += 1) {
+      try {
+        const order = await getOrder(no, { loading: false });
+        if (order.status === 'SUCCESS') return true;
+        if (order.status === 'CLOSED' || order.status === 'PAYERROR') break;
+      } catch (err) {
+        if (err.redirecting) return false;
+      }
+      await sleep(1000);
+    }
+  } finally {
+    stopLoading();
+  }
+  await alertDialog('暂未查询到支付结果，请稍后在“我的订单”中查看。', '支付结果确认中');
+  return false;
+}

@@ -1,0 +1,213 @@
+"""播放: the chapter list with states and the player's beacons, in real headless Chromium.
+A seek to the end is not learned, and a second page supersedes the first.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from models import Chapter
+from tests.e2e.conftest import (
+    TEST_VIDEO_URL,
+    BeaconLog,
+    login,
+    require_routes,
+    seed,
+)
+from tests.factories import make_plan, make_trainee
+from wxapp.enrollments import grant_enrollment
+
+BEACON_KEYS = {"chapter_id", "play_id", "seq", "from", "to", "position"}
+
+
+def _learner(site):
+    def build():
+        t = make_trainee(name="钱七")
+        plan = make_plan(year=2025, courses=2, chapters=3, chapter_seconds=60)
+        course = plan.courses[0].course
+        course.title = "建设工程质量管理"
+        for ch in course.chapters:
+            ch.video_url = TEST_VIDEO_URL
+        grant_enrollment(t.id, plan.id, datetime(2025, 6, 1, tzinfo=UTC))
+        return {
+            "phone": t.phone,
+            "plan": plan.id,
+            "course": course.id,
+            "chapters": [ch.id for ch in course.chapters],
+        }
+
+    return seed(site, build)
+
+
+PROGRESS_ROUTES = (("POST", "/api/beacons"), ("GET", "/api/chapters/1/resume"))
+
+
+def _play(page, rate=1.0):
+    page.evaluate(
+        "r => { const v = document.querySelector('#video'); v.muted = true;"
+        " v.playbackRate = r; return v.play(); }",
+        rate,
+    )
+
+
+def _time(page):
+    return page.evaluate("document.querySelector('#video').currentTime")
+
+
+def test_player_shows_chapters_and_reports_what_was_played(phone, site):
+    data = _learner(site)
+    login(phone, data["phone"])
+    page = phone.page
+    beacons = BeaconLog(page)
+    phone.open(f"/h5/course?id={data['course']}&plan={data['plan']}")
+
+    chapters = page.locator(".chapter-item")
+    assert chapters.count() == 3
+    assert "第1章" in chapters.first.inner_text()
+    assert "playing" in (chapters.first.get_attribute("class") or "")
+    page.wait_for_function("document.querySelector('#video').readyState >= 1")
+    assert page.evaluate("document.querySelector('#video').duration") == pytest.approx(60, abs=1)
+
+    # Opening the chapter opens its play_id with an empty stretch.
+    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    first = beacons.sent[0]
+    assert set(first) == BEACON_KEYS
+    assert first["chapter_id"] == data["chapters"][0]
+    assert first["from"] == first["to"] == first["position"] == 0
+
+    _play(page)
+    page.wait_for_function("document.querySelector('#video').currentTime > 2")
+    page.evaluate("document.querySelector('#video').pause()")
+    page.wait_for_function("window.__player.seq >= 3")
+    played = beacons.sent[-1]
+    assert played["to"] > played["from"] >= 0
+    assert played["to"] - played["from"] == pytest.approx(_time(page), abs=0.6)
+    assert played["position"] == played["to"]
+
+    # A seek reports the new position alone (from == to): the jump is not a played stretch.
+    page.evaluate("document.querySelector('#video').currentTime = 40")
+    page.wait_for_function("window.__player.seq >= 4")
+    seek = beacons.sent[-1]
+    assert seek["from"] == seek["to"] == seek["position"] == pytest.approx(40, abs=0.6)
+    assert [b["seq"] for b in beacons.sent] == list(range(1, len(beacons.sent) + 1))
+    assert len({b["play_id"] for b in beacons.sent}) == 1
+    phone.shot("course")
+
+
+def test_every_fifteen_seconds_of_playback_sends_a_beacon(phone, site):
+    data = _learner(site)
+    login(phone, data["phone"])
+    page = phone.page
+    beacons = BeaconLog(page)
+    phone.open(f"/h5/course?id={data['course']}")
+    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    _play(page, rate=8)
+    page.wait_for_function("document.querySelector('#video').currentTime > 40")
+    page.evaluate("document.querySelector('#video').pause()")
+    paused_at = round(_time(page), 2)
+    beacons.wait_for(page, lambda sent: sent[-1]["to"] == paused_at)
+    stretches = [b for b in beacons.sent if b["to"] > b["from"]]
+    # Two full 15-second stretches while playing, then the rest on pause.
+    assert len(stretches) >= 3
+    for b in stretches[:2]:
+        assert 15 <= b["to"] - b["from"] < 20
+    assert stretches[1]["from"] == stretches[0]["to"]
+    assert stretches[-1]["from"] == stretches[-2]["to"]
+
+
+def test_switching_chapters_and_leaving_flush_the_stretch(phone, site):
+    data = _learner(site)
+    login(phone, data["phone"])
+    page = phone.page
+    beacons = BeaconLog(page)
+    phone.open(f"/h5/course?id={data['course']}")
+    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    _play(page, rate=4)
+    page.wait_for_function("document.querySelector('#video').currentTime > 6")
+    page.locator(".chapter-item").nth(1).click()
+    page.wait_for_function(
+        f"window.__player.chapter.id === {data['chapters'][1]} && window.__player.seq >= 1"
+    )
+    assert any(b["chapter_id"] == data["chapters"][0] and b["to"] > b["from"] for b in beacons.sent)
+    assert beacons.sent[-1]["chapter_id"] == data["chapters"][1]
+    assert "chapter=" in page.url
+
+
+def test_leaving_the_page_sends_the_last_stretch_with_send_beacon(phone, site):
+    data = _learner(site)
+    login(phone, data["phone"])
+    page = phone.page
+    phone.open(f"/h5/course?id={data['course']}")
+    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    page.evaluate(
+        "() => { window.__sent = []; const orig = navigator.sendBeacon.bind(navigator);"
+        " navigator.sendBeacon = (url, blob) => { blob.text().then(t => window.__sent.push([url, t]));"
+        " return orig(url, blob); }; }"
+    )
+    _play(page, rate=4)
+    page.wait_for_function("document.querySelector('#video').currentTime > 5")
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide'))")
+    page.wait_for_function("window.__sent.length >= 1")
+    url, body = page.evaluate("window.__sent[0]")
+    last = json.loads(body)
+    assert url == "/api/beacons"
+    assert set(last) == BEACON_KEYS
+    assert last["to"] > 5 and last["to"] > last["from"]
+
+
+def test_seek_to_the_end_does_not_mark_the_chapter_learned(phone, site):
+    require_routes(site, *PROGRESS_ROUTES)
+    data = _learner(site)
+    login(phone, data["phone"])
+    page = phone.page
+    beacons = BeaconLog(page)
+    phone.open(f"/h5/course?id={data['course']}")
+    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    page.evaluate("document.querySelector('#video').currentTime = 58.5")
+    page.wait_for_function("window.__player.seq >= 2")
+    _play(page)
+    page.wait_for_function("document.querySelector('#video').ended")
+    page.wait_for_function("window.__player.seq >= 4")
+    page.wait_for_timeout(500)
+    assert all(s == 200 for s in beacons.statuses), beacons.statuses
+    state = page.request.get(f"{site.url}/api/chapters/{data['chapters'][0]}/resume").json()
+    assert state["watched_seconds"] <= 3
+    assert "已学完" not in page.locator(".chapter-item").first.inner_text()
+    phone.shot("seek-to-end")
+
+
+def test_a_second_page_on_the_same_chapter_supersedes_the_first(phone, site):
+    require_routes(site, *PROGRESS_ROUTES)
+    data = _learner(site)
+    login(phone, data["phone"])
+    first = phone.page
+    phone.open(f"/h5/course?id={data['course']}")
+    first.wait_for_function("window.__player && window.__player.seq >= 1")
+    _play(first)
+    first.wait_for_function("document.querySelector('#video').currentTime > 1")
+
+    second = phone.new_page()
+    phone.open(f"/h5/course?id={data['course']}", page=second)
+    second.wait_for_function("window.__player && window.__player.seq >= 1")
+    # The first page's next beacon (here: on pause) is refused and the page says why.
+    first.evaluate("document.querySelector('#video').pause()")
+    banner = first.wait_for_selector("#superseded:not([hidden])")
+    assert "正在其他设备学习" in banner.inner_text()
+    assert first.evaluate("document.querySelector('#video').paused")
+    _play(first)
+    first.wait_for_timeout(300)
+    assert first.evaluate("document.querySelector('#video').paused")
+    phone.shot("superseded", page=first, full_page=False)
+    assert second.locator("#superseded:not([hidden])").count() == 0
+
+
+def test_chapter_durations_match_the_test_video(site):
+    # The player scales the learned bar by the chapter's duration: keep the fixture honest.
+    data = _learner(site)
+    with site.app.app_context():
+        from models import db
+
+        assert db.session.get(Chapter, data["chapters"][0]).duration_s == 60
