@@ -2,7 +2,8 @@
 
 When a transaction that added events commits, idle workers are woken through Redis
 (`wxapp.notifications.signal`), so a push does not wait for their fallback poll. The
-wake-up is sent only after the commit, when the rows are visible to the workers.
+wake-up is sent only after the commit, when the rows are visible to the workers; so are
+the Prometheus counts of completions and payments, which therefore count each once.
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from sqlalchemy.orm import Session
 from models import Outbox, db
 from wxapp.dbutil import insert_ignore
 from wxapp.notifications import signal
+from wxapp.observability import COMPLETIONS, PAYMENTS
 
 log = logging.getLogger(__name__)
-_WAKE = "outbox_wake"  # session.info flag: this transaction added events
+_WAKE = "outbox_wake"  # session.info: the event types this transaction added
+_COMPLETION_LEVELS = {
+    "chapter_learned": "chapter",
+    "course_learned": "course",
+    "plan_completed": "plan",
+}
 
 EVENT_TYPES = (
     "payment_succeeded",
@@ -60,13 +67,25 @@ def add_event(
     # A row comes back only when inserted (rowcount is -1 with psycopg's implicit RETURNING).
     added = result.first() is not None
     if added:
-        db.session.info[_WAKE] = True
+        db.session.info.setdefault(_WAKE, []).append(event_type)
     return added
+
+
+def _count(event_types: list[str]) -> None:
+    for event_type in event_types:
+        if event_type in _COMPLETION_LEVELS:
+            COMPLETIONS.labels(level=_COMPLETION_LEVELS[event_type]).inc()
+        elif event_type == "payment_succeeded":
+            PAYMENTS.labels(outcome="paid").inc()
 
 
 @event.listens_for(Session, "after_commit")
 def _wake_workers(session: Session) -> None:
-    if not session.info.pop(_WAKE, False) or not has_app_context():
+    added = session.info.pop(_WAKE, None)
+    if not added:
+        return
+    _count(added)
+    if not has_app_context():
         return
     try:
         signal.wake(current_app.extensions["redis"])

@@ -45,10 +45,21 @@ def state(app, order):
         return o.status, enrollments, outbox
 
 
+def _paid_count(client) -> float:
+    text = client.get("/metrics").get_data(as_text=True)
+    lines = [
+        ln for ln in text.splitlines() if ln.startswith('wxapp_payments_total{outcome="paid"}')
+    ]
+    return float(lines[0].split()[-1]) if lines else 0.0
+
+
 def test_a_good_notification_pays_and_enrolls(app, client, clock, order):
+    paid_before = _paid_count(client)
     tx = paysign.transaction(order["no"], order["amount"], app)
     body, headers = paysign.notification(app, tx, clock.now())
     res = post(client, body, headers)
+    assert post(client, body, headers).status_code in (200, 204)  # WeChat's retry
+    assert _paid_count(client) - paid_before == 1  # /metrics counts the payment once
     assert res.status_code in (200, 204)
     status, enrollments, outbox = state(app, order)
     assert status == "SUCCESS"

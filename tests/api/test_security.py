@@ -126,3 +126,32 @@ def test_forwarded_address_is_trusted_only_behind_a_configured_proxy(base_config
     with app_with(base_config, PROXY_COUNT="1") as app:  # behind nginx: 31 addresses
         app.extensions["redis"].flushdb()
         assert 429 not in attempts(app, 31)
+
+
+def _counter(client, sample: str) -> float:
+    for line in client.get("/metrics").get_data(as_text=True).splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_metrics_count_beacons_and_completions(app, client, clock):
+    from tests.factories import BeaconPlayer, enroll, make_plan, sign_in
+
+    with app.app_context():
+        trainee = make_trainee()
+        plan = make_plan(required_hours=30, courses=1, chapters=1, chapter_seconds=30)
+        enroll(trainee.id, plan.id, clock.now())
+        chapter = plan.courses[0].course.chapters[0].id
+        trainee_id = trainee.id
+        db.session.commit()
+    sign_in(client, trainee_id)
+    ok = 'wxapp_beacons_total{outcome="ok"}'
+    chapters = 'wxapp_completions_total{level="chapter"}'
+    plans = 'wxapp_completions_total{level="plan"}'
+    before = {name: _counter(client, name) for name in (ok, chapters, plans)}
+    replies = BeaconPlayer(client, chapter, clock).watch(0, 30)
+    assert replies[-1].json["plan_done"] is True
+    assert _counter(client, ok) - before[ok] == len(replies)
+    assert _counter(client, chapters) - before[chapters] == 1
+    assert _counter(client, plans) - before[plans] == 1

@@ -18,11 +18,12 @@ from models import Order, WechatBinding, db
 from wxapp.clock import local
 from wxapp.enrollments import paid_plan_ids
 from wxapp.errors import Conflict, ServiceUnavailable
+from wxapp.observability import PAYMENTS
 from wxapp.orders.invoice_issuer import InvoiceIssuer
 from wxapp.orders.invoices import issue_requested
 from wxapp.orders.service import get_own_order
 from wxapp.pay.client import PayClient, PayGatewayError
-from wxapp.pay.notify import decrypt_notification, verify_signature
+from wxapp.pay.notify import NotificationRejected, decrypt_notification, verify_signature
 from wxapp.pay.payment import PAID, apply_transaction
 
 log = logging.getLogger(__name__)
@@ -144,12 +145,20 @@ def handle_notification(
     now: datetime,
 ) -> str:
     """Verify, decrypt and apply a pay notification; NotificationRejected if not authentic."""
-    text = verify_signature(headers, body, client.platform_public_key, client.public_key_id, now)
-    envelope, tx = decrypt_notification(text, client.apiv3_key)
+    try:
+        text = verify_signature(
+            headers, body, client.platform_public_key, client.public_key_id, now
+        )
+        envelope, tx = decrypt_notification(text, client.apiv3_key)
+    except NotificationRejected:
+        PAYMENTS.labels(outcome="rejected").inc()
+        raise
     if envelope.get("event_type") != "TRANSACTION.SUCCESS":
         return "ignored"
     source = f"notify:{envelope.get('id') or tx.get('transaction_id')}"
     result = apply_transaction(tx, source, client.mchid, client.appid, now)
+    if result != PAID:  # paid ones are counted when their commit lands (wxapp/outbox.py)
+        PAYMENTS.labels(outcome=result).inc()
     if result == PAID:
         issue_after_payment(str(tx.get("out_trade_no")), issuer, now)
     return result

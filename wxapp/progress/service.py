@@ -16,7 +16,8 @@ from flask import Flask, current_app
 
 from models import db
 from wxapp import limits
-from wxapp.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
+from wxapp.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
+from wxapp.observability import BEACONS
 from wxapp.progress import core, records
 from wxapp.progress.completion import Completion, complete_chapter
 from wxapp.progress.store import ProgressStore, ScriptResult, entitlement_key
@@ -50,7 +51,12 @@ def get_store(app: Flask | None = None) -> ProgressStore:
 
 def record_beacon(store: ProgressStore, trainee_id: int, beacon: Beacon, now: datetime) -> dict:
     """Apply one beacon and answer what the player shows."""
-    result = _run(store, trainee_id, beacon, now)
+    try:
+        result = _run(store, trainee_id, beacon, now)
+    except AppError as refused:  # superseded, not entitled, out of range, rate limited
+        BEACONS.labels(outcome=refused.code).inc()
+        raise
+    BEACONS.labels(outcome="ok").inc()
     plan_done, plan_required, plan_completed = _plan_info(result.plan_info)
     course_done = result.course_done
     if result.newly:
