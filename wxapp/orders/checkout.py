@@ -21,7 +21,7 @@ from wxapp.errors import Conflict, ServiceUnavailable
 from wxapp.observability import PAYMENTS
 from wxapp.orders.invoice_issuer import InvoiceIssuer
 from wxapp.orders.invoices import issue_requested
-from wxapp.orders.service import get_own_order
+from wxapp.orders.ownership import get_own_order
 from wxapp.pay.client import PayClient, PayGatewayError
 from wxapp.pay.notify import NotificationRejected, decrypt_notification, verify_signature
 from wxapp.pay.payment import PAID, apply_transaction

@@ -17,6 +17,7 @@ from models import Invoice, Order, TrainingPlan, db
 from wxapp.clock import local
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.orders.invoice_issuer import InvoiceData, InvoiceIssuer
+from wxapp.orders.ownership import get_own_order
 from wxapp.orders.uscc import is_valid_uscc
 
 log = logging.getLogger(__name__)
@@ -151,15 +152,6 @@ def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: da
     invoice.updated_at = now
 
 
-def _own_order(trainee_id: int, out_trade_no: str) -> Order:
-    order = db.session.execute(
-        db.select(Order).where(Order.out_trade_no == out_trade_no)
-    ).scalar_one_or_none()
-    if order is None or order.payer_id != trainee_id:
-        raise NotFound("订单不存在", code="order_not_found")
-    return order
-
-
 def request_invoice(
     trainee_id: int,
     out_trade_no: str,
@@ -168,7 +160,7 @@ def request_invoice(
     now: datetime,
 ) -> dict[str, Any]:
     """以后申请 on a paid order, or 立即申请 on an unpaid one (issued when it is paid)."""
-    order = _own_order(trainee_id, out_trade_no)
+    order = get_own_order(trainee_id, out_trade_no)
     if order.status in ("CLOSED", "REFUND"):
         raise Conflict("订单已关闭或已退款，不能申请发票", code="order_not_payable")
     if order.status == "SUCCESS":

@@ -10,8 +10,9 @@ from models import Invoice, Order, OrderItem, Trainee, TrainingPlan, db
 from wxapp.catalogue import get_plan, on_sale
 from wxapp.clock import local
 from wxapp.enrollments import paid_plan_ids
-from wxapp.errors import Conflict, NotFound
+from wxapp.errors import Conflict
 from wxapp.orders.invoices import InvoiceRequest, attach_request, invoice_view
+from wxapp.orders.ownership import get_own_order
 
 ORDER_TTL = timedelta(hours=2)
 STATUS_TEXT = {"NOTPAY": "未支付", "SUCCESS": "支付成功", "CLOSED": "已关闭", "REFUND": "已退款"}
@@ -93,16 +94,6 @@ def create_individual_order(
         attach_request(order, invoice, now)
     db.session.commit()
     return order_view(order)
-
-
-def get_own_order(trainee_id: int, out_trade_no: str) -> Order:
-    """The trainee's own order; another's is reported as missing (404), not forbidden."""
-    order = db.session.execute(
-        db.select(Order).where(Order.out_trade_no == out_trade_no)
-    ).scalar_one_or_none()
-    if order is None or order.payer_id != trainee_id:
-        raise NotFound("订单不存在", code="order_not_found")
-    return order
 
 
 def order_view(order: Order, invoice: Invoice | None | bool = True) -> dict[str, Any]:
