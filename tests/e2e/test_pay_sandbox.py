@@ -112,7 +112,11 @@ def test_order_pay_in_the_sandbox_cashier_and_learn(live_server):
         assert again.status_code == 409
         rebuy = http.post(f"{live_server.url}/api/orders", json={"plan_id": ids["plan"]})
         assert rebuy.status_code == 409 and rebuy.json()["error"] == "already_enrolled"
-    # GET /api/me/progress belongs to the progress area; the enrollment is what it reads.
+        # 我的进度 now shows the plan, with nothing learned yet.
+        progress = http.get(f"{live_server.url}/api/me/progress", params={"year": 2025}).json()
+        assert [(p["id"], p["hours_done"], p["required_hours"]) for p in progress["plans"]] == [
+            (ids["plan"], 0.0, 60)
+        ]
     assert enrolled_plans(live_server.app, ids["trainee"]) == [ids["plan"]]
 
 
