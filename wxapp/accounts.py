@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from models import Trainee, db
 from wxapp.errors import NotFound, TooManyRequests, Unauthorized, ValidationError
 from wxapp.idnumbers import initial_password, mask_id_number
+from wxapp.ratelimit import count_in_window
 
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 15 * 60
@@ -52,10 +53,7 @@ def verify_credentials(r: redis.Redis, username: str, password: str) -> Trainee:
         )
     trainee = find_trainee(username)
     if trainee is None or not password_matches(trainee, password):
-        pipe = r.pipeline()
-        pipe.incr(_fail_key(username))
-        pipe.expire(_fail_key(username), FAILURE_WINDOW_S, nx=True)
-        failures, _ = pipe.execute()
+        failures = count_in_window(r, _fail_key(username), FAILURE_WINDOW_S)
         if failures >= MAX_FAILURES:
             pipe = r.pipeline()
             pipe.set(_lock_key(username), 1, ex=LOCK_S)
