@@ -2,8 +2,9 @@
 
 Every key that belongs to a trainee carries the hash tag {t:<id>}, so the one script a
 beacon runs touches a single Redis Cluster slot. The dirty set is global (the flusher's
-work list); it is added to in the same pipeline as the script, after it, so a flusher that
-sees the member always reads the state the beacon wrote.
+work list); it is added to in the same round trip as the script, after it (a separate
+command, so no script ever touches two slots), so a flusher that sees the member always
+reads the state the beacon wrote.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import redis
 from redis.exceptions import NoScriptError
 
 from wxapp import limits
+from wxapp.progress.wire import Wire
 
 HERE = Path(__file__).resolve().parent
 DIRTY = "progress:dirty"
@@ -94,6 +96,7 @@ class ProgressStore:
         self.ratio = ratio
         self._beacon = client.register_script((HERE / "beacon.lua").read_text())
         self._load = client.register_script((HERE / "load_chapter.lua").read_text())
+        self._wire = Wire(client)
 
     def beacon(
         self,
@@ -153,10 +156,9 @@ class ProgressStore:
         )
 
     def _beacon_call(self, keys: list[str], args: list[Any], member: str) -> list[Any]:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.evalsha(self._beacon.sha, len(keys), *keys, *args)
-        pipe.sadd(DIRTY, member)
-        raw, _ = pipe.execute()
+        raw, _ = self._wire.call(
+            ("EVALSHA", self._beacon.sha, len(keys), *keys, *args), ("SADD", DIRTY, member)
+        )
         return raw
 
     def load_chapter(

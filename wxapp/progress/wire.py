@@ -1,0 +1,85 @@
+"""The beacon's Redis round trip without redis-py's Pipeline and pool bookkeeping.
+
+A beacon sends the same two commands every time (EVALSHA of the beacon script, SADD of the
+dirty mark) in one round trip. Through `client.pipeline()` redis-py builds a Pipeline
+object, a command stack, response callbacks and, since 8.x, checks a connection out of its
+pool with a poll() of the socket, observability counters and event dispatch on the way in
+and out: in-process that cost several times the packing and parsing themselves, on the one
+call every learner makes every 15 s. `Wire` keeps a free list of connections built
+with the client's own pool settings (address, db, timeouts, decoding, hiredis, retry
+policy) and writes the packed commands and reads the replies directly.
+
+What stays as redis-py does it: the same connection class and parser, the health check
+(PING after `health_check_interval` idle), a connection the server closed while idle is
+replaced (the pool finds it with a poll() per checkout; here a failed call is retried once
+on a new socket), every reply read before an error reply is raised, so a connection never
+goes back to the free list with unread data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from typing import Any
+
+import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+
+class Wire:
+    """Pipelined calls of a few commands on connections kept for that purpose."""
+
+    def __init__(self, client: redis.Redis):
+        self._pool = client.connection_pool
+        self._free: deque[redis.connection.AbstractConnection] = deque()
+        self._pid = os.getpid()
+
+    def call(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Send `commands` in one write, return their replies; an error reply is raised.
+
+        The commands must be safe to send twice (the beacon's are: a replayed seq is
+        stale, SADD is idempotent): a connection error is retried once on a new socket.
+        """
+        conn = self._take()
+        try:
+            try:
+                replies = self._exchange(conn, commands)
+            except RedisConnectionError:
+                # A connection that sat in the free list may have been closed by the server
+                # (restart, idle timeout, CLIENT KILL). redis-py's pool finds that with a
+                # poll() at every checkout; here it costs one retry when it happens.
+                conn.disconnect()
+                replies = self._exchange(conn, commands)
+        except BaseException:
+            conn.disconnect()  # its state is unknown: it reconnects on next use
+            self._free.append(conn)
+            raise
+        self._free.append(conn)
+        for reply in replies:
+            if isinstance(reply, ResponseError):
+                raise reply
+        return replies
+
+    def _take(self) -> redis.connection.AbstractConnection:
+        if self._pid != os.getpid():
+            # A forked child never shares the parent's sockets (deque ops are atomic).
+            self._free = deque()
+            self._pid = os.getpid()
+        try:
+            return self._free.pop()
+        except IndexError:
+            return self._pool.connection_class(**self._pool.connection_kwargs)
+
+    @staticmethod
+    def _exchange(
+        conn: redis.connection.AbstractConnection, commands: tuple[tuple[Any, ...], ...]
+    ) -> list[Any]:
+        conn.send_packed_command(conn.pack_commands(commands))
+        replies: list[Any] = []
+        for _ in commands:
+            try:
+                replies.append(conn.read_response())
+            except ResponseError as error:  # an error reply: read the others before raising
+                replies.append(error)
+        return replies
