@@ -1,0 +1,299 @@
+"""Buying (立即购买 and its pay outcomes), 团体购买, 我的订单/发票 and 绑定 against the real
+back ends on the live server: real orders, the built-in WeChat Pay sandbox's cashier, the
+real 网页授权 sandbox and binding."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+from tests.e2e.conftest import copy_to_docs, login, seed
+from tests.factories import make_binding, make_id_number, make_plan, make_trainee, make_unit
+from wxapp.enrollments import grant_enrollment
+from wxapp.idnumbers import initial_password
+from wxapp.orders.uscc import check_char as uscc_check_char
+
+CASHIER = "iframe[title='微信支付（沙箱）']"
+
+
+def world(site, *, bound=True, plans=1):
+    """A trainee (bound to WeChat unless told otherwise, so JSAPI pay works) and plans."""
+
+    def build():
+        t = make_trainee(name="孙八", unit=make_unit())
+        if bound:
+            make_binding(t)
+        made = [make_plan(year=2025, courses=3, chapters=2) for _ in range(plans)]
+        made[0].title = "2025年专业科目培训项目（工程建设）"
+        return {"phone": t.phone, "trainee": t.id, "plans": [p.id for p in made]}
+
+    data = seed(site, build)
+    data["plan"] = data["plans"][0]
+    return data
+
+
+def posted(page, path: str) -> list:
+    """The JSON bodies the page POSTs to `path` (the real server answers them)."""
+    seen: list = []
+
+    def on_request(request) -> None:
+        if request.method == "POST" and request.url.split("?")[0].endswith(path):
+            seen.append(json.loads(request.post_data) if request.post_data else None)
+
+    page.on("request", on_request)
+    return seen
+
+
+def wait_status(page, site, no: str, status: str) -> None:
+    """The sandbox notifies from a thread: ask the real order API until it reads `status`."""
+    deadline = time.monotonic() + 15
+    while page.request.get(f"{site.url}/api/orders/{no}").json()["status"] != status:
+        assert time.monotonic() < deadline, f"order {no} never became {status}"
+        page.wait_for_timeout(100)
+
+
+def order(page, site, plan_id: int, invoice=None, pay=False, cancel=False) -> str:
+    """A real order through the API, paid in the sandbox cashier (Native) or cancelled."""
+    res = page.request.post(f"{site.url}/api/orders", data={"plan_id": plan_id, "invoice": invoice})
+    assert res.ok, res.text()
+    no = res.json()["out_trade_no"]
+    if pay:
+        native = page.request.post(f"{site.url}/api/orders/{no}/pay", data={"method": "native"})
+        assert native.ok, native.text()
+        done = page.request.post(
+            f"{site.url}/_sandbox/pay/cashier", form={"out_trade_no": no, "action": "pay"}
+        )
+        assert done.ok and "支付成功" in done.text()
+        wait_status(page, site, no, "SUCCESS")
+    if cancel:
+        assert page.request.post(f"{site.url}/api/orders/{no}/cancel").ok
+    return no
+
+
+def test_buying_a_plan_cancel_then_pay(phone, site):
+    data = world(site)
+    login(phone, data["phone"])
+    page = phone.page
+    orders = posted(page, "/api/orders")
+    phone.open(f"/h5/plan?id={data['plan']}")
+
+    page.click("#buy")
+    sheet = page.wait_for_selector(".checkout .weui-half-screen-dialog")
+    assert "应付 ¥90.00" in sheet.inner_text()
+    page.click("text=立即申请")
+    page.click("#submit-order")
+    assert "请填写发票抬头" in page.wait_for_selector(".weui-toptips").inner_text()
+    page.fill(".checkout input[name=title]", "孙八")
+    page.fill(".checkout input[name=email]", "sunba@example.com")
+    phone.shot("checkout", full_page=False)
+
+    # The sandbox cashier (it checked paySign) shows the real order; the trainee cancels.
+    page.click("#submit-order")
+    cashier = page.frame_locator(CASHIER)
+    assert "¥90.00" in cashier.locator(".amount").inner_text()
+    cashier.locator("#cancel").click()
+    dialog = page.wait_for_selector(".js_dialog .weui-dialog")
+    assert "支付已取消" in dialog.inner_text() and "我的订单" in dialog.inner_text()
+    assert orders[0] == {
+        "plan_id": data["plan"],
+        "invoice": {
+            "title_type": "个人",
+            "title": "孙八",
+            "tax_number": None,
+            "email": "sunba@example.com",
+        },
+    }
+    page.click(".js_dialog .weui-dialog__btn")
+
+    # A failed payment: the sandbox cashier can only pay or cancel, it has no way to make
+    # the WeChat client answer "get_brand_wcpay_request:fail", so for this one attempt
+    # the (already loaded) sandbox bridge is wrapped to answer :fail, then put back.
+    page.evaluate(
+        """() => { const real = window.WeixinJSBridge;
+        window.WeixinJSBridge = { ...real, invoke(name, params, cb) {
+          window.WeixinJSBridge = real; setTimeout(() => cb({ err_msg: name + ':fail' }), 50);
+        } }; }"""
+    )
+    page.click("#buy")
+    page.click("#submit-order")
+    assert "支付失败" in page.wait_for_selector(".js_dialog .weui-dialog").inner_text()
+    page.click(".js_dialog .weui-dialog__btn")
+
+    page.click("#buy")
+    page.click("#submit-order")
+    page.frame_locator(CASHIER).locator("#pay").click()
+    notice = page.wait_for_selector("#paid-notice")
+    assert "支付成功" in notice.inner_text()
+    assert "计划完成度" in page.inner_text(".plan-head")
+    assert page.locator("#buy").count() == 0
+    # One order all along: the pending one was reused by each 提交订单.
+    mine = page.request.get(f"{site.url}/api/me/orders").json()["items"]
+    assert [o["status"] for o in mine] == ["SUCCESS"]
+    phone.shot("paid")
+
+
+def test_an_order_refused_by_the_server_says_why(phone, site):
+    data = world(site)
+    login(phone, data["phone"])
+    page = phone.open(f"/h5/plan?id={data['plan']}")
+
+    # While the page is open, the trainee's unit buys the plan for them (团体购买).
+    def bought_meanwhile():
+        grant_enrollment(data["trainee"], data["plan"], datetime(2025, 6, 1, tzinfo=UTC))
+
+    seed(site, bought_meanwhile)
+    page.click("#buy")
+    page.click("#submit-order")
+    dialog = page.wait_for_selector(".js_dialog .weui-dialog")
+    assert "您已购买该培训项目，无需重复购买" in dialog.inner_text()
+    assert "already_enrolled" not in dialog.inner_text()
+
+
+def lowercase_x_id_number() -> str:
+    """A valid ID number whose check character is X, written with a lower-case x."""
+    n = 990_000
+    while not make_id_number(n).endswith("X"):
+        n += 1
+    return make_id_number(n)[:17] + "x"
+
+
+def test_group_purchase_shows_each_rejected_line_and_the_qr_code(phone, site):
+    data = world(site, bound=False)  # on a PC: Native pay needs no WeChat binding
+
+    def trainees():
+        return [make_trainee(name=name).id_number for name in ("学员甲", "学员乙")]
+
+    ids = seed(site, trainees)
+    login(phone, data["phone"])
+    page = phone.page
+    sent = posted(page, "/api/group-orders")
+    pays = posted(page, "/pay")
+    phone.open(f"/h5/group?plan={data['plan']}")
+    advice = page.inner_text(".advice")
+    assert (
+        "仅复制身份证号码，每行一个，请注意身份证中字母 X 大写，身份证前后不要有空格、特殊字符"
+        in advice
+    )
+    unknown = make_id_number(987_654)
+    lines = "\n".join([*ids, lowercase_x_id_number(), unknown]) + "\n"
+    page.fill("#ids", lines)
+    assert page.inner_text("#line-count") == "4"
+    page.click("#group-submit")
+    summary = page.wait_for_selector("#group-summary")
+    assert "验证通过 2 人" in summary.inner_text() and "¥180.00" in summary.inner_text()
+    rows = page.locator("#rejects tbody tr")
+    assert rows.count() == 2
+    assert "小写x" in rows.nth(0).inner_text() and "3" in rows.nth(0).inner_text()
+    assert "账号不存在" in rows.nth(1).inner_text() and "4" in rows.nth(1).inner_text()
+    assert page.inner_text("#error-file") == "下载错误文件"
+    errors = page.request.get(site.url + page.get_attribute("#error-file", "href"))
+    assert errors.ok and errors.body()[:2] == b"PK"  # the .xlsx error file
+    page.wait_for_function(
+        "document.querySelector('#pay-qr') && document.querySelector('#pay-qr').naturalWidth > 0"
+    )
+    assert sent[0] == {"plan_id": data["plan"], "id_numbers": lines}
+    assert pays[0] == {"method": "native"}
+    assert page.inner_text("#sandbox-scan") == "沙箱：模拟扫码"
+    shot = phone.shot("group")
+    copy_to_docs(shot, "group.png")
+
+
+def test_orders_and_invoices(phone, site):
+    data = world(site, bound=False, plans=4)
+    login(phone, data["phone"])
+    page = phone.page
+    a, b, c, d = data["plans"]
+    # Made oldest first, so 我的订单 (newest first) lists: 待支付, 已支付 without an invoice,
+    # 已支付 with its invoice issued, 已关闭.
+    order(page, site, d, cancel=True)
+    invoice = {"title_type": "个人", "title": "孙八", "tax_number": None, "email": "a@b.cn"}
+    issued_no = order(page, site, c, invoice=invoice, pay=True)
+    paid_no = order(page, site, b, pay=True)
+    order(page, site, a)
+    issued = page.request.get(f"{site.url}/api/orders/{issued_no}").json()["invoice"]
+    assert issued["status"] == "issued"
+    requested = posted(page, f"/api/orders/{paid_no}/invoice")
+
+    phone.open("/h5/orders")
+    cards = page.locator(".order-card")
+    assert cards.count() == 4
+    assert "待支付" in cards.nth(0).inner_text() and "继续支付" in cards.nth(0).inner_text()
+    assert "申请开票" in cards.nth(1).inner_text()
+    link = f".order-card[data-order-no='{issued_no}'] a >> text=查看发票"
+    assert page.get_attribute(link, "href") == issued["pdf_url"]
+    pdf = page.request.get(site.url + issued["pdf_url"])
+    assert pdf.ok and pdf.body()[:5] == b"%PDF-"
+    assert "已关闭" in cards.nth(3).inner_text()
+    assert "请在缴费当年申请发票，申请开票成功 15 日内可修改发票 1 次。" in page.inner_text("body")
+    shot = phone.shot("orders")
+    copy_to_docs(shot, "orders.png")
+
+    cards.nth(1).locator("text=申请开票").click()
+    page.click(".invoice-sheet >> text=单位")
+    page.fill(".invoice-sheet input[name=title]", "垫江县人民医院")
+    page.fill(".invoice-sheet input[name=tax_number]", "12345")
+    page.fill(".invoice-sheet input[name=email]", "cw@example.com")
+    page.click("#submit-invoice")
+    assert "税号" in page.wait_for_selector(".weui-toptips").inner_text()
+    tax_number = "91500000MA5U00000" + uscc_check_char("91500000MA5U00000")
+    page.fill(".invoice-sheet input[name=tax_number]", tax_number)
+    page.click("#submit-invoice")
+    page.wait_for_selector(".invoice-sheet", state="detached")
+    assert requested[0] == {
+        "title_type": "单位",
+        "title": "垫江县人民医院",
+        "tax_number": tax_number,
+        "email": "cw@example.com",
+    }
+    # The sandbox's tax platform issued it at once: the card now offers the PDF.
+    page.wait_for_selector(f".order-card[data-order-no='{paid_no}'] a >> text=查看发票")
+
+
+def authorize(phone, next_path: str):
+    """网页授权 through the real sandbox consent page; lands on the bind page (a new user)."""
+    page = phone.page
+    page.goto(f"{phone.base_url}/auth/wechat?next={next_path}")
+    page.click("button[name=agree]")
+    page.wait_for_url("**/h5/bind?next=*")
+    page.wait_for_selector("#app[data-ready]")
+    return page
+
+
+def test_bind_after_wechat_authorization_then_first_change(phone, site):
+    def build():
+        t = make_trainee(name="孙八", password=None)  # bulk-registered: initial password
+        return {"id_number": t.id_number}
+
+    data = seed(site, build)
+    page = phone.page
+    bound = posted(page, "/api/wechat/bind")
+    changed = posted(page, "/api/me/password")
+    authorize(phone, "%2Fh5%2Fplans%3Fkind%3Dspecialist")
+    assert "绑定" in page.inner_text("h2")
+    phone.shot("bind")
+    first = initial_password(data["id_number"])
+    page.fill("#username", data["id_number"])
+    page.fill("#password", first)
+    page.click("#submit")
+    page.wait_for_selector("#new_password")
+    page.fill("#new_password", "Better2025pass")
+    page.fill("#new_password2", "Better2025pass")
+    page.click("#submit")
+    page.wait_for_url("**/h5/plans?kind=specialist*")
+    page.wait_for_selector("#app[data-ready]")
+    assert bound[0] == {"username": data["id_number"], "password": first}
+    assert changed[0] == {"old_password": first, "new_password": "Better2025pass"}
+    assert page.request.get(f"{site.url}/api/me").json()["must_change_password"] is False
+
+
+def test_bind_never_follows_a_foreign_next(phone, site):
+    data = world(site, bound=False)
+    page = authorize(phone, "%2Fh5%2Fprogress")
+    # The bind page reached with a foreign `next` (a crafted link) after authorizing.
+    phone.open("/h5/bind?next=https%3A%2F%2Fevil.example%2F")
+    page.fill("#username", data["phone"])
+    page.fill("#password", "Passw0rd!")
+    page.click("#submit")
+    page.wait_for_url("**/h5/plans*")
+    assert page.url.startswith(site.url)
