@@ -4,11 +4,10 @@ real 网页授权 sandbox and binding."""
 
 from __future__ import annotations
 
-import json
-import time
 from datetime import UTC, datetime
 
 from tests.e2e.conftest import copy_to_docs, login, seed
+from tests.e2e.realdata import lowercase_x_id_number, order, posted
 from tests.factories import make_binding, make_id_number, make_plan, make_trainee, make_unit
 from wxapp.enrollments import grant_enrollment
 from wxapp.idnumbers import initial_password
@@ -31,44 +30,6 @@ def world(site, *, bound=True, plans=1):
     data = seed(site, build)
     data["plan"] = data["plans"][0]
     return data
-
-
-def posted(page, path: str) -> list:
-    """The JSON bodies the page POSTs to `path` (the real server answers them)."""
-    seen: list = []
-
-    def on_request(request) -> None:
-        if request.method == "POST" and request.url.split("?")[0].endswith(path):
-            seen.append(json.loads(request.post_data) if request.post_data else None)
-
-    page.on("request", on_request)
-    return seen
-
-
-def wait_status(page, site, no: str, status: str) -> None:
-    """The sandbox notifies from a thread: ask the real order API until it reads `status`."""
-    deadline = time.monotonic() + 15
-    while page.request.get(f"{site.url}/api/orders/{no}").json()["status"] != status:
-        assert time.monotonic() < deadline, f"order {no} never became {status}"
-        page.wait_for_timeout(100)
-
-
-def order(page, site, plan_id: int, invoice=None, pay=False, cancel=False) -> str:
-    """A real order through the API, paid in the sandbox cashier (Native) or cancelled."""
-    res = page.request.post(f"{site.url}/api/orders", data={"plan_id": plan_id, "invoice": invoice})
-    assert res.ok, res.text()
-    no = res.json()["out_trade_no"]
-    if pay:
-        native = page.request.post(f"{site.url}/api/orders/{no}/pay", data={"method": "native"})
-        assert native.ok, native.text()
-        done = page.request.post(
-            f"{site.url}/_sandbox/pay/cashier", form={"out_trade_no": no, "action": "pay"}
-        )
-        assert done.ok and "支付成功" in done.text()
-        wait_status(page, site, no, "SUCCESS")
-    if cancel:
-        assert page.request.post(f"{site.url}/api/orders/{no}/cancel").ok
-    return no
 
 
 def test_buying_a_plan_cancel_then_pay(phone, site):
@@ -148,14 +109,6 @@ def test_an_order_refused_by_the_server_says_why(phone, site):
     dialog = page.wait_for_selector(".js_dialog .weui-dialog")
     assert "您已购买该培训项目，无需重复购买" in dialog.inner_text()
     assert "already_enrolled" not in dialog.inner_text()
-
-
-def lowercase_x_id_number() -> str:
-    """A valid ID number whose check character is X, written with a lower-case x."""
-    n = 990_000
-    while not make_id_number(n).endswith("X"):
-        n += 1
-    return make_id_number(n)[:17] + "x"
 
 
 def test_group_purchase_shows_each_rejected_line_and_the_qr_code(phone, site):

@@ -4,70 +4,13 @@ certificates issued by the real POST."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from tests.e2e.conftest import copy_to_docs, login, seed
-from tests.factories import (
-    BeaconPlayer,
-    make_enrollment,
-    make_plan,
-    make_trainee,
-    make_unit,
-    sign_in,
-)
-from wxapp.enrollments import grant_enrollment
-
-PAID = datetime(2025, 6, 1, tzinfo=UTC)
-
-
-def world(site, *, unit=True):
-    """A trainee enrolled in 2025's 专业科目 plan (3 courses of 2 one-minute chapters, 30 学时
-    each) and, with 12 of its 30 学时 already counted, 2025's 公需科目 plan."""
-
-    def build():
-        u = make_unit() if unit else None
-        t = make_trainee(name="孙八", unit=u)
-        plan = make_plan(year=2025, courses=3, chapters=2)
-        plan.title = "2025年专业科目培训项目（工程建设）"
-        courses = [pc.course for pc in plan.courses]
-        courses[0].title = "建设工程质量管理"
-        courses[1].title = "绿色建筑与节能"
-        grant_enrollment(t.id, plan.id, PAID)
-        public = make_plan(year=2025, kind="public", required_hours=30, courses=2)
-        public.title = "2025年公需科目培训项目"
-        make_enrollment(t, public, hours="12")  # display only: 12 学时 already credited
-        return {
-            "phone": t.phone,
-            "trainee": t.id,
-            "plan": plan.id,
-            "public": public.id,
-            "courses": [c.id for c in courses],
-            "chapters": [[ch.id for ch in c.chapters] for c in courses],
-        }
-
-    return seed(site, build)
-
-
-def learn(site, data) -> None:
-    """Real beacons: both chapters of the first course watched to the end (the course is
-    learned: 30 学时), then 24 of the 60 seconds of the second course's first chapter."""
-    app = site.app
-    clock = app.extensions["clock"]
-    with app.test_client() as client:
-        sign_in(client, data["trainee"])
-        for n, chapter in enumerate(data["chapters"][0]):
-            for reply in BeaconPlayer(client, chapter, clock, play_id=f"a{n}").watch(0, 60):
-                assert reply.status_code == 200, reply.get_json()
-        partial = BeaconPlayer(client, data["chapters"][1][0], clock, play_id="b0")
-        for reply in partial.watch(0, 24):
-            assert reply.status_code == 200, reply.get_json()
-    # What the production flush worker does every few seconds: Redis -> database.
-    flushed = app.test_cli_runner().invoke(args=["progress", "flush", "--once"])
-    assert flushed.exit_code == 0, flushed.output
+from tests.e2e.realdata import complete, learn, learner_world
+from tests.factories import make_unit
 
 
 def test_my_progress_shows_year_totals_plans_courses_and_chapters(phone, site):
-    data = world(site)
+    data = learner_world(site)
     learn(site, data)
     login(phone, data["phone"])
     page = phone.open("/h5/progress?year=2025")
@@ -84,7 +27,7 @@ def test_my_progress_shows_year_totals_plans_courses_and_chapters(phone, site):
 
 
 def test_plan_page_shows_completion_and_course_states_once_bought(phone, site):
-    data = world(site)
+    data = learner_world(site)
     learn(site, data)
     login(phone, data["phone"])
     page = phone.open(f"/h5/plan?id={data['plan']}")
@@ -98,25 +41,8 @@ def test_plan_page_shows_completion_and_course_states_once_bought(phone, site):
     phone.shot("plan-enrolled")
 
 
-def complete(site, data) -> None:
-    """The 专业科目 plan complete (display only: its 60 学时 counted, completed_at set)."""
-
-    def build():
-        from models import Enrollment, db
-
-        enrollment = db.session.execute(
-            db.select(Enrollment).where(
-                Enrollment.trainee_id == data["trainee"], Enrollment.plan_id == data["plan"]
-            )
-        ).scalar_one()
-        enrollment.hours_done = 60
-        enrollment.completed_at = datetime(2025, 7, 1, tzinfo=UTC)
-
-    seed(site, build)
-
-
 def test_certificates_issued_ready_and_missing(phone, site):
-    data = world(site, unit=False)
+    data = learner_world(site, unit=False)
     complete(site, data)
     seed(site, lambda: make_unit(name="垫江县人民医院", district="垫江县").id)
     login(phone, data["phone"])
@@ -156,7 +82,7 @@ def test_certificates_issued_ready_and_missing(phone, site):
 
 
 def test_certificate_refused_names_what_is_missing(phone, site):
-    data = world(site, unit=False)  # no unit and no 档案所在区县
+    data = learner_world(site, unit=False)  # no unit and no 档案所在区县
     complete(site, data)
     login(phone, data["phone"])
     page = phone.open("/h5/certificates")

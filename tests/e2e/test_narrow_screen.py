@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.e2e.conftest import TEST_VIDEO_URL, login, seed
-from tests.e2e.stubs import cert_entries, progress_reply, stub, world
-from tests.factories import make_plan
+from tests.e2e.realdata import complete, learn, learner_world, lowercase_x_id_number, order
+from tests.factories import make_plan, make_trainee
 from wxapp.enrollments import grant_enrollment
+from wxapp.orders.uscc import check_char as uscc_check_char
 
 NARROW = {"width": 360, "height": 740}
 
@@ -19,68 +20,47 @@ def _overflow(page) -> int:
 
 
 def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
-    data = world(site)
+    # Real content as long as it gets: a long plan title, 12 courses, learned and started
+    # courses, an issued certificate, a pending group order and a paid one with its invoice.
+    data = learner_world(site)
+    learn(site, data)
+    complete(site, data)
 
     def build():
-        from models import Trainee, db
-
-        trainee = db.session.execute(db.select(Trainee)).scalars().first()
         plan = make_plan(year=2025, courses=12)
         plan.title = "2025年专业技术人员继续教育专业科目培训项目（工程建设、教育新知、农业技术）"
         for pc in plan.courses:
             for ch in pc.course.chapters:
                 ch.video_url = TEST_VIDEO_URL
-        grant_enrollment(trainee.id, plan.id, datetime(2025, 6, 1, tzinfo=UTC))
-        return {"plan": plan.id, "course": plan.courses[0].course.id}
+        grant_enrollment(data["trainee"], plan.id, datetime(2025, 6, 1, tzinfo=UTC))
+        others = [make_trainee(name=n).id_number for n in ("学员甲", "学员乙", "学员丙")]
+        for_sale = [make_plan(year=2025).id for _ in range(2)]
+        return {
+            "plan": plan.id,
+            "course": plan.courses[0].course.id,
+            "others": others,
+            "for_sale": for_sale,
+        }
 
     more = seed(site, build)
     phone = new_phone(viewport=NARROW)
     login(phone, data["phone"])
     page = phone.page
-    stub(page, "**/api/me/progress*", progress_reply(data))
-    stub(
-        page,
-        "**/api/group-orders",
-        {
-            "accepted": 1,
-            "amount": 9000,
-            "rejects": [{"line": 2, "id_number": "50023119850307001x", "reason": "小写x"}],
-            "errors_url": "/x.xlsx",
-            "order": {"out_trade_no": "GP2025061600000000001", "status": "NOTPAY", "amount": 9000},
-        },
+    issued = page.request.post(f"{site.url}/api/plans/{data['plan']}/certificate")
+    assert issued.ok, issued.text()
+    tax_number = "91500000MA5U00000" + uscc_check_char("91500000MA5U00000")
+    invoice = {
+        "title_type": "单位",
+        "title": "重庆市垫江县人民医院（垫江县第一人民医院）",
+        "tax_number": tax_number,
+        "email": "caiwu@example.com",
+    }
+    order(page, site, more["for_sale"][0], invoice=invoice, pay=True)
+    group = page.request.post(
+        f"{site.url}/api/group-orders",
+        data={"plan_id": more["for_sale"][1], "id_numbers": "\n".join(more["others"][:2])},
     )
-    stub(page, "**/api/orders/GP2025061600000000001/pay", {"method": "native"})
-    stub(page, "**/api/me/certificates", cert_entries(data, with_certificate=True))
-    stub(page, "**/api/districts", {"items": ["垫江县"]})
-    stub(
-        page,
-        "**/api/me/orders",
-        {
-            "items": [
-                {
-                    "out_trade_no": "2025061610000067292070362512",
-                    "status": "NOTPAY",
-                    "amount": 9000,
-                    "plan_title": "2025年专业技术人员继续教育专业科目培训项目",
-                    "kind": "group",
-                    "quantity": 120,
-                },
-                {
-                    "out_trade_no": "2025061610000067292070362513",
-                    "status": "SUCCESS",
-                    "amount": 4500,
-                    "plan_title": "2025年公需科目",
-                    "invoice": {
-                        "id": 5,
-                        "status": "issued",
-                        "title": "垫江县人民医院",
-                        "modified_count": 0,
-                        "pdf_url": "/api/invoices/5.pdf",
-                    },
-                },
-            ]
-        },
-    )
+    assert group.ok, group.text()
     for path in [
         "/h5/login",
         "/h5/plans",
@@ -96,7 +76,7 @@ def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
     ]:
         phone.open(path)
         assert _overflow(page) <= 0, path
-    page.fill("#ids", "500231198503070011\n50023119850307001x\n")
+    page.fill("#ids", f"{more['others'][2]}\n{lowercase_x_id_number()}\n")
     page.click("#group-submit")
     page.wait_for_selector("#rejects")
     assert _overflow(page) <= 0, "group result"
