@@ -16,6 +16,14 @@ from wxapp.orders.uscc import check_char as uscc_check_char
 CASHIER = "iframe[title='微信支付（沙箱）']"
 
 
+TITLES = (
+    "2025年专业科目培训项目（工程建设）",
+    "2025年专业科目培训项目（教育新知）",
+    "2025年专业科目培训项目（农业技术）",
+    "2025年专业科目培训项目（卫生健康）",
+)
+
+
 def world(site, *, bound=True, plans=1):
     """A trainee (bound to WeChat unless told otherwise, so JSAPI pay works) and plans."""
 
@@ -24,7 +32,8 @@ def world(site, *, bound=True, plans=1):
         if bound:
             make_binding(t)
         made = [make_plan(year=2025, courses=3, chapters=2) for _ in range(plans)]
-        made[0].title = "2025年专业科目培训项目（工程建设）"
+        for plan, title in zip(made, TITLES, strict=False):
+            plan.title = title
         return {"phone": t.phone, "trainee": t.id, "plans": [p.id for p in made]}
 
     data = seed(site, build)
