@@ -29,7 +29,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.stack import CHAPTER_SECONDS, PASSWORD, Seeded, Trainee
+from bench.stack import PASSWORD, Seeded, Trainee
 from tests.wechat_wire import event_xml, sign
 
 BEACON_EVERY_S = 15.0
@@ -148,23 +148,28 @@ async def beacon(
 
 
 async def learn(
-    client: Client, t: Trainee, chapters: list[int], stop_at: Deadline, every: float
+    client: Client, t: Trainee, seeded: Seeded, stop_at: Deadline, every: float
 ) -> None:
-    """Play chapters in order from a random one, a beacon every `every` s of real time."""
-    first = random.randrange(len(chapters))
+    """Play chapters in order from where the trainee left off (or a random chapter), a
+    beacon every `every` s of real time."""
+    chapters = seeded.chapters
+    first = t.start_chapter if t.start_at else random.randrange(len(chapters))
+    resume_at = float(t.start_at)
     for chapter in chapters[first:] + chapters[:first]:
-        play, seq, position = secrets.token_hex(8), 0, 0.0
-        if await beacon(client, t, chapter, play, seq, 0, 0) is None and stop_at.passed():
+        play, seq, position = secrets.token_hex(8), 0, resume_at
+        resume_at = 0.0
+        opened = await beacon(client, t, chapter, play, seq, position, position)
+        if opened is None and stop_at.passed():
             return
         sent = time.monotonic()
-        while position < CHAPTER_SECONDS:
+        while position < seeded.chapter_seconds:
             await asyncio.sleep(max(0.0, sent + every - time.monotonic()))
             if stop_at.passed():
                 return
             # What the player really played since the last beacon (it never runs ahead).
             played = min(time.monotonic() - sent, every)
             sent = time.monotonic()
-            end = min(position + played, CHAPTER_SECONDS)
+            end = min(position + played, seeded.chapter_seconds)
             seq += 1
             reply = await beacon(client, t, chapter, play, seq, position, end)
             if reply is None:
@@ -227,7 +232,7 @@ async def trainee(
     await client.call("GET /api/me/progress", "GET", "/api/me/progress", t)
     if buys:
         await buy(client, t, seeded.buy_plan, stop_at)
-    await learn(client, t, seeded.chapters, stop_at, every)
+    await learn(client, t, seeded, stop_at, every)
     await client.call("GET /api/me/progress", "GET", "/api/me/progress", t)
 
 

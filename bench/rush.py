@@ -155,6 +155,12 @@ def main() -> None:
     parser.add_argument("--login-share", type=float, default=0.1)
     parser.add_argument("--clicks-per-s", type=float, default=5)
     parser.add_argument("--connections", type=int, default=256, help="client connection pool")
+    parser.add_argument(
+        "--chapter-seconds",
+        type=int,
+        default=1200,
+        help="chapter length; trainees resume part-way through one (completions at the real rate)",
+    )
     opts = parser.parse_args()
     opts.steps = [int(x) for x in opts.steps.split(",")]
     if opts.step_seconds < RAMP_S + 20:
@@ -164,7 +170,7 @@ def main() -> None:
     reset_database(DATABASE_URL, stack.env())
     with closing(redis.Redis.from_url(REDIS_URL)) as r:
         r.flushdb()
-    seeded = seed(stack.env(), max(opts.steps))
+    seeded = seed(stack.env(), max(opts.steps), opts.chapter_seconds, resume=True)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
@@ -172,7 +178,7 @@ def main() -> None:
         f"commit {commit}; {os.cpu_count()} CPUs; gunicorn {stack.workers} gthread workers x "
         f"{stack.threads} threads; steps {opts.steps} x {opts.step_seconds:.0f}s; "
         f"buy {opts.buy_share:.0%}, password login {opts.login_share:.0%}, "
-        f"{opts.clicks_per_s}/s menu clicks",
+        f"{opts.clicks_per_s}/s menu clicks; chapters of {opts.chapter_seconds} s",
         flush=True,
     )
     try:

@@ -19,6 +19,7 @@ the signed session cookie the 网页授权 login would have given them.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -193,6 +194,8 @@ class Trainee:
     cookie: str
     openid: str
     ip: str
+    start_chapter: int = 0  # index into Seeded.chapters where this trainee resumes
+    start_at: int = 0  # seconds of that chapter already watched (seeded progress)
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,7 @@ class Seeded:
     buy_plan: int
     chapters: list[int]  # of the learning plan, course by course
     trainees: list[Trainee]
+    chapter_seconds: int = CHAPTER_SECONDS
 
 
 def id_number(n: int) -> str:
@@ -211,12 +215,25 @@ def id_number(n: int) -> str:
     return first17 + check_char(first17)
 
 
-def seed(env: dict[str, str], n: int) -> Seeded:
-    """A fresh catalogue and `n` enrolled, bound trainees (bulk inserts)."""
+def seed(
+    env: dict[str, str], n: int, chapter_seconds: int = CHAPTER_SECONDS, resume: bool = False
+) -> Seeded:
+    """A fresh catalogue and `n` enrolled, bound trainees (bulk inserts). With `resume`,
+    each trainee has already watched part of one chapter (a random chapter, from 0 to a
+    random point short of 95 %), where they resume: completions then come at the rate real
+    chapters give them, however long the chapters are."""
     os.environ.update(env)  # the factory reads its settings from the environment
     from werkzeug.security import generate_password_hash
 
-    from models import Chapter, Course, PlanCourse, TrainingPlan, WechatBinding, db
+    from models import (
+        Chapter,
+        ChapterProgress,
+        Course,
+        PlanCourse,
+        TrainingPlan,
+        WechatBinding,
+        db,
+    )
     from models import Trainee as TraineeRow
     from wxapp import create_app
     from wxapp.enrollments import grant_enrollments
@@ -240,7 +257,7 @@ def seed(env: dict[str, str], n: int) -> Seeded:
                 Chapter(
                     position=i,
                     title=f"第{i}章",
-                    duration_s=CHAPTER_SECONDS,
+                    duration_s=chapter_seconds,
                     video_url="/static/media/x.mp4",
                 )
                 for i in range(1, CHAPTERS_PER_COURSE + 1)
@@ -292,6 +309,28 @@ def seed(env: dict[str, str], n: int) -> Seeded:
             ],
         )
         grant_enrollments(ids, learn.id, now)
+        rng = random.Random(7)
+        starts = {
+            t: (rng.randrange(len(chapters)), rng.randrange(int(chapter_seconds * 0.95)))
+            if resume
+            else (0, 0)
+            for t in ids
+        }
+        if resume:
+            db.session.execute(
+                sa.insert(ChapterProgress),
+                [
+                    {
+                        "trainee_id": t,
+                        "chapter_id": chapters[k],
+                        "intervals": [[0, p]] if p else [],
+                        "watched_seconds": p,
+                        "position": p,
+                        "updated_at": now,
+                    }
+                    for t, (k, p) in starts.items()
+                ],
+            )
         db.session.commit()
         serializer = app.session_interface.get_signing_serializer(app)
         name = app.config["SESSION_COOKIE_NAME"]
@@ -303,10 +342,12 @@ def seed(env: dict[str, str], n: int) -> Seeded:
                 + serializer.dumps({"tid": r.id, "must_change": False, "_permanent": True}),
                 openid=f"o_bench_{r.id}",
                 ip=f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}",
+                start_chapter=starts[r.id][0],
+                start_at=starts[r.id][1],
             )
             for i, r in enumerate(rows)
         ]
-        result = Seeded(learn.id, buy.id, chapters, trainees)
+        result = Seeded(learn.id, buy.id, chapters, trainees, chapter_seconds)
         db.engine.dispose()
     app.extensions["redis"].close()
     return result
