@@ -106,7 +106,7 @@ async def drive(stack: Stack, seeded, opts, db_name: str) -> tuple[loadgen.Clien
             print(
                 f"step {k + 1}: {n:6d} learners  {summary['per_s']:7.1f} beacons/s  "
                 f"p50 {summary['p50_ms']:6.1f} ms  p99 {summary['p99_ms']:7.1f} ms  "
-                f"errors {summary['errors']}  server CPU {summary['server_cpu']:.2f} cores, "
+                f"errors {summary['errors']} {summary['statuses']}  server CPU {summary['server_cpu']:.2f} cores, "
                 f"sandbox {summary['sandbox_cpu']:.2f}, this client {summary['client_cpu']:.2f}, "
                 f"load {summary['load']:.1f}",
                 flush=True,
@@ -115,7 +115,11 @@ async def drive(stack: Stack, seeded, opts, db_name: str) -> tuple[loadgen.Clien
                 print("beacon p99 over 100 ms: no further step", flush=True)
                 deadline.at = time.monotonic()
                 break
-        await asyncio.gather(*tasks, clicks)
+        # Learners finish their current beacon period; those of steps not run never start.
+        await asyncio.wait([*tasks, clicks], timeout=RAMP_S + 5)
+        for task in [*tasks, clicks]:
+            task.cancel()
+        await asyncio.gather(*tasks, clicks, return_exceptions=True)
     return client, report
 
 
