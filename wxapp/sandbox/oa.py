@@ -15,7 +15,16 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
 
 from wxapp import clock
 from wxapp.extensions import get_redis
@@ -53,9 +62,16 @@ def _ok(**extra: Any) -> Any:
 
 @bp.before_request
 def _maybe_slow():
-    delay = state.slow_ms(get_redis())
-    if delay and request.path.startswith(("/_sandbox/cgi-bin/", "/_sandbox/sns/")):
+    if not request.path.startswith(("/_sandbox/cgi-bin/", "/_sandbox/sns/")):
+        return None
+    r = get_redis()
+    delay = state.slow_ms(r)
+    if delay:
         time.sleep(min(delay, 30_000) / 1000)
+    status = state.fail_http(r)
+    if status:
+        return Response("sandbox: failing gateway", status=status, mimetype="text/plain")
+    return None
 
 
 def _app_credentials(appid: str | None, secret: str | None) -> int:
@@ -205,6 +221,7 @@ def post_switches():
         fail_errcode=body.get("fail_errcode"),
         fail_times=body.get("fail_times"),
         unsubscribed=body.get("unsubscribed"),
+        fail_http=body.get("fail_http"),
     )
     return jsonify(state.switches(r))
 

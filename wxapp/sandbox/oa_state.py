@@ -28,6 +28,9 @@ K_INBOX = "sandbox:inbox:"
 K_MSGID = "sandbox:msgid"
 K_SWITCH = "sandbox:switch"
 K_UNSUBSCRIBED = "sandbox:unsubscribed"
+K_CLIENT_MSG = "sandbox:client_msg_id:"
+K_REPEATS = "sandbox:repeats"
+CLIENT_MSG_TTL_S = 600  # WeChat drops a repeated client_msg_id within ten minutes
 
 DEMO_USERS = [
     {"openid": "o_demo_zhangsan_0000000001", "nickname": "微信用户·张三"},
@@ -106,7 +109,18 @@ def load_menu(r: redis.Redis) -> dict[str, Any] | None:
 
 
 def deliver(r: redis.Redis, kind: str, message: dict[str, Any], now_iso: str) -> int:
+    """Keep `message` in the inbox; a repeat of a `client_msg_id` seen within ten minutes
+    is answered with the first send's msgid and not delivered again, as WeChat does."""
+    client_msg_id = message.get("client_msg_id")
+    if client_msg_id:
+        key = K_CLIENT_MSG + str(client_msg_id)
+        first = r.get(key)
+        if first is not None:
+            r.incr(K_REPEATS)
+            return int(first)
     msgid = int(r.incr(K_MSGID))
+    if client_msg_id:
+        r.set(key, msgid, ex=CLIENT_MSG_TTL_S)
     entry = {"msgid": msgid, "kind": kind, "received_at": now_iso, **message}
     r.rpush(K_INBOX + str(message["touser"]), json.dumps(entry, ensure_ascii=False))
     return msgid
@@ -127,12 +141,17 @@ def set_switches(
     fail_errcode: int | None = None,
     fail_times: int | None = None,
     unsubscribed: list[str] | None = None,
+    fail_http: int | None = None,
 ) -> None:
     """slow_ms: delay of every API answer; fail_errcode for the next fail_times message
-    sends and menu calls (-1 times: until reset); openids in `unsubscribed` get 43004."""
+    sends and menu calls (-1 times: until reset); openids in `unsubscribed` get 43004;
+    fail_http: every API call answers this HTTP status (e.g. 502, a failing gateway)
+    until reset (0 turns it off)."""
     values: dict[str, int] = {}
     if slow_ms is not None:
         values["slow_ms"] = slow_ms
+    if fail_http is not None:
+        values["fail_http"] = fail_http
     if fail_errcode is not None:
         values["fail_errcode"] = fail_errcode
         values["fail_times"] = -1 if fail_times is None else fail_times
@@ -154,12 +173,22 @@ def switches(r: redis.Redis) -> dict[str, Any]:
         "slow_ms": int(raw.get("slow_ms", 0)),
         "fail_errcode": int(raw["fail_errcode"]) if "fail_errcode" in raw else None,
         "fail_times": int(raw.get("fail_times", 0)),
+        "fail_http": int(raw.get("fail_http", 0)),
         "unsubscribed": sorted(r.smembers(K_UNSUBSCRIBED)),
     }
 
 
 def slow_ms(r: redis.Redis) -> int:
     return int(r.hget(K_SWITCH, "slow_ms") or 0)
+
+
+def fail_http(r: redis.Redis) -> int:
+    return int(r.hget(K_SWITCH, "fail_http") or 0)
+
+
+def repeats(r: redis.Redis) -> int:
+    """How many sends repeated a client_msg_id and were dropped."""
+    return int(r.get(K_REPEATS) or 0)
 
 
 def take_failure(r: redis.Redis) -> int | None:
