@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ import redis
 import sqlalchemy as sa
 
 from bench.procstat import children, children_cpu, cpu_seconds, postgres_pids
+from bench.stack import free_port, reset_database, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -54,12 +54,6 @@ BEACONS = "POST /api/beacons"
 WORKERS, THREADS = 3, 4
 
 
-def free_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def env() -> dict[str, str]:
     return {
         **os.environ,
@@ -69,29 +63,6 @@ def env() -> dict[str, str]:
         "WXAPP_SANDBOX": "1",
         "PROGRESS_INPROCESS_FLUSH": "0",
     }
-
-
-def reset_database() -> None:
-    url = sa.engine.make_url(DATABASE_URL).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.execute(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
-        ).first():
-            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-    subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env(),
-        check=True,
-        capture_output=True,
-    )
 
 
 def seed(learners: int) -> list[dict]:
@@ -171,19 +142,6 @@ def write_learners(learners: list[dict], path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def wait_for(url: str, seconds: float = 30) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not come up")
-
-
 def warm_up(base: str, learners: list[dict]) -> None:
     """Every learner's first beacon (its cold path: chapter and entitlement loads)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -248,7 +206,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
 
-    reset_database()
+    reset_database(DATABASE_URL, env())
     with closing(redis.Redis.from_url(REDIS_URL)) as r:
         r.flushdb()
     learners = seed(opts.learners)

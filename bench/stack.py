@@ -34,6 +34,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.pgreset import empty_database
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PASSWORD = "Bench-rush-2026"
@@ -62,19 +64,7 @@ def wait_for(url: str, seconds: float = 30) -> None:
 
 def reset_database(database_url: str, env: dict[str, str]) -> None:
     """Create the database if missing, empty its schema, run the migrations."""
-    url = sa.engine.make_url(database_url).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.execute(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
-        ).first():
-            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    empty_database(database_url, name_must_contain="bench")
     subprocess.run(
         [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
         cwd=ROOT,

@@ -23,10 +23,10 @@ import pytest
 import redis
 import sqlalchemy as sa
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from models import db
+from tests.pgreset import empty_database
 from wxapp import create_app
 from wxapp.clock import FakeClock
 
@@ -36,32 +36,11 @@ REDIS_URL = os.environ.get("REDIS_URL")
 CLOCK_START = datetime(2025, 6, 16, 2, 0, tzinfo=UTC)
 
 
-def _reset_postgres(url: str) -> None:
-    """Create the test database if needed and give it an empty schema."""
-    target = make_url(url).set(drivername="postgresql+psycopg")
-    name = target.database or ""
-    if "test" not in name:
-        raise RuntimeError(f"refusing to reset database {name!r}: its name must contain 'test'")
-    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-        ).first()
-        if not exists:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    engine = sa.create_engine(target, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def base_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("wxapp")
     if DATABASE_URL:
-        _reset_postgres(DATABASE_URL)
+        empty_database(DATABASE_URL, name_must_contain="test")
         database_url = DATABASE_URL
     else:
         database_url = f"sqlite:///{tmp / 'test.sqlite3'}"

@@ -30,7 +30,7 @@ from wxapp.catalogue import hours_text
 from wxapp.dbutil import insert_ignore
 from wxapp.outbox import add_event
 from wxapp.progress import core
-from wxapp.progress.records import upsert_chapters
+from wxapp.progress.records import trainee_progress, upsert_chapters
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,7 @@ def complete_chapter(
 
     chapters = db.session.execute(
         sa.select(Chapter.id, ChapterProgress.completed_at)
-        .outerjoin(
-            ChapterProgress,
-            sa.and_(
-                ChapterProgress.chapter_id == Chapter.id,
-                ChapterProgress.trainee_id == trainee_id,
-            ),
-        )
+        .outerjoin(ChapterProgress, trainee_progress(trainee_id))
         .where(Chapter.course_id == course_id)
     ).all()
     learned = [c.id for c in chapters if c.completed_at is not None]

@@ -31,6 +31,13 @@ class StoredChapter:
     completed: bool
 
 
+def trainee_progress(trainee_id: int) -> sa.ColumnElement[bool]:
+    """Join condition: each chapter with this trainee's progress row, if there is one."""
+    return sa.and_(
+        ChapterProgress.chapter_id == Chapter.id, ChapterProgress.trainee_id == trainee_id
+    )
+
+
 def load_chapter(trainee_id: int, chapter_id: int) -> StoredChapter | None:
     """The chapter and the trainee's row for it, in one query; None for an unknown chapter."""
     row = db.session.execute(
@@ -41,13 +48,7 @@ def load_chapter(trainee_id: int, chapter_id: int) -> StoredChapter | None:
             ChapterProgress.position,
             ChapterProgress.completed_at,
         )
-        .outerjoin(
-            ChapterProgress,
-            sa.and_(
-                ChapterProgress.chapter_id == Chapter.id,
-                ChapterProgress.trainee_id == trainee_id,
-            ),
-        )
+        .outerjoin(ChapterProgress, trainee_progress(trainee_id))
         .where(Chapter.id == chapter_id)
     ).first()
     if row is None:

@@ -30,6 +30,7 @@ from models import (
 from wxapp.catalogue import KIND_NAMES, hours_text
 from wxapp.credits import year_totals
 from wxapp.progress import core
+from wxapp.progress.records import trainee_progress
 from wxapp.progress.store import ProgressStore
 
 
@@ -110,13 +111,7 @@ def _chapters(
             ChapterProgress.watched_seconds,
             ChapterProgress.completed_at,
         )
-        .outerjoin(
-            ChapterProgress,
-            sa.and_(
-                ChapterProgress.chapter_id == Chapter.id,
-                ChapterProgress.trainee_id == trainee_id,
-            ),
-        )
+        .outerjoin(ChapterProgress, trainee_progress(trainee_id))
         .where(Chapter.course_id.in_(course_ids))
         .order_by(Chapter.course_id, Chapter.position)
     ).all()
