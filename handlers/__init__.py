@@ -1,6 +1,7 @@
 """Flask blueprints: parse and validate the request, call one wxapp function, shape the reply.
 
-Every module here that defines a blueprint `bp` is registered by the factory.
+Every module here that defines a blueprint `bp` is registered by the factory; the progress
+beacon, the hot path, is a WSGI endpoint in front of them (handlers/beacons.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class RowIdConverter(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter
     guard.install(app)
+    from handlers import beacons  # imports the handler modules, which import this package
+
+    beacons.install(app)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
         bp = getattr(module, "bp", None)

@@ -6,12 +6,13 @@ check costs no database query: the beacon path stays free of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request, session
+from flask import Flask, request, session
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request
 
 from wxapp import ratelimit
 from wxapp.errors import Forbidden, Unauthorized
@@ -50,10 +51,21 @@ def body_limit(max_bytes: int) -> Callable[[F], F]:
 
 
 def current_trainee_id() -> int:
-    tid = session.get(SESSION_TRAINEE)
+    return trainee_of(session)
+
+
+def trainee_of(opened: Mapping[str, Any]) -> int:
+    """The trainee a session belongs to, or 401."""
+    tid = opened.get(SESSION_TRAINEE)
     if not isinstance(tid, int):
         raise Unauthorized()
     return tid
+
+
+def require_password_changed(opened: Mapping[str, Any]) -> None:
+    """403 while the trainee still has to replace the initial password."""
+    if opened.get(SESSION_MUST_CHANGE):
+        raise Forbidden("首次登录请先修改初始密码", code="password_change_required")
 
 
 def start_session(trainee_id: int, must_change: bool) -> None:
@@ -84,15 +96,40 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def _cross_origin() -> bool:
+def _cross_origin(req: Request, public_base_url: str) -> bool:
     """A state-changing browser request sent from another site (CSRF), by Origin or Referer."""
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+    if req.headers.get("Sec-Fetch-Site") == "cross-site":
         return True
-    source = request.headers.get("Origin") or request.headers.get("Referer")
+    source = req.headers.get("Origin") or req.headers.get("Referer")
     if not source or source == "null":
         return source == "null"
-    allowed = {_origin_of(current_app.config["PUBLIC_BASE_URL"]), _origin_of(request.host_url)}
-    return _origin_of(source) not in allowed
+    return _origin_of(source) not in {_origin_of(public_base_url), _origin_of(req.host_url)}
+
+
+def refuse_cross_origin_write(req: Request, public_base_url: str) -> None:
+    """403 for a POST (PUT, DELETE...) to /api/ or /auth/ sent from another site."""
+    if req.method in SAFE_METHODS:
+        return
+    if (req.path.startswith("/api/") or req.path.startswith("/auth/")) and _cross_origin(
+        req, public_base_url
+    ):
+        raise Forbidden("拒绝来自其他网站的请求", code="cross_origin")
+
+
+def enforce_body_limit(req: Request, limit: int | None) -> None:
+    """413 for a body over `limit` bytes, told before it is read; the body is read no further."""
+    if limit is None:
+        return
+    req.max_content_length = limit
+    if req.content_length is not None:
+        if req.content_length > limit:
+            raise RequestEntityTooLarge()
+    elif req.method not in SAFE_METHODS and req.environ.get("wsgi.input_terminated"):
+        # Chunked, length unknown: werkzeug would hand the view the first `limit` bytes
+        # as if they were the whole body. Read one byte more to tell, keep what was read.
+        req.max_content_length = limit + 1
+        if len(req.get_data(cache=True)) > limit:
+            raise RequestEntityTooLarge()
 
 
 def install(app: Flask) -> None:
@@ -100,30 +137,11 @@ def install(app: Flask) -> None:
     def _refuse_large_bodies():
         # First of the guards: a body too big is refused before anything else is done.
         view = app.view_functions.get(request.endpoint or "")
-        limit = getattr(view, "_max_body", None) or request.max_content_length
-        if limit is None:
-            return None
-        request.max_content_length = limit
-        if request.content_length is not None:
-            if request.content_length > limit:
-                raise RequestEntityTooLarge()
-        elif request.method not in SAFE_METHODS and request.environ.get("wsgi.input_terminated"):
-            # Chunked, length unknown: werkzeug would hand the view the first `limit` bytes
-            # as if they were the whole body. Read one byte more to tell, keep what was read.
-            request.max_content_length = limit + 1
-            if len(request.get_data(cache=True)) > limit:
-                raise RequestEntityTooLarge()
-        return None
+        enforce_body_limit(request, getattr(view, "_max_body", None) or request.max_content_length)
 
     @app.before_request
     def _refuse_cross_origin_writes():
-        if request.method in SAFE_METHODS:
-            return None
-        if (
-            request.path.startswith("/api/") or request.path.startswith("/auth/")
-        ) and _cross_origin():
-            raise Forbidden("拒绝来自其他网站的请求", code="cross_origin")
-        return None
+        refuse_cross_origin_write(request, app.config["PUBLIC_BASE_URL"])
 
     @app.before_request
     def _require_session():
@@ -132,7 +150,7 @@ def install(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint)
         if view is None or getattr(view, "_public", False):
             return None
-        current_trainee_id()
-        if session.get(SESSION_MUST_CHANGE) and not getattr(view, "_before_password_change", False):
-            raise Forbidden("首次登录请先修改初始密码", code="password_change_required")
+        trainee_of(session)
+        if not getattr(view, "_before_password_change", False):
+            require_password_changed(session)
         return None

@@ -17,6 +17,7 @@ from wxapp.extensions import db, make_redis, migrate
 from wxapp.notifications.worker import start_inprocess as start_inprocess_notify_worker
 from wxapp.pay.client import build_wechatpay
 from wxapp.progress.web import init_app as init_progress
+from wxapp.sessions import SessionInterface
 from wxapp.wechat.client import build_wechat_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_config(Path(app.instance_path), overrides))
     app.json.ensure_ascii = False  # Chinese messages stay readable on the wire
+    app.session_interface = SessionInterface()  # Flask's cookie, verified once per process
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -39,20 +41,20 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["wechat"] = build_wechat_client(app)
     app.extensions["wechatpay"] = build_wechatpay(app)
     start_inprocess_notify_worker(app)  # only with NOTIFY_INPROCESS=1 (make run)
-    init_progress(app)  # beacon session cookie; in-process flusher for make run
+    init_progress(app)  # the in-process flusher for make run
 
     register_error_handlers(app)
     observability.init_app(app)
-    if app.config["PROXY_COUNT"]:
-        n = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     # The factory is the composition root: it alone reaches up to the handlers and the CLI.
     from handlers import register_blueprints
     from wxapp import sandbox
     from wxapp.cli import register_commands
 
-    register_blueprints(app)
+    register_blueprints(app)  # and the beacon endpoint in front of Flask's dispatch
     sandbox.register(app)
     register_commands(app)
+    if app.config["PROXY_COUNT"]:  # outermost: every handler sees the client's address
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app

@@ -92,6 +92,25 @@ HTTP_MESSAGES = {
 }
 
 
+def http_error_body(err: HTTPException) -> tuple[int, dict[str, str]]:
+    """A werkzeug HTTP error (404, 405, 413...) as the JSON body /api/ answers with."""
+    status = err.code or 500
+    code, message = HTTP_MESSAGES.get(status, ("error", err.description or "请求失败"))
+    return status, {"error": code, "message": message}
+
+
+def unexpected_error_body(err: Exception, method: str, path: str) -> tuple[int, dict[str, str]]:
+    """A failure no handler expected: 503 when PostgreSQL or Redis is down, else 500. Logged."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(err, OperationalError | RedisConnectionError):
+        log.error("backing service unavailable: %s", err)
+        return 503, {"error": "unavailable", "message": ServiceUnavailable.message}
+    log.error("unhandled error on %s %s", method, path, exc_info=err)
+    return 500, {"error": "internal", "message": "系统繁忙，请稍后再试"}
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def _app_error(err: AppError):
@@ -99,19 +118,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
-        status = err.code or 500
-        code, message = HTTP_MESSAGES.get(status, ("error", err.description or "请求失败"))
         if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
             return err
-        return jsonify({"error": code, "message": message}), status
+        status, body = http_error_body(err)
+        return jsonify(body), status
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from sqlalchemy.exc import OperationalError
-
-        if isinstance(err, OperationalError | RedisConnectionError):
-            log.error("backing service unavailable: %s", err)
-            return jsonify({"error": "unavailable", "message": ServiceUnavailable.message}), 503
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return jsonify({"error": "internal", "message": "系统繁忙，请稍后再试"}), 500
+        status, body = unexpected_error_body(err, request.method, request.path)
+        return jsonify(body), status

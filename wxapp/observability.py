@@ -13,6 +13,9 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
@@ -27,8 +30,31 @@ PAYMENTS = Counter("wxapp_payments_total", "Payment notifications handled, by ou
 PUSHES = Counter("wxapp_pushes_total", "Template messages pushed, by outcome", ["outcome"])
 
 
+# A request answered in front of Flask (handlers/beacons.py) has no request context: its id,
+# method and path are kept here while it is served, for the logs.
+_plain_request: ContextVar[tuple[str, str, str] | None] = ContextVar("plain_request", default=None)
+
+
+def incoming_request_id(header: str) -> str:
+    """The caller's X-Request-Id when it is sane, else a new id."""
+    return header if _SANE_ID.fullmatch(header) else uuid.uuid4().hex
+
+
+@contextmanager
+def plain_request(request_id: str, method: str, path: str) -> Iterator[None]:
+    """Logs written inside carry this request's id, method and path."""
+    token = _plain_request.set((request_id, method, path))
+    try:
+        yield
+    finally:
+        _plain_request.reset(token)
+
+
 def request_id() -> str | None:
-    return g.get("request_id") if has_request_context() else None
+    if has_request_context():
+        return g.get("request_id")
+    plain = _plain_request.get()
+    return plain[0] if plain else None
 
 
 class RequestIdFilter(logging.Filter):
@@ -51,6 +77,8 @@ class JsonFormatter(logging.Formatter):
         if has_request_context():
             entry["method"] = request.method
             entry["path"] = request.path
+        elif (plain := _plain_request.get()) is not None:
+            entry["method"], entry["path"] = plain[1], plain[2]
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -78,8 +106,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _assign_request_id():
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.request_id = incoming_request_id(request.headers.get(REQUEST_ID_HEADER, ""))
 
     @app.after_request
     def _echo_request_id(response):

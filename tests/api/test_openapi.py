@@ -5,6 +5,8 @@ from pathlib import Path
 
 import yaml
 
+from handlers import beacons
+
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 
 
@@ -26,6 +28,8 @@ def app_routes(app) -> set[tuple[str, str]]:
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         routes |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    # Served in front of Flask's dispatch, not in url_map.
+    routes |= {(beacons.PATH, m) for m in beacons.METHODS}
     return routes
 
 

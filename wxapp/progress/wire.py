@@ -9,7 +9,9 @@ call every learner makes every 15 s. `Wire` keeps a free list of connections bui
 with the client's own pool settings (address, db, timeouts, decoding, hiredis, retry
 policy) and writes the packed commands and reads the replies directly.
 
-What stays as redis-py does it: the same connection class and parser, the health check
+The commands are packed by hiredis (a dependency: redis-py's C reply parser), which takes
+str, bytes, int and float. What stays as redis-py does it: the same connection class and
+parser, the health check
 (PING after `health_check_interval` idle), a connection the server closed while idle is
 replaced (the pool finds it with a poll() per checkout; here a failed call is retried once
 on a new socket), every reply read before an error reply is raised, so a connection never
@@ -23,6 +25,7 @@ from collections import deque
 from typing import Any
 
 import redis
+from hiredis import pack_command
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
@@ -75,7 +78,9 @@ class Wire:
     def _exchange(
         conn: redis.connection.AbstractConnection, commands: tuple[tuple[Any, ...], ...]
     ) -> list[Any]:
-        conn.send_packed_command(conn.pack_commands(commands))
+        # hiredis packs str, bytes, int and float as redis-py would, without its per-argument
+        # type checks; one write for all the commands.
+        conn.send_packed_command([b"".join([pack_command(command) for command in commands])])
         replies: list[Any] = []
         for _ in commands:
             try:

@@ -1,0 +1,106 @@
+"""POST /api/beacons, the hot path: a small WSGI endpoint in front of Flask's dispatch.
+
+Every learner's player sends a beacon every 15 s; at the end of the year that is most of
+the requests the service answers. Flask's per-request machinery (request context, URL
+routing, before/after hooks, the response object, teardown) costs as much CPU as the
+beacon's own work, so this one path skips it, the way werkzeug's DispatcherMiddleware
+mounts a second WSGI app. It skips no step: the request is the app's own `request_class`,
+inside an app context, and it goes through the same functions, in the same order, as a
+Flask view behind handlers/guard.py's hooks:
+
+1. request id (X-Request-Id in, echoed out, on every log line written meanwhile);
+2. body limit (limits.BEACON_BODY, 413 before the body is read; chunked bodies too);
+3. cross-origin writes refused (403);
+4. the session, opened by the app's own session interface: 401 without one, 403 while
+   the initial password is unchanged. Never re-sent: the beacon does not slide it;
+5. the body validated field by field (422 naming the field);
+6. `service.record_beacon`, the use case;
+7. errors answered as errors.py answers them for every /api/ route.
+
+Everything else goes on to Flask unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from handlers import guard
+from handlers import validation as v
+from wxapp import clock, limits
+from wxapp.errors import AppError, ValidationError, http_error_body, unexpected_error_body
+from wxapp.observability import REQUEST_ID_HEADER, incoming_request_id, plain_request
+from wxapp.progress import service
+
+PATH = "/api/beacons"
+METHODS = ("POST",)
+# Lua numbers are doubles: keep integers exact and lengths sane.
+MAX_INT = 2**31 - 1
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def parse_beacon(body: Any) -> service.Beacon:
+    """The beacon in a JSON body, or a 422 naming the first bad field."""
+    if not isinstance(body, dict):
+        raise ValidationError("body", "请求体必须是 JSON 对象")
+    chapter_id = v.integer(body, "chapter_id", low=1, high=MAX_INT)
+    play_id = v.string(body, "play_id", max_len=64)
+    seq = v.integer(body, "seq", low=0, high=MAX_INT)
+    start = v.number(body, "from", low=0)
+    end = v.number(body, "to", low=0)
+    position = v.number(body, "position", low=0)
+    if start > end:
+        raise ValidationError("from", "字段 from 不能大于 to")
+    return service.Beacon(chapter_id, play_id, seq, start, end, position)
+
+
+class BeaconEndpoint:
+    """WSGI middleware: answers POST /api/beacons, hands every other request to `next_app`."""
+
+    def __init__(self, app: Flask, next_app: WSGIApp):
+        self.app = app
+        self.next_app = next_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        if environ.get("PATH_INFO") != PATH:
+            return self.next_app(environ, start_response)
+        app = self.app
+        request = app.request_class(environ)
+        rid = incoming_request_id(request.headers.get(REQUEST_ID_HEADER, ""))
+        headers = [("Content-Type", app.json.mimetype), (REQUEST_ID_HEADER, rid)]
+        with plain_request(rid, request.method, PATH), app.app_context():
+            try:
+                status, body = 200, self.answer(request)
+            except AppError as refused:
+                status, body = refused.status, refused.to_dict()
+            except HTTPException as err:
+                status, body = http_error_body(err)
+                headers += [h for h in err.get_headers() if h[0] == "Allow"]
+            except Exception as err:  # noqa: BLE001 - answered as errors.py answers it
+                status, body = unexpected_error_body(err, request.method, PATH)
+            payload = f"{app.json.dumps(body)}\n".encode()
+        if request.method == "HEAD":
+            payload = b""
+        headers += [("Content-Length", str(len(payload))), ("Vary", "Cookie")]
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        return [payload]
+
+    def answer(self, request) -> dict[str, Any]:
+        if request.method not in METHODS:
+            raise MethodNotAllowed(valid_methods=METHODS)
+        guard.enforce_body_limit(request, limits.BEACON_BODY)
+        guard.refuse_cross_origin_write(request, self.app.config["PUBLIC_BASE_URL"])
+        session = self.app.session_interface.open_session(self.app, request) or {}
+        trainee_id = guard.trainee_of(session)
+        guard.require_password_changed(session)
+        beacon = parse_beacon(request.get_json(silent=True))
+        return service.record_beacon(service.get_store(self.app), trainee_id, beacon, clock.now())
+
+
+def install(app: Flask) -> None:
+    app.wsgi_app = BeaconEndpoint(app, app.wsgi_app)  # type: ignore[method-assign]

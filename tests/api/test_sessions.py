@@ -1,0 +1,88 @@
+"""The session cookie (wxapp/sessions.py): Flask's own format and rules, opened once per
+process. What a remembered cookie must never change: expiry, forgery, key rotation."""
+
+import pytest
+from flask.sessions import SecureCookieSessionInterface
+
+from models import db
+from tests.factories import make_trainee
+from wxapp import sessions
+
+
+@pytest.fixture
+def trainee_id(app):
+    with app.app_context():
+        trainee = make_trainee()
+        db.session.commit()
+        return trainee.id
+
+
+def cookie_for(app, trainee_id: int, interface=None) -> str:
+    """A session cookie as Flask's stock interface (or `interface`) signs it."""
+    interface = interface or SecureCookieSessionInterface()
+    serializer = interface.get_signing_serializer(app)
+    payload = {"tid": trainee_id, "must_change": False, "_permanent": True}
+    return f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps(payload)}"
+
+
+def me(app, cookie: str):
+    """GET /api/me sending exactly the cookies of `cookie` ("a=b; c=d")."""
+    client = app.test_client()
+    for pair in cookie.split("; "):
+        name, value = pair.split("=", 1)
+        client.set_cookie(name, value)
+    return client.get("/api/me")
+
+
+def test_cookies_of_flasks_own_interface_open_and_ours_open_in_flask(app, trainee_id):
+    assert me(app, cookie_for(app, trainee_id)).status_code == 200
+    ours = cookie_for(app, trainee_id, app.session_interface).split("=", 1)[1]
+    opened = SecureCookieSessionInterface().get_signing_serializer(app).loads(ours)
+    assert opened["tid"] == trainee_id
+
+
+def test_an_altered_cookie_is_refused_even_after_the_genuine_one_was_opened(app, trainee_id):
+    genuine = cookie_for(app, trainee_id)
+    assert me(app, genuine).status_code == 200
+    body, signature = genuine.rsplit(".", 1)
+    forged = f"{body}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    for _ in range(2):
+        assert me(app, forged).status_code == 401
+
+
+def test_a_remembered_cookie_still_expires(app, trainee_id, monkeypatch):
+    cookie = cookie_for(app, trainee_id)
+    assert me(app, cookie).status_code == 200
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    later = sessions.time.time() + lifetime + 5
+    monkeypatch.setattr(sessions.time, "time", lambda: later)
+    res = me(app, cookie)
+    assert res.status_code == 401 and res.json["message"] == "请先登录"
+
+
+def test_a_new_secret_key_refuses_old_cookies_unless_listed_as_fallback(app, trainee_id):
+    old_cookie = cookie_for(app, trainee_id)
+    assert me(app, old_cookie).status_code == 200
+    old_key = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "rotated-" + "y" * 32  # same process, same cache
+    assert me(app, old_cookie).status_code == 401
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert me(app, old_cookie).status_code == 200
+
+
+def test_a_long_cookie_header_is_opened_without_being_remembered(app, trainee_id):
+    cookie = cookie_for(app, trainee_id) + "; tracking=" + "z" * 600
+    before = sessions._opened.cache_info().currsize
+    assert me(app, cookie).status_code == 200
+    assert sessions._opened.cache_info().currsize == before
+
+
+def test_each_request_gets_its_own_session_object(app, trainee_id):
+    cookie = cookie_for(app, trainee_id)
+    interface = app.session_interface
+    with app.test_request_context("/", headers={"Cookie": cookie}) as ctx:
+        first = interface.open_session(app, ctx.request)
+        first["tid"] = -1
+        second = interface.open_session(app, ctx.request)
+    assert second["tid"] == trainee_id
+    assert first is not second

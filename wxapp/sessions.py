@@ -1,0 +1,89 @@
+"""Flask's signed-cookie session, with what every request pays for it kept small.
+
+The cookie, its format, its signature (HMAC-SHA1 over itsdangerous's timestamped payload,
+SECRET_KEY with SECRET_KEY_FALLBACKS) and its lifetime are Flask's own; a cookie signed by
+one works with the other. Two things differ, both measured on the beacon, which every
+learner sends every 15 s with the same cookie:
+
+- the signing serializer is built once per set of keys, not once per request (~10 µs);
+- a session cookie already opened is not verified and decoded again: the last
+  `VERIFIED_COOKIES` Cookie headers that held a valid session are remembered per process
+  with the payload and signing time. A cookie is an immutable string, so the same header
+  under the same keys always opens the same way; new keys mean a new serializer, which
+  misses the cache. The lifetime (PERMANENT_SESSION_LIFETIME) is checked on every
+  request, and every request gets its own session object (nested values copied). A
+  forged or altered cookie is never remembered and costs its HMAC every time.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from functools import lru_cache
+from typing import Any
+
+from flask import Flask
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.http import parse_cookie
+from werkzeug.wrappers import Request
+
+# Every learner a 2-core web server carries (docs/performance.md) may reach every worker
+# (nginx does not pin clients to workers). An entry is about 0.7 KB; a longer Cookie
+# header is opened without the cache, so a worker holds at most ~50 MB of them.
+VERIFIED_COOKIES = 50_000
+MAX_REMEMBERED_HEADER = 512
+
+
+@lru_cache(maxsize=VERIFIED_COOKIES)
+def _opened(
+    serializer: URLSafeTimedSerializer, name: str, header: str
+) -> tuple[dict[str, Any], int]:
+    """The session payload in a Cookie header and its signing time (Unix s).
+
+    BadSignature, which is never cached, without a session cookie or with a forged one.
+    """
+    value = parse_cookie(header).get(name)
+    if not value:
+        raise BadSignature("no session cookie")
+    error: BadSignature | None = None
+    for signer in serializer.iter_unsigners():  # the current key first, then the fallbacks
+        try:
+            payload, signed_at = signer.unsign(value, return_timestamp=True)
+        except BadSignature as err:
+            error = err
+            continue
+        return serializer.load_payload(payload), int(signed_at.timestamp())
+    raise error or BadSignature("no signing key")
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    def __init__(self) -> None:
+        self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            self._serializers = {keys: serializer}  # keys changed: forget the old one
+        return serializer
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        header = request.environ.get("HTTP_COOKIE", "")
+        opener = _opened if len(header) <= MAX_REMEMBERED_HEADER else _opened.__wrapped__
+        try:
+            payload, signed_at = opener(serializer, self.get_cookie_name(app), header)
+        except BadSignature:
+            return self.session_class()
+        age = int(time.time()) - signed_at
+        if not 0 <= age <= app.permanent_session_lifetime.total_seconds():
+            return self.session_class()  # expired (or signed in the future): as Flask does
+        if any(isinstance(v, list | dict) for v in payload.values()):
+            payload = copy.deepcopy(payload)
+        return self.session_class(payload)
