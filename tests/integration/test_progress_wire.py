@@ -41,3 +41,53 @@ def test_beacons_go_on_after_redis_drops_the_connection(app, client, clock, redi
     assert reply.status_code == 200
     assert reply.json["watched_seconds"] == 30
     assert redis_client.sismember(DIRTY, f"{trainee_id}:{chapter}")
+
+
+def test_a_forked_worker_opens_its_own_connections(redis_client):
+    """gunicorn forks workers from the master: no two processes may share a socket."""
+    import os
+
+    wire = Wire(redis_client)
+    parent_id = wire.call(("CLIENT", "ID"))[0]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first call must not read from the parent's socket
+        try:
+            child_id = wire.call(("CLIENT", "ID"))[0]
+            os.write(write, str(child_id).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child_id = int(os.read(read, 64).decode())
+    os.close(read)
+    assert child_id != parent_id
+    assert wire.call(("CLIENT", "ID"))[0] == parent_id  # the parent keeps its own
+
+
+def test_hot_state_expires_a_week_after_the_last_hour_of_learning(app, client, clock, redis_client):
+    """Idle trainees' hot state leaves Redis; a learner's stays (renewed hourly, not per beacon)."""
+    from wxapp.progress.store import STATE_TTL_S, chapter_key, play_key
+
+    with app.app_context():
+        trainee = make_trainee()
+        plan = make_plan(required_hours=60, courses=1, course_hours="30", chapter_seconds=7200)
+        enroll(trainee.id, plan.id, clock.now())
+        db.session.commit()
+        trainee_id, chapter = trainee.id, plan.courses[0].course.chapters[0].id
+    sign_in(client, trainee_id)
+    player = BeaconPlayer(client, chapter, clock)
+    player.watch(0, 15)
+    keys = [play_key(trainee_id), chapter_key(trainee_id, chapter)]
+    assert all(STATE_TTL_S - 60 < redis_client.ttl(k) <= STATE_TTL_S for k in keys)
+    for key in keys:
+        redis_client.expire(key, 1000)  # as if a week had nearly gone by
+    at = 15
+    while clock.now().minute != 59:  # beacons within the same hour leave the TTL alone
+        clock.advance(15)
+        player.send(at, at + 15)
+        at += 15
+    assert all(redis_client.ttl(k) <= 1000 for k in keys)
+    clock.advance(60)  # the next hour: the next beacon renews both
+    assert player.send(at, at + 15).status_code == 200
+    assert all(STATE_TTL_S - 60 < redis_client.ttl(k) <= STATE_TTL_S for k in keys)

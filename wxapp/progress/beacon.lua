@@ -30,7 +30,8 @@ if not meta[1] then
 end
 local dur, course, iv, w, done = tonumber(meta[1]), meta[2], meta[3] or '', tonumber(meta[4]) or 0, meta[5] == '1'
 local version = (tonumber(meta[6]) or 0) + 1 -- counts applied beacons: the flusher's change check
-local plan = redis.call('HGET', ent, 'c:' .. course)
+local entitled = redis.call('HMGET', ent, 'c:' .. course, 'k:' .. course)
+local plan, learned = entitled[1], entitled[2] and 1 or 0
 if not plan then
   return {'noent', 0, dur, 0, 0, course, 0, '', 0, ''}
 end
@@ -40,8 +41,7 @@ if position > dur then return {'range', 0, dur, 0, 0, course, plan, '', 0, 'posi
 
 local function reply(status, newly)
   local info = redis.call('HGET', ent, 'p:' .. plan) or ''
-  local cdone = redis.call('HEXISTS', ent, 'k:' .. course)
-  return {status, w, dur, done and 1 or 0, newly and 1 or 0, course, plan, info, cdone, ''}
+  return {status, w, dur, done and 1 or 0, newly and 1 or 0, course, plan, info, learned, ''}
 end
 
 local current = redis.call('HMGET', play, 'id', 'last', 'seq', 'ch')
@@ -68,11 +68,15 @@ if current[4] == ARGV[10] and seq <= tonumber(current[3]) then
   return reply('stale', false) -- replayed or out of order: the union already has it
 end
 
-local elapsed = now - tonumber(current[2])
+local last = tonumber(current[2])
+local elapsed = now - last
 if elapsed < 0 then elapsed = 0 end
 local credit_to = math.min(to, from + elapsed + slack)
 redis.call('HSET', play, 'last', ARGV[6], 'seq', ARGV[2], 'ch', ARGV[10])
-redis.call('EXPIRE', play, ttl)
+-- The TTLs (a week) are renewed once an hour of a play, and when it moves to a chapter:
+-- not on every beacon.
+local renew = current[4] ~= ARGV[10] or math.floor(now / 3600) ~= math.floor(last / 3600)
+if renew then redis.call('EXPIRE', play, ttl) end
 
 local a, b = math.floor(from), math.floor(credit_to)
 if b > a then
@@ -99,5 +103,5 @@ end
 local newly = (not done) and w >= ratio * dur
 if newly then done = true end
 redis.call('HSET', ch, 'iv', iv, 'w', w, 'pos', math.floor(position), 'done', done and 1 or 0, 'v', version)
-redis.call('EXPIRE', ch, ttl)
+if renew then redis.call('EXPIRE', ch, ttl) end
 return reply('ok', newly)

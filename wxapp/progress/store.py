@@ -62,6 +62,9 @@ def parse_member(member: str) -> tuple[int, int]:
     return int(tid), int(cid)
 
 
+STATE_FIELDS = ("iv", "w", "pos", "dur", "course", "done", "v")
+
+
 @dataclass(frozen=True)
 class ScriptResult:
     status: str
@@ -181,17 +184,16 @@ class ProgressStore:
         return bool(loaded)
 
     def chapter_state(self, trainee_id: int, chapter_id: int) -> ChapterState | None:
-        values = self.redis.hmget(
-            chapter_key(trainee_id, chapter_id), "iv", "w", "pos", "dur", "course", "done", "v"
-        )
-        return _state(values)
+        return _state(self.redis.hmget(chapter_key(trainee_id, chapter_id), *STATE_FIELDS))
 
     def chapter_states(self, keys: list[tuple[int, int]]) -> list[ChapterState | None]:
-        """Several chapters' hot state in one pipeline (several slots on a cluster)."""
-        pipe = self.redis.pipeline(transaction=False)
-        for tid, cid in keys:
-            pipe.hmget(chapter_key(tid, cid), "iv", "w", "pos", "dur", "course", "done", "v")
-        return [_state(values) for values in pipe.execute()]
+        """Several chapters' hot state in one round trip (the flusher's batches)."""
+        if not keys:
+            return []
+        replies = self._wire.call(
+            *[("HMGET", chapter_key(tid, cid), *STATE_FIELDS) for tid, cid in keys]
+        )
+        return [_state(values) for values in replies]
 
     def mark_undone(self, trainee_id: int, chapter_id: int) -> None:
         """Let the next beacon complete the chapter again: its database write failed."""

@@ -21,6 +21,7 @@ goes back to the free list with unread data.
 from __future__ import annotations
 
 import os
+import weakref
 from collections import deque
 from typing import Any
 
@@ -30,13 +31,21 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 
+def _forget_connections(wire: Wire | None) -> None:
+    if wire is not None:
+        wire._free = deque()
+
+
 class Wire:
     """Pipelined calls of a few commands on connections kept for that purpose."""
 
     def __init__(self, client: redis.Redis):
         self._pool = client.connection_pool
         self._free: deque[redis.connection.AbstractConnection] = deque()
-        self._pid = os.getpid()
+        # A forked child (a gunicorn worker) never uses the parent's sockets. The hook holds
+        # the Wire weakly: apps built and dropped (tests) are not kept alive by it.
+        wire = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _forget_connections(wire()))
 
     def call(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Send `commands` in one write, return their replies; an error reply is raised.
@@ -65,11 +74,7 @@ class Wire:
         return replies
 
     def _take(self) -> redis.connection.AbstractConnection:
-        if self._pid != os.getpid():
-            # A forked child never shares the parent's sockets (deque ops are atomic).
-            self._free = deque()
-            self._pid = os.getpid()
-        try:
+        try:  # deque operations are atomic: no lock between the worker's threads
             return self._free.pop()
         except IndexError:
             return self._pool.connection_class(**self._pool.connection_kwargs)
