@@ -147,6 +147,12 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "WXAPP_SANDBOX": sandbox,
         "PUBLIC_BASE_URL": public_base,
         "SECRET_KEY": _get(env, "SECRET_KEY") or _persistent_secret(instance_path),
+        # Earlier keys, comma-separated: their cookies still open while SECRET_KEY rotates.
+        "SECRET_KEY_FALLBACKS": [
+            key.strip()
+            for key in (_get(env, "SECRET_KEY_FALLBACKS") or "").split(",")
+            if key.strip()
+        ],
         "REDIS_URL": _get(env, "REDIS_URL"),
         "PROGRESS_FLUSH_S": _number(env, "PROGRESS_FLUSH_S", 2.0, 0.05, 60.0),
         "PROGRESS_SLACK_S": _number(env, "PROGRESS_SLACK_S", 5.0, 0.0, 120.0),

@@ -86,3 +86,23 @@ def test_each_request_gets_its_own_session_object(app, trainee_id):
         second = interface.open_session(app, ctx.request)
     assert second["tid"] == trainee_id
     assert first is not second
+
+
+def test_rotating_the_key_through_the_settings_keeps_trainees_signed_in(base_config, app):
+    """SECRET_KEY_FALLBACKS (comma-separated) opens cookies signed with an earlier key."""
+    from tests.conftest import app_with
+
+    old_cookie, old_key = cookie_for(app, 4242), app.config["SECRET_KEY"]
+
+    def opened(rotated) -> dict:
+        with rotated.test_request_context("/", headers={"Cookie": old_cookie}) as ctx:
+            return dict(rotated.session_interface.open_session(rotated, ctx.request))
+
+    new_key = "k2-" + "n" * 40
+    with app_with(base_config, SECRET_KEY=new_key) as rotated:
+        assert rotated.config["SECRET_KEY_FALLBACKS"] == []
+        assert opened(rotated) == {}  # signed out
+    fallbacks = f"k1-{'o' * 40}, {old_key}"
+    with app_with(base_config, SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=fallbacks) as rotated:
+        assert rotated.config["SECRET_KEY_FALLBACKS"] == ["k1-" + "o" * 40, old_key]
+        assert opened(rotated)["tid"] == 4242

@@ -22,13 +22,20 @@ def test_an_error_reply_is_raised_after_every_reply_was_read(redis_client):
     assert wire.call(("INCR", "wire:n"), ("GET", "wire:after")) == [1, "1"]
 
 
-def test_beacons_go_on_after_redis_drops_the_connection(app, client, clock, redis_client):
+def enrolled(app, clock, chapter_seconds: int) -> tuple[int, int]:
+    """A trainee enrolled in a one-course plan: (trainee id, the first chapter's id)."""
     with app.app_context():
         trainee = make_trainee()
-        plan = make_plan(required_hours=60, courses=1, course_hours="30", chapter_seconds=60)
+        plan = make_plan(
+            required_hours=60, courses=1, course_hours="30", chapter_seconds=chapter_seconds
+        )
         enroll(trainee.id, plan.id, clock.now())
         db.session.commit()
-        trainee_id, chapter = trainee.id, plan.courses[0].course.chapters[0].id
+        return trainee.id, plan.courses[0].course.chapters[0].id
+
+
+def test_beacons_go_on_after_redis_drops_the_connection(app, client, clock, redis_client):
+    trainee_id, chapter = enrolled(app, clock, chapter_seconds=60)
     sign_in(client, trainee_id)
     player = BeaconPlayer(client, chapter, clock)
     assert [r.status_code for r in player.watch(0, 15)] == [200, 200]
@@ -69,12 +76,7 @@ def test_hot_state_expires_a_week_after_the_last_hour_of_learning(app, client, c
     """Idle trainees' hot state leaves Redis; a learner's stays (renewed hourly, not per beacon)."""
     from wxapp.progress.store import STATE_TTL_S, chapter_key, play_key
 
-    with app.app_context():
-        trainee = make_trainee()
-        plan = make_plan(required_hours=60, courses=1, course_hours="30", chapter_seconds=7200)
-        enroll(trainee.id, plan.id, clock.now())
-        db.session.commit()
-        trainee_id, chapter = trainee.id, plan.courses[0].course.chapters[0].id
+    trainee_id, chapter = enrolled(app, clock, chapter_seconds=7200)
     sign_in(client, trainee_id)
     player = BeaconPlayer(client, chapter, clock)
     player.watch(0, 15)
