@@ -83,7 +83,8 @@ class BeaconEndpoint:
                 headers += [h for h in err.get_headers() if h[0] == "Allow"]
             except Exception as err:  # noqa: BLE001 - answered as errors.py answers it
                 status, body = unexpected_error_body(err, request.method, PATH)
-            payload = f"{app.json.dumps(body)}\n".encode()
+            # compact, as jsonify answers outside debug mode
+            payload = f"{app.json.dumps(body, separators=(',', ':'))}\n".encode()
         if request.method == "HEAD":
             payload = b""
         headers += [("Content-Length", str(len(payload))), ("Vary", "Cookie")]

