@@ -2,14 +2,12 @@
 
 The bare route lives here, in the benchmark's own WSGI entry point, so the product never
 ships a useless public route: `GET /_bench/ping` returns a constant through the same app
-(same factory, same before/after-request hooks, same gunicorn settings). It also answers
+(wsgi.py's app: same factory, hooks and start-up; same gunicorn settings). It also answers
 POST, so the benchmark can send it requests shaped exactly like beacons (it reads neither
 the cookie nor the body).
 """
 
-from wxapp import create_app
-
-app = create_app()
+from wsgi import app
 
 
 @app.route("/_bench/ping", methods=["GET", "POST"])
