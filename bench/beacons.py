@@ -35,7 +35,7 @@ import redis
 import sqlalchemy as sa
 
 from bench.procstat import children, children_cpu, cpu_seconds, postgres_pids
-from bench.stack import free_port, reset_database, wait_for
+from bench.stack import free_port, reset_database, session_cookie, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -68,16 +68,9 @@ def env() -> dict[str, str]:
 def seed(learners: int) -> list[dict]:
     """One plan, one course of five chapters, `learners` enrolled trainees with cookies."""
     os.environ.update(env())  # the factory reads its settings from the environment
-    from models import (
-        Chapter,
-        Course,
-        Enrollment,
-        PlanCourse,
-        Trainee,
-        TrainingPlan,
-        db,
-    )
+    from models import Chapter, Course, PlanCourse, Trainee, TrainingPlan, db
     from wxapp import create_app
+    from wxapp.enrollments import grant_enrollments
 
     app = create_app()
     now = datetime.now(UTC)
@@ -113,21 +106,10 @@ def seed(learners: int) -> list[dict]:
             ],
         )
         ids = list(db.session.execute(sa.select(Trainee.id).order_by(Trainee.id)).scalars())
-        db.session.execute(
-            sa.insert(Enrollment),
-            [
-                {"trainee_id": t, "plan_id": plan.id, "status": "paid", "created_at": now}
-                for t in ids
-            ],
-        )
+        grant_enrollments(ids, plan.id, now)  # as a paid (group) order would
         db.session.commit()
-        serializer = app.session_interface.get_signing_serializer(app)
-        cookie = app.config["SESSION_COOKIE_NAME"]
         result = [
-            {
-                "cookie": f"{cookie}={serializer.dumps({'tid': t, 'must_change': False, '_permanent': True})}",
-                "chapter": chapters[i % len(chapters)],
-            }
+            {"cookie": session_cookie(app, t), "chapter": chapters[i % len(chapters)]}
             for i, t in enumerate(ids)
         ]
         db.engine.dispose()

@@ -197,6 +197,13 @@ class Seeded:
     chapter_seconds: int = CHAPTER_SECONDS
 
 
+def session_cookie(app, trainee_id: int) -> str:
+    """The `Cookie` header a password login would give the trainee (no password round trip)."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    value = serializer.dumps({"tid": trainee_id, "must_change": False, "_permanent": True})
+    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
+
+
 def id_number(n: int) -> str:
     from wxapp.idnumbers import check_char
 
@@ -322,14 +329,11 @@ def seed(
                 ],
             )
         db.session.commit()
-        serializer = app.session_interface.get_signing_serializer(app)
-        name = app.config["SESSION_COOKIE_NAME"]
         trainees = [
             Trainee(
                 tid=r.id,
                 id_number=r.id_number,
-                cookie=f"{name}="
-                + serializer.dumps({"tid": r.id, "must_change": False, "_permanent": True}),
+                cookie=session_cookie(app, r.id),
                 openid=f"o_bench_{r.id}",
                 ip=f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}",
                 start_chapter=starts[r.id][0],
