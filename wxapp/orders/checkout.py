@@ -52,21 +52,38 @@ def _gateway_error(err: PayGatewayError) -> Exception:
     return ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
 
 
-def _prepay(client: PayClient, order: Order, pay_type: WeChatPayType, payer: dict | None) -> dict:
-    # The read transaction is ended before the HTTP call, so no lock is held while waiting.
+def _prepay(
+    client: PayClient,
+    trainee_id: int,
+    order: Order,
+    pay_type: WeChatPayType,
+    payer: dict | None,
+    field: str,
+    now: datetime,
+) -> str:
+    """Open the order's prepay and keep what it answers (`prepay_id` or `code_url`)."""
+    out_trade_no = order.out_trade_no
     fields = {
         "description": order.description,
-        "out_trade_no": order.out_trade_no,
+        "out_trade_no": out_trade_no,
         "amount": {"total": order.amount_fen, "currency": "CNY"},
         "time_expire": local(order.expires_at).isoformat(timespec="seconds"),
         "pay_type": pay_type,
     }
+    # The read transaction is ended before the HTTP call, so no lock is held while waiting.
     db.session.commit()
     try:
         _, data = client.call("pay", payer=payer, **fields)
     except PayGatewayError as err:
         raise _gateway_error(err) from err
-    return data
+    value = str(data.get(field) or "")
+    if not value:
+        raise ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
+    order = get_own_order(trainee_id, out_trade_no)
+    setattr(order, field, value)
+    order.trade_type, order.updated_at = pay_type.name, now
+    db.session.commit()
+    return value
 
 
 def jsapi_params(
@@ -79,15 +96,9 @@ def jsapi_params(
     ).scalar_one_or_none()
     if openid is None:
         raise Conflict(NOT_IN_WECHAT, code="wechat_not_bound")
-    prepay_id = order.prepay_id
-    if prepay_id is None:
-        data = _prepay(client, order, WeChatPayType.JSAPI, {"openid": openid})
-        prepay_id = str(data.get("prepay_id") or "")
-        if not prepay_id:
-            raise ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
-        order = get_own_order(trainee_id, out_trade_no)
-        order.prepay_id, order.trade_type, order.updated_at = prepay_id, "JSAPI", now
-        db.session.commit()
+    prepay_id = order.prepay_id or _prepay(
+        client, trainee_id, order, WeChatPayType.JSAPI, {"openid": openid}, "prepay_id", now
+    )
     timestamp = str(int(now.timestamp()))
     nonce = secrets.token_hex(16)
     package = f"prepay_id={prepay_id}"
@@ -104,16 +115,9 @@ def jsapi_params(
 def native_code_url(client: PayClient, trainee_id: int, out_trade_no: str, now: datetime) -> str:
     """The Native payment's code_url (shown as a QR code), created once per order."""
     order = _payable(trainee_id, out_trade_no, now)
-    if order.code_url:
-        return order.code_url
-    data = _prepay(client, order, WeChatPayType.NATIVE, None)
-    code_url = str(data.get("code_url") or "")
-    if not code_url:
-        raise ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
-    order = get_own_order(trainee_id, out_trade_no)
-    order.code_url, order.trade_type, order.updated_at = code_url, "NATIVE", now
-    db.session.commit()
-    return code_url
+    return order.code_url or _prepay(
+        client, trainee_id, order, WeChatPayType.NATIVE, None, "code_url", now
+    )
 
 
 def qrcode_png(text: str) -> bytes:
