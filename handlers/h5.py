@@ -1,23 +1,29 @@
-"""The H5 pages trainees open inside WeChat: `/h5/<name>` serves `static/h5/<name>.html`.
+"""The H5 pages trainees open inside WeChat: `/h5/<name>`.
 
-The pages are static files that call the JSON API from the browser; this blueprint only maps
-the agreed short URLs onto them (404 for any other name) and sends `/` to the plan list.
+Every page is the same small shell (WeUI, the boot script, a loading message) around its
+own script `static/js/pages/<name>.js`, which calls the JSON API from the browser: one
+template, `templates/h5/page.html`, rendered with the page's title. Any other name is a
+404; `/` goes to the plan list.
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from flask import Blueprint, abort, make_response, redirect, render_template, request
 
-from flask import Blueprint, abort, current_app, redirect, send_from_directory
+bp = Blueprint("h5", __name__, template_folder="templates")
 
-bp = Blueprint("h5", __name__)
-
-_PAGE_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
-
-
-def _pages_dir() -> Path:
-    return Path(current_app.static_folder or "static") / "h5"
+# name -> the title WeChat shows above the page
+PAGES = {
+    "login": "登录",
+    "bind": "绑定账号",
+    "plans": "培训项目",
+    "plan": "项目详情",
+    "group": "团体购买",
+    "course": "课程学习",
+    "progress": "我的进度",
+    "certificates": "我的证书",
+    "orders": "我的订单",
+}
 
 
 @bp.get("/")
@@ -27,10 +33,11 @@ def home():
 
 @bp.get("/h5/<name>")
 def page(name: str):
-    # Only plain names: no dots or slashes, so nothing outside static/h5/ can be reached.
-    if not _PAGE_NAME.fullmatch(name) or not (_pages_dir() / f"{name}.html").is_file():
+    title = PAGES.get(name)
+    if title is None:
         abort(404)
-    response = send_from_directory(_pages_dir(), f"{name}.html", max_age=0)
-    # The page shell is tiny; always revalidate so a deploy reaches phones at once.
+    response = make_response(render_template("h5/page.html", title=title, name=name))
+    # The page shell is tiny; always revalidate (ETag) so a deploy reaches phones at once.
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    response.add_etag()
+    return response.make_conditional(request)

@@ -17,7 +17,7 @@ from wxapp.errors import register_error_handlers
 from wxapp.extensions import db, make_redis, migrate
 from wxapp.notifications.worker import start_inprocess as start_inprocess_notify_worker
 from wxapp.pay.client import build_wechatpay
-from wxapp.progress.web import init_app as init_progress
+from wxapp.progress.flusher import start_inprocess_flusher
 from wxapp.sessions import SessionInterface
 from wxapp.wechat.client import build_wechat_client
 
@@ -42,7 +42,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["wechat"] = build_wechat_client(app)
     app.extensions["wechatpay"] = build_wechatpay(app)
     start_inprocess_notify_worker(app)  # only with NOTIFY_INPROCESS=1 (make run)
-    init_progress(app)  # the in-process flusher for make run
+    start_inprocess_flusher(app)  # only with PROGRESS_INPROCESS_FLUSH=1 (make run)
 
     register_error_handlers(app)
     observability.init_app(app)

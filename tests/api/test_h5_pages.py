@@ -17,6 +17,12 @@ def test_each_agreed_page_is_served_as_html(client, name):
     assert cache == "no-cache"
 
 
+def test_an_unchanged_page_is_revalidated_with_a_304(client):
+    first = client.get("/h5/progress")
+    again = client.get("/h5/progress", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
 @pytest.mark.parametrize(
     "path", ["/h5/nothing", "/h5/Login", "/h5/login.html", "/h5/..%2Fh5%2Flogin"]
 )
