@@ -45,6 +45,19 @@ def _learner(site):
 PROGRESS_ROUTES = (("POST", "/api/beacons"), ("GET", "/api/chapters/1/resume"))
 
 
+def _open_course(phone, site):
+    """A new learner signed in on the course page, its play opened (the first beacon sent).
+
+    Returns the learner's ids, the page and the log of the beacons it sent."""
+    data = _learner(site)
+    login(phone, data["phone"])
+    page = phone.page
+    beacons = BeaconLog(page)
+    phone.open(f"/h5/course?id={data['course']}")
+    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    return data, page, beacons
+
+
 def _play(page, rate=1.0):
     page.evaluate(
         "r => { const v = document.querySelector('#video'); v.muted = true;"
@@ -98,12 +111,7 @@ def test_player_shows_chapters_and_reports_what_was_played(phone, site):
 
 
 def test_every_fifteen_seconds_of_playback_sends_a_beacon(phone, site):
-    data = _learner(site)
-    login(phone, data["phone"])
-    page = phone.page
-    beacons = BeaconLog(page)
-    phone.open(f"/h5/course?id={data['course']}")
-    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    data, page, beacons = _open_course(phone, site)
     _play(page, rate=8)
     page.wait_for_function("document.querySelector('#video').currentTime > 40")
     page.evaluate("document.querySelector('#video').pause()")
@@ -119,12 +127,7 @@ def test_every_fifteen_seconds_of_playback_sends_a_beacon(phone, site):
 
 
 def test_switching_chapters_and_leaving_flush_the_stretch(phone, site):
-    data = _learner(site)
-    login(phone, data["phone"])
-    page = phone.page
-    beacons = BeaconLog(page)
-    phone.open(f"/h5/course?id={data['course']}")
-    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    data, page, beacons = _open_course(phone, site)
     _play(page, rate=4)
     page.wait_for_function("document.querySelector('#video').currentTime > 6")
     page.locator(".chapter-item").nth(1).click()
@@ -137,11 +140,7 @@ def test_switching_chapters_and_leaving_flush_the_stretch(phone, site):
 
 
 def test_leaving_the_page_sends_the_last_stretch_with_send_beacon(phone, site):
-    data = _learner(site)
-    login(phone, data["phone"])
-    page = phone.page
-    phone.open(f"/h5/course?id={data['course']}")
-    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    data, page, _ = _open_course(phone, site)
     page.evaluate(
         "() => { window.__sent = []; const orig = navigator.sendBeacon.bind(navigator);"
         " navigator.sendBeacon = (url, blob) => { blob.text().then(t => window.__sent.push([url, t]));"
@@ -160,12 +159,7 @@ def test_leaving_the_page_sends_the_last_stretch_with_send_beacon(phone, site):
 
 def test_seek_to_the_end_does_not_mark_the_chapter_learned(phone, site):
     require_routes(site, *PROGRESS_ROUTES)
-    data = _learner(site)
-    login(phone, data["phone"])
-    page = phone.page
-    beacons = BeaconLog(page)
-    phone.open(f"/h5/course?id={data['course']}")
-    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    data, page, beacons = _open_course(phone, site)
     page.evaluate("document.querySelector('#video').currentTime = 58.5")
     page.wait_for_function("window.__player.seq >= 2")
     _play(page)
@@ -181,11 +175,7 @@ def test_seek_to_the_end_does_not_mark_the_chapter_learned(phone, site):
 
 def test_a_second_page_on_the_same_chapter_supersedes_the_first(phone, site):
     require_routes(site, *PROGRESS_ROUTES)
-    data = _learner(site)
-    login(phone, data["phone"])
-    first = phone.page
-    phone.open(f"/h5/course?id={data['course']}")
-    first.wait_for_function("window.__player && window.__player.seq >= 1")
+    data, first, _ = _open_course(phone, site)
     _play(first)
     first.wait_for_function("document.querySelector('#video').currentTime > 1")
 
