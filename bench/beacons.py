@@ -124,16 +124,44 @@ def write_learners(learners: list[dict], path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def warm_up(base: str, learners: list[dict]) -> None:
-    """Every learner's first beacon (its cold path: chapter and entitlement loads)."""
+def warm_up(base: str, learners: list[dict], workers: int) -> None:
+    """Every learner's first beacon, then the same beacon again through every other worker.
+
+    The first is the learner's cold path (chapter and entitlement loads). The others (a
+    replay: "stale", credits nothing) let every worker open the learner's session cookie
+    once, as in steady state, where a learner's beacon reaches every worker within a minute
+    or two and each worker keeps the cookies it has verified (wxapp/sessions.py). Without
+    them, a learner's first beacon through each worker in the measured runs would pay
+    the signature check that steady state never pays.
+    """
     from concurrent.futures import ThreadPoolExecutor
     from http.client import HTTPConnection
     from urllib.parse import urlsplit
 
     netloc = urlsplit(base).netloc
 
-    def send(chunk: list[dict]) -> None:
+    def ask_worker(_: int) -> tuple[int, HTTPConnection]:
         conn = HTTPConnection(netloc, timeout=30)
+        conn.request("GET", "/_bench/worker")
+        return json.loads(conn.getresponse().read())["pid"], conn
+
+    # A kept-alive connection stays with the worker that accepted it: collect one a worker.
+    # Connections opened one at a time may all go to the same idle worker; opened together,
+    # as wrk opens them, they spread.
+    by_worker: dict[int, HTTPConnection] = {}
+    for _ in range(20):
+        with ThreadPoolExecutor(8 * workers) as pool:
+            for pid, conn in pool.map(ask_worker, range(8 * workers)):
+                if pid in by_worker:
+                    conn.close()
+                else:
+                    by_worker[pid] = conn
+        if len(by_worker) == workers:
+            break
+    else:
+        raise SystemExit(f"warm-up reached {len(by_worker)} of {workers} workers")
+
+    def send(conn: HTTPConnection, chunk: list[dict]) -> None:
         for learner in chunk:
             body = json.dumps(
                 {
@@ -153,8 +181,13 @@ def warm_up(base: str, learners: list[dict]) -> None:
                 raise SystemExit(f"warm-up beacon answered {response.status}")
         conn.close()
 
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(send, [learners[i::8] for i in range(8)]))
+    # Each worker's connection goes through all learners, starting at a different place:
+    # the first beacon of each learner (its cold path) is spread over the workers.
+    conns = list(by_worker.values())
+    step = len(learners) // len(conns)
+    with ThreadPoolExecutor(len(conns)) as pool:
+        rotated = [learners[i * step :] + learners[: i * step] for i in range(len(conns))]
+        list(pool.map(send, conns, rotated))
 
 
 def wrk(args: list[str]) -> dict:
@@ -235,7 +268,7 @@ def main() -> None:
                 str(opts.threads),
                 str(CHAPTER_SECONDS),
             ]
-            warm_up(base, learners)
+            warm_up(base, learners, opts.workers)
             kinds = {
                 BARE: lambda n: ["-s", str(ROOT / "bench" / "bare.lua"), f"{base}/_bench/ping"],
                 BARE_SHAPED: lambda n: [*beacon_args, str(n * 10**6), "/_bench/ping"],
