@@ -4,12 +4,14 @@ Every learner's player sends a beacon every 15 s; at the end of the year that is
 the requests the service answers. Flask's per-request machinery (request context, URL
 routing, before/after hooks, the response object, teardown) costs as much CPU as the
 beacon's own work, so this one path skips it, the way werkzeug's DispatcherMiddleware
-mounts a second WSGI app. It skips no step: the request is the app's own `request_class`,
-inside an app context, and it goes through the same functions, in the same order, as a
-Flask view behind handlers/guard.py's hooks:
+mounts a second WSGI app. It works on the WSGI environ itself (building werkzeug's
+Request and its header and stream wrappers cost more than the beacon's Redis call), inside
+an app context, and skips no step: it goes through the same functions, in the same order,
+as a Flask view behind handlers/guard.py's hooks:
 
 1. request id (X-Request-Id in, echoed out, on every log line written meanwhile);
-2. body limit (limits.BEACON_BODY, 413 before the body is read; chunked bodies too);
+2. body limit (limits.BEACON_BODY, 413 before the body is read; a chunked body is read to
+   one byte past the limit to tell), then the body (at most 1 KB) is read;
 3. cross-origin writes refused (403);
 4. the session, opened by the app's own session interface: 401 without one, 403 while
    the initial password is unchanged. Never re-sent: the beacon does not slide it;
@@ -29,14 +31,14 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.wrappers import Request
 
 from handlers import guard
 from handlers import validation as v
-from wxapp import clock, limits
+from wxapp import limits
 from wxapp.errors import AppError, ValidationError, http_error_body, unexpected_error_body
 from wxapp.observability import REQUEST_ID_HEADER, incoming_request_id, plain_request
 from wxapp.progress import service
+from wxapp.sessions import SessionInterface
 
 PATH = "/api/beacons"
 METHODS = ("POST",)
@@ -63,21 +65,19 @@ def parse_beacon(body: Any) -> service.Beacon:
     return service.Beacon(chapter_id, play_id, seq, start, end, position)
 
 
-def json_body(request: Request) -> Any:
+def json_body(environ: dict[str, Any], data: bytes) -> Any:
     """The JSON body, or None when there is none, as `request.get_json(silent=True)` answers.
 
-    Without werkzeug's stream wrapper and Flask's JSON provider layers: a beacon's body is
-    about 100 bytes, and reading it through them cost more than the beacon's Redis call.
-    Call after `guard.enforce_body_limit`, which refuses a length over the limit (and has
-    already read a chunked body).
+    Without werkzeug's Request, stream wrapper and Flask's JSON provider layers: a beacon's
+    body is about 100 bytes, and reading it through them cost more than the beacon's Redis
+    call. JSON is told by the Content-Type as werkzeug's `Request.is_json` tells it.
     """
-    if not request.is_json:
+    mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    if not (
+        mimetype == "application/json"
+        or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+    ):
         return None
-    length = request.content_length
-    if length is None:
-        data = request.get_data(cache=True)
-    else:
-        data = request.environ["wsgi.input"].read(length)
     try:
         return json.loads(data)
     except ValueError:  # not JSON, or not UTF-8/16/32
@@ -90,6 +90,9 @@ class BeaconEndpoint:
     def __init__(self, app: Flask, next_app: WSGIApp):
         self.app = app
         self.next_app = next_app
+        if not isinstance(app.session_interface, SessionInterface):
+            raise TypeError("the beacon endpoint opens sessions with wxapp.sessions")
+        self.sessions = app.session_interface
         # The app's JSON settings (key order, escaping, what it does with dates and
         # decimals), compact as jsonify answers outside debug mode: one encoder, built once.
         self._encode = json.JSONEncoder(
@@ -103,36 +106,38 @@ class BeaconEndpoint:
         if environ.get("PATH_INFO") != PATH:
             return self.next_app(environ, start_response)
         app = self.app
-        request = app.request_class(environ)
+        method = environ.get("REQUEST_METHOD", "GET")
         rid = incoming_request_id(environ.get(REQUEST_ID_KEY, ""))
         headers = [("Content-Type", app.json.mimetype), (REQUEST_ID_HEADER, rid)]
-        with plain_request(rid, request.method, PATH), app.app_context():
+        with plain_request(rid, method, PATH), app.app_context():
             try:
-                status, body = 200, self.answer(request)
+                status, body = 200, self.answer(environ, method)
             except AppError as refused:
                 status, body = refused.status, refused.to_dict()
             except HTTPException as err:
                 status, body = http_error_body(err)
                 headers += [h for h in err.get_headers() if h[0] == "Allow"]
             except Exception as err:  # noqa: BLE001 - answered as errors.py answers it
-                status, body = unexpected_error_body(err, request.method, PATH)
+                status, body = unexpected_error_body(err, method, PATH)
             payload = f"{self._encode(body)}\n".encode()
-        if request.method == "HEAD":
+        if method == "HEAD":
             payload = b""
         headers += [("Content-Length", str(len(payload))), ("Vary", "Cookie")]
         start_response(STATUS_LINES[status], headers)
         return [payload]
 
-    def answer(self, request: Request) -> dict[str, Any]:
-        if request.method not in METHODS:
+    def answer(self, environ: dict[str, Any], method: str) -> dict[str, Any]:
+        app = self.app
+        if method not in METHODS:
             raise MethodNotAllowed(valid_methods=METHODS)
-        guard.enforce_body_limit(request, limits.BEACON_BODY)
-        guard.refuse_cross_origin_write(request, self.app.config["PUBLIC_BASE_URL"])
-        session = self.app.session_interface.open_session(self.app, request) or {}
+        data = guard.read_body(environ, limits.BEACON_BODY)
+        guard.refuse_cross_origin_write(environ, PATH, app.config["PUBLIC_BASE_URL"])
+        session = self.sessions.open_environ(app, environ) or {}
         trainee_id = guard.trainee_of(session)
         guard.require_password_changed(session)
-        beacon = parse_beacon(json_body(request))
-        return service.record_beacon(service.get_store(self.app), trainee_id, beacon, clock.now())
+        beacon = parse_beacon(json_body(environ, data))
+        now = app.extensions["clock"].now()  # clock.now() without the current_app lookup
+        return service.record_beacon(service.get_store(app), trainee_id, beacon, now)
 
 
 def install(app: Flask) -> None:

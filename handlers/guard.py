@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 from flask import Flask, request, session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_content_length, get_current_url, get_input_stream
 
 from wxapp import ratelimit
 from wxapp.errors import Forbidden, Unauthorized
 from wxapp.extensions import get_redis
 
 F = TypeVar("F", bound=Callable)
+WSGIEnvironment = dict[str, Any]
 
 SESSION_TRAINEE = "tid"
 SESSION_MUST_CHANGE = "must_change"
@@ -96,22 +98,28 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def _cross_origin(req: Request, public_base_url: str) -> bool:
+def _cross_origin(environ: WSGIEnvironment, public_base_url: str) -> bool:
     """A state-changing browser request sent from another site (CSRF), by Origin or Referer."""
-    if req.headers.get("Sec-Fetch-Site") == "cross-site":
+    if environ.get("HTTP_SEC_FETCH_SITE") == "cross-site":
         return True
-    source = req.headers.get("Origin") or req.headers.get("Referer")
+    source = environ.get("HTTP_ORIGIN") or environ.get("HTTP_REFERER")
     if not source or source == "null":
         return source == "null"
-    return _origin_of(source) not in {_origin_of(public_base_url), _origin_of(req.host_url)}
+    origin = _origin_of(source)
+    if origin == _origin_of(public_base_url):
+        return False
+    return origin != _origin_of(get_current_url(environ, host_only=True))
 
 
-def refuse_cross_origin_write(req: Request, public_base_url: str) -> None:
-    """403 for a POST (PUT, DELETE...) to /api/ or /auth/ sent from another site."""
-    if req.method in SAFE_METHODS:
+def refuse_cross_origin_write(environ: WSGIEnvironment, path: str, public_base_url: str) -> None:
+    """403 for a POST (PUT, DELETE...) to /api/ or /auth/ sent from another site.
+
+    `path` is the request's path as routing sees it (werkzeug's `request.path`).
+    """
+    if environ.get("REQUEST_METHOD") in SAFE_METHODS:
         return
-    if (req.path.startswith("/api/") or req.path.startswith("/auth/")) and _cross_origin(
-        req, public_base_url
+    if (path.startswith("/api/") or path.startswith("/auth/")) and _cross_origin(
+        environ, public_base_url
     ):
         raise Forbidden("拒绝来自其他网站的请求", code="cross_origin")
 
@@ -132,6 +140,23 @@ def enforce_body_limit(req: Request, limit: int | None) -> None:
             raise RequestEntityTooLarge()
 
 
+def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
+    """The whole body, for a WSGI endpoint with no Request object; 413 as enforce_body_limit.
+
+    A told length over `limit` is refused before anything is read; a chunked body is read
+    to one byte past `limit` to tell.
+    """
+    length = get_content_length(environ)
+    if length is not None:
+        if length > limit:
+            raise RequestEntityTooLarge()
+        return environ["wsgi.input"].read(length) if length else b""
+    data = get_input_stream(environ, max_content_length=limit + 1).read(limit + 1)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
 def install(app: Flask) -> None:
     @app.before_request
     def _refuse_large_bodies():
@@ -141,7 +166,7 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _refuse_cross_origin_writes():
-        refuse_cross_origin_write(request, app.config["PUBLIC_BASE_URL"])
+        refuse_cross_origin_write(request.environ, request.path, app.config["PUBLIC_BASE_URL"])
 
     @app.before_request
     def _require_session():

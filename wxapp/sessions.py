@@ -72,10 +72,14 @@ class SessionInterface(SecureCookieSessionInterface):
         return serializer
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        return self.open_environ(app, request.environ)
+
+    def open_environ(self, app: Flask, environ: dict[str, Any]) -> SecureCookieSession | None:
+        """open_session for a WSGI endpoint that has no Request object (handlers/beacons.py)."""
         serializer = self.get_signing_serializer(app)
         if serializer is None:
             return None
-        header = request.environ.get("HTTP_COOKIE", "")
+        header = environ.get("HTTP_COOKIE", "")
         opener = _opened if len(header) <= MAX_REMEMBERED_HEADER else _opened.__wrapped__
         try:
             payload, signed_at = opener(serializer, self.get_cookie_name(app), header)
