@@ -5,9 +5,10 @@ the requests the service answers. Flask's per-request machinery (request context
 routing, before/after hooks, the response object, teardown) costs as much CPU as the
 beacon's own work, so this one path skips it, the way werkzeug's DispatcherMiddleware
 mounts a second WSGI app. It works on the WSGI environ itself (building werkzeug's
-Request and its header and stream wrappers cost more than the beacon's Redis call), inside
-an app context, and skips no step: it goes through the same functions, in the same order,
-as a Flask view behind handlers/guard.py's hooks:
+Request and its header and stream wrappers cost more than the beacon's Redis call), pushes
+the app context only for the cold paths that use the database, and skips no step: it goes
+through the same functions, in the same order, as a Flask view behind handlers/guard.py's
+hooks:
 
 1. request id (X-Request-Id in, echoed out, on every log line written meanwhile);
 2. body limit (limits.BEACON_BODY, 413 before the body is read; a chunked body is read to
@@ -109,7 +110,7 @@ class BeaconEndpoint:
         method = environ.get("REQUEST_METHOD", "GET")
         rid = incoming_request_id(environ.get(REQUEST_ID_KEY, ""))
         headers = [("Content-Type", app.json.mimetype), (REQUEST_ID_HEADER, rid)]
-        with plain_request(rid, method, PATH), app.app_context():
+        with plain_request(rid, method, PATH):
             try:
                 status, body = 200, self.answer(environ, method)
             except AppError as refused:
@@ -137,7 +138,8 @@ class BeaconEndpoint:
         guard.require_password_changed(session)
         beacon = parse_beacon(json_body(environ, data))
         now = app.extensions["clock"].now()  # clock.now() without the current_app lookup
-        return service.record_beacon(service.get_store(app), trainee_id, beacon, now)
+        store = service.get_store(app)
+        return service.record_beacon(store, trainee_id, beacon, now, database=app.app_context)
 
 
 def install(app: Flask) -> None:

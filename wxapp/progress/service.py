@@ -7,6 +7,8 @@ database and then retry the script.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -50,10 +52,24 @@ def get_store(app: Flask | None = None) -> ProgressStore:
     return store
 
 
-def record_beacon(store: ProgressStore, trainee_id: int, beacon: Beacon, now: datetime) -> dict:
-    """Apply one beacon and answer what the player shows."""
+Opener = Callable[[], AbstractContextManager[Any]]
+
+
+def record_beacon(
+    store: ProgressStore,
+    trainee_id: int,
+    beacon: Beacon,
+    now: datetime,
+    database: Opener = nullcontext,
+) -> dict:
+    """Apply one beacon and answer what the player shows.
+
+    The warm path is the Redis call alone. The cold paths (chapter or entitlements not in
+    Redis, a completion) use the database inside `database()`: a caller outside an app
+    context passes `app.app_context`, which is then pushed only when needed.
+    """
     try:
-        result = _run(store, trainee_id, beacon, now)
+        result = _run(store, trainee_id, beacon, now, database)
     except AppError as refused:  # superseded, not entitled, out of range, rate limited
         BEACONS.labels(outcome=refused.code).inc()
         raise
@@ -61,7 +77,8 @@ def record_beacon(store: ProgressStore, trainee_id: int, beacon: Beacon, now: da
     plan_done, plan_required, plan_completed = _plan_info(result.plan_info)
     course_done = result.course_done
     if result.newly:
-        completion = _complete(store, trainee_id, beacon.chapter_id, result, now)
+        with database():
+            completion = _complete(store, trainee_id, beacon.chapter_id, result, now)
         course_done = course_done or completion.course_done
         standing = completion.plans.get(result.plan_id or 0)
         if standing is not None:
@@ -81,7 +98,9 @@ def record_beacon(store: ProgressStore, trainee_id: int, beacon: Beacon, now: da
     }
 
 
-def _run(store: ProgressStore, trainee_id: int, beacon: Beacon, now: datetime) -> ScriptResult:
+def _run(
+    store: ProgressStore, trainee_id: int, beacon: Beacon, now: datetime, database: Opener
+) -> ScriptResult:
     # At most: load the chapter, refresh entitlements, then the warm call.
     for _ in range(3):
         result = store.beacon(
@@ -95,10 +114,12 @@ def _run(store: ProgressStore, trainee_id: int, beacon: Beacon, now: datetime) -
             now.timestamp(),
         )
         if result.status == "nochapter":
-            load_chapter(store, trainee_id, beacon.chapter_id)
+            with database():
+                load_chapter(store, trainee_id, beacon.chapter_id)
         elif result.status == "noent":
             # A payment may have just entitled the trainee: ask the database before a 403.
-            ensure_entitled(store, trainee_id, result.course_id or 0, cached=False)
+            with database():
+                ensure_entitled(store, trainee_id, result.course_id or 0, cached=False)
         elif result.status == "range":
             raise ValidationError(result.field, f"字段 {result.field} 超出章节时长")
         elif result.status == "superseded":
