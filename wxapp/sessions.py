@@ -28,10 +28,12 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Request
 
-# Every learner a 2-core web server carries (docs/performance.md) may reach every worker
-# (nginx does not pin clients to workers). An entry is about 0.7 KB; a longer Cookie
-# header is opened without the cache, so a worker holds at most ~50 MB of them.
-VERIFIED_COOKIES = 50_000
+# Every learner a 2-core web server carries (about 60,000 at one beacon per 15 s,
+# docs/performance.md) may reach every worker (nginx does not pin clients to workers), and
+# an LRU smaller than the learners it serves in turn would keep missing. An entry is about
+# 0.8 KB (a header up to 512 bytes: ~1.1 KB; longer ones are opened without the cache), so
+# a full cache is about 80 MB a worker.
+VERIFIED_COOKIES = 100_000
 MAX_REMEMBERED_HEADER = 512
 
 
