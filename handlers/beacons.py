@@ -12,7 +12,7 @@ hooks:
 
 1. request id (X-Request-Id in, echoed out, on every log line written meanwhile);
 2. body limit (limits.BEACON_BODY, 413 before the body is read; a chunked body is read to
-   one byte past the limit to tell), then the body (at most 1 KB) is read;
+   one byte past the limit to tell), then the body (at most 4 KB) is read;
 3. cross-origin writes refused (403);
 4. the session, opened by the app's own session interface: 401 without one, 403 while
    the initial password is unchanged. Never re-sent: the beacon does not slide it;
