@@ -35,7 +35,7 @@ import redis
 import sqlalchemy as sa
 
 from bench.procstat import children, children_cpu, cpu_seconds, postgres_pids
-from bench.stack import free_port, reset_database, session_cookie, wait_for
+from bench.stack import free_port, reset_database, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -69,6 +69,7 @@ def seed(learners: int) -> list[dict]:
     """One plan, one course of five chapters, `learners` enrolled trainees with cookies."""
     os.environ.update(env())  # the factory reads its settings from the environment
     from models import Chapter, Course, PlanCourse, Trainee, TrainingPlan, db
+    from tests.factories import session_cookie
     from wxapp import create_app
     from wxapp.enrollments import grant_enrollments
 

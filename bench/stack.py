@@ -197,13 +197,6 @@ class Seeded:
     chapter_seconds: int = CHAPTER_SECONDS
 
 
-def session_cookie(app, trainee_id: int) -> str:
-    """The `Cookie` header a password login would give the trainee (no password round trip)."""
-    serializer = app.session_interface.get_signing_serializer(app)
-    value = serializer.dumps({"tid": trainee_id, "must_change": False, "_permanent": True})
-    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
-
-
 def id_number(n: int) -> str:
     from wxapp.idnumbers import check_char
 
@@ -232,6 +225,7 @@ def seed(
         db,
     )
     from models import Trainee as TraineeRow
+    from tests.factories import session_cookie
     from wxapp import create_app
     from wxapp.enrollments import grant_enrollments
 

@@ -241,6 +241,23 @@ def enroll(trainee_id: int, plan_id: int, now) -> None:
     grant_enrollment(trainee_id, plan_id, now)
 
 
+def session_cookie(app, trainee_id: int, interface=None) -> str:
+    """The Cookie header a password login gives the trainee (no password round trip).
+
+    The session is the one `guard.start_session` makes; `interface` signs it (default: the
+    app's own session interface).
+    """
+    from flask import session
+
+    from handlers.guard import start_session
+
+    with app.test_request_context():
+        start_session(trainee_id, must_change=False)
+        payload = dict(session)
+    serializer = (interface or app.session_interface).get_signing_serializer(app)
+    return f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps(payload)}"
+
+
 def sign_in(client, trainee_id: int) -> None:
     """Give a test client the session a login would (no password round trip)."""
     with client.session_transaction() as session:

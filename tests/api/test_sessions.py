@@ -5,7 +5,7 @@ import pytest
 from flask.sessions import SecureCookieSessionInterface
 
 from models import db
-from tests.factories import make_trainee
+from tests.factories import make_trainee, session_cookie
 from wxapp import sessions
 
 
@@ -19,10 +19,7 @@ def trainee_id(app):
 
 def cookie_for(app, trainee_id: int, interface=None) -> str:
     """A session cookie as Flask's stock interface (or `interface`) signs it."""
-    interface = interface or SecureCookieSessionInterface()
-    serializer = interface.get_signing_serializer(app)
-    payload = {"tid": trainee_id, "must_change": False, "_permanent": True}
-    return f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps(payload)}"
+    return session_cookie(app, trainee_id, interface or SecureCookieSessionInterface())
 
 
 def me(app, cookie: str):
