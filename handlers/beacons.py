@@ -53,8 +53,7 @@ REQUEST_ID_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")  # its WS
 
 def parse_beacon(body: Any) -> service.Beacon:
     """The beacon in a JSON body, or a 422 naming the first bad field."""
-    if not isinstance(body, dict):
-        raise ValidationError("body", "请求体必须是 JSON 对象")
+    body = v.json_object(body)
     chapter_id = v.integer(body, "chapter_id", low=1, high=MAX_INT)
     play_id = v.string(body, "play_id", max_len=64)
     seq = v.integer(body, "seq", low=0, high=MAX_INT)

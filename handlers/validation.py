@@ -14,7 +14,11 @@ _MISSING = object()
 
 
 def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    return json_object(request.get_json(silent=True))
+
+
+def json_object(body: Any) -> dict[str, Any]:
+    """A parsed request body that must be a JSON object, or a 422 naming the body."""
     if not isinstance(body, dict):
         raise ValidationError("body", "请求体必须是 JSON 对象")
     return body

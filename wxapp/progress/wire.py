@@ -11,11 +11,10 @@ policy) and writes the packed commands and reads the replies directly.
 
 The commands are packed by hiredis (a dependency: redis-py's C reply parser), which takes
 str, bytes, int and float. What stays as redis-py does it: the same connection class and
-parser, the health check
-(PING after `health_check_interval` idle), a connection the server closed while idle is
-replaced (the pool finds it with a poll() per checkout; here a failed call is retried once
-on a new socket), every reply read before an error reply is raised, so a connection never
-goes back to the free list with unread data.
+parser, the health check (PING after `health_check_interval` idle), a connection the
+server closed while idle is replaced (the pool finds it with a poll() per checkout; here a
+failed call is retried once on a new socket), every reply read before an error reply is
+raised, so a connection never goes back to the free list with unread data.
 """
 
 from __future__ import annotations
