@@ -70,8 +70,8 @@ def seed(learners: int) -> list[dict]:
     os.environ.update(env())  # the factory reads its settings from the environment
     from models import Chapter, Course, PlanCourse, Trainee, TrainingPlan, db
     from tests.factories import session_cookie
-    from wxapp import create_app
-    from wxapp.enrollments import grant_enrollments
+    from wxapp.app import create_app
+    from wxapp.orders.enrollments import grant_enrollments
 
     app = create_app()
     now = datetime.now(UTC)
@@ -131,7 +131,7 @@ def warm_up(base: str, learners: list[dict], workers: int) -> None:
     The first is the learner's cold path (chapter and entitlement loads). The others (a
     replay: "stale", credits nothing) let every worker open the learner's session cookie
     once, as in steady state, where a learner's beacon reaches every worker within a minute
-    or two and each worker keeps the cookies it has verified (wxapp/sessions.py). Without
+    or two and each worker keeps the cookies it has verified (wxapp/accounts/sessions.py). Without
     them, a learner's first beacon through each worker in the measured runs would pay
     the signature check that steady state never pays.
     """

@@ -71,7 +71,7 @@ async def s_notifier(run: Run) -> dict:
 
 async def s_notify20(run: Run) -> dict:
     from tests.paysign import transaction
-    from wxapp import create_app
+    from wxapp.app import create_app
     from wxapp.sandbox.pay_keys import platform_headers, sandbox_pay_keys
     from wxapp.sandbox.pay_notifier import notification_body
 

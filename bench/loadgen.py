@@ -247,7 +247,7 @@ async def wechat_clicks(
     client: Client, seeded: Seeded, per_s: float, stop_at: Deadline, label: str = "POST /wechat"
 ) -> None:
     """WeChat pushing menu clicks (我的进度 and friends) from random bound followers."""
-    from wxapp.wechat.menu import MY_CERTIFICATES, MY_PROGRESS, PLANS_SPECIALIST
+    from wxapp.conversation.menu import MY_CERTIFICATES, MY_PROGRESS, PLANS_SPECIALIST
 
     keys = [MY_PROGRESS, MY_CERTIFICATES, PLANS_SPECIALIST]
     tasks = set()

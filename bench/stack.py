@@ -198,7 +198,7 @@ class Seeded:
 
 
 def id_number(n: int) -> str:
-    from wxapp.idnumbers import check_char
+    from wxapp.accounts.idnumbers import check_char
 
     day = datetime(1970, 1, 1) + timedelta(days=n // 999)
     first17 = f"500231{day:%Y%m%d}{n % 999 + 1:03d}"
@@ -226,8 +226,8 @@ def seed(
     )
     from models import Trainee as TraineeRow
     from tests.factories import session_cookie
-    from wxapp import create_app
-    from wxapp.enrollments import grant_enrollments
+    from wxapp.app import create_app
+    from wxapp.orders.enrollments import grant_enrollments
 
     app = create_app()
     now = datetime.now(UTC)

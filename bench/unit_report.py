@@ -27,7 +27,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models import Enrollment, Trainee, TrainingPlan, Unit, db  # noqa: E402
-from wxapp import create_app, reports  # noqa: E402
+from wxapp.app import create_app  # noqa: E402
+from wxapp.reports import districts, xlsx
+from wxapp.reports import unit as unit_reports
 
 TRAINEES = int(os.environ.get("BENCH_TRAINEES", "20000"))
 TAG = f"bench-{os.getpid()}"
@@ -126,7 +128,7 @@ def main() -> None:
                 db.session.expire_all()
                 with counting(db.engine) as statements:
                     started = time.perf_counter()
-                    report = reports.unit_report(unit_id, 2025)
+                    report = unit_reports.unit_report(unit_id, 2025)
                     took = time.perf_counter() - started
                 s = report["summary"]
                 print(
@@ -138,13 +140,13 @@ def main() -> None:
                 print(f"JSON body: {size // 1024} KiB in {time.perf_counter() - started:.2f} s")
                 out = Path(tmp) / "report.xlsx"
                 started = time.perf_counter()
-                reports.write_unit_report(report, out)
+                xlsx.write_unit_report(report, out)
                 print(
                     f"xlsx: {out.stat().st_size // 1024} KiB in {time.perf_counter() - started:.2f} s"
                 )
                 with counting(db.engine) as statements:
                     started = time.perf_counter()
-                    rows = reports.district_summary(2025)
+                    rows = districts.district_summary(2025)
                     took = time.perf_counter() - started
                 print(
                     f"district summary: {len(rows)} districts in {took:.2f} s "

@@ -11,8 +11,9 @@ from handlers.guard import (
     public,
     start_session,
 )
-from wxapp import accounts, clock, limits
+from wxapp.accounts import trainees as accounts
 from wxapp.extensions import get_redis
+from wxapp.infra import clock, limits
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
 

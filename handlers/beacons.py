@@ -35,11 +35,11 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from handlers import guard
 from handlers import validation as v
-from wxapp import limits
+from wxapp.accounts.sessions import SessionInterface
 from wxapp.errors import AppError, ValidationError, http_error_body, unexpected_error_body
-from wxapp.observability import REQUEST_ID_HEADER, incoming_request_id, plain_request
-from wxapp.progress import service
-from wxapp.sessions import SessionInterface
+from wxapp.infra import limits
+from wxapp.infra.observability import REQUEST_ID_HEADER, incoming_request_id, plain_request
+from wxapp.progress import beacons as service
 
 PATH = "/api/beacons"
 METHODS = ("POST",)
@@ -91,7 +91,7 @@ class BeaconEndpoint:
         self.app = app
         self.next_app = next_app
         if not isinstance(app.session_interface, SessionInterface):
-            raise TypeError("the beacon endpoint opens sessions with wxapp.sessions")
+            raise TypeError("the beacon endpoint opens sessions with wxapp.accounts.sessions")
         self.sessions = app.session_interface
         # The app's JSON settings (key order, escaping, what it does with dates and
         # decimals), compact as jsonify answers outside debug mode: one encoder, built once.

@@ -4,8 +4,9 @@ from flask import Blueprint, jsonify, request
 
 from handlers import validation as v
 from models import PlanKind
-from wxapp import catalogue, clock
+from wxapp.catalogue import plans as catalogue
 from wxapp.errors import ValidationError
+from wxapp.infra import clock
 
 bp = Blueprint("catalogue", __name__, url_prefix="/api")
 

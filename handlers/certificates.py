@@ -10,8 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from handlers.guard import current_trainee_id
-from wxapp import certificates, clock
+from wxapp.certificates import issuing
 from wxapp.errors import Unauthorized
+from wxapp.infra import clock
 
 bp = Blueprint("certificates", __name__, template_folder="templates")
 
@@ -22,7 +23,7 @@ def _base_url() -> str:
 
 @bp.post("/api/plans/<int:plan_id>/certificate")
 def issue(plan_id: int):
-    cert, created = certificates.issue_certificate(
+    cert, created = issuing.issue_certificate(
         current_trainee_id(), plan_id, clock.now(), _base_url()
     )
     return jsonify(cert), 201 if created else 200
@@ -30,19 +31,17 @@ def issue(plan_id: int):
 
 @bp.get("/api/me/certificates")
 def mine():
-    return jsonify({"items": certificates.list_certificates(current_trainee_id(), _base_url())})
+    return jsonify({"items": issuing.list_certificates(current_trainee_id(), _base_url())})
 
 
 @bp.get("/api/certificates/<int:certificate_id>")
 def detail(certificate_id: int):
-    return jsonify(certificates.get_certificate(current_trainee_id(), certificate_id, _base_url()))
+    return jsonify(issuing.get_certificate(current_trainee_id(), certificate_id, _base_url()))
 
 
 @bp.get("/api/certificates/<int:certificate_id>.pdf")
 def pdf(certificate_id: int):
-    filename, body = certificates.certificate_document(
-        current_trainee_id(), certificate_id, _base_url()
-    )
+    filename, body = issuing.certificate_document(current_trainee_id(), certificate_id, _base_url())
     response = current_app.response_class(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
@@ -55,7 +54,7 @@ def print_page(certificate_id: int):
         trainee_id = current_trainee_id()
     except Unauthorized:
         return redirect(f"/h5/login?next={request.path}")
-    view = certificates.print_view(trainee_id, certificate_id, _base_url())
+    view = issuing.print_view(trainee_id, certificate_id, _base_url())
     return render_template(
         "certs/print.html",
         **view,
@@ -65,5 +64,5 @@ def print_page(certificate_id: int):
 
 @bp.get("/verify/<code>")
 def verify(code: str):
-    view = certificates.verify_view(code, _base_url())
+    view = issuing.verify_view(code, _base_url())
     return render_template("certs/verify.html", **view), 200 if view["cert"] else 404

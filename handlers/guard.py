@@ -15,9 +15,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length, get_current_url, get_input_stream
 
-from wxapp import ratelimit
 from wxapp.errors import Forbidden, Unauthorized
 from wxapp.extensions import get_redis
+from wxapp.infra import ratelimit
 
 F = TypeVar("F", bound=Callable)
 WSGIEnvironment = dict[str, Any]

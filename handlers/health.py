@@ -2,8 +2,8 @@
 
 from flask import Blueprint, jsonify
 
-from wxapp import health
 from wxapp.extensions import get_redis
+from wxapp.infra import health
 
 bp = Blueprint("health", __name__)
 

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from handlers import validation as v
 from handlers.guard import current_trainee_id
-from wxapp import clock
+from wxapp.infra import clock
 from wxapp.orders import invoices
 from wxapp.orders.invoice_issuer import get_issuer
 

@@ -5,7 +5,7 @@ import hmac
 from flask import Blueprint, Response, current_app, request
 
 from wxapp.errors import Unauthorized
-from wxapp.observability import metrics_text
+from wxapp.infra.observability import metrics_text
 
 bp = Blueprint("metrics", __name__)
 

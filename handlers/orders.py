@@ -8,10 +8,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from handlers import validation as v
 from handlers.guard import current_trainee_id, limit_by_trainee
-from wxapp import clock, limits
 from wxapp.errors import ValidationError
 from wxapp.extensions import get_redis
-from wxapp.orders import checkout, group, service
+from wxapp.infra import clock, limits
+from wxapp.orders import checkout, group
+from wxapp.orders import purchase as service
 from wxapp.orders.group_xlsx import rejects_xlsx
 from wxapp.orders.invoices import parse_invoice_request
 from wxapp.pay.client import get_wechatpay

@@ -10,8 +10,8 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from wxapp import clock
 from wxapp.errors import AppError
+from wxapp.infra import clock
 from wxapp.orders.checkout import handle_notification
 from wxapp.orders.invoice_issuer import get_issuer
 from wxapp.pay.client import get_wechatpay

@@ -6,8 +6,9 @@ from flask import Blueprint, jsonify, request
 
 from handlers import validation as v
 from handlers.guard import current_trainee_id
-from wxapp import clock, personal_info, units
+from wxapp.accounts import personal_info, units
 from wxapp.errors import ValidationError
+from wxapp.infra import clock
 
 bp = Blueprint("profile", __name__, url_prefix="/api")
 

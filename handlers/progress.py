@@ -4,8 +4,9 @@ from flask import Blueprint, jsonify
 
 from handlers import validation as v
 from handlers.guard import current_trainee_id
-from wxapp import clock
-from wxapp.progress import report, service
+from wxapp.infra import clock
+from wxapp.progress import beacons as service
+from wxapp.progress import report
 
 bp = Blueprint("progress", __name__, url_prefix="/api")
 

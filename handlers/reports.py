@@ -6,7 +6,8 @@ from flask import Blueprint, jsonify
 
 from handlers import validation as v
 from handlers.guard import current_trainee_id
-from wxapp import clock, reports
+from wxapp.infra import clock
+from wxapp.reports import access
 
 bp = Blueprint("reports", __name__, url_prefix="/api")
 
@@ -14,4 +15,4 @@ bp = Blueprint("reports", __name__, url_prefix="/api")
 @bp.get("/units/<int:unit_id>/report")
 def unit_report(unit_id: int):
     year = v.query_int("year", default=clock.local(clock.now()).year, low=2000, high=2100)
-    return jsonify(reports.report_for_admin(current_trainee_id(), unit_id, year))
+    return jsonify(access.report_for_admin(current_trainee_id(), unit_id, year))

@@ -8,8 +8,8 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from handlers.guard import body_limit
-from wxapp import clock, limits
 from wxapp.extensions import get_redis
+from wxapp.infra import clock, limits
 from wxapp.wechat.callback import (
     BadMessage,
     BadSignature,

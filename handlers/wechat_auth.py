@@ -13,8 +13,9 @@ from handlers.guard import (
     public,
     start_session,
 )
-from wxapp import accounts, clock, limits, ratelimit
+from wxapp.accounts import trainees as accounts
 from wxapp.extensions import get_redis
+from wxapp.infra import clock, limits, ratelimit
 from wxapp.wechat import oauth
 
 bp = Blueprint("wechat_auth", __name__)

@@ -27,8 +27,8 @@ from werkzeug.serving import make_server
 
 from models import db
 from tests.pgreset import empty_database
-from wxapp import create_app
-from wxapp.clock import FakeClock
+from wxapp.app import create_app
+from wxapp.infra.clock import FakeClock
 
 DATABASE_URL = os.environ.get("DATABASE_URL")
 REDIS_URL = os.environ.get("REDIS_URL")

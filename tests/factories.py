@@ -9,7 +9,7 @@ from decimal import Decimal
 from werkzeug.security import generate_password_hash
 
 from models import Chapter, Course, PlanCourse, Trainee, TrainingPlan, Unit, db
-from wxapp.idnumbers import check_char
+from wxapp.accounts.idnumbers import check_char
 
 _serial = itertools.count(1)
 
@@ -128,7 +128,7 @@ def make_enrollment(trainee: Trainee, plan: TrainingPlan, hours: str = "0", comp
     """A paid enrollment (through grant_enrollment) with `hours` 学时 learned, as if the
     progress engine had credited them; `completed` sets completed_at."""
     from models import Enrollment
-    from wxapp.enrollments import grant_enrollment
+    from wxapp.orders.enrollments import grant_enrollment
 
     grant_enrollment(trainee.id, plan.id, _now())
     enrollment = db.session.execute(
@@ -224,7 +224,7 @@ def roster_rows(
 
 def make_order(trainee: Trainee, plan: TrainingPlan, now, trainees: list[Trainee] | None = None):
     """A NOTPAY order paid by `trainee` for `trainees` (default: themselves)."""
-    from wxapp.orders.service import new_order
+    from wxapp.orders.purchase import new_order
 
     covered = trainees or [trainee]
     kind = "group" if trainees else "individual"
@@ -236,7 +236,7 @@ def make_order(trainee: Trainee, plan: TrainingPlan, now, trainees: list[Trainee
 
 def enroll(trainee_id: int, plan_id: int, now) -> None:
     """A paid enrollment, the way a payment grants it."""
-    from wxapp.enrollments import grant_enrollment
+    from wxapp.orders.enrollments import grant_enrollment
 
     grant_enrollment(trainee_id, plan_id, now)
 

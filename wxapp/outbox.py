@@ -18,9 +18,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from models import Outbox, db
-from wxapp.dbutil import insert_ignore
+from wxapp.infra.dbutil import insert_ignore
+from wxapp.infra.observability import COMPLETIONS, PAYMENTS
 from wxapp.notifications import signal
-from wxapp.observability import COMPLETIONS, PAYMENTS
 
 log = logging.getLogger(__name__)
 _WAKE = "outbox_wake"  # session.info: the event types this transaction added

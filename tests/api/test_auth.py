@@ -4,7 +4,7 @@ import pytest
 
 from models import db
 from tests.factories import make_trainee, make_unit
-from wxapp.idnumbers import initial_password
+from wxapp.accounts.idnumbers import initial_password
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from handlers import beacons
 from models import db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
-from wxapp.observability import JsonFormatter, RequestIdFilter
+from wxapp.infra.observability import JsonFormatter, RequestIdFilter
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from models import db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
-from wxapp import limits
+from wxapp.infra import limits
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import zxingcpp
 
 from models import Certificate, Outbox, db
 from tests.factories import make_enrollment, make_plan, make_trainee, make_unit
-from wxapp.idnumbers import mask_id_number
+from wxapp.accounts.idnumbers import mask_id_number
 
 
 def plain(obj) -> SimpleNamespace:

@@ -15,7 +15,7 @@ from models import db
 from tests.conftest import app_with
 from tests.factories import make_trainee
 from tests.wechat_wire import sign
-from wxapp import limits
+from wxapp.infra import limits
 
 MiB = 1024 * 1024
 
@@ -172,6 +172,6 @@ def test_bind_is_limited_per_wechat_user(app, client):
 
 @pytest.mark.parametrize("limit", [limits.ORDER_CREATE, limits.BEACON])
 def test_limits_for_the_routes_still_to_merge_are_chinese_and_bounded(limit):
-    # Applied on merge with limit_by_trainee (see wxapp/limits.py); here: sane values.
+    # Applied on merge with limit_by_trainee (see wxapp/infra/limits.py); here: sane values.
     assert limit.count >= 10 and limit.window_s == 60
     assert any("\u4e00" <= c <= "\u9fff" for c in limit.message)

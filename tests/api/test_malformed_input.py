@@ -11,7 +11,7 @@ import pytest
 
 from models import db
 from tests.factories import make_plan, make_trainee
-from wxapp.idnumbers import initial_password
+from wxapp.accounts.idnumbers import initial_password
 
 ODD_VALUES = [
     None, True, False, 0, -1, 2**70, 1.5, "", " ", "\x00", "a\x00b", "x" * 5000,

@@ -6,7 +6,7 @@ import pytest
 
 from models import db
 from tests.factories import make_order, make_plan, make_trainee
-from wxapp.enrollments import grant_enrollment
+from wxapp.orders.enrollments import grant_enrollment
 
 
 @pytest.fixture

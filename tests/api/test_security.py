@@ -7,7 +7,7 @@ import pytest
 
 from models import db
 from tests.factories import make_trainee
-from wxapp.observability import JsonFormatter, RequestIdFilter
+from wxapp.infra.observability import JsonFormatter, RequestIdFilter
 
 
 @pytest.fixture

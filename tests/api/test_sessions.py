@@ -1,4 +1,4 @@
-"""The session cookie (wxapp/sessions.py): Flask's own format and rules, opened once per
+"""The session cookie (wxapp/accounts/sessions.py): Flask's own format and rules, opened once per
 process. What a remembered cookie must never change: expiry, forgery, key rotation."""
 
 import pytest
@@ -6,7 +6,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from models import db
 from tests.factories import make_trainee, session_cookie
-from wxapp import sessions
+from wxapp.accounts import sessions
 
 
 @pytest.fixture

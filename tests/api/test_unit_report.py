@@ -11,7 +11,8 @@ from openpyxl import load_workbook
 
 from models import db
 from tests.factories import make_enrollment, make_plan, make_trainee, make_unit, make_unit_admin
-from wxapp import reports
+from wxapp.reports import districts
+from wxapp.reports import unit as unit_reports
 
 # name: (公需 done in 2025, 专业 done in 2025) — above, at and below the requirement (30/60).
 UNIT_A = {
@@ -151,7 +152,7 @@ def test_cli_writes_the_unit_report_as_xlsx(runner, seeded, tmp_path):
 
 def test_district_summary_counts_units_and_trainees_not_meeting_the_year(app, runner, seeded):
     with app.app_context():
-        rows = {r["district"]: r for r in reports.district_summary(2025)}
+        rows = {r["district"]: r for r in districts.district_summary(2025)}
     assert rows["垫江县"] == {
         "district": "垫江县",
         "units": 2,
@@ -196,7 +197,7 @@ def test_the_report_is_one_grouped_query_however_many_trainees(app, seeded):
         engine = db.session.get_bind()
         sa.event.listen(engine, "before_cursor_execute", count)
         try:
-            report = reports.unit_report(unit.id, 2025)
+            report = unit_reports.unit_report(unit.id, 2025)
         finally:
             sa.event.remove(engine, "before_cursor_execute", count)
     assert report["summary"]["trainees"] == 40

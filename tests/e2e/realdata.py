@@ -18,7 +18,7 @@ from tests.factories import (
     make_unit,
     sign_in,
 )
-from wxapp.enrollments import grant_enrollment
+from wxapp.orders.enrollments import grant_enrollment
 
 
 def posted(page, path: str) -> list:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from tests.e2e.conftest import copy_to_docs, login, seed
 from tests.e2e.realdata import lowercase_x_id_number, order, posted
 from tests.factories import make_binding, make_id_number, make_plan, make_trainee, make_unit
-from wxapp.enrollments import grant_enrollment
-from wxapp.idnumbers import initial_password
+from wxapp.accounts.idnumbers import initial_password
+from wxapp.orders.enrollments import grant_enrollment
 from wxapp.orders.uscc import check_char as uscc_check_char
 
 CASHIER = "iframe[title='微信支付（沙箱）']"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from tests.e2e.conftest import copy_to_docs, login, seed
 from tests.factories import make_plan, make_trainee
-from wxapp.enrollments import grant_enrollment
+from wxapp.orders.enrollments import grant_enrollment
 
 
 def _catalogue(site, *, enrolled=False, courses=3):

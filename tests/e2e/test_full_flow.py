@@ -21,7 +21,7 @@ from tests.e2e.conftest import (
     seed,
 )
 from tests.factories import make_plan, make_trainee, make_unit
-from wxapp.idnumbers import initial_password
+from wxapp.accounts.idnumbers import initial_password
 
 ROUTES = (
     ("GET", "/_sandbox/phone"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.e2e.conftest import copy_to_docs, seed
 from tests.factories import make_trainee
-from wxapp.idnumbers import initial_password
+from wxapp.accounts.idnumbers import initial_password
 
 
 def _trainee(site, password):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from tests.e2e.conftest import TEST_VIDEO_URL, login, seed
 from tests.e2e.realdata import complete, learn, learner_world, lowercase_x_id_number, order
 from tests.factories import make_plan, make_trainee
-from wxapp.enrollments import grant_enrollment
+from wxapp.orders.enrollments import grant_enrollment
 from wxapp.orders.uscc import check_char as uscc_check_char
 
 NARROW = {"width": 360, "height": 740}

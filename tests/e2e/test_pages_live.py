@@ -8,7 +8,7 @@ from decimal import Decimal
 from models import Enrollment, db
 from tests.e2e.conftest import login, require_routes, seed
 from tests.factories import make_id_number, make_plan, make_trainee, make_unit
-from wxapp.enrollments import grant_enrollment
+from wxapp.orders.enrollments import grant_enrollment
 
 
 def test_group_purchase_checks_each_line_then_is_paid_by_qr(phone, site, new_phone):

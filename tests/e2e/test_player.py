@@ -18,7 +18,7 @@ from tests.e2e.conftest import (
     seed,
 )
 from tests.factories import make_plan, make_trainee
-from wxapp.enrollments import grant_enrollment
+from wxapp.orders.enrollments import grant_enrollment
 
 BEACON_KEYS = {"chapter_id", "play_id", "seq", "from", "to", "position"}
 

@@ -19,9 +19,9 @@ from wechatpy.exceptions import WeChatClientException
 
 from models import WechatBinding, db
 from tests.factories import make_trainee
-from wxapp import create_app
+from wxapp.app import create_app
+from wxapp.conversation.menu import MENU
 from wxapp.sandbox import oa_state
-from wxapp.wechat.menu import MENU
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENID = "o_demo_lisi_000000000002"

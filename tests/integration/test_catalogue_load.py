@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from models import Chapter, ChapterProgress, Course, PlanCourse, TrainingPlan, db
 from tests.factories import make_trainee
-from wxapp.catalogue_load import load_catalogue
-from wxapp.catalogue_spec import CatalogueFileError
+from wxapp.catalogue.loader import load_catalogue
+from wxapp.catalogue.spec import CatalogueFileError
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "catalogue-format.md"
 NOW = datetime(2025, 6, 16, 2, 0, tzinfo=UTC)

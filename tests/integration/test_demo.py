@@ -8,8 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from models import Chapter, Course, Enrollment, PlanCourse, Trainee, TrainingPlan, Unit, db
-from wxapp.demo import DEMO_PASSWORD, TRAINEES
-from wxapp.demo_catalogue import VIDEO_SECONDS, VIDEO_URL
+from wxapp.demo.catalogue import VIDEO_SECONDS, VIDEO_URL
+from wxapp.demo.seed import DEMO_PASSWORD, TRAINEES
 
 ROOT = Path(__file__).resolve().parents[2]
 SIX_CATEGORIES = {"工程建设", "教育新知", "农业技术", "宏观经济", "生态环保", "综合管理"}

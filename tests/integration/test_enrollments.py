@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from models import CourseCompletion, Enrollment, PlanCourse, TrainingPlan, db
 from tests.factories import make_plan, make_trainee
-from wxapp.enrollments import grant_enrollment, grant_enrollments
+from wxapp.orders.enrollments import grant_enrollment, grant_enrollments
 
 
 def test_a_grant_happens_once(app, clock):

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from models import Enrollment, Order, Outbox, Trainee, db
 from tests import paysign
 from tests.factories import make_id_number, make_order, make_plan, make_trainee
-from wxapp.enrollments import grant_enrollment
-from wxapp.idnumbers import check_char
+from wxapp.accounts.idnumbers import check_char
 from wxapp.orders import group
+from wxapp.orders.enrollments import grant_enrollment
 
 BASE = 300_000  # ID-number serials of this test, clear of the factories' counter
 

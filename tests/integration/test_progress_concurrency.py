@@ -8,11 +8,11 @@ import sqlalchemy as sa
 
 from models import Chapter, ChapterProgress, CourseCompletion, Outbox, db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
-from wxapp import limits
+from wxapp.infra import limits
+from wxapp.infra.ratelimit import Limit
 from wxapp.progress import core, flusher
-from wxapp.progress.service import get_store
+from wxapp.progress.beacons import get_store
 from wxapp.progress.store import chapter_key
-from wxapp.ratelimit import Limit
 
 
 def run_together(functions):

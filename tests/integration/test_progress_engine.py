@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from models import ChapterProgress, CourseCompletion, Enrollment, Outbox, PlanCourse, db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
 from wxapp.progress import completion, core, flusher
+from wxapp.progress.beacons import forget_entitlements, get_store
 from wxapp.progress.records import upsert_chapters
-from wxapp.progress.service import forget_entitlements, get_store
 from wxapp.progress.store import DIRTY, dirty_member
 
 
@@ -190,7 +190,7 @@ def test_a_failed_completion_write_is_retried_by_the_next_beacon(
             raise sa.exc.OperationalError("INSERT", {}, Exception("database went away"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("wxapp.progress.service.complete_chapter", fails_once)
+    monkeypatch.setattr("wxapp.progress.beacons.complete_chapter", fails_once)
     replies = BeaconPlayer(client, chapter, clock).watch(0, 60)
     assert replies[-1].status_code == 503
     clock.advance(1)

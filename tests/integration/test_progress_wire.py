@@ -7,7 +7,7 @@ from redis.exceptions import ResponseError
 
 from models import db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
-from wxapp.progress.service import get_store
+from wxapp.progress.beacons import get_store
 from wxapp.progress.store import DIRTY
 from wxapp.progress.wire import Wire
 

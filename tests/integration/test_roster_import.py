@@ -17,8 +17,8 @@ from tests.factories import (
     roster_person,
     roster_rows,
 )
-from wxapp.idnumbers import initial_password
-from wxapp.roster import write_roster
+from wxapp.accounts.idnumbers import initial_password
+from wxapp.accounts.roster import write_roster
 
 DISTRICT, UNIT = "垫江县", "垫江县人民医院"
 

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from tests.factories import make_id_number
+from wxapp.accounts.units import CHONGQING_DISTRICTS
 from wxapp.certificates import rules
-from wxapp.reports import verdict
-from wxapp.units import CHONGQING_DISTRICTS
+from wxapp.reports.unit import verdict
 
 ID = make_id_number(7)
 

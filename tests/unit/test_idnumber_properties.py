@@ -1,6 +1,6 @@
 """Property tests of the ID-number (GB 11643) and mobile-number rules.
 
-The oracle is written independently of wxapp/idnumbers.py: the check character from the
+The oracle is written independently of wxapp/accounts/idnumbers.py: the check character from the
 ISO 7064 MOD 11-2 definition (weights 2^(17-i) mod 11, check = (12 - sum mod 11) mod 11,
 10 written X), the birth date from the calendar module.
 
@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from wxapp.idnumbers import IdNumberError, validate_id_number, validate_phone
+from wxapp.accounts.idnumbers import IdNumberError, validate_id_number, validate_phone
 
 DIGITS = "0123456789"
 # No per-example deadline on a shared 2-core machine; no example database in the worktree.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from wxapp.idnumbers import (
+from wxapp.accounts.idnumbers import (
     IdNumberError,
     check_char,
     initial_password,

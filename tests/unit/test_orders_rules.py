@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from tests.factories import make_id_number
+from wxapp.accounts.idnumbers import check_char
 from wxapp.errors import Conflict
-from wxapp.idnumbers import check_char
 from wxapp.orders import group
 from wxapp.orders.invoices import check_apply_window, check_modify_window
 from wxapp.orders.uscc import is_valid_uscc

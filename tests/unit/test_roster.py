@@ -3,7 +3,7 @@
 import pytest
 
 from tests.factories import roster_person
-from wxapp.roster import RosterFileError, RosterRow, check_row, parse_rows
+from wxapp.accounts.roster import RosterFileError, RosterRow, check_row, parse_rows
 
 
 def row(**change) -> RosterRow:

@@ -1,5 +1,5 @@
 """What a certificate looks like: its QR code (PNG for the PDF, SVG for the print page) and
-the A4 PDF drawn with reportlab on the shared Chinese setup of wxapp.pdf."""
+the A4 PDF drawn with reportlab on the shared Chinese setup of wxapp.infra.pdf."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from wxapp import pdf
 from wxapp.certificates.rules import SEAL_PURPOSE
+from wxapp.infra import pdf
 
 FRAME = Color(0.62, 0.12, 0.12)
 GOLD = Color(0.76, 0.6, 0.25)

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from wxapp.idnumbers import IdNumberError, mask_id_number, validate_id_number
+from wxapp.accounts.idnumbers import IdNumberError, mask_id_number, validate_id_number
 
 ISSUER = "重庆市人力资源开发服务中心"
 SEAL_PURPOSE = "继续教育专用章"

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from wxapp import clock
-from wxapp.catalogue_load import load_catalogue, read_catalogue_file
-from wxapp.catalogue_spec import CatalogueFileError
+from wxapp.catalogue.loader import load_catalogue, read_catalogue_file
+from wxapp.catalogue.spec import CatalogueFileError
+from wxapp.infra import clock
 
 
 @click.group("catalogue", cls=AppGroup, help="课程目录：培训项目、课程、章节")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from wxapp import clock
-from wxapp.demo import logins_text, seed_demo
+from wxapp.demo.seed import logins_text, seed_demo
+from wxapp.infra import clock
 
 
 @click.command("seed-demo")

@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from wxapp import clock, reports
 from wxapp.errors import AppError
+from wxapp.infra import clock
+from wxapp.reports import access, districts, xlsx
+from wxapp.reports import unit as unit_reports
 
 report = AppGroup("report", help="应训未训 reports: a unit's trainees, or the 区县 summary.")
 unit_admin = AppGroup("unit-admin", help="Grant or revoke the unit administrator role.")
@@ -25,10 +27,10 @@ def _year_default() -> int:
 def unit_command(unit_id: int, year: int | None, out: Path) -> None:
     """Write one unit's report (every trainee, 学时 done vs required, 达标/未达标) to xlsx."""
     try:
-        data = reports.unit_report(unit_id, year or _year_default())
+        data = unit_reports.unit_report(unit_id, year or _year_default())
     except AppError as err:
         raise click.ClickException(err.message) from None
-    reports.write_unit_report(data, out)
+    xlsx.write_unit_report(data, out)
     s = data["summary"]
     click.echo(
         f"{data['unit']['name']} {data['year']}: {s['trainees']} trainees, "
@@ -42,9 +44,9 @@ def unit_command(unit_id: int, year: int | None, out: Path) -> None:
 def districts_command(year: int | None, out: Path | None) -> None:
     """Per 区县: units and trainees, and how many have not met the year (xlsx with --out)."""
     year = year or _year_default()
-    rows = reports.district_summary(year)
+    rows = districts.district_summary(year)
     if out is not None:
-        reports.write_district_summary(year, rows, out)
+        xlsx.write_district_summary(year, rows, out)
         click.echo(f"{len(rows)} districts -> {out}")
         return
     click.echo("区县\t单位数\t未达标单位数\t学员数\t未达标学员数")
@@ -60,7 +62,7 @@ def districts_command(year: int | None, out: Path | None) -> None:
 def grant_command(username: str, unit_id: int) -> None:
     """Make USERNAME (phone or ID number) the administrator of a unit."""
     try:
-        result = reports.grant_unit_admin(username, unit_id, clock.now())
+        result = access.grant_unit_admin(username, unit_id, clock.now())
     except AppError as err:
         raise click.ClickException(err.message) from None
     click.echo(f"{result['name']} now administers {result['unit']}")
@@ -70,7 +72,7 @@ def grant_command(username: str, unit_id: int) -> None:
 @click.argument("username")
 def revoke_command(username: str) -> None:
     try:
-        revoked = reports.revoke_unit_admin(username)
+        revoked = access.revoke_unit_admin(username)
     except AppError as err:
         raise click.ClickException(err.message) from None
     click.echo("revoked" if revoked else "not a unit administrator")

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from wxapp import clock
-from wxapp.roster import RosterFileError
-from wxapp.roster_import import import_roster
+from wxapp.accounts.roster import RosterFileError
+from wxapp.accounts.roster_import import import_roster
+from wxapp.infra import clock
 
 PROGRESS_FROM_ROWS = 1000  # small files finish before a bar would be worth drawing
 

@@ -9,7 +9,7 @@ import requests
 from flask import current_app
 from wechatpy.exceptions import WeChatClientException
 
-from wxapp.wechat.menu import MENU
+from wxapp.conversation.menu import MENU
 
 
 @click.group("wechat", help="公众号：菜单等")

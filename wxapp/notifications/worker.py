@@ -22,9 +22,9 @@ from flask import Flask
 from wechatpy.exceptions import WeChatClientException
 
 from models import db
+from wxapp.infra.observability import PUSHES
 from wxapp.notifications import claims, rules, signal, templates
 from wxapp.notifications.claims import Job
-from wxapp.observability import PUSHES
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ import qrcode
 from wechatpayv3 import WeChatPayType
 
 from models import Order, WechatBinding, db
-from wxapp.clock import local
-from wxapp.enrollments import paid_plan_ids
 from wxapp.errors import Conflict, ServiceUnavailable
-from wxapp.observability import PAYMENTS
+from wxapp.infra.clock import local
+from wxapp.infra.observability import PAYMENTS
+from wxapp.orders.enrollments import paid_plan_ids
 from wxapp.orders.invoice_issuer import InvoiceIssuer
 from wxapp.orders.invoices import issue_requested
 from wxapp.orders.ownership import get_own_order
@@ -130,8 +130,8 @@ def cancel_order(
     client: PayClient, trainee_id: int, out_trade_no: str, now: datetime
 ) -> dict[str, Any]:
     """取消订单: close it at WeChat Pay (so it cannot be paid later), then here."""
+    from wxapp.orders.purchase import order_view
     from wxapp.orders.reconcile import settle_order
-    from wxapp.orders.service import order_view
 
     order = get_own_order(trainee_id, out_trade_no)
     if order.status != "NOTPAY":

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from models import Enrollment, Order, OrderItem, Trainee, TrainingPlan, db
+from wxapp.accounts.idnumbers import IdNumberError, validate_id_number
 from wxapp.errors import NotFound, ValidationError
-from wxapp.idnumbers import IdNumberError, validate_id_number
 from wxapp.orders.invoices import InvoiceRequest, attach_request
-from wxapp.orders.service import lock_payer, new_order, order_view, purchasable_plan
+from wxapp.orders.purchase import lock_payer, new_order, order_view, purchasable_plan
 
 FORMAT = "号码格式错误"
 CHECKSUM = "校验位错误"

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from flask import Flask
 
-from wxapp.clock import local
+from wxapp.infra.clock import local
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The invoice PDF (reportlab), drawn with the shared embedded CJK font of `wxapp/pdf.py`."""
+"""The invoice PDF (reportlab), drawn with the shared embedded CJK font of `wxapp/infra/pdf.py`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import io
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfgen import canvas
 
-from wxapp.clock import local
+from wxapp.infra.clock import local
+from wxapp.infra.pdf import FONT, register_fonts
 from wxapp.orders.invoice_issuer import InvoiceData
-from wxapp.pdf import FONT, register_fonts
 
 
 def yuan(fen: int) -> str:

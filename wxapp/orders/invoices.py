@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from models import Invoice, Order, TrainingPlan, db
-from wxapp.clock import local
 from wxapp.errors import Conflict, NotFound, ValidationError
+from wxapp.infra.clock import local
 from wxapp.orders.invoice_issuer import InvoiceData, InvoiceIssuer
 from wxapp.orders.ownership import get_own_order
 from wxapp.orders.uscc import is_valid_uscc

@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Order, OrderItem, PaymentAnomaly, TrainingPlan, db
-from wxapp.dbutil import insert_ignore
-from wxapp.enrollments import grant_enrollments
+from wxapp.infra.dbutil import insert_ignore
+from wxapp.orders.enrollments import grant_enrollments
 from wxapp.outbox import add_event
 
 log = logging.getLogger(__name__)

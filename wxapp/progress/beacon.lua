@@ -7,7 +7,7 @@
 -- KEYS[3] entitlements  {t:<id>}:ent        c:<course> -> plan id; p:<plan> -> "done|required|0/1";
 --                                           k:<course> -> 1 when learned
 -- KEYS[4] superseded    {t:<id>}:old        zset of play ids that were taken over
--- KEYS[5] rate counter  {t:<id>}:rl:beacon:<window>  beacons in this window (wxapp/limits.py)
+-- KEYS[5] rate counter  {t:<id>}:rl:beacon:<window>  beacons in this window (wxapp/infra/limits.py)
 -- ARGV: play_id, seq, from, to, position, now, slack, ratio, ttl, chapter id,
 --       rate limit, rate window (s)
 -- Returns {status, w, dur, done, newly, course, plan, plan_info, course_done, field}

@@ -4,7 +4,7 @@ Each is written once (unique keys, and a lock on the trainee row so two chapters
 course finishing at the same moment see each other), with its time, and with an outbox
 row in the same transaction. A learned course counts toward every paid enrollment whose
 plan contains it: its 学时 are added to each such `Enrollment.hours_done`, which
-`wxapp.credits.year_totals`, the units report and certificates read.
+`wxapp.progress.credits.year_totals`, the units report and certificates read.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from models import (
     TrainingPlan,
     db,
 )
-from wxapp.catalogue import hours_text
-from wxapp.dbutil import insert_ignore
+from wxapp.catalogue.plans import hours_text
+from wxapp.infra.dbutil import insert_ignore
 from wxapp.outbox import add_event
 from wxapp.progress import core
 from wxapp.progress.records import trainee_progress, upsert_chapters

@@ -103,7 +103,7 @@ def flush_all(store: ProgressStore, now: datetime, size: int = BATCH) -> int:
 
 def run(app: Flask, stop: threading.Event, size: int = BATCH) -> None:
     """Flush at least every PROGRESS_FLUSH_S until `stop` is set; errors are logged, retried."""
-    from wxapp.progress.service import get_store
+    from wxapp.progress.beacons import get_store
 
     interval = app.config["PROGRESS_FLUSH_S"]
     clock = app.extensions["clock"]

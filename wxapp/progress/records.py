@@ -20,7 +20,7 @@ from models import (
     TrainingPlan,
     db,
 )
-from wxapp.dbutil import dialect_insert
+from wxapp.infra.dbutil import dialect_insert
 
 
 @dataclass(frozen=True)

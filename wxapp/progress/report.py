@@ -27,9 +27,9 @@ from models import (
     TrainingPlan,
     db,
 )
-from wxapp.catalogue import KIND_NAMES, hours_text
-from wxapp.credits import year_totals
+from wxapp.catalogue.plans import KIND_NAMES, hours_text
 from wxapp.progress import core
+from wxapp.progress.credits import year_totals
 from wxapp.progress.records import trainee_progress
 from wxapp.progress.store import ProgressStore
 

@@ -16,7 +16,7 @@ from typing import Any
 import redis
 from redis.exceptions import NoScriptError
 
-from wxapp import limits
+from wxapp.infra import limits
 from wxapp.progress.wire import Wire
 
 HERE = Path(__file__).resolve().parent

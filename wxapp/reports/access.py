@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from models import Trainee, Unit, UnitAdmin, db
-from wxapp.accounts import find_trainee
+from wxapp.accounts.trainees import find_trainee
 from wxapp.errors import Forbidden, NotFound
 from wxapp.reports.unit import unit_report
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Trainee, Unit, db
-from wxapp.credits import REQUIRED_HOURS
+from wxapp.progress.credits import REQUIRED_HOURS
 from wxapp.reports.unit import PUBLIC, SPECIALIST, year_hours_by_trainee
 
 NO_DISTRICT = "（未填写）"

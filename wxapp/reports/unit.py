@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Enrollment, Trainee, TrainingPlan, Unit, db
-from wxapp.credits import REQUIRED_HOURS
+from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import NotFound
-from wxapp.idnumbers import mask_id_number
+from wxapp.progress.credits import REQUIRED_HOURS
 
 PUBLIC, SPECIALIST = "public", "specialist"
 MET, UNMET = "达标", "未达标"

@@ -26,11 +26,11 @@ from flask import (
     request,
 )
 
-from wxapp import clock
+from wxapp.conversation import menu as app_menu
 from wxapp.extensions import get_redis
+from wxapp.infra import clock
 from wxapp.sandbox import oa_phone
 from wxapp.sandbox import oa_state as state
-from wxapp.wechat import menu as app_menu
 
 bp = Blueprint("sandbox_oa", __name__, url_prefix="/_sandbox", template_folder="templates")
 

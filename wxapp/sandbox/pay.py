@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from wxapp import clock
 from wxapp.extensions import get_redis
+from wxapp.infra import clock
 from wxapp.sandbox import pay_store as store
 from wxapp.sandbox.pay_keys import (
     check_authorization,

@@ -21,7 +21,7 @@ import requests
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask
 
-from wxapp.clock import local
+from wxapp.infra.clock import local
 from wxapp.sandbox.pay_keys import platform_headers, sandbox_pay_keys
 
 log = logging.getLogger(__name__)

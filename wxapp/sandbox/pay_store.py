@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 
-from wxapp.clock import local
+from wxapp.infra.clock import local
 
 TTL_S = 7 * 24 * 3600
 PREFIX = "sandbox:pay:"

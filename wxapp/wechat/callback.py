@@ -23,7 +23,8 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import ArticlesReply, TextReply
 
-from wxapp.wechat import bindings, replies
+from wxapp.accounts import bindings
+from wxapp.conversation import replies
 from wxapp.wechat.xmlsafe import HostileXml, parse_flat
 
 log = logging.getLogger(__name__)

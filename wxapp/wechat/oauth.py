@@ -21,9 +21,9 @@ from wechatpy.exceptions import WeChatOAuthException
 from wechatpy.oauth import WeChatOAuth
 
 from models import Trainee
-from wxapp import accounts
+from wxapp.accounts import bindings
+from wxapp.accounts import trainees as accounts
 from wxapp.errors import AppError, ServiceUnavailable, Unauthorized
-from wxapp.wechat import bindings
 from wxapp.wechat.client import TIMEOUT, ClosingSession
 
 STATE_TTL_S = 600

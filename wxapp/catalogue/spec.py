@@ -2,7 +2,7 @@
 
 `parse_catalogue` checks the whole document before anything is written and reports every
 problem with its path in the JSON (`plans[1].courses[3].hours`), so an operator fixes a
-file in one pass. `wxapp.catalogue_load` writes what it returns.
+file in one pass. `wxapp.catalogue.loader` writes what it returns.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from models import PlanKind
-from wxapp.clock import SHANGHAI
+from wxapp.infra.clock import SHANGHAI
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 HOURS_MAX = Decimal("9999.9")  # the column is NUMERIC(5, 1)

@@ -17,9 +17,9 @@ from typing import Any
 from flask import Flask, current_app
 
 from models import db
-from wxapp import limits
 from wxapp.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
-from wxapp.observability import BEACONS
+from wxapp.infra import limits
+from wxapp.infra.observability import BEACONS
 from wxapp.progress import core, records
 from wxapp.progress.completion import Completion, complete_chapter
 from wxapp.progress.store import ProgressStore, ScriptResult, entitlement_key

@@ -1,6 +1,6 @@
 """Demo data for `make run` (`flask --app wsgi seed-demo [--once]`).
 
-The catalogue of `wxapp.demo_catalogue` (through the catalogue loader, so it is
+The catalogue of `wxapp.demo.catalogue` (through the catalogue loader, so it is
 idempotent by code), two units, and three trainees whose logins are printed: one who has
 paid for the current year's 专业科目 plan and can learn at once, one who has paid for
 nothing yet (to try 立即购买), and one left as bulk registration leaves a trainee (initial
@@ -15,10 +15,10 @@ from datetime import datetime
 from werkzeug.security import generate_password_hash
 
 from models import Trainee, TrainingPlan, Unit, db
-from wxapp.catalogue_load import apply_catalogue
-from wxapp.demo_catalogue import demo_catalogue, plan_code
-from wxapp.enrollments import grant_enrollment
-from wxapp.idnumbers import check_char, initial_password
+from wxapp.accounts.idnumbers import check_char, initial_password
+from wxapp.catalogue.loader import apply_catalogue
+from wxapp.demo.catalogue import demo_catalogue, plan_code
+from wxapp.orders.enrollments import grant_enrollment
 
 DEMO_PASSWORD = "Demo@2026"
 CURRENT_YEAR = 2026

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from models import Unit, db
-from wxapp.accounts import get_trainee, profile
+from wxapp.accounts.trainees import get_trainee, profile
+from wxapp.accounts.units import is_district
 from wxapp.errors import ValidationError
-from wxapp.units import is_district
 
 UNSET: Any = object()
 NAME_MAX = 50

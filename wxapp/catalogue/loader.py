@@ -3,7 +3,7 @@
 Plans and courses are created or updated by their `code`; a course's chapters by their
 order; a plan's course list becomes exactly the file's, in its order. Only what differs
 is written, so loading the same file again changes nothing and says so. The whole file
-is checked first (`wxapp.catalogue_spec`); then everything is written in one transaction.
+is checked first (`wxapp.catalogue.spec`); then everything is written in one transaction.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from models import Chapter, ChapterProgress, Course, PlanCourse, TrainingPlan, db
-from wxapp.catalogue import hours_text
-from wxapp.catalogue_spec import (
+from wxapp.catalogue.plans import hours_text
+from wxapp.catalogue.spec import (
     Catalogue,
     CatalogueFileError,
     ChapterSpec,

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from models import Invoice, Order, OrderItem, Trainee, TrainingPlan, db
-from wxapp.catalogue import get_plan, on_sale
-from wxapp.clock import local
-from wxapp.enrollments import paid_plan_ids
+from wxapp.catalogue.plans import get_plan, on_sale
 from wxapp.errors import Conflict
+from wxapp.infra.clock import local
+from wxapp.orders.enrollments import paid_plan_ids
 from wxapp.orders.invoices import InvoiceRequest, attach_request, invoice_view
 from wxapp.orders.ownership import get_own_order
 

@@ -12,12 +12,12 @@ import sqlalchemy as sa
 
 from models import Certificate, Enrollment, Trainee, TrainingPlan, db
 from wxapp import outbox
-from wxapp.accounts import get_trainee
-from wxapp.catalogue import get_plan
+from wxapp.accounts.trainees import get_trainee
+from wxapp.accounts.units import CHONGQING_DISTRICTS
+from wxapp.catalogue.plans import get_plan
 from wxapp.certificates import document, rules
-from wxapp.clock import local
 from wxapp.errors import Conflict, NotFound
-from wxapp.units import CHONGQING_DISTRICTS
+from wxapp.infra.clock import local
 
 VERIFY_CODE_BYTES = 24  # 192 bits: guessing a valid code is hopeless
 

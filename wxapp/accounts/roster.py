@@ -4,7 +4,7 @@ The layout is found by its text, not by fixed cells: a header block holding 区�
 单位全称 (the value in the same cell after the colon, or in the next cell of the row),
 then a header row with 序号, 姓名, 身份证号码, 手机号码, 性别, 备注 (the template's
 notes in brackets, such as "姓名（姓名中间不能有空格和符号）", are ignored), then one
-trainee per row. `write_roster` writes the same layout. `wxapp.roster_import` does the
+trainee per row. `write_roster` writes the same layout. `wxapp.accounts.roster_import` does the
 database side.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wxapp.idnumbers import IdNumberError, validate_id_number, validate_phone
+from wxapp.accounts.idnumbers import IdNumberError, validate_id_number, validate_phone
 
 # Column key -> how the header cell starts (after whitespace and bracketed notes are removed).
 COLUMNS = {

@@ -13,10 +13,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from models import PlanKind
-from wxapp import catalogue, credits
-from wxapp.clock import local
-from wxapp.wechat import menu
-from wxapp.wechat.bindings import trainee_for_openid
+from wxapp.accounts.bindings import trainee_for_openid
+from wxapp.catalogue import plans as catalogue
+from wxapp.conversation import menu
+from wxapp.infra.clock import local
+from wxapp.progress import credits
 
 Reply = dict[str, Any]
 # Passive news replies carry at most 8 articles (1 when answering a user's message).

@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from models import CourseCompletion, Enrollment, PlanCourse, db
-from wxapp.dbutil import dialect_insert
+from wxapp.infra.dbutil import dialect_insert
 
 
 def grant_enrollment(

@@ -10,9 +10,9 @@ import redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Trainee, db
+from wxapp.accounts.idnumbers import initial_password, mask_id_number
 from wxapp.errors import NotFound, TooManyRequests, Unauthorized, ValidationError
-from wxapp.idnumbers import initial_password, mask_id_number
-from wxapp.ratelimit import count_in_window
+from wxapp.infra.ratelimit import count_in_window
 
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 15 * 60

@@ -1,6 +1,6 @@
 """Every rate limit and request-body limit of the service, in one place.
 
-Rate limits are counted in Redis (wxapp/ratelimit.py), so they hold across gunicorn workers
+Rate limits are counted in Redis (wxapp/infra/ratelimit.py), so they hold across gunicorn workers
 and machines; past a limit the caller gets 429 with the Chinese message below and
 `retry_after` (seconds) in the JSON body. Body limits are checked before the body is read (413,
 `{"error": "too_large", "message": "请求内容过大"}`; the WeChat callback answers in plain
@@ -12,13 +12,13 @@ handlers/guard.py.
 
 from __future__ import annotations
 
-from wxapp.ratelimit import Limit
+from wxapp.infra.ratelimit import Limit
 
 KB = 1024
 
 # --- rate limits ---
 
-# Per address, on top of the per-username lockout (5 failures / 15 min, wxapp/accounts.py):
+# Per address, on top of the per-username lockout (5 failures / 15 min, wxapp/accounts/trainees.py):
 # one address trying many usernames. Generous, since a whole unit may share one NAT address.
 LOGIN = Limit("login", 30, 60, "登录尝试过于频繁，请一分钟后再试")
 # 绑定微信 checks a password like login: the same budget per address, and a smaller one per

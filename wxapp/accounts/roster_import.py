@@ -6,7 +6,7 @@ holding the file's ID or phone numbers are loaded in chunks of IN lists, the goo
 are checked in memory and inserted with one executemany in one transaction. No password
 hash is computed: username is the ID number and the initial password follows the
 published rule (edu@ + last six), accepted only while must-change is set
-(`wxapp.accounts.password_matches`). Bad rows go, with their row numbers and reasons, to
+(`wxapp.accounts.trainees.password_matches`). Bad rows go, with their row numbers and reasons, to
 `<name>.errors.xlsx` beside the input.
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from models import Trainee, Unit, db
-from wxapp.roster import (
+from wxapp.accounts.roster import (
     Progress,
     Registered,
     RosterFileError,
