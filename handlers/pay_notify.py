@@ -12,11 +12,11 @@ from flask import Blueprint, current_app, jsonify, request
 
 from wxapp.errors import AppError
 from wxapp.infra import clock
-from wxapp.orders.checkout import handle_notification
 from wxapp.orders.invoice_issuer import get_issuer
+from wxapp.orders.payment import REFUSED
+from wxapp.orders.settlement import handle_notification
 from wxapp.pay.client import get_wechatpay
 from wxapp.pay.notify import NotificationRejected
-from wxapp.pay.payment import REFUSED
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from handlers.guard import body_limit
+from wxapp.conversation.dispatch import respond
 from wxapp.extensions import get_redis
 from wxapp.infra import clock, limits
 from wxapp.wechat.callback import (
@@ -39,7 +40,7 @@ def verify():
 def receive():
     settings = CallbackSettings.from_config(current_app.config)
     body = request.get_data(cache=False)
-    return _plain(handle_message(settings, get_redis(), request.args, body, clock.now()))
+    return _plain(handle_message(settings, get_redis(), request.args, body, respond, clock.now()))
 
 
 @bp.errorhandler(BadSignature)

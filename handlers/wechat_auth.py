@@ -14,6 +14,7 @@ from handlers.guard import (
     start_session,
 )
 from wxapp.accounts import trainees as accounts
+from wxapp.accounts import wechat_login
 from wxapp.extensions import get_redis
 from wxapp.infra import clock, limits, ratelimit
 from wxapp.wechat import oauth
@@ -33,7 +34,7 @@ def start():
 @bp.get("/auth/wechat/return")
 def finish():
     tid = session.get(SESSION_TRAINEE)
-    outcome = oauth.finish_login(
+    outcome = wechat_login.finish_login(
         get_redis(),
         current_app.config,
         request.args.get("code", ""),
@@ -61,7 +62,7 @@ def bind():
     body = v.json_body()
     username = v.string(body, "username", max_len=18)
     password = v.string(body, "password", max_len=64, strip=False)
-    trainee = oauth.bind_with_password(get_redis(), openid, username, password, clock.now())
+    trainee = wechat_login.bind_with_password(get_redis(), openid, username, password, clock.now())
     start_session(trainee.id, trainee.must_change_password)
     session[SESSION_OPENID] = openid
     return jsonify({**accounts.profile(trainee), "wechat_bound": True})
@@ -69,6 +70,6 @@ def bind():
 
 @bp.post("/api/me/wechat/unbind")
 def unbind():
-    was_bound = oauth.unbind(current_trainee_id())
+    was_bound = wechat_login.unbind(current_trainee_id())
     session.pop(SESSION_OPENID, None)
     return jsonify({"wechat_bound": False, "was_bound": was_bound})

@@ -102,7 +102,7 @@ def make_order(app, client, owner) -> str:
 
 
 def make_paid_order(app, client, owner) -> str:
-    from wxapp.pay.payment import apply_transaction
+    from wxapp.orders.payment import apply_transaction
 
     out_trade_no = make_order(app, client, owner)
     amount = client.get(f"/api/orders/{out_trade_no}").get_json()["amount"]

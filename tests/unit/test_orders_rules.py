@@ -10,8 +10,8 @@ from wxapp.accounts.idnumbers import check_char
 from wxapp.errors import Conflict
 from wxapp.orders import group
 from wxapp.orders.invoices import check_apply_window, check_modify_window
+from wxapp.orders.payment import mismatch
 from wxapp.orders.uscc import is_valid_uscc
-from wxapp.pay.payment import mismatch
 
 
 def test_each_line_is_checked_as_the_notice_says():

@@ -22,12 +22,6 @@ def trainee_for_openid(openid: str) -> int | None:
     ).scalar_one_or_none()
 
 
-def openid_for_trainee(trainee_id: int) -> str | None:
-    return db.session.execute(
-        sa.select(WechatBinding.openid).where(WechatBinding.trainee_id == trainee_id)
-    ).scalar_one_or_none()
-
-
 def bind(openid: str, trainee_id: int, now: datetime) -> None:
     """Bind `openid` to `trainee_id`, replacing older bindings of either. One commit."""
     try:

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from models import PaymentAnomaly, db
 from wxapp.orders.invoice_issuer import get_issuer
-from wxapp.orders.reconcile import reconcile as run_reconcile
+from wxapp.orders.settlement import reconcile as run_reconcile
 from wxapp.pay.client import get_wechatpay
 
 orders = AppGroup("orders", help="订单：对账、待人工处理的支付。")

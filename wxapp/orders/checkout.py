@@ -1,5 +1,6 @@
 """Paying an order through WeChat Pay v3: JSAPI inside WeChat, Native (QR code) on a PC,
-cancelling, and the pay notification. The WeChat Pay client is passed in.
+and cancelling. What happens once WeChat Pay reports the payment is `settlement`'s.
+The WeChat Pay client is passed in.
 """
 
 from __future__ import annotations
@@ -7,7 +8,6 @@ from __future__ import annotations
 import io
 import logging
 import secrets
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,14 +17,11 @@ from wechatpayv3 import WeChatPayType
 from models import Order, WechatBinding, db
 from wxapp.errors import Conflict, ServiceUnavailable
 from wxapp.infra.clock import local
-from wxapp.infra.observability import PAYMENTS
 from wxapp.orders.enrollments import paid_plan_ids
-from wxapp.orders.invoice_issuer import InvoiceIssuer
-from wxapp.orders.invoices import issue_requested
 from wxapp.orders.ownership import get_own_order
+from wxapp.orders.purchase import order_view
+from wxapp.orders.settlement import settle_order
 from wxapp.pay.client import PayClient, PayGatewayError
-from wxapp.pay.notify import NotificationRejected, decrypt_notification, verify_signature
-from wxapp.pay.payment import PAID, apply_transaction
 
 log = logging.getLogger(__name__)
 
@@ -130,53 +127,9 @@ def cancel_order(
     client: PayClient, trainee_id: int, out_trade_no: str, now: datetime
 ) -> dict[str, Any]:
     """取消订单: close it at WeChat Pay (so it cannot be paid later), then here."""
-    from wxapp.orders.purchase import order_view
-    from wxapp.orders.reconcile import settle_order
-
     order = get_own_order(trainee_id, out_trade_no)
     if order.status != "NOTPAY":
         raise Conflict("只有未支付的订单可以取消", code="order_not_open")
     db.session.commit()
     settle_order(client, order.id, now, close=True)
     return order_view(get_own_order(trainee_id, out_trade_no))
-
-
-def handle_notification(
-    client: PayClient,
-    issuer: InvoiceIssuer | None,
-    headers: Mapping[str, str],
-    body: bytes,
-    now: datetime,
-) -> str:
-    """Verify, decrypt and apply a pay notification; NotificationRejected if not authentic."""
-    try:
-        text = verify_signature(
-            headers, body, client.platform_public_key, client.public_key_id, now
-        )
-        envelope, tx = decrypt_notification(text, client.apiv3_key)
-    except NotificationRejected:
-        PAYMENTS.labels(outcome="rejected").inc()
-        raise
-    if envelope.get("event_type") != "TRANSACTION.SUCCESS":
-        return "ignored"
-    source = f"notify:{envelope.get('id') or tx.get('transaction_id')}"
-    result = apply_transaction(tx, source, client.mchid, client.appid, now)
-    if result != PAID:  # paid ones are counted when their commit lands (wxapp/outbox.py)
-        PAYMENTS.labels(outcome=result).inc()
-    if result == PAID:
-        issue_after_payment(str(tx.get("out_trade_no")), issuer, now)
-    return result
-
-
-def issue_after_payment(out_trade_no: str, issuer: InvoiceIssuer | None, now: datetime) -> None:
-    """Issue an invoice requested at purchase; a failure is retried by reconciliation."""
-    order_id = db.session.execute(
-        db.select(Order.id).where(Order.out_trade_no == out_trade_no)
-    ).scalar_one_or_none()
-    if order_id is None:
-        return
-    try:
-        issue_requested(order_id, issuer, now)
-    except Exception:
-        db.session.rollback()
-        log.exception("issuing the invoice of order %s failed; reconcile retries", out_trade_no)

@@ -5,6 +5,7 @@ malformed or hostile), then wechatpy's parser on the vetted text. A retry (same 
 for events the same sender, CreateTime and event) is processed once: the first delivery
 takes a Redis `SET NX` key and stores its rendered reply there; retries answer with it.
 Nothing here calls WeChat's API, so the answer comes well inside WeChat's 5 seconds.
+What the account answers is passed in (`respond`): `wxapp.conversation` decides it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,8 +24,6 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import ArticlesReply, TextReply
 
-from wxapp.accounts import bindings
-from wxapp.conversation import replies
 from wxapp.wechat.xmlsafe import HostileXml, parse_flat
 
 log = logging.getLogger(__name__)
@@ -124,25 +123,33 @@ def _dedupe_key(fields: Mapping[str, str]) -> str:
     )
 
 
-def _dispatch(message: Any, settings: CallbackSettings, now: datetime) -> replies.Reply | None:
-    openid = message.source
-    if message.type == "text":
-        return replies.for_text(message.content or "", openid, settings.public_base, now)
-    if message.type != "event":
-        return None
-    event = message.event
-    if event in ("subscribe", "subscribe_scan"):
-        bindings.set_following(openid, True, now)
-        return replies.welcome_reply(openid, settings.public_base)
-    if event == "unsubscribe":
-        bindings.set_following(openid, False, now)
-        return None
-    if event == "click":
-        return replies.for_key(message.key or "", openid, settings.public_base, now)
-    return None
+@dataclass(frozen=True)
+class Incoming:
+    """A message or event as the account's replies need it, free of wechatpy's types."""
+
+    openid: str
+    type: str  # "text", "event", or another MsgType the account does not answer
+    content: str = ""
+    event: str = ""  # subscribe, subscribe_scan, unsubscribe, click, ...
+    key: str = ""  # a click's EventKey
 
 
-def _render(reply: replies.Reply | None, message: Any) -> str:
+# What the domain answers: a reply as plain data, or None for WeChat's "no reply".
+Responder = Callable[[Incoming, str, datetime], "Reply | None"]
+Reply = dict[str, Any]
+
+
+def _incoming(message: Any) -> Incoming:
+    return Incoming(
+        openid=message.source,
+        type=message.type,
+        content=getattr(message, "content", None) or "",
+        event=getattr(message, "event", None) or "",
+        key=getattr(message, "key", None) or "",
+    )
+
+
+def _render(reply: Reply | None, message: Any) -> str:
     if reply is None:
         return "success"  # WeChat's "no reply"
     if reply["type"] == "news":
@@ -151,14 +158,19 @@ def _render(reply: replies.Reply | None, message: Any) -> str:
 
 
 def _process_once(
-    r: redis.Redis, fields: Mapping[str, str], xml: str, settings: CallbackSettings, now: datetime
+    r: redis.Redis,
+    fields: Mapping[str, str],
+    xml: str,
+    settings: CallbackSettings,
+    respond: Responder,
+    now: datetime,
 ) -> str:
     key = _dedupe_key(fields)
     if not r.set(key, PENDING, nx=True, ex=DEDUPE_TTL_S):
         return _stored_reply(r, key)
     try:
         message = parse_message(xml)
-        rendered = _render(_dispatch(message, settings, now), message)
+        rendered = _render(respond(_incoming(message), settings.public_base, now), message)
     except Exception:
         r.delete(key)  # let WeChat's retry process it again
         raise
@@ -182,9 +194,13 @@ def handle_message(
     r: redis.Redis,
     args: Mapping[str, str],
     body: bytes,
+    respond: Responder,
     now: datetime,
 ) -> str:
-    """POST /wechat: the reply body (XML, encrypted in AES mode, or `success`)."""
+    """POST /wechat: the reply body (XML, encrypted in AES mode, or `success`).
+
+    `respond` is the account's side: what to answer to each message or event.
+    """
     xml, aes = _plaintext(settings, args, body)
     try:
         fields = parse_flat(xml)
@@ -192,7 +208,7 @@ def handle_message(
         raise BadMessage(str(err)) from None
     if not fields.get("MsgType") or not fields.get("FromUserName"):
         raise BadMessage("not a WeChat message")
-    rendered = _process_once(r, fields, xml, settings, now)
+    rendered = _process_once(r, fields, xml, settings, respond, now)
     if not aes or rendered == "success":
         return rendered
     crypto = WeChatCrypto(settings.token, settings.aes_key, settings.app_id)

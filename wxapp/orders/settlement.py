@@ -1,25 +1,29 @@
-"""Reconciliation (对账): ask WeChat Pay about orders still unpaid here.
+"""Settling orders with what WeChat Pay reports: its notification, and reconciliation (对账).
 
-A lost notification must not leave a trainee who paid unable to learn: an unpaid order older
-than a few minutes is queried, and a SUCCESS goes through the same paid transition as the
-notification. An expired one is closed at WeChat Pay first (so it can never be paid later),
-then here. Run periodically by `flask --app wsgi orders reconcile`.
+A notification is verified by the pay adapter (`wxapp.pay.notify`), then applied through
+the paid transition (`wxapp.orders.payment`), then the invoice requested at purchase is
+issued. A lost notification must not leave a trainee who paid unable to learn: an unpaid
+order older than a few minutes is queried, and a SUCCESS goes through the same paid
+transition. An expired one is closed at WeChat Pay first (so it can never be paid later),
+then here. Reconciliation runs periodically as `flask --app wsgi orders reconcile`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from models import Invoice, Order, db
-from wxapp.orders.checkout import issue_after_payment
+from wxapp.infra.observability import PAYMENTS
 from wxapp.orders.invoice_issuer import InvoiceIssuer
 from wxapp.orders.invoices import issue_requested
+from wxapp.orders.payment import PAID, apply_transaction, record_anomaly
 from wxapp.pay.client import PayClient, PayGatewayError
-from wxapp.pay.payment import apply_transaction, record_anomaly
+from wxapp.pay.notify import NotificationRejected, decrypt_notification, verify_signature
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +123,44 @@ def reconcile(
     ).scalars()
     counts["invoices_issued"] = sum(issue_requested(oid, issuer, now) for oid in list(waiting))
     return counts
+
+
+def handle_notification(
+    client: PayClient,
+    issuer: InvoiceIssuer | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> str:
+    """Verify, decrypt and apply a pay notification; NotificationRejected if not authentic."""
+    try:
+        text = verify_signature(
+            headers, body, client.platform_public_key, client.public_key_id, now
+        )
+        envelope, tx = decrypt_notification(text, client.apiv3_key)
+    except NotificationRejected:
+        PAYMENTS.labels(outcome="rejected").inc()
+        raise
+    if envelope.get("event_type") != "TRANSACTION.SUCCESS":
+        return "ignored"
+    source = f"notify:{envelope.get('id') or tx.get('transaction_id')}"
+    result = apply_transaction(tx, source, client.mchid, client.appid, now)
+    if result != PAID:  # paid ones are counted when their commit lands (wxapp/outbox.py)
+        PAYMENTS.labels(outcome=result).inc()
+    if result == PAID:
+        issue_after_payment(str(tx.get("out_trade_no")), issuer, now)
+    return result
+
+
+def issue_after_payment(out_trade_no: str, issuer: InvoiceIssuer | None, now: datetime) -> None:
+    """Issue an invoice requested at purchase; a failure is retried by reconciliation."""
+    order_id = db.session.execute(
+        db.select(Order.id).where(Order.out_trade_no == out_trade_no)
+    ).scalar_one_or_none()
+    if order_id is None:
+        return
+    try:
+        issue_requested(order_id, issuer, now)
+    except Exception:
+        db.session.rollback()
+        log.exception("issuing the invoice of order %s failed; reconcile retries", out_trade_no)
