@@ -12,8 +12,8 @@ from handlers.guard import (
     start_session,
 )
 from wxapp.accounts import trainees as accounts
-from wxapp.extensions import get_redis
-from wxapp.infra import clock, limits
+from wxapp.extensions import app_now, get_redis
+from wxapp.infra import limits
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
 
@@ -50,6 +50,6 @@ def change_password():
     body = v.json_body()
     old = v.string(body, "old_password", max_len=64, strip=False)
     new = v.string(body, "new_password", max_len=64, strip=False)
-    trainee = accounts.change_password(current_trainee_id(), old, new, clock.now())
+    trainee = accounts.change_password(current_trainee_id(), old, new, app_now())
     start_session(trainee.id, must_change=False)
     return jsonify(accounts.profile(trainee))

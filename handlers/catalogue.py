@@ -6,7 +6,7 @@ from handlers import validation as v
 from models import PlanKind
 from wxapp.catalogue import plans as catalogue
 from wxapp.errors import ValidationError
-from wxapp.infra import clock
+from wxapp.extensions import app_now
 
 bp = Blueprint("catalogue", __name__, url_prefix="/api")
 
@@ -17,14 +17,14 @@ def list_plans():
     kind = request.args.get("kind") or None
     if kind is not None and kind not in {k.value for k in PlanKind}:
         raise ValidationError("kind", "参数 kind 应为 public（公需科目）或 specialist（专业科目）")
-    return jsonify({"items": catalogue.list_plans(year, kind, clock.now())})
+    return jsonify({"items": catalogue.list_plans(year, kind, app_now())})
 
 
 @bp.get("/plans/<int:plan_id>")
 def plan_detail(plan_id: int):
     page = v.query_int("page", default=1, low=1, high=10_000)
     per_page = v.query_int("per_page", default=10, low=1, high=100)
-    return jsonify(catalogue.plan_detail(plan_id, page, per_page, clock.now()))
+    return jsonify(catalogue.plan_detail(plan_id, page, per_page, app_now()))
 
 
 @bp.get("/courses/<int:course_id>")

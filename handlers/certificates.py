@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from handlers.guard import current_trainee_id
 from wxapp.certificates import issuing
 from wxapp.errors import Unauthorized
-from wxapp.infra import clock
+from wxapp.extensions import app_now
 
 bp = Blueprint("certificates", __name__, template_folder="templates")
 
@@ -23,9 +23,7 @@ def _base_url() -> str:
 
 @bp.post("/api/plans/<int:plan_id>/certificate")
 def issue(plan_id: int):
-    cert, created = issuing.issue_certificate(
-        current_trainee_id(), plan_id, clock.now(), _base_url()
-    )
+    cert, created = issuing.issue_certificate(current_trainee_id(), plan_id, app_now(), _base_url())
     return jsonify(cert), 201 if created else 200
 
 

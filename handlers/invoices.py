@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from handlers import validation as v
 from handlers.guard import current_trainee_id
-from wxapp.infra import clock
+from wxapp.extensions import app_now
 from wxapp.orders import invoices
 from wxapp.orders.invoice_issuer import get_issuer
 
@@ -19,7 +19,7 @@ bp = Blueprint("invoices", __name__, url_prefix="/api")
 def request_invoice(out_trade_no: str):
     req = invoices.parse_invoice_request(v.json_body())
     invoice = invoices.request_invoice(
-        current_trainee_id(), out_trade_no, req, get_issuer(current_app), clock.now()
+        current_trainee_id(), out_trade_no, req, get_issuer(current_app), app_now()
     )
     return jsonify(invoice), 201
 
@@ -29,7 +29,7 @@ def modify_invoice(invoice_id: int):
     req = invoices.parse_invoice_request(v.json_body())
     return jsonify(
         invoices.modify_invoice(
-            current_trainee_id(), invoice_id, req, get_issuer(current_app), clock.now()
+            current_trainee_id(), invoice_id, req, get_issuer(current_app), app_now()
         )
     )
 

@@ -9,8 +9,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from handlers import validation as v
 from handlers.guard import current_trainee_id, limit_by_trainee
 from wxapp.errors import ValidationError
-from wxapp.extensions import get_redis
-from wxapp.infra import clock, limits
+from wxapp.extensions import app_now, get_redis
+from wxapp.infra import limits
 from wxapp.orders import checkout, group
 from wxapp.orders import purchase as service
 from wxapp.orders.group_xlsx import rejects_xlsx
@@ -33,7 +33,7 @@ def create_order():
     body = v.json_body()
     plan_id = v.row_id(body, "plan_id")
     order = service.create_individual_order(
-        current_trainee_id(), plan_id, _invoice(body), clock.now()
+        current_trainee_id(), plan_id, _invoice(body), app_now()
     )
     return jsonify(order), 201
 
@@ -54,7 +54,7 @@ def pay(out_trade_no: str):
     method = body.get("method", "jsapi") if isinstance(body, dict) else "jsapi"
     if method not in ("jsapi", "native"):
         raise ValidationError("method", "支付方式应为 jsapi（微信内支付）或 native（扫码支付）")
-    client, tid, now = get_wechatpay(), current_trainee_id(), clock.now()
+    client, tid, now = get_wechatpay(), current_trainee_id(), app_now()
     if method == "jsapi":
         return jsonify(
             {"method": "jsapi", "params": checkout.jsapi_params(client, tid, out_trade_no, now)}
@@ -73,7 +73,7 @@ def pay(out_trade_no: str):
 @bp.get("/orders/<out_trade_no>/qrcode.png")
 def qrcode_png(out_trade_no: str):
     code_url = checkout.native_code_url(
-        get_wechatpay(), current_trainee_id(), out_trade_no, clock.now()
+        get_wechatpay(), current_trainee_id(), out_trade_no, app_now()
     )
     return Response(
         checkout.qrcode_png(code_url), mimetype="image/png", headers={"Cache-Control": "no-store"}
@@ -83,7 +83,7 @@ def qrcode_png(out_trade_no: str):
 @bp.post("/orders/<out_trade_no>/cancel")
 def cancel(out_trade_no: str):
     return jsonify(
-        checkout.cancel_order(get_wechatpay(), current_trainee_id(), out_trade_no, clock.now())
+        checkout.cancel_order(get_wechatpay(), current_trainee_id(), out_trade_no, app_now())
     )
 
 
@@ -94,7 +94,7 @@ def create_group_order():
     plan_id = v.row_id(body, "plan_id")
     text = v.string(body, "id_numbers", max_len=400_000, strip=False)
     result = group.create_group_order(
-        get_redis(), current_trainee_id(), plan_id, text, _invoice(body), clock.now()
+        get_redis(), current_trainee_id(), plan_id, text, _invoice(body), app_now()
     )
     return jsonify(result), 201 if result["order"] else 200
 

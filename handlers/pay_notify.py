@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from wxapp.errors import AppError
-from wxapp.infra import clock
+from wxapp.extensions import app_now
 from wxapp.orders.invoice_issuer import get_issuer
 from wxapp.orders.payment import REFUSED
 from wxapp.orders.settlement import handle_notification
@@ -30,7 +30,7 @@ def _fail(status: int, message: str):
 @bp.post("/pay/notify")
 def notify():
     result = handle_notification(
-        get_wechatpay(), get_issuer(current_app), request.headers, request.get_data(), clock.now()
+        get_wechatpay(), get_issuer(current_app), request.headers, request.get_data(), app_now()
     )
     if result == REFUSED:
         return _fail(400, "订单信息不符，已记录待人工处理")

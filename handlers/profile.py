@@ -8,7 +8,7 @@ from handlers import validation as v
 from handlers.guard import current_trainee_id
 from wxapp.accounts import personal_info, units
 from wxapp.errors import ValidationError
-from wxapp.infra import clock
+from wxapp.extensions import app_now
 
 bp = Blueprint("profile", __name__, url_prefix="/api")
 
@@ -25,7 +25,7 @@ def update_profile():
         changes["archive_district"] = v.string(body, "archive_district", required=False, max_len=50)
     if not changes:
         raise ValidationError("body", "请提供 name、unit_id 或 archive_district 中的至少一项")
-    return jsonify(personal_info.update_profile(current_trainee_id(), clock.now(), **changes))
+    return jsonify(personal_info.update_profile(current_trainee_id(), app_now(), **changes))
 
 
 @bp.get("/units")

@@ -4,6 +4,7 @@ from flask import Blueprint, jsonify
 
 from handlers import validation as v
 from handlers.guard import current_trainee_id
+from wxapp.extensions import app_now
 from wxapp.infra import clock
 from wxapp.progress import beacons as service
 from wxapp.progress import report
@@ -18,5 +19,5 @@ def resume(chapter_id: int):
 
 @bp.get("/me/progress")
 def my_progress():
-    year = v.query_int("year", default=clock.local(clock.now()).year, low=2000, high=2100)
+    year = v.query_int("year", default=clock.local(app_now()).year, low=2000, high=2100)
     return jsonify(report.my_progress(service.get_store(), current_trainee_id(), year))

@@ -9,8 +9,8 @@ from werkzeug.exceptions import HTTPException
 
 from handlers.guard import body_limit
 from wxapp.conversation.dispatch import respond
-from wxapp.extensions import get_redis
-from wxapp.infra import clock, limits
+from wxapp.extensions import app_now, get_redis
+from wxapp.infra import limits
 from wxapp.wechat.callback import (
     BadMessage,
     BadSignature,
@@ -40,7 +40,7 @@ def verify():
 def receive():
     settings = CallbackSettings.from_config(current_app.config)
     body = request.get_data(cache=False)
-    return _plain(handle_message(settings, get_redis(), request.args, body, respond, clock.now()))
+    return _plain(handle_message(settings, get_redis(), request.args, body, respond, app_now()))
 
 
 @bp.errorhandler(BadSignature)

@@ -15,8 +15,8 @@ from handlers.guard import (
 )
 from wxapp.accounts import trainees as accounts
 from wxapp.accounts import wechat_login
-from wxapp.extensions import get_redis
-from wxapp.infra import clock, limits, ratelimit
+from wxapp.extensions import app_now, get_redis
+from wxapp.infra import limits, ratelimit
 from wxapp.wechat import oauth
 
 bp = Blueprint("wechat_auth", __name__)
@@ -40,7 +40,7 @@ def finish():
         request.args.get("code", ""),
         request.args.get("state", ""),
         tid if isinstance(tid, int) else None,
-        clock.now(),
+        app_now(),
     )
     if outcome.trainee_id is None:
         session.clear()
@@ -62,7 +62,7 @@ def bind():
     body = v.json_body()
     username = v.string(body, "username", max_len=18)
     password = v.string(body, "password", max_len=64, strip=False)
-    trainee = wechat_login.bind_with_password(get_redis(), openid, username, password, clock.now())
+    trainee = wechat_login.bind_with_password(get_redis(), openid, username, password, app_now())
     start_session(trainee.id, trainee.must_change_password)
     session[SESSION_OPENID] = openid
     return jsonify({**accounts.profile(trainee), "wechat_bound": True})

@@ -26,9 +26,9 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from werkzeug.serving import make_server
 
 from models import db
+from tests.clock import FakeClock
 from tests.pgreset import empty_database
 from wxapp.app import create_app
-from wxapp.infra.clock import FakeClock
 
 DATABASE_URL = os.environ.get("DATABASE_URL")
 REDIS_URL = os.environ.get("REDIS_URL")

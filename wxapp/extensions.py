@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import redis
@@ -34,7 +35,7 @@ def _render_item(type_: str, obj, autogen_context):
 # render_as_batch lets the same migrations alter tables on SQLite (the embedded default).
 migrate = Migrate(render_as_batch=True, compare_type=True, render_item=_render_item)
 
-__all__ = ["db", "get_redis", "make_redis", "migrate"]
+__all__ = ["app_now", "db", "get_redis", "make_redis", "migrate"]
 
 
 def make_redis(url: str | None, instance_path: Path) -> redis.Redis:
@@ -86,3 +87,8 @@ def _exit_on_sigterm() -> None:
 
 def get_redis() -> redis.Redis:
     return current_app.extensions["redis"]
+
+
+def app_now() -> datetime:
+    """The current time from the app's clock (aware, UTC); tests swap the clock."""
+    return current_app.extensions["clock"].now()

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from wxapp.catalogue.loader import load_catalogue, read_catalogue_file
 from wxapp.catalogue.spec import CatalogueFileError
-from wxapp.infra import clock
+from wxapp.extensions import app_now
 
 
 @click.group("catalogue", cls=AppGroup, help="课程目录：培训项目、课程、章节")
@@ -22,7 +22,7 @@ def catalogue() -> None:
 def load_command(file: Path) -> None:
     """Load or update the catalogue in FILE.json (format: docs/catalogue-format.md)."""
     try:
-        summary = load_catalogue(read_catalogue_file(file), clock.now())
+        summary = load_catalogue(read_catalogue_file(file), app_now())
     except CatalogueFileError as exc:
         for path, message in exc.errors:
             click.echo(f"{path}: {message}", err=True)

@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from wxapp.errors import AppError
+from wxapp.extensions import app_now
 from wxapp.infra import clock
 from wxapp.reports import access, districts, xlsx
 from wxapp.reports import unit as unit_reports
@@ -17,7 +18,7 @@ unit_admin = AppGroup("unit-admin", help="Grant or revoke the unit administrator
 
 
 def _year_default() -> int:
-    return clock.local(clock.now()).year
+    return clock.local(app_now()).year
 
 
 @report.command("unit")
@@ -62,7 +63,7 @@ def districts_command(year: int | None, out: Path | None) -> None:
 def grant_command(username: str, unit_id: int) -> None:
     """Make USERNAME (phone or ID number) the administrator of a unit."""
     try:
-        result = access.grant_unit_admin(username, unit_id, clock.now())
+        result = access.grant_unit_admin(username, unit_id, app_now())
     except AppError as err:
         raise click.ClickException(err.message) from None
     click.echo(f"{result['name']} now administers {result['unit']}")

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from wxapp.accounts.roster import RosterFileError
 from wxapp.accounts.roster_import import import_roster
-from wxapp.infra import clock
+from wxapp.extensions import app_now
 
 PROGRESS_FROM_ROWS = 1000  # small files finish before a bar would be worth drawing
 
@@ -56,7 +56,7 @@ def import_command(file: Path) -> None:
     """Register the trainees of a roster (附件2 layout); bad rows go to FILE.errors.xlsx."""
     bar = _Bar()
     try:
-        result = import_roster(file, clock.now(), progress=bar)
+        result = import_roster(file, app_now(), progress=bar)
     except RosterFileError as exc:
         bar.close()
         raise click.ClickException(str(exc)) from None

@@ -1,16 +1,14 @@
-"""Time as the app sees it: a system clock in production, a settable one in tests.
+"""Time as the app sees it: the system clock, Shanghai's wall clock for what people see.
 
-Domain functions take `now` as an argument; handlers read it from the app's clock, so a
-test (even one driving a live server) can move time forward without sleeping.
+Domain functions take `now` as an argument; handlers read it from the app's clock
+(`wxapp.extensions.app_now`), so a test can swap in a clock of its own (tests/clock.py)
+and move time forward without sleeping, even on a live server.
 """
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
-
-from flask import current_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -18,32 +16,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, start: datetime | None = None):
-        self._now = start or datetime.now(UTC)
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> datetime:
-        with self._lock:
-            self._now += timedelta(seconds=seconds)
-            return self._now
-
-    def set(self, when: datetime) -> None:
-        with self._lock:
-            self._now = when
-
-
-def now() -> datetime:
-    """The current time from the app's clock (aware, UTC)."""
-    return current_app.extensions["clock"].now()
 
 
 def local(when: datetime) -> datetime:

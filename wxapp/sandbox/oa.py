@@ -27,8 +27,7 @@ from flask import (
 )
 
 from wxapp.conversation import menu as app_menu
-from wxapp.extensions import get_redis
-from wxapp.infra import clock
+from wxapp.extensions import app_now, get_redis
 from wxapp.sandbox import oa_phone
 from wxapp.sandbox import oa_state as state
 
@@ -173,7 +172,7 @@ def _send(kind: str) -> Any:
         return _err(40037)
     if state.is_unsubscribed(r, body["touser"]):
         return _err(43004)
-    return _ok(msgid=state.deliver(r, kind, body, clock.now().isoformat()))
+    return _ok(msgid=state.deliver(r, kind, body, app_now().isoformat()))
 
 
 @bp.post("/cgi-bin/message/template/send")

@@ -13,8 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from wxapp.extensions import get_redis
-from wxapp.infra import clock
+from wxapp.extensions import app_now, get_redis
 from wxapp.sandbox import pay_store as store
 from wxapp.sandbox.pay_keys import (
     check_authorization,
@@ -31,7 +30,7 @@ bp = Blueprint("sandbox_pay", __name__, url_prefix=PREFIX, template_folder="temp
 def _reply(status: int, data: dict[str, Any] | None = None) -> Response:
     body = json.dumps(data, ensure_ascii=False) if data is not None else ""
     keys = sandbox_pay_keys(current_app)
-    headers = platform_headers(keys, body, int(clock.now().timestamp()))
+    headers = platform_headers(keys, body, int(app_now().timestamp()))
     return Response(
         body, status=status, headers=headers, content_type="application/json; charset=utf-8"
     )
@@ -86,7 +85,7 @@ def _prepay(trade_type: str) -> Response:
             return _error(400, "ORDER_CLOSED", "订单已关闭")
         if existing["amount"]["total"] != total:
             return _error(400, "INVALID_REQUEST", "201 商户订单号重复")
-    tx = store.prepare(r, body, trade_type, clock.now())
+    tx = store.prepare(r, body, trade_type, app_now())
     if trade_type == "JSAPI":
         return _reply(200, {"prepay_id": tx["prepay_id"]})
     return _reply(200, {"code_url": f"weixin://wxpay/bizpayurl?pr={tx['code']}"})
@@ -221,7 +220,7 @@ def cashier_submit():
             result="cancel",
             embed=request.form.get("embed") == "1",
         )
-    now = clock.now()
+    now = app_now()
     if tx["trade_state"] != "NOTPAY":
         return _cashier(tx, f"订单状态为 {tx['trade_state']}，不能支付", 409)
     if store.expired(tx, now):
