@@ -29,9 +29,11 @@ run: install
 	$(FLASK) seed-demo --once
 	NOTIFY_INPROCESS=1 PROGRESS_INPROCESS_FLUSH=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
+# lint-imports checks the layering contracts in pyproject.toml (docs/architecture.md).
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install-test
 	$(VENV)/bin/ruff check --fix .

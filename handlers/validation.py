@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import request
 
-from handlers import ROW_ID_MAX
 from wxapp.errors import ValidationError
+
+ROW_ID_MAX = 2**31 - 1  # primary keys are 32-bit integers in PostgreSQL
 
 _MISSING = object()
 

@@ -10,7 +10,12 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+# The factory is the composition root: it alone reaches up to the handlers, the sandbox
+# and the CLI (the import-linter contracts in pyproject.toml allow it and nothing else).
+from handlers.registry import register_blueprints
+from wxapp import sandbox
 from wxapp.accounts.sessions import SessionInterface
+from wxapp.cli import register_commands
 from wxapp.config import load_config
 from wxapp.errors import register_error_handlers
 from wxapp.extensions import db, make_redis, migrate
@@ -46,11 +51,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     observability.init_app(app)
-
-    # The factory is the composition root: it alone reaches up to the handlers and the CLI.
-    from handlers import register_blueprints
-    from wxapp import sandbox
-    from wxapp.cli import register_commands
 
     register_blueprints(app)  # and the beacon endpoint in front of Flask's dispatch
     sandbox.register(app)

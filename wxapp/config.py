@@ -14,10 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-
-class ConfigError(RuntimeError):
-    """A setting is missing or malformed; the message names it."""
-
+from wxapp.errors import ConfigError
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}

@@ -12,9 +12,15 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it (raised at start-up)."""
 
 
 class AppError(Exception):
@@ -101,9 +107,6 @@ def http_error_body(err: HTTPException) -> tuple[int, dict[str, str]]:
 
 def unexpected_error_body(err: Exception, method: str, path: str) -> tuple[int, dict[str, str]]:
     """A failure no handler expected: 503 when PostgreSQL or Redis is down, else 500. Logged."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from sqlalchemy.exc import OperationalError
-
     if isinstance(err, OperationalError | RedisConnectionError):
         log.error("backing service unavailable: %s", err)
         return 503, {"error": "unavailable", "message": ServiceUnavailable.message}

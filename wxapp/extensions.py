@@ -12,18 +12,16 @@ from datetime import datetime
 from pathlib import Path
 
 import redis
+import sqlalchemy as sa
 from flask import current_app
 from flask_migrate import Migrate
 
 from models import db
+from models.base import UTCDateTime
 
 
 def _render_item(type_: str, obj, autogen_context):
     """Migrations store UTCDateTime as a plain timezone-aware column: the decorator is Python-side."""
-    import sqlalchemy as sa
-
-    from models.base import UTCDateTime
-
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     if type_ == "type" and isinstance(obj, sa.JSON):

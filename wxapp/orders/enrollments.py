@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from models import CourseCompletion, Enrollment, PlanCourse, db
 from wxapp.infra.dbutil import dialect_insert
+from wxapp.progress.completion import recount_enrollment
 
 
 def grant_enrollment(
@@ -70,8 +71,6 @@ def grant_enrollments(
 
 def recount_learned(trainee_ids: list[int], plan_id: int, now: datetime) -> None:
     """Count courses learned before the grant toward the plan (one query when there are none)."""
-    from wxapp.progress.completion import recount_enrollment  # progress builds on enrollments
-
     if not trainee_ids:
         return
     learned_before = db.session.execute(

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import Flask, current_app
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from wxapp.config import ConfigError
+from wxapp.errors import ConfigError
 from wxapp.pay.keys import ensure_sandbox_keys
 
 log = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ from flask import Flask
 
 from models import db
 from wxapp.progress import core
+from wxapp.progress.beacons import get_store
 from wxapp.progress.records import upsert_chapters
 from wxapp.progress.store import DIRTY, ChapterState, ProgressStore, parse_member
 
@@ -103,8 +104,6 @@ def flush_all(store: ProgressStore, now: datetime, size: int = BATCH) -> int:
 
 def run(app: Flask, stop: threading.Event, size: int = BATCH) -> None:
     """Flush at least every PROGRESS_FLUSH_S until `stop` is set; errors are logged, retried."""
-    from wxapp.progress.beacons import get_store
-
     interval = app.config["PROGRESS_FLUSH_S"]
     clock = app.extensions["clock"]
     with app.app_context():

@@ -1,0 +1,37 @@
+"""Registering the handlers on the app: the row-id converter, the request guard, the
+beacon endpoint in front of Flask's dispatch, then every module here with a blueprint `bp`."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+import handlers
+from handlers import beacons, guard
+from handlers.validation import ROW_ID_MAX
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number past any row id does not match (404).
+
+    Without the bound /api/plans/99999999999 reaches PostgreSQL, which refuses the value
+    (integer out of range) and the request would end in a 500.
+    """
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", ROW_ID_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter
+    guard.install(app)
+    beacons.install(app)
+    for info in sorted(pkgutil.iter_modules(handlers.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"handlers.{info.name}")
+        bp = getattr(module, "bp", None)
+        if bp is not None:
+            app.register_blueprint(bp)
