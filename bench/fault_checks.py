@@ -10,7 +10,7 @@
   says less than PostgreSQL had before it). Progress acknowledged but not yet flushed may
   lose what Redis had not written to its AOF (appendfsync everysec: about the last second)
   when Redis crashes; that is reported separately ("unflushed progress set back"), as
-  DESIGN.md allows;
+  the write-behind design allows (docs/architecture.md);
 - a **payment** is acknowledged when /pay/notify answered 204 (or the client saw the order
   paid): the order is SUCCESS, every trainee of it has exactly one enrollment in the plan,
   and there is exactly one payment_succeeded outbox row for it;

@@ -11,8 +11,7 @@ from handlers.guard import current_trainee_id, limit_by_trainee
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits
-from wxapp.orders import checkout, group
-from wxapp.orders import purchase as service
+from wxapp.orders import checkout, group, purchase
 from wxapp.orders.group_xlsx import rejects_xlsx
 from wxapp.orders.invoices import parse_invoice_request
 from wxapp.pay.client import get_wechatpay
@@ -32,7 +31,7 @@ def create_order():
     limit_by_trainee(limits.ORDER_CREATE)
     body = v.json_body()
     plan_id = v.row_id(body, "plan_id")
-    order = service.create_individual_order(
+    order = purchase.create_individual_order(
         current_trainee_id(), plan_id, _invoice(body), app_now()
     )
     return jsonify(order), 201
@@ -40,12 +39,12 @@ def create_order():
 
 @bp.get("/orders/<out_trade_no>")
 def get_order(out_trade_no: str):
-    return jsonify(service.order_detail(current_trainee_id(), out_trade_no))
+    return jsonify(purchase.order_detail(current_trainee_id(), out_trade_no))
 
 
 @bp.get("/me/orders")
 def my_orders():
-    return jsonify({"items": service.list_orders(current_trainee_id())})
+    return jsonify({"items": purchase.list_orders(current_trainee_id())})
 
 
 @bp.post("/orders/<out_trade_no>/pay")

@@ -3,9 +3,17 @@
 from models.base import Base, JSONType, UTCDateTime, db, utcnow
 from models.catalogue import Chapter, Course, PlanCourse, PlanKind, TrainingPlan
 from models.certificate import Certificate, UnitAdmin
-from models.notification import Outbox
-from models.order import Invoice, Order, OrderItem, PaymentAnomaly
-from models.progress import ChapterProgress, CourseCompletion, Enrollment
+from models.notification import Outbox, OutboxStatus
+from models.order import (
+    Invoice,
+    InvoiceStatus,
+    Order,
+    OrderItem,
+    OrderKind,
+    OrderStatus,
+    PaymentAnomaly,
+)
+from models.progress import ChapterProgress, CourseCompletion, Enrollment, EnrollmentStatus
 from models.trainee import Trainee, Unit
 from models.wechat import WechatBinding
 
@@ -17,11 +25,16 @@ __all__ = [
     "Course",
     "CourseCompletion",
     "Enrollment",
+    "EnrollmentStatus",
     "Invoice",
+    "InvoiceStatus",
     "JSONType",
     "Order",
     "OrderItem",
+    "OrderKind",
+    "OrderStatus",
     "Outbox",
+    "OutboxStatus",
     "PaymentAnomaly",
     "PlanCourse",
     "PlanKind",

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import JSONType, db, utcnow
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting to be sent (or retried)
+    SENT = "sent"
+    GIVEN_UP = "given_up"  # permanently refused, or out of attempts
+    SKIPPED = "skipped"  # no bound, following openid, or no template for the event
 
 
 class Outbox(db.Model):
@@ -21,7 +29,7 @@ class Outbox(db.Model):
     subject: Mapped[str] = mapped_column(sa.String(100))
     payload: Mapped[dict] = mapped_column(JSONType, default=dict)
     # pending -> sent | given_up | skipped (no bound, following openid)
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     claimed_until: Mapped[datetime | None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -9,7 +10,28 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import JSONType, db, utcnow
 
-ORDER_STATUSES = ("NOTPAY", "SUCCESS", "CLOSED", "REFUND")  # WeChat Pay's own words
+
+class OrderStatus(enum.StrEnum):
+    """An order's state, in WeChat Pay's own words (trade_state)."""
+
+    NOTPAY = "NOTPAY"  # 未支付
+    SUCCESS = "SUCCESS"  # 支付成功
+    CLOSED = "CLOSED"  # 已关闭
+    REFUND = "REFUND"  # 已退款
+
+
+class OrderKind(enum.StrEnum):
+    INDIVIDUAL = "individual"  # 个人购买
+    GROUP = "group"  # 团体购买
+
+
+class InvoiceStatus(enum.StrEnum):
+    REQUESTED = "requested"  # waiting for payment or for the issuer
+    ISSUED = "issued"
+
+
+def _one_of(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} in ({', '.join(repr(v.value) for v in values)})"
 
 
 class Order(db.Model):
@@ -19,14 +41,14 @@ class Order(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     out_trade_no: Mapped[str] = mapped_column(sa.String(32), unique=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))  # individual (个人购买) | group (团体购买)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # OrderKind
     payer_id: Mapped[int] = mapped_column(sa.ForeignKey("trainees.id"), index=True)
     plan_id: Mapped[int] = mapped_column(sa.ForeignKey("training_plans.id"), index=True)
     quantity: Mapped[int]
     unit_price_fen: Mapped[int]
     amount_fen: Mapped[int]
     description: Mapped[str] = mapped_column(sa.String(127))
-    status: Mapped[str] = mapped_column(sa.String(16), default="NOTPAY")
+    status: Mapped[str] = mapped_column(sa.String(16), default=OrderStatus.NOTPAY)
     trade_type: Mapped[str | None] = mapped_column(sa.String(16))  # JSAPI | NATIVE, last used
     prepay_id: Mapped[str | None] = mapped_column(sa.String(64))
     code_url: Mapped[str | None] = mapped_column(sa.String(256))
@@ -38,8 +60,8 @@ class Order(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        sa.CheckConstraint("kind in ('individual', 'group')", name="kind"),
-        sa.CheckConstraint("status in ('NOTPAY', 'SUCCESS', 'CLOSED', 'REFUND')", name="status"),
+        sa.CheckConstraint(_one_of("kind", OrderKind), name="kind"),
+        sa.CheckConstraint(_one_of("status", OrderStatus), name="status"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         # Reconciliation scans the unpaid orders oldest first.
@@ -74,7 +96,7 @@ class Invoice(db.Model):
     email: Mapped[str] = mapped_column(sa.String(254))
     amount_fen: Mapped[int]
     # requested (waiting for payment or the issuer) -> issued
-    status: Mapped[str] = mapped_column(sa.String(16), default="requested")
+    status: Mapped[str] = mapped_column(sa.String(16), default=InvoiceStatus.REQUESTED)
     number: Mapped[str | None] = mapped_column(sa.String(32))
     issued_at: Mapped[datetime | None]
     modified_count: Mapped[int] = mapped_column(default=0)
@@ -84,7 +106,7 @@ class Invoice(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint("title_type in ('个人', '单位')", name="title_type"),
-        sa.CheckConstraint("status in ('requested', 'issued')", name="status"),
+        sa.CheckConstraint(_one_of("status", InvoiceStatus), name="status"),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 
@@ -9,6 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import JSONType, db, utcnow
+
+
+class EnrollmentStatus(enum.StrEnum):
+    PAID = "paid"  # the only state today: a refund would add another
 
 
 class Enrollment(db.Model):
@@ -19,7 +24,7 @@ class Enrollment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     trainee_id: Mapped[int] = mapped_column(sa.ForeignKey("trainees.id"), index=True)
     plan_id: Mapped[int] = mapped_column(sa.ForeignKey("training_plans.id"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(16), default="paid")
+    status: Mapped[str] = mapped_column(sa.String(16), default=EnrollmentStatus.PAID)
     # The order that paid for it; NULL for grants.
     order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     # 学时 of learned courses counted toward this plan, kept current at each completion.

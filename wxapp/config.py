@@ -1,8 +1,8 @@
 """Settings, read once in the factory from the environment (and test overrides).
 
-Every name here is part of the deployment contract (DESIGN.md). A missing or malformed
-setting raises `ConfigError` naming it, so the service fails at start-up, never at the
-first request.
+Every name here is part of the deployment contract (the settings table of README.md,
+docs/operations.md). A missing or malformed setting raises `ConfigError` naming it, so the
+service fails at start-up, never at the first request.
 """
 
 from __future__ import annotations
