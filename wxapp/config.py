@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from wxapp.errors import ConfigError
+from wxapp.notifications.templates import EVENTS, SANDBOX_TEMPLATES, parse_fields
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -236,8 +237,6 @@ def _notify_settings(env: Mapping[str, Any], sandbox: bool) -> dict[str, Any]:
 
     An unset template id outside the sandbox means that event is not pushed (skipped).
     """
-    from wxapp.notifications.templates import EVENTS, SANDBOX_TEMPLATES, parse_fields
-
     cfg: dict[str, Any] = {
         "NOTIFY_LEASE_S": _number(env, "NOTIFY_LEASE_S", 120.0, 60.0, 3600.0),
         "NOTIFY_POLL_S": _number(env, "NOTIFY_POLL_S", 5.0, 0.5, 300.0),

@@ -1,5 +1,8 @@
 """Writing outbox events in the caller's transaction; the notification worker sends them.
 
+An event is one of the typed classes of `wxapp.events`; its row holds the event's type,
+subject and `events.to_payload(event)`, which the worker parses back into the same class.
+
 When a transaction that added events commits, idle workers are woken through Redis
 (`wxapp.notifications.signal`), so a push does not wait for their fallback poll. The
 wake-up is sent only after the commit, when the rows are visible to the workers; so are
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 import redis
 from flask import current_app, has_app_context
@@ -18,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from models import Outbox, db
+from wxapp import events
 from wxapp.infra.dbutil import insert_ignore
 from wxapp.infra.observability import COMPLETIONS, PAYMENTS
 from wxapp.notifications import signal
@@ -25,37 +28,28 @@ from wxapp.notifications import signal
 log = logging.getLogger(__name__)
 _WAKE = "outbox_wake"  # session.info: the event types this transaction added
 _COMPLETION_LEVELS = {
-    "chapter_learned": "chapter",
-    "course_learned": "course",
-    "plan_completed": "plan",
+    events.ChapterLearned.event_type: "chapter",
+    events.CourseLearned.event_type: "course",
+    events.PlanCompleted.event_type: "plan",
 }
 
-EVENT_TYPES = (
-    "payment_succeeded",
-    "chapter_learned",
-    "course_learned",
-    "plan_completed",
-    "certificate_issued",
-)
 
-
-def add_event(
-    event_type: str, trainee_id: int, subject: str, payload: dict[str, Any], now: datetime
-) -> bool:
+def add_event(event: events.Event, trainee_id: int, now: datetime) -> bool:
     """Add one event unless the same (type, trainee, subject) exists; True if added.
 
     Never commits. The unique key makes retries and races write the event once.
     """
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown outbox event type {event_type!r}")
+    if not isinstance(event, events.Event):
+        raise TypeError(f"an outbox event must be a wxapp.events class, got {type(event)!r}")
+    event_type = event.event_type
     result = db.session.execute(
         insert_ignore(
             Outbox.__table__,
             {
                 "event_type": event_type,
                 "trainee_id": trainee_id,
-                "subject": subject,
-                "payload": payload,
+                "subject": event.subject,
+                "payload": events.to_payload(event),
                 "status": "pending",
                 "attempts": 0,
                 "created_at": now,
@@ -75,7 +69,7 @@ def _count(event_types: list[str]) -> None:
     for event_type in event_types:
         if event_type in _COMPLETION_LEVELS:
             COMPLETIONS.labels(level=_COMPLETION_LEVELS[event_type]).inc()
-        elif event_type == "payment_succeeded":
+        elif event_type == events.PaymentSucceeded.event_type:
             PAYMENTS.labels(outcome="paid").inc()
 
 

@@ -102,6 +102,7 @@ def make_order(app, client, owner) -> str:
 
 
 def make_paid_order(app, client, owner) -> str:
+    from wxapp.infra.transaction import transaction
     from wxapp.orders.payment import apply_transaction
 
     out_trade_no = make_order(app, client, owner)
@@ -115,7 +116,7 @@ def make_paid_order(app, client, owner) -> str:
         "mchid": app.config["WECHATPAY_MCHID"],
         "amount": {"total": amount, "payer_total": amount, "currency": "CNY"},
     }
-    with app.app_context():
+    with app.app_context(), transaction():  # the paid transition never commits itself
         apply_transaction(
             tx, f"test-{out_trade_no}", tx["mchid"], tx["appid"], app.extensions["clock"].now()
         )

@@ -7,6 +7,7 @@ import secrets
 import threading
 import urllib.error
 import urllib.request
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pypdf
@@ -16,6 +17,8 @@ import zxingcpp
 from models import Certificate, Outbox, db
 from tests.factories import make_enrollment, make_plan, make_trainee, make_unit
 from wxapp.accounts.idnumbers import mask_id_number
+from wxapp.events import CertificateIssued
+from wxapp.events import parse as parse_event
 
 
 def plain(obj) -> SimpleNamespace:
@@ -177,12 +180,18 @@ def test_reissue_keeps_the_serial_and_the_verification_page_shows_the_new_conten
     unchanged = client.post(f"/api/plans/{plan.id}/certificate").get_json()
     assert unchanged["version"] == 2
     with app.app_context():
-        events = db.session.execute(
-            db.select(Outbox).where(Outbox.event_type == "certificate_issued")
-        ).scalars()
+        events = (
+            db.session.execute(db.select(Outbox).where(Outbox.event_type == "certificate_issued"))
+            .scalars()
+            .all()
+        )
         assert [(e.subject, e.trainee_id) for e in events] == [
             (f"certificate:{first['serial']}", trainee.id)
         ]
+    # What the template message will show: 项目, 证书编号, 学时.
+    issued = parse_event(events[0].event_type, events[0].payload)
+    assert isinstance(issued, CertificateIssued)
+    assert (issued.serial, issued.plan_id, issued.hours) == (first["serial"], plan.id, Decimal(60))
 
 
 def test_my_certificates_and_the_print_page(client, done):

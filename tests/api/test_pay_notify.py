@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from models import Enrollment, Order, Outbox, PaymentAnomaly, db
 from tests import paysign
 from tests.factories import make_order, make_plan, make_trainee
+from wxapp import events
 
 
 @pytest.fixture
@@ -68,10 +69,11 @@ def test_a_good_notification_pays_and_enrolls(app, client, clock, order):
         ("payment_succeeded", f"order:{order['no']}")
     ]
     # What the template message will show: 订单号, 项目, 金额.
-    payload = outbox[0].payload
-    assert payload["out_trade_no"] == order["no"]
-    assert payload["amount_fen"] == order["amount"]
-    assert payload["plan_title"].startswith("2025年")
+    event = events.parse(outbox[0].event_type, outbox[0].payload)
+    assert isinstance(event, events.PaymentSucceeded)
+    assert event.out_trade_no == order["no"]
+    assert event.amount_fen == order["amount"]
+    assert event.plan_title.startswith("2025年")
     with app.app_context():
         o = db.session.execute(
             db.select(Order).where(Order.out_trade_no == order["no"])

@@ -1,13 +1,19 @@
 """Faults of the notification path (bench/faults.py measures them under load): WeChat's
-API failing at the HTTP level, and a worker killed between a send and its commit."""
+API failing at the HTTP level, a worker killed between a send and its commit, and a row
+whose payload does not parse into its event."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 import sqlalchemy as sa
 
 from models import Outbox, db
 from tests.integration.test_notify_worker import OPENID, _course_learned, _rows, _trainee, _worker
 from wxapp.sandbox import oa_state
+
+CLAIMS_LOGGER = "wxapp.notifications.claims"
 
 
 def test_a_failing_gateway_is_retried_later_then_sent_once(live_server):
@@ -37,10 +43,12 @@ def test_a_row_sent_again_after_a_lost_commit_reaches_the_trainee_once(live_serv
     app = live_server.app
     r = app.extensions["redis"]
     _course_learned(app, _trainee(app))
-    assert _worker(app).drain() == 1
+    assert _worker(app).drain() == 2  # the course sent, its chapter skipped
     with app.app_context():  # as if the commit of `sent` had never happened
         db.session.execute(
-            sa.update(Outbox).values(status="pending", claimed_until=None, sent_at=None)
+            sa.update(Outbox)
+            .where(Outbox.event_type == "course_learned")
+            .values(status="pending", claimed_until=None, sent_at=None)
         )
         db.session.commit()
 
@@ -49,3 +57,106 @@ def test_a_row_sent_again_after_a_lost_commit_reaches_the_trainee_once(live_serv
     assert row.status == "sent"
     assert len(oa_state.inbox(r, OPENID)) == 1
     assert oa_state.repeats(r) == 1
+
+
+@pytest.fixture
+def claims_log(caplog):
+    """caplog with the claims' logger live (Alembic's fileConfig, run by the session's
+    `flask db upgrade`, disabled every logger that existed then)."""
+    logger = logging.getLogger(CLAIMS_LOGGER)
+    was_disabled, logger.disabled = logger.disabled, False
+    caplog.set_level(logging.ERROR, logger=CLAIMS_LOGGER)
+    yield caplog
+    logger.disabled = was_disabled
+
+
+def _raw_row(app, trainee_id: int, event_type: str, subject: str, payload) -> int:
+    """An outbox row written by hand, on purpose: what no producer can write any more."""
+    with app.app_context():
+        now = app.extensions["clock"].now()
+        row = Outbox(
+            event_type=event_type,
+            trainee_id=trainee_id,
+            subject=subject,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+def test_a_payload_that_does_not_parse_is_given_up_and_never_sent(live_server, claims_log):
+    app = live_server.app
+    trainee_id = _trainee(app)
+    no_title = _raw_row(
+        app, trainee_id, "course_learned", "course:7", {"course_id": 7, "hours": "30"}
+    )
+    float_fen = _raw_row(
+        app,
+        trainee_id,
+        "payment_succeeded",
+        "order:WX1",
+        {
+            "out_trade_no": "WX1",
+            "kind": "individual",
+            "plan_id": 1,
+            "plan_title": "2025年专业科目",
+            "description": "2025年专业科目",
+            "amount_fen": 90.0,
+            "quantity": 1,
+        },
+    )
+    unknown = _raw_row(app, trainee_id, "grade_posted", "grade:1", {"grade": 90})
+
+    worker = _worker(app)
+    assert worker.drain() == 3
+    assert worker.counts["given_up"] == 3 and worker.counts["sent"] == 0
+    assert oa_state.inbox(app.extensions["redis"], OPENID) == []
+    errors = {row.id: (row.status, row.last_error) for row in _rows(app)}
+    assert errors == {
+        no_title: ("given_up", "事件数据有误：course_learned: field 'course_title' is missing"),
+        float_fen: (
+            "given_up",
+            "事件数据有误：payment_succeeded: field 'amount_fen' must be an integer, got float",
+        ),
+        unknown: ("given_up", "事件数据有误：grade_posted: unknown event type"),
+    }
+    logged = [r.getMessage() for r in claims_log.records if r.levelno == logging.ERROR]
+    assert len(logged) == 3
+    for outbox_id, words in [
+        (no_title, ("course_learned", "course_title")),
+        (float_fen, ("payment_succeeded", "amount_fen")),
+        (unknown, ("grade_posted",)),
+    ]:
+        assert any(
+            m.startswith(f"outbox {outbox_id} ") and all(w in m for w in words) for m in logged
+        ), logged
+
+
+def test_a_row_written_before_the_event_classes_still_sends(live_server):
+    """Rows already in the database when the typed events shipped: 学时 as floats, the plan
+    in flat plan_* keys, exactly as the progress engine wrote them until then."""
+    app = live_server.app
+    legacy = {
+        "course_id": 7,
+        "course_title": "建筑安全实务",
+        "hours": 30.0,
+        "plan_id": 3,
+        "plan_title": "2025年专业科目培训项目",
+        "plan_hours_done": 30.0,
+        "plan_hours_required": 60,
+        "plan_percent": 50,
+    }
+    _raw_row(app, _trainee(app), "course_learned", "course:7", legacy)
+
+    assert _worker(app).drain() == 1
+    [message] = oa_state.inbox(app.extensions["redis"], OPENID)
+    assert message["data"] == {
+        "thing1": {"value": "建筑安全实务"},
+        "thing2": {"value": "30学时"},
+        "thing3": {"value": "计划已完成30/60学时"},
+    }

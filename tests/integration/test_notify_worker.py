@@ -1,20 +1,27 @@
 """The notification worker against the sandbox over real HTTP: what reaches the inbox,
-what is retried, given up or skipped, and that each row is sent once."""
+what is retried, given up or skipped, and that each row is sent once.
+
+The events come from their real producer (`progress.completion.complete_chapter`); the
+tests about claiming alone build the typed event (`wxapp.events`), never a payload dict.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from models import Outbox, WechatBinding, db
 from tests.conftest import serve
-from tests.factories import make_binding, make_trainee
+from tests.factories import enroll, make_binding, make_plan, make_trainee
+from wxapp.events import ChapterLearned, CourseLearned
 from wxapp.notifications import claims, signal
 from wxapp.notifications.worker import Worker
 from wxapp.outbox import add_event
+from wxapp.progress.completion import complete_chapter
 from wxapp.sandbox import oa_state
 from wxapp.wechat.client import build_wechat_client
 
@@ -30,29 +37,39 @@ def _trainee(app, openid: str | None = OPENID, name: str = "张三") -> int:
         return trainee.id
 
 
-def _course_learned(app, trainee_id: int, course_id: int = 7, title: str = "建筑安全实务"):
-    """What the progress engine writes when a course is learned, committed."""
+def _learn(app, trainee_id: int, *, chapters: int = 1, learned: int = 1) -> str:
+    """A paid 60-学时 plan holding one 30-学时 course; `learned` of its `chapters` chapters
+    completed by the progress engine's completion (the events' real producer), committed.
+    Returns the course's title."""
     with app.app_context():
-        add_event(
-            "course_learned",
-            trainee_id,
-            f"course:{course_id}",
-            {
-                "course_id": course_id,
-                "course_title": title,
-                "hours": "30",
-                "plan_title": "2025年专业科目培训项目",
-                "hours_done": "30",
-                "required_hours": 60,
-            },
-            app.extensions["clock"].now(),
-        )
+        now = app.extensions["clock"].now()
+        plan = make_plan(required_hours=60, courses=1, course_hours="30", chapters=chapters)
+        course = plan.courses[0].course
+        enroll(trainee_id, plan.id, now)
+        for chapter in course.chapters[:learned]:
+            complete_chapter(trainee_id, chapter.id, course.id, [(0, 60)], 60, 60, plan.id, now)
         db.session.commit()
+        return course.title
+
+
+def _course_learned(app, trainee_id: int) -> str:
+    """A course learned: a course_learned row (30/60 学时 of its plan) and the
+    chapter_learned row of its one chapter, which is never pushed."""
+    return _learn(app, trainee_id)
 
 
 def _rows(app) -> list[Outbox]:
+    """The rows of pushed events (chapter_learned rows are always skipped)."""
     with app.app_context():
-        rows = db.session.execute(sa.select(Outbox).order_by(Outbox.id)).scalars().all()
+        rows = (
+            db.session.execute(
+                sa.select(Outbox)
+                .where(Outbox.event_type != ChapterLearned.event_type)
+                .order_by(Outbox.id)
+            )
+            .scalars()
+            .all()
+        )
         db.session.expunge_all()
         return rows
 
@@ -64,9 +81,9 @@ def _worker(app, **kwargs) -> Worker:
 def test_a_learned_course_sends_one_template_message(live_server):
     app = live_server.app
     trainee_id = _trainee(app)
-    _course_learned(app, trainee_id)
+    title = _course_learned(app, trainee_id)
 
-    assert _worker(app).drain() == 1
+    assert _worker(app).drain() == 2  # the course sent, its chapter skipped
     assert _worker(app).drain() == 0  # nothing left: a second run sends nothing again
 
     inbox = oa_state.inbox(app.extensions["redis"], OPENID)
@@ -75,7 +92,7 @@ def test_a_learned_course_sends_one_template_message(live_server):
     assert message["template_id"] == app.config["WECHAT_TEMPLATE_COURSE"]
     assert message["url"] == f"{live_server.url}/auth/wechat?next=/h5/progress"
     assert message["data"] == {
-        "thing1": {"value": "建筑安全实务"},
+        "thing1": {"value": title},
         "thing2": {"value": "30学时"},
         "thing3": {"value": "计划已完成30/60学时"},
     }
@@ -159,8 +176,8 @@ def test_without_a_bound_openid_nothing_is_pushed_and_nothing_fails(live_server)
     _course_learned(app, unfollowed)
 
     worker = _worker(app)
-    assert worker.drain() == 2
-    assert worker.counts["skipped"] == 2 and worker.counts["given_up"] == 0
+    assert worker.drain() == 4  # two courses, two chapters
+    assert worker.counts["skipped"] == 4 and worker.counts["given_up"] == 0
     assert [row.status for row in _rows(app)] == ["skipped", "skipped"]
     assert oa_state.inbox(app.extensions["redis"], "o_notify_unfollowed_0000002") == []
 
@@ -168,11 +185,11 @@ def test_without_a_bound_openid_nothing_is_pushed_and_nothing_fails(live_server)
 def test_chapter_events_are_not_pushed(live_server):
     app = live_server.app
     trainee_id = _trainee(app)
-    with app.app_context():
-        add_event("chapter_learned", trainee_id, "chapter:3", {}, app.extensions["clock"].now())
-        db.session.commit()
+    _learn(app, trainee_id, chapters=2, learned=1)  # a chapter learned, its course not yet
     _worker(app).drain()
-    assert [row.status for row in _rows(app)] == ["skipped"]
+    with app.app_context():
+        rows = db.session.execute(sa.select(Outbox.event_type, Outbox.status)).all()
+    assert rows == [("chapter_learned", "skipped")]
     assert oa_state.inbox(app.extensions["redis"], OPENID) == []
 
 
@@ -181,13 +198,8 @@ def test_two_concurrent_workers_never_send_a_row_twice(live_server):
     trainee_id = _trainee(app)
     with app.app_context():
         for i in range(200):
-            add_event(
-                "course_learned",
-                trainee_id,
-                f"course:{i}",
-                {"course_title": f"课程{i}", "hours": "1"},
-                app.extensions["clock"].now(),
-            )
+            event = CourseLearned(course_id=i, course_title=f"课程{i}", hours=Decimal(1))
+            add_event(event, trainee_id, app.extensions["clock"].now())
         db.session.commit()
 
     workers = [Worker(app, build_wechat_client(app), batch=7, name=f"w{n}") for n in range(2)]
@@ -216,9 +228,8 @@ def test_skip_locked_gives_concurrent_claims_disjoint_rows(live_server):
     trainee_id = _trainee(app)
     with app.app_context():
         for i in range(4):
-            add_event(
-                "course_learned", trainee_id, f"course:{i}", {}, app.extensions["clock"].now()
-            )
+            event = CourseLearned(course_id=i, course_title=f"课程{i}", hours=Decimal(1))
+            add_event(event, trainee_id, app.extensions["clock"].now())
         db.session.commit()
         engine = db.engine
         now = app.extensions["clock"].now()

@@ -2,12 +2,22 @@
 loss, a Redis that forgot everything, and the Lua script agreeing with the pure core."""
 
 import random
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from models import ChapterProgress, CourseCompletion, Enrollment, Outbox, PlanCourse, db
+from models import (
+    ChapterProgress,
+    CourseCompletion,
+    Enrollment,
+    Outbox,
+    PlanCourse,
+    TrainingPlan,
+    db,
+)
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from wxapp import events
 from wxapp.progress import completion, core, flusher
 from wxapp.progress.beacons import forget_entitlements, get_store
 from wxapp.progress.records import upsert_chapters
@@ -74,13 +84,27 @@ def test_whole_plan_in_15_second_beacons_completes_each_thing_once(app, client, 
         + [("plan_completed", f"plan:{world['plan']}")]
     )
     with app.app_context():
-        event = (
-            db.session.execute(sa.select(Outbox).where(Outbox.event_type == "course_learned"))
-            .scalars()
-            .first()
-        )
-        assert event.payload["hours"] == 30.0 and event.payload["plan_hours_required"] == 60
-        assert event.payload["course_title"].startswith("课程")
+        learned = [
+            events.parse(row.event_type, row.payload)
+            for row in db.session.execute(
+                sa.select(Outbox)
+                .where(Outbox.event_type.in_(["course_learned", "plan_completed"]))
+                .order_by(Outbox.id)
+            ).scalars()
+        ]
+        title = db.session.get(TrainingPlan, world["plan"]).title
+    # Each course carries the plan's 学时 done and required, as the course message shows them.
+    first, second = (e for e in learned if isinstance(e, events.CourseLearned))
+    assert (first.course_id, first.hours) == (world["courses"][0], Decimal("30"))
+    assert first.course_title.startswith("课程")
+    assert first.plan == events.PlanProgress(world["plan"], title, Decimal("30"), 60)
+    assert second.plan == events.PlanProgress(world["plan"], title, Decimal("60"), 60)
+    [plan_done] = (e for e in learned if isinstance(e, events.PlanCompleted))
+    assert (plan_done.plan_id, plan_done.hours_done, plan_done.required_hours) == (
+        world["plan"],
+        Decimal("60"),
+        60,
+    )
 
     # The third course still counts (自选: more than required is fine), the plan stays done once.
     for chapter in world["chapters"][2]:

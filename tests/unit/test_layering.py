@@ -52,7 +52,8 @@ def test_importing_a_pure_core_loads_no_framework():
     # A fresh interpreter: the pure modules and their packages import nothing heavy.
     code = (
         "import sys; import wxapp.progress.core, wxapp.notifications.rules, "
-        "wxapp.notifications.templates, wxapp.certificates.rules, wxapp.accounts.idnumbers; "
+        "wxapp.notifications.templates, wxapp.certificates.rules, wxapp.accounts.idnumbers, "
+        "wxapp.events; "
         "print(sorted(m for m in ('flask', 'sqlalchemy', 'redis', 'wechatpy', 'wechatpayv3') "
         "if m in sys.modules))"
     )

@@ -1,9 +1,15 @@
-"""Template rendering, retry decisions and template settings: pure, no app."""
+"""Template rendering, retry decisions and template settings: pure, no app.
+
+The renderers take the typed events of `wxapp.events`, built here as the producers build
+them (tests/integration/test_notify_course_message.py sends ones the real producers wrote).
+"""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
+from wxapp import events
 from wxapp.config import ConfigError, load_config
 from wxapp.notifications import rules, templates
 
@@ -11,13 +17,14 @@ NOW = datetime(2025, 6, 16, 2, 0, tzinfo=UTC)
 PAYMENT = templates.Template(
     "tpl-pay", {"order_no": "character_string1", "plan": "thing2", "amount": "amount3"}
 )
+COURSE = templates.Template(
+    "tpl-course", {"course": "thing1", "hours": "thing2", "progress": "thing3"}
+)
 
 
-def _render(event_type, payload, template, subject="order:WX2025061600000001"):
+def _render(event, template):
     return templates.render(
-        event_type=event_type,
-        subject=subject,
-        payload=payload,
+        event=event,
         openid="o_x",
         template=template,
         public_base="https://edu.example.cn",
@@ -25,12 +32,20 @@ def _render(event_type, payload, template, subject="order:WX2025061600000001"):
     )
 
 
-def test_payment_message_has_order_number_plan_and_amount_in_yuan():
-    body = _render(
-        "payment_succeeded",
-        {"out_trade_no": "WX2025061600000001", "plan_title": "2025年专业科目", "amount_fen": 9000},
-        PAYMENT,
+def _payment(plan_title="2025年专业科目", amount_fen=9000):
+    return events.PaymentSucceeded(
+        out_trade_no="WX2025061600000001",
+        kind="individual",
+        plan_id=3,
+        plan_title=plan_title,
+        description=plan_title,
+        amount_fen=amount_fen,
+        quantity=1,
     )
+
+
+def test_payment_message_has_order_number_plan_and_amount_in_yuan():
+    body = _render(_payment(), PAYMENT)
     assert body["data"] == {
         "character_string1": {"value": "WX2025061600000001"},
         "thing2": {"value": "2025年专业科目"},
@@ -40,31 +55,70 @@ def test_payment_message_has_order_number_plan_and_amount_in_yuan():
     assert body["touser"] == "o_x" and body["template_id"] == "tpl-pay"
 
 
+def test_course_message_shows_the_plans_hours_done_of_required():
+    plan = events.PlanProgress(
+        plan_id=3, title="专业", hours_done=Decimal("31.5"), required_hours=60
+    )
+    event = events.CourseLearned(
+        course_id=7, course_title="建筑安全实务", hours=Decimal("1.50"), plan=plan
+    )
+    body = _render(event, COURSE)
+    assert body["data"] == {
+        "thing1": {"value": "建筑安全实务"},
+        "thing2": {"value": "1.5学时"},
+        "thing3": {"value": "计划已完成31.5/60学时"},
+    }
+    assert body["url"].endswith("/auth/wechat?next=/h5/progress")
+
+
+def test_a_course_in_no_paid_plan_points_to_my_progress():
+    event = events.CourseLearned(course_id=7, course_title="选修课", hours=Decimal("2.0"))
+    assert _render(event, COURSE)["data"]["thing3"] == {"value": "请查看我的进度"}
+
+
 def test_plan_and_certificate_messages_link_to_the_certificates_page():
     plan = templates.Template("tpl-plan", {"plan": "thing1", "hours": "thing2", "note": "thing3"})
-    body = _render("plan_completed", {"plan_title": "公需科目", "hours": 30}, plan, "plan:3")
+    completed = events.PlanCompleted(
+        plan_id=3,
+        plan_title="公需科目",
+        year=2025,
+        kind="public",
+        hours_done=Decimal("30.0"),
+        required_hours=30,
+    )
+    body = _render(completed, plan)
     assert [v["value"] for v in body["data"].values()] == ["公需科目", "30学时", "可打印证书"]
     assert body["url"].endswith("/auth/wechat?next=/h5/certificates")
     cert = templates.Template(
         "tpl-cert", {"plan": "thing1", "serial": "character_string2", "hours": "thing3"}
     )
-    body = _render(
-        "certificate_issued",
-        {"serial": "CQJX2025ZY000001", "plan_title": "专业", "hours": "60.0"},
-        cert,
-        "certificate:CQJX2025ZY000001",
+    issued = events.CertificateIssued(
+        certificate_id=1,
+        serial="CQJX2025ZY000001",
+        plan_id=3,
+        plan_title="专业",
+        year=2025,
+        kind="specialist",
+        hours=Decimal("60.0"),
     )
+    body = _render(issued, cert)
     assert body["data"]["character_string2"]["value"] == "CQJX2025ZY000001"
     assert body["data"]["thing3"]["value"] == "60学时"
 
 
 def test_values_are_cut_to_wechats_limits_and_never_empty():
     long_title = "重庆市专业技术人员继续教育公需科目培训项目（二〇二五年度）"
-    body = _render("payment_succeeded", {"plan_title": long_title}, PAYMENT)
+    body = _render(_payment(plan_title=long_title), PAYMENT)
     assert len(body["data"]["thing2"]["value"]) == 20
     assert body["data"]["thing2"]["value"].endswith("…")
-    assert body["data"]["amount3"]["value"] == templates.PLACEHOLDER  # no amount in payload
-    assert body["data"]["character_string1"]["value"] == "WX2025061600000001"  # from subject
+    assert _render(_payment(plan_title=""), PAYMENT)["data"]["thing2"]["value"] == (
+        templates.PLACEHOLDER
+    )
+
+
+def test_an_event_that_is_never_pushed_has_no_message():
+    with pytest.raises(KeyError):
+        _render(events.ChapterLearned(chapter_id=1, course_id=7), COURSE)
 
 
 def test_permanent_errors_give_up_at_once():

@@ -2,7 +2,8 @@
 
 An openid names at most one trainee and a trainee has at most one openid: binding one
 replaces whatever either side was bound to before (the person proved both the WeChat
-account, by 网页授权, and the trainee account, by password or session).
+account, by 网页授权, and the trainee account, by password or session). These are helpers:
+the use cases that call them (`wechat_login`, `conversation.dispatch`) commit.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def trainee_for_openid(openid: str) -> int | None:
 
 
 def bind(openid: str, trainee_id: int, now: datetime) -> None:
-    """Bind `openid` to `trainee_id`, replacing older bindings of either. One commit."""
+    """Bind `openid` to `trainee_id`, replacing older bindings of either (caller commits)."""
     try:
         db.session.execute(
             sa.delete(WechatBinding).where(
@@ -35,27 +36,24 @@ def bind(openid: str, trainee_id: int, now: datetime) -> None:
                 openid=openid, trainee_id=trainee_id, following=True, bound_at=now, updated_at=now
             )
         )
-        db.session.commit()
+        db.session.flush()  # a race shows here, inside the try; the caller's block rolls back
     except IntegrityError:
         # Two binds of the same openid or trainee raced; the other one won.
-        db.session.rollback()
         raise Conflict("绑定冲突，请稍后重试", code="bind_conflict") from None
 
 
 def unbind(trainee_id: int) -> bool:
-    """Remove the trainee's binding; False if there was none. One commit."""
+    """Remove the trainee's binding; False if there was none (caller commits)."""
     deleted = db.session.execute(
         sa.delete(WechatBinding).where(WechatBinding.trainee_id == trainee_id)
     ).rowcount
-    db.session.commit()
     return bool(deleted)
 
 
 def set_following(openid: str, following: bool, now: datetime) -> None:
-    """Record a subscribe/unsubscribe; notifications go only to followers. One commit."""
+    """Record a subscribe/unsubscribe; notifications go only to followers (caller commits)."""
     db.session.execute(
         sa.update(WechatBinding)
         .where(WechatBinding.openid == openid, WechatBinding.following.is_not(following))
         .values(following=following, updated_at=now)
     )
-    db.session.commit()

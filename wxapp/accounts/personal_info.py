@@ -12,6 +12,7 @@ from models import Unit, db
 from wxapp.accounts.trainees import get_trainee, profile
 from wxapp.accounts.units import is_district
 from wxapp.errors import ValidationError
+from wxapp.infra.transaction import transaction
 
 UNSET: Any = object()
 NAME_MAX = 50
@@ -25,7 +26,8 @@ def update_profile(
     unit_id: int | None = UNSET,
     archive_district: str | None = UNSET,
 ) -> dict[str, Any]:
-    """Change the given fields (None clears unit or district); all checked before any write."""
+    """Change the given fields (None clears unit or district); all checked before any write,
+    then written in one transaction."""
     trainee = get_trainee(trainee_id)
     if name is not UNSET:
         name = (name or "").strip()
@@ -42,13 +44,13 @@ def update_profile(
             "archive_district", "档案所在区县应为重庆市的区县之一", code="unknown_district"
         )
 
-    if name is not UNSET:
-        trainee.name = name
-    if unit_id is not UNSET:
-        trainee.unit_id = unit_id
-    if archive_district is not UNSET:
-        trainee.archive_district = archive_district
-    trainee.updated_at = now
-    db.session.commit()
+    with transaction():
+        if name is not UNSET:
+            trainee.name = name
+        if unit_id is not UNSET:
+            trainee.unit_id = unit_id
+        if archive_district is not UNSET:
+            trainee.archive_district = archive_district
+        trainee.updated_at = now
     db.session.refresh(trainee)  # the unit relationship follows the new unit_id
     return profile(trainee)

@@ -32,6 +32,7 @@ from wxapp.accounts.roster import (
     check_rows,
     read_roster,
 )
+from wxapp.infra.transaction import transaction
 
 CHUNK = 5000  # IN-list size: well under PostgreSQL's and SQLite's bound-parameter limits
 ERROR_COLUMNS = (
@@ -195,17 +196,16 @@ def import_roster(path: Path, now: datetime, progress: Progress | None = None) -
 
     if fresh:
         try:
-            if unit is None:
-                unit = Unit(name=roster.unit_name, district=roster.district, created_at=now)
-                db.session.add(unit)
-                db.session.flush()
-                result.unit_created = True
-            db.session.execute(
-                sa.insert(Trainee.__table__), [_trainee_values(r, unit.id, now) for r in fresh]
-            )
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
+            with transaction():
+                if unit is None:
+                    unit = Unit(name=roster.unit_name, district=roster.district, created_at=now)
+                    db.session.add(unit)
+                    db.session.flush()
+                    result.unit_created = True
+                db.session.execute(
+                    sa.insert(Trainee.__table__), [_trainee_values(r, unit.id, now) for r in fresh]
+                )
+        except IntegrityError:  # transaction() has rolled back: no one is imported
             raise RosterFileError(
                 "导入期间名单中的身份证号码或手机号码被其他操作注册，未导入任何学员，请重新导入"
             ) from None

@@ -13,6 +13,7 @@ from models import Trainee, db
 from wxapp.accounts.idnumbers import initial_password, mask_id_number
 from wxapp.errors import NotFound, TooManyRequests, Unauthorized, ValidationError
 from wxapp.infra.ratelimit import count_in_window
+from wxapp.infra.transaction import transaction
 
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 15 * 60
@@ -100,15 +101,15 @@ def check_new_password(trainee: Trainee, new_password: str) -> None:
 def change_password(
     trainee_id: int, old_password: str, new_password: str, now: datetime
 ) -> Trainee:
-    """Set a new password (slow, salted hash) and lift the must-change flag. One commit."""
+    """Set a new password (slow, salted hash) and lift the must-change flag; commits."""
     trainee = get_trainee(trainee_id)
     if not password_matches(trainee, old_password):
         raise ValidationError("old_password", "原密码错误", code="bad_old_password")
     check_new_password(trainee, new_password)
     if new_password == old_password:
         raise ValidationError("new_password", "新密码不能与原密码相同")
-    trainee.password_hash = generate_password_hash(new_password)
-    trainee.must_change_password = False
-    trainee.updated_at = now
-    db.session.commit()
+    with transaction():
+        trainee.password_hash = generate_password_hash(new_password)
+        trainee.must_change_password = False
+        trainee.updated_at = now
     return trainee

@@ -28,6 +28,7 @@ from wxapp.catalogue.spec import (
     PlanSpec,
     parse_catalogue,
 )
+from wxapp.infra.transaction import transaction
 
 
 @dataclass
@@ -213,7 +214,7 @@ def _check_against_database(catalogue: Catalogue, courses: dict[str, Course]) ->
 
 
 def apply_catalogue(data: Any, now: datetime) -> LoadSummary:
-    """Write the catalogue `data` describes into the session; the caller commits."""
+    """Write the catalogue `data` describes into the session; the caller's transaction commits."""
     catalogue = parse_catalogue(data)
     codes = set(catalogue.course_paths)
     courses = {
@@ -243,13 +244,8 @@ def apply_catalogue(data: Any, now: datetime) -> LoadSummary:
 
 def load_catalogue(data: Any, now: datetime) -> LoadSummary:
     """Load or update the catalogue: one transaction, nothing written if anything is wrong."""
-    try:
-        summary = apply_catalogue(data, now)
-    except CatalogueFileError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return summary
+    with transaction():
+        return apply_catalogue(data, now)
 
 
 def read_catalogue_file(path: Path) -> Any:

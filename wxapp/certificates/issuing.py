@@ -1,5 +1,6 @@
 """Certificate use cases: issue or re-issue (刷新证书), the trainee's list, one certificate,
-and the public verification by code. Each writing use case commits once."""
+and the public verification by code. The writing use case, `issue_certificate`, is one
+`transaction()`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from wxapp.accounts.units import CHONGQING_DISTRICTS
 from wxapp.catalogue.plans import get_plan
 from wxapp.certificates import document, rules
 from wxapp.errors import Conflict, NotFound
+from wxapp.events import CertificateIssued
 from wxapp.infra.clock import local
+from wxapp.infra.transaction import transaction
 
 VERIFY_CODE_BYTES = 24  # 192 bits: guessing a valid code is hopeless
 
@@ -73,8 +76,17 @@ def issue_certificate(
 
     Returns (certificate, created). A re-issue keeps the serial and the verification code
     and bumps the version only when what the certificate says has changed. Raises Conflict
-    (409) when the plan is not complete or personal info is missing, naming what.
+    (409) when the plan is not complete or personal info is missing, naming what. One
+    transaction: the lock, the certificate and its event commit together.
     """
+    with transaction():
+        return _issue_or_refresh(trainee_id, plan_id, now, base_url)
+
+
+def _issue_or_refresh(
+    trainee_id: int, plan_id: int, now: datetime, base_url: str
+) -> tuple[dict[str, Any], bool]:
+    """`issue_certificate` inside its transaction."""
     plan = get_plan(plan_id)
     # Locking the enrollment row serialises concurrent requests of the same trainee and
     # plan, so the first issue happens once (SQLite ignores it and serialises writes anyway).
@@ -141,18 +153,16 @@ def issue_certificate(
         db.session.flush()
         cert.serial = rules.serial_number(plan.year, plan.kind, cert.id)
         outbox.add_event(
-            "certificate_issued",
+            CertificateIssued(
+                certificate_id=cert.id,
+                serial=cert.serial,
+                plan_id=plan.id,
+                plan_title=plan.title,
+                year=plan.year,
+                kind=plan.kind,
+                hours=enrollment.hours_done,
+            ),
             trainee_id,
-            f"certificate:{cert.serial}",
-            {
-                "certificate_id": cert.id,
-                "serial": cert.serial,
-                "plan_id": plan.id,
-                "plan_title": plan.title,
-                "year": plan.year,
-                "kind": plan.kind,
-                "hours": content["hours"],
-            },
             now,
         )
     elif cert.content != content:
@@ -160,9 +170,7 @@ def issue_certificate(
         cert.content = content
         cert.hours = enrollment.hours_done
         cert.updated_at = now
-    result = certificate_dict(cert, base_url)
-    db.session.commit()
-    return result, created
+    return certificate_dict(cert, base_url), created
 
 
 def list_certificates(trainee_id: int, base_url: str) -> list[dict[str, Any]]:

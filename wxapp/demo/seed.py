@@ -18,6 +18,7 @@ from models import Trainee, TrainingPlan, Unit, db
 from wxapp.accounts.idnumbers import check_char, initial_password
 from wxapp.catalogue.loader import apply_catalogue
 from wxapp.demo.catalogue import demo_catalogue, plan_code
+from wxapp.infra.transaction import transaction
 from wxapp.orders.enrollments import grant_enrollment
 
 DEMO_PASSWORD = "Demo@2026"
@@ -114,13 +115,13 @@ def seed_demo(now: datetime, once: bool = False) -> DemoResult:
     """Create (or restore) the demo data in one transaction; with `once`, skip if present."""
     if once and demo_present():
         return DemoResult(created=False)
-    summary = apply_catalogue(demo_catalogue(), now)
-    units = {key: _unit(name, district, now) for key, (name, district) in UNITS.items()}
-    for spec in TRAINEES:
-        trainee = _trainee(spec, units[spec.unit], now)
-        if spec.enrolled_in:
-            grant_enrollment(trainee.id, summary.plan_ids[spec.enrolled_in], now)
-    db.session.commit()
+    with transaction():
+        summary = apply_catalogue(demo_catalogue(), now)
+        units = {key: _unit(name, district, now) for key, (name, district) in UNITS.items()}
+        for spec in TRAINEES:
+            trainee = _trainee(spec, units[spec.unit], now)
+            if spec.enrolled_in:
+                grant_enrollment(trainee.id, summary.plan_ids[spec.enrolled_in], now)
     return DemoResult(created=True)
 
 

@@ -15,6 +15,8 @@ def check(r: redis.Redis) -> dict[str, str]:
         db.session.execute(sa.text("SELECT 1"))
         result["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        # Only resets the session the failed probe left unusable: no use case's write is
+        # involved (listed as allowed in tests/unit/test_who_commits.py).
         db.session.rollback()
         result["database"] = f"unreachable: {type(exc).__name__}"
     try:

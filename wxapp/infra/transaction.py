@@ -3,7 +3,9 @@
 A use case wraps its writes in `with transaction():`. The block commits when it ends and
 rolls back when it raises, so nothing is half-written. Blocks nest: an inner block (a use
 case called from a larger one, say a payment granting enrollments that complete a plan)
-joins the outer transaction, and only the outermost block commits.
+joins the outer transaction, and only the outermost block commits. An inner block that
+raised dooms the whole transaction: if the outer block caught the error and carried on,
+it rolls back at its end and raises `TransactionMisuse` instead of committing half of it.
 
 The one other place a commit happens is `end_read()`: a use case that must call WeChat or
 WeChat Pay over HTTP ends its read transaction first, so no row lock or snapshot is held
@@ -19,10 +21,12 @@ from contextlib import contextmanager
 from models import db
 
 _DEPTH = "transaction_depth"  # session.info: how many transaction() blocks are open
+_DOOMED = "transaction_doomed"  # session.info: an inner block raised
 
 
 class TransactionMisuse(RuntimeError):
-    """end_read() inside a transaction() block: a bug, never a user's error."""
+    """The rule broken by our own code (never a user's error): end_read() inside a block,
+    or an outer block carrying on after an inner one failed."""
 
 
 @contextmanager
@@ -34,10 +38,15 @@ def transaction() -> Iterator[None]:
     try:
         yield
         if depth == 0:
+            if info.pop(_DOOMED, False):
+                raise TransactionMisuse("an inner transaction() block failed; nothing committed")
             db.session.commit()
     except BaseException:
         if depth == 0:
+            info.pop(_DOOMED, None)
             db.session.rollback()
+        else:
+            info[_DOOMED] = True
         raise
     finally:
         info[_DEPTH] = depth

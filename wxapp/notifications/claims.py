@@ -1,7 +1,8 @@
 """Claiming due outbox rows and recording what became of each (the database half).
 
-A claim sets `claimed_until` (now + lease) and commits before anything is sent, so the
-send happens outside any transaction and no row lock is held across the network. The
+A claim sets `claimed_until` (now + lease) in a transaction of its own, committed before
+anything is sent, so the send happens outside any transaction and no row lock is held
+across the network; each outcome is then recorded in a transaction of its own. The
 value of `claimed_until` is the claim's token: a later claim always has a later one, so
 an outcome is recorded only while the row still carries ours (`finish` compares it). A
 worker that dies mid-send leaves a claim that expires; another worker then takes the row.
@@ -13,6 +14,7 @@ is taken by a conditional UPDATE that only succeeds while the row is still free.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Outbox, WechatBinding, db
+from wxapp import events
+from wxapp.infra.transaction import transaction
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,7 @@ class Job:
     event_type: str
     trainee_id: int
     subject: str
-    payload: dict[str, Any]
+    event: events.Event  # the row's payload, parsed into its class
     attempts: int  # including this one
     openid: str
     claimed_until: datetime
@@ -84,9 +90,18 @@ def _take_rows(now: datetime, until: datetime, limit: int) -> list[Any]:
 def claim_due(
     now: datetime, *, lease_s: float, limit: int, pushed: Collection[str], max_attempts: int
 ) -> tuple[list[Job], list[Skipped]]:
-    """Claim up to `limit` due rows and commit: the jobs to send, and the rows closed on
-    the way: `skipped` (event not pushed, or no bound and following openid), or
-    `given_up` when earlier claims all expired unfinished (a row that kills its worker)."""
+    """Claim up to `limit` due rows in one transaction: the jobs to send, and the rows
+    closed on the way: `skipped` (event not pushed, or no bound and following openid), or
+    `given_up` when earlier claims all expired unfinished (a row that kills its worker) or
+    when the payload does not parse into its event class (`wxapp.events`)."""
+    with transaction():
+        return _claim(now, lease_s=lease_s, limit=limit, pushed=pushed, max_attempts=max_attempts)
+
+
+def _claim(
+    now: datetime, *, lease_s: float, limit: int, pushed: Collection[str], max_attempts: int
+) -> tuple[list[Job], list[Skipped]]:
+    """`claim_due` inside its transaction."""
     until = now + timedelta(seconds=lease_s)
     rows = _take_rows(now, until, limit)
     trainee_ids = {row.trainee_id for row in rows}
@@ -104,7 +119,15 @@ def claim_due(
     for row in rows:
         if row.attempts >= max_attempts:
             skipped.append(Skipped(row.id, f"已认领 {row.attempts} 次仍未完成", "given_up"))
-        elif row.event_type not in pushed:
+            continue
+        try:
+            event = events.parse(row.event_type, row.payload)
+        except events.MalformedEvent as err:
+            # A producer's bug or a hand-written row: never sent with a made-up text.
+            log.error("outbox %s given up, its payload does not parse: %s", row.id, err)
+            skipped.append(Skipped(row.id, f"事件数据有误：{err}"[:500], "given_up"))
+            continue
+        if row.event_type not in pushed:
             skipped.append(Skipped(row.id, "不推送此类事件"))
         elif row.trainee_id not in openids:
             skipped.append(Skipped(row.id, "未绑定微信或未关注公众号"))
@@ -115,7 +138,7 @@ def claim_due(
                     event_type=row.event_type,
                     trainee_id=row.trainee_id,
                     subject=row.subject,
-                    payload=dict(row.payload or {}),
+                    event=event,
                     attempts=row.attempts + 1,
                     openid=openids[row.trainee_id],
                     claimed_until=until,
@@ -127,22 +150,22 @@ def claim_due(
             .where(Outbox.id == item.id)
             .values(status=item.status, last_error=item.reason, claimed_until=None)
         )
-    db.session.commit()
     return jobs, skipped
 
 
 def _finish(job: Job, values: dict[str, Any]) -> bool:
-    """Apply `values` only if the row is still pending under our claim; commit."""
-    result = db.session.execute(
-        sa.update(Outbox)
-        .where(
-            Outbox.id == job.id,
-            Outbox.status == "pending",
-            Outbox.claimed_until == job.claimed_until,
+    """Apply `values` only if the row is still pending under our claim, in a transaction
+    of its own (or the caller's)."""
+    with transaction():
+        result = db.session.execute(
+            sa.update(Outbox)
+            .where(
+                Outbox.id == job.id,
+                Outbox.status == "pending",
+                Outbox.claimed_until == job.claimed_until,
+            )
+            .values(claimed_until=None, **values)
         )
-        .values(claimed_until=None, **values)
-    )
-    db.session.commit()
     return result.rowcount == 1
 
 
@@ -161,12 +184,13 @@ def mark_given_up(job: Job, error: str, *, unfollowed: bool, now: datetime) -> b
     values = {"status": "given_up", "last_error": error}
     if not unfollowed:
         return _finish(job, values)
-    db.session.execute(
-        sa.update(WechatBinding)
-        .where(WechatBinding.openid == job.openid, WechatBinding.following.is_(True))
-        .values(following=False, updated_at=now)
-    )
-    return _finish(job, values)
+    with transaction():  # the binding and the row together
+        db.session.execute(
+            sa.update(WechatBinding)
+            .where(WechatBinding.openid == job.openid, WechatBinding.following.is_(True))
+            .values(following=False, updated_at=now)
+        )
+        return _finish(job, values)
 
 
 def release(job: Job) -> bool:

@@ -1,15 +1,17 @@
-"""Template messages for the pushed outbox events (pure: plain values in, a message out).
+"""Template messages for the pushed outbox events (pure: a typed event in, a message out).
 
 Each pushed event type has a template in the 公众号 console; its id and the names of its
 fields come from settings (`WECHAT_TEMPLATE_<NAME>` and `WECHAT_TEMPLATE_<NAME>_FIELDS`),
 as "logical=wechat_key" pairs, because the keys (`thing2`, `amount3`, ...) are fixed by
 the template chosen there, not by us. The link goes through 网页授权 to the H5 page.
 
-Payloads the renderers read (missing keys fall back to a neutral text, never an error):
-- payment_succeeded: out_trade_no, plan_title, amount_fen
-- course_learned: course_title, hours, plan_title, hours_done, required_hours
-- plan_completed: plan_title, hours (or required_hours)
-- certificate_issued: serial, plan_title, hours (as wxapp.certificates writes it)
+Each renderer takes the event class of `wxapp.events` the worker parsed the row into:
+- `PaymentSucceeded`: order number, plan title, amount (分 shown as 元);
+- `CourseLearned`: course title, its 学时, and the plan's 学时 done/required
+  ("计划已完成30/60学时"); only a course that counted toward no paid plan says
+  "请查看我的进度" instead;
+- `PlanCompleted`: plan title, 学时 done, "可打印证书";
+- `CertificateIssued`: plan title, serial, 学时.
 """
 
 from __future__ import annotations
@@ -17,16 +19,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from wxapp import events
+
 # Logical fields each template must map, the settings' suffix, and the H5 page it links to.
 EVENTS: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "payment_succeeded": ("PAYMENT", ("order_no", "plan", "amount"), "/h5/orders"),
-    "course_learned": ("COURSE", ("course", "hours", "progress"), "/h5/progress"),
-    "plan_completed": ("PLAN", ("plan", "hours", "note"), "/h5/certificates"),
-    "certificate_issued": ("CERTIFICATE", ("plan", "serial", "hours"), "/h5/certificates"),
+    events.PaymentSucceeded.event_type: ("PAYMENT", ("order_no", "plan", "amount"), "/h5/orders"),
+    events.CourseLearned.event_type: ("COURSE", ("course", "hours", "progress"), "/h5/progress"),
+    events.PlanCompleted.event_type: ("PLAN", ("plan", "hours", "note"), "/h5/certificates"),
+    events.CertificateIssued.event_type: (
+        "CERTIFICATE",
+        ("plan", "serial", "hours"),
+        "/h5/certificates",
+    ),
 }
 
 # What `make run` and the tests use (the sandbox accepts any id and any keys); the keys
@@ -84,74 +92,53 @@ def fit(key: str, value: str) -> str:
     return value or PLACEHOLDER
 
 
-def hours_text(value: Any) -> str:
-    """30 -> "30学时", "1.50" -> "1.5学时"; unknown -> the placeholder."""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return PLACEHOLDER
-    if not number.is_finite():
-        return PLACEHOLDER
-    text = format(number.normalize(), "f")
-    return f"{text}学时"
+def number_text(hours: Decimal | int) -> str:
+    """学时 as people write them: Decimal("30.0") -> "30", Decimal("1.50") -> "1.5"."""
+    return format(Decimal(hours).normalize(), "f")
 
 
-def yuan_text(amount_fen: Any) -> str:
+def hours_text(hours: Decimal | int) -> str:
+    """30 -> "30学时", Decimal("1.50") -> "1.5学时"."""
+    return f"{number_text(hours)}学时"
+
+
+def yuan_text(amount_fen: int) -> str:
     """9000 -> "90.00元" (money is integer 分 everywhere)."""
-    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
-        return PLACEHOLDER
     sign = "-" if amount_fen < 0 else ""
     fen = abs(amount_fen)
     return f"{sign}{fen // 100}.{fen % 100:02d}元"
 
 
-def _subject_tail(subject: str) -> str:
-    return subject.split(":", 1)[1] if ":" in subject else subject
-
-
-def _payment(payload: Mapping[str, Any], subject: str) -> dict[str, str]:
+def _payment(event: events.PaymentSucceeded) -> dict[str, str]:
     return {
-        "order_no": str(payload.get("out_trade_no") or _subject_tail(subject)),
-        "plan": str(payload.get("plan_title") or PLACEHOLDER),
-        "amount": yuan_text(payload.get("amount_fen")),
+        "order_no": event.out_trade_no,
+        "plan": event.plan_title,
+        "amount": yuan_text(event.amount_fen),
     }
 
 
-def _course(payload: Mapping[str, Any], subject: str) -> dict[str, str]:
-    done, required = payload.get("hours_done"), payload.get("required_hours")
-    if done is not None and required is not None:
-        progress = f"计划已完成{hours_text(done).removesuffix('学时')}/{hours_text(required)}"
-    else:
+def _course(event: events.CourseLearned) -> dict[str, str]:
+    plan = event.plan
+    if plan is None:  # learned under no paid plan: there is no plan progress to show
         progress = "请查看我的进度"
-    return {
-        "course": str(payload.get("course_title") or PLACEHOLDER),
-        "hours": hours_text(payload.get("hours")),
-        "progress": progress,
-    }
+    else:
+        progress = f"计划已完成{number_text(plan.hours_done)}/{hours_text(plan.required_hours)}"
+    return {"course": event.course_title, "hours": hours_text(event.hours), "progress": progress}
 
 
-def _plan(payload: Mapping[str, Any], subject: str) -> dict[str, str]:
-    hours = payload.get("hours", payload.get("required_hours"))
-    return {
-        "plan": str(payload.get("plan_title") or PLACEHOLDER),
-        "hours": hours_text(hours),
-        "note": "可打印证书",
-    }
+def _plan(event: events.PlanCompleted) -> dict[str, str]:
+    return {"plan": event.plan_title, "hours": hours_text(event.hours_done), "note": "可打印证书"}
 
 
-def _certificate(payload: Mapping[str, Any], subject: str) -> dict[str, str]:
-    return {
-        "plan": str(payload.get("plan_title") or PLACEHOLDER),
-        "serial": str(payload.get("serial") or _subject_tail(subject)),
-        "hours": hours_text(payload.get("hours")),
-    }
+def _certificate(event: events.CertificateIssued) -> dict[str, str]:
+    return {"plan": event.plan_title, "serial": event.serial, "hours": hours_text(event.hours)}
 
 
-_RENDERERS: dict[str, Callable[[Mapping[str, Any], str], dict[str, str]]] = {
-    "payment_succeeded": _payment,
-    "course_learned": _course,
-    "plan_completed": _plan,
-    "certificate_issued": _certificate,
+_RENDERERS: dict[type[events.Event], Callable[[Any], dict[str, str]]] = {
+    events.PaymentSucceeded: _payment,
+    events.CourseLearned: _course,
+    events.PlanCompleted: _plan,
+    events.CertificateIssued: _certificate,
 }
 
 
@@ -163,9 +150,7 @@ def link(public_base: str, event_type: str) -> str:
 
 def render(
     *,
-    event_type: str,
-    subject: str,
-    payload: Mapping[str, Any],
+    event: events.Event,
     openid: str,
     template: Template,
     public_base: str,
@@ -174,13 +159,14 @@ def render(
     """The body of `message/template/send` for one outbox event.
 
     `client_msg_id` lets WeChat drop a second send of the same row (for ten minutes), which
-    narrows the duplicate window of an at-least-once worker.
+    narrows the duplicate window of an at-least-once worker. An event type that is never
+    pushed (chapter_learned) raises KeyError.
     """
-    values = _RENDERERS[event_type](payload, subject)
+    values = _RENDERERS[type(event)](event)
     return {
         "touser": openid,
         "template_id": template.template_id,
-        "url": link(public_base, event_type),
+        "url": link(public_base, event.event_type),
         "data": {key: {"value": fit(key, values[name])} for name, key in template.fields.items()},
         "client_msg_id": client_msg_id,
     }

@@ -5,7 +5,9 @@ accepted it; a worker killed between the two leaves the row claimed, the claim e
 after `NOTIFY_LEASE_S`, and another worker sends it again (WeChat drops the repeat when it
 comes within ten minutes, thanks to `client_msg_id`). That window is one HTTP answer plus
 one commit wide. Rows are never lost: nothing is deleted, and every row ends `sent`,
-`given_up` or `skipped`.
+`given_up` or `skipped`. Each claimed row comes parsed into its `wxapp.events` class; one
+whose payload does not parse is given up at the claim with the reason logged as an error,
+never sent with a made-up text.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from models import db
 from wxapp.infra.observability import PUSHES
 from wxapp.notifications import claims, rules, signal, templates
 from wxapp.notifications.claims import Job
+from wxapp.wechat.client import build_wechat_client
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +119,7 @@ class Worker:
             return
         try:
             body = templates.render(
-                event_type=job.event_type,
-                subject=job.subject,
-                payload=job.payload,
+                event=job.event,
                 openid=job.openid,
                 template=self.templates[job.event_type],
                 public_base=self.public_base,
@@ -199,8 +200,6 @@ def start_inprocess(app: Flask) -> None:
     process; production runs `flask --app wsgi notify worker` processes instead."""
     if not app.config.get("NOTIFY_INPROCESS"):
         return
-    from wxapp.wechat.client import build_wechat_client
-
     # Its own client: a requests session is not shared between threads.
     worker = Worker(app, build_wechat_client(app), name="inprocess")
     app.extensions["notify_worker"] = worker

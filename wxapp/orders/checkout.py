@@ -1,6 +1,8 @@
 """Paying an order through WeChat Pay v3: JSAPI inside WeChat, Native (QR code) on a PC,
 and cancelling. What happens once WeChat Pay reports the payment is `settlement`'s.
-The WeChat Pay client is passed in.
+The WeChat Pay client is passed in. Each use case ends its read transaction (`end_read`)
+before calling WeChat Pay; what WeChat Pay answers is then written in a transaction of its
+own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from wechatpayv3 import WeChatPayType
 from models import Order, WechatBinding, db
 from wxapp.errors import Conflict, ServiceUnavailable
 from wxapp.infra.clock import local
+from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders.enrollments import paid_plan_ids
 from wxapp.orders.ownership import get_own_order
 from wxapp.orders.purchase import order_view
@@ -67,8 +70,7 @@ def _prepay(
         "time_expire": local(order.expires_at).isoformat(timespec="seconds"),
         "pay_type": pay_type,
     }
-    # The read transaction is ended before the HTTP call, so no lock is held while waiting.
-    db.session.commit()
+    end_read()  # so no lock or snapshot is held while waiting for WeChat Pay
     try:
         _, data = client.call("pay", payer=payer, **fields)
     except PayGatewayError as err:
@@ -76,10 +78,10 @@ def _prepay(
     value = str(data.get(field) or "")
     if not value:
         raise ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
-    order = get_own_order(trainee_id, out_trade_no)
-    setattr(order, field, value)
-    order.trade_type, order.updated_at = pay_type.name, now
-    db.session.commit()
+    with transaction():
+        order = get_own_order(trainee_id, out_trade_no)
+        setattr(order, field, value)
+        order.trade_type, order.updated_at = pay_type.name, now
     return value
 
 
@@ -130,6 +132,6 @@ def cancel_order(
     order = get_own_order(trainee_id, out_trade_no)
     if order.status != "NOTPAY":
         raise Conflict("只有未支付的订单可以取消", code="order_not_open")
-    db.session.commit()
+    end_read()  # settle_order calls WeChat Pay
     settle_order(client, order.id, now, close=True)
     return order_view(get_own_order(trainee_id, out_trade_no))

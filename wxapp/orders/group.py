@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from models import Enrollment, Order, OrderItem, Trainee, TrainingPlan, db
 from wxapp.accounts.idnumbers import IdNumberError, validate_id_number
 from wxapp.errors import NotFound, ValidationError
+from wxapp.infra.transaction import transaction
 from wxapp.orders.invoices import InvoiceRequest, attach_request
 from wxapp.orders.purchase import lock_payer, new_order, order_view, purchasable_plan
 
@@ -146,17 +147,17 @@ def create_group_order(
     if not candidates and not rejects:
         raise ValidationError("id_numbers", "请粘贴参训学员的身份证号码，每行一个")
     plan = purchasable_plan(plan_id, now)
-    # Serialise group orders of one plan, so two payers cannot both take the same trainee.
-    db.session.execute(
-        db.select(TrainingPlan.id).where(TrainingPlan.id == plan.id).with_for_update()
-    )
-    lock_payer(payer_id)
-    trainee_ids, db_rejects = check_accounts(candidates, plan.id, now)
-    rejects = sorted(rejects + db_rejects, key=lambda rej: rej.line)
-    order = new_order("group", payer_id, plan, trainee_ids, now) if trainee_ids else None
-    if order is not None and invoice is not None:
-        attach_request(order, invoice, now)
-    db.session.commit()
+    with transaction():
+        # Serialise group orders of one plan, so two payers cannot both take the same trainee.
+        db.session.execute(
+            db.select(TrainingPlan.id).where(TrainingPlan.id == plan.id).with_for_update()
+        )
+        lock_payer(payer_id)
+        trainee_ids, db_rejects = check_accounts(candidates, plan.id, now)
+        rejects = sorted(rejects + db_rejects, key=lambda rej: rej.line)
+        order = new_order("group", payer_id, plan, trainee_ids, now) if trainee_ids else None
+        if order is not None and invoice is not None:
+            attach_request(order, invoice, now)
     errors_url = None
     if rejects:
         token = secrets.token_urlsafe(12)

@@ -2,7 +2,8 @@
 
 Rules (from the notice): apply only in the calendar year of payment (Asia/Shanghai); an
 issued invoice may be modified once, within 15 days of issue. A request at purchase
-(立即申请) waits on the order and is issued when the order is paid.
+(立即申请) waits on the order and is issued when the order is paid. Each use case here
+(request, modify, issue what was requested) is one transaction of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from models import Invoice, Order, TrainingPlan, db
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.clock import local
+from wxapp.infra.transaction import transaction
 from wxapp.orders.invoice_issuer import InvoiceData, InvoiceIssuer
 from wxapp.orders.ownership import get_own_order
 from wxapp.orders.uscc import is_valid_uscc
@@ -165,10 +167,10 @@ def request_invoice(
         raise Conflict("订单已关闭或已退款，不能申请发票", code="order_not_payable")
     if order.status == "SUCCESS":
         check_apply_window(order.success_time or now, now)
-    invoice = attach_request(order, req, now)
-    if order.status == "SUCCESS":
-        _issue(invoice, order, issuer, now)
-    db.session.commit()
+    with transaction():
+        invoice = attach_request(order, req, now)
+        if order.status == "SUCCESS":
+            _issue(invoice, order, issuer, now)
     return invoice_view(invoice)
 
 
@@ -192,13 +194,14 @@ def modify_invoice(
     issued = invoice.status == "issued"
     if issued:
         check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
-        invoice.status = "requested"  # re-issued below under a new number
-    invoice = attach_request(order, req, now)
-    if issued:
-        invoice.modified_count += 1
-    if order.status == "SUCCESS":
-        _issue(invoice, order, issuer, now)
-    db.session.commit()
+    with transaction():
+        if issued:
+            invoice.status = "requested"  # re-issued below under a new number
+        invoice = attach_request(order, req, now)
+        if issued:
+            invoice.modified_count += 1
+        if order.status == "SUCCESS":
+            _issue(invoice, order, issuer, now)
     return invoice_view(invoice)
 
 
@@ -210,13 +213,15 @@ def invoice_pdf(trainee_id: int, invoice_id: int) -> tuple[str, bytes]:
 
 
 def issue_requested(order_id: int, issuer: InvoiceIssuer | None, now: datetime) -> bool:
-    """Issue the invoice requested at purchase once its order is paid; commits. Best effort."""
-    invoice = db.session.execute(
-        db.select(Invoice).where(Invoice.order_id == order_id, Invoice.status == "requested")
-    ).scalar_one_or_none()
-    order = db.session.get(Order, order_id)
-    if invoice is None or order is None or order.status != "SUCCESS" or issuer is None:
-        return False
-    _issue(invoice, order, issuer, now)
-    db.session.commit()
+    """Issue the invoice requested at purchase once its order is paid, in a transaction of
+    its own (after the payment's, or in reconciliation); False when there is nothing to
+    issue (no request, not paid, or no issuer configured)."""
+    with transaction():
+        invoice = db.session.execute(
+            db.select(Invoice).where(Invoice.order_id == order_id, Invoice.status == "requested")
+        ).scalar_one_or_none()
+        order = db.session.get(Order, order_id)
+        if invoice is None or order is None or order.status != "SUCCESS" or issuer is None:
+            return False
+        _issue(invoice, order, issuer, now)
     return True

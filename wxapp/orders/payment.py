@@ -1,10 +1,12 @@
 """The paid transition: a transaction WeChat Pay reports as SUCCESS becomes a paid order.
 
 The same function serves the notification and reconciliation. It checks the transaction
-against the order (mchid, appid, amount), then in ONE database transaction marks the order
-paid, grants every covered trainee a paid enrollment and writes the payment_succeeded outbox
-event. A conditional UPDATE (`WHERE status IN ('NOTPAY', 'CLOSED')`) makes it idempotent:
-concurrent duplicates wait on the row lock and then update nothing.
+against the order (mchid, appid, amount), then marks the order paid, grants every covered
+trainee a paid enrollment and writes the payment_succeeded outbox event, all inside its
+caller's `transaction()` block (`orders.settlement`), which commits them as ONE database
+transaction; it never commits itself. A conditional UPDATE (`WHERE status IN ('NOTPAY',
+'CLOSED')`) makes it idempotent: concurrent duplicates wait on the row lock and then update
+nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Order, OrderItem, PaymentAnomaly, TrainingPlan, db
+from wxapp.events import PaymentSucceeded
 from wxapp.infra.dbutil import insert_ignore
+from wxapp.infra.transaction import TransactionMisuse, in_transaction
 from wxapp.orders.enrollments import grant_enrollments
 from wxapp.outbox import add_event
 
@@ -84,7 +88,13 @@ def record_anomaly(
 def apply_transaction(
     tx: dict[str, Any], source_id: str, mchid: str, appid: str, now: datetime
 ) -> str:
-    """Apply one transaction as WeChat Pay reports it; commits. Returns what happened."""
+    """Apply one transaction as WeChat Pay reports it, in the caller's transaction() block.
+
+    Returns what happened: PAID (order, enrollments and event written), REFUSED (only the
+    anomaly written), DUPLICATE or IGNORED (nothing written).
+    """
+    if not in_transaction():  # outside a block the payment would never be committed
+        raise TransactionMisuse("apply_transaction() outside a transaction() block")
     if tx.get("trade_state") != "SUCCESS":
         return IGNORED
     order = db.session.execute(
@@ -93,7 +103,6 @@ def apply_transaction(
     reason = "unknown_order" if order is None else mismatch(tx, order, mchid, appid)
     if reason is not None or order is None:
         record_anomaly(source_id, reason or "unknown_order", tx, now)
-        db.session.commit()
         return REFUSED
     was_closed = order.status == "CLOSED"
     updated = db.session.execute(
@@ -108,31 +117,27 @@ def apply_transaction(
         .execution_options(synchronize_session=False)
     )
     if updated.rowcount != 1:
-        db.session.rollback()
-        return DUPLICATE
+        return DUPLICATE  # nothing was written
     trainee_ids = db.session.execute(
         db.select(OrderItem.trainee_id).where(OrderItem.order_id == order.id)
     ).scalars()
     granted = grant_enrollments(list(trainee_ids), order.plan_id, now, order_id=order.id)
     add_event(
-        "payment_succeeded",
+        PaymentSucceeded(
+            out_trade_no=order.out_trade_no,
+            kind=order.kind,
+            plan_id=order.plan_id,
+            plan_title=db.session.get(TrainingPlan, order.plan_id).title,
+            description=order.description,
+            amount_fen=order.amount_fen,
+            quantity=order.quantity,
+        ),
         order.payer_id,
-        f"order:{order.out_trade_no}",
-        {
-            "out_trade_no": order.out_trade_no,
-            "kind": order.kind,
-            "plan_id": order.plan_id,
-            "plan_title": db.session.get(TrainingPlan, order.plan_id).title,
-            "description": order.description,
-            "amount_fen": order.amount_fen,
-            "quantity": order.quantity,
-        },
         now,
     )
     if was_closed:
         # Paid although we had closed it: honoured (the trainee paid), flagged for a refund check.
         record_anomaly(source_id, "paid_after_close", tx, now)
-    db.session.commit()
     log.info(
         "order %s paid (%s), %d enrollment(s) granted",
         order.out_trade_no,

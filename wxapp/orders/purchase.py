@@ -10,6 +10,7 @@ from models import Invoice, Order, OrderItem, Trainee, TrainingPlan, db
 from wxapp.catalogue.plans import get_plan, on_sale
 from wxapp.errors import Conflict
 from wxapp.infra.clock import local
+from wxapp.infra.transaction import transaction
 from wxapp.orders.enrollments import paid_plan_ids
 from wxapp.orders.invoices import InvoiceRequest, attach_request, invoice_view
 from wxapp.orders.ownership import get_own_order
@@ -72,27 +73,27 @@ def create_individual_order(
 ) -> dict[str, Any]:
     """个人购买: a NOTPAY order for the trainee, or their pending one for the same plan."""
     plan = purchasable_plan(plan_id, now)
-    lock_payer(trainee_id)
-    if plan.id in paid_plan_ids(trainee_id):
-        raise Conflict("您已购买该培训项目，无需重复购买", code="already_enrolled")
-    order = db.session.execute(
-        db.select(Order)
-        .where(
-            Order.payer_id == trainee_id,
-            Order.plan_id == plan.id,
-            Order.kind == "individual",
-            Order.status == "NOTPAY",
-            Order.expires_at > now,
-            Order.amount_fen == plan.price_fen,
-        )
-        .order_by(Order.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if order is None:
-        order = new_order("individual", trainee_id, plan, [trainee_id], now)
-    if invoice is not None:
-        attach_request(order, invoice, now)
-    db.session.commit()
+    with transaction():
+        lock_payer(trainee_id)
+        if plan.id in paid_plan_ids(trainee_id):
+            raise Conflict("您已购买该培训项目，无需重复购买", code="already_enrolled")
+        order = db.session.execute(
+            db.select(Order)
+            .where(
+                Order.payer_id == trainee_id,
+                Order.plan_id == plan.id,
+                Order.kind == "individual",
+                Order.status == "NOTPAY",
+                Order.expires_at > now,
+                Order.amount_fen == plan.price_fen,
+            )
+            .order_by(Order.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if order is None:
+            order = new_order("individual", trainee_id, plan, [trainee_id], now)
+        if invoice is not None:
+            attach_request(order, invoice, now)
     return order_view(order)
 
 

@@ -6,6 +6,12 @@ issued. A lost notification must not leave a trainee who paid unable to learn: a
 order older than a few minutes is queried, and a SUCCESS goes through the same paid
 transition. An expired one is closed at WeChat Pay first (so it can never be paid later),
 then here. Reconciliation runs periodically as `flask --app wsgi orders reconcile`.
+
+Who commits: a notification is applied in one `transaction()`. Settling an order cannot be
+one transaction, since WeChat Pay is asked between its steps: it ends its read first
+(`end_read`), then each write (the paid transition, the close, an anomaly) is a
+transaction of its own, as is each invoice issued afterwards. Reconciliation settles each
+order separately, so one order's failure loses nothing of the others.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import sqlalchemy as sa
 
 from models import Invoice, Order, db
 from wxapp.infra.observability import PAYMENTS
+from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders.invoice_issuer import InvoiceIssuer
 from wxapp.orders.invoices import issue_requested
 from wxapp.orders.payment import PAID, apply_transaction, record_anomaly
@@ -47,7 +54,6 @@ def _mark_closed(order_id: int, now: datetime) -> None:
         .values(status="CLOSED", closed_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
 
 
 def settle_order(
@@ -62,11 +68,12 @@ def settle_order(
     if order is None or order.status != "NOTPAY":
         return "skipped"
     no, expired = order.out_trade_no, order.expires_at <= now
-    db.session.commit()  # no transaction stays open across the HTTP calls
+    end_read()  # no transaction stays open across the HTTP calls
     tx = _query(client, no)
     state = tx.get("trade_state") if tx else None
     if tx is not None and state == "SUCCESS":
-        result = apply_transaction(tx, f"query:{no}", client.mchid, client.appid, now)
+        with transaction():
+            result = apply_transaction(tx, f"query:{no}", client.mchid, client.appid, now)
         if result == "paid":
             log.warning("order %s was paid but not notified: recovered by reconciliation", no)
             issue_after_payment(no, issuer, now)
@@ -79,11 +86,12 @@ def settle_order(
                 if err.code != "ORDERPAID":
                     raise
                 return settle_order(client, order_id, now, close, issuer)  # paid meanwhile
-        _mark_closed(order_id, now)
+        with transaction():
+            _mark_closed(order_id, now)
         return "closed"
     if state == "REFUND":
-        record_anomaly(f"query:{no}", "refunded_while_unpaid", tx or {}, now)
-        db.session.commit()
+        with transaction():
+            record_anomaly(f"query:{no}", "refunded_while_unpaid", tx or {}, now)
         return "refused"
     return "pending"
 
@@ -108,8 +116,7 @@ def reconcile(
     for order_id in ids:
         try:
             result = settle_order(client, order_id, now, issuer=issuer)
-        except PayGatewayError as err:
-            db.session.rollback()
+        except PayGatewayError as err:  # nothing of this order was written: try the next
             log.warning("reconcile: order id %s not settled: %s", order_id, err)
             counts["errors"] += 1
             continue
@@ -144,7 +151,8 @@ def handle_notification(
     if envelope.get("event_type") != "TRANSACTION.SUCCESS":
         return "ignored"
     source = f"notify:{envelope.get('id') or tx.get('transaction_id')}"
-    result = apply_transaction(tx, source, client.mchid, client.appid, now)
+    with transaction():
+        result = apply_transaction(tx, source, client.mchid, client.appid, now)
     if result != PAID:  # paid ones are counted when their commit lands (wxapp/outbox.py)
         PAYMENTS.labels(outcome=result).inc()
     if result == PAID:
@@ -153,7 +161,8 @@ def handle_notification(
 
 
 def issue_after_payment(out_trade_no: str, issuer: InvoiceIssuer | None, now: datetime) -> None:
-    """Issue an invoice requested at purchase; a failure is retried by reconciliation."""
+    """Issue an invoice requested at purchase (its own transaction, after the payment's);
+    a failure is rolled back, logged and retried by reconciliation."""
     order_id = db.session.execute(
         db.select(Order.id).where(Order.out_trade_no == out_trade_no)
     ).scalar_one_or_none()
@@ -161,6 +170,5 @@ def issue_after_payment(out_trade_no: str, issuer: InvoiceIssuer | None, now: da
         return
     try:
         issue_requested(order_id, issuer, now)
-    except Exception:
-        db.session.rollback()
+    except Exception:  # issue_requested's transaction() has rolled back
         log.exception("issuing the invoice of order %s failed; reconcile retries", out_trade_no)

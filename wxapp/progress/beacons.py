@@ -16,10 +16,10 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from models import db
 from wxapp.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
 from wxapp.infra import limits
 from wxapp.infra.observability import BEACONS
+from wxapp.infra.transaction import transaction
 from wxapp.progress import core, records
 from wxapp.progress.completion import Completion, complete_chapter
 from wxapp.progress.store import ProgressStore, ScriptResult, entitlement_key
@@ -134,23 +134,23 @@ def _run(
 def _complete(
     store: ProgressStore, trainee_id: int, chapter_id: int, result: ScriptResult, now: datetime
 ) -> Completion:
-    """Write the completion before replying; if that fails, let the next beacon retry it."""
+    """Write the completion (one transaction) before replying; if that fails, let the next
+    beacon retry it."""
     state = store.chapter_state(trainee_id, chapter_id)
     intervals = core.decode(state.intervals) if state else []
     try:
-        completion = complete_chapter(
-            trainee_id,
-            chapter_id,
-            result.course_id or 0,
-            intervals,
-            core.covered(intervals),
-            state.position if state else 0,
-            result.plan_id or 0,
-            now,
-        )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
+        with transaction():
+            completion = complete_chapter(
+                trainee_id,
+                chapter_id,
+                result.course_id or 0,
+                intervals,
+                core.covered(intervals),
+                state.position if state else 0,
+                result.plan_id or 0,
+                now,
+            )
+    except BaseException:  # rolled back by transaction()
         store.mark_undone(trainee_id, chapter_id)
         raise
     if completion.course_newly:

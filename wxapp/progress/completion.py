@@ -26,7 +26,7 @@ from models import (
     TrainingPlan,
     db,
 )
-from wxapp.catalogue.plans import hours_text
+from wxapp.events import ChapterLearned, CourseLearned, PlanCompleted, PlanProgress
 from wxapp.infra.dbutil import insert_ignore
 from wxapp.outbox import add_event
 from wxapp.progress import core
@@ -82,8 +82,7 @@ def complete_chapter(
         ]
     )
     if already is None:
-        payload = {"chapter_id": chapter_id, "course_id": course_id}
-        add_event("chapter_learned", trainee_id, f"chapter:{chapter_id}", payload, now)
+        add_event(ChapterLearned(chapter_id=chapter_id, course_id=course_id), trainee_id, now)
 
     chapters = db.session.execute(
         sa.select(Chapter.id, ChapterProgress.completed_at)
@@ -113,17 +112,21 @@ def complete_chapter(
     result.course_newly = True
     result.plans = _credit_plans(trainee_id, course_id, now)
     shown = result.plans.get(reply_plan_id) or next(iter(result.plans.values()), None)
-    payload = {"course_id": course_id, "course_title": course.title, "hours": float(course.hours)}
+    progress = None
     if shown is not None:
-        plan = db.session.get(TrainingPlan, shown.plan_id)
-        payload.update(
+        progress = PlanProgress(
             plan_id=shown.plan_id,
-            plan_title=plan.title,
-            plan_hours_done=float(shown.hours_done),
-            plan_hours_required=shown.required_hours,
-            plan_percent=core.plan_percent(shown.hours_done, shown.required_hours),
+            title=db.session.get(TrainingPlan, shown.plan_id).title,
+            hours_done=shown.hours_done,
+            required_hours=shown.required_hours,
         )
-    add_event("course_learned", trainee_id, f"course:{course_id}", payload, now)
+    add_event(
+        CourseLearned(
+            course_id=course_id, course_title=course.title, hours=course.hours, plan=progress
+        ),
+        trainee_id,
+        now,
+    )
     return result
 
 
@@ -193,18 +196,15 @@ def _recount(
         if enrollment.completed_at is None and core.plan_complete(done, plan.required_hours):
             enrollment.completed_at = now
             add_event(
-                "plan_completed",
+                PlanCompleted(
+                    plan_id=plan.id,
+                    plan_title=plan.title,
+                    year=plan.year,
+                    kind=plan.kind,
+                    hours_done=done,
+                    required_hours=plan.required_hours,
+                ),
                 trainee_id,
-                f"plan:{plan.id}",
-                {
-                    "plan_id": plan.id,
-                    "plan_title": plan.title,
-                    "year": plan.year,
-                    "kind": plan.kind,
-                    "hours_done": float(done),
-                    "hours_text": hours_text(done),
-                    "required_hours": plan.required_hours,
-                },
                 now,
             )
         standings[plan.id] = PlanStanding(

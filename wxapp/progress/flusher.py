@@ -1,10 +1,11 @@
 """Write-behind: dirty chapters go from Redis to the database in batches.
 
 A batch is read (members of the dirty set, then their hot state), written with ONE
-multi-row monotone upsert and committed, and only then removed from the dirty set. A
-flusher killed anywhere before that leaves its chapters dirty for the next one. Removal
-is followed by a version check: a chapter that changed while the batch was in flight is
-marked dirty again, so no beacon's change is ever dropped from the work list.
+multi-row monotone upsert in a transaction of its own, and only once that has committed
+removed from the dirty set. A flusher killed anywhere before that leaves its chapters
+dirty for the next one. Removal is followed by a version check: a chapter that changed
+while the batch was in flight is marked dirty again, so no beacon's change is ever
+dropped from the work list.
 
 Runs as `flask --app wsgi progress flush` (production: one or more worker processes;
 several are safe, the upsert never lowers coverage) or, for `make run`, as a thread in
@@ -21,6 +22,7 @@ from datetime import datetime
 from flask import Flask
 
 from models import db
+from wxapp.infra.transaction import transaction
 from wxapp.progress import core
 from wxapp.progress.beacons import get_store
 from wxapp.progress.records import upsert_chapters
@@ -45,7 +47,8 @@ def read_batch(store: ProgressStore, size: int = BATCH) -> Batch:
 
 
 def write_batch(store: ProgressStore, batch: Batch, now: datetime) -> int:
-    """Upsert the batch, commit, then clear what was written; returns the rows written."""
+    """Upsert the batch in its own transaction, then clear what was written; returns the
+    rows written. A failed batch is rolled back and stays dirty."""
     rows = []
     for member, state in zip(batch.members, batch.states, strict=True):
         if state is None:
@@ -62,12 +65,8 @@ def write_batch(store: ProgressStore, batch: Batch, now: datetime) -> int:
                 "updated_at": now,
             }
         )
-    try:
+    with transaction():
         upsert_chapters(rows)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     if batch.members:
         store.redis.srem(DIRTY, *batch.members)
         _redirty_changed(store, batch)

@@ -8,6 +8,7 @@ from typing import Any
 from models import Trainee, Unit, UnitAdmin, db
 from wxapp.accounts.trainees import find_trainee
 from wxapp.errors import Forbidden, NotFound
+from wxapp.infra.transaction import transaction
 from wxapp.reports.unit import unit_report
 
 
@@ -34,22 +35,22 @@ def report_for_admin(trainee_id: int, unit_id: int, year: int) -> dict[str, Any]
 
 def grant_unit_admin(username: str, unit_id: int, now: datetime) -> dict[str, Any]:
     """Make the trainee (phone or ID number) the administrator of `unit_id`; replaces any
-    earlier grant (one unit per account). One commit."""
+    earlier grant (one unit per account), in one transaction."""
     trainee: Trainee | None = find_trainee(username)
     if trainee is None:
         raise NotFound("账号不存在", code="trainee_not_found")
     unit = db.session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("单位不存在", code="unit_not_found")
-    grant = db.session.execute(
-        db.select(UnitAdmin).where(UnitAdmin.trainee_id == trainee.id)
-    ).scalar_one_or_none()
-    if grant is None:
-        grant = UnitAdmin(trainee_id=trainee.id, unit_id=unit.id, granted_at=now)
-        db.session.add(grant)
-    else:
-        grant.unit_id, grant.granted_at = unit.id, now
-    db.session.commit()
+    with transaction():
+        grant = db.session.execute(
+            db.select(UnitAdmin).where(UnitAdmin.trainee_id == trainee.id)
+        ).scalar_one_or_none()
+        if grant is None:
+            grant = UnitAdmin(trainee_id=trainee.id, unit_id=unit.id, granted_at=now)
+            db.session.add(grant)
+        else:
+            grant.unit_id, grant.granted_at = unit.id, now
     return {"trainee_id": trainee.id, "name": trainee.name, "unit": unit.name}
 
 
@@ -62,6 +63,6 @@ def revoke_unit_admin(username: str) -> bool:
     ).scalar_one_or_none()
     if grant is None:
         return False
-    db.session.delete(grant)
-    db.session.commit()
+    with transaction():
+        db.session.delete(grant)
     return True
