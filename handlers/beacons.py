@@ -17,7 +17,7 @@ hooks:
 4. the session, opened by the app's own session interface: 401 without one, 403 while
    the initial password is unchanged. Never re-sent: the beacon does not slide it;
 5. the body validated field by field (422 naming the field);
-6. `service.record_beacon`, the use case;
+6. `tracking.record_beacon`, the use case;
 7. errors answered as errors.py answers them for every /api/ route.
 
 Everything else goes on to Flask unchanged.
@@ -39,7 +39,7 @@ from wxapp.accounts.sessions import SessionInterface
 from wxapp.errors import AppError, ValidationError, http_error_body, unexpected_error_body
 from wxapp.infra import limits
 from wxapp.infra.observability import REQUEST_ID_HEADER, incoming_request_id, plain_request
-from wxapp.progress import beacons as service
+from wxapp.progress import tracking
 
 PATH = "/api/beacons"
 METHODS = ("POST",)
@@ -51,7 +51,7 @@ STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HT
 REQUEST_ID_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")  # its WSGI environ key
 
 
-def parse_beacon(body: Any) -> service.Beacon:
+def parse_beacon(body: Any) -> tracking.Beacon:
     """The beacon in a JSON body, or a 422 naming the first bad field."""
     body = v.json_object(body)
     chapter_id = v.integer(body, "chapter_id", low=1, high=MAX_INT)
@@ -62,7 +62,7 @@ def parse_beacon(body: Any) -> service.Beacon:
     position = v.number(body, "position", low=0)
     if start > end:
         raise ValidationError("from", "字段 from 不能大于 to")
-    return service.Beacon(chapter_id, play_id, seq, start, end, position)
+    return tracking.Beacon(chapter_id, play_id, seq, start, end, position)
 
 
 def json_body(environ: dict[str, Any], data: bytes) -> Any:
@@ -137,8 +137,8 @@ class BeaconEndpoint:
         guard.require_password_changed(session)
         beacon = parse_beacon(json_body(environ, data))
         now = app.extensions["clock"].now()  # clock.now() without the current_app lookup
-        store = service.get_store(app)
-        return service.record_beacon(store, trainee_id, beacon, now, database=app.app_context)
+        store = tracking.get_store(app)
+        return tracking.record_beacon(store, trainee_id, beacon, now, database=app.app_context)
 
 
 def install(app: Flask) -> None:

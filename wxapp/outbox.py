@@ -19,7 +19,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from models import Outbox, db
+from models import Outbox, OutboxStatus, db
 from wxapp import events
 from wxapp.infra.dbutil import insert_ignore
 from wxapp.infra.observability import COMPLETIONS, PAYMENTS
@@ -50,7 +50,7 @@ def add_event(event: events.Event, trainee_id: int, now: datetime) -> bool:
                 "trainee_id": trainee_id,
                 "subject": event.subject,
                 "payload": events.to_payload(event),
-                "status": "pending",
+                "status": OutboxStatus.PENDING,
                 "attempts": 0,
                 "created_at": now,
                 "next_attempt_at": now,

@@ -182,7 +182,7 @@ def test_an_unexpected_failure_is_a_500_logged_with_the_request(player, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(beacons.service, "record_beacon", broken)
+    monkeypatch.setattr(beacons.tracking, "record_beacon", broken)
     formatter, request_ids = JsonFormatter(), RequestIdFilter()
     lines = []
 
@@ -216,7 +216,7 @@ def test_redis_down_is_a_503_not_a_500(player, monkeypatch):
     def down(*args, **kwargs):
         raise RedisConnectionError("Connection refused")
 
-    monkeypatch.setattr(beacons.service, "record_beacon", down)
+    monkeypatch.setattr(beacons.tracking, "record_beacon", down)
     res = player.client.post("/api/beacons", json=body(player.chapter_id))
     assert res.status_code == 503
     assert res.json["error"] == "unavailable"

@@ -5,8 +5,8 @@ import sqlalchemy as sa
 
 from models import db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
-from wxapp.progress.beacons import get_store
 from wxapp.progress.flusher import flush_all
+from wxapp.progress.tracking import get_store
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_
 from wxapp.infra import limits
 from wxapp.infra.ratelimit import Limit
 from wxapp.progress import core, flusher
-from wxapp.progress.beacons import get_store
 from wxapp.progress.store import chapter_key
+from wxapp.progress.tracking import get_store
 
 
 def run_together(functions):

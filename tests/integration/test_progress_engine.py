@@ -19,9 +19,9 @@ from models import (
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
 from wxapp import events
 from wxapp.progress import completion, core, flusher
-from wxapp.progress.beacons import forget_entitlements, get_store
 from wxapp.progress.records import upsert_chapters
 from wxapp.progress.store import DIRTY, dirty_member
+from wxapp.progress.tracking import forget_entitlements, get_store
 
 
 @pytest.fixture
@@ -214,7 +214,7 @@ def test_a_failed_completion_write_is_retried_by_the_next_beacon(
             raise sa.exc.OperationalError("INSERT", {}, Exception("database went away"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("wxapp.progress.beacons.complete_chapter", fails_once)
+    monkeypatch.setattr("wxapp.progress.tracking.complete_chapter", fails_once)
     replies = BeaconPlayer(client, chapter, clock).watch(0, 60)
     assert replies[-1].status_code == 503
     clock.advance(1)

@@ -7,8 +7,8 @@ from redis.exceptions import ResponseError
 
 from models import db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
-from wxapp.progress.beacons import get_store
 from wxapp.progress.store import DIRTY
+from wxapp.progress.tracking import get_store
 from wxapp.progress.wire import Wire
 
 

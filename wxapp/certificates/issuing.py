@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Certificate, Enrollment, Trainee, TrainingPlan, db
+from models import Certificate, Enrollment, EnrollmentStatus, Trainee, TrainingPlan, db
 from wxapp import outbox
 from wxapp.accounts.trainees import get_trainee
 from wxapp.accounts.units import CHONGQING_DISTRICTS
@@ -95,7 +95,7 @@ def _issue_or_refresh(
         .where(
             Enrollment.trainee_id == trainee_id,
             Enrollment.plan_id == plan_id,
-            Enrollment.status == "paid",
+            Enrollment.status == EnrollmentStatus.PAID,
         )
         .with_for_update()
     ).scalar_one_or_none()
@@ -185,7 +185,7 @@ def list_certificates(trainee_id: int, base_url: str) -> list[dict[str, Any]]:
                 Certificate.plan_id == Enrollment.plan_id,
             ),
         )
-        .where(Enrollment.trainee_id == trainee_id, Enrollment.status == "paid")
+        .where(Enrollment.trainee_id == trainee_id, Enrollment.status == EnrollmentStatus.PAID)
         .order_by(TrainingPlan.year.desc(), TrainingPlan.kind, TrainingPlan.id)
     ).all()
     return [

@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from wxapp.progress import flusher
-from wxapp.progress.beacons import get_store
+from wxapp.progress.tracking import get_store
 
 progress = AppGroup("progress", help="Learning progress: the write-behind flusher.")
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Outbox, WechatBinding, db
+from models import Outbox, OutboxStatus, WechatBinding, db
 from wxapp import events
 from wxapp.infra.transaction import transaction
 
@@ -45,12 +45,12 @@ class Job:
 class Skipped:
     id: int
     reason: str
-    status: str = "skipped"
+    status: str = OutboxStatus.SKIPPED
 
 
 def _free(now: datetime) -> Any:
     return sa.and_(
-        Outbox.status == "pending",
+        Outbox.status == OutboxStatus.PENDING,
         sa.or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
         sa.or_(Outbox.claimed_until.is_(None), Outbox.claimed_until <= now),
     )
@@ -118,14 +118,16 @@ def _claim(
     skipped: list[Skipped] = []
     for row in rows:
         if row.attempts >= max_attempts:
-            skipped.append(Skipped(row.id, f"已认领 {row.attempts} 次仍未完成", "given_up"))
+            skipped.append(
+                Skipped(row.id, f"已认领 {row.attempts} 次仍未完成", OutboxStatus.GIVEN_UP)
+            )
             continue
         try:
             event = events.parse(row.event_type, row.payload)
         except events.MalformedEvent as err:
             # A producer's bug or a hand-written row: never sent with a made-up text.
             log.error("outbox %s given up, its payload does not parse: %s", row.id, err)
-            skipped.append(Skipped(row.id, f"事件数据有误：{err}"[:500], "given_up"))
+            skipped.append(Skipped(row.id, f"事件数据有误：{err}"[:500], OutboxStatus.GIVEN_UP))
             continue
         if row.event_type not in pushed:
             skipped.append(Skipped(row.id, "不推送此类事件"))
@@ -161,7 +163,7 @@ def _finish(job: Job, values: dict[str, Any]) -> bool:
             sa.update(Outbox)
             .where(
                 Outbox.id == job.id,
-                Outbox.status == "pending",
+                Outbox.status == OutboxStatus.PENDING,
                 Outbox.claimed_until == job.claimed_until,
             )
             .values(claimed_until=None, **values)
@@ -171,7 +173,7 @@ def _finish(job: Job, values: dict[str, Any]) -> bool:
 
 def mark_sent(job: Job, now: datetime) -> bool:
     """False when the claim was lost (expired and taken by another worker)."""
-    return _finish(job, {"status": "sent", "sent_at": now, "last_error": None})
+    return _finish(job, {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None})
 
 
 def mark_retry(job: Job, retry_at: datetime, error: str) -> bool:
@@ -181,7 +183,7 @@ def mark_retry(job: Job, retry_at: datetime, error: str) -> bool:
 def mark_given_up(job: Job, error: str, *, unfollowed: bool, now: datetime) -> bool:
     """Close the row as given up; on "not following" also stop pushing to that openid
     until WeChat's next subscribe event sets `following` again."""
-    values = {"status": "given_up", "last_error": error}
+    values = {"status": OutboxStatus.GIVEN_UP, "last_error": error}
     if not unfollowed:
         return _finish(job, values)
     with transaction():  # the binding and the row together

@@ -16,7 +16,7 @@ from typing import Any
 import qrcode
 from wechatpayv3 import WeChatPayType
 
-from models import Order, WechatBinding, db
+from models import Order, OrderKind, OrderStatus, WechatBinding, db
 from wxapp.errors import Conflict, ServiceUnavailable
 from wxapp.infra.clock import local
 from wxapp.infra.transaction import end_read, transaction
@@ -33,13 +33,13 @@ NOT_IN_WECHAT = "请在微信中打开本页面完成支付"
 
 def _payable(trainee_id: int, out_trade_no: str, now: datetime) -> Order:
     order = get_own_order(trainee_id, out_trade_no)
-    if order.status == "SUCCESS":
+    if order.status == OrderStatus.SUCCESS:
         raise Conflict("订单已支付", code="order_paid")
-    if order.status != "NOTPAY":
+    if order.status != OrderStatus.NOTPAY:
         raise Conflict("订单已关闭，请重新下单", code="order_closed")
     if order.expires_at <= now:
         raise Conflict("订单已过期，请重新下单", code="order_expired")
-    if order.kind == "individual" and order.plan_id in paid_plan_ids(trainee_id):
+    if order.kind == OrderKind.INDIVIDUAL and order.plan_id in paid_plan_ids(trainee_id):
         raise Conflict("您已购买该培训项目，无需重复支付", code="already_enrolled")
     return order
 
@@ -130,7 +130,7 @@ def cancel_order(
 ) -> dict[str, Any]:
     """取消订单: close it at WeChat Pay (so it cannot be paid later), then here."""
     order = get_own_order(trainee_id, out_trade_no)
-    if order.status != "NOTPAY":
+    if order.status != OrderStatus.NOTPAY:
         raise Conflict("只有未支付的订单可以取消", code="order_not_open")
     end_read()  # settle_order calls WeChat Pay
     settle_order(client, order.id, now, close=True)

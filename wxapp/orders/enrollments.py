@@ -12,7 +12,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from models import CourseCompletion, Enrollment, PlanCourse, db
+from models import CourseCompletion, Enrollment, EnrollmentStatus, PlanCourse, db
 from wxapp.infra.dbutil import dialect_insert
 from wxapp.progress.completion import recount_enrollment
 
@@ -31,7 +31,7 @@ def grant_enrollment(
 def paid_plan_ids(trainee_id: int) -> set[int]:
     rows = db.session.execute(
         db.select(Enrollment.plan_id).where(
-            Enrollment.trainee_id == trainee_id, Enrollment.status == "paid"
+            Enrollment.trainee_id == trainee_id, Enrollment.status == EnrollmentStatus.PAID
         )
     )
     return set(rows.scalars())
@@ -57,7 +57,7 @@ def grant_enrollments(
         {
             "trainee_id": tid,
             "plan_id": plan_id,
-            "status": "paid",
+            "status": EnrollmentStatus.PAID,
             "order_id": order_id,
             "hours_done": 0,
             "created_at": now,

@@ -17,7 +17,17 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from models import Enrollment, Order, OrderItem, Trainee, TrainingPlan, db
+from models import (
+    Enrollment,
+    EnrollmentStatus,
+    Order,
+    OrderItem,
+    OrderKind,
+    OrderStatus,
+    Trainee,
+    TrainingPlan,
+    db,
+)
 from wxapp.accounts.idnumbers import IdNumberError, validate_id_number
 from wxapp.errors import NotFound, ValidationError
 from wxapp.infra.transaction import transaction
@@ -95,7 +105,7 @@ def check_accounts(
         db.session.execute(
             db.select(Enrollment.trainee_id).where(
                 Enrollment.plan_id == plan_id,
-                Enrollment.status == "paid",
+                Enrollment.status == EnrollmentStatus.PAID,
                 _among(Enrollment.trainee_id, found),
             )
         ).scalars()
@@ -106,8 +116,8 @@ def check_accounts(
             .join(Order, Order.id == OrderItem.order_id)
             .where(
                 Order.plan_id == plan_id,
-                Order.kind == "group",
-                Order.status == "NOTPAY",
+                Order.kind == OrderKind.GROUP,
+                Order.status == OrderStatus.NOTPAY,
                 Order.expires_at > now,
                 _among(OrderItem.trainee_id, found),
             )
@@ -155,7 +165,9 @@ def create_group_order(
         lock_payer(payer_id)
         trainee_ids, db_rejects = check_accounts(candidates, plan.id, now)
         rejects = sorted(rejects + db_rejects, key=lambda rej: rej.line)
-        order = new_order("group", payer_id, plan, trainee_ids, now) if trainee_ids else None
+        order = (
+            new_order(OrderKind.GROUP, payer_id, plan, trainee_ids, now) if trainee_ids else None
+        )
         if order is not None and invoice is not None:
             attach_request(order, invoice, now)
     errors_url = None

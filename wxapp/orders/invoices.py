@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from models import Invoice, Order, TrainingPlan, db
+from models import Invoice, InvoiceStatus, Order, OrderStatus, TrainingPlan, db
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.clock import local
 from wxapp.infra.transaction import transaction
@@ -104,7 +104,9 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         "number": invoice.number,
         "issued_at": invoice.issued_at.isoformat() if invoice.issued_at else None,
         "modified_count": invoice.modified_count,
-        "pdf_url": f"/api/invoices/{invoice.id}.pdf" if invoice.status == "issued" else None,
+        "pdf_url": f"/api/invoices/{invoice.id}.pdf"
+        if invoice.status == InvoiceStatus.ISSUED
+        else None,
     }
 
 
@@ -116,14 +118,14 @@ def attach_request(order: Order, req: InvoiceRequest, now: datetime) -> Invoice:
     if invoice is None:
         invoice = Invoice(order_id=order.id, trainee_id=order.payer_id, created_at=now)
         db.session.add(invoice)
-    elif invoice.status == "issued":
+    elif invoice.status == InvoiceStatus.ISSUED:
         raise Conflict("该订单的发票已开具，如需更改请修改发票", code="invoice_exists")
     invoice.title_type = req.title_type
     invoice.title = req.title
     invoice.tax_number = req.tax_number
     invoice.email = req.email
     invoice.amount_fen = order.amount_fen
-    invoice.status = "requested"
+    invoice.status = InvoiceStatus.REQUESTED
     invoice.updated_at = now
     db.session.flush()
     return invoice
@@ -149,7 +151,7 @@ def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: da
     )
     invoice.number = issued.number
     invoice.pdf = issued.pdf
-    invoice.status = "issued"
+    invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at = now
     invoice.updated_at = now
 
@@ -163,13 +165,13 @@ def request_invoice(
 ) -> dict[str, Any]:
     """以后申请 on a paid order, or 立即申请 on an unpaid one (issued when it is paid)."""
     order = get_own_order(trainee_id, out_trade_no)
-    if order.status in ("CLOSED", "REFUND"):
+    if order.status in (OrderStatus.CLOSED, OrderStatus.REFUND):
         raise Conflict("订单已关闭或已退款，不能申请发票", code="order_not_payable")
-    if order.status == "SUCCESS":
+    if order.status == OrderStatus.SUCCESS:
         check_apply_window(order.success_time or now, now)
     with transaction():
         invoice = attach_request(order, req, now)
-        if order.status == "SUCCESS":
+        if order.status == OrderStatus.SUCCESS:
             _issue(invoice, order, issuer, now)
     return invoice_view(invoice)
 
@@ -191,23 +193,23 @@ def modify_invoice(
     """Change an invoice: freely while only requested; once, within 15 days, once issued."""
     invoice = _own_invoice(trainee_id, invoice_id)
     order = db.session.get(Order, invoice.order_id)
-    issued = invoice.status == "issued"
+    issued = invoice.status == InvoiceStatus.ISSUED
     if issued:
         check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
     with transaction():
         if issued:
-            invoice.status = "requested"  # re-issued below under a new number
+            invoice.status = InvoiceStatus.REQUESTED  # re-issued below under a new number
         invoice = attach_request(order, req, now)
         if issued:
             invoice.modified_count += 1
-        if order.status == "SUCCESS":
+        if order.status == OrderStatus.SUCCESS:
             _issue(invoice, order, issuer, now)
     return invoice_view(invoice)
 
 
 def invoice_pdf(trainee_id: int, invoice_id: int) -> tuple[str, bytes]:
     invoice = _own_invoice(trainee_id, invoice_id)
-    if invoice.status != "issued" or invoice.pdf is None:
+    if invoice.status != InvoiceStatus.ISSUED or invoice.pdf is None:
         raise NotFound("发票尚未开具", code="invoice_not_issued")
     return invoice.number or str(invoice.id), invoice.pdf
 
@@ -218,10 +220,17 @@ def issue_requested(order_id: int, issuer: InvoiceIssuer | None, now: datetime) 
     issue (no request, not paid, or no issuer configured)."""
     with transaction():
         invoice = db.session.execute(
-            db.select(Invoice).where(Invoice.order_id == order_id, Invoice.status == "requested")
+            db.select(Invoice).where(
+                Invoice.order_id == order_id, Invoice.status == InvoiceStatus.REQUESTED
+            )
         ).scalar_one_or_none()
         order = db.session.get(Order, order_id)
-        if invoice is None or order is None or order.status != "SUCCESS" or issuer is None:
+        if (
+            invoice is None
+            or order is None
+            or order.status != OrderStatus.SUCCESS
+            or issuer is None
+        ):
             return False
         _issue(invoice, order, issuer, now)
     return True

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Order, OrderItem, PaymentAnomaly, TrainingPlan, db
+from models import Order, OrderItem, OrderStatus, PaymentAnomaly, TrainingPlan, db
 from wxapp.events import PaymentSucceeded
 from wxapp.infra.dbutil import insert_ignore
 from wxapp.infra.transaction import TransactionMisuse, in_transaction
@@ -104,12 +104,12 @@ def apply_transaction(
     if reason is not None or order is None:
         record_anomaly(source_id, reason or "unknown_order", tx, now)
         return REFUSED
-    was_closed = order.status == "CLOSED"
+    was_closed = order.status == OrderStatus.CLOSED
     updated = db.session.execute(
         sa.update(Order)
-        .where(Order.id == order.id, Order.status.in_(("NOTPAY", "CLOSED")))
+        .where(Order.id == order.id, Order.status.in_((OrderStatus.NOTPAY, OrderStatus.CLOSED)))
         .values(
-            status="SUCCESS",
+            status=OrderStatus.SUCCESS,
             transaction_id=tx["transaction_id"],
             success_time=parse_success_time(tx.get("success_time"), now),
             updated_at=now,

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from models import Invoice, Order, OrderItem, Trainee, TrainingPlan, db
+from models import Invoice, Order, OrderItem, OrderKind, OrderStatus, Trainee, TrainingPlan, db
 from wxapp.catalogue.plans import get_plan, on_sale
 from wxapp.errors import Conflict
 from wxapp.infra.clock import local
@@ -16,7 +16,12 @@ from wxapp.orders.invoices import InvoiceRequest, attach_request, invoice_view
 from wxapp.orders.ownership import get_own_order
 
 ORDER_TTL = timedelta(hours=2)
-STATUS_TEXT = {"NOTPAY": "未支付", "SUCCESS": "支付成功", "CLOSED": "已关闭", "REFUND": "已退款"}
+STATUS_TEXT = {
+    OrderStatus.NOTPAY: "未支付",
+    OrderStatus.SUCCESS: "支付成功",
+    OrderStatus.CLOSED: "已关闭",
+    OrderStatus.REFUND: "已退款",
+}
 
 
 def new_out_trade_no(now: datetime) -> str:
@@ -55,7 +60,7 @@ def new_order(
         unit_price_fen=plan.price_fen,
         amount_fen=plan.price_fen * len(trainee_ids),
         description=description(plan, len(trainee_ids)),
-        status="NOTPAY",
+        status=OrderStatus.NOTPAY,
         expires_at=now + ORDER_TTL,
         created_at=now,
         updated_at=now,
@@ -82,8 +87,8 @@ def create_individual_order(
             .where(
                 Order.payer_id == trainee_id,
                 Order.plan_id == plan.id,
-                Order.kind == "individual",
-                Order.status == "NOTPAY",
+                Order.kind == OrderKind.INDIVIDUAL,
+                Order.status == OrderStatus.NOTPAY,
                 Order.expires_at > now,
                 Order.amount_fen == plan.price_fen,
             )
@@ -91,7 +96,7 @@ def create_individual_order(
             .limit(1)
         ).scalar_one_or_none()
         if order is None:
-            order = new_order("individual", trainee_id, plan, [trainee_id], now)
+            order = new_order(OrderKind.INDIVIDUAL, trainee_id, plan, [trainee_id], now)
         if invoice is not None:
             attach_request(order, invoice, now)
     return order_view(order)

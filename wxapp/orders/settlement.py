@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Invoice, Order, db
+from models import Invoice, InvoiceStatus, Order, OrderStatus, db
 from wxapp.infra.observability import PAYMENTS
 from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders.invoice_issuer import InvoiceIssuer
@@ -50,7 +50,7 @@ def _query(client: PayClient, out_trade_no: str) -> dict[str, Any] | None:
 def _mark_closed(order_id: int, now: datetime) -> None:
     db.session.execute(
         sa.update(Order)
-        .where(Order.id == order_id, Order.status == "NOTPAY")
+        .where(Order.id == order_id, Order.status == OrderStatus.NOTPAY)
         .values(status="CLOSED", closed_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -65,7 +65,7 @@ def settle_order(
 ) -> str:
     """Bring one unpaid order in line with WeChat Pay: paid, closed or still pending."""
     order = db.session.get(Order, order_id)
-    if order is None or order.status != "NOTPAY":
+    if order is None or order.status != OrderStatus.NOTPAY:
         return "skipped"
     no, expired = order.out_trade_no, order.expires_at <= now
     end_read()  # no transaction stays open across the HTTP calls
@@ -107,7 +107,7 @@ def reconcile(
     ids = list(
         db.session.execute(
             db.select(Order.id)
-            .where(Order.status == "NOTPAY", Order.created_at <= now - older_than)
+            .where(Order.status == OrderStatus.NOTPAY, Order.created_at <= now - older_than)
             .order_by(Order.created_at)
             .limit(limit)
         ).scalars()
@@ -125,7 +125,7 @@ def reconcile(
     waiting = db.session.execute(
         db.select(Invoice.order_id)
         .join(Order, Order.id == Invoice.order_id)
-        .where(Invoice.status == "requested", Order.status == "SUCCESS")
+        .where(Invoice.status == InvoiceStatus.REQUESTED, Order.status == OrderStatus.SUCCESS)
         .limit(limit)
     ).scalars()
     counts["invoices_issued"] = sum(issue_requested(oid, issuer, now) for oid in list(waiting))

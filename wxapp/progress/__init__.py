@@ -3,7 +3,7 @@ completions, resume and 我的进度. docs/architecture.md follows a beacon thro
 
 - core.py: pure rules (interval union, anti-skip clamp, coverage, completion)
 - beacon.lua, load_chapter.lua, store.py, wire.py: the hot state in Redis
-- beacons.py: the beacon and resume use cases; completion.py: completions
+- tracking.py: the beacon and resume use cases; completion.py: completions
 - flusher.py: write-behind; report.py: 我的进度; records.py: database reads and writes
 - credits.py: a trainee's 学时 for a year, by kind (公需科目, 专业科目)
 """

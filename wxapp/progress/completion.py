@@ -21,6 +21,7 @@ from models import (
     Course,
     CourseCompletion,
     Enrollment,
+    EnrollmentStatus,
     PlanCourse,
     Trainee,
     TrainingPlan,
@@ -138,7 +139,7 @@ def _credit_plans(trainee_id: int, course_id: int, now: datetime) -> dict[int, P
             .join(PlanCourse, PlanCourse.plan_id == Enrollment.plan_id)
             .where(
                 Enrollment.trainee_id == trainee_id,
-                Enrollment.status == "paid",
+                Enrollment.status == EnrollmentStatus.PAID,
                 PlanCourse.course_id == course_id,
             )
         )
@@ -158,7 +159,7 @@ def recount_enrollment(trainee_id: int, plan_id: int, now: datetime) -> PlanStan
         sa.select(Enrollment).where(
             Enrollment.trainee_id == trainee_id,
             Enrollment.plan_id == plan_id,
-            Enrollment.status == "paid",
+            Enrollment.status == EnrollmentStatus.PAID,
         )
     ).scalar()
     if enrollment is None:

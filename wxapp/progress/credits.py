@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Enrollment, PlanKind, TrainingPlan, db
+from models import Enrollment, EnrollmentStatus, PlanKind, TrainingPlan, db
 
 REQUIRED_HOURS = {PlanKind.PUBLIC.value: 30, PlanKind.SPECIALIST.value: 60}
 TOTAL_REQUIRED = 90
@@ -25,7 +25,7 @@ def year_totals(trainee_id: int, year: int) -> dict[str, Any]:
         .where(
             Enrollment.trainee_id == trainee_id,
             TrainingPlan.year == year,
-            Enrollment.status == "paid",
+            Enrollment.status == EnrollmentStatus.PAID,
         )
         .group_by(TrainingPlan.kind)
     ).all()

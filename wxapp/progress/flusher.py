@@ -24,9 +24,9 @@ from flask import Flask
 from models import db
 from wxapp.infra.transaction import transaction
 from wxapp.progress import core
-from wxapp.progress.beacons import get_store
 from wxapp.progress.records import upsert_chapters
 from wxapp.progress.store import DIRTY, ChapterState, ProgressStore, parse_member
+from wxapp.progress.tracking import get_store
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from models import (
     ChapterProgress,
     CourseCompletion,
     Enrollment,
+    EnrollmentStatus,
     PlanCourse,
     TrainingPlan,
     db,
@@ -176,7 +177,7 @@ def entitlements(trainee_id: int) -> tuple[list[PlanEntitlement], set[int]]:
             Enrollment.completed_at,
         )
         .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
-        .where(Enrollment.trainee_id == trainee_id, Enrollment.status == "paid")
+        .where(Enrollment.trainee_id == trainee_id, Enrollment.status == EnrollmentStatus.PAID)
     ).all()
     courses: dict[int, set[int]] = {p.plan_id: set() for p in plans}
     if courses:

@@ -22,6 +22,7 @@ from models import (
     Course,
     CourseCompletion,
     Enrollment,
+    EnrollmentStatus,
     PlanCourse,
     PlanKind,
     TrainingPlan,
@@ -40,7 +41,7 @@ def my_progress(store: ProgressStore, trainee_id: int, year: int) -> dict[str, A
         .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
         .where(
             Enrollment.trainee_id == trainee_id,
-            Enrollment.status == "paid",
+            Enrollment.status == EnrollmentStatus.PAID,
             TrainingPlan.year == year,
         )
         .order_by(TrainingPlan.kind, TrainingPlan.id)

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Enrollment, Trainee, TrainingPlan, Unit, db
+from models import Enrollment, EnrollmentStatus, Trainee, TrainingPlan, Unit, db
 from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import NotFound
 from wxapp.progress.credits import REQUIRED_HOURS
@@ -37,7 +37,7 @@ def year_hours_by_trainee(year: int) -> sa.Subquery:
             kind_sum(SPECIALIST).label("specialist_done"),
         )
         .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
-        .where(TrainingPlan.year == year, Enrollment.status == "paid")
+        .where(TrainingPlan.year == year, Enrollment.status == EnrollmentStatus.PAID)
         .group_by(Enrollment.trainee_id)
         .subquery("year_hours")
     )
