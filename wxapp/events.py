@@ -168,7 +168,6 @@ EVENT_CLASSES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (PaymentSucceeded, ChapterLearned, CourseLearned, PlanCompleted, CertificateIssued)
 }
-EVENT_TYPES: tuple[str, ...] = tuple(EVENT_CLASSES)
 
 
 def to_payload(event: Event) -> dict[str, Any]:

@@ -49,7 +49,7 @@ EXAMPLES = [
 
 
 def test_every_event_type_has_a_class_and_an_example():
-    assert set(events.EVENT_TYPES) == {type(e).event_type for e in EXAMPLES}
+    assert set(events.EVENT_CLASSES) == {type(e).event_type for e in EXAMPLES}
 
 
 @pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: type(e).__name__)

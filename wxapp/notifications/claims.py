@@ -34,7 +34,6 @@ class Job:
     id: int
     event_type: str
     trainee_id: int
-    subject: str
     event: events.Event  # the row's payload, parsed into its class
     attempts: int  # including this one
     openid: str
@@ -61,7 +60,6 @@ def _take_rows(now: datetime, until: datetime, limit: int) -> list[Any]:
         Outbox.id,
         Outbox.event_type,
         Outbox.trainee_id,
-        Outbox.subject,
         Outbox.payload,
         Outbox.attempts,
     )
@@ -139,7 +137,6 @@ def _claim(
                     id=row.id,
                     event_type=row.event_type,
                     trainee_id=row.trainee_id,
-                    subject=row.subject,
                     event=event,
                     attempts=row.attempts + 1,
                     openid=openids[row.trainee_id],
