@@ -1,1 +1,3 @@
-"""WeChat Pay v3: the client (wechatpayv3, public-key mode), notification checks, the paid transition."""
+"""The adapter to WeChat Pay v3: the client (wechatpayv3, public-key mode), its keys, and
+checking a notification (signature, timestamp, serial, AES-GCM). The paid transition that
+follows is order logic: `wxapp.orders.payment` and `wxapp.orders.settlement`."""
