@@ -24,10 +24,11 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# The demo runs on the built-in WeChat sandbox, which is on only when asked for.
 run: install
-	$(FLASK) db upgrade
-	$(FLASK) seed-demo --once
-	NOTIFY_INPROCESS=1 PROGRESS_INPROCESS_FLUSH=1 $(FLASK) run --host 127.0.0.1 --port 5000
+	WXAPP_SANDBOX=1 $(FLASK) db upgrade
+	WXAPP_SANDBOX=1 $(FLASK) seed-demo --once
+	WXAPP_SANDBOX=1 NOTIFY_INPROCESS=1 PROGRESS_INPROCESS_FLUSH=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 # lint-imports checks the layering contracts in pyproject.toml (docs/architecture.md).
 lint: install-test

@@ -11,6 +11,7 @@ from handlers.guard import (
     public,
     start_session,
 )
+from wxapp.accounts import session_ends
 from wxapp.accounts import trainees as accounts
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits
@@ -34,6 +35,8 @@ def login():
 @bp.post("/logout")
 @public
 def logout():
+    """Ends this browser's session (its cookie is refused from now on), not the others."""
+    session_ends.end_this_session(get_redis(), session, app_now())
     session.clear()
     return jsonify({"ok": True})
 
@@ -50,6 +53,6 @@ def change_password():
     body = v.json_body()
     old = v.string(body, "old_password", max_len=64, strip=False)
     new = v.string(body, "new_password", max_len=64, strip=False)
-    trainee = accounts.change_password(current_trainee_id(), old, new, app_now())
-    start_session(trainee.id, must_change=False)
+    trainee = accounts.change_password(get_redis(), current_trainee_id(), old, new, app_now())
+    start_session(trainee.id, must_change=False)  # every other session has ended
     return jsonify(accounts.profile(trainee))

@@ -15,7 +15,9 @@ hooks:
    one byte past the limit to tell), then the body (at most 4 KB) is read;
 3. cross-origin writes refused (403);
 4. the session, opened by the app's own session interface: 401 without one, 403 while
-   the initial password is unchanged. Never re-sent: the beacon does not slide it;
+   the initial password is unchanged. Never re-sent: the beacon does not slide it. Whether
+   it was ended (logout, password change, unbind) is not asked here: the cookie's mark
+   goes into the beacon's one Redis script, which answers 401 `session_ended` for it;
 5. the body validated field by field (422 naming the field);
 6. `tracking.record_beacon`, the use case;
 7. errors answered as errors.py answers them for every /api/ route.
@@ -35,6 +37,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from handlers import guard
 from handlers import validation as v
+from wxapp.accounts.session_rules import mark_of
 from wxapp.accounts.sessions import SessionInterface
 from wxapp.errors import AppError, ValidationError, http_error_body, unexpected_error_body
 from wxapp.infra import limits
@@ -138,7 +141,9 @@ class BeaconEndpoint:
         beacon = parse_beacon(json_body(environ, data))
         now = app.extensions["clock"].now()  # clock.now() without the current_app lookup
         store = tracking.get_store(app)
-        return tracking.record_beacon(store, trainee_id, beacon, now, database=app.app_context)
+        return tracking.record_beacon(
+            store, trainee_id, beacon, now, database=app.app_context, session=mark_of(session)
+        )
 
 
 def install(app: Flask) -> None:

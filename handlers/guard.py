@@ -1,7 +1,10 @@
 """Who may call what: every /api/ route needs a session unless marked public.
 
 The session (a signed cookie) carries the trainee id and the must-change flag, so the
-check costs no database query: the beacon path stays free of them.
+check costs no database query: the beacon path stays free of them. It also carries its
+epoch and id, by which a session is ended before its cookie expires
+(wxapp/accounts/session_rules.py): an ended one opens empty and is answered 401
+`session_ended`, with a message the page shows.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length, get_current_url, get_input_stream
 
+from wxapp.accounts import session_ends, session_rules
 from wxapp.errors import Forbidden, Unauthorized
 from wxapp.extensions import get_redis
 from wxapp.infra import ratelimit
@@ -22,8 +26,8 @@ from wxapp.infra import ratelimit
 F = TypeVar("F", bound=Callable)
 WSGIEnvironment = dict[str, Any]
 
-SESSION_TRAINEE = "tid"
-SESSION_MUST_CHANGE = "must_change"
+SESSION_TRAINEE = session_rules.TRAINEE
+SESSION_MUST_CHANGE = session_rules.MUST_CHANGE
 
 
 def public(view: F) -> F:
@@ -57,9 +61,11 @@ def current_trainee_id() -> int:
 
 
 def trainee_of(opened: Mapping[str, Any]) -> int:
-    """The trainee a session belongs to, or 401."""
+    """The trainee a session belongs to, or 401 (`session_ended` for an ended one)."""
     tid = opened.get(SESSION_TRAINEE)
     if not isinstance(tid, int):
+        if getattr(opened, "ended", False):
+            raise Unauthorized(session_rules.ENDED_MESSAGE, code=session_rules.ENDED_CODE)
         raise Unauthorized()
     return tid
 
@@ -71,9 +77,11 @@ def require_password_changed(opened: Mapping[str, Any]) -> None:
 
 
 def start_session(trainee_id: int, must_change: bool) -> None:
+    """A new session for this browser, under the trainee's current epoch."""
     session.clear()
     session[SESSION_TRAINEE] = trainee_id
     session[SESSION_MUST_CHANGE] = must_change
+    session.update(session_ends.new_session(get_redis(), trainee_id))
     session.permanent = True
 
 

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, session
 
 from handlers import validation as v
 from handlers.guard import (
+    SESSION_MUST_CHANGE,
     SESSION_TRAINEE,
     body_limit,
     current_trainee_id,
@@ -70,6 +71,10 @@ def bind():
 
 @bp.post("/api/me/wechat/unbind")
 def unbind():
-    was_bound = wechat_login.unbind(current_trainee_id())
+    """Ends every session of the trainee; this browser gets a fresh one without the openid."""
+    trainee_id = current_trainee_id()
+    was_bound = wechat_login.unbind(get_redis(), trainee_id, app_now())
+    if was_bound:
+        start_session(trainee_id, bool(session.get(SESSION_MUST_CHANGE)))
     session.pop(SESSION_OPENID, None)
     return jsonify({"wechat_bound": False, "was_bound": was_bound})

@@ -325,6 +325,7 @@ def production_settings(tmp_path) -> dict[str, str]:
     )
     return {
         "WXAPP_SANDBOX": "0",
+        "SECRET_KEY": "production-test-key-0123456789abcdef",  # 36 bytes (32 at least)
         "PUBLIC_BASE_URL": "https://edu.example.cn",
         "WECHAT_APP_ID": "wx1234567890abcdef",
         "WECHAT_APP_SECRET": "secret",

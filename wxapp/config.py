@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from wxapp.accounts.session_rules import MAX_LIFETIME_DAYS
 from wxapp.errors import ConfigError
 from wxapp.notifications.templates import EVENTS, SANDBOX_TEMPLATES, parse_fields
 
@@ -37,6 +39,9 @@ PRODUCTION_REQUIRED = (
     "WECHATPAY_PUBLIC_KEY",
     "WECHATPAY_PUBLIC_KEY_ID",
 )
+
+# The session cookie's HMAC key: anything shorter can be guessed offline from one cookie.
+SECRET_KEY_MIN_BYTES = 32
 
 SANDBOX_DEFAULTS = {
     "WECHAT_APP_ID": "wx5andb0x0000demo",
@@ -129,11 +134,23 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     env: dict[str, Any] = dict(os.environ)
     env.update(overrides or {})
 
-    sandbox = _bool(env, "WXAPP_SANDBOX", default=_get(env, "WECHAT_APP_ID") is None)
+    # Only an explicit WXAPP_SANDBOX=1 mounts /_sandbox/: an environment that merely lacks a
+    # WeChat setting must stop here naming it, not come up serving the stand-in.
+    sandbox = _bool(env, "WXAPP_SANDBOX", default=False)
     if not sandbox:
         missing = [name for name in PRODUCTION_REQUIRED if _get(env, name) is None]
         if missing:
-            raise ConfigError("missing setting(s): " + ", ".join(missing))
+            raise ConfigError(
+                "missing setting(s): "
+                + ", ".join(missing)
+                + " (WXAPP_SANDBOX=1 runs the built-in WeChat sandbox for development)"
+            )
+        key_bytes = len(str(_get(env, "SECRET_KEY")).encode())
+        if key_bytes < SECRET_KEY_MIN_BYTES:
+            raise ConfigError(
+                f"SECRET_KEY must be at least {SECRET_KEY_MIN_BYTES} bytes, got {key_bytes}"
+                " (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
 
     public_base = _url(
         "PUBLIC_BASE_URL",
@@ -215,6 +232,13 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["SESSION_COOKIE_SECURE"] = public_base.startswith("https://")
     cfg["SESSION_COOKIE_NAME"] = "wxapp_session"
+    # A session lasts this long after its cookie was last signed (Flask re-signs it on each
+    # page request, not on beacons): both the cookie's expiry and its signature's age.
+    # At most MAX_LIFETIME_DAYS, what Redis keeps of ended sessions covers (session_ends).
+    cfg["SESSION_LIFETIME_DAYS"] = _number(
+        env, "SESSION_LIFETIME_DAYS", 7.0, 0.01, float(MAX_LIFETIME_DAYS)
+    )
+    cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(days=cfg["SESSION_LIFETIME_DAYS"])
     cfg["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     cfg["JSON_AS_ASCII"] = False
 

@@ -1,9 +1,11 @@
 """Login, lockout, logout, the forced first password change, and the session guard."""
 
 import pytest
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import db
 from tests.factories import make_trainee, make_unit
+from wxapp.accounts import trainees as accounts
 from wxapp.accounts.idnumbers import initial_password
 
 
@@ -60,15 +62,97 @@ def test_wrong_password_is_401_then_locked_after_five(client, trainee, app):
     res = login(client, trainee["phone"], "Passw0rd!")
     assert res.status_code == 429
     assert "锁定" in res.json["message"]
-    ttl = app.extensions["redis"].ttl(f"login:lock:{trainee['phone']}")
+    # The lock is the account's, kept with its other Redis keys (hash tag {t:<id>}).
+    ttl = app.extensions["redis"].ttl(f"{{t:{trainee['id']}}}:login:lock")
     assert 14 * 60 < ttl <= 15 * 60
-    # The other username of the same trainee is counted on its own.
+
+
+@pytest.mark.parametrize("first", ["phone", "id_number"])
+def test_phone_and_id_number_share_one_count_and_one_lock(client, trainee, first):
+    """5 failures with one username lock the other too: no 5 more tries by switching."""
+    other = "id_number" if first == "phone" else "phone"
+    for _ in range(4):
+        assert login(client, trainee[first], "nope").status_code == 401
+    assert login(client, trainee[first], "nope").json["error"] == "locked"
+    res = login(client, trainee[other], "Passw0rd!")
+    assert res.status_code == 429 and res.json["error"] == "locked"
+    assert 14 * 60 < res.json["retry_after"] <= 15 * 60
+
+
+@pytest.mark.parametrize("first", ["phone", "id_number"])
+def test_failures_count_across_both_usernames(client, trainee, first):
+    other = "id_number" if first == "phone" else "phone"
+    for _ in range(3):
+        login(client, trainee[first], "nope")
+    res = login(client, trainee[other], "nope")
+    assert res.status_code == 401 and "还可尝试 1 次" in res.json["message"]
+    assert login(client, trainee[first], "nope").json["error"] == "locked"
+
+
+def test_lift_lockout_opens_the_account_again(client, trainee, app):
+    for _ in range(5):
+        login(client, trainee["phone"], "nope")
+    assert login(client, trainee["id_number"], "Passw0rd!").status_code == 429
+    accounts.lift_lockout(app.extensions["redis"], trainee["id"])
     assert login(client, trainee["id_number"], "Passw0rd!").status_code == 200
 
 
 def test_unknown_user_gets_the_same_401(client):
     res = login(client, "13900000000", "whatever1")
     assert res.status_code == 401 and res.json["error"] == "bad_credentials"
+
+
+def test_an_unknown_username_is_answered_like_a_wrong_password(client, trainee):
+    """Same statuses, codes and messages, attempt by attempt, lock included."""
+    for username in ("13900000000", trainee["phone"]):
+        answers = [login(client, username, "nope") for _ in range(6)]
+        assert [(r.status_code, r.json["error"], r.json["message"]) for r in answers] == [
+            (401, "bad_credentials", "用户名或密码错误（还可尝试 4 次）"),
+            (401, "bad_credentials", "用户名或密码错误（还可尝试 3 次）"),
+            (401, "bad_credentials", "用户名或密码错误（还可尝试 2 次）"),
+            (401, "bad_credentials", "用户名或密码错误（还可尝试 1 次）"),
+            (429, "locked", accounts.LOCKED_MESSAGE),
+            (429, "locked", accounts.LOCKED_MESSAGE),
+        ]
+
+
+@pytest.fixture
+def hash_checks(monkeypatch):
+    """Every password hash the accounts module checks, as (stored hash, password)."""
+    seen: list[tuple[str, str]] = []
+
+    def spy(pwhash: str, password: str) -> bool:
+        seen.append((pwhash, password))
+        return check_password_hash(pwhash, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", spy)
+    return seen
+
+
+def _method(pwhash: str) -> str:
+    return pwhash.split("$", 1)[0]  # e.g. scrypt:32768:8:1: the method and its cost
+
+
+def test_an_unknown_username_costs_one_password_hash(client, hash_checks):
+    """So an unknown username answers as slowly as a known one: timing tells nothing."""
+    for username in ("13900000000", "500101199001011234", "nobody"):
+        hash_checks.clear()
+        assert login(client, username, "whatever1").status_code == 401
+        assert len(hash_checks) == 1
+        pwhash, password = hash_checks[0]
+        assert password == "whatever1"
+        # The same method and cost as every password set through the service.
+        assert _method(pwhash) == _method(generate_password_hash("x"))
+
+
+def test_a_bulk_imported_account_costs_one_password_hash(client, imported, hash_checks):
+    """No stored hash yet: the initial password is compared, and a dummy hash checked."""
+    assert login(client, imported["phone"], "whatever1").status_code == 401
+    assert len(hash_checks) == 1
+    assert _method(hash_checks[0][0]) == _method(generate_password_hash("x"))
+    hash_checks.clear()
+    res = login(client, imported["phone"], initial_password(imported["id_number"]))
+    assert res.status_code == 200 and len(hash_checks) == 1
 
 
 def test_success_resets_the_failure_count(client, trainee):
@@ -121,6 +205,42 @@ def test_bad_password_changes_name_the_field(client, trainee, body, field):
     assert res.status_code == 422
     assert res.json["field"] == field
     assert res.json["message"]
+
+
+def weak_passwords(id_number: str) -> list[tuple[str, str]]:
+    """(new password, what the message says), one per rule of the password rule."""
+    tail = id_number[-6:]
+    return [
+        ("Ab1" * 2 + "c", "8～64 位"),  # 7 characters
+        ("Ab1" * 21 + "cd", "64"),  # 65 characters: the request check answers first
+        ("onlyletters", "字母和数字"),
+        ("1234567890", "字母和数字"),
+        ("密码密码密码12345", "字母和数字"),  # Chinese characters are not letters here
+        (initial_password(id_number), "初始密码"),
+        (f"Abc{tail}", "身份证号码后六位"),
+        (f"{tail}Xyz9", "身份证号码后六位"),
+        (f"New{tail.lower()}pass", "身份证号码后六位"),
+    ]
+
+
+def test_weak_new_passwords_are_refused_naming_the_field(client, trainee):
+    login(client, trainee["phone"], "Passw0rd!")
+    for new, says in weak_passwords(trainee["id_number"]):
+        res = client.post(
+            "/api/me/password", json={"old_password": "Passw0rd!", "new_password": new}
+        )
+        assert res.status_code == 422, new
+        assert res.json["field"] == "new_password"
+        message = res.json["message"]
+        assert ("新密码" in message or "new_password" in message) and says in message, new
+
+
+def test_a_good_new_password_is_accepted(client, trainee):
+    login(client, trainee["phone"], "Passw0rd!")
+    good = "Abcdefg1" + "x" * 56  # 64 characters, the longest allowed
+    res = client.post("/api/me/password", json={"old_password": "Passw0rd!", "new_password": good})
+    assert res.status_code == 200
+    assert login(client, trainee["phone"], good).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,16 @@ from models import (
     TrainingPlan,
     db,
 )
-from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from tests.factories import (
+    BeaconPlayer,
+    enroll,
+    make_plan,
+    make_trainee,
+    session_cookie,
+    sign_in,
+)
 from wxapp import events
+from wxapp.accounts import session_ends, session_rules
 from wxapp.progress import completion, core, flusher
 from wxapp.progress.records import upsert_chapters
 from wxapp.progress.store import DIRTY, dirty_member
@@ -267,6 +275,75 @@ def test_lua_script_agrees_with_the_pure_core(app, client, world, clock, redis_c
     assert {"ok", "stale", "superseded"} <= set(statuses)  # every branch was taken
     assert 0 < core.covered(state.intervals) < 60
     assert client.get(f"/api/chapters/{other}/resume").json["intervals"] == []
+
+
+def test_lua_script_agrees_with_the_pure_core_on_ended_sessions(app, world, clock):
+    """Random logins, logouts and endings of every session, between beacons of several
+    browsers: the script refuses exactly the beacons the core says have ended (401), and
+    the rest as before (superseded plays, credit)."""
+    rng = random.Random(11)
+    tid, chapter = world["trainee"], world["chapters"][0][0]
+    r = app.extensions["redis"]
+    serializer = app.session_interface.get_signing_serializer(app)
+    state, superseded = core.PlayState(), set()
+    ended = session_rules.EndedSessions()  # the model of what Redis keeps
+    browsers: list[tuple[BeaconPlayer, session_rules.SessionMark]] = []
+
+    def new_browser() -> None:
+        cookie = session_cookie(app, tid).split("=", 1)[1]
+        client = app.test_client()
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
+        player = BeaconPlayer(client, chapter, clock, play_id=f"b{len(browsers)}")
+        browsers.append((player, session_rules.mark_of(serializer.loads(cookie))))
+
+    new_browser()
+    new_browser()
+    statuses = []
+    for _ in range(100):
+        clock.advance(rng.choice([0.5, 3, 15, 15, 40]))
+        roll = rng.random()
+        if roll < 0.12:
+            new_browser()
+        elif roll < 0.16:  # 退出登录 in one browser
+            _, mark = rng.choice(browsers)
+            session_ends.end_one(r, tid, mark, clock.now())
+            ended = session_rules.EndedSessions(ended.epoch, ended.ended_ids | {mark.session_id})
+        elif roll < 0.19:  # password change, unbind, 忘记密码
+            epoch = session_ends.end_all(r, tid, clock.now())
+            now_ms = int(clock.now().timestamp() * 1000)
+            assert epoch == session_rules.next_epoch(ended.epoch, now_ms)
+            ended = session_rules.EndedSessions(epoch)
+        player, mark = rng.choice(browsers[-3:])  # mostly the recent ones: some still live
+        start = rng.uniform(0, 60)
+        end = min(60.0, start + rng.choice([0, 5, 15]))
+        if rng.random() < 0.15 and player.seq > 0:
+            player.seq -= 1  # send the previous seq again: a replay
+        reply = player.send(start, end)
+        expected = core.apply_beacon(
+            state,
+            play_id=player.play_id,
+            seq=player.seq,
+            start=start,
+            end=end,
+            position=end,
+            now=clock.now().timestamp(),
+            duration_s=60,
+            slack_s=app.config["PROGRESS_SLACK_S"],
+            ratio=app.config["PROGRESS_COMPLETE_RATIO"],
+            superseded=superseded,
+            chapter_id=chapter,
+            session=mark,
+            ended=ended,
+        )
+        statuses.append(expected.status)
+        if expected.status == "ended":
+            assert (reply.status_code, reply.json["error"]) == (401, "session_ended")
+        elif expected.status == "superseded":
+            assert reply.status_code == 409
+        else:
+            assert reply.status_code == 200, reply.json
+            assert reply.json["watched_seconds"] == expected.watched_s
+    assert {"ok", "stale", "superseded", "ended"} <= set(statuses), statuses  # every branch
 
 
 def test_a_redis_that_lost_its_scripts_reloads_them(app, client, world, clock):

@@ -8,7 +8,7 @@ from wxapp.config import ConfigError, load_config
 
 PRODUCTION = {
     "WXAPP_SANDBOX": "0",
-    "SECRET_KEY": "s",
+    "SECRET_KEY": "k" * 32,
     "DATABASE_URL": "postgresql://u@db/x",
     "REDIS_URL": "redis://cache:6379/0",
     "PUBLIC_BASE_URL": "https://edu.example.cn",
@@ -70,19 +70,71 @@ def test_malformed_setting_is_named(tmp_path, production, name, value):
         load_config(tmp_path, production)
 
 
-def test_sandbox_defaults_point_wechat_at_the_sandbox(tmp_path, monkeypatch):
+WECHAT_SETTINGS = (
+    "WECHAT_APP_ID",
+    "WECHAT_APP_SECRET",
+    "WECHAT_TOKEN",
+    "WECHAT_AES_KEY",
+    "WECHATPAY_MCHID",
+    "WECHATPAY_PRIVATE_KEY",
+    "WECHATPAY_CERT_SERIAL_NO",
+    "WECHATPAY_APIV3_KEY",
+    "WECHATPAY_PUBLIC_KEY",
+    "WECHATPAY_PUBLIC_KEY_ID",
+)
+
+
+@pytest.fixture
+def bare_environment(monkeypatch):
+    """No setting at all in the environment: what a fresh machine or a bad deploy has."""
     for key in (
-        "WECHAT_APP_ID",
+        *WECHAT_SETTINGS,
         "WXAPP_SANDBOX",
         "PUBLIC_BASE_URL",
         "WECHAT_API_BASE",
         "DATABASE_URL",
+        "REDIS_URL",
         "SECRET_KEY",
     ):
         monkeypatch.delenv(key, raising=False)
-    cfg = load_config(tmp_path, {})
+
+
+def test_sandbox_defaults_point_wechat_at_the_sandbox(tmp_path, bare_environment):
+    # Explicit WXAPP_SANDBOX=1 starts with no WeChat setting at all.
+    cfg = load_config(tmp_path, {"WXAPP_SANDBOX": "1"})
     assert cfg["WXAPP_SANDBOX"] is True
     assert cfg["WECHAT_API_BASE"] == "http://127.0.0.1:5000/_sandbox"
+    assert cfg["WECHAT_APP_ID"] == "wx5andb0x0000demo"
     assert cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
     # The development secret survives restarts.
-    assert load_config(tmp_path, {})["SECRET_KEY"] == cfg["SECRET_KEY"]
+    assert load_config(tmp_path, {"WXAPP_SANDBOX": "1"})["SECRET_KEY"] == cfg["SECRET_KEY"]
+
+
+def test_without_wxapp_sandbox_a_missing_wechat_setting_stops_start_up(tmp_path, production):
+    # Not silently the sandbox: without WXAPP_SANDBOX, a missing WECHAT_APP_ID is named.
+    del production["WXAPP_SANDBOX"], production["WECHAT_APP_ID"]
+    with pytest.raises(ConfigError, match="WECHAT_APP_ID"):
+        load_config(tmp_path, production)
+
+
+def test_a_bare_environment_is_not_the_sandbox(tmp_path, bare_environment):
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path, {})
+    assert "WECHAT_APP_ID" in str(err.value) and "WECHAT_APP_SECRET" in str(err.value)
+    assert "WXAPP_SANDBOX=1" in str(err.value)  # and says how to get the sandbox
+
+
+def test_production_refuses_a_secret_key_under_32_bytes(tmp_path, production):
+    production["SECRET_KEY"] = "k" * 31
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(tmp_path, production)
+    production["SECRET_KEY"] = "钥" * 10 + "k"  # 31 bytes in UTF-8, 11 characters
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(tmp_path, production)
+    production["SECRET_KEY"] = "k" * 32
+    assert load_config(tmp_path, production)["SECRET_KEY"] == "k" * 32
+
+
+def test_sandbox_mode_keeps_a_short_development_secret(tmp_path, bare_environment):
+    cfg = load_config(tmp_path, {"WXAPP_SANDBOX": "1", "SECRET_KEY": "dev"})
+    assert cfg["SECRET_KEY"] == "dev"

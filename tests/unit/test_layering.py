@@ -53,7 +53,7 @@ def test_importing_a_pure_core_loads_no_framework():
     code = (
         "import sys; import wxapp.progress.core, wxapp.notifications.rules, "
         "wxapp.notifications.templates, wxapp.certificates.rules, wxapp.accounts.idnumbers, "
-        "wxapp.events; "
+        "wxapp.accounts.session_rules, wxapp.events; "
         "print(sorted(m for m in ('flask', 'sqlalchemy', 'redis', 'wechatpy', 'wechatpayv3') "
         "if m in sys.modules))"
     )

@@ -13,6 +13,13 @@ learner sends every 15 s with the same cookie:
   misses the cache. The lifetime (PERMANENT_SESSION_LIFETIME) is checked on every
   request, and every request gets its own session object (nested values copied). A
   forged or altered cookie is never remembered and costs its HMAC every time.
+
+A valid signature is not enough: a session may have been ended (logout, password change,
+unbind; session_ends). `open_session`, which every Flask request goes through, asks Redis
+(one HMGET) and answers an ended session with an empty `EndedSession`, so every route
+sees no session and the guard answers 401 `session_ended`. `open_environ` does not ask:
+the beacon (handlers/beacons.py) hands the cookie's mark to its own Redis script instead,
+which refuses an ended session in the round trip it makes anyway.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Request
+
+from wxapp.accounts.session_ends import has_ended
 
 # Every learner a 2-core web server carries (about 60,000 at one beacon per 15 s,
 # docs/performance.md) may reach every worker (nginx does not pin clients to workers), and
@@ -59,6 +68,16 @@ def _opened(
     raise error or BadSignature("no signing key")
 
 
+class EndedSession(SecureCookieSession):
+    """No session, because the cookie's session was ended (not because there was none).
+
+    Not marked modified, so the reply sends no cookie: a fresh cookie the browser got from
+    a concurrent reply (the password change's own) is not deleted by it.
+    """
+
+    ended = True
+
+
 class SessionInterface(SecureCookieSessionInterface):
     def __init__(self) -> None:
         self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
@@ -74,7 +93,10 @@ class SessionInterface(SecureCookieSessionInterface):
         return serializer
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        return self.open_environ(app, request.environ)
+        opened = self.open_environ(app, request.environ)
+        if opened and has_ended(app.extensions["redis"], opened):
+            return EndedSession()
+        return opened
 
     def open_environ(self, app: Flask, environ: dict[str, Any]) -> SecureCookieSession | None:
         """open_session for a WSGI endpoint that has no Request object (handlers/beacons.py)."""

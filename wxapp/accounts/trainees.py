@@ -1,9 +1,18 @@
-"""Trainee accounts: password login with lockout, the forced first change, the profile."""
+"""Trainee accounts: password login with lockout, the forced first change, the profile.
+
+Every ID number is public, so the login is built not to help anyone who holds one: the
+lockout belongs to the account (its phone number and ID number share one count and one
+lock), a username that names nobody is counted and answered exactly like a wrong password,
+and every attempt costs one password hash, so timing does not tell who has an account.
+"""
 
 from __future__ import annotations
 
 import hmac
+import secrets
+import string
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import redis
@@ -11,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Trainee, db
 from wxapp.accounts.idnumbers import initial_password, mask_id_number
+from wxapp.accounts.session_ends import end_all
 from wxapp.errors import NotFound, TooManyRequests, Unauthorized, ValidationError
 from wxapp.infra.ratelimit import count_in_window
 from wxapp.infra.transaction import transaction
@@ -18,15 +28,26 @@ from wxapp.infra.transaction import transaction
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 15 * 60
 LOCK_S = 15 * 60
+LOCKED_MESSAGE = "密码错误次数过多，账号已锁定 15 分钟，请稍后再试"
 PASSWORD_MIN, PASSWORD_MAX = 8, 64
+_ASCII_LETTERS = frozenset(string.ascii_letters)
+_ASCII_DIGITS = frozenset(string.digits)
 
 
-def _fail_key(username: str) -> str:
-    return f"login:fail:{username}"
+def _trainee_fail_key(trainee_id: int) -> str:
+    return f"{{t:{trainee_id}}}:login:fail"
 
 
-def _lock_key(username: str) -> str:
-    return f"login:lock:{username}"
+def _trainee_lock_key(trainee_id: int) -> str:
+    return f"{{t:{trainee_id}}}:login:lock"
+
+
+def _login_keys(trainee: Trainee | None, username: str) -> tuple[str, str]:
+    """The failure counter and the lock an attempt counts against: the account's when the
+    username names one, else the username's own, so probing names is limited too."""
+    if trainee is not None:
+        return _trainee_fail_key(trainee.id), _trainee_lock_key(trainee.id)
+    return f"login:fail:{username}", f"login:lock:{username}"
 
 
 def find_trainee(username: str) -> Trainee | None:
@@ -35,9 +56,22 @@ def find_trainee(username: str) -> Trainee | None:
     return db.session.execute(db.select(Trainee).where(column == username)).scalar_one_or_none()
 
 
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made like every stored one (`generate_password_hash`'s
+    default method and cost), checked when there is no stored hash to check."""
+    return generate_password_hash(secrets.token_urlsafe(24))
+
+
+def _spend_one_hash(password: str) -> None:
+    check_password_hash(_dummy_hash(), password)
+
+
 def password_matches(trainee: Trainee, password: str) -> bool:
     if trainee.password_hash is None:
         # Bulk-imported: only the published initial password, and only until it is changed.
+        # The dummy hash makes this answer as slowly as an account with a hash.
+        _spend_one_hash(password)
         return trainee.must_change_password and hmac.compare_digest(
             password.encode(), initial_password(trainee.id_number).encode()
         )
@@ -45,27 +79,39 @@ def password_matches(trainee: Trainee, password: str) -> bool:
 
 
 def verify_credentials(r: redis.Redis, username: str, password: str) -> Trainee:
-    """The trainee these credentials name, counting failures in Redis (5 in 15 min lock 15 min)."""
-    if r.exists(_lock_key(username)):
-        raise TooManyRequests(
-            "密码错误次数过多，账号已锁定 15 分钟，请稍后再试",
-            code="locked",
-            retry_after=r.ttl(_lock_key(username)),
-        )
+    """The trainee these credentials name; 5 failures in 15 min lock the account 15 min.
+
+    A username that names nobody costs the same hash and gets the same answers (401 with
+    the tries left, then 429 `locked`), counted per username.
+    """
     trainee = find_trainee(username)
-    if trainee is None or not password_matches(trainee, password):
-        failures = count_in_window(r, _fail_key(username), FAILURE_WINDOW_S)
-        if failures >= MAX_FAILURES:
-            pipe = r.pipeline()
-            pipe.set(_lock_key(username), 1, ex=LOCK_S)
-            pipe.delete(_fail_key(username))
-            pipe.execute()
-            raise TooManyRequests("密码错误次数过多，账号已锁定 15 分钟，请稍后再试", code="locked")
-        raise Unauthorized(
-            f"用户名或密码错误（还可尝试 {MAX_FAILURES - failures} 次）", code="bad_credentials"
-        )
-    r.delete(_fail_key(username))
-    return trainee
+    fail_key, lock_key = _login_keys(trainee, username)
+    if r.exists(lock_key):
+        raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=r.ttl(lock_key))
+    if trainee is not None and password_matches(trainee, password):
+        r.delete(fail_key)
+        return trainee
+    if trainee is None:
+        _spend_one_hash(password)
+    failures = count_in_window(r, fail_key, FAILURE_WINDOW_S)
+    if failures >= MAX_FAILURES:
+        pipe = r.pipeline()
+        pipe.set(lock_key, 1, ex=LOCK_S)
+        pipe.delete(fail_key)
+        pipe.execute()
+        raise TooManyRequests(LOCKED_MESSAGE, code="locked")
+    raise Unauthorized(
+        f"用户名或密码错误（还可尝试 {MAX_FAILURES - failures} 次）", code="bad_credentials"
+    )
+
+
+def lift_lockout(r: redis.Redis, trainee_id: int) -> None:
+    """Forget a trainee's failed logins and lift the lock, for whichever username was used.
+
+    For the 忘记密码 flow, once the phone is proven by SMS; it has no caller yet other than
+    the tests.
+    """
+    r.delete(_trainee_fail_key(trainee_id), _trainee_lock_key(trainee_id))
 
 
 def profile(trainee: Trainee) -> dict[str, Any]:
@@ -89,27 +135,38 @@ def get_trainee(trainee_id: int) -> Trainee:
     return trainee
 
 
-def check_new_password(trainee: Trainee, new_password: str) -> None:
+def check_new_password(new_password: str, id_number: str) -> None:
+    """The rule for every new password (change, and later registration and reset): 8–64
+    characters with an English letter and a digit, not the initial password, and without
+    the ID number's last six characters (the ID number is public). 422 naming the field."""
     if not PASSWORD_MIN <= len(new_password) <= PASSWORD_MAX:
         raise ValidationError("new_password", f"新密码长度应为 {PASSWORD_MIN}～{PASSWORD_MAX} 位")
-    if not (any(c.isalpha() for c in new_password) and any(c.isdigit() for c in new_password)):
-        raise ValidationError("new_password", "新密码须同时包含字母和数字")
-    if new_password == initial_password(trainee.id_number):
+    chars = set(new_password)
+    if not (chars & _ASCII_LETTERS and chars & _ASCII_DIGITS):
+        raise ValidationError("new_password", "新密码须同时包含英文字母和数字")
+    if new_password == initial_password(id_number):
         raise ValidationError("new_password", "新密码不能与初始密码相同")
+    if id_number[-6:].lower() in new_password.lower():
+        raise ValidationError("new_password", "新密码不能包含身份证号码后六位")
 
 
 def change_password(
-    trainee_id: int, old_password: str, new_password: str, now: datetime
+    r: redis.Redis, trainee_id: int, old_password: str, new_password: str, now: datetime
 ) -> Trainee:
-    """Set a new password (slow, salted hash) and lift the must-change flag; commits."""
+    """Set a new password (slow, salted hash), lift the must-change flag and end every
+    session of the trainee (the caller starts its own again); commits.
+
+    The sessions end inside the transaction: if Redis fails, the password stays as it was;
+    if the commit fails after, sessions have ended for nothing, which is the safe side."""
     trainee = get_trainee(trainee_id)
     if not password_matches(trainee, old_password):
         raise ValidationError("old_password", "原密码错误", code="bad_old_password")
-    check_new_password(trainee, new_password)
+    check_new_password(new_password, trainee.id_number)
     if new_password == old_password:
         raise ValidationError("new_password", "新密码不能与原密码相同")
     with transaction():
         trainee.password_hash = generate_password_hash(new_password)
         trainee.must_change_password = False
         trainee.updated_at = now
+        end_all(r, trainee_id, now)
     return trainee

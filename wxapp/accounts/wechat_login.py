@@ -17,7 +17,7 @@ from urllib.parse import quote
 import redis
 
 from models import Trainee
-from wxapp.accounts import bindings
+from wxapp.accounts import bindings, session_ends
 from wxapp.accounts import trainees as accounts
 from wxapp.errors import Unauthorized
 from wxapp.infra.transaction import transaction
@@ -72,7 +72,15 @@ def bind_with_password(
     return trainee
 
 
-def unbind(trainee_id: int) -> bool:
-    """解除绑定: False if the trainee was not bound."""
+def unbind(r: redis.Redis, trainee_id: int, now: datetime) -> bool:
+    """解除绑定: False if the trainee was not bound.
+
+    Unbinding ends every session of the trainee (the caller starts its own again): a
+    session does not record whether it came in through the binding (网页授权 or a bind
+    page) or a password, and one that did must not outlive the binding.
+    """
     with transaction():
-        return bindings.unbind(trainee_id)
+        was_bound = bindings.unbind(trainee_id)
+        if was_bound:
+            session_ends.end_all(r, trainee_id, now)
+    return was_bound

@@ -18,7 +18,7 @@ KB = 1024
 
 # --- rate limits ---
 
-# Per address, on top of the per-username lockout (5 failures / 15 min, wxapp/accounts/trainees.py):
+# Per address, on top of the per-account lockout (5 failures / 15 min, wxapp/accounts/trainees.py):
 # one address trying many usernames. Generous, since a whole unit may share one NAT address.
 LOGIN = Limit("login", 30, 60, "登录尝试过于频繁，请一分钟后再试")
 # 绑定微信 checks a password like login: the same budget per address, and a smaller one per

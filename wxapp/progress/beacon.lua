@@ -8,14 +8,23 @@
 --                                           k:<course> -> 1 when learned
 -- KEYS[4] superseded    {t:<id>}:old        zset of play ids that were taken over
 -- KEYS[5] rate counter  {t:<id>}:rl:beacon:<window>  beacons in this window (wxapp/infra/limits.py)
+-- KEYS[6] ended sessions {t:<id>}:sess      ep (session epoch), x:<session id> (ended one by one)
+--                                           (wxapp/accounts/session_ends.py)
 -- ARGV: play_id, seq, from, to, position, now, slack, ratio, ttl, chapter id,
---       rate limit, rate window (s)
+--       rate limit, rate window (s), the cookie's session epoch, x:<its session id>
 -- Returns {status, w, dur, done, newly, course, plan, plan_info, course_done, field}
 
 local play, ch, ent, old = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local play_id, seq = ARGV[1], tonumber(ARGV[2])
 local from, to, position = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now, slack, ratio, ttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+
+-- A session ended since its cookie was signed (session_rules.is_ended) is refused before
+-- anything is counted or changed; a missing hash counts as epoch 0, nothing ended.
+local ended = redis.call('HMGET', KEYS[6], 'ep', ARGV[14])
+if (tonumber(ended[1]) or 0) > tonumber(ARGV[13]) or (ARGV[14] ~= 'x:' and ended[2]) then
+  return {'ended'}
+end
 
 -- The rate limit rides in the same round trip: the hot path pays no extra call for it.
 local calls = redis.call('INCR', KEYS[5])

@@ -16,6 +16,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from wxapp.accounts.session_rules import (
+    NO_MARK,
+    NOTHING_ENDED,
+    EndedSessions,
+    SessionMark,
+    is_ended,
+)
+
 Interval = tuple[int, int]
 
 
@@ -101,7 +109,8 @@ class PlayState:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # "ok", "stale" (replayed or out-of-order seq: nothing changed), "superseded"
+    # "ok", "stale" (replayed or out-of-order seq: nothing changed), "superseded", "ended"
+    status: str
     watched_s: int
     newly_learned: bool = False
 
@@ -120,9 +129,13 @@ def apply_beacon(
     ratio: float,
     superseded: set[str],
     chapter_id: int = 0,
+    session: SessionMark = NO_MARK,
+    ended: EndedSessions = NOTHING_ENDED,
 ) -> Outcome:
     """Apply one beacon to `state` in place; the reference for beacon.lua.
 
+    - a beacon whose session (`session`, its cookie's mark) has `ended` answers "ended"
+      and changes nothing, before anything else;
     - a play id seen before and taken over answers "superseded" and changes nothing;
     - a new play id takes over and credits nothing (it opens the play);
     - a seq not above the last one of the play in this chapter is stale: it changes nothing;
@@ -130,6 +143,8 @@ def apply_beacon(
     """
     intervals = state.intervals or []
     watched = covered(intervals)
+    if is_ended(session, ended):
+        return Outcome("ended", watched)
     if play_id != state.play_id:
         if play_id in superseded:
             return Outcome("superseded", watched)

@@ -16,6 +16,8 @@ from typing import Any
 import redis
 from redis.exceptions import NoScriptError
 
+from wxapp.accounts import session_ends
+from wxapp.accounts.session_rules import NO_MARK, SessionMark
 from wxapp.infra import limits
 from wxapp.progress.wire import Wire
 
@@ -111,14 +113,21 @@ class ProgressStore:
         end: float,
         position: float,
         now_s: float,
+        session: SessionMark = NO_MARK,
     ) -> ScriptResult:
-        """Run the beacon script and mark the chapter dirty, in one round trip."""
+        """Run the beacon script and mark the chapter dirty, in one round trip.
+
+        The script first refuses ("ended") a beacon whose session (`session`, the mark of
+        its cookie) has ended: the trainee's ended sessions (accounts.session_ends) share
+        the trainee's hash tag, so they are read in the same call.
+        """
         keys = [
             play_key(trainee_id),
             chapter_key(trainee_id, chapter_id),
             entitlement_key(trainee_id),
             superseded_key(trainee_id),
             rate_key(trainee_id, now_s),
+            session_ends.key(trainee_id),
         ]
         args = [
             play_id,
@@ -133,6 +142,8 @@ class ProgressStore:
             chapter_id,
             limits.BEACON.count,
             limits.BEACON.window_s,
+            session.epoch,
+            session_ends.ended_field(session.session_id),
         ]
         member = dirty_member(trainee_id, chapter_id)
         try:

@@ -16,7 +16,16 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from wxapp.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
+from wxapp.accounts.session_rules import ENDED_CODE, ENDED_MESSAGE, NO_MARK, SessionMark
+from wxapp.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationError,
+)
 from wxapp.infra import limits
 from wxapp.infra.observability import BEACONS
 from wxapp.infra.transaction import transaction
@@ -61,16 +70,18 @@ def record_beacon(
     beacon: Beacon,
     now: datetime,
     database: Opener = nullcontext,
+    session: SessionMark = NO_MARK,
 ) -> dict:
-    """Apply one beacon and answer what the player shows.
+    """Apply one beacon and answer what the player shows; 401 when `session` (the mark of
+    the cookie that sent it) has ended, told by the same script call.
 
     The warm path is the Redis call alone. The cold paths (chapter or entitlements not in
     Redis, a completion) use the database inside `database()`: a caller outside an app
     context passes `app.app_context`, which is then pushed only when needed.
     """
     try:
-        result = _run(store, trainee_id, beacon, now, database)
-    except AppError as refused:  # superseded, not entitled, out of range, rate limited
+        result = _run(store, trainee_id, beacon, now, database, session)
+    except AppError as refused:  # ended, superseded, not entitled, out of range, limited
         BEACONS.labels(outcome=refused.code).inc()
         raise
     BEACONS_OK.inc()
@@ -99,7 +110,12 @@ def record_beacon(
 
 
 def _run(
-    store: ProgressStore, trainee_id: int, beacon: Beacon, now: datetime, database: Opener
+    store: ProgressStore,
+    trainee_id: int,
+    beacon: Beacon,
+    now: datetime,
+    database: Opener,
+    session: SessionMark,
 ) -> ScriptResult:
     # At most: load the chapter, refresh entitlements, then the warm call.
     for _ in range(3):
@@ -112,7 +128,10 @@ def _run(
             beacon.end,
             beacon.position,
             now.timestamp(),
+            session,
         )
+        if result.status == "ended":
+            raise Unauthorized(ENDED_MESSAGE, code=ENDED_CODE)
         if result.status == "nochapter":
             with database():
                 load_chapter(store, trainee_id, beacon.chapter_id)

@@ -89,9 +89,13 @@ export function showCredentialsForm({ title, desc, submitLabel, submit, next, ex
   );
 }
 
+// The server's rule (wxapp/accounts/trainees.py check_new_password); it also refuses the
+// initial password and any password containing the ID number's last six characters.
+const PASSWORD_RULE = '新密码为 8～64 位，须同时包含英文字母和数字，不能包含身份证号码后六位';
+
 function checkNewPassword(value, confirm) {
   if (value.length < 8 || value.length > 64) return '新密码长度应为 8～64 位';
-  if (!/[A-Za-z]/.test(value) || !/\d/.test(value)) return '新密码须同时包含字母和数字';
+  if (!/[A-Za-z]/.test(value) || !/[0-9]/.test(value)) return '新密码须同时包含英文字母和数字';
   if (value !== confirm) return '两次输入的新密码不一致';
   return '';
 }
@@ -101,14 +105,14 @@ export function showChangeForm({ oldPassword = '', next, first = false }) {
   const cells = [];
   if (!oldPassword) cells.push(inputCell('原密码', { name: 'old', id: 'old_password', type: 'password', placeholder: '请输入原密码', autocomplete: 'current-password' }));
   cells.push(
-    inputCell('新密码', { name: 'new1', id: 'new_password', type: 'password', placeholder: '8～64 位，含字母和数字', autocomplete: 'new-password' }),
+    inputCell('新密码', { name: 'new1', id: 'new_password', type: 'password', placeholder: '8～64 位，含英文字母和数字', autocomplete: 'new-password' }),
     inputCell('确认新密码', { name: 'new2', id: 'new_password2', type: 'password', placeholder: '再次输入新密码', autocomplete: 'new-password' }),
   );
   page(
     '修改密码',
     form({
       title: '修改密码',
-      desc: first || !oldPassword ? '首次登录请先修改初始密码，修改后请牢记新密码' : '',
+      desc: (first || !oldPassword ? '首次登录请先修改初始密码，修改后请牢记新密码。' : '') + PASSWORD_RULE,
       submitLabel: '确认修改',
       cells,
       onSubmit: async (node) => {

@@ -1,0 +1,101 @@
+"""Ending sessions: what Redis keeps of a trainee's ended sessions, and the endings.
+
+One hash per trainee, `{t:<id>}:sess` (the trainee's hash tag, so the beacon's script can
+read it on the same Redis Cluster slot): `ep`, the session epoch, and `x:<session id>` for
+each session ended one by one. The rule that reads it is session_rules.is_ended.
+
+- `end_all`: every session of the trainee (password change, unbind, and the coming
+  忘记密码). The caller then starts the current browser a fresh session, if it keeps one.
+- `end_one`: this browser's session only (退出登录); a cookie without a session id
+  (signed before ids existed) cannot be told apart, so every session of the trainee ends.
+
+The hash expires KEEP_S after its last ending: by then every cookie it ended is older than
+the longest session lifetime allowed, and the sessions still alive carry the current epoch
+or a later one, which a missing hash (epoch 0) never refuses. A bump also drops the ended
+ids: the new epoch ends those sessions anyway.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from wxapp.accounts.session_rules import (
+    EPOCH,
+    MAX_LIFETIME_DAYS,
+    SESSION_ID,
+    TRAINEE,
+    EndedSessions,
+    SessionMark,
+    is_ended,
+    mark_of,
+)
+
+ENDED_PREFIX = "x:"
+KEEP_S = (MAX_LIFETIME_DAYS + 1) * 24 * 3600
+
+# session_rules.next_epoch, atomically: max(stored + 1, now in ms); the ended ids go.
+_BUMP = """
+local stored = tonumber(redis.call('HGET', KEYS[1], 'ep')) or 0
+local epoch = math.max(stored + 1, tonumber(ARGV[1]))
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'ep', string.format('%.0f', epoch))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return epoch
+"""
+
+
+def key(trainee_id: int) -> str:
+    return f"{{t:{trainee_id}}}:sess"
+
+
+def ended_field(session_id: str) -> str:
+    return ENDED_PREFIX + session_id
+
+
+def read(r: redis.Redis, trainee_id: int, session_id: str = "") -> EndedSessions:
+    """The stored epoch, and whether `session_id` was ended (one command)."""
+    epoch, ended = r.hmget(key(trainee_id), "ep", ended_field(session_id))
+    return EndedSessions(int(epoch or 0), frozenset([session_id] if ended else []))
+
+
+def has_ended(r: redis.Redis, opened: Mapping[str, Any]) -> bool:
+    """Whether an opened session of a trainee was ended (False without a trainee)."""
+    trainee_id = opened.get(TRAINEE)
+    if not isinstance(trainee_id, int):
+        return False
+    mark = mark_of(opened)
+    return is_ended(mark, read(r, trainee_id, mark.session_id))
+
+
+def new_session(r: redis.Redis, trainee_id: int) -> dict[str, Any]:
+    """The fields a new session's cookie carries: the current epoch and a fresh id."""
+    return {EPOCH: read(r, trainee_id).epoch, SESSION_ID: secrets.token_urlsafe(6)}
+
+
+def end_all(r: redis.Redis, trainee_id: int, now: datetime) -> int:
+    """End every session of the trainee; the new epoch (start the current one again)."""
+    bump = r.register_script(_BUMP)
+    return int(bump(keys=[key(trainee_id)], args=[int(now.timestamp() * 1000), KEEP_S]))
+
+
+def end_one(r: redis.Redis, trainee_id: int, mark: SessionMark, now: datetime) -> None:
+    """End the session `mark` names (every session, for a cookie without an id)."""
+    if not mark.session_id:
+        end_all(r, trainee_id, now)
+        return
+    pipe = r.pipeline(transaction=True)
+    pipe.hset(key(trainee_id), ended_field(mark.session_id), 1)
+    pipe.expire(key(trainee_id), KEEP_S)
+    pipe.execute()
+
+
+def end_this_session(r: redis.Redis, opened: Mapping[str, Any], now: datetime) -> None:
+    """退出登录: end the opened session, if it is a trainee's."""
+    trainee_id = opened.get(TRAINEE)
+    if isinstance(trainee_id, int):
+        end_one(r, trainee_id, mark_of(opened), now)
