@@ -233,6 +233,23 @@ def test_a_failed_completion_write_is_retried_by_the_next_beacon(
     assert [e[0] for e in outbox(app)] == ["chapter_learned"]
 
 
+def expected_reply(app, clock, state, play_id, seq, start, end, **kwargs):
+    """What the pure core says a 60 s chapter's beacon gets, with the app's settings."""
+    return core.apply_beacon(
+        state,
+        play_id=play_id,
+        seq=seq,
+        start=start,
+        end=end,
+        position=end,
+        now=clock.now().timestamp(),
+        duration_s=60,
+        slack_s=app.config["PROGRESS_SLACK_S"],
+        ratio=app.config["PROGRESS_COMPLETE_RATIO"],
+        **kwargs,
+    )
+
+
 def test_lua_script_agrees_with_the_pure_core(app, client, world, clock, redis_client):
     """Random beacons (seeks, speed-ups, replays, a second device) through both."""
     rng = random.Random(7)
@@ -250,19 +267,8 @@ def test_lua_script_agrees_with_the_pure_core(app, client, world, clock, redis_c
             player.seq -= 1  # send the previous seq again: a replay
         reply = player.send(start, end)
         seq = player.seq
-        expected = core.apply_beacon(
-            state,
-            play_id=name,
-            seq=seq,
-            start=start,
-            end=end,
-            position=end,
-            now=clock.now().timestamp(),
-            duration_s=60,
-            slack_s=app.config["PROGRESS_SLACK_S"],
-            ratio=app.config["PROGRESS_COMPLETE_RATIO"],
-            superseded=superseded,
-            chapter_id=chapter,
+        expected = expected_reply(
+            app, clock, state, name, seq, start, end, superseded=superseded, chapter_id=chapter
         )
         statuses.append(expected.status)
         if expected.status == "superseded":
@@ -319,17 +325,14 @@ def test_lua_script_agrees_with_the_pure_core_on_ended_sessions(app, world, cloc
         if rng.random() < 0.15 and player.seq > 0:
             player.seq -= 1  # send the previous seq again: a replay
         reply = player.send(start, end)
-        expected = core.apply_beacon(
+        expected = expected_reply(
+            app,
+            clock,
             state,
-            play_id=player.play_id,
-            seq=player.seq,
-            start=start,
-            end=end,
-            position=end,
-            now=clock.now().timestamp(),
-            duration_s=60,
-            slack_s=app.config["PROGRESS_SLACK_S"],
-            ratio=app.config["PROGRESS_COMPLETE_RATIO"],
+            player.play_id,
+            player.seq,
+            start,
+            end,
             superseded=superseded,
             chapter_id=chapter,
             session=mark,
