@@ -1,0 +1,153 @@
+"""SMS verification codes (wxapp/accounts/sms_codes.py) over the real Redis and the SMS
+sandbox: six digits, stored hashed, five minutes, one live code per phone and purpose, a
+minute between sends, five wrong tries, daily caps per phone and per address."""
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from tests.sms import latest_code, messages
+from wxapp.accounts import sms_codes
+from wxapp.accounts.sms_codes import Purpose, check_code, mask_phone, send_code
+from wxapp.errors import TooManyRequests, ValidationError
+
+PHONE = "13800138001"
+IP = "203.0.113.7"
+
+
+@pytest.fixture
+def send(app, clock, redis_client):
+    def send_(phone=PHONE, purpose=Purpose.RESET, ip=IP):
+        with app.test_request_context():
+            return send_code(redis_client, app.config, phone, purpose, ip, clock.now())
+
+    return send_
+
+
+def bad(redis_client, code, phone=PHONE, purpose=Purpose.RESET):
+    with pytest.raises(ValidationError) as err:
+        check_code(redis_client, phone, purpose, code)
+    assert err.value.field == "sms_code" and err.value.code == "bad_sms_code"
+
+
+def other_than(code):
+    return "000000" if code != "000000" else "111111"
+
+
+def test_mask_phone():
+    assert mask_phone("13800138001") == "138****8001"
+
+
+def test_a_code_is_six_digits_sent_and_usable_once(app, send, redis_client):
+    sent = send()
+    assert sent == sms_codes.SentCode("8001", "138****8001", 60, 300)
+    code = latest_code(app, PHONE)
+    assert len(code) == 6 and code.isdigit()
+    check_code(redis_client, PHONE, Purpose.RESET, code)
+    bad(redis_client, code)  # consumed
+
+
+def test_the_code_is_stored_hashed_not_in_clear(app, send, redis_client):
+    send()
+    code = latest_code(app, PHONE)
+    dump = []
+    for key in redis_client.scan_iter("*"):
+        if key.startswith("sandbox:"):
+            continue  # the sandbox is the phone: it holds the message, the app does not
+        kind = redis_client.type(key)
+        value = redis_client.hgetall(key) if kind == "hash" else redis_client.get(key)
+        dump.append(f"{key}={value}")
+    assert dump and not any(code in entry for entry in dump), dump
+    assert f"{{p:{PHONE}}}:sms:reset" in "\n".join(dump)
+
+
+def test_the_code_lives_five_minutes(app, send, redis_client):
+    send()
+    key = f"{{p:{PHONE}}}:sms:reset"
+    assert 295 <= redis_client.ttl(key) <= 300
+    redis_client.pexpire(key, 20)  # what five minutes do
+    time.sleep(0.05)
+    bad(redis_client, latest_code(app, PHONE))
+
+
+def test_one_live_code_per_phone_and_purpose(app, send, clock, redis_client):
+    send()
+    first = latest_code(app, PHONE)
+    clock.advance(61)
+    send()
+    second = latest_code(app, PHONE)
+    if first != second:
+        bad(redis_client, first)
+    check_code(redis_client, PHONE, Purpose.RESET, second)
+
+
+def test_a_code_serves_only_its_purpose(app, send, redis_client):
+    send(purpose=Purpose.ACTIVATE)
+    code = latest_code(app, PHONE)
+    bad(redis_client, code, purpose=Purpose.RESET)
+    check_code(redis_client, PHONE, Purpose.ACTIVATE, code)
+
+
+def test_a_minute_between_sends_to_a_phone(app, send, clock):
+    send()
+    clock.advance(59)
+    with pytest.raises(TooManyRequests) as err:
+        send(purpose=Purpose.ACTIVATE)  # any purpose: one SMS a minute per phone
+    assert err.value.code == "sms_too_soon" and err.value.extra["retry_after"] == 1
+    assert "1 秒后再试" in err.value.message
+    clock.advance(1)
+    send()
+    assert len(messages(app, PHONE)) == 2
+
+
+def test_five_wrong_tries_burn_the_code(app, send, redis_client):
+    send()
+    code = latest_code(app, PHONE)
+    for _ in range(4):
+        bad(redis_client, other_than(code))
+    check_code(redis_client, PHONE, Purpose.RESET, code)  # the fifth try may be right
+
+
+def test_the_fifth_wrong_try_burns_it(app, send, redis_client):
+    send()
+    code = latest_code(app, PHONE)
+    for _ in range(5):
+        bad(redis_client, other_than(code))
+    bad(redis_client, code)
+
+
+def test_not_a_code_spends_no_try(app, send, redis_client):
+    send()
+    code = latest_code(app, PHONE)
+    for junk in ("", "12345", "abcdef", "1234567", " " * 6):
+        bad(redis_client, junk)
+    check_code(redis_client, PHONE, Purpose.RESET, code)
+
+
+def test_a_daily_cap_per_phone(app, send, clock):
+    for _ in range(sms_codes.PHONE_DAILY_CAP):
+        send()
+        clock.advance(61)
+    with pytest.raises(TooManyRequests) as err:
+        send()
+    assert err.value.code == "sms_daily_cap"
+    assert len(messages(app, PHONE)) == sms_codes.PHONE_DAILY_CAP
+    clock.set(clock.now().replace(hour=16, minute=1) + timedelta(days=1))  # next day in China
+    send()
+
+
+def test_a_daily_cap_per_address(app, send, clock):
+    for n in range(sms_codes.IP_DAILY_CAP):
+        send(phone=f"1390000{n:04d}")
+    with pytest.raises(TooManyRequests) as err:
+        send(phone="13911112222")
+    assert err.value.code == "sms_daily_cap"
+    assert messages(app, "13911112222") == []
+    send(phone="13911112222", ip="198.51.100.9")  # another address still may
+
+
+def test_keys_of_a_phone_share_one_cluster_slot(app, send, redis_client):
+    send()
+    keys = [k for k in redis_client.scan_iter(f"{{p:{PHONE}}}:*")]
+    assert len(keys) >= 3 and all(k.startswith(f"{{p:{PHONE}}}:") for k in keys)

@@ -1,0 +1,232 @@
+"""SMS verification codes: 6 digits, sent through Tencent Cloud SMS (wxapp/sms), kept hashed.
+
+One live code per phone and purpose, in Redis under the phone's hash tag (`{p:<phone>}:`,
+one Redis Cluster slot): `{p:<phone>}:sms:<purpose>` holds a random salt, sha256(salt +
+code) and the wrong tries; it lives CODE_TTL_S and a new send replaces it. The code itself
+is never stored (a dump or a log of Redis shows no live code; someone who can read Redis
+could still try the million codes against a hash, within the code's five minutes). A check that matches consumes the code (one use); MAX_TRIES wrong ones
+burn it, and the tries are counted before the comparison, so concurrent guesses get no
+more than MAX_TRIES comparisons between them.
+
+Sending costs money and reaches a stranger's phone, so it is bounded: one send per phone
+every RESEND_GAP_S (any purpose), PHONE_DAILY_CAP sends per phone and IP_DAILY_CAP per
+client address per day (China's calendar day). The gap and the days follow the app's clock
+(`now`); a code's life is its Redis key's expiry (`check_code` takes no clock).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import redis
+
+from wxapp.errors import TooManyRequests, ValidationError
+from wxapp.sms.client import send_sms
+
+CODE_DIGITS = 6
+CODE_TTL_S = 5 * 60
+RESEND_GAP_S = 60
+MAX_TRIES = 5
+PHONE_DAILY_CAP = 10
+IP_DAILY_CAP = 30
+DAY_KEY_TTL_S = 2 * 24 * 3600
+CHINA = timezone(timedelta(hours=8))
+
+BAD_CODE_MESSAGE = "验证码错误或已过期，请重新获取"
+TOO_SOON_MESSAGE = "验证码发送过于频繁，请 {s} 秒后再试"
+PHONE_CAP_MESSAGE = "该手机号今日接收验证码次数已达上限，请明天再试"
+IP_CAP_MESSAGE = "今日获取验证码次数过多，请明天再试"
+
+
+class Purpose(enum.StrEnum):
+    ACTIVATE = "activate"  # activation of a roster account (code to the roster phone)
+    REGISTER = "register"  # 自主注册 (code to the phone being registered)
+    RESET = "reset"  # 忘记密码 (code to the account's phone)
+    REBIND = "rebind"  # re-binding an account already bound to another WeChat user
+    PHONE = "phone"  # 个人信息: changing the phone (code to the NEW phone)
+
+
+# The setting naming each purpose's SMS template (wxapp/config.py).
+TEMPLATE_SETTING = {purpose: f"SMS_TEMPLATE_{purpose.name}" for purpose in Purpose}
+
+
+@dataclass(frozen=True)
+class SentCode:
+    phone_tail: str  # last 4 digits, for "验证码已发送至尾号 8001 的手机"
+    phone_masked: str  # "138****8001"
+    resend_after_s: int  # 60
+    expires_in_s: int  # 300
+
+
+def mask_phone(phone: str) -> str:
+    """ "138****8001": the first three and the last four digits."""
+    if len(phone) < 8:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def _code_key(phone: str, purpose: Purpose) -> str:
+    return f"{{p:{phone}}}:sms:{purpose.value}"
+
+
+def _gap_key(phone: str) -> str:
+    return f"{{p:{phone}}}:sms:gap"
+
+
+def _day(now: datetime) -> str:
+    return now.astimezone(CHINA).strftime("%Y%m%d")
+
+
+def _phone_day_key(phone: str, now: datetime) -> str:
+    return f"{{p:{phone}}}:sms:day:{_day(now)}"
+
+
+def _ip_day_key(client_ip: str, now: datetime) -> str:
+    return f"sms:ip:{client_ip}:{_day(now)}"
+
+
+def _digest(salt: str, code: str) -> str:
+    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
+
+
+def _count(r: redis.Redis, key: str) -> int:
+    pipe = r.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, DAY_KEY_TTL_S)
+    count, _ = pipe.execute()
+    return int(count)
+
+
+# The resend gap, atomically: refuse (the ms left) while the stored "next send at" is ahead
+# of now, else store now + gap. The key's own expiry only tidies up.
+_GAP = """
+local next_at = tonumber(redis.call('GET', KEYS[1]) or '0')
+local now = tonumber(ARGV[1])
+if next_at > now then return next_at - now end
+redis.call('SET', KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), 'EX', ARGV[3])
+return 0
+"""
+
+
+def _admit(r: redis.Redis, phone: str, client_ip: str, now: datetime) -> str:
+    """Count one send to `phone` from `client_ip` against the gap and the daily caps (429
+    past one); the gap's key, which the caller drops if nothing was sent after all."""
+    gap_key = _gap_key(phone)
+    now_ms = int(now.timestamp() * 1000)
+    left_ms = int(
+        r.register_script(_GAP)(keys=[gap_key], args=[now_ms, RESEND_GAP_S * 1000, RESEND_GAP_S])
+    )
+    if left_ms > 0:
+        wait = max((left_ms + 999) // 1000, 1)
+        raise TooManyRequests(
+            TOO_SOON_MESSAGE.format(s=wait), code="sms_too_soon", retry_after=wait
+        )
+    if _count(r, _ip_day_key(client_ip, now)) > IP_DAILY_CAP:
+        r.delete(gap_key)  # nothing sent: no gap either
+        raise TooManyRequests(IP_CAP_MESSAGE, code="sms_daily_cap")
+    if _count(r, _phone_day_key(phone, now)) > PHONE_DAILY_CAP:
+        r.delete(gap_key)
+        raise TooManyRequests(PHONE_CAP_MESSAGE, code="sms_daily_cap")
+    return gap_key
+
+
+def _sent(phone: str) -> SentCode:
+    return SentCode(
+        phone_tail=phone[-4:],
+        phone_masked=mask_phone(phone),
+        resend_after_s=RESEND_GAP_S,
+        expires_in_s=CODE_TTL_S,
+    )
+
+
+def send_code(
+    r: redis.Redis,
+    config: Mapping[str, Any],
+    phone: str,
+    purpose: Purpose,
+    client_ip: str,
+    now: datetime,
+) -> SentCode:
+    """Send a fresh code for `purpose` to `phone`, replacing any live one.
+
+    429 `sms_too_soon` within RESEND_GAP_S of the last send to the phone, `sms_daily_cap`
+    past a daily cap; 503 `sms_unavailable` when the SMS service fails (then the phone may
+    ask again at once, and the previous code, if any, stays live).
+    """
+    purpose = Purpose(purpose)
+    gap_key = _admit(r, phone, client_ip, now)
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    template_id = config[TEMPLATE_SETTING[purpose]]
+    try:
+        send_sms(config, phone, template_id, [code, str(CODE_TTL_S // 60)])
+    except Exception:
+        r.delete(gap_key)  # nothing reached the phone: it may ask again at once
+        raise
+    salt = secrets.token_hex(8)
+    key = _code_key(phone, purpose)
+    pipe = r.pipeline(transaction=True)
+    pipe.delete(key)
+    pipe.hset(key, mapping={"salt": salt, "h": _digest(salt, code), "tries": 0})
+    pipe.expire(key, CODE_TTL_S)
+    pipe.execute()
+    return _sent(phone)
+
+
+def pretend_send(
+    r: redis.Redis, limit_key: str, shown_phone: str, client_ip: str, now: datetime
+) -> SentCode:
+    """What `send_code` answers, with its limits counted under `limit_key`, and nothing
+    sent: for a username that names no account (忘记密码), which must look like one that
+    does. `shown_phone` is the number the answer masks."""
+    _admit(r, limit_key, client_ip, now)
+    return _sent(shown_phone)
+
+
+# One more try against the live code: (tries so far, salt, hash), or nil when none is live.
+_TRY = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local tries = redis.call('HINCRBY', KEYS[1], 'tries', 1)
+local salt, h = unpack(redis.call('HMGET', KEYS[1], 'salt', 'h'))
+return {tries, salt, h}
+"""
+
+# Delete the code if it is still the one tried (not replaced by a newer send meanwhile).
+_DROP = """
+if redis.call('HGET', KEYS[1], 'salt') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def check_code(r: redis.Redis, phone: str, purpose: Purpose, code: str) -> None:
+    """Consume the live code for `phone` and `purpose` if `code` is it; otherwise 422
+    `bad_sms_code` on the field `sms_code` (MAX_TRIES wrong tries burn the code)."""
+    purpose = Purpose(purpose)
+    key = _code_key(phone, purpose)
+    bad = ValidationError("sms_code", BAD_CODE_MESSAGE, code="bad_sms_code")
+    code = (code or "").strip()
+    if len(code) != CODE_DIGITS or not code.isdigit():
+        raise bad  # not a code at all: no try spent
+    found = r.register_script(_TRY)(keys=[key])
+    if not found:
+        raise bad
+    tries, salt, stored = int(found[0]), found[1], found[2]
+    if isinstance(salt, bytes):
+        salt, stored = salt.decode(), stored.decode()
+    drop = r.register_script(_DROP)
+    if tries > MAX_TRIES:
+        drop(keys=[key], args=[salt])
+        raise bad
+    if hmac.compare_digest(_digest(salt, code), stored):
+        if drop(keys=[key], args=[salt]):
+            return
+        raise bad  # consumed by a concurrent check, or replaced
+    if tries >= MAX_TRIES:
+        drop(keys=[key], args=[salt])
+    raise bad
