@@ -4,14 +4,13 @@ from flask import Blueprint, jsonify, session
 
 from handlers import validation as v
 from handlers.guard import (
-    allowed_before_password_change,
     body_limit,
     current_trainee_id,
     limit_by_ip,
     public,
     start_session,
 )
-from wxapp.accounts import session_ends
+from wxapp.accounts import activation, session_ends
 from wxapp.accounts import trainees as accounts
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits
@@ -29,6 +28,9 @@ def login():
     password = v.string(body, "password", max_len=64, strip=False)
     trainee = accounts.verify_credentials(get_redis(), username, password)
     start_session(trainee.id, trainee.must_change_password)
+    if activation.needs_activation(trainee):
+        # The initial password is public: the masked roster phone, and nothing else.
+        return jsonify(activation.pending_reply(trainee))
     return jsonify(accounts.profile(trainee))
 
 
@@ -47,9 +49,9 @@ def me():
 
 
 @bp.post("/me/password")
-@allowed_before_password_change
 @body_limit(limits.CREDENTIALS_BODY)
 def change_password():
+    """For an activated account; one on its initial password activates by SMS instead."""
     body = v.json_body()
     old = v.string(body, "old_password", max_len=64, strip=False)
     new = v.string(body, "new_password", max_len=64, strip=False)

@@ -163,13 +163,15 @@ def test_success_resets_the_failure_count(client, trainee):
         assert login(client, trainee["phone"], "nope").status_code == 401
 
 
-def test_imported_trainee_must_change_the_initial_password(client, imported):
+def test_imported_trainee_activates_by_sms_not_by_a_password_change(client, imported):
+    """The initial password is public: it opens only 激活账号 (tests/api/test_account_recovery.py)."""
     res = login(client, imported["id_number"], initial_password(imported["id_number"]))
     assert res.status_code == 200 and res.json["must_change_password"] is True
+    assert res.json["activation_required"] is True and "name" not in res.json
     for path in ("/api/me", "/api/plans"):
         res = client.get(path)
         assert res.status_code == 403
-        assert res.json["error"] == "password_change_required"
+        assert res.json["error"] == "activation_required"
     res = client.post(
         "/api/me/password",
         json={
@@ -177,15 +179,12 @@ def test_imported_trainee_must_change_the_initial_password(client, imported):
             "new_password": "NewPass123",
         },
     )
-    assert res.status_code == 200 and res.json["must_change_password"] is False
-    assert client.get("/api/me").status_code == 200
+    assert res.status_code == 403 and res.json["error"] == "activation_required"
     client.post("/api/logout")
-    # The rule's password no longer works; the new one does.
-    assert (
-        login(client, imported["id_number"], initial_password(imported["id_number"])).status_code
-        == 401
-    )
-    assert login(client, imported["id_number"], "NewPass123").status_code == 200
+    # Still the initial password, still only the activation step.
+    res = login(client, imported["id_number"], initial_password(imported["id_number"]))
+    assert res.status_code == 200 and res.json["activation_required"] is True
+    assert login(client, imported["id_number"], "NewPass123").status_code == 401
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""登录 and the forced password change, as a trainee meets them in the phone's browser."""
+"""登录, and the step to 激活账号 after the initial password, as a trainee meets them in the
+phone's browser."""
 
 from __future__ import annotations
 
@@ -39,29 +40,23 @@ def test_lower_case_x_is_caught_before_sending(phone, site):
     assert "X 请大写" in page.wait_for_selector(".weui-toptips").inner_text()
 
 
-def test_first_login_with_the_initial_password_forces_a_change(phone, site):
+def test_first_login_with_the_initial_password_goes_to_activation(phone, site):
+    """The initial password is public: it opens 激活账号 only (tests/e2e/
+    test_account_recovery_pages.py follows the activation through)."""
     t = _trainee(site, None)
     page = phone.open("/h5/login")
     shot = phone.shot("login")
     copy_to_docs(shot, "login.png")
+    assert page.is_visible("#forgot-link")
     page.fill("#username", t["id_number"])
     page.fill("#password", initial_password(t["id_number"]))
     page.click("#submit")
 
-    page.wait_for_selector("#new_password")
-    assert "首次登录请先修改初始密码" in page.inner_text("body")
-    phone.shot("password-change")
-    page.fill("#new_password", "short1")
-    page.fill("#new_password2", "short1")
-    page.click("#submit")
-    assert "8～64" in page.wait_for_selector(".weui-toptips").inner_text()
-
-    page.fill("#new_password", "Better2025pass")
-    page.fill("#new_password2", "Better2025pass")
-    page.click("#submit")
-    page.wait_for_url("**/h5/plans*")
-    me = page.request.get(site.url + "/api/me").json()
-    assert me["must_change_password"] is False
+    page.wait_for_url("**/h5/activate?next=*")
+    page.wait_for_selector("#send-code")
+    assert "首次登录须验证单位登记的手机号" in page.inner_text("body")
+    assert "王五" not in page.inner_text("body")
+    phone.shot("activation-required")
 
 
 def test_pages_send_a_stranger_to_login_and_back(phone, site):
@@ -75,7 +70,7 @@ def test_pages_send_a_stranger_to_login_and_back(phone, site):
     page.wait_for_url("**/h5/plans?kind=public*")
 
 
-def test_an_unchanged_initial_password_is_sent_to_the_change_form(phone, site):
+def test_an_initial_password_session_is_sent_to_activation_from_any_page(phone, site):
     t = _trainee(site, None)
     page = phone.page
     response = page.request.post(
@@ -84,14 +79,8 @@ def test_an_unchanged_initial_password_is_sent_to_the_change_form(phone, site):
     )
     assert response.ok
     page.goto(site.url + "/h5/plans")
-    page.wait_for_url("**/h5/login?change=1*")
-    page.wait_for_selector("#old_password")
-    page.fill("#old_password", initial_password(t["id_number"]))
-    page.fill("#new_password", "Better2025pass")
-    page.fill("#new_password2", "Better2025pass")
-    page.click("#submit")
-    page.wait_for_url("**/h5/plans*")
-    page.wait_for_selector("#app[data-ready]")
+    page.wait_for_url("**/h5/activate?next=%2Fh5%2Fplans")
+    page.wait_for_selector("#send-code")
 
 
 def test_inside_wechat_a_stranger_goes_through_wechat_authorization(new_phone, site):

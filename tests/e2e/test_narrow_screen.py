@@ -71,6 +71,7 @@ def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
         "/h5/certificates",
         "/h5/orders",
         "/h5/login?change=1",
+        "/h5/forgot",
         "/h5/bind",
         f"/h5/group?plan={data['plan']}",
     ]:

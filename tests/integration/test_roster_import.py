@@ -272,11 +272,14 @@ def test_imported_trainee_logs_in_with_the_initial_password(app, runner, client,
             json={"username": username, "password": initial_password(person["id_number"])},
         )
         assert res.status_code == 200, res.json
+        # The initial password is public: it opens only 激活账号, no personal data.
         assert res.json["must_change_password"] is True
-        assert res.json["unit"] == {
-            "id": res.json["unit"]["id"],
-            "name": UNIT,
-            "district": DISTRICT,
-        }
+        assert res.json["activation_required"] is True
+        assert "unit" not in res.json and UNIT not in res.get_data(as_text=True)
+    with app.app_context():
+        imported = db.session.execute(
+            db.select(Trainee).where(Trainee.id_number == person["id_number"])
+        ).scalar_one()
+        assert (imported.unit.name, imported.unit.district) == (UNIT, DISTRICT)
     res = client.post("/api/login", json={"username": person["phone"], "password": "edu@000000"})
     assert res.status_code == 401

@@ -19,9 +19,10 @@ import redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Trainee, db
+from wxapp.accounts import bindings
 from wxapp.accounts.idnumbers import initial_password, mask_id_number
 from wxapp.accounts.session_ends import end_all
-from wxapp.errors import NotFound, TooManyRequests, Unauthorized, ValidationError
+from wxapp.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationError
 from wxapp.infra.ratelimit import count_in_window
 from wxapp.infra.transaction import transaction
 
@@ -108,8 +109,8 @@ def verify_credentials(r: redis.Redis, username: str, password: str) -> Trainee:
 def lift_lockout(r: redis.Redis, trainee_id: int) -> None:
     """Forget a trainee's failed logins and lift the lock, for whichever username was used.
 
-    For the 忘记密码 flow, once the phone is proven by SMS; it has no caller yet other than
-    the tests.
+    For 忘记密码 and activation (wxapp/accounts/password_reset.py, activation.py), once the
+    phone is proven by SMS.
     """
     r.delete(_trainee_fail_key(trainee_id), _trainee_lock_key(trainee_id))
 
@@ -135,30 +136,35 @@ def get_trainee(trainee_id: int) -> Trainee:
     return trainee
 
 
-def check_new_password(new_password: str, id_number: str) -> None:
-    """The rule for every new password (change, and later registration and reset): 8–64
-    characters with an English letter and a digit, not the initial password, and without
-    the ID number's last six characters (the ID number is public). 422 naming the field."""
+def check_new_password(new_password: str, id_number: str, field: str = "new_password") -> None:
+    """The rule for every new password (change, registration, reset): 8–64 characters with
+    an English letter and a digit, not the initial password, and without the ID number's
+    last six characters (the ID number is public). 422 naming `field` (a registration's
+    body calls it `password`), its message saying 新密码 or 密码 to match."""
+    label = "新密码" if field == "new_password" else "密码"
     if not PASSWORD_MIN <= len(new_password) <= PASSWORD_MAX:
-        raise ValidationError("new_password", f"新密码长度应为 {PASSWORD_MIN}～{PASSWORD_MAX} 位")
+        raise ValidationError(field, f"{label}长度应为 {PASSWORD_MIN}～{PASSWORD_MAX} 位")
     chars = set(new_password)
     if not (chars & _ASCII_LETTERS and chars & _ASCII_DIGITS):
-        raise ValidationError("new_password", "新密码须同时包含英文字母和数字")
+        raise ValidationError(field, f"{label}须同时包含英文字母和数字")
     if new_password == initial_password(id_number):
-        raise ValidationError("new_password", "新密码不能与初始密码相同")
+        raise ValidationError(field, f"{label}不能与初始密码相同")
     if id_number[-6:].lower() in new_password.lower():
-        raise ValidationError("new_password", "新密码不能包含身份证号码后六位")
+        raise ValidationError(field, f"{label}不能包含身份证号码后六位")
 
 
 def change_password(
     r: redis.Redis, trainee_id: int, old_password: str, new_password: str, now: datetime
 ) -> Trainee:
-    """Set a new password (slow, salted hash), lift the must-change flag and end every
-    session of the trainee (the caller starts its own again); commits.
+    """Set a new password (slow, salted hash), lift the must-change flag, drop the WeChat
+    binding and end every session of the trainee (the caller starts its own again); commits.
 
     The sessions end inside the transaction: if Redis fails, the password stays as it was;
     if the commit fails after, sessions have ended for nothing, which is the safe side."""
     trainee = get_trainee(trainee_id)
+    if trainee.must_change_password:
+        # The initial password is public: such an account activates by SMS (activation.py).
+        raise Forbidden("首次登录请先通过短信验证激活账号", code="activation_required")
     if not password_matches(trainee, old_password):
         raise ValidationError("old_password", "原密码错误", code="bad_old_password")
     check_new_password(new_password, trainee.id_number)
@@ -168,5 +174,7 @@ def change_password(
         trainee.password_hash = generate_password_hash(new_password)
         trainee.must_change_password = False
         trainee.updated_at = now
+        # A WeChat user bound by whoever knew the old password is no longer let in either.
+        bindings.unbind(trainee_id)
         end_all(r, trainee_id, now)
     return trainee

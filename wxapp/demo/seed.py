@@ -64,7 +64,7 @@ TRAINEES = (
     ),
     DemoTrainee(
         "王刚", "50023119850609203", "13800138003", "hospital", None,
-        None, "批量注册状态：用初始密码登录，须先修改密码",
+        None, "批量注册状态：用初始密码登录后须短信验证激活（验证码见 /_sandbox/sms）",
     ),
 )  # fmt: skip
 

@@ -1,6 +1,6 @@
 // The one way pages talk to the JSON API: same-origin fetch with the session cookie, a
 // loading toast when a call is slow, errors as ApiError carrying the server's Chinese
-// `message`, and the two redirects every page needs (401 → login, 403 first-login → change).
+// `message`, and the two redirects every page needs (401 → login, 403 first login → 激活账号).
 
 import { currentPath, inWeChat, startLoading, stopLoading } from './ui.js';
 
@@ -37,8 +37,9 @@ export function loginUrl(next = currentPath()) {
   return inWeChat() ? `/auth/wechat?next=${encodeURIComponent(next)}` : `/h5/login?next=${encodeURIComponent(next)}`;
 }
 
-export function passwordChangeUrl(next = currentPath()) {
-  return `/h5/login?change=1&next=${encodeURIComponent(next)}`;
+/** A session opened with a roster account's initial password reaches only 激活账号. */
+export function activationUrl(next = currentPath()) {
+  return `/h5/activate?next=${encodeURIComponent(next)}`;
 }
 
 function withQuery(path, query) {
@@ -88,9 +89,9 @@ export async function request(method, path, { body, query, loading = true, auth 
     if (auth === 'redirect' && res.status === 401) {
       err.redirecting = true;
       window.location.assign(loginUrl());
-    } else if (auth === 'redirect' && res.status === 403 && err.code === 'password_change_required') {
+    } else if (auth === 'redirect' && res.status === 403 && err.code === 'activation_required') {
       err.redirecting = true;
-      window.location.assign(passwordChangeUrl());
+      window.location.assign(activationUrl());
     }
     throw err;
   }

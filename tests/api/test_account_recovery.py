@@ -1,0 +1,414 @@
+"""Activation of roster accounts and 忘记密码, as an attacker and as the trainee try them.
+
+Every ID number is public, so the initial password (edu@ + its last six) proves nothing: the
+session it opens sees no personal data and reaches only the activation step. Codes are read
+from the SMS sandbox's inbox, as the trainee reads them on the phone.
+"""
+
+import pytest
+
+from models import Trainee, WechatBinding, db
+from tests.factories import make_binding, make_id_number, make_trainee, make_unit
+from tests.sms import latest_code, messages
+from wxapp.accounts.idnumbers import initial_password
+from wxapp.demo.seed import TRAINEES
+
+PERSONAL = ("name", "phone", "unit", "gender", "id_number_masked", "archive_district", "id")
+
+
+@pytest.fixture
+def roster(app):
+    """A roster (bulk-imported) account: initial password, no hash, a roster phone."""
+    with app.app_context():
+        t = make_trainee(name="赵六", password=None, unit=make_unit())
+        db.session.commit()
+        return {"id": t.id, "phone": t.phone, "id_number": t.id_number}
+
+
+@pytest.fixture
+def active(app):
+    with app.app_context():
+        t = make_trainee(name="王五")
+        db.session.commit()
+        return {"id": t.id, "phone": t.phone, "id_number": t.id_number}
+
+
+def login(client, username, password):
+    return client.post("/api/login", json={"username": username, "password": password})
+
+
+def initial_session(app, roster):
+    client = app.test_client()
+    res = login(client, roster["id_number"], initial_password(roster["id_number"]))
+    assert res.status_code == 200, res.json
+    return client
+
+
+def activation_code(client, app, roster):
+    res = client.post("/api/activation/code", json={})
+    assert res.status_code == 200, res.json
+    return latest_code(app.test_client(), roster["phone"])
+
+
+# --- the initial password opens nothing personal ------------------------------------------
+
+
+def test_initial_password_login_answers_only_the_masked_phone(app, roster):
+    client = app.test_client()
+    for username in (roster["id_number"], roster["phone"]):
+        res = login(client, username, initial_password(roster["id_number"]))
+        assert res.status_code == 200
+        masked = roster["phone"][:3] + "****" + roster["phone"][-4:]
+        assert res.json == {
+            "must_change_password": True,
+            "activation_required": True,
+            "phone_masked": masked,
+        }
+        text = res.get_data(as_text=True)
+        assert roster["phone"] not in text and "赵六" not in text and "垫江" not in text
+        assert not set(PERSONAL) & set(res.json)
+
+
+def _sample_path(rule) -> str:
+    path = rule.rule
+    for arg in rule.arguments:
+        path = path.replace(f"<int:{arg}>", "1").replace(f"<{arg}>", "x")
+        path = path.replace(f"<string:{arg}>", "x").replace(f"<path:{arg}>", "x")
+    return path
+
+
+def test_initial_password_session_reaches_no_other_route(app, roster):
+    client = initial_session(app, roster)
+    refused = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        if getattr(view, "_public", False) or getattr(view, "_before_password_change", False):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            res = client.open(_sample_path(rule), method=method, json={})
+            assert res.status_code == 403, (method, rule.rule, res.status_code)
+            assert res.json == {
+                "error": "activation_required",
+                "message": "首次登录请先通过短信验证激活账号",
+            }
+            assert roster["phone"] not in res.get_data(as_text=True)
+            refused += 1
+    assert refused >= 20
+    for path in ("/api/me", "/api/me/progress", "/api/me/certificates", "/api/me/orders"):
+        assert client.get(path).status_code == 403
+
+
+def test_the_beacon_refuses_an_initial_password_session(app, roster):
+    client = initial_session(app, roster)
+    res = client.post("/api/beacons", json={"chapter_id": 1, "seq": 1, "position_s": 0})
+    assert res.status_code == 403 and res.json["error"] == "activation_required"
+
+
+def test_the_initial_password_cannot_be_changed_without_sms(app, roster):
+    client = initial_session(app, roster)
+    res = client.post(
+        "/api/me/password",
+        json={"old_password": initial_password(roster["id_number"]), "new_password": "NewPass123"},
+    )
+    assert res.status_code == 403 and res.json["error"] == "activation_required"
+    with app.app_context():
+        assert db.session.get(Trainee, roster["id"]).password_hash is None
+
+
+# --- activation ------------------------------------------------------------------------------
+
+
+def test_activation_sends_a_code_to_the_roster_phone_and_sets_the_password(app, roster):
+    client = initial_session(app, roster)
+    assert client.get("/api/activation").json["phone_masked"].endswith(roster["phone"][-4:])
+    res = client.post("/api/activation/code", json={})
+    assert res.status_code == 200
+    assert res.json == {
+        "phone_masked": roster["phone"][:3] + "****" + roster["phone"][-4:],
+        "phone_tail": roster["phone"][-4:],
+        "resend_after_s": 60,
+        "expires_in_s": 300,
+    }
+    inbox = messages(app.test_client(), roster["phone"])
+    assert len(inbox) == 1
+    assert inbox[0]["text"].startswith("【重庆继续教育】您的验证码为 ")
+    assert "激活" in inbox[0]["text"]
+    code = inbox[0]["params"][0]
+    # A weak password is refused first, and does not spend the code.
+    weak = client.post("/api/activation", json={"sms_code": code, "new_password": "password"})
+    assert weak.status_code == 422 and weak.json["field"] == "new_password"
+    wrong = "000000" if code != "000000" else "111111"
+    bad = client.post("/api/activation", json={"sms_code": wrong, "new_password": "NewPass123"})
+    assert bad.status_code == 422 and bad.json["error"] == "bad_sms_code"
+    assert bad.json["field"] == "sms_code"
+    res = client.post("/api/activation", json={"sms_code": code, "new_password": "NewPass123"})
+    assert res.status_code == 200, res.json
+    assert res.json["must_change_password"] is False and res.json["name"] == "赵六"
+    assert client.get("/api/me").status_code == 200  # this browser: a fresh full session
+    # The code served once; the initial password is gone, the new one works.
+    again = client.post("/api/activation", json={"sms_code": code, "new_password": "NewPass124"})
+    assert again.status_code == 409 and again.json["error"] == "already_activated"
+    other = app.test_client()
+    assert (
+        login(other, roster["id_number"], initial_password(roster["id_number"])).status_code == 401
+    )
+    assert login(other, roster["phone"], "NewPass123").status_code == 200
+
+
+def test_activation_ends_every_other_session_and_drops_a_binding(app, roster):
+    first = initial_session(app, roster)
+    attacker = initial_session(app, roster)
+    with app.app_context():
+        make_binding(db.session.get(Trainee, roster["id"]), "o_attacker_000000000001")
+        db.session.commit()
+    code = activation_code(first, app, roster)
+    res = first.post("/api/activation", json={"sms_code": code, "new_password": "NewPass123"})
+    assert res.status_code == 200
+    for path in ("/api/activation", "/api/me"):
+        ended = attacker.get(path)
+        assert ended.status_code == 401 and ended.json["error"] == "session_ended"
+    assert first.get("/api/me").status_code == 200
+    with app.app_context():
+        assert (
+            db.session.execute(
+                db.select(WechatBinding).where(WechatBinding.trainee_id == roster["id"])
+            ).first()
+            is None
+        )
+
+
+def test_a_code_for_another_purpose_does_not_activate(app, roster):
+    client = initial_session(app, roster)
+    res = app.test_client().post("/api/password/forgot/code", json={"username": roster["phone"]})
+    assert res.status_code == 200
+    reset_code = latest_code(app.test_client(), roster["phone"])
+    bad = client.post(
+        "/api/activation", json={"sms_code": reset_code, "new_password": "NewPass123"}
+    )
+    assert bad.status_code == 422 and bad.json["error"] == "bad_sms_code"
+
+
+def test_a_roster_account_without_a_phone_is_sent_to_the_unit(app):
+    with app.app_context():
+        t = make_trainee(name="钱七", password=None)
+        t.phone = None
+        db.session.commit()
+        id_number = t.id_number
+    client = app.test_client()
+    res = login(client, id_number, initial_password(id_number))
+    assert res.json == {
+        "must_change_password": True,
+        "activation_required": True,
+        "phone_masked": None,
+    }
+    res = client.post("/api/activation/code", json={})
+    assert res.status_code == 409 and res.json["error"] == "no_phone"
+    assert "所在单位" in res.json["message"] and "400-023-9229" in res.json["message"]
+
+
+def test_activation_needs_an_initial_password_session(app, active):
+    assert app.test_client().post("/api/activation/code", json={}).status_code == 401
+    client = app.test_client()
+    assert login(client, active["phone"], "Passw0rd!").status_code == 200
+    res = client.post("/api/activation/code", json={})
+    assert res.status_code == 409 and res.json["error"] == "already_activated"
+    assert messages(app.test_client(), active["phone"]) == []
+
+
+def test_a_second_code_within_a_minute_is_refused_then_allowed(app, clock, roster):
+    client = initial_session(app, roster)
+    first = activation_code(client, app, roster)
+    res = client.post("/api/activation/code", json={})
+    assert res.status_code == 429 and res.json["error"] == "sms_too_soon"
+    assert 1 <= res.json["retry_after"] <= 60
+    clock.advance(61)
+    second = activation_code(client, app, roster)
+    assert len(messages(app.test_client(), roster["phone"])) == 2
+    if first != second:  # one live code: the new one replaced the old
+        old = client.post("/api/activation", json={"sms_code": first, "new_password": "NewPass123"})
+        assert old.status_code == 422
+    res = client.post("/api/activation", json={"sms_code": second, "new_password": "NewPass123"})
+    assert res.status_code == 200
+
+
+def test_the_sms_service_failing_is_a_503_and_the_phone_may_ask_again(app, roster):
+    client = initial_session(app, roster)
+    sandbox = app.test_client()
+    sandbox.post("/_sandbox/sms/switches", json={"fail": "InternalError.Timeout", "times": 1})
+    res = client.post("/api/activation/code", json={})
+    assert res.status_code == 503 and res.json["error"] == "sms_unavailable"
+    assert res.json["message"] == "短信服务暂时不可用，请稍后再试"
+    assert messages(sandbox, roster["phone"]) == []
+    assert client.post("/api/activation/code", json={}).status_code == 200  # no 60 s wait
+
+
+# --- 忘记密码 ---------------------------------------------------------------------------------
+
+
+def forgot_code(client, username):
+    return client.post("/api/password/forgot/code", json={"username": username})
+
+
+def test_forgot_password_by_phone_sets_a_new_password_and_ends_sessions(app, active):
+    old_session = app.test_client()
+    assert login(old_session, active["phone"], "Passw0rd!").status_code == 200
+    client = app.test_client()
+    res = forgot_code(client, active["phone"])
+    assert res.status_code == 200
+    assert res.json["phone_tail"] == active["phone"][-4:]
+    code = latest_code(client, active["phone"])
+    assert "找回" in messages(client, active["phone"])[0]["text"]
+    body = {"username": active["phone"], "sms_code": code, "new_password": "Forgot123"}
+    res = client.post("/api/password/forgot", json=body)
+    assert res.status_code == 200 and res.json == {"ok": True}
+    ended = old_session.get("/api/me")
+    assert ended.status_code == 401 and ended.json["error"] == "session_ended"
+    assert login(client, active["phone"], "Passw0rd!").status_code == 401
+    assert login(client, active["id_number"], "Forgot123").status_code == 200
+    # The code served once.
+    again = app.test_client().post(
+        "/api/password/forgot", json={**body, "new_password": "Again1234"}
+    )
+    assert again.status_code == 422 and again.json["error"] == "bad_sms_code"
+
+
+def test_forgot_password_lifts_the_lockout(app, active):
+    client = app.test_client()
+    for _ in range(5):
+        login(client, active["id_number"], "wrong-one1")
+    locked = login(client, active["phone"], "Passw0rd!")
+    assert locked.status_code == 429 and locked.json["error"] == "locked"
+    assert forgot_code(client, active["id_number"]).status_code == 200
+    code = latest_code(client, active["phone"])
+    res = client.post(
+        "/api/password/forgot",
+        json={"username": active["id_number"], "sms_code": code, "new_password": "Forgot123"},
+    )
+    assert res.status_code == 200
+    assert login(client, active["phone"], "Forgot123").status_code == 200
+
+
+def test_forgot_password_activates_a_roster_account(app, roster):
+    client = app.test_client()
+    res = forgot_code(client, roster["id_number"])
+    assert res.status_code == 200 and res.json["phone_tail"] == roster["phone"][-4:]
+    code = latest_code(client, roster["phone"])
+    res = client.post(
+        "/api/password/forgot",
+        json={"username": roster["id_number"], "sms_code": code, "new_password": "Forgot123"},
+    )
+    assert res.status_code == 200
+    res = login(client, roster["id_number"], "Forgot123")
+    assert res.status_code == 200 and res.json["must_change_password"] is False
+    assert (
+        login(app.test_client(), roster["phone"], initial_password(roster["id_number"])).status_code
+        == 401
+    )
+
+
+def test_an_unknown_phone_gets_the_same_answer_and_no_sms(app, active):
+    unknown = "13712345678"
+    known = forgot_code(app.test_client(), active["phone"])
+    res = forgot_code(app.test_client(), unknown)
+    assert res.status_code == known.status_code == 200
+    assert set(res.json) == set(known.json)
+    assert res.json == {
+        "phone_masked": "137****5678",
+        "phone_tail": "5678",
+        "resend_after_s": 60,
+        "expires_in_s": 300,
+    }
+    assert messages(app.test_client(), unknown) == []
+    # The same limits: a second ask within the minute is refused alike.
+    again_known = forgot_code(app.test_client(), active["phone"])
+    again_unknown = forgot_code(app.test_client(), unknown)
+    assert again_known.status_code == again_unknown.status_code == 429
+    assert again_known.json["error"] == again_unknown.json["error"] == "sms_too_soon"
+    # And the reset fails exactly like a wrong code.
+    body = {"username": unknown, "sms_code": "123456", "new_password": "Forgot123"}
+    res = app.test_client().post("/api/password/forgot", json=body)
+    wrong = app.test_client().post(
+        "/api/password/forgot", json={**body, "username": active["phone"], "sms_code": "000000"}
+    )
+    assert res.status_code == wrong.status_code == 422
+    assert res.json == wrong.json
+
+
+def test_an_unknown_id_number_gets_a_steady_made_up_phone(app, clock, active):
+    unknown = make_id_number(987654)
+    first = forgot_code(app.test_client(), unknown)
+    assert first.status_code == 200
+    assert len(first.json["phone_masked"]) == 11 and first.json["phone_masked"][3:7] == "****"
+    clock.advance(61)
+    second = forgot_code(app.test_client(), unknown)
+    assert second.json == first.json  # asking twice does not tell it apart from an account
+    assert (
+        app.test_client()
+        .get("/_sandbox/sms/messages?phone=" + first.json["phone_masked"])
+        .json["items"]
+        == []
+    )
+
+
+def test_forgot_password_checks_the_new_password_before_the_code(app, active):
+    client = app.test_client()
+    forgot_code(client, active["phone"])
+    code = latest_code(client, active["phone"])
+    body = {"username": active["phone"], "sms_code": code}
+    weak = client.post("/api/password/forgot", json={**body, "new_password": "abcdefgh"})
+    assert weak.status_code == 422 and weak.json["field"] == "new_password"
+    last_six = client.post(
+        "/api/password/forgot", json={**body, "new_password": "a1" + active["id_number"][-6:]}
+    )
+    assert last_six.status_code == 422 and last_six.json["field"] == "new_password"
+    ok = client.post("/api/password/forgot", json={**body, "new_password": "Forgot123"})
+    assert ok.status_code == 200
+
+
+def test_five_wrong_codes_burn_the_code(app, active):
+    client = app.test_client()
+    forgot_code(client, active["phone"])
+    code = latest_code(client, active["phone"])
+    wrong = [c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c != code]
+    body = {"username": active["phone"], "new_password": "Forgot123"}
+    for guess in wrong[:5]:
+        res = client.post("/api/password/forgot", json={**body, "sms_code": guess})
+        assert res.status_code == 422 and res.json["error"] == "bad_sms_code"
+    res = client.post("/api/password/forgot", json={**body, "sms_code": code})
+    assert res.status_code == 422 and res.json["error"] == "bad_sms_code"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "username"),
+        ({"username": "12345"}, "username"),
+        ({"username": "50023119850307001x"}, "username"),
+        ({"username": 13800138000}, "username"),
+    ],
+)
+def test_forgot_code_names_a_malformed_username(client, body, field):
+    res = client.post("/api/password/forgot/code", json=body)
+    assert res.status_code == 422 and res.json["field"] == field
+
+
+def test_forgot_password_is_rate_limited_per_address(app):
+    client = app.test_client()
+    statuses = [forgot_code(client, f"1370000{n:04d}").status_code for n in range(21)]
+    assert statuses[:20] == [200] * 20
+    assert statuses[20] == 429
+
+
+def test_the_demo_roster_trainee_activates_through_the_sms_sandbox(app, runner):
+    """`make run`'s 王刚 (bulk-registered): the initial password, then 激活账号 by SMS."""
+    assert runner.invoke(args=["seed-demo", "--once"]).exit_code == 0
+    imported = next(t for t in TRAINEES if t.password is None)
+    client = app.test_client()
+    res = login(client, imported.id_number, imported.login_password)
+    assert res.status_code == 200 and res.json["activation_required"] is True
+    assert client.post("/api/activation/code", json={}).status_code == 200
+    code = latest_code(client, imported.phone)
+    res = client.post("/api/activation", json={"sms_code": code, "new_password": "Demo2026ok"})
+    assert res.status_code == 200 and res.json["name"] == imported.name

@@ -1,0 +1,111 @@
+"""忘记密码: a new password for whoever receives the SMS code sent to the account's phone.
+
+The username is a phone number or an ID number, as for login. Every ID number is public,
+so the flow is built to tell a stranger as little as it can:
+
+- The code goes only to the phone on the account; the answer names that phone masked
+  (138****8001): for an ID number, that is the phone's last four digits and first three,
+  what the page must show so that its owner knows where to look. It is bounded: the SMS
+  limits of `sms_codes` (one send per phone a minute, 10 a day, 30 a day per address) and
+  the per-address limit of the handlers hold for every username, known or not.
+- A username that names no account (or an account without a phone) gets the same answer
+  and the same limits, and no SMS: a phone number is shown masked as itself, an ID number
+  gets a made-up phone that stays the same for that ID number (an HMAC with SECRET_KEY), so
+  asking twice does not tell it apart.
+- The reset itself fails with the same `bad_sms_code` for an unknown username as for a wrong
+  code; the password rules are checked first (against the ID number the username is, or the
+  account's), so that a mistake in the new password does not spend the code.
+
+A reset sets the password, activates a roster account (the code proved its roster phone),
+lifts a lockout, drops the WeChat binding and ends every session of the trainee; it does not
+log in (the page sends the trainee to the login form).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import redis
+from werkzeug.security import generate_password_hash
+
+from wxapp.accounts import bindings, sms_codes
+from wxapp.accounts.session_ends import end_all
+from wxapp.accounts.trainees import check_new_password, find_trainee, lift_lockout
+from wxapp.errors import ValidationError
+from wxapp.infra.transaction import transaction
+
+# Mobile prefixes a made-up phone starts with (an unknown ID number's answer).
+_PREFIXES = (
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "157",
+    "158",
+    "159",
+    "177",
+    "180",
+    "181",
+    "182",
+    "186",
+    "187",
+    "188",
+    "189",
+    "199",
+)
+
+
+def is_phone(username: str) -> bool:
+    return len(username) == 11 and username.isdigit()
+
+
+def _made_up_phone(secret: str, username: str) -> str:
+    digest = hmac.new(secret.encode(), b"reset-phone:" + username.encode(), hashlib.sha256)
+    n = int.from_bytes(digest.digest()[:8], "big")
+    return _PREFIXES[n % len(_PREFIXES)] + f"{(n // len(_PREFIXES)) % 10**8:08d}"
+
+
+def send_reset_code(
+    r: redis.Redis, config: Mapping[str, Any], username: str, client_ip: str, now: datetime
+) -> sms_codes.SentCode:
+    """An SMS code to the phone of the account `username` names; the same answer, limits
+    and errors for a username that names none (then nothing is sent)."""
+    trainee = find_trainee(username)
+    if trainee is not None and trainee.phone:
+        return sms_codes.send_code(
+            r, config, trainee.phone, sms_codes.Purpose.RESET, client_ip, now
+        )
+    shown = username if is_phone(username) else _made_up_phone(config["SECRET_KEY"], username)
+    return sms_codes.pretend_send(r, username, shown, client_ip, now)
+
+
+def reset_password(
+    r: redis.Redis, username: str, sms_code: str, new_password: str, now: datetime
+) -> int:
+    """Set a new password with the code sent to the account's phone; the trainee's id.
+    Commits."""
+    trainee = find_trainee(username)
+    check_new_password(new_password, trainee.id_number if trainee else username)
+    if trainee is None or not trainee.phone:
+        # The same try and the same answer as a wrong code (nothing is live under this key).
+        sms_codes.check_code(r, username, sms_codes.Purpose.RESET, sms_code)
+        raise ValidationError("sms_code", sms_codes.BAD_CODE_MESSAGE, code="bad_sms_code")
+    sms_codes.check_code(r, trainee.phone, sms_codes.Purpose.RESET, sms_code)
+    with transaction():
+        trainee.password_hash = generate_password_hash(new_password)
+        trainee.must_change_password = False
+        trainee.updated_at = now
+        bindings.unbind(trainee.id)
+        end_all(r, trainee.id, now)
+    lift_lockout(r, trainee.id)
+    return trainee.id
