@@ -1,21 +1,30 @@
-"""网页授权 login and the WeChat binding: /auth/wechat, /auth/wechat/return, bind, unbind."""
+"""网页授权 login and the WeChat binding: /auth/wechat, /auth/wechat/return, bind, the
+re-bind SMS code, unbind.
+
+The flow is tied to the browser that starts it: /auth/wechat keeps a random nonce in this
+browser's signed session (HttpOnly, SameSite=Lax, so WeChat's redirect back still carries
+it) and only its hash in the state's Redis record; the return is refused in any other
+browser, before the code is even exchanged.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, request, session
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
 
 from handlers import validation as v
 from handlers.guard import (
     SESSION_MUST_CHANGE,
     SESSION_TRAINEE,
     body_limit,
+    client_ip,
     current_trainee_id,
     limit_by_ip,
     public,
     start_session,
 )
+from wxapp.accounts import session_ends, wechat_login
 from wxapp.accounts import trainees as accounts
-from wxapp.accounts import wechat_login
+from wxapp.errors import AppError
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits, ratelimit
 from wxapp.wechat import oauth
@@ -25,11 +34,30 @@ bp = Blueprint("wechat_auth", __name__)
 # The openid of this WeChat user, kept in the (signed) session: pending until bound, and
 # kept after login so pages opened inside WeChat know it (JSAPI pay needs it).
 SESSION_OPENID = "wx_openid"
+# This browser's secret for 网页授权: the state's record holds its hash (wxapp.wechat.oauth).
+SESSION_OAUTH_NONCE = "wx_oauth_nonce"
+
+
+@bp.errorhandler(AppError)
+def _auth_error(err: AppError):
+    """The /auth/ pages are opened by WeChat's browser: a page for people, JSON otherwise."""
+    if (
+        request.path.startswith("/auth/")
+        and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    ):
+        return render_template("h5/auth_error.html", message=err.message), err.status
+    return jsonify(err.to_dict()), err.status
 
 
 @bp.get("/auth/wechat")
 def start():
-    return redirect(oauth.start_login(get_redis(), current_app.config, request.args.get("next")))
+    nonce = session.get(SESSION_OAUTH_NONCE)
+    if not isinstance(nonce, str) or not nonce:
+        nonce = oauth.new_browser_nonce()
+        session[SESSION_OAUTH_NONCE] = nonce
+    return redirect(
+        oauth.start_login(get_redis(), current_app.config, request.args.get("next"), nonce)
+    )
 
 
 @bp.get("/auth/wechat/return")
@@ -40,33 +68,66 @@ def finish():
         current_app.config,
         request.args.get("code", ""),
         request.args.get("state", ""),
+        session.get(SESSION_OAUTH_NONCE),
         tid if isinstance(tid, int) else None,
-        app_now(),
     )
+    if outcome.log_out_current:
+        # Logged in as someone else than this WeChat user: that session ends here (its
+        # cookie is refused from now on), it is never bound to nor carried over.
+        session_ends.end_this_session(get_redis(), session, app_now())
     if outcome.trainee_id is None:
         session.clear()
         session[SESSION_OPENID] = outcome.openid
         return redirect(outcome.bind_url)
-    start_session(outcome.trainee_id, outcome.must_change_password)
+    start_session(outcome.trainee_id, must_change=False)  # a usable binding is activated
     session[SESSION_OPENID] = outcome.openid
     return redirect(outcome.next_path)
+
+
+def _credentials() -> tuple[str | None, dict, str, str]:
+    """The pending openid (rate-limited per WeChat user) and the username and password."""
+    limit_by_ip(limits.BIND)
+    openid = session.get(SESSION_OPENID)
+    if not isinstance(openid, str) or not openid:
+        openid = None
+    else:
+        ratelimit.hit(get_redis(), limits.BIND_PER_WECHAT_USER, openid)
+    body = v.json_body()
+    username = v.string(body, "username", max_len=18)
+    password = v.string(body, "password", max_len=64, strip=False)
+    return openid, body, username, password
 
 
 @bp.post("/api/wechat/bind")
 @public
 @body_limit(limits.CREDENTIALS_BODY)
 def bind():
-    limit_by_ip(limits.BIND)
-    openid = session.get(SESSION_OPENID)
-    if isinstance(openid, str) and openid:
-        ratelimit.hit(get_redis(), limits.BIND_PER_WECHAT_USER, openid)
-    body = v.json_body()
-    username = v.string(body, "username", max_len=18)
-    password = v.string(body, "password", max_len=64, strip=False)
-    trainee = wechat_login.bind_with_password(get_redis(), openid, username, password, app_now())
+    openid, body, username, password = _credentials()
+    sms_code = v.string(body, "sms_code", required=False, max_len=6)
+    trainee = wechat_login.bind_with_password(
+        get_redis(), openid, username, password, sms_code or None, app_now()
+    )
     start_session(trainee.id, trainee.must_change_password)
     session[SESSION_OPENID] = openid
     return jsonify({**accounts.profile(trainee), "wechat_bound": True})
+
+
+@bp.post("/api/wechat/bind/sms")
+@public
+@body_limit(limits.CREDENTIALS_BODY)
+def send_rebind_code():
+    openid, _, username, password = _credentials()
+    sent = wechat_login.send_rebind_code(
+        get_redis(), current_app.config, openid, username, password, client_ip(), app_now()
+    )
+    return jsonify(
+        {
+            "phone_tail": sent.phone_tail,
+            "phone_masked": sent.phone_masked,
+            "resend_after_s": sent.resend_after_s,
+            "expires_in_s": sent.expires_in_s,
+        }
+    )
 
 
 @bp.post("/api/me/wechat/unbind")

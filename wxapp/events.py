@@ -164,9 +164,32 @@ class CertificateIssued(Event):
         return f"certificate:{self.serial}"
 
 
+@dataclass(frozen=True)
+class WechatRebound(Event):
+    """The account was bound to another WeChat user (password and SMS code given); the
+    WeChat user it was bound to until then is told, at `old_openid` (not at the trainee's
+    current binding, which is the new one)."""
+
+    event_type: ClassVar[str] = "wechat_rebound"
+    old_openid: str
+    rebound_at: str  # ISO 8601 with its offset
+    name_masked: str  # "王*五": who the account is, without telling the old user the name
+
+    @property
+    def subject(self) -> str:
+        return f"rebind:{self.rebound_at}"
+
+
 EVENT_CLASSES: dict[str, type[Event]] = {
     cls.event_type: cls
-    for cls in (PaymentSucceeded, ChapterLearned, CourseLearned, PlanCompleted, CertificateIssued)
+    for cls in (
+        PaymentSucceeded,
+        ChapterLearned,
+        CourseLearned,
+        PlanCompleted,
+        CertificateIssued,
+        WechatRebound,
+    )
 }
 
 

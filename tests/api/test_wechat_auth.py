@@ -1,12 +1,17 @@
-"""网页授权 start (state, no open redirect), the bind API with the login rules, unbind,
-and the sandbox pages (consent, phone, inbox) over the test client."""
+"""网页授权 start (a state tied to this browser, no open redirect), the bind API with the
+login rules (activated accounts only, an SMS code to re-bind), unbind, a password change
+dropping the binding, and the sandbox pages (consent, phone, inbox) over the test client.
+The whole flow through the sandbox's consent over real HTTP: tests/api/test_oauth_csrf.py."""
 
+import hashlib
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from models import WechatBinding, db
+from models import Outbox, Trainee, WechatBinding, db
 from tests.factories import make_binding, make_trainee
+from wxapp.accounts.idnumbers import initial_password
 from wxapp.wechat.oauth import safe_next
 
 OPENID = "o_pending_00000000000000001"
@@ -41,6 +46,10 @@ def binding_of(app, trainee_id):
         ("/\\evil.example", "/h5/progress"),
         ("javascript:alert(1)", "/h5/progress"),
         ("/h5/x\r\nSet-Cookie: a=b", "/h5/progress"),
+        ("/\t/evil.example", "/h5/progress"),
+        ("/\n/evil.example", "/h5/progress"),
+        ("/\x7f/evil.example", "/h5/progress"),
+        ("/h5/progress?year=2025#top", "/h5/progress?year=2025#top"),
         (None, "/h5/progress"),
     ],
 )
@@ -61,15 +70,44 @@ def test_start_redirects_to_authorize_with_a_single_use_state(client, app, redis
     assert query["scope"] == ["snsapi_base"]
     assert query["redirect_uri"] == [app.config["PUBLIC_BASE_URL"] + "/auth/wechat/return"]
     state = query["state"][0]
-    assert redis_client.get(f"wechat:oauth-state:{state}") == "/h5/progress"
+    # The state's record keeps `next` and the hash of this browser's nonce, never the nonce.
+    with client.session_transaction() as sess:
+        nonce = sess["wx_oauth_nonce"]
+    record = json.loads(redis_client.get(f"wechat:oauth-state:{state}"))
+    assert record == {"next": "/h5/progress", "nonce": hashlib.sha256(nonce.encode()).hexdigest()}
+    assert nonce not in redis_client.get(f"wechat:oauth-state:{state}")
     other = parse_qs(urlsplit(client.get("/auth/wechat").headers["Location"]).query)
     assert other["state"][0] != state
+    with client.session_transaction() as sess:
+        assert sess["wx_oauth_nonce"] == nonce  # one nonce per browser: two tabs both work
 
 
 def test_return_with_unknown_state_is_400(client):
     res = client.get("/auth/wechat/return?code=abc&state=forged")
     assert res.status_code == 400 and res.json["error"] == "bad_state"
     assert client.get("/auth/wechat/return?code=abc").status_code == 400
+
+
+def test_return_in_another_browser_is_403_and_spends_the_state(app, client, redis_client):
+    start = client.get("/auth/wechat?next=/h5/orders")
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    other = app.test_client()  # a browser that did not start this flow
+    res = other.get(f"/auth/wechat/return?code=abc&state={state}")
+    assert res.status_code == 403 and res.json["error"] == "state_mismatch"
+    assert redis_client.get(f"wechat:oauth-state:{state}") is None
+    # Spent: not even the browser that started it can use it now.
+    res = client.get(f"/auth/wechat/return?code=abc&state={state}")
+    assert res.status_code == 400 and res.json["error"] == "bad_state"
+
+
+def test_a_browser_is_shown_a_chinese_page(app, client):
+    start = client.get("/auth/wechat")
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    accept = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    res = app.test_client().get(f"/auth/wechat/return?code=abc&state={state}", headers=accept)
+    assert res.status_code == 403 and res.mimetype == "text/html"
+    text = res.get_data(as_text=True)
+    assert "不是在本微信中打开的" in text and "未登录任何账号，也未绑定任何微信" in text
 
 
 def test_bind_needs_the_openid_from_wechat(client, trainee):
@@ -126,6 +164,106 @@ def test_bind_follows_the_lockout_rules(client, app, trainee):
     )
     assert res.status_code == 429 and res.json["error"] == "locked"
     assert binding_of(app, trainee["id"]) is None
+
+
+def test_bind_refuses_the_initial_password(client, app):
+    """A roster account not yet activated binds nothing, not even to its own password."""
+    with app.app_context():
+        t = make_trainee(password=None)
+        db.session.commit()
+        tid, id_number = t.id, t.id_number
+    pending(client)
+    res = client.post(
+        "/api/wechat/bind",
+        json={"username": id_number, "password": initial_password(id_number)},
+    )
+    assert res.status_code == 403 and res.json["error"] == "activation_required"
+    assert "激活" in res.json["message"]
+    assert binding_of(app, tid) is None
+    assert client.get("/api/me").status_code == 401
+
+
+def _bound_elsewhere(app, trainee, openid="o_old_wechat_user_000000001"):
+    with app.app_context():
+        make_binding(db.session.get(Trainee, trainee["id"]), openid)
+        db.session.commit()
+    return openid
+
+
+def test_rebind_answers_409_with_the_phone_tail_and_changes_nothing(client, app, trainee):
+    old = _bound_elsewhere(app, trainee)
+    pending(client)
+    res = client.post(
+        "/api/wechat/bind", json={"username": trainee["phone"], "password": "Passw0rd!"}
+    )
+    assert res.status_code == 409 and res.json["error"] == "rebind_needs_sms"
+    assert res.json["phone_tail"] == trainee["phone"][-4:]
+    assert res.json["phone_masked"] == trainee["phone"][:3] + "****" + trainee["phone"][-4:]
+    assert f"尾号 {trainee['phone'][-4:]}" in res.json["message"]
+    res = client.post(
+        "/api/wechat/bind",
+        json={"username": trainee["phone"], "password": "Passw0rd!", "sms_code": "123456"},
+    )
+    assert res.status_code == 422 and res.json["error"] == "bad_sms_code"
+    assert binding_of(app, trainee["id"]) == old
+    assert client.get("/api/me").status_code == 401
+    with app.app_context():
+        assert db.session.execute(db.select(Outbox)).first() is None
+
+
+def test_rebind_code_needs_the_password(client, app, trainee):
+    _bound_elsewhere(app, trainee)
+    body = {"username": trainee["phone"], "password": "wrong1234"}
+    assert client.post("/api/wechat/bind/sms", json=body).status_code == 401  # no openid
+    pending(client)
+    res = client.post("/api/wechat/bind/sms", json=body)
+    assert res.status_code == 401 and res.json["error"] == "bad_credentials"
+    res = client.post("/api/wechat/bind/sms", json={"username": trainee["phone"]})
+    assert res.status_code == 422 and res.json["field"] == "password"
+
+
+def test_rebind_code_is_refused_when_no_rebind_is_needed(client, app, trainee):
+    pending(client)
+    body = {"username": trainee["phone"], "password": "Passw0rd!"}
+    res = client.post("/api/wechat/bind/sms", json=body)
+    assert res.status_code == 409 and res.json["error"] == "rebind_not_needed"
+    # Bound to this very WeChat user already: binding again needs nothing more.
+    assert client.post("/api/wechat/bind", json=body).status_code == 200
+    pending(client)
+    res = client.post("/api/wechat/bind/sms", json=body)
+    assert res.status_code == 409 and res.json["error"] == "rebind_not_needed"
+    assert client.post("/api/wechat/bind", json=body).status_code == 200
+
+
+def test_rebind_without_a_phone_goes_to_customer_service(client, app, trainee):
+    _bound_elsewhere(app, trainee)
+    with app.app_context():
+        db.session.get(Trainee, trainee["id"]).phone = None
+        db.session.commit()
+    pending(client)
+    body = {"username": trainee["id_number"], "password": "Passw0rd!"}
+    for path in ("/api/wechat/bind", "/api/wechat/bind/sms"):
+        res = client.post(path, json=body)
+        assert res.status_code == 409 and res.json["error"] == "rebind_needs_service"
+        assert "400-023-9229" in res.json["message"]
+
+
+def test_a_password_change_drops_the_binding(client, app, trainee):
+    """Whoever bound a WeChat user with the old password is not let in by it any more."""
+    pending(client)
+    body = {"username": trainee["phone"], "password": "Passw0rd!"}
+    assert client.post("/api/wechat/bind", json=body).status_code == 200
+    assert binding_of(app, trainee["id"]) == OPENID
+    res = client.post(
+        "/api/me/password", json={"old_password": "Passw0rd!", "new_password": "N3wSecret!"}
+    )
+    assert res.status_code == 200
+    assert binding_of(app, trainee["id"]) is None
+    # Bound again with the new password (nothing else bound: no SMS needed).
+    pending(client)
+    body = {"username": trainee["phone"], "password": "N3wSecret!"}
+    assert client.post("/api/wechat/bind", json=body).status_code == 200
+    assert binding_of(app, trainee["id"]) == OPENID
 
 
 def test_unbind(client, app, trainee):

@@ -99,17 +99,21 @@ def test_sandbox_code_exchange_errors(live_server):
         assert wrong.json()["errcode"] == 40125
 
 
-def test_password_login_is_bound_on_the_way(live_server, trainee):
+def test_a_password_login_is_never_bound_silently(live_server, trainee):
+    """网页授权 in a browser logged in by password binds nothing: that session ends and the
+    bind page asks for the password (tests/api/test_oauth_csrf.py has the attacks)."""
     base = live_server.url
     with requests.Session() as s:
         s.post(f"{base}/api/login", json={"username": trainee["phone"], "password": "Passw0rd!"})
         res = s.get(authorize(s, base, "/h5/orders"), allow_redirects=False)
-        assert res.headers["Location"] == "/h5/orders"
+        assert res.headers["Location"] == "/h5/bind?next=%2Fh5%2Forders"
+        assert s.get(f"{base}/api/me").status_code == 401
         with live_server.app.app_context():
-            bound = db.session.execute(
-                db.select(WechatBinding.trainee_id).where(WechatBinding.openid == OPENID)
-            ).scalar_one()
-        assert bound == trainee["id"]
+            assert db.session.execute(db.select(WechatBinding)).first() is None
+        res = s.post(
+            f"{base}/api/wechat/bind", json={"username": trainee["phone"], "password": "Passw0rd!"}
+        )
+        assert res.status_code == 200
         assert s.post(f"{base}/api/me/wechat/unbind").json()["was_bound"] is True
     with requests.Session() as s:
         res = s.get(authorize(s, base, "/h5/orders"), allow_redirects=False)

@@ -45,6 +45,11 @@ EXAMPLES = [
         kind="specialist",
         hours=Decimal("60.0"),
     ),
+    events.WechatRebound(
+        old_openid="o_old_wechat_user_000000001",
+        rebound_at="2025-06-16T02:00:00+00:00",
+        name_masked="王*",
+    ),
 ]
 
 
@@ -66,6 +71,7 @@ def test_subjects_are_todays_unique_keys():
         "course:8",
         "plan:3",
         "certificate:CQJX2025ZY0000042",
+        "rebind:2025-06-16T02:00:00+00:00",
     ]
 
 

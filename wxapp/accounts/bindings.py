@@ -1,9 +1,10 @@
 """Which trainee a WeChat user (openid) is: binding, unbinding, following.
 
 An openid names at most one trainee and a trainee has at most one openid: binding one
-replaces whatever either side was bound to before (the person proved both the WeChat
-account, by 网页授权, and the trainee account, by password or session). These are helpers:
-the use cases that call them (`wechat_login`, `conversation.dispatch`) commit.
+replaces whatever either side was bound to before. Who may bind is `wechat_login`'s rule
+(网页授权 in the same browser, an activated account's password, and an SMS code when the
+account was bound to another WeChat user). These are helpers: the use cases that call
+them (`wechat_login`, `trainees.change_password`, `conversation.dispatch`) commit.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from wxapp.errors import Conflict
 def trainee_for_openid(openid: str) -> int | None:
     return db.session.execute(
         sa.select(WechatBinding.trainee_id).where(WechatBinding.openid == openid)
+    ).scalar_one_or_none()
+
+
+def openid_of(trainee_id: int) -> str | None:
+    """The WeChat user the trainee is bound to, if any."""
+    return db.session.execute(
+        sa.select(WechatBinding.openid).where(WechatBinding.trainee_id == trainee_id)
     ).scalar_one_or_none()
 
 

@@ -89,7 +89,8 @@ def claim_due(
     now: datetime, *, lease_s: float, limit: int, pushed: Collection[str], max_attempts: int
 ) -> tuple[list[Job], list[Skipped]]:
     """Claim up to `limit` due rows in one transaction: the jobs to send, and the rows
-    closed on the way: `skipped` (event not pushed, or no bound and following openid), or
+    closed on the way: `skipped` (event not pushed, or no bound and following openid; a
+    `WechatRebound` goes to the openid it names), or
     `given_up` when earlier claims all expired unfinished (a row that kills its worker) or
     when the payload does not parse into its event class (`wxapp.events`)."""
     with transaction():
@@ -127,9 +128,14 @@ def _claim(
             log.error("outbox %s given up, its payload does not parse: %s", row.id, err)
             skipped.append(Skipped(row.id, f"事件数据有误：{err}"[:500], OutboxStatus.GIVEN_UP))
             continue
+        # A rebind is told to the WeChat user bound until then, not to the new binding.
+        if isinstance(event, events.WechatRebound):
+            openid = event.old_openid
+        else:
+            openid = openids.get(row.trainee_id)
         if row.event_type not in pushed:
             skipped.append(Skipped(row.id, "不推送此类事件"))
-        elif row.trainee_id not in openids:
+        elif openid is None:
             skipped.append(Skipped(row.id, "未绑定微信或未关注公众号"))
         else:
             jobs.append(
@@ -139,7 +145,7 @@ def _claim(
                     trainee_id=row.trainee_id,
                     event=event,
                     attempts=row.attempts + 1,
-                    openid=openids[row.trainee_id],
+                    openid=openid,
                     claimed_until=until,
                 )
             )

@@ -11,7 +11,9 @@ Each renderer takes the event class of `wxapp.events` the worker parsed the row 
   ("计划已完成30/60学时"); only a course that counted toward no paid plan says
   "请查看我的进度" instead;
 - `PlanCompleted`: plan title, 学时 done, "可打印证书";
-- `CertificateIssued`: plan title, serial, 学时.
+- `CertificateIssued`: plan title, serial, 学时;
+- `WechatRebound`: the masked name, when (Shanghai time), and what to do if it was not
+  the user (sent to the WeChat user the account was bound to before, not the new one).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from wxapp import events
+from wxapp.infra.clock import local
 
 # Logical fields each template must map, the settings' suffix, and the H5 page it links to.
 EVENTS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -35,6 +39,7 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("plan", "serial", "hours"),
         "/h5/certificates",
     ),
+    events.WechatRebound.event_type: ("REBIND", ("account", "time", "note"), "/h5/progress"),
 }
 
 # What `make run` and the tests use (the sandbox accepts any id and any keys); the keys
@@ -50,6 +55,7 @@ SANDBOX_TEMPLATES: dict[str, tuple[str, str]] = {
         "sbx_tpl_certificate_issued",
         "plan=thing1,serial=character_string2,hours=thing3",
     ),
+    "REBIND": ("sbx_tpl_wechat_rebound", "account=thing1,time=time2,note=thing3"),
 }
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
@@ -134,11 +140,24 @@ def _certificate(event: events.CertificateIssued) -> dict[str, str]:
     return {"plan": event.plan_title, "serial": event.serial, "hours": hours_text(event.hours)}
 
 
+REBIND_NOTE = "如非本人操作请致电4000239229"
+
+
+def _rebound(event: events.WechatRebound) -> dict[str, str]:
+    when = local(datetime.fromisoformat(event.rebound_at))
+    return {
+        "account": f"{event.name_masked}的学习账号已改绑其他微信",
+        "time": f"{when:%Y-%m-%d %H:%M}",
+        "note": REBIND_NOTE,
+    }
+
+
 _RENDERERS: dict[type[events.Event], Callable[[Any], dict[str, str]]] = {
     events.PaymentSucceeded: _payment,
     events.CourseLearned: _course,
     events.PlanCompleted: _plan,
     events.CertificateIssued: _certificate,
+    events.WechatRebound: _rebound,
 }
 
 

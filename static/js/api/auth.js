@@ -2,7 +2,10 @@
 import { get, post } from '../core/http.js';
 
 export const login = (username, password) => post('/api/login', { username, password }, { auth: 'raise' });
-export const bind = (username, password) => post('/api/wechat/bind', { username, password }, { auth: 'raise' });
+export const bind = (username, password, smsCode) =>
+  post('/api/wechat/bind', smsCode ? { username, password, sms_code: smsCode } : { username, password }, { auth: 'raise' });
+// 改绑 (the account is bound to another WeChat user): the code to the account's phone.
+export const sendRebindCode = (username, password) => post('/api/wechat/bind/sms', { username, password }, { auth: 'raise' });
 export const changePassword = (oldPassword, newPassword) =>
   post('/api/me/password', { old_password: oldPassword, new_password: newPassword }, { auth: 'raise' });
 export const me = (opts) => get('/api/me', opts);
