@@ -16,6 +16,9 @@ bp = Blueprint("h5", __name__, template_folder="templates")
 PAGES = {
     "login": "登录",
     "bind": "绑定账号",
+    "register": "自主注册",
+    "activate": "激活账号",
+    "forgot": "忘记密码",
     "plans": "培训项目",
     "plan": "项目详情",
     "group": "团体购买",
@@ -23,6 +26,7 @@ PAGES = {
     "progress": "我的进度",
     "certificates": "我的证书",
     "orders": "我的订单",
+    "profile": "个人信息",
 }
 
 

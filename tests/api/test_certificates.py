@@ -14,8 +14,14 @@ import pypdf
 import pytest
 import zxingcpp
 
-from models import Certificate, Outbox, db
-from tests.factories import make_enrollment, make_plan, make_trainee, make_unit
+from models import Certificate, CertificateVersion, Outbox, Unit, db
+from tests.factories import (
+    make_enrollment,
+    make_plan,
+    make_trainee,
+    make_unit,
+    make_unit_admin,
+)
 from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.events import CertificateIssued
 from wxapp.events import parse as parse_event
@@ -173,7 +179,10 @@ def test_reissue_keeps_the_serial_and_the_verification_page_shows_the_new_conten
     assert second["content"]["unit"] == "重庆市第一中学"
 
     html = client.get(f"/verify/{code}").get_data(as_text=True)
-    assert "重庆市第一中学" in html and unit.name not in html and "第 2 版" in html
+    current = html.split('id="versions"')[0]
+    assert "重庆市第一中学" in current and unit.name not in current and "第 2 版" in current
+    # The version history names the move: 工作单位 from the old unit to the new one.
+    assert f"工作单位：{unit.name} → 重庆市第一中学" in html
     text, _ = pdf_text_and_qr(client.get(second["pdf_url"]).data)
     assert "重庆市第一中学" in text and unit.name not in text
 
@@ -192,6 +201,59 @@ def test_reissue_keeps_the_serial_and_the_verification_page_shows_the_new_conten
     issued = parse_event(events[0].event_type, events[0].payload)
     assert isinstance(issued, CertificateIssued)
     assert (issued.serial, issued.plan_id, issued.hours) == (first["serial"], plan.id, Decimal(60))
+
+
+def test_a_trainee_cannot_rename_themself_on_an_issued_certificate(app, client, done):
+    _, plan, _ = done
+    first = client.post(f"/api/plans/{plan.id}/certificate").get_json()
+    assert client.patch("/api/me/profile", json={"name": "王八"}).status_code == 403
+    again = client.post(f"/api/plans/{plan.id}/certificate").get_json()
+    assert (again["version"], again["content"]["name"]) == (1, "李四")
+    html = client.get(first["verify_url"].split("http://localhost", 1)[-1]).get_data(as_text=True)
+    assert "王八" not in html
+
+
+def test_a_name_corrected_by_the_unit_shows_in_the_verification_history(app, client, done):
+    trainee, plan, unit = done
+    first = client.post(f"/api/plans/{plan.id}/certificate").get_json()
+    code = first["verify_url"].rsplit("/", 1)[1]
+    with app.app_context():
+        admin = make_trainee(name="单位管理员")
+        make_unit_admin(admin, db.session.get(Unit, unit.id))
+        db.session.commit()
+        admin_phone = admin.phone
+    admin_client = app.test_client()
+    login(admin_client, admin_phone)
+    reason = "<script>alert(1)</script>与身份证不一致"
+    corrected = admin_client.post(
+        f"/api/units/{unit.id}/trainees/{trainee.id}/identity",
+        json={"name": "李斯", "reason": reason},
+    )
+    assert corrected.status_code == 200, corrected.get_json()
+
+    # Until 刷新证书 the certificate says what it said; then version 2 with the new name.
+    assert "李斯" not in client.get(f"/verify/{code}").get_data(as_text=True)
+    refreshed = client.post(f"/api/plans/{plan.id}/certificate").get_json()
+    assert (refreshed["version"], refreshed["content"]["name"]) == (2, "李斯")
+    assert refreshed["serial"] == first["serial"]
+
+    response = client.get(f"/verify/{code}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "有效" in html
+    history = html.split('id="versions"', 1)[1]
+    assert "第 2 版" in history and "第 1 版" in history and "首次颁发" in history
+    assert history.index("第 2 版") < history.index("第 1 版")  # newest first
+    assert (
+        "姓名：李四 → 李斯（经所在单位更正，理由：&lt;script&gt;alert(1)&lt;/script&gt;" in history
+    )
+    assert "<script>alert(1)" not in html
+    with app.app_context():
+        versions = db.session.execute(
+            db.select(CertificateVersion.version, CertificateVersion.content["name"].as_string())
+            .where(CertificateVersion.certificate_id == first["id"])
+            .order_by(CertificateVersion.version)
+        ).all()
+    assert [tuple(v) for v in versions] == [(1, "李四"), (2, "李斯")]
 
 
 def test_my_certificates_and_the_print_page(client, done):

@@ -1,69 +1,453 @@
-"""个人信息 for the certificate: updating name / unit / 档案所在区县, the unit chooser, 区县 list."""
+"""个人信息: the unit chooser and 区县 list; unit / 区县 changes kept as history and shown in the
+unit reports; name and ID number never changed by the trainee, only by their unit's
+administrator (IDOR tried) or customer service (CLI), always with a reason."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
-from models import db
-from tests.factories import make_trainee, make_unit
+import pytest
+from openpyxl import load_workbook
+
+from models import ProfileChange, Trainee, db
+from tests.factories import make_id_number, make_trainee, make_unit, make_unit_admin
+from tests.sms import latest_code
+from wxapp.accounts.idnumbers import mask_id_number
+
+PASSWORD = "Passw0rd!"
+
+
+def login(client, phone: str) -> None:
+    response = client.post("/api/login", json={"username": phone, "password": PASSWORD})
+    assert response.status_code == 200, response.get_json()
 
 
 @pytest.fixture
-def logged_in(app, client):
+def world(app):
+    """Two units of 垫江县 and one of 沙坪坝区, each A and B with an administrator (who works
+    elsewhere); 张三 at A, 李四 at B, 王五 with no unit."""
     with app.app_context():
-        make_unit(name="垫江县人民医院", district="垫江县")
-        make_unit(name="垫江县中学", district="垫江县")
-        sha = make_unit(name="重庆市第一中学", district="沙坪坝区")
-        trainee = make_trainee(name="张三")
+        a = make_unit(name="垫江县人民医院", district="垫江县")
+        b = make_unit(name="垫江县中学", district="垫江县")
+        c = make_unit(name="重庆市第一中学", district="沙坪坝区")
+        admin_a = make_trainee(name="甲管理员", unit=c)
+        admin_b = make_trainee(name="乙管理员", unit=c)
+        make_unit_admin(admin_a, a)
+        make_unit_admin(admin_b, b)
+        zhang = make_trainee(name="张三", unit=a)
+        li = make_trainee(name="李四", unit=b)
+        wang = make_trainee(name="王五")
         db.session.commit()
-        phone, sha_id = trainee.phone, sha.id
-    assert (
-        client.post("/api/login", json={"username": phone, "password": "Passw0rd!"}).status_code
-        == 200
-    )
-    return sha_id
+        return SimpleNamespace(
+            a=a.id,
+            b=b.id,
+            c=c.id,
+            admin_a=SimpleNamespace(id=admin_a.id, phone=admin_a.phone),
+            admin_b=SimpleNamespace(id=admin_b.id, phone=admin_b.phone),
+            zhang=SimpleNamespace(id=zhang.id, phone=zhang.phone, id_number=zhang.id_number),
+            li=SimpleNamespace(id=li.id, phone=li.phone, id_number=li.id_number),
+            wang=SimpleNamespace(id=wang.id, phone=wang.phone, id_number=wang.id_number),
+        )
 
 
-def test_units_are_searched_by_part_of_the_name_and_by_district(client, logged_in):
+def history_of(app, trainee_id: int) -> list[ProfileChange]:
+    with app.app_context():
+        rows = db.session.execute(
+            db.select(ProfileChange)
+            .where(ProfileChange.trainee_id == trainee_id)
+            .order_by(ProfileChange.id)
+        ).scalars()
+        return [
+            SimpleNamespace(**{c.key: getattr(r, c.key) for c in r.__table__.columns}) for r in rows
+        ]
+
+
+# --- the unit chooser and the 区县 list -----------------------------------------------------
+
+
+def test_units_are_searched_by_part_of_the_name_and_by_district(client, world):
+    login(client, world.zhang.phone)
     names = [u["name"] for u in client.get("/api/units?q=垫江").get_json()["items"]]
     assert names == sorted(["垫江县人民医院", "垫江县中学"])
     items = client.get("/api/units?district=沙坪坝区").get_json()["items"]
-    assert items == [{"id": logged_in, "name": "重庆市第一中学", "district": "沙坪坝区"}]
+    assert items == [{"id": world.c, "name": "重庆市第一中学", "district": "沙坪坝区"}]
     assert client.get("/api/units?q=%25").get_json()["items"] == []  # % is literal
     bad = client.get("/api/units?district=成都市")
     assert bad.status_code == 422 and bad.get_json()["field"] == "district"
 
 
-def test_districts_are_the_38_of_chongqing(client, logged_in):
+def test_districts_are_the_38_of_chongqing(client, world):
+    login(client, world.zhang.phone)
     items = client.get("/api/districts").get_json()["items"]
     assert len(items) == 38 and "垫江县" in items and "渝中区" in items
 
 
-def test_profile_update_sets_and_clears_unit_and_district(client, logged_in):
+# --- what the trainee changes themself --------------------------------------------------------
+
+
+def test_unit_and_district_are_set_and_cleared_and_each_change_is_kept(app, client, clock, world):
+    login(client, world.wang.phone)
     body = client.patch(
-        "/api/me/profile",
-        json={"name": " 张三丰 ", "unit_id": logged_in, "archive_district": "沙坪坝区"},
+        "/api/me/profile", json={"unit_id": world.c, "archive_district": "沙坪坝区"}
     ).get_json()
-    assert body["name"] == "张三丰"
     assert body["unit"]["name"] == "重庆市第一中学"
     assert body["archive_district"] == "沙坪坝区"
+    clock.advance(3600)
     body = client.patch("/api/me/profile", json={"unit_id": None}).get_json()
     assert body["unit"] is None and body["archive_district"] == "沙坪坝区"
+    # Saving the same again is no change and leaves no history.
+    client.patch("/api/me/profile", json={"archive_district": "沙坪坝区"})
+
+    items = client.get("/api/me/profile/changes").get_json()["items"]
+    assert [(i["field"], i["old"], i["new"], i["by"]) for i in items] == [
+        ("unit", "重庆市第一中学", None, "本人"),
+        ("archive_district", None, "沙坪坝区", "本人"),
+        ("unit", None, "重庆市第一中学", "本人"),
+    ]
+    assert items[0]["changed_at"] > items[1]["changed_at"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"name": "张三丰"},
+        {"name": "张三"},  # even the same name: the route does not take it at all
+        {"id_number": make_id_number(90001)},
+        {"gender": "女"},
+        {"name": "李四", "unit_id": 1},
+    ],
+)
+def test_a_trainee_cannot_rename_themself_and_nothing_changes(app, client, world, payload):
+    login(client, world.zhang.phone)
+    if "unit_id" in payload:
+        payload = {**payload, "unit_id": world.b}
+    response = client.patch("/api/me/profile", json=payload)
+    assert response.status_code == 403
+    body = response.get_json()
+    assert body["error"] == "identity_change_not_allowed"
+    assert "单位" in body["message"] and "400-023-9229" in body["message"]
+    me = client.get("/api/me").get_json()
+    assert (me["name"], me["unit"]["id"]) == ("张三", world.a)
+    assert me["id_number_masked"] == mask_id_number(world.zhang.id_number)
+    assert history_of(app, world.zhang.id) == []
 
 
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"name": ""}, "name"),
-        ({"name": "张3"}, "name"),
         ({"unit_id": 999999}, "unit_id"),
         ({"unit_id": "1"}, "unit_id"),
         ({"archive_district": "成都市"}, "archive_district"),
         ({}, "body"),
     ],
 )
-def test_bad_profile_input_is_named_and_nothing_changes(client, logged_in, payload, field):
+def test_bad_profile_input_is_named_and_nothing_changes(app, client, world, payload, field):
+    login(client, world.zhang.phone)
     response = client.patch("/api/me/profile", json={**payload})
     assert response.status_code == 422
     assert response.get_json()["field"] == field
-    assert client.get("/api/me").get_json()["name"] == "张三"
+    assert client.get("/api/me").get_json()["unit"]["id"] == world.a
+    assert history_of(app, world.zhang.id) == []
+
+
+# --- unit changes in the unit report ----------------------------------------------------------
+
+
+def test_a_unit_change_shows_in_both_units_reports_with_its_date(app, client, clock, world):
+    # 2024-12-31 20:00 in 重庆 is still 2024: that move belongs to 2024's reports only.
+    clock.set(datetime(2024, 12, 31, 12, 0, tzinfo=UTC))
+    login(client, world.wang.phone)
+    assert client.patch("/api/me/profile", json={"unit_id": world.a}).status_code == 200
+    # 张三 moves from A to B on 2025-03-02 (Shanghai), 王五 from A to no unit on 2025-06-16.
+    clock.set(datetime(2025, 3, 1, 18, 30, tzinfo=UTC))
+    login(client, world.zhang.phone)
+    assert client.patch("/api/me/profile", json={"unit_id": world.b}).status_code == 200
+    clock.set(datetime(2025, 6, 16, 2, 0, tzinfo=UTC))
+    login(client, world.wang.phone)
+    assert client.patch("/api/me/profile", json={"unit_id": None}).status_code == 200
+
+    login(client, world.admin_a.phone)
+    report = client.get(f"/api/units/{world.a}/report?year=2025").get_json()
+    assert report["movements"]["joined"] == []
+    left = [(m["name"], m["date"], m["to_unit"], m["by"]) for m in report["movements"]["left"]]
+    assert left == [
+        ("张三", "2025年3月2日", "垫江县中学", "本人"),
+        ("王五", "2025年6月16日", None, "本人"),
+    ]
+    assert report["movements"]["left"][0]["id_number_masked"] == mask_id_number(
+        world.zhang.id_number
+    )
+    assert report["summary"]["left"] == 2 and report["summary"]["joined"] == 0
+    assert "张三" not in [t["name"] for t in report["trainees"]]
+    report_2024 = client.get(f"/api/units/{world.a}/report?year=2024").get_json()
+    assert [(m["name"], m["date"], m["from_unit"]) for m in report_2024["movements"]["joined"]] == [
+        ("王五", "2024年12月31日", None)
+    ]
+
+    login(client, world.admin_b.phone)
+    report = client.get(f"/api/units/{world.b}/report?year=2025").get_json()
+    joined = [(m["name"], m["date"], m["from_unit"]) for m in report["movements"]["joined"]]
+    assert joined == [("张三", "2025年3月2日", "垫江县人民医院")]
+    assert "张三" in [t["name"] for t in report["trainees"]]
+
+
+def test_the_report_file_lists_who_joined_and_left(app, client, runner, world, tmp_path):
+    login(client, world.zhang.phone)
+    client.patch("/api/me/profile", json={"unit_id": world.b})
+    out = tmp_path / "b.xlsx"
+    result = runner.invoke(
+        args=["report", "unit", "--unit", str(world.b), "--year", "2025", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(out, read_only=True)
+    moved = list(wb.worksheets[1].iter_rows(values_only=True))
+    wb.close()
+    assert ("调入", "张三", mask_id_number(world.zhang.id_number), "2025年6月16日") == moved[2][:4]
+    assert moved[2][4] == "原单位：垫江县人民医院"
+
+
+# --- corrections by the unit administrator ----------------------------------------------------
+
+
+def test_a_unit_administrator_corrects_a_name_with_a_reason(app, client, clock, world):
+    login(client, world.admin_a.phone)
+    url = f"/api/units/{world.a}/trainees/{world.zhang.id}/identity"
+    missing = client.post(url, json={"name": "张叁"})
+    assert missing.status_code == 422 and missing.get_json()["field"] == "reason"
+    bad = client.post(url, json={"name": "张 叁", "reason": "与身份证不一致"})
+    assert bad.status_code == 422 and bad.get_json()["field"] == "name"
+    same = client.post(url, json={"name": "张三", "reason": "与身份证不一致"})
+    assert same.status_code == 422
+
+    response = client.post(url, json={"name": "张叁", "reason": "与身份证不一致"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["trainee"]["name"] == "张叁"
+    assert body["changes"][0] | {"changed_at": None} == {
+        "field": "name",
+        "old": "张三",
+        "new": "张叁",
+        "reason": "与身份证不一致",
+        "changed_at": None,
+    }
+    [change] = history_of(app, world.zhang.id)
+    assert (change.field, change.actor, change.reason) == (
+        "name",
+        f"unit_admin:{world.admin_a.id}",
+        "与身份证不一致",
+    )
+
+    login(client, world.zhang.phone)
+    assert client.get("/api/me").get_json()["name"] == "张叁"
+    [item] = client.get("/api/me/profile/changes").get_json()["items"]
+    assert (item["field"], item["old"], item["new"], item["by"]) == ("name", "张三", "张叁", "单位")
+
+
+def test_a_unit_administrator_reaches_only_the_trainees_of_their_own_unit(app, client, world):
+    login(client, world.admin_a.phone)
+    body = {"name": "改名", "reason": "测试越权"}
+    # 李四 is at B: through A's URL he is "not in this unit", like an id that does not exist.
+    not_here = client.post(f"/api/units/{world.a}/trainees/{world.li.id}/identity", json=body)
+    nobody = client.post(f"/api/units/{world.a}/trainees/999999/identity", json=body)
+    assert not_here.status_code == nobody.status_code == 404
+    assert not_here.get_json() == nobody.get_json()
+    # Through B's URL: not A's administrator's unit.
+    other = client.post(f"/api/units/{world.b}/trainees/{world.li.id}/identity", json=body)
+    assert other.status_code == 403 and other.get_json()["error"] == "other_unit"
+    # A trainee of A without the role, and the administrator on their own account.
+    login(client, world.zhang.phone)
+    plain = client.post(f"/api/units/{world.a}/trainees/{world.zhang.id}/identity", json=body)
+    assert plain.status_code == 403 and plain.get_json()["error"] == "not_unit_admin"
+
+    for t in (world.li, world.zhang):
+        assert history_of(app, t.id) == []
+    with app.app_context():
+        names = {t.name for t in db.session.execute(db.select(Trainee)).scalars()}
+    assert "改名" not in names
+
+
+def test_an_administrator_cannot_correct_their_own_account(app, client, world):
+    with app.app_context():
+        admin = db.session.get(Trainee, world.admin_a.id)
+        admin.unit_id = world.a
+        db.session.commit()
+    login(client, world.admin_a.phone)
+    response = client.post(
+        f"/api/units/{world.a}/trainees/{world.admin_a.id}/identity",
+        json={"name": "新名字", "reason": "想改"},
+    )
+    assert response.status_code == 403 and response.get_json()["error"] == "own_account"
+    assert "客服" in response.get_json()["message"]
+
+
+def test_an_id_number_correction_checks_the_number_and_rederives_the_gender(app, client, world):
+    login(client, world.admin_a.phone)
+    url = f"/api/units/{world.a}/trainees/{world.zhang.id}/identity"
+    # The 17th digit is even for a woman (the factory's trainees are all 男).
+    female = next(n for n in map(make_id_number, range(40000, 40010)) if int(n[16]) % 2 == 0)
+    wrong_check = female[:17] + ("0" if female[17] != "0" else "1")
+    with_x = next(n for n in map(make_id_number, range(50000, 50100)) if n.endswith("X"))
+    for number, code in (
+        (wrong_check, "id_checksum"),
+        (with_x[:17] + "x", "id_lowercase_x"),
+        ("5002311985030700", "id_format"),
+    ):
+        response = client.post(url, json={"id_number": number, "reason": "录入错误"})
+        assert response.status_code == 422, number
+        assert response.get_json()["field"] == "id_number"
+        assert response.get_json()["error"] == code
+    taken = client.post(url, json={"id_number": world.li.id_number, "reason": "录入错误"})
+    assert taken.status_code == 409 and taken.get_json()["error"] == "id_number_taken"
+    assert "李四" not in taken.get_data(as_text=True)  # says nothing about the other account
+
+    response = client.post(url, json={"id_number": female, "reason": "录入错误"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["trainee"]["gender"] == "女"
+    assert response.get_json()["changes"][0]["new"] == mask_id_number(female)
+    with app.app_context():
+        trainee = db.session.get(Trainee, world.zhang.id)
+        assert (trainee.id_number, trainee.gender) == (female, "女")
+    [change] = history_of(app, world.zhang.id)
+    assert (change.field, change.old_value, change.new_value) == (
+        "id_number",
+        world.zhang.id_number,
+        female,
+    )
+    # The ID number is a username: the new one logs in, the old one no longer does.
+    assert (
+        client.post("/api/login", json={"username": female, "password": PASSWORD}).status_code
+        == 200
+    )
+    old = client.post("/api/login", json={"username": world.zhang.id_number, "password": PASSWORD})
+    assert old.status_code == 401
+
+
+# --- corrections by customer service (CLI) ----------------------------------------------------
+
+
+def test_customer_service_corrects_any_account_from_the_cli(app, runner, world):
+    result = runner.invoke(
+        args=[
+            "trainees",
+            "correct",
+            "--account",
+            world.li.phone,
+            "--name",
+            "李斯",
+            "--reason",
+            "户籍姓名为李斯",
+            "--operator",
+            "客服小王",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "姓名：李四 → 李斯" in result.output and "刷新证书" in result.output
+    [change] = history_of(app, world.li.id)
+    assert (change.actor, change.reason) == ("operator:客服小王", "户籍姓名为李斯")
+
+    no_reason = runner.invoke(
+        args=["trainees", "correct", "--account", world.li.phone, "--name", "李思", "--reason", " "]
+    )
+    assert no_reason.exit_code != 0 and "理由" in no_reason.output
+    nobody = runner.invoke(
+        args=["trainees", "correct", "--account", "13000000000", "--name", "某", "--reason", "xx"]
+    )
+    assert nobody.exit_code != 0 and "账号不存在" in nobody.output
+    assert len(history_of(app, world.li.id)) == 1
+
+
+# --- the phone: an SMS code to the new phone -------------------------------------------------
+
+
+def test_the_phone_changes_with_a_code_sent_to_the_new_phone(app, client, clock, world):
+    login(client, world.zhang.phone)
+    new = "13800138001"
+    # No code yet, or a made-up one: refused, nothing changes.
+    guess = client.post("/api/me/phone", json={"phone": new, "sms_code": "123456"})
+    assert guess.status_code == 422 and guess.get_json()["error"] == "bad_sms_code"
+
+    sent = client.post("/api/me/phone/code", json={"phone": new})
+    assert sent.status_code == 200, sent.get_json()
+    assert sent.get_json()["phone_tail"] == "8001"
+    assert sent.get_json()["phone_masked"] == "138****8001"
+    assert latest_code(client, world.zhang.phone) is None  # not to the old phone
+    code = latest_code(client, new)
+    assert code is not None and len(code) == 6
+    again = client.post("/api/me/phone/code", json={"phone": new})
+    assert again.status_code == 429 and again.get_json()["error"] == "sms_too_soon"
+
+    # The code of the new phone does not change the phone to a third one.
+    other = client.post("/api/me/phone", json={"phone": "13800138002", "sms_code": code})
+    assert other.status_code == 422 and other.get_json()["field"] == "sms_code"
+    response = client.post("/api/me/phone", json={"phone": new, "sms_code": code})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["phone"] == new
+    # One use only.
+    replay = client.post("/api/me/phone", json={"phone": new, "sms_code": code})
+    assert replay.status_code == 422
+
+    [item] = client.get("/api/me/profile/changes").get_json()["items"]
+    assert (item["field"], item["old"], item["new"], item["by"]) == (
+        "phone",
+        world.zhang.phone[:3] + "****" + world.zhang.phone[-4:],
+        "138****8001",
+        "本人",
+    )
+    # The new phone is the username now; the old one names nobody.
+    assert (
+        client.post("/api/login", json={"username": new, "password": PASSWORD}).status_code == 200
+    )
+    gone = client.post("/api/login", json={"username": world.zhang.phone, "password": PASSWORD})
+    assert gone.status_code == 401
+
+
+def test_a_phone_used_by_another_account_is_refused_and_reveals_nothing(app, client, clock, world):
+    login(client, world.zhang.phone)
+    # The code goes out as for any phone: whether the phone is taken is learned only by whoever
+    # reads the code on it.
+    sent = client.post("/api/me/phone/code", json={"phone": world.li.phone})
+    assert sent.status_code == 200
+    code = latest_code(client, world.li.phone)
+    response = client.post("/api/me/phone", json={"phone": world.li.phone, "sms_code": code})
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["error"] == "phone_taken" and body["field"] == "phone"
+    assert "已被其他账号使用" in body["message"]
+    text = response.get_data(as_text=True)
+    assert "李四" not in text and world.li.id_number not in text and str(world.li.id) not in text
+    assert client.get("/api/me").get_json()["phone"] == world.zhang.phone
+    assert history_of(app, world.zhang.id) == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "code"),
+    [
+        ({"phone": "1380013800"}, "phone", "bad_phone"),
+        ({"phone": "23800138000"}, "phone", "bad_phone"),
+        ({}, "phone", "missing"),
+    ],
+)
+def test_a_bad_new_phone_is_named_and_no_code_is_sent(client, world, payload, field, code):
+    login(client, world.zhang.phone)
+    response = client.post("/api/me/phone/code", json=payload)
+    assert response.status_code == 422
+    assert (response.get_json()["field"], response.get_json()["error"]) == (field, code)
+    if payload.get("phone"):
+        assert latest_code(client, payload["phone"]) is None
+
+
+def test_the_current_phone_is_not_a_new_one(client, world):
+    login(client, world.zhang.phone)
+    response = client.post("/api/me/phone/code", json={"phone": world.zhang.phone})
+    assert response.status_code == 422 and response.get_json()["error"] == "same_phone"
+    assert latest_code(client, world.zhang.phone) is None
+
+
+def test_the_phone_routes_need_a_session(client):
+    assert client.post("/api/me/phone/code", json={"phone": "13800138001"}).status_code == 401
+    assert (
+        client.post("/api/me/phone", json={"phone": "13800138001", "sms_code": "1"}).status_code
+        == 401
+    )
+    assert latest_code(client, "13800138001") is None

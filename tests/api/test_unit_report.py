@@ -100,7 +100,8 @@ def test_unit_report_matches_hand_computed_totals(client, seeded):
         expected
     )
     assert all(r["public_required"] == 30 and r["specialist_required"] == 60 for r in rows.values())
-    assert body["summary"] == {"trainees": 6, "met": 2, "unmet": 4}
+    assert body["summary"] == {"trainees": 6, "met": 2, "unmet": 4, "joined": 0, "left": 0}
+    assert body["movements"] == {"joined": [], "left": []}
     assert all("********" in r["id_number_masked"] for r in rows.values())
 
 
@@ -201,6 +202,7 @@ def test_the_report_is_one_grouped_query_however_many_trainees(app, seeded):
         finally:
             sa.event.remove(engine, "before_cursor_execute", count)
     assert report["summary"]["trainees"] == 40
-    # At most the unit (unless already loaded) and one grouped query for all trainees.
-    assert len(statements) <= 2
+    # At most the unit (unless already loaded), one grouped query for all trainees and one
+    # for the year's movements into and out of the unit.
+    assert len(statements) <= 3
     assert len([s for s in statements if "FROM trainees" in s]) == 1

@@ -1,40 +1,47 @@
-"""个人信息: the name, unit (单位) and 档案所在区县 a trainee completes before the certificate.
+"""个人信息: what a trainee changes themself — the unit (单位, from the unit list), the
+档案所在区县 and the phone (with an SMS code to the new phone).
 
-The ID number is the username (身份证号码, checked at registration) and is not changed here.
+Name and ID number are not changed here (wxapp/accounts/identity_changes.py: only through
+the unit or customer service). Every change is kept in `profile_changes`; a unit change
+keeps both unit ids, so the unit report shows who joined or left a unit in the year.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from models import Unit, db
+import redis
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from models import Trainee, Unit, db
+from wxapp.accounts import identity_changes, sms_codes
+from wxapp.accounts.idnumbers import validate_phone
 from wxapp.accounts.trainees import get_trainee, profile
 from wxapp.accounts.units import is_district
-from wxapp.errors import ValidationError
+from wxapp.errors import Conflict, ValidationError
 from wxapp.infra.transaction import transaction
 
+PHONE_TAKEN_MESSAGE = (
+    "该手机号已被其他账号使用，不能改绑。如该账号是您本人的，请用该手机号“忘记密码”找回；"
+    "如有疑问请致电客服 " + identity_changes.SERVICE_PHONES
+)
+
 UNSET: Any = object()
-NAME_MAX = 50
 
 
 def update_profile(
     trainee_id: int,
     now: datetime,
     *,
-    name: str | None = UNSET,
     unit_id: int | None = UNSET,
     archive_district: str | None = UNSET,
 ) -> dict[str, Any]:
-    """Change the given fields (None clears unit or district); all checked before any write,
-    then written in one transaction."""
+    """Change the unit and/or the 档案所在区县 (None clears either); everything is checked
+    before any write, then the change and its history are written in one transaction."""
     trainee = get_trainee(trainee_id)
-    if name is not UNSET:
-        name = (name or "").strip()
-        if not name:
-            raise ValidationError("name", "姓名不能为空", code="missing")
-        if len(name) > NAME_MAX or any(c.isdigit() for c in name):
-            raise ValidationError("name", "姓名格式不正确")
     if unit_id is not UNSET and unit_id is not None and db.session.get(Unit, unit_id) is None:
         raise ValidationError(
             "unit_id", "所选单位不存在，请从单位列表中选择", code="unit_not_found"
@@ -45,12 +52,81 @@ def update_profile(
         )
 
     with transaction():
-        if name is not UNSET:
-            trainee.name = name
-        if unit_id is not UNSET:
+        if unit_id is not UNSET and unit_id != trainee.unit_id:
+            old_unit, new_unit = trainee.unit, db.session.get(Unit, unit_id) if unit_id else None
+            identity_changes.record(
+                trainee.id,
+                "unit",
+                old_unit.name if old_unit else None,
+                new_unit.name if new_unit else None,
+                identity_changes.SELF,
+                now,
+                from_unit_id=trainee.unit_id,
+                to_unit_id=unit_id,
+            )
             trainee.unit_id = unit_id
-        if archive_district is not UNSET:
+        if archive_district is not UNSET and archive_district != trainee.archive_district:
+            identity_changes.record(
+                trainee.id,
+                "archive_district",
+                trainee.archive_district,
+                archive_district,
+                identity_changes.SELF,
+                now,
+            )
             trainee.archive_district = archive_district
         trainee.updated_at = now
     db.session.refresh(trainee)  # the unit relationship follows the new unit_id
+    return profile(trainee)
+
+
+def _new_phone(trainee_id: int, phone: str) -> str:
+    try:
+        validate_phone(phone)
+    except ValueError as exc:
+        raise ValidationError("phone", str(exc), code="bad_phone") from None
+    if get_trainee(trainee_id).phone == phone:
+        raise ValidationError("phone", "新手机号与当前手机号相同", code="same_phone")
+    return phone
+
+
+def send_phone_code(
+    r: redis.Redis,
+    config: Mapping[str, Any],
+    trainee_id: int,
+    phone: str,
+    client_ip: str,
+    now: datetime,
+) -> sms_codes.SentCode:
+    """获取验证码 for changing the phone: the code goes to the NEW phone.
+
+    Sent whether or not another account uses that phone: only the phone's owner, who reads
+    the code, learns that (at `change_phone`), so this cannot be used to look phones up.
+    """
+    return sms_codes.send_code(
+        r, config, _new_phone(trainee_id, phone), sms_codes.Purpose.PHONE, client_ip, now
+    )
+
+
+def change_phone(
+    r: redis.Redis, trainee_id: int, phone: str, sms_code: str, now: datetime
+) -> dict[str, Any]:
+    """Change the phone once the code sent to it is given back (consumed); the change is kept
+    in the history. A phone another account uses is a 409 that says only that."""
+    phone = _new_phone(trainee_id, phone)
+    sms_codes.check_code(r, phone, sms_codes.Purpose.PHONE, sms_code)
+    taken = db.session.execute(sa.select(Trainee.id).where(Trainee.phone == phone)).first()
+    if taken is not None:
+        raise Conflict(PHONE_TAKEN_MESSAGE, code="phone_taken", field="phone")
+    trainee = get_trainee(trainee_id)
+    try:
+        with transaction():
+            identity_changes.record(
+                trainee.id, "phone", trainee.phone, phone, identity_changes.SELF, now
+            )
+            trainee.phone = phone
+            trainee.updated_at = now
+    except IntegrityError:
+        # Another account took the phone between the check and the commit.
+        raise Conflict(PHONE_TAKEN_MESSAGE, code="phone_taken", field="phone") from None
     return profile(trainee)

@@ -14,7 +14,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from wxapp.certificates.rules import SEAL_PURPOSE
+from wxapp.certificates.rules import SEAL_PURPOSE, organisation_line
 from wxapp.infra import pdf
 
 FRAME = Color(0.62, 0.12, 0.12)
@@ -38,13 +38,6 @@ def qr_svg(url: str) -> str:
     """An inline SVG (no Pillow, scales crisply when printed)."""
     image = _qr(url).make_image(image_factory=qrcode.image.svg.SvgPathImage)
     return image.to_string(encoding="unicode")
-
-
-def organisation_line(content: dict[str, Any]) -> tuple[str, str]:
-    """(label, value): the unit, or the 档案所在区县 when the unit is not listed."""
-    if content.get("unit"):
-        return "工作单位", content["unit"]
-    return "档案所在区县", content.get("archive_district") or ""
 
 
 def body_lines(cert: dict[str, Any]) -> list[tuple[str, str]]:

@@ -11,8 +11,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Certificate, Enrollment, EnrollmentStatus, Trainee, TrainingPlan, db
+from models import (
+    Certificate,
+    CertificateVersion,
+    Enrollment,
+    EnrollmentStatus,
+    ProfileChange,
+    Trainee,
+    TrainingPlan,
+    db,
+)
 from wxapp import outbox
+from wxapp.accounts.identity_changes import actor_label
 from wxapp.accounts.trainees import get_trainee
 from wxapp.accounts.units import CHONGQING_DISTRICTS
 from wxapp.catalogue.plans import get_plan
@@ -152,6 +162,7 @@ def _issue_or_refresh(
         db.session.add(cert)
         db.session.flush()
         cert.serial = rules.serial_number(plan.year, plan.kind, cert.id)
+        _add_version(cert, rules.FIRST_ISSUE_REASON, now)
         outbox.add_event(
             CertificateIssued(
                 certificate_id=cert.id,
@@ -166,11 +177,67 @@ def _issue_or_refresh(
             now,
         )
     elif cert.content != content:
+        reason = _refresh_reason(cert, content)
         cert.version += 1
         cert.content = content
         cert.hours = enrollment.hours_done
         cert.updated_at = now
+        _add_version(cert, reason, now)
     return certificate_dict(cert, base_url), created
+
+
+def _add_version(cert: Certificate, reason: str, now: datetime) -> None:
+    db.session.add(
+        CertificateVersion(
+            certificate_id=cert.id,
+            version=cert.version,
+            content=cert.content,
+            reason=reason[:500],
+            created_at=now,
+        )
+    )
+
+
+def _refresh_reason(cert: Certificate, content: dict[str, Any]) -> str:
+    """Why 刷新证书 makes a new version: what changed on the certificate and, for a name or
+    ID number, who corrected it and why (the corrections since the current version)."""
+    since = db.session.execute(
+        sa.select(CertificateVersion.created_at).where(
+            CertificateVersion.certificate_id == cert.id,
+            CertificateVersion.version == cert.version,
+        )
+    ).scalar_one_or_none()
+    corrections = db.session.execute(
+        sa.select(ProfileChange.field, ProfileChange.actor, ProfileChange.reason)
+        .where(
+            ProfileChange.trainee_id == cert.trainee_id,
+            ProfileChange.field.in_(("name", "id_number")),
+            ProfileChange.changed_at >= (since or cert.updated_at),
+        )
+        .order_by(ProfileChange.changed_at, ProfileChange.id)
+    ).all()
+    notes: dict[str, list[tuple[str, str | None]]] = {}
+    for field, actor, why in corrections:
+        notes.setdefault(field, []).append((actor_label(actor), why))
+    return rules.version_reason(rules.content_changes(cert.content, content), notes)
+
+
+def version_history(certificate_id: int) -> list[dict[str, Any]]:
+    """Every version of a certificate, newest first: number, date and why it was made."""
+    rows = db.session.execute(
+        sa.select(CertificateVersion)
+        .where(CertificateVersion.certificate_id == certificate_id)
+        .order_by(CertificateVersion.version.desc())
+    ).scalars()
+    return [
+        {
+            "version": row.version,
+            "created_at": row.created_at.isoformat(),
+            "date": local_date(row.created_at),
+            "reason": row.reason,
+        }
+        for row in rows
+    ]
 
 
 def list_certificates(trainee_id: int, base_url: str) -> list[dict[str, Any]]:
@@ -221,13 +288,16 @@ def get_certificate(trainee_id: int, certificate_id: int, base_url: str) -> dict
 
 
 def verify(code: str, base_url: str) -> dict[str, Any] | None:
-    """The current version of the certificate behind a verification code, or None."""
+    """The current version of the certificate behind a verification code, with its version
+    history (`versions`, newest first), or None."""
     if not code or len(code) > 64:
         return None
     cert = db.session.execute(
         db.select(Certificate).where(Certificate.verify_code == code)
     ).scalar_one_or_none()
-    return certificate_dict(cert, base_url) if cert else None
+    if cert is None:
+        return None
+    return {**certificate_dict(cert, base_url), "versions": version_history(cert.id)}
 
 
 def certificate_document(trainee_id: int, certificate_id: int, base_url: str) -> tuple[str, bytes]:

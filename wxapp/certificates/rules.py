@@ -101,6 +101,68 @@ def certificate_content(
     }
 
 
+FIRST_ISSUE_REASON = "首次颁发"
+# Who corrected a name or ID number (wxapp.accounts.identity_changes.actor_label) -> wording.
+CORRECTED_BY = {"单位": "经所在单位更正", "客服": "经客服更正", "本人": "本人修改"}
+
+
+def organisation_line(content: dict[str, Any]) -> tuple[str, str]:
+    """(label, value): the unit, or the 档案所在区县 when the unit is not listed."""
+    if content.get("unit"):
+        return "工作单位", content["unit"]
+    return "档案所在区县", content.get("archive_district") or ""
+
+
+def content_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """What differs between two versions of a certificate: (key, label, before, after).
+
+    `key` is 'name', 'id_number', 'organisation', 'plan' or 'hours'; ID numbers are the
+    masked ones the certificate prints.
+    """
+    changes: list[tuple[str, str, str, str]] = []
+    for key, field, label in (
+        ("name", "name", "姓名"),
+        ("id_number", "id_number_masked", "身份证号码"),
+    ):
+        if old.get(field) != new.get(field):
+            changes.append((key, label, str(old.get(field) or ""), str(new.get(field) or "")))
+    old_label, old_value = organisation_line(old)
+    new_label, new_value = organisation_line(new)
+    if (old_label, old_value) != (new_label, new_value):
+        if old_label == new_label:
+            changes.append(("organisation", new_label, old_value, new_value))
+        else:
+            changes.append(
+                ("organisation", "单位", f"{old_label} {old_value}", f"{new_label} {new_value}")
+            )
+    if old.get("plan_title") != new.get("plan_title"):
+        changes.append(("plan", "培训项目", str(old.get("plan_title")), str(new.get("plan_title"))))
+    if old.get("hours") != new.get("hours"):
+        changes.append(
+            ("hours", "完成学时", f"{old.get('hours')} 学时", f"{new.get('hours')} 学时")
+        )
+    return changes
+
+
+def version_reason(
+    changes: list[tuple[str, str, str, str]], notes: dict[str, list[tuple[str, str | None]]]
+) -> str:
+    """The reason a new version states, e.g. "姓名：张三 → 张叁（经所在单位更正，理由：与身份证不
+    一致）；工作单位：A → B". `notes` maps 'name' / 'id_number' to (who, reason) of the
+    corrections behind the change, oldest first."""
+    parts = []
+    for key, label, before, after in changes:
+        text = f"{label}：{before} → {after}"
+        explained = [
+            CORRECTED_BY.get(who, who) + (f"，理由：{why}" if why else "")
+            for who, why in notes.get(key, [])
+        ]
+        if explained:
+            text += "（" + "；".join(explained) + "）"
+        parts.append(text)
+    return "；".join(parts) or "刷新证书"
+
+
 def serial_number(year: int, kind: str, certificate_id: int) -> str:
     """E.g. CQJX2025ZY0000042: unique through the row id; the secret is the verify code."""
     return f"CQJX{year}{SERIAL_KIND[kind]}{certificate_id:07d}"

@@ -4,18 +4,26 @@ against the requirement (30 and 60) and a 达标/未达标 verdict.
 One grouped query for all the unit's trainees (a per-trainee sum of `Enrollment.hours_done`
 over the year's plans, left-joined to the unit's trainees), so 20,000 trainees cost the
 same two round trips as twenty.
+
+`movements` lists who joined or left the unit during the year (the trainee's own unit
+changes, kept in `profile_changes`), with when and from or to which unit, so a unit sees
+anyone who moved themself into (or out of) its 应训未训 list.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
-from models import Enrollment, EnrollmentStatus, Trainee, TrainingPlan, Unit, db
+from models import Enrollment, EnrollmentStatus, ProfileChange, Trainee, TrainingPlan, Unit, db
+from wxapp.accounts.identity_changes import actor_label
 from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import NotFound
+from wxapp.infra.clock import SHANGHAI, local
 from wxapp.progress.credits import REQUIRED_HOURS
 
 PUBLIC, SPECIALIST = "public", "specialist"
@@ -88,9 +96,65 @@ def unit_report(unit_id: int, year: int) -> dict[str, Any]:
         }
         met += row["met"]
         trainees.append(row)
+    movements = unit_movements(unit_id, year)
     return {
         "unit": {"id": unit.id, "name": unit.name, "district": unit.district},
         "year": year,
-        "summary": {"trainees": len(trainees), "met": met, "unmet": len(trainees) - met},
+        "summary": {
+            "trainees": len(trainees),
+            "met": met,
+            "unmet": len(trainees) - met,
+            "joined": len(movements["joined"]),
+            "left": len(movements["left"]),
+        },
         "trainees": trainees,
+        "movements": movements,
     }
+
+
+def year_bounds(year: int) -> tuple[datetime, datetime]:
+    """The year as people in 重庆 count it: [1 January 00:00, next 1 January) Shanghai time."""
+    return datetime(year, 1, 1, tzinfo=SHANGHAI), datetime(year + 1, 1, 1, tzinfo=SHANGHAI)
+
+
+def unit_movements(unit_id: int, year: int) -> dict[str, list[dict[str, Any]]]:
+    """Who joined (`joined`, with the unit they came from) and who left (`left`, with the unit
+    they went to, None when they chose no unit) during the year, in time order."""
+    start, end = year_bounds(year)
+    other = aliased(Unit)
+    rows = db.session.execute(
+        sa.select(ProfileChange, Trainee.name, Trainee.id_number, other.name)
+        .join(Trainee, Trainee.id == ProfileChange.trainee_id)
+        .outerjoin(
+            other,
+            other.id
+            == sa.case(
+                (ProfileChange.to_unit_id == unit_id, ProfileChange.from_unit_id),
+                else_=ProfileChange.to_unit_id,
+            ),
+        )
+        .where(
+            ProfileChange.field == "unit",
+            sa.or_(ProfileChange.to_unit_id == unit_id, ProfileChange.from_unit_id == unit_id),
+            ProfileChange.changed_at >= start,
+            ProfileChange.changed_at < end,
+        )
+        .order_by(ProfileChange.changed_at, ProfileChange.id)
+    ).all()
+    joined: list[dict[str, Any]] = []
+    left: list[dict[str, Any]] = []
+    for change, name, id_number, other_name in rows:
+        when = local(change.changed_at)
+        row = {
+            "trainee_id": change.trainee_id,
+            "name": name,
+            "id_number_masked": mask_id_number(id_number),
+            "changed_at": change.changed_at.isoformat(),
+            "date": f"{when.year}年{when.month}月{when.day}日",
+            "by": actor_label(change.actor),
+        }
+        if change.to_unit_id == unit_id:
+            joined.append({**row, "from_unit": other_name})
+        else:
+            left.append({**row, "to_unit": other_name})
+    return {"joined": joined, "left": left}

@@ -137,14 +137,14 @@ async function load() {
   page(
     '我的证书',
     [
-      h('div', { class: 'page-head' }, h('h1', {}, '我的证书'), h('p', {}, '达到培训项目要求的学分后，按照提示完善个人信息后即可打印合格证书。合格证书已采用电子印章，无需加盖鲜章。')),
+      h('div', { class: 'page-head' }, h('h1', {}, '我的证书'), h('p', {}, '达到培训项目要求的学分后，按照提示完善', h('a', { href: '/h5/profile', id: 'profile-link' }, '个人信息'), '后即可打印合格证书。合格证书已采用电子印章，无需加盖鲜章。')),
       unavailable ? h('div', { class: 'notice' }, '证书服务暂未开放，请稍后再试') : null,
       missingUnit ? h('div', { class: 'notice', id: 'missing-info' }, '打印证书前请完善个人信息：单位（若查找不到贵单位，请选择您档案所在区县）') : null,
       issued.length ? issued.map(entryCard) : unavailable ? null : emptyBlock(entries.length ? '暂无证书，达到要求的学分后可打印证书' : '还没有购买培训项目'),
       rest.length ? h('div', { class: 'weui-cells__title' }, '我的培训项目') : null,
       rest.map(entryCard),
       missingUnit ? profileForm(profile, districtList) : null,
-      h('p', { class: 'hint' }, '如涉及单位等信息变更，可于个人信息更新后，点击“刷新证书”，证书信息即可更新。证书问题咨询：400-023-9229，按 1 选择登录注册问题。'),
+      h('p', { class: 'hint' }, '如涉及单位等信息变更，可于', h('a', { href: '/h5/profile' }, '个人信息'), '页面更新后，点击“刷新证书”，证书信息即可更新。证书问题咨询：400-023-9229，按 1 选择登录注册问题。'),
     ],
     { tab: '/h5/certificates' },
   );

@@ -1,0 +1,127 @@
+"""个人信息 on a 390x844 phone: a unit change followed by 刷新证书 (the certificate's public
+verification page then lists both versions and the move); a phone change with the SMS code
+read from the sandbox's inbox; and the page saying that name and ID number go through the
+unit or customer service."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import login, require_routes, seed
+from tests.e2e.realdata import complete, learner_world
+from tests.factories import make_unit
+from tests.sms import latest_code
+
+ROUTES = (
+    ("PATCH", "/api/me/profile"),
+    ("GET", "/api/me/profile/changes"),
+    ("POST", "/api/me/phone/code"),
+    ("POST", "/api/me/phone"),
+    ("GET", "/_sandbox/sms"),
+)
+OLD_UNIT = "垫江县人民医院"  # the factory's default unit
+NEW_UNIT = "垫江县第二人民医院"
+
+
+def test_a_unit_change_then_refresh_puts_the_new_unit_on_the_certificate(phone, site):
+    require_routes(site, *ROUTES)
+    data = learner_world(site)
+    complete(site, data)
+    seed(site, lambda: make_unit(name=NEW_UNIT, district="垫江县").id)
+    login(phone, data["phone"])
+    page = phone.page
+    issued = page.request.post(f"{site.url}/api/plans/{data['plan']}/certificate")
+    assert issued.status == 201, issued.text()
+    cert = issued.json()
+
+    # 我的证书 leads to 个人信息.
+    phone.open("/h5/certificates")
+    page.click("#profile-link")
+    page.wait_for_url("**/h5/profile")
+    page.wait_for_selector("#app[data-ready]")
+    assert page.inner_text("#info-name") == "孙八"
+    assert "********" in page.inner_text("#info-id")
+    shown_phone = page.inner_text("#info-phone")
+    assert shown_phone == data["phone"][:3] + "****" + data["phone"][-4:]
+    assert OLD_UNIT in page.inner_text("#info-unit")
+    notice = page.inner_text("#identity-notice")
+    assert "姓名、身份证号码不能自行修改" in notice and "400-023-9229" in notice
+    assert "单位" in notice and "023-74606177" in notice
+    phone.shot("profile")
+
+    page.fill("#unit-q", "第二")
+    page.click(f".unit-option:has-text('{NEW_UNIT}')")
+    page.click("#save-unit")
+    saved = page.wait_for_selector("#saved-notice")
+    assert "刷新证书" in saved.inner_text()
+    assert NEW_UNIT in page.inner_text("#info-unit")
+    history = page.inner_text("#changes")
+    assert f"单位：{OLD_UNIT} → {NEW_UNIT}" in history
+    page.wait_for_selector(".weui-toast", state="detached")
+    phone.shot("profile-unit-changed")
+
+    # 刷新证书 on 我的证书: version 2 says the new unit, same serial.
+    saved.query_selector("a").click()
+    page.wait_for_url("**/h5/certificates")
+    page.wait_for_selector(".cert-card")
+    page.locator(".cert-card button", has_text="刷新证书").click()
+    page.wait_for_selector(".weui-toast:has-text('证书已刷新')")
+    now = page.request.get(f"{site.url}/api/certificates/{cert['id']}").json()
+    assert (now["version"], now["serial"], now["content"]["unit"]) == (2, cert["serial"], NEW_UNIT)
+    page.wait_for_selector(".weui-toast", state="detached")
+    phone.shot("certificates-refreshed")
+
+    # The QR code's page: 有效, the current version, and the history with the move.
+    verify = phone.new_page()
+    verify.goto(cert["verify_url"])
+    body = verify.inner_text("body")
+    assert "有效" in body and "第 2 版" in body and NEW_UNIT in body
+    versions = verify.inner_text("#versions")
+    assert f"工作单位：{OLD_UNIT} → {NEW_UNIT}" in versions and "首次颁发" in versions
+    phone.shot("verify-history", page=verify, full_page=True)
+
+
+def test_the_phone_changes_with_the_code_sent_to_the_new_phone(phone, site):
+    require_routes(site, *ROUTES)
+    data = learner_world(site)
+    login(phone, data["phone"])
+    page = phone.open("/h5/profile")
+    new = "13800138001"
+    page.fill("#new-phone", new)
+    page.click("#send-code")
+    note = page.wait_for_selector("#code-sent:not([hidden])")
+    assert "验证码已发送至尾号 8001 的手机" in note.inner_text()
+    assert page.inner_text("#send-code").startswith("重新获取(")
+    assert page.is_disabled("#send-code")
+    page.locator("#save-phone").scroll_into_view_if_needed()
+    phone.shot("profile-phone-code")
+
+    page.fill("#sms-code", "000000" if latest_code(site.url, new) != "000000" else "111111")
+    page.click("#save-phone")
+    error = page.wait_for_selector("#err-phone:not([hidden])")
+    assert "验证码错误" in error.inner_text()
+
+    page.fill("#sms-code", latest_code(site.url, new))
+    page.click("#save-phone")
+    page.wait_for_selector("#info-phone:has-text('138****8001')")
+    changes = page.inner_text("#changes")
+    assert "手机号：" in changes and "138****8001" in changes
+    assert latest_code(site.url, data["phone"]) is None  # nothing went to the old phone
+    page.wait_for_selector(".weui-toast", state="detached")
+    phone.shot("profile-phone-changed", full_page=True)
+
+
+def test_an_unlisted_unit_is_cleared_once_the_district_is_chosen(phone, site):
+    require_routes(site, *ROUTES)
+    data = learner_world(site)
+    login(phone, data["phone"])
+    page = phone.open("/h5/profile")
+    page.click("#clear-unit")
+    assert "请先在下方选择并保存档案所在区县" in page.inner_text("#err-unit")
+    page.select_option("#archive-district", "垫江县")
+    page.click("#save-district")
+    page.wait_for_selector("#saved-notice")
+    assert page.inner_text("#info-district") == "垫江县"
+    page.click("#clear-unit")
+    page.click(".weui-dialog__btn_primary")
+    page.wait_for_selector("#info-unit:has-text('未填写')")
+    history = page.inner_text("#changes")
+    assert f"单位：{OLD_UNIT} → 未填写" in history and "档案所在区县：未填写 → 垫江县" in history
