@@ -7,7 +7,7 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from handlers import validation as v
-from handlers.guard import current_trainee_id, limit_by_trainee
+from handlers.guard import client_ip, current_trainee_id, limit_by_trainee
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits
@@ -93,14 +93,14 @@ def create_group_order():
     plan_id = v.row_id(body, "plan_id")
     text = v.string(body, "id_numbers", max_len=400_000, strip=False)
     result = group.create_group_order(
-        get_redis(), current_trainee_id(), plan_id, text, _invoice(body), app_now()
+        get_redis(), current_trainee_id(), plan_id, text, _invoice(body), app_now(), client_ip()
     )
     return jsonify(result), 201 if result["order"] else 200
 
 
 @bp.get("/group-orders/rejects/<token>.xlsx")
 def group_rejects(token: str):
-    rejects = group.stored_rejects(get_redis(), current_trainee_id(), token)
+    rejects = group.stored_rejects(get_redis(), current_trainee_id(), token, app_now())
     return Response(
         rejects_xlsx(rejects),
         mimetype=XLSX,

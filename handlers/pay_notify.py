@@ -1,4 +1,5 @@
-"""POST /pay/notify: WeChat Pay v3's payment notification, answered in WeChat Pay's format.
+"""POST /pay/notify: WeChat Pay v3's notifications (TRANSACTION.SUCCESS and REFUND.*),
+answered in WeChat Pay's format.
 
 204 when applied (or already applied, or nothing to do); 401 when not provably from WeChat
 Pay; 4xx/5xx `{"code": "FAIL", "message": ...}` otherwise, so WeChat Pay retries.
@@ -11,7 +12,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from wxapp.errors import AppError
-from wxapp.extensions import app_now
+from wxapp.extensions import app_now, get_redis
 from wxapp.orders.invoice_issuer import get_issuer
 from wxapp.orders.payment import REFUSED
 from wxapp.orders.settlement import handle_notification
@@ -30,7 +31,12 @@ def _fail(status: int, message: str):
 @bp.post("/pay/notify")
 def notify():
     result = handle_notification(
-        get_wechatpay(), get_issuer(current_app), request.headers, request.get_data(), app_now()
+        get_wechatpay(),
+        get_issuer(current_app),
+        request.headers,
+        request.get_data(),
+        app_now(),
+        get_redis(),
     )
     if result == REFUSED:
         return _fail(400, "订单信息不符，已记录待人工处理")

@@ -1,8 +1,10 @@
 """Typed Flask-SQLAlchemy models, one module per area. Importing this package registers them all."""
 
+from models.audit import GroupPasteAudit
 from models.base import Base, JSONType, UTCDateTime, db, utcnow
 from models.catalogue import Chapter, Course, PlanCourse, PlanKind, TrainingPlan
 from models.certificate import Certificate, UnitAdmin
+from models.identity import CertificateVersion, ProfileChange
 from models.notification import Outbox, OutboxStatus
 from models.order import (
     Invoice,
@@ -14,18 +16,21 @@ from models.order import (
     PaymentAnomaly,
 )
 from models.progress import ChapterProgress, CourseCompletion, Enrollment, EnrollmentStatus
+from models.refund import Refund, RefundItem, RefundStatus
 from models.trainee import Trainee, Unit
 from models.wechat import WechatBinding
 
 __all__ = [
     "Base",
     "Certificate",
+    "CertificateVersion",
     "Chapter",
     "ChapterProgress",
     "Course",
     "CourseCompletion",
     "Enrollment",
     "EnrollmentStatus",
+    "GroupPasteAudit",
     "Invoice",
     "InvoiceStatus",
     "JSONType",
@@ -38,6 +43,10 @@ __all__ = [
     "PaymentAnomaly",
     "PlanCourse",
     "PlanKind",
+    "ProfileChange",
+    "Refund",
+    "RefundItem",
+    "RefundStatus",
     "Trainee",
     "TrainingPlan",
     "UTCDateTime",

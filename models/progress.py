@@ -13,7 +13,10 @@ from models.base import JSONType, db, utcnow
 
 
 class EnrollmentStatus(enum.StrEnum):
-    PAID = "paid"  # the only state today: a refund would add another
+    PAID = "paid"  # entitles the trainee to learn the plan
+    # Its order's share was refunded and no other paid order covers it: no more learning,
+    # but what was learned stays (a new paid order makes it PAID again, hours recounted).
+    REFUNDED = "refunded"
 
 
 class Enrollment(db.Model):

@@ -96,3 +96,25 @@ def test_bad_input_names_the_field(client, world):
 def test_orders_need_a_session(client):
     assert client.post("/api/orders", json={"plan_id": 1}).status_code == 401
     assert client.get("/api/me/orders").status_code == 401
+
+
+def test_paying_a_group_order_with_a_member_already_enrolled_is_refused(app, client, clock):
+    """The double charge, stopped before the money moves: a member bought the plan alone
+    after the group order was made; paying the group order is refused, naming them, and no
+    prepay is opened at WeChat Pay."""
+    with app.app_context():
+        payer, bought, other = make_trainee(), make_trainee(), make_trainee()
+        plan = make_plan()
+        order = make_order(payer, plan, clock.now(), trainees=[bought, other])
+        grant_enrollment(bought.id, plan.id, clock.now())
+        db.session.commit()
+        no, payer_id, id_number = order.out_trade_no, payer.id, bought.id_number
+    as_trainee(client, payer_id)
+    for method in ("jsapi", "native"):
+        res = client.post(f"/api/orders/{no}/pay", json={"method": method})
+        assert res.status_code == 409, res.json
+        assert res.json["error"] == "members_enrolled"
+        assert res.json["id_numbers"] == [id_number]
+        assert res.json["message"].startswith("订单中有 1 名学员已购买该培训项目")
+    assert client.get(f"/api/orders/{no}/qrcode.png").status_code == 409
+    assert client.get(f"/api/orders/{no}").json["status"] == "NOTPAY"

@@ -1,14 +1,21 @@
 """POST /pay/notify with notifications signed and encrypted by the test itself."""
 
+import base64
+import json
+import secrets
 from datetime import timedelta
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from models import Enrollment, Order, Outbox, PaymentAnomaly, db
+from models import Enrollment, Order, Outbox, PaymentAnomaly, Refund, db
 from tests import paysign
 from tests.factories import make_order, make_plan, make_trainee
 from wxapp import events
+from wxapp.infra.transaction import transaction
+from wxapp.orders import refunds
 
 
 @pytest.fixture
@@ -183,3 +190,136 @@ def test_a_payment_of_an_order_closed_here_is_honoured_and_flagged(app, client, 
         assert db.session.execute(db.select(PaymentAnomaly.reason)).scalars().all() == [
             "paid_after_close"
         ]
+
+
+# --- REFUND.* notifications (built here, independently of the sandbox) ---
+
+
+def refund_notification(app, resource: dict, now, event_type: str = "REFUND.SUCCESS"):
+    apiv3 = app.config["WECHATPAY_APIV3_KEY"].encode()
+    nonce = secrets.token_hex(6)
+    sealed = AESGCM(apiv3).encrypt(nonce.encode(), json.dumps(resource).encode(), b"refund")
+    body = json.dumps(
+        {
+            "id": "EV-" + secrets.token_hex(8),
+            "create_time": "2025-06-16T10:06:01+08:00",
+            "resource_type": "encrypt-resource",
+            "event_type": event_type,
+            "summary": "退款成功",
+            "resource": {
+                "original_type": "refund",
+                "algorithm": "AEAD_AES_256_GCM",
+                "ciphertext": base64.b64encode(sealed).decode(),
+                "associated_data": "refund",
+                "nonce": nonce,
+            },
+        }
+    ).encode()
+    timestamp, sig_nonce = str(int(now.timestamp())), secrets.token_hex(16)
+    signature = paysign.platform_key(app).sign(
+        f"{timestamp}\n{sig_nonce}\n".encode() + body + b"\n", padding.PKCS1v15(), hashes.SHA256()
+    )
+    return body, {
+        "Content-Type": "application/json",
+        "Wechatpay-Timestamp": timestamp,
+        "Wechatpay-Nonce": sig_nonce,
+        "Wechatpay-Signature": base64.b64encode(signature).decode(),
+        "Wechatpay-Serial": app.config["WECHATPAY_PUBLIC_KEY_ID"],
+        "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+    }
+
+
+@pytest.fixture
+def refunding(app, client, clock, order):
+    """The order paid, then a refund of its one member's share recorded (not yet reported)."""
+    tx = paysign.transaction(order["no"], order["amount"], app)
+    assert post(client, *paysign.notification(app, tx, clock.now())).status_code == 204
+    with app.app_context():
+        paid = db.session.execute(
+            db.select(Order).where(Order.out_trade_no == order["no"])
+        ).scalar_one()
+        with transaction():
+            refund = refunds.record_refund(
+                paid, [order["trainee"]], "测试", "operator:t", clock.now()
+            )
+        no = refund.out_refund_no
+    resource = {
+        "mchid": app.config["WECHATPAY_MCHID"],
+        "out_trade_no": order["no"],
+        "transaction_id": tx["transaction_id"],
+        "out_refund_no": no,
+        "refund_id": "50300000000000000000000001",
+        "refund_status": "SUCCESS",
+        "success_time": "2025-06-16T10:06:00+08:00",
+        "user_received_account": "支付用户零钱",
+        "amount": {
+            "total": order["amount"],
+            "refund": order["amount"],
+            "payer_total": order["amount"],
+            "payer_refund": order["amount"],
+        },
+    }
+    return {**order, "out_refund_no": no, "resource": resource}
+
+
+def refund_state(app, refunding):
+    with app.app_context():
+        refund = db.session.execute(
+            db.select(Refund).where(Refund.out_refund_no == refunding["out_refund_no"])
+        ).scalar_one()
+        status, enrollments, _ = state(app, refunding)
+        return (
+            (refund.status, refund.refund_id, refund.updated_at),
+            status,
+            [e.status for e in enrollments],
+        )
+
+
+def test_refund_success_updates_the_refund_order_and_enrollment_once(app, client, clock, refunding):
+    """REFUND.SUCCESS used to be acknowledged and ignored."""
+    assert refund_state(app, refunding)[1:] == ("SUCCESS", ["paid"])
+    body, headers = refund_notification(app, refunding["resource"], clock.now())
+    assert post(client, body, headers).status_code == 204
+    after = refund_state(app, refunding)
+    assert after[0][:2] == ("SUCCESS", "50300000000000000000000001")
+    assert after[1:] == ("REFUND", ["refunded"])  # all of it went back; no more learning
+    # Replayed (and sent again by WeChat Pay): nothing changes twice.
+    clock.advance(seconds=60)
+    assert post(client, body, headers).status_code == 204
+    assert (
+        post(client, *refund_notification(app, refunding["resource"], clock.now())).status_code
+        == 204
+    )
+    assert refund_state(app, refunding) == after
+    with app.app_context():
+        assert db.session.execute(db.select(PaymentAnomaly)).scalars().all() == []
+
+
+def test_a_refund_notification_that_does_not_match_is_refused_and_kept(
+    app, client, clock, refunding
+):
+    wrong = {**refunding["resource"], "amount": {**refunding["resource"]["amount"], "refund": 1}}
+    res = post(client, *refund_notification(app, wrong, clock.now()))
+    assert res.status_code == 400 and res.json["code"] == "FAIL"
+    assert refund_state(app, refunding)[0][0] == "PENDING"
+    unknown = {**refunding["resource"], "out_refund_no": "NOT-OURS"}
+    assert post(client, *refund_notification(app, unknown, clock.now())).status_code == 204
+    with app.app_context():
+        reasons = db.session.execute(db.select(PaymentAnomaly.reason)).scalars().all()
+    assert sorted(reasons) == ["refund_amount_mismatch", "unknown_refund"]
+
+
+def test_an_abnormal_refund_is_kept_for_an_operator_and_changes_no_enrollment(
+    app, client, clock, refunding
+):
+    abnormal = {**refunding["resource"], "refund_status": "ABNORMAL"}
+    body, headers = refund_notification(app, abnormal, clock.now(), "REFUND.ABNORMAL")
+    assert post(client, body, headers).status_code == 204
+    assert refund_state(app, refunding)[0][0] == "ABNORMAL"
+    assert refund_state(app, refunding)[1:] == ("SUCCESS", ["paid"])
+    # A SUCCESS arriving after the refund was declared abnormal does not reopen it.
+    post(client, *refund_notification(app, refunding["resource"], clock.now()))
+    assert refund_state(app, refunding)[0][0] == "ABNORMAL"
+    with app.app_context():
+        reasons = db.session.execute(db.select(PaymentAnomaly.reason)).scalars().all()
+    assert reasons == ["refund_abnormal"]

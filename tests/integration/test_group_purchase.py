@@ -9,7 +9,7 @@ import random
 import openpyxl
 import sqlalchemy as sa
 
-from models import Enrollment, Order, Outbox, Trainee, db
+from models import Enrollment, GroupPasteAudit, Order, Outbox, Trainee, db
 from tests import paysign
 from tests.factories import make_id_number, make_order, make_plan, make_trainee
 from wxapp.accounts.idnumbers import check_char
@@ -53,7 +53,6 @@ def build_paste(app, clock):
     """The paste and the expected rejects by kind; accounts set up in the database."""
     with app.app_context():
         payer = make_trainee(name="单位经办人")
-        other_payer = make_trainee(name="另一经办人")
         plan = make_plan()
         good = [make_id_number(BASE + i) for i in range(4300)]
         bought = [make_id_number(BASE + 10_000 + i) for i in range(100)]
@@ -63,8 +62,9 @@ def build_paste(app, clock):
         ids = dict(db.session.execute(sa.select(Trainee.id_number, Trainee.id)).all())
         for n in bought:
             grant_enrollment(ids[n], plan.id, clock.now())
+        # The payer's own unpaid group order (only the payer's own ones block: see below).
         make_order(
-            db.session.get(Trainee, other_payer.id),
+            db.session.get(Trainee, payer.id),
             plan,
             clock.now(),
             trainees=[db.session.get(Trainee, ids[n]) for n in pending],
@@ -186,3 +186,164 @@ def test_an_empty_paste_names_the_field(app, client, clock):
         s["tid"], s["must_change"] = ids[0], False
     res = client.post("/api/group-orders", json={"plan_id": ids[1], "id_numbers": " \n \n"})
     assert res.status_code == 422 and res.json["field"] == "id_numbers"
+
+
+def test_junk_pastes_store_little_for_a_day_and_only_the_newest_three(app, client, clock):
+    """A paste of junk at the size limit (400,000 characters, 1.2 MB of UTF-8) used to be
+    stored whole for 7 days per request."""
+    with app.app_context():
+        payer, plan = make_trainee(), make_plan()
+        db.session.commit()
+        ids = (payer.id, plan.id)
+    with client.session_transaction() as s:
+        s["tid"], s["must_change"] = ids[0], False
+    r = app.extensions["redis"]
+    junk = "\n".join("垃圾" * 55 + f"{i:05d}" for i in range(3_400))
+    assert 390_000 < len(junk) <= 400_000 and len(junk.encode()) > 1_100_000
+    urls = []
+    for _ in range(5):
+        res = client.post("/api/group-orders", json={"plan_id": ids[1], "id_numbers": junk})
+        assert res.status_code == 200 and res.json["rejected"] == 3_400
+        assert {len(rej["id_number"]) for rej in res.json["rejects"]} == {20}
+        urls.append(res.json["errors_url"])
+    stored = sum(r.memory_usage(key) or 0 for key in r.keys(f"{{t:{ids[0]}}}:group-rejects*"))
+    assert stored < 3 * 400_000, stored  # three files of cut lines, not 5 x 1.2 MB
+    assert r.ttl(f"{{t:{ids[0]}}}:group-rejects") <= 24 * 3600
+    # Only the newest three files are kept.
+    assert [client.get(url).status_code for url in urls] == [404, 404, 200, 200, 200]
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(urls[-1]).data), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1] == (1, "垃圾" * 10, "号码格式错误")
+    clock.advance(seconds=24 * 3600 + 1)
+    assert client.get(urls[-1]).status_code == 404
+
+
+def as_payer(client, payer_id: int) -> None:
+    with client.session_transaction() as s:
+        s["tid"], s["must_change"] = payer_id, False
+
+
+def paste(client, plan_id: int, numbers: list[str], ip: str = "127.0.0.1"):
+    return client.post(
+        "/api/group-orders",
+        json={"plan_id": plan_id, "id_numbers": "\n".join(numbers)},
+        environ_overrides={"REMOTE_ADDR": ip},
+    )
+
+
+def test_distinct_id_numbers_checked_per_payer_per_day_are_capped(app, client, clock):
+    """The oracle: 10,000 numbers a paste, as often as the rate limit allowed (100,000 a
+    minute). Now at most group.DAILY_DISTINCT_IDS distinct numbers a payer a local day; the
+    same numbers pasted again cost nothing."""
+    assert group.DAILY_DISTINCT_IDS == 20_000
+    with app.app_context():
+        payer, other, plan = make_trainee(), make_trainee(), make_plan()
+        db.session.commit()
+        payer_id, other_id, plan_id = payer.id, other.id, plan.id
+    first = [make_id_number(BASE + 100_000 + i) for i in range(10_000)]
+    second = [make_id_number(BASE + 110_000 + i) for i in range(8_000)]
+    third = [make_id_number(BASE + 120_000 + i) for i in range(5_000)]
+    as_payer(client, payer_id)
+
+    res = paste(client, plan_id, first)
+    assert res.status_code == 200 and res.json["rejected"] == 10_000
+    assert {r["reason"] for r in res.json["rejects"]} == {"账号不存在"}
+    assert paste(client, plan_id, first).status_code == 200  # the same list again: free
+    assert paste(client, plan_id, second).status_code == 200  # ~18,000 distinct today
+
+    refused = paste(client, plan_id, third)  # would be ~23,000
+    assert refused.status_code == 429
+    assert refused.json["error"] == "group_daily_cap" and refused.json["cap"] == 20_000
+    assert "每个账号每天最多 20000 个不同号码" in refused.json["message"]
+    assert "rejects" not in refused.json  # nothing about any number was revealed
+    # 2025-06-16 02:00 UTC is 10:00 in Shanghai: the cap lifts at local midnight, 14 h on.
+    assert refused.json["retry_after"] == 14 * 3600
+    # Numbers already counted today can still be checked; the cap is the payer's, not the plan's.
+    assert paste(client, plan_id, first[:10]).status_code == 200
+    as_payer(client, other_id)
+    assert paste(client, plan_id, third).status_code == 200
+
+    as_payer(client, payer_id)
+    clock.advance(seconds=14 * 3600)  # the next day in Shanghai
+    assert paste(client, plan_id, third).status_code == 200
+
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(GroupPasteAudit.outcome, GroupPasteAudit.checked)
+            .where(GroupPasteAudit.payer_id == payer_id)
+            .order_by(GroupPasteAudit.id)
+        ).all()
+    assert rows == [
+        ("checked", 10_000),
+        ("checked", 10_000),
+        ("checked", 8_000),
+        ("capped", 5_000),
+        ("checked", 10),
+        ("checked", 5_000),
+    ]
+
+
+def test_every_paste_is_audited_for_the_operator(app, client, clock):
+    with app.app_context():
+        payer, plan = make_trainee(), make_plan()
+        members = [make_trainee() for _ in range(2)]
+        db.session.commit()
+        payer_id, plan_id = payer.id, plan.id
+        numbers = [t.id_number for t in members]
+    as_payer(client, payer_id)
+    text = [numbers[0], "", "12345", numbers[1], numbers[0], make_id_number(BASE + 90_000)]
+    res = paste(client, plan_id, text, ip="203.0.113.7")
+    assert res.status_code == 201 and (res.json["accepted"], res.json["rejected"]) == (2, 3)
+    with app.app_context():
+        audit = db.session.execute(sa.select(GroupPasteAudit)).scalar_one()
+        assert (
+            audit.payer_id,
+            audit.plan_id,
+            audit.lines,
+            audit.checked,
+            audit.accepted,
+            audit.rejected,
+            audit.outcome,
+            audit.out_trade_no,
+            audit.client_ip,
+            audit.created_at,
+        ) == (
+            payer_id,
+            plan_id,
+            5,  # the blank line is not counted
+            3,  # two members and the number without an account; not the bad or repeated lines
+            2,
+            3,
+            "checked",
+            res.json["order"]["out_trade_no"],
+            "203.0.113.7",
+            clock.now(),
+        )
+
+
+def test_a_strangers_unpaid_order_does_not_block_the_units_own_paste(app, client, clock):
+    """A stranger put a unit's trainees in an unpaid group order (renewable every two
+    hours): the unit's own paste used to fail with 有未支付的团购订单. Only the payer's own
+    unpaid order blocks now; were both paid, the second payment's member is refunded."""
+    with app.app_context():
+        unit_payer, stranger, plan = make_trainee(), make_trainee(), make_plan()
+        staff = [make_trainee() for _ in range(3)]
+        db.session.commit()
+        ids = (unit_payer.id, stranger.id, plan.id)
+        numbers = [t.id_number for t in staff]
+    as_payer(client, ids[1])
+    hostage = paste(client, ids[2], numbers[:2])
+    assert hostage.status_code == 201 and hostage.json["accepted"] == 2
+
+    as_payer(client, ids[0])
+    own = paste(client, ids[2], numbers)
+    assert own.status_code == 201, own.json
+    assert (own.json["accepted"], own.json["rejects"]) == (3, [])
+    # The unit's second paste of the same people is refused: its own order is unpaid.
+    again = paste(client, ids[2], numbers)
+    assert again.json["accepted"] == 0
+    assert {r["reason"] for r in again.json["rejects"]} == {"有未支付的团购订单"}
+    # And the stranger learns nothing about the unit's order from its own paste.
+    as_payer(client, ids[1])
+    probe = paste(client, ids[2], numbers[2:])
+    assert probe.status_code == 201 and probe.json["rejects"] == []

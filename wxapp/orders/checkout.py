@@ -3,6 +3,14 @@ and cancelling. What happens once WeChat Pay reports the payment is `settlement`
 The WeChat Pay client is passed in. Each use case ends its read transaction (`end_read`)
 before calling WeChat Pay; what WeChat Pay answers is then written in a transaction of its
 own.
+
+Before a prepay is opened every member of the order is checked again: a group order with a
+member who has meanwhile bought the plan (alone, or through another payer's group order) is
+refused with 409 `members_enrolled`, naming them; the payer cancels it and submits the list
+again (the re-paste rejects them as 已购买该项目 and prices the rest). It is refused rather
+than re-priced because WeChat Pay keeps the amount of an out_trade_no once a prepay is
+opened. A payment that still arrives for such a member (the prepay opened before they
+bought) is refunded that member's share (`orders.payment`, `orders.refunds`).
 """
 
 from __future__ import annotations
@@ -14,9 +22,20 @@ from datetime import datetime
 from typing import Any
 
 import qrcode
+import sqlalchemy as sa
 from wechatpayv3 import WeChatPayType
 
-from models import Order, OrderKind, OrderStatus, WechatBinding, db
+from models import (
+    Enrollment,
+    EnrollmentStatus,
+    Order,
+    OrderItem,
+    OrderKind,
+    OrderStatus,
+    Trainee,
+    WechatBinding,
+    db,
+)
 from wxapp.errors import Conflict, ServiceUnavailable
 from wxapp.infra.clock import local
 from wxapp.infra.transaction import end_read, transaction
@@ -41,7 +60,35 @@ def _payable(trainee_id: int, out_trade_no: str, now: datetime) -> Order:
         raise Conflict("订单已过期，请重新下单", code="order_expired")
     if order.kind == OrderKind.INDIVIDUAL and order.plan_id in paid_plan_ids(trainee_id):
         raise Conflict("您已购买该培训项目，无需重复支付", code="already_enrolled")
+    if order.kind == OrderKind.GROUP:
+        enrolled = enrolled_members(order)
+        if enrolled:
+            raise Conflict(
+                f"订单中有 {len(enrolled)} 名学员已购买该培训项目，请取消本订单后重新提交团购名单",
+                code="members_enrolled",
+                id_numbers=enrolled,
+            )
     return order
+
+
+def enrolled_members(order: Order) -> list[str]:
+    """ID numbers of the order's members who already hold a paid enrollment in its plan."""
+    return list(
+        db.session.execute(
+            db.select(Trainee.id_number)
+            .join(OrderItem, OrderItem.trainee_id == Trainee.id)
+            .join(
+                Enrollment,
+                sa.and_(
+                    Enrollment.trainee_id == OrderItem.trainee_id,
+                    Enrollment.plan_id == order.plan_id,
+                    Enrollment.status == EnrollmentStatus.PAID,
+                ),
+            )
+            .where(OrderItem.order_id == order.id)
+            .order_by(Trainee.id_number)
+        ).scalars()
+    )
 
 
 def _gateway_error(err: PayGatewayError) -> Exception:

@@ -44,15 +44,26 @@ def grant_enrollments(
 
     Same rule and same idempotence; a group order of thousands must be applied within
     WeChat Pay's 5 s notification timeout, which one statement per trainee does not meet.
-    Returns how many enrollments this call created. Never commits.
+    Returns how many enrollments this call created or made paid again. Never commits.
     """
+    return len(enroll_paid(trainee_ids, plan_id, now, order_id))
+
+
+def enroll_paid(
+    trainee_ids: list[int], plan_id: int, now: datetime, order_id: int | None = None
+) -> list[int]:
+    """The trainees this call entitled to the plan: new paid enrollments, and refunded ones
+    made paid again (what they learned is kept and counted again). Those left out already
+    held a paid enrollment: for a paid order, members who paid twice. Never commits."""
     if not trainee_ids:
-        return 0
-    statement = (
-        dialect_insert(Enrollment.__table__)
-        .on_conflict_do_nothing(index_elements=["trainee_id", "plan_id"])
-        .returning(Enrollment.__table__.c.trainee_id)
-    )
+        return []
+    table = Enrollment.__table__
+    insert = dialect_insert(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=["trainee_id", "plan_id"],
+        set_={"status": EnrollmentStatus.PAID, "order_id": insert.excluded.order_id},
+        where=table.c.status != EnrollmentStatus.PAID,
+    ).returning(table.c.trainee_id)
     rows = [
         {
             "trainee_id": tid,
@@ -64,9 +75,9 @@ def grant_enrollments(
         }
         for tid in trainee_ids
     ]
-    created = [row[0] for row in db.session.execute(statement, rows)]
-    recount_learned(created, plan_id, now)
-    return len(created)
+    entitled = [row[0] for row in db.session.execute(statement, rows)]
+    recount_learned(entitled, plan_id, now)
+    return entitled
 
 
 def recount_learned(trainee_ids: list[int], plan_id: int, now: datetime) -> None:

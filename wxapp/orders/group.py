@@ -2,7 +2,15 @@
 
 `check_lines` is the pure per-line part (format, check digit, lower-case x, repeats within
 the paste). The database part runs three bulk queries whatever the number of lines: which
-accounts exist, who already bought the plan, who sits in another unpaid group order.
+accounts exist, who already bought the plan, who sits in another unpaid group order of the
+SAME payer (another payer's unpaid order blocks no one: a stranger cannot hold a unit's
+trainees hostage, and a member paid twice is refunded, see `orders.refunds`).
+
+The answer says, line by line, whether an ID number has an account and whether it bought
+the plan: what a unit's payer needs to fix the list, and what a stranger could mine. So
+each payer may have at most DAILY_DISTINCT_IDS distinct well-formed numbers looked up per
+day (Asia/Shanghai), counted before the lookup, and every paste is kept in
+`group_paste_audits` (payer, plan, counts, address) for the operator console.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -20,16 +28,17 @@ from sqlalchemy.dialects import postgresql
 from models import (
     Enrollment,
     EnrollmentStatus,
+    GroupPasteAudit,
     Order,
     OrderItem,
     OrderKind,
     OrderStatus,
     Trainee,
-    TrainingPlan,
     db,
 )
 from wxapp.accounts.idnumbers import IdNumberError, validate_id_number
-from wxapp.errors import NotFound, ValidationError
+from wxapp.errors import NotFound, TooManyRequests, ValidationError
+from wxapp.infra.clock import local
 from wxapp.infra.transaction import transaction
 from wxapp.orders.invoices import InvoiceRequest, attach_request
 from wxapp.orders.purchase import lock_payer, new_order, order_view, purchasable_plan
@@ -44,13 +53,44 @@ PENDING_GROUP = "有未支付的团购订单"
 _ID_REASONS = {"lowercase_x": LOWER_X, "checksum": CHECKSUM}
 
 MAX_LINES = 10_000
-REJECTS_TTL_S = 7 * 24 * 3600
+# What an error file keeps, whatever was pasted: the line number, the reason and the
+# line's first REJECT_TEXT_MAX characters, for REJECTS_TTL_S, the newest REJECTS_KEPT
+# files of a payer. A 2 MB paste of junk then stores well under 1 MB, and only for a day.
+REJECT_TEXT_MAX = 20
+REJECTS_TTL_S = 24 * 3600
+REJECTS_KEPT = 3
+
+# 每日核查上限: distinct well-formed ID numbers one payer may have looked up per local day,
+# re-pastes of the same numbers counted once. Twice the largest paste (MAX_LINES), so a unit
+# fixing and re-sending its list never meets it; a stranger learns about at most this many
+# numbers a day per account (it was 100,000 a minute). Counted in a HyperLogLog (12 KB a
+# payer-day, about 1% error), which never stores the numbers themselves.
+DAILY_DISTINCT_IDS = 20_000
+CAP_KEY_TTL_S = 26 * 3600
+# Add the numbers to the payer's day count only if the total stays within the cap; one
+# script, so two pastes at once cannot both slip under it. KEYS: the day's count, scratch.
+# ARGV: cap, ttl, numbers... Returns {1 if counted, the day's total}.
+_COUNT_SCRIPT = """
+redis.call('DEL', KEYS[2])
+redis.call('PFMERGE', KEYS[2], KEYS[1])
+for i = 3, #ARGV, 500 do
+  redis.call('PFADD', KEYS[2], unpack(ARGV, i, math.min(i + 499, #ARGV)))
+end
+local total = redis.call('PFCOUNT', KEYS[2])
+if total > tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[2])
+  return {0, redis.call('PFCOUNT', KEYS[1])}
+end
+redis.call('RENAME', KEYS[2], KEYS[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return {1, total}
+"""
 
 
 @dataclass(frozen=True)
 class Reject:
     line: int  # 1-based line of the pasted text, blank lines counted
-    id_number: str
+    id_number: str  # the line as pasted (trimmed), cut to REJECT_TEXT_MAX characters
     reason: str
 
 
@@ -70,7 +110,8 @@ def check_lines(text: str) -> tuple[list[tuple[int, str]], list[Reject]]:
         try:
             validate_id_number(value)
         except IdNumberError as err:
-            rejects.append(Reject(index, value, _ID_REASONS.get(err.reason, FORMAT)))
+            reason = _ID_REASONS.get(err.reason, FORMAT)
+            rejects.append(Reject(index, value[:REJECT_TEXT_MAX], reason))
             continue
         if value in seen:
             rejects.append(Reject(index, value, REPEATED))
@@ -89,9 +130,11 @@ def _among(column: sa.ColumnElement, values: list) -> sa.ColumnElement[bool]:
 
 
 def check_accounts(
-    candidates: list[tuple[int, str]], plan_id: int, now: datetime
+    candidates: list[tuple[int, str]], plan_id: int, payer_id: int, now: datetime
 ) -> tuple[list[int], list[Reject]]:
-    """(trainee ids accepted, rejects) after the database checks, three queries in all."""
+    """(trainee ids accepted, rejects) after the database checks, three queries in all.
+
+    有未支付的团购订单 only for the payer's own unpaid group orders of the plan."""
     if not candidates:
         return [], []
     numbers = [n for _, n in candidates]
@@ -116,6 +159,7 @@ def check_accounts(
             .join(Order, Order.id == OrderItem.order_id)
             .where(
                 Order.plan_id == plan_id,
+                Order.payer_id == payer_id,
                 Order.kind == OrderKind.GROUP,
                 Order.status == OrderStatus.NOTPAY,
                 Order.expires_at > now,
@@ -138,8 +182,63 @@ def check_accounts(
     return accepted, rejects
 
 
-def _rejects_key(payer_id: int, token: str) -> str:
-    return f"{{t:{payer_id}}}:group-rejects:{token}"
+def _rejects_key(payer_id: int) -> str:
+    """A payer's error files: a hash of token -> file, and beside it their tokens in order."""
+    return f"{{t:{payer_id}}}:group-rejects"
+
+
+def _store_rejects(r: redis.Redis, payer_id: int, rejects: list[Reject], now: datetime) -> str:
+    """Keep the rejects as a new error file of the payer (dropping the oldest beyond
+    REJECTS_KEPT); its token."""
+    token = secrets.token_urlsafe(12)
+    key, tokens = _rejects_key(payer_id), _rejects_key(payer_id) + ":order"
+    payload = json.dumps(
+        {"at": int(now.timestamp()), "rows": [[j.line, j.id_number, j.reason] for j in rejects]},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    pipe = r.pipeline(transaction=True)
+    pipe.hset(key, token, payload)
+    pipe.rpush(tokens, token)
+    pipe.lrange(tokens, 0, -REJECTS_KEPT - 1)  # the older ones, to drop
+    pipe.ltrim(tokens, -REJECTS_KEPT, -1)
+    pipe.expire(key, REJECTS_TTL_S)
+    pipe.expire(tokens, REJECTS_TTL_S)
+    dropped = pipe.execute()[2]
+    if dropped:
+        r.hdel(key, *dropped)
+    return token
+
+
+def _cap_key(payer_id: int, now: datetime) -> str:
+    return f"{{t:{payer_id}}}:group-ids:{local(now):%Y%m%d}"
+
+
+def count_checked(r: redis.Redis, payer_id: int, numbers: list[str], now: datetime) -> None:
+    """Count `numbers` toward the payer's daily cap, or raise 429 (counting nothing) past it."""
+    if not numbers:
+        return
+    key = _cap_key(payer_id, now)
+    script = r.register_script(_COUNT_SCRIPT)
+    counted, _ = script(
+        keys=[key, key + ":new"], args=[DAILY_DISTINCT_IDS, CAP_KEY_TTL_S, *numbers]
+    )
+    if not counted:
+        today = local(now)
+        midnight = (today + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        raise TooManyRequests(
+            f"今天核查的身份证号码已达上限（每个账号每天最多 {DAILY_DISTINCT_IDS} 个不同号码），"
+            "请明天再提交；如需更多，请联系平台客服",
+            code="group_daily_cap",
+            cap=DAILY_DISTINCT_IDS,
+            retry_after=max(int((midnight - today).total_seconds()), 1),
+        )
+
+
+def _audit(payer_id: int, plan_id: int, lines: int, checked: int, **fields: Any) -> None:
+    db.session.add(
+        GroupPasteAudit(payer_id=payer_id, plan_id=plan_id, lines=lines, checked=checked, **fields)
+    )
 
 
 def create_group_order(
@@ -149,35 +248,58 @@ def create_group_order(
     text: str,
     invoice: InvoiceRequest | None,
     now: datetime,
+    client_ip: str = "-",
 ) -> dict[str, Any]:
-    """Check the pasted lines and create one order for the accepted trainees (none if none)."""
+    """Check the pasted lines and create one order for the accepted trainees (none if none).
+
+    The daily cap is checked before any account is looked up; the paste is audited either way.
+    """
     if len(text.splitlines()) > MAX_LINES:
         raise ValidationError("id_numbers", f"一次最多粘贴 {MAX_LINES} 行")
     candidates, rejects = check_lines(text)
     if not candidates and not rejects:
         raise ValidationError("id_numbers", "请粘贴参训学员的身份证号码，每行一个")
     plan = purchasable_plan(plan_id, now)
+    lines = len(candidates) + len(rejects)
+    audit = {"client_ip": client_ip[:45], "created_at": now}
+    try:
+        count_checked(r, payer_id, [n for _, n in candidates], now)
+    except TooManyRequests:
+        with transaction():
+            _audit(
+                payer_id,
+                plan.id,
+                lines,
+                len(candidates),
+                accepted=0,
+                rejected=0,
+                outcome="capped",
+                **audit,
+            )
+        raise
     with transaction():
-        # Serialise group orders of one plan, so two payers cannot both take the same trainee.
-        db.session.execute(
-            db.select(TrainingPlan.id).where(TrainingPlan.id == plan.id).with_for_update()
-        )
-        lock_payer(payer_id)
-        trainee_ids, db_rejects = check_accounts(candidates, plan.id, now)
+        lock_payer(payer_id)  # one payer's pastes one at a time: no trainee in two of its orders
+        trainee_ids, db_rejects = check_accounts(candidates, plan.id, payer_id, now)
         rejects = sorted(rejects + db_rejects, key=lambda rej: rej.line)
         order = (
             new_order(OrderKind.GROUP, payer_id, plan, trainee_ids, now) if trainee_ids else None
         )
         if order is not None and invoice is not None:
             attach_request(order, invoice, now)
+        _audit(
+            payer_id,
+            plan.id,
+            lines,
+            len(candidates),
+            accepted=len(trainee_ids),
+            rejected=len(rejects),
+            outcome="checked",
+            out_trade_no=order.out_trade_no if order else None,
+            **audit,
+        )
     errors_url = None
     if rejects:
-        token = secrets.token_urlsafe(12)
-        r.set(
-            _rejects_key(payer_id, token),
-            json.dumps([asdict(rej) for rej in rejects], ensure_ascii=False),
-            ex=REJECTS_TTL_S,
-        )
+        token = _store_rejects(r, payer_id, rejects, now)
         errors_url = f"/api/group-orders/rejects/{token}.xlsx"
     return {
         "plan_id": plan.id,
@@ -191,8 +313,10 @@ def create_group_order(
     }
 
 
-def stored_rejects(r: redis.Redis, payer_id: int, token: str) -> list[Reject]:
-    raw = r.get(_rejects_key(payer_id, token))
-    if raw is None:
+def stored_rejects(r: redis.Redis, payer_id: int, token: str, now: datetime) -> list[Reject]:
+    """The payer's error file `token`; 404 once it is older than a day or was dropped."""
+    raw = r.hget(_rejects_key(payer_id), token)
+    stored = json.loads(raw) if raw else None
+    if stored is None or now.timestamp() - stored["at"] > REJECTS_TTL_S:
         raise NotFound("错误文件不存在或已过期，请重新提交", code="rejects_not_found")
-    return [Reject(**item) for item in json.loads(raw)]
+    return [Reject(*row) for row in stored["rows"]]

@@ -6,6 +6,7 @@ import io
 
 from openpyxl import Workbook
 
+from wxapp.infra.xlsx import text_row
 from wxapp.orders.group import Reject
 
 HEADERS = ("行号", "身份证号码", "错误原因")
@@ -17,7 +18,7 @@ def rejects_xlsx(rejects: list[Reject]) -> bytes:
     sheet.append(list(HEADERS))
     for rej in rejects:
         # ID numbers stay text: Excel would otherwise round 18 digits as a number.
-        sheet.append([rej.line, str(rej.id_number), rej.reason])
+        sheet.append(text_row(sheet, [rej.line, str(rej.id_number), rej.reason]))
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

@@ -7,6 +7,11 @@ caller's `transaction()` block (`orders.settlement`), which commits them as ONE 
 transaction; it never commits itself. A conditional UPDATE (`WHERE status IN ('NOTPAY',
 'CLOSED')`) makes it idempotent: concurrent duplicates wait on the row lock and then update
 nothing.
+
+A member who already held a paid enrollment in the plan (they bought it alone, or another
+payer's group order was paid first) paid twice: they get nothing from this order, a
+`member_already_enrolled` anomaly is recorded, and a refund of their share is recorded in
+the same transaction, to be asked of WeChat Pay once it commits (`orders.refunds`).
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Order, OrderItem, OrderStatus, PaymentAnomaly, TrainingPlan, db
+from models import Order, OrderItem, OrderStatus, TrainingPlan, db
 from wxapp.events import PaymentSucceeded
-from wxapp.infra.dbutil import insert_ignore
 from wxapp.infra.transaction import TransactionMisuse, in_transaction
-from wxapp.orders.enrollments import grant_enrollments
+from wxapp.orders.anomalies import record_anomaly
+from wxapp.orders.enrollments import enroll_paid
+from wxapp.orders.refunds import ALREADY_ENROLLED, SYSTEM, record_refund
 from wxapp.outbox import add_event
+
+__all__ = ["DUPLICATE", "IGNORED", "PAID", "REFUSED", "apply_transaction", "record_anomaly"]
 
 log = logging.getLogger(__name__)
 
@@ -54,35 +62,6 @@ def parse_success_time(value: Any, fallback: datetime) -> datetime:
     except ValueError:
         return fallback
     return when if when.tzinfo else fallback
-
-
-def record_anomaly(
-    source_id: str, reason: str, tx: dict[str, Any], now: datetime, extra: dict | None = None
-) -> None:
-    """Keep a refused transaction for an operator (once per source and reason); adds, no commit."""
-    log.error(
-        "PAYMENT REFUSED (%s): out_trade_no=%s transaction_id=%s amount=%s mchid=%s appid=%s",
-        reason,
-        tx.get("out_trade_no"),
-        tx.get("transaction_id"),
-        tx.get("amount"),
-        tx.get("mchid"),
-        tx.get("appid"),
-    )
-    db.session.execute(
-        insert_ignore(
-            PaymentAnomaly.__table__,
-            {
-                "source_id": source_id[:80],
-                "reason": reason,
-                "out_trade_no": str(tx.get("out_trade_no") or "")[:64] or None,
-                "transaction_id": str(tx.get("transaction_id") or "")[:64] or None,
-                "detail": {"transaction": tx, **(extra or {})},
-                "created_at": now,
-            },
-            ["source_id", "reason"],
-        )
-    )
 
 
 def apply_transaction(
@@ -118,10 +97,24 @@ def apply_transaction(
     )
     if updated.rowcount != 1:
         return DUPLICATE  # nothing was written
-    trainee_ids = db.session.execute(
-        db.select(OrderItem.trainee_id).where(OrderItem.order_id == order.id)
-    ).scalars()
-    granted = grant_enrollments(list(trainee_ids), order.plan_id, now, order_id=order.id)
+    trainee_ids = list(
+        db.session.execute(
+            db.select(OrderItem.trainee_id).where(OrderItem.order_id == order.id)
+        ).scalars()
+    )
+    # Decided by the insert itself, not a read before it: a concurrent payment of another
+    # order for the same member waits on the unique (trainee, plan) row and is seen here.
+    entitled = set(enroll_paid(trainee_ids, order.plan_id, now, order_id=order.id))
+    twice = sorted(set(trainee_ids) - entitled)
+    if twice:
+        refund = record_refund(order, twice, ALREADY_ENROLLED, SYSTEM, now)
+        record_anomaly(
+            source_id,
+            "member_already_enrolled",
+            tx,
+            now,
+            {"trainee_ids": twice, "out_refund_no": refund.out_refund_no},
+        )
     add_event(
         PaymentSucceeded(
             out_trade_no=order.out_trade_no,
@@ -139,9 +132,10 @@ def apply_transaction(
         # Paid although we had closed it: honoured (the trainee paid), flagged for a refund check.
         record_anomaly(source_id, "paid_after_close", tx, now)
     log.info(
-        "order %s paid (%s), %d enrollment(s) granted",
+        "order %s paid (%s), %d enrollment(s) granted, %d already enrolled",
         order.out_trade_no,
         tx["transaction_id"],
-        granted,
+        len(entitled),
+        len(twice),
     )
     return PAID

@@ -7,6 +7,12 @@ order older than a few minutes is queried, and a SUCCESS goes through the same p
 transition. An expired one is closed at WeChat Pay first (so it can never be paid later),
 then here. Reconciliation runs periodically as `flask --app wsgi orders reconcile`.
 
+Refunds (`wxapp.orders.refunds`) come through here too: a paid order with a member who paid
+twice has that member's refund asked of WeChat Pay right after the payment commits; a
+REFUND.* notification (SUCCESS, CLOSED, ABNORMAL) updates the refund and, on success, the
+order and the enrollments; reconciliation asks again for refunds still pending and queries
+those still processing.
+
 Who commits: a notification is applied in one `transaction()`. Settling an order cannot be
 one transaction, since WeChat Pay is asked between its steps: it ends its read first
 (`end_read`), then each write (the paid transition, the close, an anomaly) is a
@@ -21,14 +27,17 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 import sqlalchemy as sa
 
 from models import Invoice, InvoiceStatus, Order, OrderStatus, db
 from wxapp.infra.observability import PAYMENTS
 from wxapp.infra.transaction import end_read, transaction
+from wxapp.orders import refunds
+from wxapp.orders.anomalies import record_anomaly
 from wxapp.orders.invoice_issuer import InvoiceIssuer
 from wxapp.orders.invoices import issue_requested
-from wxapp.orders.payment import PAID, apply_transaction, record_anomaly
+from wxapp.orders.payment import DUPLICATE, IGNORED, PAID, REFUSED, apply_transaction
 from wxapp.pay.client import PayClient, PayGatewayError
 from wxapp.pay.notify import NotificationRejected, decrypt_notification, verify_signature
 
@@ -77,6 +86,7 @@ def settle_order(
         if result == "paid":
             log.warning("order %s was paid but not notified: recovered by reconciliation", no)
             issue_after_payment(no, issuer, now)
+            refunds.submit_pending(client, now, order_id=order_id)
         return result
     if state in CLOSED_STATES or (state in (None, *OPEN_STATES) and (close or expired)):
         if state in OPEN_STATES:
@@ -129,7 +139,16 @@ def reconcile(
         .limit(limit)
     ).scalars()
     counts["invoices_issued"] = sum(issue_requested(oid, issuer, now) for oid in list(waiting))
+    # Refunds WeChat Pay has not accepted yet (a failed call), and those whose REFUND.*
+    # notification never came.
+    counts["refunds_submitted"] = refunds.submit_pending(
+        client, now, older_than=timedelta(minutes=1), limit=limit
+    )
+    counts["refunds_updated"] = refunds.query_processing(client, now, limit=limit)
     return counts
+
+
+REFUND_EVENTS = ("REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED")
 
 
 def handle_notification(
@@ -138,8 +157,13 @@ def handle_notification(
     headers: Mapping[str, str],
     body: bytes,
     now: datetime,
+    r: redis.Redis | None = None,
 ) -> str:
-    """Verify, decrypt and apply a pay notification; NotificationRejected if not authentic."""
+    """Verify, decrypt and apply a pay notification; NotificationRejected if not authentic.
+
+    TRANSACTION.SUCCESS pays the order (then issues its invoice and asks for the refunds it
+    recorded); REFUND.* updates the refund. What happened: PAID, DUPLICATE, IGNORED, REFUSED
+    (kept as an anomaly, answered as a failure), or refunds.UPDATED / refunds.UNKNOWN."""
     try:
         text = verify_signature(
             headers, body, client.platform_public_key, client.public_key_id, now
@@ -148,8 +172,11 @@ def handle_notification(
     except NotificationRejected:
         PAYMENTS.labels(outcome="rejected").inc()
         raise
-    if envelope.get("event_type") != "TRANSACTION.SUCCESS":
-        return "ignored"
+    event = envelope.get("event_type")
+    if event in REFUND_EVENTS:
+        return _refund_notification(client, envelope, tx, now, r)
+    if event != "TRANSACTION.SUCCESS":
+        return IGNORED
     source = f"notify:{envelope.get('id') or tx.get('transaction_id')}"
     with transaction():
         result = apply_transaction(tx, source, client.mchid, client.appid, now)
@@ -157,7 +184,27 @@ def handle_notification(
         PAYMENTS.labels(outcome=result).inc()
     if result == PAID:
         issue_after_payment(str(tx.get("out_trade_no")), issuer, now)
+    if result in (PAID, DUPLICATE):  # a retried notification also retries a failed refund
+        order_id = db.session.execute(
+            db.select(Order.id).where(Order.out_trade_no == str(tx.get("out_trade_no")))
+        ).scalar_one_or_none()
+        if order_id is not None:
+            refunds.submit_pending(client, now, order_id=order_id, r=r)
     return result
+
+
+def _refund_notification(
+    client: PayClient,
+    envelope: dict[str, Any],
+    data: dict[str, Any],
+    now: datetime,
+    r: redis.Redis | None,
+) -> str:
+    source = f"notify:{envelope.get('id') or data.get('refund_id')}"
+    with transaction():
+        result, cancelled = refunds.apply_refund(data, source, client.mchid, now)
+    refunds.forget_entitlements(r, cancelled)
+    return REFUSED if result == refunds.REFUSED else result
 
 
 def issue_after_payment(out_trade_no: str, issuer: InvoiceIssuer | None, now: datetime) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 
 from wxapp.extensions import app_now, get_redis
+from wxapp.infra.clock import local
 from wxapp.sandbox import pay_store as store
 from wxapp.sandbox.pay_keys import (
     check_authorization,
@@ -122,41 +123,91 @@ def close(out_trade_no: str):
     return _reply(204)
 
 
+def _refund_reply(refund: dict[str, Any], status: str) -> dict[str, Any]:
+    reply = store.refund_view(refund)
+    reply["status"] = status
+    return reply
+
+
 @bp.post("/v3/refund/domestic/refunds")
 def refund():
+    """申请退款: answered PROCESSING at once; the refund then succeeds and REFUND.SUCCESS is
+    sent to its notify_url (signed and encrypted like a payment's). The same out_refund_no
+    asked again is the same refund, refunded once."""
     body = _json()
     r = get_redis()
+    no = body.get("out_refund_no")
+    if not isinstance(no, str) or not 1 <= len(no) <= 64:
+        return _error(400, "PARAM_ERROR", "缺少参数 out_refund_no")
+    existing = store.load_refund(r, no)
+    if existing is not None:
+        return _reply(200, _refund_reply(existing, existing["refund_status"]))
     tx = store.load(r, str(body.get("out_trade_no") or ""))
     if tx is None or tx["trade_state"] not in ("SUCCESS", "REFUND"):
         return _error(404, "RESOURCE_NOT_EXISTS", "订单不存在或未支付")
     amount = body.get("amount") if isinstance(body.get("amount"), dict) else {}
-    if (
-        amount.get("total") != tx["amount"]["total"]
-        or not 1 <= int(amount.get("refund") or 0) <= tx["amount"]["total"]
-    ):
+    wanted = amount.get("refund")
+    total = tx["amount"]["total"]
+    if amount.get("total") != total or isinstance(wanted, bool) or not isinstance(wanted, int):
         return _error(400, "PARAM_ERROR", "退款金额错误")
-    tx["trade_state"], tx["trade_state_desc"] = "REFUND", "转入退款"
-    store.save(r, tx)
-    return _reply(
-        200,
-        {
-            "refund_id": "5030" + secrets.token_hex(12),
-            "out_refund_no": body.get("out_refund_no"),
-            "transaction_id": tx["transaction_id"],
-            "out_trade_no": tx["out_trade_no"],
-            "channel": "ORIGINAL",
-            "user_received_account": "支付用户零钱",
-            "status": "SUCCESS",
-            "create_time": tx["success_time"],
-            "amount": {
-                "total": tx["amount"]["total"],
-                "refund": amount["refund"],
-                "payer_total": tx["amount"]["total"],
-                "payer_refund": amount["refund"],
-                "currency": "CNY",
-            },
+    if not 1 <= wanted <= total - tx.get("refunded", 0):
+        return _error(400, "PARAM_ERROR", "申请退款金额超过订单可退金额")
+    now = app_now()
+    refund = {
+        "mchid": tx["mchid"],
+        "out_trade_no": tx["out_trade_no"],
+        "transaction_id": tx["transaction_id"],
+        "out_refund_no": no,
+        "refund_id": "5030" + secrets.token_hex(12),
+        "channel": "ORIGINAL",
+        "user_received_account": "支付用户零钱",
+        "create_time": local(now).isoformat(timespec="seconds"),
+        "amount": {
+            "total": total,
+            "refund": wanted,
+            "payer_total": total,
+            "payer_refund": wanted,
+            "currency": "CNY",
         },
+        "notify_url": body.get("notify_url") or tx["notify_url"],
+    }
+    tx["trade_state"], tx["trade_state_desc"] = "REFUND", "转入退款"
+    tx["refunded"] = tx.get("refunded", 0) + wanted
+    store.save(r, tx)
+    reply = _refund_reply(refund, "PROCESSING")
+    # The money goes back at once here; WeChat Pay then tells the merchant.
+    refund["refund_status"] = "SUCCESS"
+    refund["success_time"] = refund["create_time"]
+    store.save_refund(r, refund)
+    refund["notification"] = send_notification(
+        current_app._get_current_object(),
+        refund["notify_url"],
+        {
+            key: refund[key]
+            for key in (
+                "mchid",
+                "out_trade_no",
+                "transaction_id",
+                "out_refund_no",
+                "refund_id",
+                "refund_status",
+                "success_time",
+                "user_received_account",
+            )
+        }
+        | {"amount": {k: v for k, v in refund["amount"].items() if k != "currency"}},
+        "REFUND.SUCCESS",
     )
+    store.save_refund(r, refund)
+    return _reply(200, reply)
+
+
+@bp.get("/v3/refund/domestic/refunds/<out_refund_no>")
+def query_refund(out_refund_no: str):
+    refund = store.load_refund(get_redis(), out_refund_no)
+    if refund is None:
+        return _error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
+    return _reply(200, _refund_reply(refund, refund["refund_status"]))
 
 
 def _cashier(tx: dict[str, Any] | None, problem: str | None = None, status: int = 200):

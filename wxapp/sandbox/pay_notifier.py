@@ -1,5 +1,6 @@
-"""The sandbox's pay notification: AES-256-GCM encrypted, platform-signed, POSTed to the
-merchant's notify_url and retried on failure on WeChat Pay's schedule.
+"""The sandbox's pay and refund notifications (TRANSACTION.SUCCESS, REFUND.SUCCESS):
+AES-256-GCM encrypted, platform-signed, POSTed to the merchant's notify_url and retried on
+failure on WeChat Pay's schedule.
 
 WeChat Pay retries a notification that is not answered 200/204 after 15 s, 15 s, 30 s,
 3 min, 10 min, 20 min, 30 min, 30 min, 30 min, 60 min, 3 h, 3 h, 3 h, 6 h, 6 h (24 h 4 min in
@@ -60,14 +61,26 @@ def encrypt_resource(plain: dict[str, Any], apiv3_key: str, original_type: str) 
     }
 
 
-def notification_body(tx: dict[str, Any], apiv3_key: str, now: datetime) -> str:
+# event_type -> (summary, resource original_type), as WeChat Pay sends them.
+EVENTS = {
+    "TRANSACTION.SUCCESS": ("支付成功", "transaction"),
+    "REFUND.SUCCESS": ("退款成功", "refund"),
+    "REFUND.ABNORMAL": ("退款异常", "refund"),
+    "REFUND.CLOSED": ("退款关闭", "refund"),
+}
+
+
+def notification_body(
+    tx: dict[str, Any], apiv3_key: str, now: datetime, event_type: str = "TRANSACTION.SUCCESS"
+) -> str:
+    summary, original_type = EVENTS[event_type]
     envelope = {
         "id": "EV-" + secrets.token_hex(12),
         "create_time": local(now).isoformat(timespec="seconds"),
         "resource_type": "encrypt-resource",
-        "event_type": "TRANSACTION.SUCCESS",
-        "summary": "支付成功",
-        "resource": encrypt_resource(tx, apiv3_key, "transaction"),
+        "event_type": event_type,
+        "summary": summary,
+        "resource": encrypt_resource(tx, apiv3_key, original_type),
     }
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
 
@@ -98,10 +111,13 @@ def _deliver(app: Flask, url: str, body: str) -> None:
     log.error("sandbox pay notification to %s given up after %d attempts", url, len(waits))
 
 
-def send_notification(app: Flask, url: str, tx: dict[str, Any]) -> None:
-    """Encrypt and sign `tx` now, deliver it in the background with retries."""
+def send_notification(
+    app: Flask, url: str, tx: dict[str, Any], event_type: str = "TRANSACTION.SUCCESS"
+) -> str:
+    """Encrypt `tx` (a transaction, or a refund for REFUND.*) now, deliver it in the
+    background with retries, each attempt signed when sent; the body."""
     keys = sandbox_pay_keys(app)
-    body = notification_body(tx, keys.apiv3_key, app.extensions["clock"].now())
+    body = notification_body(tx, keys.apiv3_key, app.extensions["clock"].now(), event_type)
 
     def run() -> None:
         try:
@@ -110,3 +126,4 @@ def send_notification(app: Flask, url: str, tx: dict[str, Any]) -> None:
             log.exception("sandbox pay notifier crashed")
 
     threading.Thread(target=run, name="sandbox-pay-notify", daemon=True).start()
+    return body

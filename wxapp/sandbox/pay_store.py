@@ -113,3 +113,19 @@ def public_view(tx: dict[str, Any]) -> dict[str, Any]:
         ),
     }
     return view
+
+
+def load_refund(r: redis.Redis, out_refund_no: str) -> dict[str, Any] | None:
+    raw = r.get(_key("refund", out_refund_no))
+    return json.loads(raw) if raw else None
+
+
+def save_refund(r: redis.Redis, refund: dict[str, Any]) -> None:
+    r.set(_key("refund", refund["out_refund_no"]), json.dumps(refund, ensure_ascii=False), ex=TTL_S)
+
+
+def refund_view(refund: dict[str, Any]) -> dict[str, Any]:
+    """The refund as the v3 refund API answers it (and as its notification resource)."""
+    return {
+        key: value for key, value in refund.items() if key not in ("notify_url", "notification")
+    }
