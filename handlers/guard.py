@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length, get_current_url, get_input_stream
 
 from wxapp.accounts import session_ends, session_rules
-from wxapp.errors import Forbidden, Unauthorized
+from wxapp.errors import Forbidden, ServiceUnavailable, Unauthorized
 from wxapp.extensions import get_redis
 from wxapp.infra import ratelimit
 
@@ -61,9 +61,12 @@ def current_trainee_id() -> int:
 
 
 def trainee_of(opened: Mapping[str, Any]) -> int:
-    """The trainee a session belongs to, or 401 (`session_ended` for an ended one)."""
+    """The trainee a session belongs to, or 401 (`session_ended` for an ended one; 503 when
+    Redis could not tell)."""
     tid = opened.get(SESSION_TRAINEE)
     if not isinstance(tid, int):
+        if getattr(opened, "unavailable", False):
+            raise ServiceUnavailable()
         if getattr(opened, "ended", False):
             raise Unauthorized(session_rules.ENDED_MESSAGE, code=session_rules.ENDED_CODE)
         raise Unauthorized()
@@ -71,9 +74,10 @@ def trainee_of(opened: Mapping[str, Any]) -> int:
 
 
 def require_password_changed(opened: Mapping[str, Any]) -> None:
-    """403 while the trainee still has to replace the initial password."""
+    """403 `activation_required` for a session opened with a roster account's initial
+    password: it reaches only the activation routes (wxapp/accounts/activation.py)."""
     if opened.get(SESSION_MUST_CHANGE):
-        raise Forbidden("首次登录请先修改初始密码", code="password_change_required")
+        raise Forbidden("首次登录请先通过短信验证激活账号", code="activation_required")
 
 
 def start_session(trainee_id: int, must_change: bool) -> None:

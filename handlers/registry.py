@@ -1,5 +1,6 @@
 """Registering the handlers on the app: the row-id converter, the request guard, the
-beacon endpoint in front of Flask's dispatch, then every module here with a blueprint `bp`."""
+security headers, the beacon endpoint in front of Flask's dispatch, then every module here
+with a blueprint `bp`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 import handlers
-from handlers import beacons, guard
+from handlers import beacons, guard, headers
 from handlers.validation import ROW_ID_MAX
 
 
@@ -29,6 +30,7 @@ class RowIdConverter(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter
     guard.install(app)
+    headers.install(app)
     beacons.install(app)
     for info in sorted(pkgutil.iter_modules(handlers.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"handlers.{info.name}")

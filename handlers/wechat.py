@@ -25,14 +25,18 @@ bp = Blueprint("wechat", __name__)
 
 
 def _plain(body: str, status: int = 200) -> Response:
-    mimetype = "application/xml" if body.startswith("<") else "text/plain"
-    return Response(body, status=status, mimetype=mimetype)
+    return Response(body, status=status, mimetype="text/plain")
+
+
+def _reply(body: str) -> Response:
+    """A message reply: XML (WeChat's passive reply), or `success`."""
+    return Response(body, mimetype="application/xml" if body.startswith("<xml>") else "text/plain")
 
 
 @bp.get("/wechat")
 def verify():
     settings = CallbackSettings.from_config(current_app.config)
-    return _plain(verify_url(settings, request.args))
+    return _plain(verify_url(settings, get_redis(), request.args, app_now()))
 
 
 @bp.post("/wechat")
@@ -40,12 +44,12 @@ def verify():
 def receive():
     settings = CallbackSettings.from_config(current_app.config)
     body = request.get_data(cache=False)
-    return _plain(handle_message(settings, get_redis(), request.args, body, respond, app_now()))
+    return _reply(handle_message(settings, get_redis(), request.args, body, respond, app_now()))
 
 
 @bp.errorhandler(BadSignature)
 def _bad_signature(err: BadSignature):
-    log.warning("wechat callback: bad signature from %s", request.remote_addr)
+    log.warning("wechat callback: refused signature from %s (%s)", request.remote_addr, err)
     return _plain("forbidden", 403)
 
 

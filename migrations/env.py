@@ -88,6 +88,10 @@ def run_migrations_online():
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # The app's DATABASE_STATEMENT_TIMEOUT_MS is for requests; a migration that
+                # rewrites or indexes a large table may take longer.
+                context.execute("SET statement_timeout = 0")
             context.run_migrations()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import secrets
 import struct
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
@@ -74,12 +75,16 @@ class WeChat:
         )
         self._n = 0
 
+    def timestamp(self) -> str:
+        """Now on the app's clock, as WeChat signs each push (the callback refuses stale ones)."""
+        return str(int(self.client.application.extensions["clock"].now().timestamp()))
+
     def post_raw(self, body: str | bytes, **params: str):
         return self.client.post("/wechat?" + urlencode(params), data=body, content_type="text/xml")
 
     def post(self, xml: str):
         self._n += 1
-        timestamp, nonce = "1750000000", f"nonce{self._n}"
+        timestamp, nonce = self.timestamp(), f"nonce{self._n}-{secrets.token_hex(4)}"
         params = {
             "timestamp": timestamp,
             "nonce": nonce,

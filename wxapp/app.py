@@ -21,6 +21,7 @@ from wxapp.errors import register_error_handlers
 from wxapp.extensions import db, make_redis, migrate
 from wxapp.infra import observability
 from wxapp.infra.clock import SystemClock
+from wxapp.infra.json_request import JsonRequest
 from wxapp.notifications.worker import start_inprocess as start_inprocess_notify_worker
 from wxapp.pay.client import build_wechatpay
 from wxapp.progress.flusher import start_inprocess_flusher
@@ -36,13 +37,16 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         static_url_path="/static",
         instance_path=str(ROOT / "instance"),
     )
+    app.request_class = JsonRequest  # deep JSON nesting is a 422, not a RecursionError
     app.config.update(load_config(Path(app.instance_path), overrides))
     app.json.ensure_ascii = False  # Chinese messages stay readable on the wire
     app.session_interface = SessionInterface()  # Flask's cookie, verified once per process
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
-    app.extensions["redis"] = make_redis(app.config["REDIS_URL"], Path(app.instance_path))
+    app.extensions["redis"] = make_redis(
+        app.config["REDIS_URL"], Path(app.instance_path), app.config["REDIS_TIMEOUT_S"]
+    )
     app.extensions["clock"] = SystemClock()
     app.extensions["wechat"] = build_wechat_client(app)
     app.extensions["wechatpay"] = build_wechatpay(app)

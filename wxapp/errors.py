@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -106,8 +107,9 @@ def http_error_body(err: HTTPException) -> tuple[int, dict[str, str]]:
 
 
 def unexpected_error_body(err: Exception, method: str, path: str) -> tuple[int, dict[str, str]]:
-    """A failure no handler expected: 503 when PostgreSQL or Redis is down, else 500. Logged."""
-    if isinstance(err, OperationalError | RedisConnectionError):
+    """A failure no handler expected: 503 when PostgreSQL or Redis is down or hung (a timeout),
+    else 500. Logged."""
+    if isinstance(err, OperationalError | RedisConnectionError | RedisTimeoutError):
         log.error("backing service unavailable: %s", err)
         return 503, {"error": "unavailable", "message": ServiceUnavailable.message}
     log.error("unhandled error on %s %s", method, path, exc_info=err)

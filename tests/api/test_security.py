@@ -155,3 +155,25 @@ def test_metrics_count_beacons_and_completions(app, client, clock):
     assert _counter(client, ok) - before[ok] == len(replies)
     assert _counter(client, chapters) - before[chapters] == 1
     assert _counter(client, plans) - before[plans] == 1
+
+
+def test_security_headers_on_pages_api_and_callback(client):
+    """nosniff, no framing by other sites, no Referer to other sites, and a CSP that allows
+    no inline script on the pages (the browser tests fail on any CSP violation)."""
+    for path in ("/h5/login", "/api/plans", "/wechat?echostr=1", "/healthz", "/nope"):
+        res = client.get(path)
+        assert res.headers["X-Content-Type-Options"] == "nosniff", path
+        assert res.headers["X-Frame-Options"] == "DENY", path
+        assert res.headers["Referrer-Policy"] == "same-origin", path
+        csp = res.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp, path
+        assert "'unsafe-inline'" not in csp.split("script-src")[-1].split(";")[0], path
+    page = client.get("/h5/login").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in page and "object-src 'none'" in page
+
+
+def test_beacon_replies_carry_the_headers_too(client):
+    res = client.post("/api/beacons", json={})
+    assert res.status_code == 401
+    assert res.headers["X-Content-Type-Options"] == "nosniff"
+    assert res.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"

@@ -57,18 +57,20 @@ def click(wechat, key, openid=OPENID, when=1750000000):
     return wechat.reply(event_xml(openid, "CLICK", key, when=when))
 
 
-def test_url_verification_echoes_only_when_signed(client, app):
-    token = app.config["WECHAT_TOKEN"]
-    ok = client.get(
-        "/wechat",
-        query_string={
-            "signature": sign(token, "1750000000", "abc"),
-            "timestamp": "1750000000",
-            "nonce": "abc",
-            "echostr": "4242xyz",
-        },
-    )
+def signed_query(app, clock, nonce: str = "abc", **extra: str) -> dict[str, str]:
+    timestamp = str(int(clock.now().timestamp()))
+    return {
+        "signature": sign(app.config["WECHAT_TOKEN"], timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        **extra,
+    }
+
+
+def test_url_verification_echoes_only_when_signed(client, app, clock):
+    ok = client.get("/wechat", query_string=signed_query(app, clock, echostr="4242xyz"))
     assert ok.status_code == 200 and ok.get_data(as_text=True) == "4242xyz"
+    assert ok.mimetype == "text/plain"
     bad = client.get(
         "/wechat",
         query_string={"signature": "0" * 40, "timestamp": "1", "nonce": "a", "echostr": "x"},
@@ -240,3 +242,57 @@ def test_hostile_envelope_in_safe_mode_is_refused(app, client):
             msg_signature=sign(token, "1", "n", ""),
         )
         assert res.status_code == 400
+
+
+MARKUP_ECHOSTR = (
+    '<html xmlns="http://www.w3.org/1999/xhtml"><script>fetch("/api/me")</script></html>'
+)
+
+
+def test_markup_echostr_is_never_reflected(client, app, clock):
+    """A signed query with markup in echostr: no XML or HTML answer to run script in."""
+    res = client.get("/wechat", query_string=signed_query(app, clock, echostr=MARKUP_ECHOSTR))
+    assert res.status_code == 400
+    assert "<script>" not in res.get_data(as_text=True)
+    assert res.mimetype == "text/plain"
+
+
+def test_a_stale_signed_query_verifies_nothing(client, app, clock):
+    """A signature/timestamp/nonce triple read in an old access log no longer verifies."""
+    old = signed_query(app, clock, nonce="seen-in-a-log", echostr="12345")
+    assert client.get("/wechat", query_string=old).status_code == 200
+    clock.advance(seconds=301)
+    assert client.get("/wechat", query_string=old).status_code == 403
+
+
+def test_replayed_callback_query_with_another_body_is_refused(app, client, world, clock, wechat):
+    """An old query string with a forged body: the victim's unsubscribe is not processed."""
+    first = signed_query(app, clock, nonce="n-replayed")
+    text = text_xml("o_attacker", "你好", msg_id=987001)
+    assert wechat.post_raw(text, **first).status_code == 200
+    forged = event_xml(OPENID, "unsubscribe")
+    assert wechat.post_raw(forged, **first).status_code == 403
+    assert following(app, OPENID) is True
+    # WeChat's own retry (same query, same body) is still answered.
+    assert wechat.post_raw(text, **first).status_code == 200
+    # A stale timestamp with a fresh nonce is refused too.
+    stale = signed_query(app, clock, nonce="n-fresh")
+    clock.advance(seconds=400)
+    assert wechat.post_raw(forged, **stale).status_code == 403
+    assert following(app, OPENID) is True
+
+
+def test_safe_mode_setting_refuses_raw_bodies(app, client, world, clock, wechat):
+    app.config["WECHAT_CALLBACK_REQUIRE_AES"] = True
+    raw = event_xml(OPENID, "unsubscribe")
+    assert wechat.post_raw(raw, **signed_query(app, clock, nonce="raw")).status_code == 403
+    assert following(app, OPENID) is True
+    aes = WeChat(
+        client,
+        app.config["WECHAT_TOKEN"],
+        app.config["WECHAT_AES_KEY"],
+        app.config["WECHAT_APP_ID"],
+        aes=True,
+    )
+    assert aes.post(event_xml(OPENID, "unsubscribe")).status_code == 200
+    assert following(app, OPENID) is False

@@ -77,7 +77,8 @@ def site(base_config: dict[str, Any]) -> Iterator[LiveServer]:
 
 
 class Phone:
-    """A phone-sized browser tab on the live server, failing on any page JavaScript error."""
+    """A phone-sized browser tab on the live server, failing on any page JavaScript error or
+    Content-Security-Policy violation."""
 
     def __init__(self, context: Any, base_url: str):
         self.context = context
@@ -89,7 +90,14 @@ class Phone:
         page = self.context.new_page()
         page.set_default_timeout(15_000)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("console", self._csp_violation)
         return page
+
+    def _csp_violation(self, message: Any) -> None:
+        """Something the page's Content-Security-Policy refused (an inline script, a
+        style attribute, a foreign origin) is an error too: the pages must pass the CSP."""
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.errors.append(message.text)
 
     def open(self, path: str, page: Any = None) -> Any:
         page = page or self.page
@@ -146,6 +154,23 @@ def new_phone(browser: Any, site: LiveServer) -> Iterator[Callable[..., Phone]]:
         p.context.close()
     for p in made:
         assert not p.errors, f"JavaScript errors on the page: {p.errors}"
+
+
+def wait_for(page: Any, expression: str, timeout: float = 15_000) -> Any:
+    """Wait until `expression` is truthy in the page; its value.
+
+    Playwright's `wait_for_function` builds its predicate with eval inside the page, which
+    the pages' Content-Security-Policy (no 'unsafe-eval') refuses; `evaluate` goes through
+    the DevTools protocol, which the policy does not govern.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"waited {timeout:.0f} ms for {expression}")
+        time.sleep(0.05)
 
 
 def seed(server: LiveServer, build: Callable[[], Any]) -> Any:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.e2e.conftest import copy_to_docs, login, seed
+from models import WechatBinding, db
+from tests.e2e.conftest import copy_to_docs, login, seed, wait_for
 from tests.e2e.realdata import lowercase_x_id_number, order, posted
 from tests.factories import make_binding, make_id_number, make_plan, make_trainee, make_unit
 from wxapp.accounts.idnumbers import initial_password
@@ -151,8 +152,9 @@ def test_group_purchase_shows_each_rejected_line_and_the_qr_code(phone, site):
     assert page.inner_text("#error-file") == "下载错误文件"
     errors = page.request.get(site.url + page.get_attribute("#error-file", "href"))
     assert errors.ok and errors.body()[:2] == b"PK"  # the .xlsx error file
-    page.wait_for_function(
-        "document.querySelector('#pay-qr') && document.querySelector('#pay-qr').naturalWidth > 0"
+    wait_for(
+        page,
+        "document.querySelector('#pay-qr') && document.querySelector('#pay-qr').naturalWidth > 0",
     )
     assert sent[0] == {"plan_id": data["plan"], "id_numbers": lines}
     assert pays[0] == {"method": "native"}
@@ -222,7 +224,11 @@ def authorize(phone, next_path: str):
     return page
 
 
-def test_bind_after_wechat_authorization_then_first_change(phone, site):
+def test_bind_with_the_initial_password_is_sent_to_activation(phone, site):
+    """A roster account not yet activated binds nothing: the page says so and goes on to
+    激活账号, then back through 网页授权 (tests/e2e/test_full_flow.py follows it through;
+    tests/e2e/test_bind_pages.py has 改绑)."""
+
     def build():
         t = make_trainee(name="孙八", password=None)  # bulk-registered: initial password
         return {"id_number": t.id_number}
@@ -230,7 +236,6 @@ def test_bind_after_wechat_authorization_then_first_change(phone, site):
     data = seed(site, build)
     page = phone.page
     bound = posted(page, "/api/wechat/bind")
-    changed = posted(page, "/api/me/password")
     authorize(phone, "%2Fh5%2Fplans%3Fkind%3Dspecialist")
     assert "绑定" in page.inner_text("h2")
     phone.shot("bind")
@@ -238,15 +243,18 @@ def test_bind_after_wechat_authorization_then_first_change(phone, site):
     page.fill("#username", data["id_number"])
     page.fill("#password", first)
     page.click("#submit")
-    page.wait_for_selector("#new_password")
-    page.fill("#new_password", "Better2025pass")
-    page.fill("#new_password2", "Better2025pass")
-    page.click("#submit")
-    page.wait_for_url("**/h5/plans?kind=specialist*")
-    page.wait_for_selector("#app[data-ready]")
+    dialog = page.wait_for_selector(".weui-dialog")
+    assert "账号尚未激活" in dialog.inner_text()
+    phone.shot("bind-not-activated")
+    page.click(".weui-dialog__btn_primary")
+    page.wait_for_url("**/h5/activate?next=*")
+    assert page.url.endswith(
+        "/h5/activate?next=%2Fauth%2Fwechat%3Fnext%3D%252Fh5%252Fplans%253Fkind%253Dspecialist"
+    )
+    page.wait_for_selector("#send-code")
     assert bound[0] == {"username": data["id_number"], "password": first}
-    assert changed[0] == {"old_password": first, "new_password": "Better2025pass"}
-    assert page.request.get(f"{site.url}/api/me").json()["must_change_password"] is False
+    with site.app.app_context():
+        assert db.session.execute(db.select(WechatBinding)).first() is None
 
 
 def test_bind_never_follows_a_foreign_next(phone, site):

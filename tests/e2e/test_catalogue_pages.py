@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.e2e.conftest import copy_to_docs, login, seed
+from tests.e2e.conftest import copy_to_docs, login, seed, wait_for
 from tests.factories import make_plan, make_trainee
 from wxapp.orders.enrollments import grant_enrollment
 
@@ -71,7 +71,7 @@ def test_phone_scrolls_through_every_course(phone, site):
     assert page.locator(".course-item").count() == 10
     for expected in (20, 25):
         page.locator("#more").scroll_into_view_if_needed()
-        page.wait_for_function(f"document.querySelectorAll('.course-item').length >= {expected}")
+        wait_for(page, f"document.querySelectorAll('.course-item').length >= {expected}")
     page.locator("#more").scroll_into_view_if_needed()
     page.wait_for_selector("text=没有更多课程了")
     assert page.locator(".course-item").count() == 25
@@ -87,11 +87,11 @@ def test_pc_switches_pages(new_phone, site):
     pager = page.locator("nav.pager")
     assert "上一页" in pager.inner_text() and "下一页" in pager.inner_text()
     pager.locator("button", has_text="3").click()
-    page.wait_for_function("document.querySelectorAll('.course-item').length === 5")
+    wait_for(page, "document.querySelectorAll('.course-item').length === 5")
     assert page.locator("nav.pager button[aria-current=page]").inner_text() == "3"
     pager = page.locator("nav.pager")
     pager.locator("button", has_text="上一页").click()
-    page.wait_for_function("document.querySelectorAll('.course-item').length === 10")
+    wait_for(page, "document.querySelectorAll('.course-item').length === 10")
     pc.shot("plan-pc", full_page=False)
 
 

@@ -1,8 +1,9 @@
 """A new trainee, as the notice describes them, from the WeChat menu to a learned course.
 
 Bulk-registered (username = ID number, initial password edu@ + last six), they open 专业科目
-from the sandbox phone's menu, authorize (网页授权), bind with the initial password, are
-forced to change it, buy the plan, pay in the sandbox cashier, open a course, play its
+from the sandbox phone's menu, authorize (网页授权), try to bind with the initial password and
+are sent to 激活账号 (an SMS code to the roster phone, read from the sandbox's SMS inbox, and
+a new password), come back through 网页授权 and bind with the new password, buy the plan, pay in the sandbox cashier, open a course, play its
 chapter until it is learned (real time sped up by the server's injected clock, the beacon
 rules untouched), see 我的进度 move, and find the template message in the sandbox inbox.
 
@@ -19,8 +20,10 @@ from tests.e2e.conftest import (
     copy_to_docs,
     require_routes,
     seed,
+    wait_for,
 )
 from tests.factories import make_plan, make_trainee, make_unit
+from tests.sms import latest_code
 from wxapp.accounts.idnumbers import initial_password
 
 ROUTES = (
@@ -51,7 +54,12 @@ def _bulk_registered_trainee_and_plan(site):
         for pc in plan.courses:
             for ch in pc.course.chapters:
                 ch.video_url = TEST_VIDEO_URL
-        return {"id_number": trainee.id_number, "plan": plan.id, "course": course.id}
+        return {
+            "id_number": trainee.id_number,
+            "phone": trainee.phone,
+            "plan": plan.id,
+            "course": course.id,
+        }
 
     return seed(site, build)
 
@@ -88,11 +96,24 @@ def test_new_trainee_from_the_menu_to_a_learned_course(phone, site):
     page.fill("#password", initial_password(data["id_number"]))
     page.click("#submit")
 
-    # The initial password must be changed at once.
-    page.wait_for_selector("#new_password")
-    phone.shot("flow-2-change-password")
+    # The initial password binds nothing: 激活账号 first (SMS code to the roster phone).
+    page.click(".weui-dialog__btn_primary >> text=去激活")
+    page.wait_for_url("**/h5/activate?next=*")
+    page.click("#send-code")
+    page.wait_for_selector("#code-sent:not([hidden])")
+    page.fill("#sms_code", latest_code(site.url, data["phone"]))
     page.fill("#new_password", NEW_PASSWORD)
     page.fill("#new_password2", NEW_PASSWORD)
+    phone.shot("flow-2-activate")
+    page.click("#submit")
+
+    # Back through 网页授权: this WeChat user is bound with the new password.
+    page.wait_for_selector("button[name=agree]")
+    page.click("button[name=agree]")
+    page.wait_for_url("**/h5/bind?next=*")
+    page.wait_for_selector("#username")
+    page.fill("#username", data["id_number"])
+    page.fill("#password", NEW_PASSWORD)
     page.click("#submit")
     page.wait_for_url("**/h5/plan*")
     page.wait_for_selector("#app[data-ready]")
@@ -113,13 +134,13 @@ def test_new_trainee_from_the_menu_to_a_learned_course(phone, site):
     # The first course: play its chapter to the end at 16x while the server's clock runs at
     # 20x, so every stretch is within the wall-clock clamp, as a 1x viewer's would be.
     page.click(f".course-item[data-course-id='{data['course']}']")
-    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    wait_for(page, "window.__player && window.__player.seq >= 1")
     with clock_running(site.app, speed=20):
         page.evaluate(
             "() => { const v = document.querySelector('#video'); v.muted = true;"
             " v.playbackRate = 16; return v.play(); }"
         )
-        page.wait_for_function("document.querySelector('#video').ended", timeout=60_000)
+        wait_for(page, "document.querySelector('#video').ended", timeout=60_000)
         banner = page.wait_for_selector("#done-banner:not([hidden])")
     assert "本课程已学完" in banner.inner_text()
     assert "已学完" in page.locator(".chapter-item").first.inner_text()

@@ -65,3 +65,21 @@ def test_replies_are_read_tolerantly(js):
     assert plan["id"] == 3 and plan["done"] is True and plan["percent"] == 25
     assert plan["courses"][0]["done"] is False and plan["courses"][0]["started"] is True
     assert plan["courses"][0]["chapters"][0]["percent"] == 50
+
+
+def test_next_stays_on_this_site_however_it_is_spelt(js):
+    """A `next` with a tab or newline (dropped by the browser when navigating) or a
+    backslash must not leave the site: "/\\t/evil.example" would be "//evil.example"."""
+    result = js(
+        "/static/js/pages/account-forms.js",
+        """
+        return ['/\\t/evil.example', '/\\n/evil.example', '/\\\\evil.example', '//evil.example',
+                'https://evil.example/', '/%09/evil.example', 'javascript:alert(1)',
+                '/h5/progress?year=2025#top', '/h5/course?id=3']
+          .map((raw) => m.safeNext(raw));
+        """,
+    )
+    assert result[:7] == ["/h5/plans"] * 3 + ["/h5/plans"] * 2 + ["/%09/evil.example"] + [
+        "/h5/plans"
+    ]
+    assert result[7:] == ["/h5/progress?year=2025#top", "/h5/course?id=3"]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from models import Enrollment, db
-from tests.e2e.conftest import login, require_routes, seed
+from tests.e2e.conftest import login, require_routes, seed, wait_for
 from tests.factories import make_id_number, make_plan, make_trainee, make_unit
 from wxapp.orders.enrollments import grant_enrollment
 
@@ -40,8 +40,9 @@ def test_group_purchase_checks_each_line_then_is_paid_by_qr(phone, site, new_pho
     assert "账号不存在" in reasons and "本单重复" in reasons
     errors = page.request.get(site.url + page.get_attribute("#error-file", "href"))
     assert errors.ok and errors.body()[:2] == b"PK"  # an .xlsx
-    page.wait_for_function(
-        "document.querySelector('#pay-qr') && document.querySelector('#pay-qr').naturalWidth > 0"
+    wait_for(
+        page,
+        "document.querySelector('#pay-qr') && document.querySelector('#pay-qr').naturalWidth > 0",
     )
     phone.shot("group-live")
 

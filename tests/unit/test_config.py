@@ -20,6 +20,16 @@ PRODUCTION = {
     "WECHATPAY_CERT_SERIAL_NO": "ABC",
     "WECHATPAY_APIV3_KEY": "k" * 32,
     "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0001",
+    "METRICS_TOKEN": "metrics-token-0123456789",
+    "TENCENTCLOUD_SECRET_ID": "AKIDexample",
+    "TENCENTCLOUD_SECRET_KEY": "tc-secret",
+    "SMS_SDK_APP_ID": "1400006666",
+    "SMS_SIGN_NAME": "重庆继续教育",
+    "SMS_TEMPLATE_ACTIVATE": "2000001",
+    "SMS_TEMPLATE_REGISTER": "2000002",
+    "SMS_TEMPLATE_RESET": "2000003",
+    "SMS_TEMPLATE_REBIND": "2000004",
+    "SMS_TEMPLATE_PHONE": "2000005",
 }
 
 
@@ -39,6 +49,35 @@ def test_production_settings_load(tmp_path, production):
     assert cfg["WECHAT_API_BASE"] == "https://api.weixin.qq.com"
     assert cfg["WECHATPAY_API_BASE"] == "https://api.mch.weixin.qq.com"
     assert cfg["SESSION_COOKIE_SECURE"] is True
+    assert cfg["SMS_API_BASE"] == "https://sms.tencentcloudapi.com"
+    assert cfg["SMS_TEMPLATE_RESET"] == "2000003"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "TENCENTCLOUD_SECRET_ID",
+        "TENCENTCLOUD_SECRET_KEY",
+        "SMS_SDK_APP_ID",
+        "SMS_SIGN_NAME",
+        "SMS_TEMPLATE_ACTIVATE",
+        "SMS_TEMPLATE_REGISTER",
+        "SMS_TEMPLATE_RESET",
+        "SMS_TEMPLATE_REBIND",
+        "SMS_TEMPLATE_PHONE",
+    ],
+)
+def test_production_without_an_sms_setting_stops_naming_it(tmp_path, production, name):
+    # Not a silent sandbox SMS: production names what Tencent Cloud SMS still needs.
+    del production[name]
+    with pytest.raises(ConfigError, match=name):
+        load_config(tmp_path, production)
+
+
+def test_sandbox_points_sms_at_the_sandbox(tmp_path, bare_environment):
+    cfg = load_config(tmp_path, {"WXAPP_SANDBOX": "1", "PUBLIC_BASE_URL": "http://127.0.0.1:5000"})
+    assert cfg["SMS_API_BASE"] == "http://127.0.0.1:5000/_sandbox/sms/api"
+    assert cfg["SMS_SIGN_NAME"] and cfg["SMS_TEMPLATE_ACTIVATE"].isdigit()
 
 
 @pytest.mark.parametrize(
@@ -62,6 +101,9 @@ def test_missing_production_setting_is_named(tmp_path, production, name):
         ("PROGRESS_COMPLETE_RATIO", "1.5"),
         ("WXAPP_SANDBOX", "maybe"),
         ("REDIS_URL", "localhost:6379"),
+        ("SMS_API_BASE", "sms.tencentcloudapi.com"),
+        ("SMS_SDK_APP_ID", "app-one"),
+        ("SMS_TEMPLATE_RESET", "reset"),
     ],
 )
 def test_malformed_setting_is_named(tmp_path, production, name, value):
@@ -95,6 +137,7 @@ def bare_environment(monkeypatch):
         "DATABASE_URL",
         "REDIS_URL",
         "SECRET_KEY",
+        "SMS_API_BASE",
     ):
         monkeypatch.delenv(key, raising=False)
 
@@ -138,3 +181,11 @@ def test_production_refuses_a_secret_key_under_32_bytes(tmp_path, production):
 def test_sandbox_mode_keeps_a_short_development_secret(tmp_path, bare_environment):
     cfg = load_config(tmp_path, {"WXAPP_SANDBOX": "1", "SECRET_KEY": "dev"})
     assert cfg["SECRET_KEY"] == "dev"
+
+
+def test_production_refuses_a_short_fallback_key_and_a_missing_metrics_token(production, tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY_FALLBACKS must be at least 32 bytes"):
+        load_config(tmp_path, {**production, "SECRET_KEY_FALLBACKS": "k" * 40 + ",short"})
+    without = {k: v for k, v in production.items() if k != "METRICS_TOKEN"}
+    with pytest.raises(ConfigError, match="METRICS_TOKEN"):
+        load_config(tmp_path, without)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wxapp.accounts.idnumbers import IdNumberError, validate_id_number, validate_phone
+from wxapp.infra.xlsx import text_row
 
 # Column key -> how the header cell starts (after whitespace and bracketed notes are removed).
 COLUMNS = {
@@ -192,21 +193,30 @@ def read_roster(path: Path, progress: Progress | None = None) -> Roster:
         workbook.close()
 
 
-def _gender_from_id(id_number: str) -> str:
+def gender_from_id(id_number: str) -> str:
+    """男 or 女 from a valid ID number's 17th digit (odd for men)."""
     return "男" if int(id_number[16]) % 2 else "女"
+
+
+def check_name(name: str) -> Problem | None:
+    """What is wrong with a name under the roster's rule (also 自主注册's), or None."""
+    if not name:
+        return Problem("name_missing", "姓名不能为空")
+    if _SPACE.search(name):
+        return Problem("name_space", "姓名中间不能有空格")
+    if not _NAME.fullmatch(name):
+        return Problem("name_symbol", "姓名不能含符号或数字")
+    if len(name) > NAME_MAX:
+        return Problem("name_too_long", f"姓名过长（最多 {NAME_MAX} 个字）")
+    return None
 
 
 def check_row(row: RosterRow) -> list[Problem]:
     """Everything wrong with one row on its own (not against other rows or the database)."""
     problems: list[Problem] = []
-    if not row.name:
-        problems.append(Problem("name_missing", "姓名不能为空"))
-    elif _SPACE.search(row.name):
-        problems.append(Problem("name_space", "姓名中间不能有空格"))
-    elif not _NAME.fullmatch(row.name):
-        problems.append(Problem("name_symbol", "姓名不能含符号或数字"))
-    elif len(row.name) > NAME_MAX:
-        problems.append(Problem("name_too_long", f"姓名过长（最多 {NAME_MAX} 个字）"))
+    name_problem = check_name(row.name)
+    if name_problem is not None:
+        problems.append(name_problem)
 
     id_ok = False
     if not row.id_number:
@@ -234,7 +244,7 @@ def check_row(row: RosterRow) -> list[Problem]:
         problems.append(Problem("gender_missing", "性别不能为空"))
     elif row.gender not in ("男", "女"):
         problems.append(Problem("gender_invalid", "性别应填写“男”或“女”"))
-    elif id_ok and row.gender != _gender_from_id(row.id_number):
+    elif id_ok and row.gender != gender_from_id(row.id_number):
         problems.append(
             Problem("gender_mismatch", "性别与身份证号码不符（第 17 位奇数为男、偶数为女）")
         )
@@ -339,8 +349,6 @@ def write_roster(
         ]
     )
     for number, row in enumerate(rows, start=1):
-        sheet.append(
-            [*pad, row.get("serial", number)]
-            + [row.get(key, "") for key in ("name", "id_number", "phone", "gender", "note")]
-        )
+        values = [row.get(key, "") for key in ("name", "id_number", "phone", "gender", "note")]
+        sheet.append(text_row(sheet, [*pad, row.get("serial", number), *values]))
     workbook.save(path)

@@ -33,6 +33,7 @@ from wxapp.accounts.roster import (
     read_roster,
 )
 from wxapp.infra.transaction import transaction
+from wxapp.infra.xlsx import text_row
 
 CHUNK = 5000  # IN-list size: well under PostgreSQL's and SQLite's bound-parameter limits
 ERROR_COLUMNS = (
@@ -154,17 +155,20 @@ def write_errors(path: Path, errors: list[RowError]) -> None:
     for error in errors:
         r = error.row
         sheet.append(
-            [
-                r.row,
-                r.serial,
-                r.name,
-                r.id_number,
-                r.phone,
-                r.gender,
-                r.note,
-                error.message,
-                error.codes,
-            ]
+            text_row(
+                sheet,
+                [
+                    r.row,
+                    r.serial,
+                    r.name,
+                    r.id_number,
+                    r.phone,
+                    r.gender,
+                    r.note,
+                    error.message,
+                    error.codes,
+                ],
+            )
         )
     workbook.save(path)
 

@@ -29,6 +29,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
+import redis
 from flask import Flask
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -78,6 +79,12 @@ class EndedSession(SecureCookieSession):
     ended = True
 
 
+class UncheckedSession(SecureCookieSession):
+    """No session, because Redis could not say whether the cookie's session was ended."""
+
+    unavailable = True
+
+
 class SessionInterface(SecureCookieSessionInterface):
     def __init__(self) -> None:
         self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
@@ -94,8 +101,13 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         opened = self.open_environ(app, request.environ)
-        if opened and has_ended(app.extensions["redis"], opened):
-            return EndedSession()
+        try:
+            if opened and has_ended(app.extensions["redis"], opened):
+                return EndedSession()
+        except (redis.ConnectionError, redis.TimeoutError):
+            # Raised here, outside the view's dispatch, it would skip the error handlers
+            # (a bare 500): the guard answers 503 for a session it could not check.
+            return UncheckedSession()
         return opened
 
     def open_environ(self, app: Flask, environ: dict[str, Any]) -> SecureCookieSession | None:

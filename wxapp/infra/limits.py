@@ -25,6 +25,17 @@ LOGIN = Limit("login", 30, 60, "登录尝试过于频繁，请一分钟后再试
 # WeChat user (the openid kept in the session), who cannot switch address to go around it.
 BIND = Limit("bind", 30, 60, "绑定尝试过于频繁，请一分钟后再试")
 BIND_PER_WECHAT_USER = Limit("bind_openid", 10, 60, "绑定尝试过于频繁，请一分钟后再试")
+# 自主注册 per address: POST /api/register and its 获取验证码 (which also has the SMS caps of
+# wxapp/accounts/sms_codes.py). A person needs a few tries; a unit's colleagues registering
+# one after another behind one NAT address stay under 20 in 10 minutes.
+REGISTER = Limit("register", 20, 600, "注册尝试过于频繁，请十分钟后再试")
+# The register page's unit chooser (no session yet): searches as the trainee types.
+REGISTER_UNITS = Limit("register_units", 60, 60, "查询过于频繁，请稍后再试")
+# Activation of a roster account (its SMS code and the new password) and 忘记密码 (its SMS
+# code and the reset), per address; the SMS limits of wxapp/accounts/sms_codes.py (one send a
+# minute and 10 a day per phone, 30 a day per address) and 5 tries per code come on top.
+ACTIVATION = Limit("activation", 20, 600, "操作过于频繁，请十分钟后再试")
+FORGOT = Limit("forgot", 20, 600, "找回密码尝试过于频繁，请十分钟后再试")
 # Per trainee. Creating an order opens a WeChat Pay prepay each time; a person buys a few
 # plans a year, so 10 a minute only stops scripts and stuck buttons (POST /api/orders and
 # /api/group-orders).

@@ -1,4 +1,8 @@
-"""Reports as Excel files (openpyxl write-only mode: rows stream out, 20,000 fit in little memory)."""
+"""Reports as Excel files (openpyxl write-only mode: rows stream out, 20,000 fit in little memory).
+
+Every row goes through `text_row`: names, units and reasons are people's text, and none of
+it may become a formula in the unit's spreadsheet (wxapp/infra/xlsx.py).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+
+from wxapp.infra.xlsx import text_row
 
 UNIT_HEADER = (
     "姓名",
@@ -17,6 +23,7 @@ UNIT_HEADER = (
     "专业科目要求学时",
     "是否达标",
 )
+MOVEMENT_HEADER = ("变动", "姓名", "身份证号码", "日期", "原单位 / 新单位", "办理人")
 DISTRICT_HEADER = ("区县", "单位数", "未达标单位数", "学员数", "未达标学员数")
 
 
@@ -24,7 +31,9 @@ def write_unit_report(report: dict[str, Any], path: Path) -> None:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=f"{report['year']}年度应训未训")
     unit = report["unit"]
-    ws.append([f"{unit['name']}（{unit['district']}）{report['year']}年度继续教育学时统计"])
+    ws.append(
+        text_row(ws, [f"{unit['name']}（{unit['district']}）{report['year']}年度继续教育学时统计"])
+    )
     summary = report["summary"]
     ws.append(
         [f"学员 {summary['trainees']} 人，达标 {summary['met']} 人，未达标 {summary['unmet']} 人"]
@@ -32,17 +41,34 @@ def write_unit_report(report: dict[str, Any], path: Path) -> None:
     ws.append(list(UNIT_HEADER))
     for row in report["trainees"]:
         ws.append(
-            [
-                row["name"],
-                row["id_number_masked"],
-                row["phone"],
-                row["public_done"],
-                row["public_required"],
-                row["specialist_done"],
-                row["specialist_required"],
-                row["verdict"],
-            ]
+            text_row(
+                ws,
+                [
+                    row["name"],
+                    row["id_number_masked"],
+                    row["phone"],
+                    row["public_done"],
+                    row["public_required"],
+                    row["specialist_done"],
+                    row["specialist_required"],
+                    row["verdict"],
+                ],
+            )
         )
+    movements = report.get("movements") or {"joined": [], "left": []}
+    moved = wb.create_sheet(title=f"{report['year']}年度人员变动")
+    moved.append(text_row(moved, [f"{unit['name']} {report['year']}年度调入、调出本单位的学员"]))
+    moved.append(list(MOVEMENT_HEADER))
+    for row in movements["joined"]:
+        moved.append(text_row(moved,
+            ["调入", row["name"], row["id_number_masked"], row["date"],
+             f"原单位：{row['from_unit'] or '未选择单位'}", row["by"]]
+        ))  # fmt: skip
+    for row in movements["left"]:
+        moved.append(text_row(moved,
+            ["调出", row["name"], row["id_number_masked"], row["date"],
+             f"新单位：{row['to_unit'] or '未选择单位'}", row["by"]]
+        ))  # fmt: skip
     wb.save(path)
 
 
@@ -52,12 +78,15 @@ def write_district_summary(year: int, rows: list[dict[str, Any]], path: Path) ->
     ws.append(list(DISTRICT_HEADER))
     for row in rows:
         ws.append(
-            [
-                row["district"],
-                row["units"],
-                row["units_unmet"],
-                row["trainees"],
-                row["trainees_unmet"],
-            ]
+            text_row(
+                ws,
+                [
+                    row["district"],
+                    row["units"],
+                    row["units_unmet"],
+                    row["trainees"],
+                    row["trainees_unmet"],
+                ],
+            )
         )
     wb.save(path)

@@ -42,7 +42,9 @@ def build_xml(kind: str, openid: str, *, key: str = "", content: str = "", when:
 def send(app: Flask, xml: str, *, aes: bool) -> dict[str, Any]:
     """Post `xml` to /wechat as WeChat would; the reply, decrypted and parsed."""
     cfg = app.config
-    token, timestamp, nonce = cfg["WECHAT_TOKEN"], str(int(time.time())), secrets.token_hex(5)
+    # Signed now on the app's clock (a test's FakeClock included): /wechat refuses stale ones.
+    now_s = int(app.extensions["clock"].now().timestamp())
+    token, timestamp, nonce = cfg["WECHAT_TOKEN"], str(now_s), secrets.token_hex(5)
     params = {"timestamp": timestamp, "nonce": nonce, "openid": "", "signature": ""}
     params["signature"] = sign(token, timestamp, nonce)
     body = xml

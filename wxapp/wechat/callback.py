@@ -1,7 +1,11 @@
 """The `/wechat` callback: URL verification, messages and events, plaintext and AES mode.
 
-Order of checks: the signature (403 if wrong), then the body through `xmlsafe` (400 if
-malformed or hostile), then wechatpy's parser on the vetted text. A retry (same MsgId, or
+Order of checks: the signature (403 if wrong), the freshness of the signed query (403 for a
+timestamp more than `MAX_SKEW_S` off, or a timestamp and nonce already used with another
+body: a query string read in an access log signs nothing new), then the body through
+`xmlsafe` (400 if malformed or hostile), then wechatpy's parser on the vetted text. With
+`require_aes` (the account runs in 安全模式) a raw body is refused: `encrypt_type` comes
+from the request, so only the setting can say that every message must be encrypted. A retry (same MsgId, or
 for events the same sender, CreateTime and event) is processed once: the first delivery
 takes a Redis `SET NX` key and stores its rendered reply there; retries answer with it.
 Nothing here calls WeChat's API, so the answer comes well inside WeChat's 5 seconds.
@@ -13,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,13 +34,19 @@ from wxapp.wechat.xmlsafe import HostileXml, parse_flat
 log = logging.getLogger(__name__)
 
 DEDUPE_TTL_S = 300
+# WeChat signs each push with the current time; a signature older or newer than this is
+# refused, and a (timestamp, nonce) pair is remembered for twice as long.
+MAX_SKEW_S = 300
+# URL verification's echostr: WeChat sends a random decimal string. Anything else (markup
+# above all) is not echoed.
+_ECHOSTR = re.compile(r"[0-9A-Za-z]{1,64}")
 PENDING = "\x00pending"
 # How long a retry waits for the first delivery's reply before answering `success`.
 RETRY_WAIT_S = 1.0
 
 
 class BadSignature(Exception):
-    """The request is not signed with our token: 403."""
+    """The request is not signed with our token, or its signed query is stale or replayed: 403."""
 
 
 class BadMessage(Exception):
@@ -48,6 +59,7 @@ class CallbackSettings:
     aes_key: str
     app_id: str
     public_base: str
+    require_aes: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> CallbackSettings:
@@ -56,6 +68,7 @@ class CallbackSettings:
             config["WECHAT_AES_KEY"],
             config["WECHAT_APP_ID"],
             config["PUBLIC_BASE_URL"],
+            bool(config.get("WECHAT_CALLBACK_REQUIRE_AES")),
         )
 
 
@@ -70,11 +83,35 @@ def _check(expected: str, given: str | None) -> None:
         raise BadSignature()
 
 
-def verify_url(settings: CallbackSettings, args: Mapping[str, str]) -> str:
-    """GET /wechat: the echostr, if the signature is ours."""
+def _check_fresh(r: redis.Redis, args: Mapping[str, str], what: bytes, now: datetime) -> None:
+    """Refuse a signed query that is stale, or that was already used for something else.
+
+    `what` is what the signature is meant for (the body, or the echostr): WeChat's retry of
+    the same push reuses nothing but may resend the same body, which the message dedupe
+    then answers; a different body under a seen (timestamp, nonce) is a replay.
+    """
+    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        raise BadSignature("timestamp")
+    if abs(now.timestamp() - int(timestamp)) > MAX_SKEW_S:
+        raise BadSignature("stale timestamp")
+    key = f"wechat:nonce:{timestamp}:{hashlib.sha1(nonce.encode()).hexdigest()}"
+    digest = hashlib.sha256(what).hexdigest()
+    if not r.set(key, digest, nx=True, ex=2 * MAX_SKEW_S) and r.get(key) != digest:
+        raise BadSignature("replayed nonce")
+
+
+def verify_url(
+    settings: CallbackSettings, r: redis.Redis, args: Mapping[str, str], now: datetime
+) -> str:
+    """GET /wechat: the echostr, if the signature is ours, fresh, and the echostr is WeChat's."""
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
     _check(sign(settings.token, timestamp, nonce), args.get("signature"))
-    return args.get("echostr", "")
+    echostr = args.get("echostr", "")
+    if not _ECHOSTR.fullmatch(echostr):
+        raise BadMessage("echostr is not WeChat's")
+    _check_fresh(r, args, b"echostr:" + echostr.encode(), now)
+    return echostr
 
 
 def _plaintext(
@@ -83,6 +120,8 @@ def _plaintext(
     """The message XML and whether it came in AES mode; raises BadSignature / BadMessage."""
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
     if args.get("encrypt_type", "raw") != "aes":
+        if settings.require_aes:
+            raise BadSignature("raw body in 安全模式")
         _check(sign(settings.token, timestamp, nonce), args.get("signature"))
         return _text(body), False
     try:
@@ -202,6 +241,7 @@ def handle_message(
     `respond` is the account's side: what to answer to each message or event.
     """
     xml, aes = _plaintext(settings, args, body)
+    _check_fresh(r, args, body, now)
     try:
         fields = parse_flat(xml)
     except HostileXml as err:

@@ -151,7 +151,6 @@ export function dialog({ title = '', text = '', buttons = ['知道了'] } = {}) 
             h(
               'a',
               {
-                href: 'javascript:',
                 role: 'button',
                 class: i === buttons.length - 1 ? 'weui-dialog__btn weui-dialog__btn_primary' : 'weui-dialog__btn weui-dialog__btn_default',
                 onclick: (e) => {
@@ -185,7 +184,7 @@ export function errorBlock(err, retry) {
       ? h(
           'div',
           { class: 'weui-msg__opr-area' },
-          h('p', { class: 'weui-btn-area' }, h('a', { href: 'javascript:', role: 'button', class: 'weui-btn weui-btn_default', onclick: retry }, '重试')),
+          h('p', { class: 'weui-btn-area' }, h('a', { role: 'button', class: 'weui-btn weui-btn_default', onclick: retry }, '重试')),
         )
       : null,
   );

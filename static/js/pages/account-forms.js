@@ -1,11 +1,24 @@
-// The two account forms shared by 登录 and 绑定: username + password, and the forced
-// password change at first login (the old password is carried over, not asked twice).
+// The two account forms shared by 登录 and 绑定: username + password (an account on its
+// initial password goes on to 激活账号), and the password change of a logged-in trainee.
 import { changePassword, mustChange } from '../api/auth.js';
 import { h, page, topTips, toast } from '../core/ui.js';
 
-/** Only a local path may follow a login (no open redirect to another site). */
+/**
+ * Only a local path may follow a login (no open redirect to another site): `raw` as a
+ * path on this site, or `fallback`. Parsed as the browser will parse it when navigating
+ * (which drops tabs and newlines, so "/\t/evil.example" is "//evil.example"), and kept
+ * only when it stays on this origin.
+ */
 export function safeNext(raw, fallback = '/h5/plans') {
-  return typeof raw === 'string' && raw.startsWith('/') && !raw.startsWith('//') && !raw.startsWith('/\\') ? raw : fallback;
+  if (typeof raw !== 'string' || !raw.startsWith('/')) return fallback;
+  let url;
+  try {
+    url = new URL(raw, window.location.origin);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== window.location.origin) return fallback;
+  return url.pathname + url.search + url.hash;
 }
 
 function inputCell(label, attrs) {
@@ -82,7 +95,8 @@ export function showCredentialsForm({ title, desc, submitLabel, submit, next, ex
         }
         if (!password) return topTips('请输入密码');
         const profile = await submit(username, password);
-        if (mustChange(profile)) showChangeForm({ oldPassword: password, next, first: true });
+        // The initial password opens only 激活账号 (an SMS code to the roster phone).
+        if (mustChange(profile)) window.location.assign(`/h5/activate?next=${encodeURIComponent(next)}`);
         else window.location.assign(next);
       },
     }),
@@ -112,7 +126,7 @@ export function showChangeForm({ oldPassword = '', next, first = false }) {
     '修改密码',
     form({
       title: '修改密码',
-      desc: (first || !oldPassword ? '首次登录请先修改初始密码，修改后请牢记新密码。' : '') + PASSWORD_RULE,
+      desc: (first ? '请设置新密码，修改后请牢记新密码。' : '') + PASSWORD_RULE,
       submitLabel: '确认修改',
       cells,
       onSubmit: async (node) => {

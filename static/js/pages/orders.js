@@ -72,7 +72,7 @@ async function continuePay(order) {
         { class: 'weui-dialog' },
         h('div', { class: 'weui-dialog__hd' }, h('strong', { class: 'weui-dialog__title' }, '微信扫码支付')),
         h('div', { class: 'weui-dialog__bd' }, h('img', { class: 'qr', src: native.qrcodeUrl, alt: '支付二维码' }), `¥${yuan(order.amountFen)}`, native.sandboxScanUrl ? h('p', {}, h('a', { href: native.sandboxScanUrl, target: '_blank' }, '沙箱：模拟扫码支付')) : null),
-        h('div', { class: 'weui-dialog__ft' }, h('a', { href: 'javascript:', class: 'weui-dialog__btn weui-dialog__btn_primary', onclick: async () => { sheet.remove(); if (await waitPaid(order.no, 3)) { toast('支付成功'); load(); } } }, '已完成支付')),
+        h('div', { class: 'weui-dialog__ft' }, h('a', { role: 'button', class: 'weui-dialog__btn weui-dialog__btn_primary', onclick: async () => { sheet.remove(); if (await waitPaid(order.no, 3)) { toast('支付成功'); load(); } } }, '已完成支付')),
       ),
     );
     document.body.append(sheet);
