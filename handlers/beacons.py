@@ -37,6 +37,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from handlers import guard
 from handlers import validation as v
+from handlers.headers import BEACON_HEADERS
 from wxapp.accounts.session_rules import mark_of
 from wxapp.accounts.sessions import SessionInterface
 from wxapp.errors import AppError, ValidationError, http_error_body, unexpected_error_body
@@ -83,7 +84,7 @@ def json_body(environ: dict[str, Any], data: bytes) -> Any:
         return None
     try:
         return json.loads(data)
-    except ValueError:  # not JSON, or not UTF-8/16/32
+    except (ValueError, RecursionError):  # not JSON, not UTF-8/16/32, or nested too deeply
         return None
 
 
@@ -111,7 +112,7 @@ class BeaconEndpoint:
         app = self.app
         method = environ.get("REQUEST_METHOD", "GET")
         rid = incoming_request_id(environ.get(REQUEST_ID_KEY, ""))
-        headers = [("Content-Type", app.json.mimetype), (REQUEST_ID_HEADER, rid)]
+        headers = [("Content-Type", app.json.mimetype), (REQUEST_ID_HEADER, rid), *BEACON_HEADERS]
         with plain_request(rid, method, PATH):
             try:
                 status, body = 200, self.answer(environ, method)

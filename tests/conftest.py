@@ -60,6 +60,8 @@ def base_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "WXAPP_SANDBOX": "1",
         "WECHAT_APP_ID": "wx5andb0x0000demo",
         "PROGRESS_FLUSH_S": "0.2",
+        # 防挂机 checks are off but in the tests about them (they set a PresenceRules).
+        "PRESENCE_CHECKS": "0",
     }
     app = create_app(config)
     with app.app_context():

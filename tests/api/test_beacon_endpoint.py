@@ -168,14 +168,14 @@ def test_behind_nginx_the_origin_is_checked_against_the_forwarded_host(base_conf
         assert other.status_code == 403
 
 
-def test_the_initial_password_must_be_changed_first(client, chapter):
+def test_an_initial_password_session_must_activate_first(client, chapter):
     with client.session_transaction() as session:
         session["tid"] = chapter["trainee"]
         session["must_change"] = True
         session.permanent = True
     res = client.post("/api/beacons", json=body(chapter["id"]))
     assert res.status_code == 403
-    assert res.json["error"] == "password_change_required"
+    assert res.json["error"] == "activation_required"
 
 
 def test_an_unexpected_failure_is_a_500_logged_with_the_request(player, monkeypatch):

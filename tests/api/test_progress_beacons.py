@@ -52,6 +52,7 @@ def test_reply_shape_and_first_beacon_credits_nothing(signed_in, world, clock):
         "plan_hours_done": 0.0,
         "plan_hours_required": 60,
         "plan_done": False,
+        "presence": None,
     }
     clock.advance(15)
     assert player.send(10, 25).json["watched_seconds"] == 15

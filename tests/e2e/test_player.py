@@ -13,12 +13,16 @@ from models import Chapter
 from tests.e2e.conftest import (
     TEST_VIDEO_URL,
     BeaconLog,
+    clock_running,
     login,
     require_routes,
     seed,
+    wait_for,
 )
 from tests.factories import make_plan, make_trainee
 from wxapp.orders.enrollments import grant_enrollment
+from wxapp.progress import core
+from wxapp.progress.tracking import get_store
 
 BEACON_KEYS = {"chapter_id", "play_id", "seq", "from", "to", "position"}
 
@@ -54,7 +58,7 @@ def _open_course(phone, site):
     page = phone.page
     beacons = BeaconLog(page)
     phone.open(f"/h5/course?id={data['course']}")
-    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    wait_for(page, "window.__player && window.__player.seq >= 1")
     return data, page, beacons
 
 
@@ -93,20 +97,20 @@ def test_player_shows_chapters_and_reports_what_was_played(phone, site):
     assert chapters.count() == 3
     assert "第1章" in chapters.first.inner_text()
     assert "playing" in (chapters.first.get_attribute("class") or "")
-    page.wait_for_function("document.querySelector('#video').readyState >= 1")
+    wait_for(page, "document.querySelector('#video').readyState >= 1")
     assert page.evaluate("document.querySelector('#video').duration") == pytest.approx(60, abs=1)
 
     # Opening the chapter opens its play_id with an empty stretch.
-    page.wait_for_function("window.__player && window.__player.seq >= 1")
+    wait_for(page, "window.__player && window.__player.seq >= 1")
     first = beacons.sent[0]
     assert set(first) == BEACON_KEYS
     assert first["chapter_id"] == data["chapters"][0]
     assert first["from"] == first["to"] == first["position"] == 0
 
     _play(page)
-    page.wait_for_function("document.querySelector('#video').currentTime > 2")
+    wait_for(page, "document.querySelector('#video').currentTime > 2")
     page.evaluate("document.querySelector('#video').pause()")
-    page.wait_for_function("window.__player.seq >= 3")
+    wait_for(page, "window.__player.seq >= 3")
     played = beacons.sent[-1]
     assert played["to"] > played["from"] >= 0
     assert played["to"] - played["from"] == pytest.approx(_time(page), abs=0.6)
@@ -114,7 +118,7 @@ def test_player_shows_chapters_and_reports_what_was_played(phone, site):
 
     # A seek reports the new position alone (from == to): the jump is not a played stretch.
     page.evaluate("document.querySelector('#video').currentTime = 40")
-    page.wait_for_function("window.__player.seq >= 4")
+    wait_for(page, "window.__player.seq >= 4")
     seek = beacons.sent[-1]
     assert seek["from"] == seek["to"] == seek["position"] == pytest.approx(40, abs=0.6)
     assert [b["seq"] for b in beacons.sent] == list(range(1, len(beacons.sent) + 1))
@@ -125,7 +129,7 @@ def test_player_shows_chapters_and_reports_what_was_played(phone, site):
 def test_every_fifteen_seconds_of_playback_sends_a_beacon(phone, site):
     data, page, beacons = _open_course(phone, site)
     _play(page, rate=8)
-    page.wait_for_function("document.querySelector('#video').currentTime > 40")
+    wait_for(page, "document.querySelector('#video').currentTime > 40")
     paused_at = round(_pause(page), 2)
     beacons.wait_for(page, lambda sent: sent[-1]["to"] == paused_at)
     stretches = [b for b in beacons.sent if b["to"] > b["from"]]
@@ -140,10 +144,10 @@ def test_every_fifteen_seconds_of_playback_sends_a_beacon(phone, site):
 def test_switching_chapters_and_leaving_flush_the_stretch(phone, site):
     data, page, beacons = _open_course(phone, site)
     _play(page, rate=4)
-    page.wait_for_function("document.querySelector('#video').currentTime > 6")
+    wait_for(page, "document.querySelector('#video').currentTime > 6")
     page.locator(".chapter-item").nth(1).click()
-    page.wait_for_function(
-        f"window.__player.chapter.id === {data['chapters'][1]} && window.__player.seq >= 1"
+    wait_for(
+        page, f"window.__player.chapter.id === {data['chapters'][1]} && window.__player.seq >= 1"
     )
     assert any(b["chapter_id"] == data["chapters"][0] and b["to"] > b["from"] for b in beacons.sent)
     assert beacons.sent[-1]["chapter_id"] == data["chapters"][1]
@@ -158,9 +162,9 @@ def test_leaving_the_page_sends_the_last_stretch_with_send_beacon(phone, site):
         " return orig(url, blob); }; }"
     )
     _play(page, rate=4)
-    page.wait_for_function("document.querySelector('#video').currentTime > 5")
+    wait_for(page, "document.querySelector('#video').currentTime > 5")
     page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide'))")
-    page.wait_for_function("window.__sent.length >= 1")
+    wait_for(page, "window.__sent.length >= 1")
     url, body = page.evaluate("window.__sent[0]")
     last = json.loads(body)
     assert url == "/api/beacons"
@@ -172,10 +176,10 @@ def test_seek_to_the_end_does_not_mark_the_chapter_learned(phone, site):
     require_routes(site, *PROGRESS_ROUTES)
     data, page, beacons = _open_course(phone, site)
     page.evaluate("document.querySelector('#video').currentTime = 58.5")
-    page.wait_for_function("window.__player.seq >= 2")
+    wait_for(page, "window.__player.seq >= 2")
     _play(page)
-    page.wait_for_function("document.querySelector('#video').ended")
-    page.wait_for_function("window.__player.seq >= 4")
+    wait_for(page, "document.querySelector('#video').ended")
+    wait_for(page, "window.__player.seq >= 4")
     page.wait_for_timeout(500)
     assert all(s == 200 for s in beacons.statuses), beacons.statuses
     state = page.request.get(f"{site.url}/api/chapters/{data['chapters'][0]}/resume").json()
@@ -188,11 +192,11 @@ def test_a_second_page_on_the_same_chapter_supersedes_the_first(phone, site):
     require_routes(site, *PROGRESS_ROUTES)
     data, first, _ = _open_course(phone, site)
     _play(first)
-    first.wait_for_function("document.querySelector('#video').currentTime > 1")
+    wait_for(first, "document.querySelector('#video').currentTime > 1")
 
     second = phone.new_page()
     phone.open(f"/h5/course?id={data['course']}", page=second)
-    second.wait_for_function("window.__player && window.__player.seq >= 1")
+    wait_for(second, "window.__player && window.__player.seq >= 1")
     # The first page's next beacon (here: on pause) is refused and the page says why.
     first.evaluate("document.querySelector('#video').pause()")
     banner = first.wait_for_selector("#superseded:not([hidden])")
@@ -212,3 +216,61 @@ def test_chapter_durations_match_the_test_video(site):
         from models import db
 
         assert db.session.get(Chapter, data["chapters"][0]).duration_s == 60
+
+
+def _watched(page, chapter_id) -> int:
+    res = page.request.get(f"{page.url.split('/h5/')[0]}/api/chapters/{chapter_id}/resume")
+    return res.json()["watched_seconds"]
+
+
+def test_a_presence_check_pauses_the_player_until_the_trainee_answers(phone, site):
+    """防挂机: the server's check appears as a dialog, the video pauses and nothing is
+    credited while it waits; the tap resumes credit. Left unanswered, the play is paused
+    and 继续学习 opens a new one."""
+    store = get_store(site.app)
+    before = store.presence
+    store.presence = core.PresenceRules(min_s=10, max_s=10, answer_s=60)
+    try:
+        data, page, beacons = _open_course(phone, site)
+        chapter = data["chapters"][0]
+        with clock_running(site.app, speed=8):
+            _play(page, rate=8)
+            dialog = page.wait_for_selector(".presence-check .weui-dialog", timeout=20_000)
+            assert "请点击继续学习" in dialog.inner_text()
+            wait_for(page, "document.querySelector('#video').paused")
+            waiting = _watched(page, chapter)
+            assert waiting == 10  # credited up to the moment the check fell due
+            phone.shot("presence-check")
+            page.wait_for_timeout(1500)  # 12 s of the server's clock: nothing is credited
+            page.evaluate("window.__player.flush({ force: true })")
+            page.wait_for_timeout(300)
+            assert _watched(page, chapter) == waiting
+
+            page.click(".presence-check .weui-dialog__btn")
+            wait_for(page, "!document.querySelector('#video').paused")
+            assert page.locator(".presence-check").count() == 0
+            # Credit goes on (the next check comes 10 s later, then it waits again).
+            page.wait_for_selector(".presence-check .weui-dialog", timeout=20_000)
+            assert _watched(page, chapter) > waiting
+            phone.shot("presence-resumed")
+
+        # The second check is left unanswered past its 60 s: the play is paused.
+        old_play = page.evaluate("window.__player.playId")
+        site.app.extensions["clock"].advance(61)
+        page.evaluate("window.__player.flush({ force: true })")
+        missed = page.wait_for_selector(".presence-check .weui-dialog >> text=学习已暂停")
+        assert missed
+        assert page.evaluate("document.querySelector('#video').paused")
+        phone.shot("presence-missed")
+        stuck = _watched(page, chapter)
+        page.click(".presence-check .weui-dialog__btn")
+        wait_for(page, "window.__player.playId !== " + json.dumps(old_play))
+        with clock_running(site.app, speed=8):
+            wait_for(page, "!document.querySelector('#video').paused")
+            page.wait_for_timeout(2500)
+            page.evaluate("window.__player.flush({ force: true })")
+            page.wait_for_timeout(300)
+        assert _watched(page, chapter) > stuck  # the new play is credited again
+        assert 409 in beacons.statuses
+    finally:
+        store.presence = before

@@ -156,3 +156,218 @@ def test_a_new_play_takes_over_and_the_old_one_is_superseded():
     assert second.send(10, 10, now=11).status == "ok"  # takes over, credits nothing
     assert first.send(10, 20, now=20).status == "superseded"
     assert second.send(10, 20, now=21).watched_s == 20
+
+
+# --- the clock as a budget (issue 15) ---
+
+
+def test_back_to_back_beacons_on_a_new_play_credit_only_the_slack():
+    """The cheating script: a new play, then from=pos, to=pos+5 as fast as it can send."""
+    p = Player(PlayState(), "a", set(), slack=5)
+    p.send(0, 0, now=1000)
+    watched = 0
+    for i in range(12):  # 12 beacons in 0.1 s
+        watched = p.send(5 * i, 5 * i + 5, now=1000 + 0.1 * (i + 1) / 12).watched_s
+    assert watched <= 0.1 + 5
+
+
+def test_a_beacon_every_two_seconds_credits_no_more_than_real_time():
+    p = Player(PlayState(), "a", set(), slack=5, duration=600)
+    p.send(0, 0, now=0)
+    for i in range(30):  # 60 s of real time, 150 s claimed
+        watched = p.send(5 * i, 5 * i + 5, now=2 * (i + 1)).watched_s
+        assert watched <= 2 * (i + 1) + 5
+    assert watched <= 65
+
+
+def test_switching_play_ids_earns_no_new_slack():
+    state, old = PlayState(), set()
+    now, watched, pos = 0.0, 0, 0
+    for i in range(20):  # a new play every 2 beacons, back to back
+        p = Player(state, f"play{i}", old, slack=5, duration=600)
+        p.send(pos, pos, now=now)
+        for _ in range(2):
+            now += 0.5
+            watched = p.send(pos, pos + 5, now=now).watched_s
+            pos += 5
+    assert watched <= now + 5
+
+
+def test_switching_chapters_and_devices_shares_one_budget():
+    state, old = PlayState(), set()
+    total = 0
+    for i, chapter in enumerate([1, 2, 3, 1, 2, 3]):
+        now = 100 + i * 1.0
+        apply_beacon(
+            state,
+            play_id=f"d{i}",
+            seq=0,
+            start=0,
+            end=0,
+            position=0,
+            now=now,
+            duration_s=60,
+            slack_s=5,
+            ratio=0.95,
+            superseded=old,
+            chapter_id=chapter,
+        )
+        total += apply_beacon(
+            state,
+            play_id=f"d{i}",
+            seq=1,
+            start=0,
+            end=60,
+            position=60,
+            now=now + 0.5,
+            duration_s=60,
+            slack_s=5,
+            ratio=0.95,
+            superseded=old,
+            chapter_id=chapter,
+        ).credited_s
+    assert total <= (105.5 - 100) + 5
+
+
+def test_an_honest_player_is_credited_every_second():
+    p = Player(PlayState(), "a", set(), slack=5, duration=3600)
+    p.send(0, 0, now=0)
+    for i in range(240):  # an hour of 15 s beacons, a little late or early each
+        jitter = (-0.3, 0.4, 0.0)[i % 3]
+        watched = p.send(15 * i, 15 * i + 15, now=15 * (i + 1) + jitter).watched_s
+    assert watched == 3600
+
+
+# --- presence checks (防挂机) ---
+
+RULES = core.PresenceRules(min_s=30, max_s=30, answer_s=60)
+RAND = "000000" + "000000" + "abcdefabcdef"
+
+
+def present(state, play_id, seq, start, end, now, old, *, duration=600, chapter=0, rand=RAND):
+    return apply_beacon(
+        state,
+        play_id=play_id,
+        seq=seq,
+        start=start,
+        end=end,
+        position=end,
+        now=now,
+        duration_s=duration,
+        slack_s=5,
+        ratio=0.95,
+        superseded=old,
+        chapter_id=chapter,
+        presence=RULES,
+        rand=rand,
+    )
+
+
+def test_a_check_falls_due_and_nothing_is_credited_until_it_is_answered():
+    state, old = PlayState(), set()
+    present(state, "a", 0, 0, 0, 0, old)
+    assert present(state, "a", 1, 0, 15, 15, old).check is None
+    due = present(state, "a", 2, 15, 45, 45, old)  # 30 s of credit: the check is due
+    assert due.watched_s == 30 and due.check == core.Check("abcdefabcdef", 45_000)
+    waiting = present(state, "a", 3, 45, 60, 60, old)
+    assert waiting.watched_s == 30 and waiting.check == due.check
+    assert (
+        core.answer_check(state, play_id="a", check_id="nope", now=61, presence=RULES, rand=RAND)
+        == "unknown"
+    )
+    assert (
+        core.answer_check(
+            state, play_id="a", check_id="abcdefabcdef", now=61, presence=RULES, rand=RAND
+        )
+        == "ok"
+    )
+    assert (
+        core.answer_check(
+            state, play_id="a", check_id="abcdefabcdef", now=62, presence=RULES, rand=RAND
+        )
+        == "ok"
+    )  # a second tap
+    resumed = present(state, "a", 4, 60, 75, 76, old)
+    assert resumed.watched_s == 45 and resumed.check is None and state.passed == 1
+
+
+def test_an_unanswered_check_pauses_the_play_until_a_new_one_resumes():
+    state, old = PlayState(), set()
+    present(state, "a", 0, 0, 0, 0, old)
+    present(state, "a", 1, 0, 30, 30, old)  # due at 30
+    assert present(state, "a", 2, 30, 45, 91, old).status == "paused"  # 61 s later
+    assert present(state, "a", 3, 45, 60, 106, old).status == "paused"
+    assert (
+        core.answer_check(
+            state, play_id="a", check_id="abcdefabcdef", now=107, presence=RULES, rand=RAND
+        )
+        == "paused"
+    )
+    assert state.missed == 1
+    assert present(state, "b", 0, 30, 30, 110, old).check is None  # 继续学习: a new play
+    assert present(state, "b", 1, 30, 45, 125, old).watched_s == 45
+
+
+def test_a_new_play_cannot_escape_a_waiting_check():
+    state, old = PlayState(), set()
+    present(state, "a", 0, 0, 0, 0, old)
+    check = present(state, "a", 1, 0, 30, 30, old).check
+    opened = present(state, "b", 0, 30, 30, 31, old)
+    assert opened.check == check  # it goes over to the new play
+    assert present(state, "b", 1, 30, 45, 46, old).watched_s == 30
+    assert (
+        core.answer_check(state, play_id="a", check_id=check.id, now=47, presence=RULES, rand=RAND)
+        == "superseded"
+    )
+    assert (
+        core.answer_check(state, play_id="b", check_id=check.id, now=47, presence=RULES, rand=RAND)
+        == "ok"
+    )
+
+
+def test_a_long_chapter_gets_a_check_before_its_end_whatever_the_interval():
+    rules = core.PresenceRules(min_s=600, max_s=1200, answer_s=60)
+    for u in ("000000", "7fffff", "ffffff"):
+        state, old = PlayState(), set()
+        rand = "ffffff" + u + "abcdefabcdef"
+        apply_beacon(
+            state,
+            play_id="a",
+            seq=0,
+            start=0,
+            end=0,
+            position=0,
+            now=0,
+            duration_s=360,
+            slack_s=5,
+            ratio=0.95,
+            superseded=old,
+            presence=rules,
+            rand=rand,
+        )
+        assert 30 <= state.countdown <= 360 - 30
+        checks = []
+        for i in range(24):
+            out = apply_beacon(
+                state,
+                play_id="a",
+                seq=i + 1,
+                start=15 * i,
+                end=15 * i + 15,
+                position=15 * i + 15,
+                now=15 * (i + 1),
+                duration_s=360,
+                slack_s=5,
+                ratio=0.95,
+                superseded=old,
+                presence=rules,
+                rand=rand,
+            )
+            checks.append(out.check)
+        assert any(checks)
+
+
+def test_the_draw_spans_the_interval():
+    rules = core.PresenceRules(min_s=600, max_s=1200, answer_s=60)
+    assert rules.draw("000000") == 600 and rules.draw("ffffff") == 1200
+    assert rules.cap("ffffff" + "ffffff", 1200, 200, 0) == 1200  # a short chapter: no cap

@@ -2,7 +2,12 @@
 -- Mirrors wxapp/progress/core.py apply_beacon; time comes from the app clock (ARGV), never
 -- from Redis TIME, so tests can simulate real time.
 --
--- KEYS[1] play hash     {t:<id>}:play       id, last (epoch s), seq, ch (chapter of that seq)
+-- KEYS[1] play hash     {t:<id>}:play       id, last (epoch s), seq, ch (chapter of that seq);
+--                                           the trainee's, across plays: c (credit clock, ms),
+--                                           pk (presence: credit seconds until the next check),
+--                                           q, qt (the check waiting: id, due ms), qa (last
+--                                           answered), pz (play paused by a missed check),
+--                                           qp, qm (checks passed, missed)
 -- KEYS[2] chapter hash  {t:<id>}:ch:<cid>   iv ("a,b,c,d"), w, pos, dur, course, done, v
 -- KEYS[3] entitlements  {t:<id>}:ent        c:<course> -> plan id; p:<plan> -> "done|required|0/1";
 --                                           k:<course> -> 1 when learned
@@ -10,14 +15,19 @@
 -- KEYS[5] rate counter  {t:<id>}:rl:beacon:<window>  beacons in this window (wxapp/infra/limits.py)
 -- KEYS[6] ended sessions {t:<id>}:sess      ep (session epoch), x:<session id> (ended one by one)
 --                                           (wxapp/accounts/session_ends.py)
--- ARGV: play_id, seq, from, to, position, now, slack, ratio, ttl, chapter id,
---       rate limit, rate window (s), the cookie's session epoch, x:<its session id>
--- Returns {status, w, dur, done, newly, course, plan, plan_info, course_done, field}
+-- ARGV: play_id, seq, from, to, position, now, slack (ms), ratio, ttl, chapter id,
+--       rate limit, rate window (s), the cookie's session epoch, x:<its session id>,
+--       rand (24 hex digits from the app), presence min s, max s (0: off), answer ms
+-- Returns {status, w, dur, done, newly, course, plan, plan_info, course_done, field,
+--          check id, check due ms}
 
 local play, ch, ent, old = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local play_id, seq = ARGV[1], tonumber(ARGV[2])
 local from, to, position = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now, slack, ratio, ttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local now_ms = math.floor(now * 1000 + 0.5)
+local rand, pmin, pmax, answer_ms = ARGV[15], tonumber(ARGV[16]), tonumber(ARGV[17]), tonumber(ARGV[18])
+local on = pmin > 0
 
 -- A session ended since its cookie was signed (session_rules.is_ended) is refused before
 -- anything is counted or changed; a missing hash counts as epoch 0, nothing ended.
@@ -48,12 +58,37 @@ if from > dur then return {'range', 0, dur, 0, 0, course, plan, '', 0, 'from'} e
 if to > dur then return {'range', 0, dur, 0, 0, course, plan, '', 0, 'to'} end
 if position > dur then return {'range', 0, dur, 0, 0, course, plan, '', 0, 'position'} end
 
-local function reply(status, newly)
-  local info = redis.call('HGET', ent, 'p:' .. plan) or ''
-  return {status, w, dur, done and 1 or 0, newly and 1 or 0, course, plan, info, learned, ''}
+-- Presence draws (core.PresenceRules): from the app's randomness, never from Lua's.
+local function draw()
+  local u = tonumber(string.sub(rand, 1, 6), 16) / 16777216
+  return pmin + math.floor(u * (pmax - pmin + 1))
+end
+local function cap(countdown)
+  local span = dur - w
+  if dur <= 300 or span <= 60 then return countdown end
+  local u = tonumber(string.sub(rand, 7, 12), 16) / 16777216
+  return math.min(countdown, 30 + math.floor(u * (span - 60)))
 end
 
-local current = redis.call('HMGET', play, 'id', 'last', 'seq', 'ch')
+local current = redis.call('HMGET', play, 'id', 'last', 'seq', 'ch', 'c', 'pk', 'q', 'qt', 'pz')
+local qid, qdue = nil, nil
+if on then qid, qdue = current[7], tonumber(current[8]) end
+
+local function reply(status, newly)
+  local info = redis.call('HGET', ent, 'p:' .. plan) or ''
+  return {status, w, dur, done and 1 or 0, newly and 1 or 0, course, plan, info, learned, '',
+    qid or '', qdue or 0}
+end
+
+-- A check left unanswered: dropped, counted, the next one drawn; `paused` stops that play.
+local function miss(paused)
+  redis.call('HDEL', play, 'q', 'qt')
+  redis.call('HSET', play, 'pk', draw())
+  redis.call('HINCRBY', play, 'qm', 1)
+  if paused then redis.call('HSET', play, 'pz', paused) end
+  qid, qdue = nil, nil
+end
+
 if current[1] ~= play_id then
   if redis.call('ZSCORE', old, play_id) then
     return reply('superseded', false)
@@ -64,12 +99,23 @@ if current[1] ~= play_id then
     redis.call('ZREMRANGEBYRANK', old, 0, -33)
     redis.call('EXPIRE', old, ttl)
   end
-  -- a new play opens: it credits nothing
+  -- a new play opens: it credits nothing; a check still waiting goes over to it
   redis.call('HSET', play, 'id', play_id, 'last', ARGV[6], 'seq', ARGV[2], 'ch', ARGV[10])
+  if on then
+    if qid and now_ms > qdue + answer_ms then miss(nil) end
+    if not qid then
+      local pk = tonumber(redis.call('HGET', play, 'pk')) or draw()
+      redis.call('HSET', play, 'pk', cap(pk))
+    end
+  end
   redis.call('EXPIRE', play, ttl)
   redis.call('HSET', ch, 'pos', math.floor(position), 'v', version)
   redis.call('EXPIRE', ch, ttl)
   return reply('ok', false)
+end
+
+if on and current[9] == play_id then
+  return reply('paused', false) -- its check went unanswered: a new play resumes
 end
 
 -- seq counts within a chapter of the play: a player moving on may start again at 0
@@ -78,16 +124,54 @@ if current[4] == ARGV[10] and seq <= tonumber(current[3]) then
 end
 
 local last = tonumber(current[2])
-local elapsed = now - last
-if elapsed < 0 then elapsed = 0 end
-local credit_to = math.min(to, from + elapsed + slack)
+local last_ms = math.floor(last * 1000 + 0.5)
+local entering = current[4] ~= ARGV[10]
 redis.call('HSET', play, 'last', ARGV[6], 'seq', ARGV[2], 'ch', ARGV[10])
 -- The TTLs (a week) are renewed once an hour of a play, and when it moves to a chapter:
 -- not on every beacon.
-local renew = current[4] ~= ARGV[10] or math.floor(now / 3600) ~= math.floor(last / 3600)
+local renew = entering or math.floor(now / 3600) ~= math.floor(last / 3600)
 if renew then redis.call('EXPIRE', play, ttl) end
 
-local a, b = math.floor(from), math.floor(credit_to)
+if qid then
+  if now_ms > qdue + answer_ms then
+    miss(play_id)
+    return reply('paused', false)
+  end
+  -- waiting for the answer: nothing is credited
+  redis.call('HSET', ch, 'pos', math.floor(position), 'v', version)
+  if renew then redis.call('EXPIRE', ch, ttl) end
+  return reply('ok', false)
+end
+
+-- The clock as a budget (core.budget_seconds): credit is laid on the wall clock after the
+-- trainee's credit clock and this play's previous beacon, never past now + slack.
+local clock = tonumber(current[5])
+local base = last_ms
+if clock and clock > base then base = clock end
+local allowed_ms = now_ms + slack - base
+local budget = 0
+if allowed_ms > 0 then budget = math.floor(allowed_ms / 1000) end
+local a = math.floor(from)
+local n = math.floor(to) - a
+if n < 0 then n = 0 end
+if n > budget then n = budget end
+if on then
+  local pk = tonumber(current[6]) or draw()
+  if entering then pk = cap(pk) end
+  if n >= pk then
+    n = pk
+    qid, qdue = string.sub(rand, 13, 24), now_ms
+    redis.call('HSET', play, 'q', qid, 'qt', string.format('%.0f', now_ms))
+    redis.call('HDEL', play, 'pk')
+  else
+    redis.call('HSET', play, 'pk', pk - n)
+  end
+end
+if n > 0 then
+  redis.call('HSET', play, 'c', string.format('%.0f', base + n * 1000))
+end
+
+local b = a + n
 if b > a then
   local out, placed = {}, false
   w = 0

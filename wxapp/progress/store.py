@@ -9,6 +9,8 @@ reads the state the beacon wrote.
 
 from __future__ import annotations
 
+import math
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from redis.exceptions import NoScriptError
 from wxapp.accounts import session_ends
 from wxapp.accounts.session_rules import NO_MARK, SessionMark
 from wxapp.infra import limits
+from wxapp.progress.core import NO_PRESENCE, RAND_HEX, PresenceRules
 from wxapp.progress.wire import Wire
 
 HERE = Path(__file__).resolve().parent
@@ -79,6 +82,8 @@ class ScriptResult:
     plan_info: str = ""
     course_done: bool = False
     field: str = ""
+    check_id: str = ""  # a presence check waiting for an answer, when not ""
+    check_due_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,20 @@ class ChapterState:
 class ProgressStore:
     """The Redis client and the registered scripts, built once per app."""
 
-    def __init__(self, client: redis.Redis, slack_s: float, ratio: float):
+    def __init__(
+        self,
+        client: redis.Redis,
+        slack_s: float,
+        ratio: float,
+        presence: PresenceRules = NO_PRESENCE,
+    ):
         self.redis = client
         self.slack_s = slack_s
         self.ratio = ratio
+        self.presence = presence
         self._beacon = client.register_script((HERE / "beacon.lua").read_text())
         self._load = client.register_script((HERE / "load_chapter.lua").read_text())
+        self._answer = client.register_script((HERE / "presence.lua").read_text())
         self._wire = Wire(client)
 
     def beacon(
@@ -114,13 +127,16 @@ class ProgressStore:
         position: float,
         now_s: float,
         session: SessionMark = NO_MARK,
+        rand: str | None = None,
     ) -> ScriptResult:
         """Run the beacon script and mark the chapter dirty, in one round trip.
 
         The script first refuses ("ended") a beacon whose session (`session`, the mark of
         its cookie) has ended: the trainee's ended sessions (accounts.session_ends) share
-        the trainee's hash tag, so they are read in the same call.
+        the trainee's hash tag, so they are read in the same call. `rand` (tests) replaces
+        the server's randomness behind presence checks.
         """
+        presence = self.presence
         keys = [
             play_key(trainee_id),
             chapter_key(trainee_id, chapter_id),
@@ -136,7 +152,7 @@ class ProgressStore:
             repr(end),
             repr(position),
             f"{now_s:.3f}",
-            repr(self.slack_s),
+            math.floor(self.slack_s * 1000),
             repr(self.ratio),
             STATE_TTL_S,
             chapter_id,
@@ -144,6 +160,10 @@ class ProgressStore:
             limits.BEACON.window_s,
             session.epoch,
             session_ends.ended_field(session.session_id),
+            rand or secrets.token_hex(RAND_HEX // 2),
+            presence.min_s,
+            presence.max_s,
+            math.floor(presence.answer_s * 1000),
         ]
         member = dirty_member(trainee_id, chapter_id)
         try:
@@ -155,7 +175,8 @@ class ProgressStore:
             raw = self._beacon_call(keys, args, member)
         if len(raw) == 1:
             return ScriptResult(raw[0])
-        status, w, dur, done, newly, course, plan, info, cdone, field = raw
+        status, w, dur, done, newly, course, plan, info, cdone, field, *check = raw
+        qid, qdue = check or ("", 0)  # refusals before the play is read carry no check
         return ScriptResult(
             status=status,
             watched=int(w),
@@ -167,7 +188,28 @@ class ProgressStore:
             plan_info=info or "",
             course_done=bool(int(cdone)),
             field=field or "",
+            check_id=qid or "",
+            check_due_ms=int(qdue or 0),
         )
+
+    def answer(
+        self, trainee_id: int, play_id: str, check_id: str, now_s: float, rand: str | None = None
+    ) -> str:
+        """Answer a presence check (presence.lua): ok, paused, superseded or unknown."""
+        presence = self.presence
+        status = self._answer(
+            keys=[play_key(trainee_id)],
+            args=[
+                play_id,
+                check_id,
+                f"{now_s:.3f}",
+                math.floor(presence.answer_s * 1000),
+                rand or secrets.token_hex(RAND_HEX // 2),
+                presence.min_s,
+                presence.max_s,
+            ],
+        )
+        return str(status[0])
 
     def _beacon_call(self, keys: list[str], args: list[Any], member: str) -> list[Any]:
         raw, _ = self._wire.call(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +34,7 @@ from wxapp.progress.completion import Completion, complete_chapter
 from wxapp.progress.store import ProgressStore, ScriptResult, entitlement_key
 
 SUPERSEDED_MESSAGE = "正在其他设备学习，本页面已停止记录学习进度"
+PRESENCE_MISSED_MESSAGE = "长时间未确认，学习已暂停，请点击继续学习"
 BEACONS_OK = BEACONS.labels(outcome="ok")  # the hot path's counter, looked up once
 
 
@@ -56,9 +57,19 @@ def get_store(app: Flask | None = None) -> ProgressStore:
             app.extensions["redis"],
             slack_s=app.config["PROGRESS_SLACK_S"],
             ratio=app.config["PROGRESS_COMPLETE_RATIO"],
+            presence=presence_rules(app.config),
         )
         app.extensions["progress"] = store
     return store
+
+
+def presence_rules(config: Any) -> core.PresenceRules:
+    """The 防挂机 settings (PRESENCE_*), or no checks when PRESENCE_CHECKS is off."""
+    if not config.get("PRESENCE_CHECKS"):
+        return core.NO_PRESENCE
+    return core.PresenceRules(
+        int(config["PRESENCE_MIN_S"]), int(config["PRESENCE_MAX_S"]), config["PRESENCE_ANSWER_S"]
+    )
 
 
 Opener = Callable[[], AbstractContextManager[Any]]
@@ -106,7 +117,32 @@ def record_beacon(
         "plan_hours_done": float(plan_done),
         "plan_hours_required": plan_required,
         "plan_done": plan_completed,
+        "presence": _check(store, result) if result.check_id else None,
     }
+
+
+def _check(store: ProgressStore, result: ScriptResult) -> dict[str, Any]:
+    """The presence check the player shows: answer it with POST /api/presence."""
+    due = datetime.fromtimestamp(result.check_due_ms / 1000, UTC)
+    return {
+        "check_id": result.check_id,
+        "due": due.isoformat(),
+        "answer_by": (due + timedelta(seconds=store.presence.answer_s)).isoformat(),
+    }
+
+
+def answer_presence(
+    store: ProgressStore, trainee_id: int, play_id: str, check_id: str, now: datetime
+) -> dict[str, Any]:
+    """The trainee answered a presence check from the play it was shown in."""
+    status = store.answer(trainee_id, play_id, check_id, now.timestamp())
+    if status == "paused":
+        raise Conflict(PRESENCE_MISSED_MESSAGE, code="presence_missed")
+    if status == "superseded":
+        raise Conflict(SUPERSEDED_MESSAGE, code="superseded")
+    if status == "unknown":
+        raise NotFound("没有待确认的学习检查", code="presence_check_not_found")
+    return {"ok": True}
 
 
 def _run(
@@ -143,6 +179,8 @@ def _run(
             raise ValidationError(result.field, f"字段 {result.field} 超出章节时长")
         elif result.status == "superseded":
             raise Conflict(SUPERSEDED_MESSAGE, code="superseded")
+        elif result.status == "paused":
+            raise Conflict(PRESENCE_MISSED_MESSAGE, code="presence_missed")
         elif result.status == "limited":
             raise TooManyRequests(limits.BEACON.message, code="rate_limited")
         else:

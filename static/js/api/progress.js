@@ -110,6 +110,8 @@ export function normalizeBeaconReply(raw) {
     planHoursDone: num(pick(raw, ['plan_hours_done'])),
     planHoursRequired: num(pick(raw, ['plan_hours_required'])),
     planDone: Boolean(pick(raw, ['plan_done'])),
+    // 防挂机: {check_id, due, answer_by} when a presence check waits for an answer
+    presence: pick(raw, ['presence']) || null,
   };
 }
 

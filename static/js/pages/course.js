@@ -1,7 +1,7 @@
 // 播放: a course's chapters with their states, and the player of the chosen chapter.
 import { course as loadCourse, planDetail } from '../api/catalogue.js';
 import { myProgress } from '../api/progress.js';
-import { $, boot, h, hours, page, params, percentText, toast } from '../core/ui.js';
+import { $, boot, dialog, h, hours, page, params, percentText, toast } from '../core/ui.js';
 import { ChapterPlayer } from '../player/player.js';
 
 const q = params();
@@ -26,7 +26,7 @@ function renderChapters() {
       h(
         'a',
         {
-          href: 'javascript:',
+          role: 'button',
           class: `weui-cell weui-cell_access chapter-item${currentChapter && ch.id === currentChapter.id ? ' playing' : ''}`,
           dataset: { chapterId: ch.id },
           onclick: (e) => {
@@ -75,6 +75,39 @@ function onSuperseded(message) {
   setStatus('已暂停');
 }
 
+// 防挂机: the check the server chose, shown as a WeUI dialog; one tap answers it.
+const PRESENCE_TEXT = '请点击继续学习';
+const MISSED_TEXT = '长时间未确认，学习已暂停，请点击继续学习';
+
+async function onPresence(check) {
+  const shown = player;
+  setStatus('学习检查：请点击继续学习');
+  const within = Date.parse(check.answer_by) - Date.parse(check.due);
+  // The answer time runs out: say the play is paused (the tap then resumes it anew).
+  const timer = setTimeout(() => {
+    const text = document.querySelector('.presence-check .weui-dialog__bd');
+    if (text) text.textContent = MISSED_TEXT;
+    setStatus('已暂停');
+  }, Number.isFinite(within) && within > 0 ? within : 60_000);
+  const asked = dialog({ title: '学习检查', text: PRESENCE_TEXT, buttons: ['继续学习'] });
+  document.querySelector('.js_dialog:last-of-type')?.classList.add('presence-check');
+  await asked;
+  clearTimeout(timer);
+  if (shown !== player) return; // another chapter was chosen meanwhile
+  setStatus('继续学习');
+  await player.answerCheck();
+}
+
+async function onPresenceMissed() {
+  const shown = player;
+  setStatus('已暂停');
+  document.querySelectorAll('.presence-check').forEach((node) => node.remove()); // its check is gone
+  const asked = dialog({ title: '学习已暂停', text: MISSED_TEXT, buttons: ['继续学习'] });
+  document.querySelector('.js_dialog:last-of-type')?.classList.add('presence-check');
+  await asked;
+  if (shown === player) await player.resumePlay();
+}
+
 let problemShown = false;
 function onProblem(err) {
   if (err.redirecting) return;
@@ -99,7 +132,7 @@ async function openChapter(ch) {
   $('#chapter-title').textContent = ch.title;
   $('#superseded').hidden = true;
   const video = $('#video');
-  player = new ChapterPlayer({ video, bar: $('#learned-bar'), chapter: ch, hooks: { onReply, onSuperseded, onProblem, onResume: (s) => setStatus(s.done ? '本章节已学完' : s.position > 0 ? `从上次位置继续（已学 ${percentText(s.duration ? (s.watchedSeconds * 100) / s.duration : 0)}）` : '点击播放开始学习') } });
+  player = new ChapterPlayer({ video, bar: $('#learned-bar'), chapter: ch, hooks: { onReply, onSuperseded, onProblem, onPresence, onPresenceMissed, onResume: (s) => setStatus(s.done ? '本章节已学完' : s.position > 0 ? `从上次位置继续（已学 ${percentText(s.duration ? (s.watchedSeconds * 100) / s.duration : 0)}）` : '点击播放开始学习') } });
   window.__player = player; // for tests and support: the live player's state
   try {
     await player.start();

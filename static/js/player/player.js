@@ -2,8 +2,11 @@
 // playback with beacons {chapter_id, play_id, seq, from, to, position} — every 15 s of
 // playback and on play, pause, seek, end, visibilitychange and pagehide (navigator.sendBeacon
 // when the page is leaving). A 409 means another device took over: stop and say so.
+// 防挂机: a reply carrying `presence` pauses the video until the trainee answers the check
+// (POST /api/presence); a check left unanswered pauses the play: a new play resumes it.
 
 import { resume, sendBeacon, sendBeaconOnLeave } from '../api/progress.js';
+import { post } from '../core/http.js';
 import { coverage, drawBar, merge } from './intervals.js';
 import { StretchTracker } from './tracker.js';
 
@@ -23,7 +26,8 @@ let queue = Promise.resolve();
 export class ChapterPlayer {
   /**
    * video: <video>; bar: the learned bar element; chapter: {id, duration, videoUrl};
-   * hooks: onReply(reply), onSuperseded(message), onProblem(err), onResume(state).
+   * hooks: onReply(reply), onSuperseded(message), onProblem(err), onResume(state),
+   * onPresence(check) (show the check; call answerCheck() on the click), onPresenceMissed().
    */
   constructor({ video, bar, chapter, hooks = {} }) {
     this.video = video;
@@ -41,6 +45,8 @@ export class ChapterPlayer {
     this.inSeek = false;
     this.lastTick = null;
     this.listeners = [];
+    this.check = null; // the presence check shown, until answered
+    this.missed = false; // a check went unanswered: the play is paused until resumed
   }
 
   async start() {
@@ -91,7 +97,7 @@ export class ChapterPlayer {
   bind() {
     const v = this.video;
     this.on(v, 'play', () => {
-      if (this.stopped) return v.pause();
+      if (this.stopped || this.check || this.missed) return v.pause();
       this.restartAt(v.currentTime);
       this.send(this.beaconAt(v.currentTime));
     });
@@ -181,9 +187,11 @@ export class ChapterPlayer {
         await this.sync(reply);
         this.draw();
         this.hooks.onReply?.(reply);
+        if (reply.presence && reply.presence.check_id !== this.check?.check_id) this.showCheck(reply.presence);
       } catch (err) {
         if (this.destroyed) return;
-        if (err.status === 409) this.stop(err.message || '正在其他设备学习');
+        if (err.status === 409 && err.code === 'presence_missed') this.pauseForMissed();
+        else if (err.status === 409) this.stop(err.message || '正在其他设备学习');
         else if (err.status === 401 || err.status === 403) {
           this.stop();
           this.hooks.onProblem?.(err);
@@ -194,6 +202,50 @@ export class ChapterPlayer {
       }
     });
     return queue;
+  }
+
+  /** A presence check fell due: pause and let the page ask "请点击继续学习". */
+  showCheck(check) {
+    this.check = check;
+    this.video.pause();
+    this.hooks.onPresence?.(check);
+  }
+
+  /** The trainee answered: tell the server from this play, then play on. */
+  async answerCheck() {
+    const check = this.check;
+    if (!check) return this.missed ? this.resumePlay() : undefined;
+    try {
+      await post('/api/presence', { play_id: this.playId, check_id: check.check_id }, { loading: false });
+      this.check = null;
+      this.restartAt(this.video.currentTime);
+      await this.video.play().catch(() => {});
+    } catch (err) {
+      this.check = null;
+      if (err.code === 'presence_missed') return this.resumePlay();
+      if (err.status === 409) return this.stop(err.message);
+      this.hooks.onProblem?.(err);
+    }
+  }
+
+  /** The check went unanswered: the server paused this play. */
+  pauseForMissed() {
+    this.missed = true;
+    this.check = null;
+    this.video.pause();
+    this.hooks.onPresenceMissed?.();
+  }
+
+  /** 继续学习 after a missed check: a new play (from == to) opens where the video is. */
+  async resumePlay() {
+    this.missed = false;
+    this.check = null;
+    this.playId = newPlayId();
+    this.seq = 0;
+    const v = this.video;
+    this.restartAt(v.currentTime);
+    await this.send(this.beaconAt(v.currentTime));
+    if (!this.check && !this.stopped) await v.play().catch(() => {});
   }
 
   /** Redraw from the server's union when ours drifted (the server dropped a clamped excess). */
