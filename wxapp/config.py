@@ -38,6 +38,20 @@ PRODUCTION_REQUIRED = (
     "WECHATPAY_APIV3_KEY",
     "WECHATPAY_PUBLIC_KEY",
     "WECHATPAY_PUBLIC_KEY_ID",
+    # /metrics answers only with this bearer token: counters of payments and learners are
+    # not for the public.
+    "METRICS_TOKEN",
+    # Tencent Cloud SMS (verification codes): credentials, the SMS app, the signature and
+    # one template per purpose (SMS_TEMPLATES below).
+    "TENCENTCLOUD_SECRET_ID",
+    "TENCENTCLOUD_SECRET_KEY",
+    "SMS_SDK_APP_ID",
+    "SMS_SIGN_NAME",
+    "SMS_TEMPLATE_ACTIVATE",
+    "SMS_TEMPLATE_REGISTER",
+    "SMS_TEMPLATE_RESET",
+    "SMS_TEMPLATE_REBIND",
+    "SMS_TEMPLATE_PHONE",
 )
 
 # The session cookie's HMAC key: anything shorter can be guessed offline from one cookie.
@@ -51,7 +65,27 @@ SANDBOX_DEFAULTS = {
     "WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
     "WECHATPAY_MCHID": "1900000109",
     "WECHATPAY_APIV3_KEY": "sandboxapiv3key0123456789abcdefg",
+    # Tencent Cloud SMS as the sandbox plays it (wxapp/sandbox/sms.py checks these).
+    "TENCENTCLOUD_SECRET_ID": "AKIDsandbox0000000000000000000000000",
+    "TENCENTCLOUD_SECRET_KEY": "sandbox-tencentcloud-secret-key-0123",
+    "SMS_SDK_APP_ID": "1400000001",
+    "SMS_SIGN_NAME": "重庆继续教育",
+    "SMS_TEMPLATE_ACTIVATE": "100001",
+    "SMS_TEMPLATE_REGISTER": "100002",
+    "SMS_TEMPLATE_RESET": "100003",
+    "SMS_TEMPLATE_REBIND": "100004",
+    "SMS_TEMPLATE_PHONE": "100005",
 }
+
+# The SMS template setting of each verification purpose (wxapp/accounts/sms_codes.Purpose).
+# Every template takes two parameters: {1} the 6-digit code, {2} its life in minutes.
+SMS_TEMPLATES = (
+    "SMS_TEMPLATE_ACTIVATE",
+    "SMS_TEMPLATE_REGISTER",
+    "SMS_TEMPLATE_RESET",
+    "SMS_TEMPLATE_REBIND",
+    "SMS_TEMPLATE_PHONE",
+)
 
 
 def _get(env: Mapping[str, Any], name: str) -> str | None:
@@ -145,12 +179,16 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
                 + ", ".join(missing)
                 + " (WXAPP_SANDBOX=1 runs the built-in WeChat sandbox for development)"
             )
-        key_bytes = len(str(_get(env, "SECRET_KEY")).encode())
-        if key_bytes < SECRET_KEY_MIN_BYTES:
-            raise ConfigError(
-                f"SECRET_KEY must be at least {SECRET_KEY_MIN_BYTES} bytes, got {key_bytes}"
-                " (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
-            )
+        fallbacks = [k.strip() for k in (_get(env, "SECRET_KEY_FALLBACKS") or "").split(",")]
+        for name, key in [("SECRET_KEY", _get(env, "SECRET_KEY"))] + [
+            ("SECRET_KEY_FALLBACKS", k) for k in fallbacks if k
+        ]:
+            key_bytes = len(str(key).encode())
+            if key_bytes < SECRET_KEY_MIN_BYTES:
+                raise ConfigError(
+                    f"{name} must be at least {SECRET_KEY_MIN_BYTES} bytes, got {key_bytes}"
+                    " (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+                )
 
     public_base = _url(
         "PUBLIC_BASE_URL",
@@ -177,6 +215,15 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     # --- progress ---
     # `make run` flushes progress in its own process; production runs `flask progress flush`.
     cfg["PROGRESS_INPROCESS_FLUSH"] = _bool(env, "PROGRESS_INPROCESS_FLUSH", False)
+    # --- presence checks (防挂机) ---
+    # A check after a random PRESENCE_MIN_S..PRESENCE_MAX_S seconds of credited playback (and
+    # within every chapter longer than 5 minutes), answered within PRESENCE_ANSWER_S.
+    cfg["PRESENCE_CHECKS"] = _bool(env, "PRESENCE_CHECKS", True)
+    cfg["PRESENCE_MIN_S"] = int(_number(env, "PRESENCE_MIN_S", 600, 10, 86400))
+    cfg["PRESENCE_MAX_S"] = int(_number(env, "PRESENCE_MAX_S", 1200, 10, 86400))
+    cfg["PRESENCE_ANSWER_S"] = _number(env, "PRESENCE_ANSWER_S", 60, 5, 3600)
+    if cfg["PRESENCE_MAX_S"] < cfg["PRESENCE_MIN_S"]:
+        raise ConfigError("PRESENCE_MAX_S must not be less than PRESENCE_MIN_S")
     if cfg["REDIS_URL"]:
         _url("REDIS_URL", cfg["REDIS_URL"], ("redis", "rediss", "unix"))
 
@@ -187,12 +234,26 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         instance_path.mkdir(parents=True, exist_ok=True)
         cfg["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'wxapp.sqlite3'}"
     cfg["DATABASE_URL"] = cfg["SQLALCHEMY_DATABASE_URI"]
+    # A hung PostgreSQL or Redis (accepting connections, never answering) must fail a request
+    # in bounded time, as a refused one does: a 503 instead of a thread held for minutes.
+    cfg["DATABASE_CONNECT_TIMEOUT_S"] = int(_number(env, "DATABASE_CONNECT_TIMEOUT_S", 3, 1, 60))
+    cfg["DATABASE_STATEMENT_TIMEOUT_MS"] = int(
+        _number(env, "DATABASE_STATEMENT_TIMEOUT_MS", 15000, 100, 600_000)
+    )
+    cfg["REDIS_TIMEOUT_S"] = _number(env, "REDIS_TIMEOUT_S", 2.0, 0.05, 30.0)
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {
+            "connect_timeout": cfg["DATABASE_CONNECT_TIMEOUT_S"],
+            "options": f"-c statement_timeout={cfg['DATABASE_STATEMENT_TIMEOUT_MS']}",
+        }
 
     for name in ("WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_TOKEN", "WECHAT_AES_KEY"):
         cfg[name] = _get(env, name) or (SANDBOX_DEFAULTS[name] if sandbox else None)
     if len(cfg["WECHAT_AES_KEY"]) != 43:
         raise ConfigError("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
+    # 安全模式: every callback message must come encrypted (a raw body is refused, 403).
+    cfg["WECHAT_CALLBACK_REQUIRE_AES"] = _bool(env, "WECHAT_CALLBACK_REQUIRE_AES", False)
 
     sandbox_base = f"{public_base}/_sandbox"
     cfg["WECHAT_API_BASE"] = (
@@ -253,6 +314,43 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
 
     # --- notifications (the notify worker) ---
     cfg.update(_notify_settings(env, sandbox))
+    # --- SMS verification codes (Tencent Cloud SMS) ---
+    cfg.update(_sms_settings(env, sandbox, sandbox_base))
+    return cfg
+
+
+def _sms_settings(env: Mapping[str, Any], sandbox: bool, sandbox_base: str) -> dict[str, Any]:
+    """Tencent Cloud SMS: the API base the SDK's endpoint points at (the sandbox's in
+    sandbox mode), credentials, the SMS app, the signature and a template per purpose."""
+    cfg: dict[str, Any] = {
+        "SMS_API_BASE": _url(
+            "SMS_API_BASE",
+            (
+                _get(env, "SMS_API_BASE")
+                or (f"{sandbox_base}/sms/api" if sandbox else "https://sms.tencentcloudapi.com")
+            ).rstrip("/"),
+            ("http", "https"),
+        ),
+        "SMS_REGION": _get(env, "SMS_REGION") or "ap-guangzhou",
+    }
+    for name in (
+        "TENCENTCLOUD_SECRET_ID",
+        "TENCENTCLOUD_SECRET_KEY",
+        "SMS_SDK_APP_ID",
+        "SMS_SIGN_NAME",
+        *SMS_TEMPLATES,
+    ):
+        cfg[name] = _get(env, name) or (SANDBOX_DEFAULTS[name] if sandbox else None)
+    if not cfg["SMS_SDK_APP_ID"].isdigit():
+        raise ConfigError(
+            f"SMS_SDK_APP_ID must be the SMS application's SdkAppId (digits, e.g. 1400006666),"
+            f" got {cfg['SMS_SDK_APP_ID']!r}"
+        )
+    for name in SMS_TEMPLATES:
+        if not cfg[name].isdigit():
+            raise ConfigError(
+                f"{name} must be an approved template's ID (digits), got {cfg[name]!r}"
+            )
     return cfg
 
 
