@@ -6,6 +6,7 @@
 import { me } from '../api/auth.js';
 import { changePhone, districts, myChanges, searchUnits, sendPhoneCode, updateProfile } from '../api/profile.js';
 import { boot, confirmDialog, dateText, h, page, toast } from '../core/ui.js';
+import { unitSearch } from './unit-search.js';
 
 const SERVICE = '400-023-9229（按 1 选择登录注册问题）';
 const FIELD_NAMES = { unit: '单位', archive_district: '档案所在区县', name: '姓名', id_number: '身份证号码', phone: '手机号' };
@@ -38,39 +39,12 @@ function busy(button, on) {
 
 /** 变更单位: search the unit list, pick one, save. */
 function unitSection(profile) {
-  let chosen = null;
   const error = fieldError('err-unit');
-  const results = h('div', { class: 'weui-cells weui-cells_radio', id: 'unit-results', style: { marginTop: 0 } });
   const search = h('input', { class: 'weui-input', id: 'unit-q', placeholder: '输入新单位名称查找', maxlength: 100, autocomplete: 'off' });
-  let timer = null;
-  search.addEventListener('input', () => {
-    clearTimeout(timer);
-    chosen = null;
-    error.hidden = true;
-    timer = setTimeout(async () => {
-      const q = search.value.trim();
-      if (!q) return results.replaceChildren();
-      try {
-        const units = await searchUnits(q);
-        results.replaceChildren(
-          ...(units.length
-            ? units.map((u) =>
-                h(
-                  'label',
-                  { class: 'weui-cell weui-cell_active weui-check__label unit-option' },
-                  h('div', { class: 'weui-cell__bd' }, h('p', {}, u.name), h('p', { class: 'meta' }, u.district)),
-                  h('div', { class: 'weui-cell__ft' }, h('input', { type: 'radio', class: 'weui-check', name: 'unit', value: u.id, onchange: () => (chosen = u) }), h('span', { class: 'weui-icon-checked' })),
-                ),
-              )
-            : [h('div', { class: 'weui-cell' }, h('div', { class: 'weui-cell__bd meta' }, '查找不到贵单位？请在下方选择您档案所在区县'))]),
-        );
-      } catch (err) {
-        if (!err.redirecting) results.replaceChildren(h('div', { class: 'weui-cell' }, h('div', { class: 'weui-cell__bd meta' }, err.message)));
-      }
-    }, 300);
-  });
+  const { results, chosen: chosenUnit } = unitSearch({ find: searchUnits, input: search, onInput: () => (error.hidden = true) });
   const save = h('button', { type: 'button', class: 'weui-btn weui-btn_primary', id: 'save-unit' }, '保存单位');
   save.addEventListener('click', async () => {
+    const chosen = chosenUnit();
     if (!chosen) return showFieldError(error, '请先查找并选择新单位');
     if (profile.unit && Number(chosen.id) === Number(profile.unit.id)) return showFieldError(error, '所选单位与当前单位相同');
     busy(save, true);

@@ -5,6 +5,7 @@ import { districtsPublic, register, searchUnitsPublic, sendRegisterCode } from '
 import { alertDialog, h, page, params, toast, topTips } from '../core/ui.js';
 import { safeNext } from './account-forms.js';
 import { genderOf, idNumberProblem, nameProblem, passwordProblem, phoneProblem } from './register-rules.js';
+import { unitSearch } from './unit-search.js';
 
 const q = params();
 const next = safeNext(q.get('next'));
@@ -102,36 +103,9 @@ function codeButton(getPhone, sentNote) {
 }
 
 function unitChooser(districtList) {
-  let chosen = null;
-  const results = h('div', { class: 'weui-cells weui-cells_radio', id: 'unit-results', style: { marginTop: 0 } });
   const search = input('unit_q', { id: 'unit-q', placeholder: '输入单位名称查找', maxlength: 100, autocomplete: 'off' });
   const district = h('select', { class: 'weui-select', id: 'archive_district', name: 'archive_district' }, h('option', { value: '' }, '请选择档案所在区县'), districtList.map((d) => h('option', { value: d }, d)));
-  let timer = null;
-  search.addEventListener('input', () => {
-    clearTimeout(timer);
-    chosen = null;
-    timer = setTimeout(async () => {
-      const text = search.value.trim();
-      if (!text) return results.replaceChildren();
-      try {
-        const units = await searchUnitsPublic(text);
-        results.replaceChildren(
-          ...(units.length
-            ? units.map((u) =>
-                h(
-                  'label',
-                  { class: 'weui-cell weui-cell_active weui-check__label unit-option' },
-                  h('div', { class: 'weui-cell__bd' }, h('p', {}, u.name), h('p', { class: 'meta' }, u.district)),
-                  h('div', { class: 'weui-cell__ft' }, h('input', { type: 'radio', class: 'weui-check', name: 'unit', value: u.id, onchange: () => (chosen = u.id) }), h('span', { class: 'weui-icon-checked' })),
-                ),
-              )
-            : [h('div', { class: 'weui-cell' }, h('div', { class: 'weui-cell__bd meta' }, '查找不到贵单位？请在下方选择您档案所在区县'))]),
-        );
-      } catch (err) {
-        results.replaceChildren(h('div', { class: 'weui-cell' }, h('div', { class: 'weui-cell__bd meta' }, err.message)));
-      }
-    }, 300);
-  });
+  const { results, chosen: chosenUnit } = unitSearch({ find: searchUnitsPublic, input: search });
   const districtCell = h(
     'div',
     { class: 'weui-cell weui-cell_select weui-cell_select-after', id: 'cell-archive_district' },
@@ -141,7 +115,7 @@ function unitChooser(districtList) {
   const districtError = errorNode('archive_district');
   fields.archive_district = { cell: districtCell, error: districtError };
   return {
-    value: () => (chosen ? { unit_id: Number(chosen) } : district.value ? { archive_district: district.value } : {}),
+    value: () => (chosenUnit() ? { unit_id: Number(chosenUnit().id) } : district.value ? { archive_district: district.value } : {}),
     unitCells: fieldCell('unit_id', '单位', search),
     results,
     districtCells: [districtCell, districtError],
