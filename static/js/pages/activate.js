@@ -4,7 +4,7 @@
 import { activate, activationStatus, sendActivationCode } from '../api/recovery.js';
 import { boot, h, page, params, toast, topTips } from '../core/ui.js';
 import { safeNext } from './account-forms.js';
-import { busy, codeButton, codeInput, codeProblem, contactsBlock, fieldSet, formShell, passwordProblem, PASSWORD_RULE, textInput } from './sms-form.js';
+import { busy, codeButton, codeInput, codeProblem, contactsBlock, fieldSet, formShell, newPasswordProblems, PASSWORD_RULE, showProblems, textInput } from './sms-form.js';
 
 const next = safeNext(params().get('next'));
 const LOGIN_URL = `/h5/login?next=${encodeURIComponent(next)}`;
@@ -54,15 +54,8 @@ function show(status) {
   const onSubmit = async () => {
     if (submit.disabled) return;
     form.clear();
-    const problems = [
-      ['sms_code', codeProblem(code.value.trim())],
-      ['new_password', passwordProblem(pw1.value)],
-      ['new_password2', pw1.value && pw1.value !== pw2.value ? '两次输入的新密码不一致' : ''],
-    ].filter(([, m]) => m);
-    if (problems.length) {
-      problems.forEach(([name, m]) => form.show(name, m));
-      return;
-    }
+    const problems = [['sms_code', codeProblem(code.value.trim())], ...newPasswordProblems(pw1.value, pw2.value)];
+    if (showProblems(form, problems)) return;
     busy(submit, true);
     try {
       await activate(code.value.trim(), pw1.value);

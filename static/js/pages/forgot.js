@@ -4,7 +4,7 @@
 import { resetPassword, sendResetCode } from '../api/recovery.js';
 import { h, page, params, toast, topTips } from '../core/ui.js';
 import { safeNext } from './account-forms.js';
-import { busy, codeButton, codeInput, codeProblem, contactsBlock, fieldSet, formShell, passwordProblem, PASSWORD_RULE, textInput } from './sms-form.js';
+import { busy, codeButton, codeInput, codeProblem, contactsBlock, fieldSet, formShell, newPasswordProblems, PASSWORD_RULE, showProblems, textInput } from './sms-form.js';
 
 const q = params();
 const next = safeNext(q.get('next'));
@@ -48,13 +48,9 @@ function show() {
     const problems = [
       ['username', usernameProblem(username.value.trim())],
       ['sms_code', codeProblem(code.value.trim())],
-      ['new_password', passwordProblem(pw1.value)],
-      ['new_password2', pw1.value && pw1.value !== pw2.value ? '两次输入的新密码不一致' : ''],
-    ].filter(([, m]) => m);
-    if (problems.length) {
-      problems.forEach(([name, m]) => form.show(name, m));
-      return;
-    }
+      ...newPasswordProblems(pw1.value, pw2.value),
+    ];
+    if (showProblems(form, problems)) return;
     busy(submit, true);
     try {
       await resetPassword(username.value.trim(), code.value.trim(), pw1.value);

@@ -71,6 +71,21 @@ export function passwordProblem(value, confirm) {
   return '';
 }
 
+/** The two new-password fields' problems, as [field, message] pairs (empty when none). */
+export function newPasswordProblems(pw1, pw2) {
+  return [
+    ['new_password', passwordProblem(pw1)],
+    ['new_password2', pw1 && pw1 !== pw2 ? '两次输入的新密码不一致' : ''],
+  ];
+}
+
+/** Show each [field, message] with a message under its field; whether there was any. */
+export function showProblems(form, problems) {
+  const found = problems.filter(([, message]) => message);
+  found.forEach(([name, message]) => form.show(name, message));
+  return found.length > 0;
+}
+
 export function codeProblem(value) {
   if (!value) return '请填写短信验证码';
   return /^\d{6}$/.test(value) ? '' : '短信验证码应为 6 位数字';
