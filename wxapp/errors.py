@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
@@ -123,9 +123,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
-        if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
-            return err
         status, body = http_error_body(err)
+        if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
+            # A page in Chinese, not werkzeug's English "Not Found" (the H5 shell's look).
+            page = render_template("h5/http_error.html", message=body["message"])
+            kept = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
+            return page, status, kept  # Allow, Retry-After... as werkzeug's page had them
         return jsonify(body), status
 
     @app.errorhandler(Exception)

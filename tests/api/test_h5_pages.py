@@ -29,6 +29,18 @@ def test_an_unchanged_page_is_revalidated_with_a_304(client):
 def test_unknown_pages_are_404(client, path):
     with client.get(path, headers={"Accept": "text/html"}) as response:
         assert response.status_code == 404
+        # A Chinese page a trainee can act on, not werkzeug's English "Not Found".
+        page = response.get_data(as_text=True)
+        assert "页面或资源不存在" in page and "返回首页" in page
+        assert "Not Found" not in page
+
+
+def test_a_wrong_method_on_a_page_is_a_chinese_405_keeping_allow(client):
+    response = client.post(
+        "/h5/login", headers={"Accept": "text/html", "Origin": "http://127.0.0.1:5000"}
+    )
+    assert response.status_code == 405 and "不支持该请求方式" in response.get_data(as_text=True)
+    assert "GET" in response.headers["Allow"]
 
 
 def test_root_goes_to_the_plan_list(client):
