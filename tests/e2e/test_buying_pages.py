@@ -52,7 +52,9 @@ def test_buying_a_plan_cancel_then_pay(phone, site):
     page.click("#buy")
     sheet = page.wait_for_selector(".checkout .weui-half-screen-dialog")
     assert "应付 ¥90.00" in sheet.inner_text()
+    assert sheet.inner_text().count("请在缴费当年申请发票") == 1  # with 以后申请
     page.click("text=立即申请")
+    assert sheet.inner_text().count("请在缴费当年申请发票") == 1  # the form's rules only
     page.click("#submit-order")
     assert "请填写发票抬头" in page.wait_for_selector(".weui-toptips").inner_text()
     page.fill(".checkout input[name=title]", "孙八")

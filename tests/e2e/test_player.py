@@ -95,6 +95,7 @@ def test_player_shows_chapters_and_reports_what_was_played(phone, site):
 
     chapters = page.locator(".chapter-item")
     assert chapters.count() == 3
+    assert "本课程有多个章节" in page.inner_text("#credit-rule")
     assert "第1章" in chapters.first.inner_text()
     assert "playing" in (chapters.first.get_attribute("class") or "")
     wait_for(page, "document.querySelector('#video').readyState >= 1")
@@ -274,3 +275,18 @@ def test_a_presence_check_pauses_the_player_until_the_trainee_answers(phone, sit
         assert 409 in beacons.statuses
     finally:
         store.presence = before
+
+
+def test_a_single_chapter_course_does_not_speak_of_many_chapters(phone, site):
+    def build():
+        t = make_trainee(name="孙九")
+        plan = make_plan(year=2025, courses=1, chapters=1, chapter_seconds=60)
+        grant_enrollment(t.id, plan.id, datetime(2025, 6, 1, tzinfo=UTC))
+        return {"phone": t.phone, "plan": plan.id, "course": plan.courses[0].course.id}
+
+    data = seed(site, build)
+    login(phone, data["phone"])
+    page = phone.open(f"/h5/course?id={data['course']}&plan={data['plan']}")
+    assert page.locator(".chapter-item").count() == 1
+    rule = page.inner_text("#credit-rule")
+    assert "多个章节" not in rule and "获得学分" in rule

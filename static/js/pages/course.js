@@ -171,7 +171,7 @@ async function load() {
       { class: 'card' },
       h('h3', {}, course.title),
       h('div', { class: 'meta' }, `${hours(course.hours)} 学时`, course.teacher ? `　主讲：${course.teacher}` : '', course.category ? `　${course.category}` : ''),
-      h('div', { class: 'meta' }, '本课程有多个章节，需学习完每个章节才可获得学分。'),
+      h('div', { class: 'meta', id: 'credit-rule' }, course.chapters.length > 1 ? '本课程有多个章节，需学习完每个章节才可获得学分。' : '学习完本课程的章节即可获得学分。'),
     ),
     h('div', { class: 'weui-cells__title' }, '章节'),
     h('div', { class: 'weui-cells chapter-list', id: 'chapters' }),

@@ -63,6 +63,7 @@ function buyBar() {
 function openCheckout() {
   const { plan } = state;
   const invoice = invoiceFields();
+  const laterTip = h('div', { class: 'weui-cells__tips', id: 'invoice-later-tip' }, `选择“以后申请”的，缴费成功后可在“我的订单”中申请开票。${INVOICE_RULES[0]}`);
   invoice.node.style.display = 'none';
   const close = () => sheet.remove();
   const submit = h('button', { class: 'weui-btn weui-btn_primary', id: 'submit-order' }, '提交订单并支付');
@@ -86,7 +87,10 @@ function openCheckout() {
           {
             class: 'weui-cells weui-cells_radio',
             onchange: (e) => {
-              if (e.target.name === 'invoice_when') invoice.node.style.display = e.target.value === 'now' ? '' : 'none';
+              if (e.target.name !== 'invoice_when') return;
+              // 立即申请 shows the form with the invoice rules; 以后申请 says where to apply later.
+              invoice.node.style.display = e.target.value === 'now' ? '' : 'none';
+              laterTip.hidden = e.target.value === 'now';
             },
           },
           ['later', 'now'].map((v) =>
@@ -99,7 +103,7 @@ function openCheckout() {
           ),
         ),
         invoice.node,
-        h('div', { class: 'weui-cells__tips' }, `选择“以后申请”的，缴费成功后可在“我的订单”中申请开票。${INVOICE_RULES[0]}`),
+        laterTip,
       ),
       h('div', { class: 'weui-half-screen-dialog__ft' }, submit),
     ),
