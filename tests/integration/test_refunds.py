@@ -265,11 +265,10 @@ def test_operator_refunds_a_members_share_then_the_rest(live_server):
             client, no, "学员调离本单位", "operator:test", now, trainee_id=ids["other"], r=r
         )
         db.session.remove()
-    assert (view["amount"], view["trainee_ids"], view["status"]) == (
-        9000,
-        [ids["other"]],
-        "PROCESSING",
-    )
+    assert (view["amount"], view["trainee_ids"]) == (9000, [ids["other"]])
+    # WeChat Pay answers PROCESSING; its REFUND.SUCCESS notification may already have been
+    # applied by the time the view is read back, as it can in production.
+    assert view["status"] in ("PROCESSING", "SUCCESS")
     assert wait_for(lambda: [x[1] for x in refund_rows(app, no)] == ["SUCCESS"])
     assert enrollments(app, ids["plan"]) == {
         ids["alone"]: ("paid", no),
