@@ -27,7 +27,7 @@ from models import (
 from tests import paysign
 from tests.factories import make_binding, make_order, make_plan, make_trainee
 from wxapp.errors import Conflict
-from wxapp.orders import refunds
+from wxapp.orders import refund_requests
 from wxapp.orders.enrollments import grant_enrollment
 from wxapp.progress.store import entitlement_key
 from wxapp.sandbox import pay_store
@@ -261,7 +261,7 @@ def test_operator_refunds_a_members_share_then_the_rest(live_server):
     client, now = app.extensions["wechatpay"], app.extensions["clock"].now()
 
     with app.app_context():
-        view = refunds.request_refund(
+        view = refund_requests.request_refund(
             client, no, "学员调离本单位", "operator:test", now, trainee_id=ids["other"], r=r
         )
         db.session.remove()
@@ -288,11 +288,13 @@ def test_operator_refunds_a_members_share_then_the_rest(live_server):
 
     with app.app_context():
         try:
-            refunds.request_refund(client, no, "再退一次", "operator:test", now, ids["other"])
+            refund_requests.request_refund(
+                client, no, "再退一次", "operator:test", now, ids["other"]
+            )
             raise AssertionError("a share was refunded twice")
         except Conflict as err:
             assert err.code == "already_refunded"
-        rest = refunds.request_refund(client, no, "培训取消", "operator:test", now, r=r)
+        rest = refund_requests.request_refund(client, no, "培训取消", "operator:test", now, r=r)
         db.session.remove()
     assert (rest["amount"], rest["trainee_ids"]) == (9000, [ids["alone"]])
     assert wait_for(lambda: [x[1] for x in refund_rows(app, no)] == ["SUCCESS", "SUCCESS"])
@@ -300,7 +302,7 @@ def test_operator_refunds_a_members_share_then_the_rest(live_server):
     assert enrollments(app, ids["plan"])[ids["alone"]] == ("refunded", no)
     with app.app_context():
         try:
-            refunds.request_refund(client, no, "又一次", "operator:test", now)
+            refund_requests.request_refund(client, no, "又一次", "operator:test", now)
             raise AssertionError("a refunded order was refunded again")
         except Conflict as err:
             assert err.code == "order_refunded"

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from models import Invoice, InvoiceStatus, Order, OrderStatus, db
 from wxapp.infra.observability import PAYMENTS
 from wxapp.infra.transaction import end_read, transaction
-from wxapp.orders import refunds
+from wxapp.orders import refund_gateway, refunds
 from wxapp.orders.anomalies import record_anomaly
 from wxapp.orders.invoice_issuer import InvoiceIssuer
 from wxapp.orders.invoices import issue_requested
@@ -86,7 +86,7 @@ def settle_order(
         if result == "paid":
             log.warning("order %s was paid but not notified: recovered by reconciliation", no)
             issue_after_payment(no, issuer, now)
-            refunds.submit_pending(client, now, order_id=order_id)
+            refund_gateway.submit_pending(client, now, order_id=order_id)
         return result
     if state in CLOSED_STATES or (state in (None, *OPEN_STATES) and (close or expired)):
         if state in OPEN_STATES:
@@ -141,10 +141,10 @@ def reconcile(
     counts["invoices_issued"] = sum(issue_requested(oid, issuer, now) for oid in list(waiting))
     # Refunds WeChat Pay has not accepted yet (a failed call), and those whose REFUND.*
     # notification never came.
-    counts["refunds_submitted"] = refunds.submit_pending(
+    counts["refunds_submitted"] = refund_gateway.submit_pending(
         client, now, older_than=timedelta(minutes=1), limit=limit
     )
-    counts["refunds_updated"] = refunds.query_processing(client, now, limit=limit)
+    counts["refunds_updated"] = refund_gateway.query_processing(client, now, limit=limit)
     return counts
 
 
@@ -189,7 +189,7 @@ def handle_notification(
             db.select(Order.id).where(Order.out_trade_no == str(tx.get("out_trade_no")))
         ).scalar_one_or_none()
         if order_id is not None:
-            refunds.submit_pending(client, now, order_id=order_id, r=r)
+            refund_gateway.submit_pending(client, now, order_id=order_id, r=r)
     return result
 
 

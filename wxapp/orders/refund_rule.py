@@ -1,0 +1,101 @@
+"""What a successful refund does to enrollments and to the order (the rule in
+wxapp/orders/refunds.py's docstring and docs/operations.md "Refunds")."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from models import (
+    Enrollment,
+    EnrollmentStatus,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Refund,
+    RefundItem,
+    RefundStatus,
+    db,
+)
+
+log = logging.getLogger(__name__)
+
+# A member's share is taken while one of its refunds is in these states.
+HOLDING = (
+    RefundStatus.PENDING,
+    RefundStatus.PROCESSING,
+    RefundStatus.SUCCESS,
+    RefundStatus.ABNORMAL,
+)
+
+
+def after_success(refund: Refund, order: Order, now: datetime) -> list[int]:
+    """The enrollment rule of a successful refund; the members who can no longer learn."""
+    members = list(
+        db.session.execute(
+            db.select(RefundItem.trainee_id).where(RefundItem.refund_id == refund.id)
+        ).scalars()
+    )
+    paid_here = list(
+        db.session.execute(
+            db.select(Enrollment)
+            .where(
+                Enrollment.order_id == order.id,
+                Enrollment.plan_id == order.plan_id,
+                Enrollment.status == EnrollmentStatus.PAID,
+                Enrollment.trainee_id.in_(members),
+            )
+            .with_for_update()
+        ).scalars()
+    )
+    covers: dict[int, int] = {}
+    if paid_here:
+        share_refunded = (
+            sa.select(RefundItem.trainee_id)
+            .join(Refund, Refund.id == RefundItem.refund_id)
+            .where(
+                RefundItem.order_id == Order.id,
+                RefundItem.trainee_id == OrderItem.trainee_id,
+                Refund.status.in_(HOLDING),
+            )
+            .exists()
+        )
+        rows = db.session.execute(
+            db.select(OrderItem.trainee_id, Order.id)
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(
+                Order.plan_id == order.plan_id,
+                Order.status == OrderStatus.SUCCESS,
+                Order.id != order.id,
+                OrderItem.trainee_id.in_([e.trainee_id for e in paid_here]),
+                ~share_refunded,
+            )
+            .order_by(Order.id)
+        ).all()
+        for trainee_id, other_order_id in rows:
+            covers.setdefault(trainee_id, other_order_id)
+    cancelled = []
+    for enrollment in paid_here:
+        if enrollment.trainee_id in covers:
+            enrollment.order_id = covers[enrollment.trainee_id]
+        else:
+            enrollment.status = EnrollmentStatus.REFUNDED
+            cancelled.append(enrollment.trainee_id)
+    refunded = db.session.execute(
+        db.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
+            Refund.order_id == order.id, Refund.status == RefundStatus.SUCCESS
+        )
+    ).scalar_one()
+    if refunded >= order.amount_fen:
+        order.status, order.updated_at = OrderStatus.REFUND, now
+    log.info(
+        "refund %s of order %s succeeded: %d fen, %d member(s), %d enrollment(s) cancelled",
+        refund.out_refund_no,
+        order.out_trade_no,
+        refund.amount_fen,
+        len(members),
+        len(cancelled),
+    )
+    return cancelled
