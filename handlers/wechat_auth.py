@@ -45,7 +45,15 @@ def _auth_error(err: AppError):
         request.path.startswith("/auth/")
         and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
     ):
-        return render_template("h5/auth_error.html", message=err.message), err.status
+        page = render_template(
+            "h5/message.html",
+            title="微信登录未完成",
+            message=err.message,
+            message_id="auth-error",
+            advice="本次未登录任何账号，也未绑定任何微信。请关闭本页，从公众号菜单重新进入。",
+            help="账号注册、登录问题咨询：400-023-9229，按 1 选择登录注册问题",
+        )
+        return page, err.status
     return jsonify(err.to_dict()), err.status
 
 

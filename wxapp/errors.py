@@ -126,7 +126,14 @@ def register_error_handlers(app: Flask) -> None:
         status, body = http_error_body(err)
         if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
             # A page in Chinese, not werkzeug's English "Not Found" (the H5 shell's look).
-            page = render_template("h5/http_error.html", message=body["message"])
+            page = render_template(
+                "h5/message.html",
+                title=body["message"],
+                title_id="http-error",
+                advice="请检查链接是否完整，或返回首页重新进入。",
+                home=True,
+                help="咨询电话：400-023-9229",
+            )
             kept = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
             return page, status, kept  # Allow, Retry-After... as werkzeug's page had them
         return jsonify(body), status

@@ -6,6 +6,7 @@
 import { me } from '../api/auth.js';
 import { changePhone, districts, myChanges, searchUnits, sendPhoneCode, updateProfile } from '../api/profile.js';
 import { boot, confirmDialog, dateText, h, page, toast } from '../core/ui.js';
+import { busy } from './sms-form.js';
 import { unitSearch } from './unit-search.js';
 
 const SERVICE = '400-023-9229（按 1 选择登录注册问题）';
@@ -29,12 +30,6 @@ function fieldError(id) {
 function showFieldError(node, message) {
   node.textContent = message;
   node.hidden = false;
-}
-
-function busy(button, on) {
-  button.classList.toggle('weui-btn_loading', on);
-  button.classList.toggle('weui-btn_disabled', on);
-  button.disabled = on;
 }
 
 /** 变更单位: search the unit list, pick one, save. */
