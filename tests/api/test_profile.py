@@ -217,6 +217,9 @@ def test_a_unit_administrator_corrects_a_name_with_a_reason(app, client, clock, 
     assert missing.status_code == 422 and missing.get_json()["field"] == "reason"
     bad = client.post(url, json={"name": "张 叁", "reason": "与身份证不一致"})
     assert bad.status_code == 422 and bad.get_json()["field"] == "name"
+    for hostile in ("<b>张叁</b>", '=HYPERLINK("http://evil.example/x","张叁")', "@张叁", "+张叁"):
+        res = client.post(url, json={"name": hostile, "reason": "与身份证不一致"})
+        assert res.status_code == 422 and res.get_json()["field"] == "name", hostile
     same = client.post(url, json={"name": "张三", "reason": "与身份证不一致"})
     assert same.status_code == 422
 

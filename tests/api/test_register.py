@@ -136,6 +136,13 @@ def test_one_of_unit_and_district_is_required(client, app):
         ("李青山2", "name_symbol"),
         ("李青山（临）", "name_symbol"),
         ("李" * 51, "name_too_long"),
+        # a stranger's markup and spreadsheet formulas where a name goes
+        ("<script>alert(1)</script>", "name_symbol"),
+        ('=HYPERLINK("http://evil.example/x","点击查看详情")', "name_symbol"),
+        ("=cmd|' /C calc'!A0", "name_space"),  # refused for its space first
+        ("+李青山", "name_symbol"),
+        ("-李青山", "name_symbol"),
+        ("@李青山", "name_symbol"),
     ],
 )
 def test_names_follow_the_rosters_rules(client, unit_id, name, code):
