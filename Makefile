@@ -7,7 +7,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/wxapp_test
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format install install-test e2e-deps vendor-weui clean
+.PHONY: run test test-cluster lint format install install-test e2e-deps vendor-weui clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -56,6 +56,11 @@ vendor-weui:
 test: lint e2e-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The scale-out layout on real engines (nginx, Redis Cluster, a PostgreSQL streaming
+# replica, two app nodes), built from nothing, tested, torn down: scripts/cluster/.
+test-cluster: install-test
+	scripts/cluster/test-cluster.sh $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -22,6 +22,7 @@ from wxapp.extensions import db, make_redis, migrate
 from wxapp.infra import observability
 from wxapp.infra.clock import SystemClock
 from wxapp.infra.json_request import JsonRequest
+from wxapp.infra.replica import build_reader
 from wxapp.notifications.worker import start_inprocess as start_inprocess_notify_worker
 from wxapp.pay.client import build_wechatpay
 from wxapp.progress.flusher import start_inprocess_flusher
@@ -45,8 +46,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     app.extensions["redis"] = make_redis(
-        app.config["REDIS_URL"], Path(app.instance_path), app.config["REDIS_TIMEOUT_S"]
+        app.config["REDIS_URL"],
+        Path(app.instance_path),
+        app.config["REDIS_TIMEOUT_S"],
+        cluster=app.config["REDIS_CLUSTER"],
     )
+    app.extensions["read_db"] = build_reader(app.config)  # the replica, when configured
     app.extensions["clock"] = SystemClock()
     app.extensions["wechat"] = build_wechat_client(app)
     app.extensions["wechatpay"] = build_wechatpay(app)

@@ -130,10 +130,10 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
-def _database_url(value: str) -> str:
+def _database_url(value: str, name: str = "DATABASE_URL") -> str:
     scheme = value.split(":", 1)[0].split("+", 1)[0]
     if scheme not in ("postgresql", "postgres", "sqlite") or "://" not in value:
-        raise ConfigError(f"DATABASE_URL must be a postgresql:// or sqlite:// URL, got {value!r}")
+        raise ConfigError(f"{name} must be a postgresql:// or sqlite:// URL, got {value!r}")
     # A plain postgresql:// URL means psycopg 3, not SQLAlchemy's psycopg2 default.
     if value.startswith("postgresql://"):
         return "postgresql+psycopg://" + value[len("postgresql://") :]
@@ -224,8 +224,19 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     cfg["PRESENCE_ANSWER_S"] = _number(env, "PRESENCE_ANSWER_S", 60, 5, 3600)
     if cfg["PRESENCE_MAX_S"] < cfg["PRESENCE_MIN_S"]:
         raise ConfigError("PRESENCE_MAX_S must not be less than PRESENCE_MIN_S")
+    # Redis Cluster: REDIS_CLUSTER=1, or a redis+cluster:// (rediss+cluster://) URL naming
+    # one node; the client learns the others from it.
+    cfg["REDIS_CLUSTER"] = _bool(env, "REDIS_CLUSTER", False)
     if cfg["REDIS_URL"]:
+        for scheme in ("redis", "rediss"):
+            if cfg["REDIS_URL"].startswith(f"{scheme}+cluster://"):
+                cfg["REDIS_URL"] = scheme + cfg["REDIS_URL"][len(scheme) + len("+cluster") :]
+                cfg["REDIS_CLUSTER"] = True
         _url("REDIS_URL", cfg["REDIS_URL"], ("redis", "rediss", "unix"))
+        if cfg["REDIS_CLUSTER"] and urlparse(cfg["REDIS_URL"]).path.strip("/") not in ("", "0"):
+            raise ConfigError("REDIS_URL must name database 0 for Redis Cluster (REDIS_CLUSTER)")
+    elif cfg["REDIS_CLUSTER"]:
+        raise ConfigError("REDIS_CLUSTER needs REDIS_URL (one node of the cluster)")
 
     db_url = _get(env, "DATABASE_URL")
     if db_url:
@@ -241,6 +252,15 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         _number(env, "DATABASE_STATEMENT_TIMEOUT_MS", 15000, 100, 600_000)
     )
     cfg["REDIS_TIMEOUT_S"] = _number(env, "REDIS_TIMEOUT_S", 2.0, 0.05, 30.0)
+    # A streaming replica for read-only pages (unit report, district summary): used while
+    # it is at most DATABASE_READ_MAX_LAG_S behind the primary, checked at most every
+    # DATABASE_READ_CHECK_S per process; otherwise those pages read the primary.
+    read_url = _get(env, "DATABASE_READ_URL")
+    cfg["DATABASE_READ_URL"] = _database_url(read_url, "DATABASE_READ_URL") if read_url else None
+    if cfg["DATABASE_READ_URL"] and not cfg["DATABASE_READ_URL"].startswith("postgresql"):
+        raise ConfigError("DATABASE_READ_URL must be a postgresql:// URL (a streaming replica)")
+    cfg["DATABASE_READ_MAX_LAG_S"] = _number(env, "DATABASE_READ_MAX_LAG_S", 5.0, 0.1, 3600.0)
+    cfg["DATABASE_READ_CHECK_S"] = _number(env, "DATABASE_READ_CHECK_S", 1.0, 0.05, 60.0)
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         cfg["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {

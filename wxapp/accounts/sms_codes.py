@@ -28,6 +28,7 @@ from typing import Any
 import redis
 
 from wxapp.errors import TooManyRequests, ValidationError
+from wxapp.infra.redis_keys import phone_tag
 from wxapp.sms.client import send_sms
 
 CODE_DIGITS = 6
@@ -73,11 +74,11 @@ def mask_phone(phone: str) -> str:
 
 
 def _code_key(phone: str, purpose: Purpose) -> str:
-    return f"{{p:{phone}}}:sms:{purpose.value}"
+    return f"{phone_tag(phone)}:sms:{purpose.value}"
 
 
 def _gap_key(phone: str) -> str:
-    return f"{{p:{phone}}}:sms:gap"
+    return f"{phone_tag(phone)}:sms:gap"
 
 
 def _day(now: datetime) -> str:
@@ -85,7 +86,7 @@ def _day(now: datetime) -> str:
 
 
 def _phone_day_key(phone: str, now: datetime) -> str:
-    return f"{{p:{phone}}}:sms:day:{_day(now)}"
+    return f"{phone_tag(phone)}:sms:day:{_day(now)}"
 
 
 def _ip_day_key(client_ip: str, now: datetime) -> str:

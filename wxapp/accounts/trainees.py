@@ -24,6 +24,7 @@ from wxapp.accounts.idnumbers import initial_password, mask_id_number
 from wxapp.accounts.session_ends import end_all
 from wxapp.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationError
 from wxapp.infra.ratelimit import count_in_window
+from wxapp.infra.redis_keys import trainee_tag
 from wxapp.infra.transaction import transaction
 
 MAX_FAILURES = 5
@@ -36,11 +37,11 @@ _ASCII_DIGITS = frozenset(string.digits)
 
 
 def _trainee_fail_key(trainee_id: int) -> str:
-    return f"{{t:{trainee_id}}}:login:fail"
+    return f"{trainee_tag(trainee_id)}:login:fail"
 
 
 def _trainee_lock_key(trainee_id: int) -> str:
-    return f"{{t:{trainee_id}}}:login:lock"
+    return f"{trainee_tag(trainee_id)}:login:lock"
 
 
 def _login_keys(trainee: Trainee | None, username: str) -> tuple[str, str]:

@@ -39,6 +39,7 @@ from models import (
 from wxapp.accounts.idnumbers import IdNumberError, validate_id_number
 from wxapp.errors import NotFound, TooManyRequests, ValidationError
 from wxapp.infra.clock import local
+from wxapp.infra.redis_keys import trainee_tag
 from wxapp.infra.transaction import transaction
 from wxapp.orders.invoices import InvoiceRequest, attach_request
 from wxapp.orders.purchase import lock_payer, new_order, order_view, purchasable_plan
@@ -184,7 +185,7 @@ def check_accounts(
 
 def _rejects_key(payer_id: int) -> str:
     """A payer's error files: a hash of token -> file, and beside it their tokens in order."""
-    return f"{{t:{payer_id}}}:group-rejects"
+    return f"{trainee_tag(payer_id)}:group-rejects"
 
 
 def _store_rejects(r: redis.Redis, payer_id: int, rejects: list[Reject], now: datetime) -> str:
@@ -211,7 +212,7 @@ def _store_rejects(r: redis.Redis, payer_id: int, rejects: list[Reject], now: da
 
 
 def _cap_key(payer_id: int, now: datetime) -> str:
-    return f"{{t:{payer_id}}}:group-ids:{local(now):%Y%m%d}"
+    return f"{trainee_tag(payer_id)}:group-ids:{local(now):%Y%m%d}"
 
 
 def count_checked(r: redis.Redis, payer_id: int, numbers: list[str], now: datetime) -> None:

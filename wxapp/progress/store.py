@@ -4,7 +4,10 @@ Every key that belongs to a trainee carries the hash tag {t:<id>}, so the one sc
 beacon runs touches a single Redis Cluster slot. The dirty set is global (the flusher's
 work list); it is added to in the same round trip as the script, after it (a separate
 command, so no script ever touches two slots), so a flusher that sees the member always
-reads the state the beacon wrote.
+reads the state the beacon wrote. It is global because the flusher must find every dirty
+chapter without scanning the keyspace; on Redis Cluster it lives on one master and costs
+one SADD per beacon there (a second round trip, to that node), which one master carries
+far beyond the learners one app core serves (docs/operations.md, sizing).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from redis.exceptions import NoScriptError
 from wxapp.accounts import session_ends
 from wxapp.accounts.session_rules import NO_MARK, SessionMark
 from wxapp.infra import limits
+from wxapp.infra.redis_keys import trainee_tag
 from wxapp.progress.core import NO_PRESENCE, RAND_HEX, PresenceRules
 from wxapp.progress.wire import Wire
 
@@ -34,7 +38,7 @@ ENTITLEMENT_TTL_S = 3600
 
 
 def tag(trainee_id: int) -> str:
-    return f"{{t:{trainee_id}}}"
+    return trainee_tag(trainee_id)
 
 
 def play_key(trainee_id: int) -> str:
@@ -114,7 +118,9 @@ class ProgressStore:
         self._beacon = client.register_script((HERE / "beacon.lua").read_text())
         self._load = client.register_script((HERE / "load_chapter.lua").read_text())
         self._answer = client.register_script((HERE / "presence.lua").read_text())
-        self._wire = Wire(client)
+        # On Redis Cluster the script and the dirty mark live on different nodes: they go
+        # through the cluster client, which routes each command to its slot's master.
+        self._wire = None if isinstance(client, redis.RedisCluster) else Wire(client)
 
     def beacon(
         self,
@@ -212,6 +218,10 @@ class ProgressStore:
         return str(status[0])
 
     def _beacon_call(self, keys: list[str], args: list[Any], member: str) -> list[Any]:
+        if self._wire is None:  # Redis Cluster: the script, then the mark (see module doc)
+            raw = self._beacon(keys=keys, args=args)
+            self.redis.sadd(DIRTY, member)
+            return raw
         raw, _ = self._wire.call(
             ("EVALSHA", self._beacon.sha, len(keys), *keys, *args), ("SADD", DIRTY, member)
         )
@@ -243,6 +253,11 @@ class ProgressStore:
         """Several chapters' hot state in one round trip (the flusher's batches)."""
         if not keys:
             return []
+        if self._wire is None:  # Redis Cluster: one pipeline, split by node
+            pipe = self.redis.pipeline(transaction=False)
+            for tid, cid in keys:
+                pipe.hmget(chapter_key(tid, cid), *STATE_FIELDS)
+            return [_state(values) for values in pipe.execute()]
         replies = self._wire.call(
             *[("HMGET", chapter_key(tid, cid), *STATE_FIELDS) for tid, cid in keys]
         )

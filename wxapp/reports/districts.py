@@ -11,7 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Trainee, Unit, db
+from models import Trainee, Unit
+from wxapp.infra.replica import reading
 from wxapp.progress.credits import REQUIRED_HOURS
 from wxapp.reports.unit import PUBLIC, SPECIALIST, year_hours_by_trainee
 
@@ -36,17 +37,20 @@ def district_summary(year: int) -> list[dict[str, Any]]:
         .outerjoin(hours, hours.c.trainee_id == Trainee.id)
         .subquery("per_trainee")
     )
-    rows = db.session.execute(
-        sa.select(
-            per_trainee.c.district,
-            sa.func.count(sa.distinct(per_trainee.c.unit_id)),
-            sa.func.count(sa.distinct(sa.case((per_trainee.c.unmet == 1, per_trainee.c.unit_id)))),
-            sa.func.count(),
-            sa.func.sum(per_trainee.c.unmet),
-        )
-        .group_by(per_trainee.c.district)
-        .order_by(per_trainee.c.district)
-    ).all()
+    with reading() as session:  # the read replica when configured and fresh
+        rows = session.execute(
+            sa.select(
+                per_trainee.c.district,
+                sa.func.count(sa.distinct(per_trainee.c.unit_id)),
+                sa.func.count(
+                    sa.distinct(sa.case((per_trainee.c.unmet == 1, per_trainee.c.unit_id)))
+                ),
+                sa.func.count(),
+                sa.func.sum(per_trainee.c.unmet),
+            )
+            .group_by(per_trainee.c.district)
+            .order_by(per_trainee.c.district)
+        ).all()
     return [
         {
             "district": name,

@@ -17,13 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from models import Enrollment, EnrollmentStatus, ProfileChange, Trainee, TrainingPlan, Unit, db
 from wxapp.accounts.identity_changes import actor_label
 from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import NotFound
 from wxapp.infra.clock import SHANGHAI, local
+from wxapp.infra.replica import reading
 from wxapp.progress.credits import REQUIRED_HOURS
 
 PUBLIC, SPECIALIST = "public", "specialist"
@@ -66,12 +67,18 @@ def verdict(public_done: Decimal, specialist_done: Decimal) -> dict[str, Any]:
 
 
 def unit_report(unit_id: int, year: int) -> dict[str, Any]:
-    """The report of one unit for one year, trainees in name order."""
-    unit = db.session.get(Unit, unit_id)
+    """The report of one unit for one year, trainees in name order (from the read replica
+    when one is configured and fresh: infra/replica.py)."""
+    with reading() as session:
+        return _unit_report(session, unit_id, year)
+
+
+def _unit_report(session: Session, unit_id: int, year: int) -> dict[str, Any]:
+    unit = session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("单位不存在", code="unit_not_found")
     hours = year_hours_by_trainee(year)
-    rows = db.session.execute(
+    rows = session.execute(
         sa.select(
             Trainee.id,
             Trainee.name,
@@ -96,7 +103,7 @@ def unit_report(unit_id: int, year: int) -> dict[str, Any]:
         }
         met += row["met"]
         trainees.append(row)
-    movements = unit_movements(unit_id, year)
+    movements = unit_movements(unit_id, year, session)
     return {
         "unit": {"id": unit.id, "name": unit.name, "district": unit.district},
         "year": year,
@@ -117,30 +124,36 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
     return datetime(year, 1, 1, tzinfo=SHANGHAI), datetime(year + 1, 1, 1, tzinfo=SHANGHAI)
 
 
-def unit_movements(unit_id: int, year: int) -> dict[str, list[dict[str, Any]]]:
+def unit_movements(
+    unit_id: int, year: int, session: Session | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Who joined (`joined`, with the unit they came from) and who left (`left`, with the unit
     they went to, None when they chose no unit) during the year, in time order."""
     start, end = year_bounds(year)
     other = aliased(Unit)
-    rows = db.session.execute(
-        sa.select(ProfileChange, Trainee.name, Trainee.id_number, other.name)
-        .join(Trainee, Trainee.id == ProfileChange.trainee_id)
-        .outerjoin(
-            other,
-            other.id
-            == sa.case(
-                (ProfileChange.to_unit_id == unit_id, ProfileChange.from_unit_id),
-                else_=ProfileChange.to_unit_id,
-            ),
+    rows = (
+        (session or db.session)
+        .execute(
+            sa.select(ProfileChange, Trainee.name, Trainee.id_number, other.name)
+            .join(Trainee, Trainee.id == ProfileChange.trainee_id)
+            .outerjoin(
+                other,
+                other.id
+                == sa.case(
+                    (ProfileChange.to_unit_id == unit_id, ProfileChange.from_unit_id),
+                    else_=ProfileChange.to_unit_id,
+                ),
+            )
+            .where(
+                ProfileChange.field == "unit",
+                sa.or_(ProfileChange.to_unit_id == unit_id, ProfileChange.from_unit_id == unit_id),
+                ProfileChange.changed_at >= start,
+                ProfileChange.changed_at < end,
+            )
+            .order_by(ProfileChange.changed_at, ProfileChange.id)
         )
-        .where(
-            ProfileChange.field == "unit",
-            sa.or_(ProfileChange.to_unit_id == unit_id, ProfileChange.from_unit_id == unit_id),
-            ProfileChange.changed_at >= start,
-            ProfileChange.changed_at < end,
-        )
-        .order_by(ProfileChange.changed_at, ProfileChange.id)
-    ).all()
+        .all()
+    )
     joined: list[dict[str, Any]] = []
     left: list[dict[str, Any]] = []
     for change, name, id_number, other_name in rows:

@@ -1,0 +1,107 @@
+"""The read replica: a second engine for read-only pages, used only while it is fresh.
+
+With DATABASE_READ_URL set (a PostgreSQL streaming replica), `reading()` gives the unit
+report, the district summary and other read-only pages a session on the replica, so the
+heavy grouped reads leave the primary to the writes. Staleness is bounded: each process
+checks the replica at most every DATABASE_READ_CHECK_S seconds, and uses it only when it
+has replayed everything the primary had written at the check, or its last replayed
+commit is at most DATABASE_READ_MAX_LAG_S old. So a page read from the replica misses
+at most the commits of the last MAX_LAG_S + CHECK_S seconds; past that bound, or when the
+replica cannot be reached, the same pages read the primary.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from models import db
+
+log = logging.getLogger(__name__)
+
+# The replica's position and the age of its last replayed commit, in one statement.
+_REPLICA_STATE = sa.text(
+    "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,"
+    " EXTRACT(EPOCH FROM (clock_timestamp() - pg_last_xact_replay_timestamp()))"
+)
+_PRIMARY_LSN = sa.text("SELECT pg_current_wal_lsn()::text")
+
+
+def lsn(text: str | None) -> int:
+    """A PostgreSQL LSN ('16/B374D848') as a number; 0 for none."""
+    if not text:
+        return 0
+    high, low = text.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+class Reader:
+    """The replica's engine and its last freshness verdict (shared by a process's threads)."""
+
+    def __init__(self, engine: sa.Engine, max_lag_s: float, check_s: float):
+        self.engine = engine
+        self.max_lag_s = max_lag_s
+        self.check_s = check_s
+        self._checked_at = float("-inf")
+        self._fresh = False
+        self._lock = threading.Lock()
+
+    def fresh(self, primary: sa.Engine) -> bool:
+        now = time.monotonic()
+        if now - self._checked_at < self.check_s:
+            return self._fresh
+        with self._lock:
+            if now - self._checked_at >= self.check_s:
+                self._fresh = self._check(primary)
+                self._checked_at = time.monotonic()
+        return self._fresh
+
+    def _check(self, primary: sa.Engine) -> bool:
+        try:
+            with primary.connect() as conn:
+                written = lsn(conn.execute(_PRIMARY_LSN).scalar_one())
+            with self.engine.connect() as conn:
+                recovering, replayed, age_s = conn.execute(_REPLICA_STATE).one()
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("read replica not usable, reading the primary: %s", error)
+            return False
+        if not recovering:
+            log.warning("DATABASE_READ_URL is not a replica in recovery; reading the primary")
+            return False
+        if lsn(replayed) >= written:
+            return True
+        lagging = age_s is None or float(age_s) > self.max_lag_s
+        if lagging:
+            log.warning("read replica %.1fs behind, reading the primary", float(age_s or -1))
+        return not lagging
+
+
+def build_reader(config: Mapping[str, Any]) -> Reader | None:
+    url = config.get("DATABASE_READ_URL")
+    if not url:
+        return None
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.pop("connect_args", {}))
+    connect_args["application_name"] = "wxapp-read"
+    engine = sa.create_engine(url, connect_args=connect_args, **options)
+    return Reader(engine, config["DATABASE_READ_MAX_LAG_S"], config["DATABASE_READ_CHECK_S"])
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A session for reads only: on the replica while it is within the bound, else the
+    app's own session (the primary)."""
+    reader: Reader | None = current_app.extensions.get("read_db")
+    if reader is None or not reader.fresh(db.engine):
+        yield db.session
+        return
+    with Session(reader.engine) as session:
+        yield session
