@@ -252,6 +252,11 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         _number(env, "DATABASE_STATEMENT_TIMEOUT_MS", 15000, 100, 600_000)
     )
     cfg["REDIS_TIMEOUT_S"] = _number(env, "REDIS_TIMEOUT_S", 2.0, 0.05, 30.0)
+    # Password hashes (argon2id, ~20 ms of CPU each) a process computes at once, and how
+    # long a login waits for a slot before 503 `busy`: a burst of logins cannot take
+    # every thread and core from the beacons.
+    cfg["PASSWORD_HASH_SLOTS"] = int(_number(env, "PASSWORD_HASH_SLOTS", 2, 1, 64))
+    cfg["PASSWORD_HASH_WAIT_S"] = _number(env, "PASSWORD_HASH_WAIT_S", 10.0, 0.1, 60.0)
     # A streaming replica for read-only pages (unit report, district summary): used while
     # it is at most DATABASE_READ_MAX_LAG_S behind the primary, checked at most every
     # DATABASE_READ_CHECK_S per process; otherwise those pages read the primary.

@@ -1,12 +1,14 @@
 """Login, lockout, logout, the forced first password change, and the session guard."""
 
 import pytest
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from models import db
 from tests.factories import make_trainee, make_unit
+from wxapp.accounts import passwords
 from wxapp.accounts import trainees as accounts
 from wxapp.accounts.idnumbers import initial_password
+from wxapp.accounts.passwords import hash_password, verify_password
 
 
 @pytest.fixture
@@ -123,14 +125,18 @@ def hash_checks(monkeypatch):
 
     def spy(pwhash: str, password: str) -> bool:
         seen.append((pwhash, password))
-        return check_password_hash(pwhash, password)
+        return verify_password(pwhash, password)
 
-    monkeypatch.setattr(accounts, "check_password_hash", spy)
+    monkeypatch.setattr(accounts, "verify_password", spy)
+    monkeypatch.setattr(passwords, "verify_password", spy)  # the dummy hash's check
     return seen
 
 
 def _method(pwhash: str) -> str:
-    return pwhash.split("$", 1)[0]  # e.g. scrypt:32768:8:1: the method and its cost
+    """The method and its cost: "$argon2id$v=19$m=19456,t=2,p=1" (or werkzeug's "scrypt:...")."""
+    if pwhash.startswith("$argon2"):
+        return pwhash.rsplit("$", 2)[0]
+    return pwhash.split("$", 1)[0]
 
 
 def test_an_unknown_username_costs_one_password_hash(client, hash_checks):
@@ -142,17 +148,50 @@ def test_an_unknown_username_costs_one_password_hash(client, hash_checks):
         pwhash, password = hash_checks[0]
         assert password == "whatever1"
         # The same method and cost as every password set through the service.
-        assert _method(pwhash) == _method(generate_password_hash("x"))
+        assert _method(pwhash) == _method(hash_password("x"))
 
 
 def test_a_bulk_imported_account_costs_one_password_hash(client, imported, hash_checks):
     """No stored hash yet: the initial password is compared, and a dummy hash checked."""
     assert login(client, imported["phone"], "whatever1").status_code == 401
     assert len(hash_checks) == 1
-    assert _method(hash_checks[0][0]) == _method(generate_password_hash("x"))
+    assert _method(hash_checks[0][0]) == _method(hash_password("x"))
     hash_checks.clear()
     res = login(client, imported["phone"], initial_password(imported["id_number"]))
     assert res.status_code == 200 and len(hash_checks) == 1
+
+
+def test_a_hash_of_before_is_replaced_by_argon2id_at_the_next_login(client, app):
+    """Hashes stored by werkzeug (scrypt, pbkdf2) still log in, and the login stores the
+    password again as argon2id, so the cheap-to-check cost goes away account by account."""
+    with app.app_context():
+        t = make_trainee(name="钱七")
+        t.password_hash = generate_password_hash("Passw0rd!", method="scrypt")
+        db.session.commit()
+        phone, trainee_id = t.phone, t.id
+    assert login(client, phone, "Passw0rd!").status_code == 200
+    with app.app_context():
+        stored = db.session.get(type(t), trainee_id).password_hash
+    assert _method(stored) == "$argon2id$v=19$m=19456,t=2,p=1"
+    client.post("/api/logout")
+    assert login(client, phone, "Passw0rd!").status_code == 200  # the new hash works
+    assert login(client, phone, "wrong-one1").status_code == 401
+
+
+def test_logins_wait_for_a_hash_slot_and_get_503_when_none_frees(client, trainee, app):
+    """A burst of logins cannot take every thread: with the process's slots all held, a
+    login waits PASSWORD_HASH_WAIT_S, then answers 503 `busy` in Chinese, and counts no
+    failure against the account."""
+    app.config.update(PASSWORD_HASH_SLOTS=1, PASSWORD_HASH_WAIT_S=0.2)
+    semaphore = passwords._semaphore(1)
+    assert semaphore.acquire(timeout=1)
+    try:
+        res = login(client, trainee["phone"], "Passw0rd!")
+    finally:
+        semaphore.release()
+    assert res.status_code == 503
+    assert res.json == {"error": "busy", "message": passwords.BUSY_MESSAGE, "retry_after": 5}
+    assert login(client, trainee["phone"], "Passw0rd!").status_code == 200
 
 
 def test_success_resets_the_failure_count(client, trainee):

@@ -20,10 +20,10 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from werkzeug.security import generate_password_hash
 
 from models import Trainee
 from wxapp.accounts import bindings, sms_codes
+from wxapp.accounts.passwords import hash_password
 from wxapp.accounts.session_ends import end_all
 from wxapp.accounts.trainees import check_new_password, get_trainee, lift_lockout
 from wxapp.errors import Conflict
@@ -88,7 +88,7 @@ def activate(
     check_new_password(new_password, trainee.id_number)
     sms_codes.check_code(r, trainee.phone, sms_codes.Purpose.ACTIVATE, sms_code)
     with transaction():
-        trainee.password_hash = generate_password_hash(new_password)
+        trainee.password_hash = hash_password(new_password)
         trainee.must_change_password = False
         trainee.updated_at = now
         bindings.unbind(trainee_id)

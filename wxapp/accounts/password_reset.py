@@ -30,9 +30,9 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from werkzeug.security import generate_password_hash
 
 from wxapp.accounts import bindings, sms_codes
+from wxapp.accounts.passwords import hash_password
 from wxapp.accounts.session_ends import end_all
 from wxapp.accounts.trainees import check_new_password, find_trainee, lift_lockout
 from wxapp.errors import ValidationError
@@ -102,7 +102,7 @@ def reset_password(
         raise ValidationError("sms_code", sms_codes.BAD_CODE_MESSAGE, code="bad_sms_code")
     sms_codes.check_code(r, trainee.phone, sms_codes.Purpose.RESET, sms_code)
     with transaction():
-        trainee.password_hash = generate_password_hash(new_password)
+        trainee.password_hash = hash_password(new_password)
         trainee.must_change_password = False
         trainee.updated_at = now
         bindings.unbind(trainee.id)

@@ -25,11 +25,11 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import generate_password_hash
 
 from models import Trainee, Unit, db
 from wxapp.accounts import bindings
 from wxapp.accounts.idnumbers import IdNumberError, validate_id_number, validate_phone
+from wxapp.accounts.passwords import hash_password
 from wxapp.accounts.roster import check_name, gender_from_id
 from wxapp.accounts.sms_codes import Purpose, SentCode, check_code, send_code
 from wxapp.accounts.trainees import check_new_password
@@ -157,7 +157,7 @@ def register(
         gender=gender,
         unit_id=application.unit_id,
         archive_district=application.archive_district or None,
-        password_hash=generate_password_hash(application.password),
+        password_hash=hash_password(application.password),
         must_change_password=False,
         created_at=now,
         updated_at=now,

@@ -9,18 +9,16 @@ and every attempt costs one password hash, so timing does not tell who has an ac
 from __future__ import annotations
 
 import hmac
-import secrets
 import string
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 import redis
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Trainee, db
 from wxapp.accounts import bindings
 from wxapp.accounts.idnumbers import initial_password, mask_id_number
+from wxapp.accounts.passwords import hash_password, needs_rehash, spend_one_hash, verify_password
 from wxapp.accounts.session_ends import end_all
 from wxapp.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationError
 from wxapp.infra.ratelimit import count_in_window
@@ -58,26 +56,15 @@ def find_trainee(username: str) -> Trainee | None:
     return db.session.execute(db.select(Trainee).where(column == username)).scalar_one_or_none()
 
 
-@cache
-def _dummy_hash() -> str:
-    """A hash of a random password, made like every stored one (`generate_password_hash`'s
-    default method and cost), checked when there is no stored hash to check."""
-    return generate_password_hash(secrets.token_urlsafe(24))
-
-
-def _spend_one_hash(password: str) -> None:
-    check_password_hash(_dummy_hash(), password)
-
-
 def password_matches(trainee: Trainee, password: str) -> bool:
     if trainee.password_hash is None:
         # Bulk-imported: only the published initial password, and only until it is changed.
         # The dummy hash makes this answer as slowly as an account with a hash.
-        _spend_one_hash(password)
+        spend_one_hash(password)
         return trainee.must_change_password and hmac.compare_digest(
             password.encode(), initial_password(trainee.id_number).encode()
         )
-    return check_password_hash(trainee.password_hash, password)
+    return verify_password(trainee.password_hash, password)
 
 
 def verify_credentials(r: redis.Redis, username: str, password: str) -> Trainee:
@@ -92,9 +79,12 @@ def verify_credentials(r: redis.Redis, username: str, password: str) -> Trainee:
         raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=r.ttl(lock_key))
     if trainee is not None and password_matches(trainee, password):
         r.delete(fail_key)
+        if trainee.password_hash is not None and needs_rehash(trainee.password_hash):
+            with transaction():  # a hash of before: keep the argon2id one from now on
+                trainee.password_hash = hash_password(password)
         return trainee
     if trainee is None:
-        _spend_one_hash(password)
+        spend_one_hash(password)
     failures = count_in_window(r, fail_key, FAILURE_WINDOW_S)
     if failures >= MAX_FAILURES:
         pipe = r.pipeline()
@@ -172,7 +162,7 @@ def change_password(
     if new_password == old_password:
         raise ValidationError("new_password", "新密码不能与原密码相同")
     with transaction():
-        trainee.password_hash = generate_password_hash(new_password)
+        trainee.password_hash = hash_password(new_password)
         trainee.must_change_password = False
         trainee.updated_at = now
         # A WeChat user bound by whoever knew the old password is no longer let in either.

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from werkzeug.security import generate_password_hash
-
 from models import Trainee, TrainingPlan, Unit, db
 from wxapp.accounts.idnumbers import check_char, initial_password
+from wxapp.accounts.passwords import hash_password
 from wxapp.catalogue.loader import apply_catalogue
 from wxapp.demo.catalogue import demo_catalogue, plan_code
 from wxapp.infra.transaction import transaction
@@ -104,7 +103,7 @@ def _trainee(spec: DemoTrainee, unit: Unit, now: datetime) -> Trainee:
     trainee.phone = spec.phone
     trainee.gender = spec.gender
     trainee.unit_id = unit.id
-    trainee.password_hash = generate_password_hash(spec.password) if spec.password else None
+    trainee.password_hash = hash_password(spec.password) if spec.password else None
     trainee.must_change_password = spec.password is None
     trainee.updated_at = now
     db.session.flush()
