@@ -213,8 +213,6 @@ def seed(
     random point short of 95 %), where they resume: completions then come at the rate real
     chapters give them, however long the chapters are."""
     os.environ.update(env)  # the factory reads its settings from the environment
-    from werkzeug.security import generate_password_hash
-
     from models import (
         Chapter,
         ChapterProgress,
@@ -226,6 +224,7 @@ def seed(
     )
     from models import Trainee as TraineeRow
     from tests.factories import session_cookie
+    from wxapp.accounts.passwords import hash_password
     from wxapp.app import create_app
     from wxapp.orders.enrollments import grant_enrollments
 
@@ -273,7 +272,7 @@ def seed(
         db.session.add_all([learn, buy])
         db.session.flush()
         chapters = [ch.id for pc in learn.courses for ch in pc.course.chapters]
-        pw_hash = generate_password_hash(PASSWORD)  # one hash for all: seeding stays fast
+        pw_hash = hash_password(PASSWORD)  # one hash for all: seeding stays fast
         db.session.execute(
             sa.insert(TraineeRow),
             [
