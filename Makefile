@@ -28,7 +28,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	WXAPP_SANDBOX=1 $(FLASK) db upgrade
 	WXAPP_SANDBOX=1 $(FLASK) seed-demo --once
-	WXAPP_SANDBOX=1 NOTIFY_INPROCESS=1 PROGRESS_INPROCESS_FLUSH=1 PRESENCE_MIN_S=60 PRESENCE_MAX_S=120 \
+	WXAPP_SANDBOX=1 CONSOLE_ENABLED=1 NOTIFY_INPROCESS=1 PROGRESS_INPROCESS_FLUSH=1 PRESENCE_MIN_S=60 PRESENCE_MAX_S=120 \
 	  $(FLASK) run --host 127.0.0.1 --port 5000
 
 # lint-imports checks the layering contracts in pyproject.toml (docs/architecture.md).

@@ -142,8 +142,17 @@ class BeaconEndpoint:
         beacon = parse_beacon(json_body(environ, data))
         now = app.extensions["clock"].now()  # clock.now() without the current_app lookup
         store = tracking.get_store(app)
+        client = tracking.Client.of(
+            environ.get("HTTP_USER_AGENT", ""), environ.get("REMOTE_ADDR") or ""
+        )
         return tracking.record_beacon(
-            store, trainee_id, beacon, now, database=app.app_context, session=mark_of(session)
+            store,
+            trainee_id,
+            beacon,
+            now,
+            database=app.app_context,
+            session=mark_of(session),
+            client=client,
         )
 
 

@@ -13,6 +13,7 @@ from handlers.guard import current_trainee_id
 from wxapp.certificates import issuing
 from wxapp.errors import Unauthorized
 from wxapp.extensions import app_now
+from wxapp.progress import learning_record
 
 bp = Blueprint("certificates", __name__, template_folder="templates")
 
@@ -63,4 +64,8 @@ def print_page(certificate_id: int):
 @bp.get("/verify/<code>")
 def verify(code: str):
     view = issuing.verify_view(code, _base_url())
-    return render_template("certs/verify.html", **view), 200 if view["cert"] else 404
+    # The learning behind it, as totals only: no device, address or time of any play.
+    learning = learning_record.certificate_totals(view["cert"]["id"]) if view["cert"] else None
+    return render_template("certs/verify.html", **view, learning=learning), (
+        200 if view["cert"] else 404
+    )

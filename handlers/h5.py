@@ -24,9 +24,14 @@ PAGES = {
     "group": "团体购买",
     "course": "课程学习",
     "progress": "我的进度",
+    "learning-record": "学习记录",
     "certificates": "我的证书",
     "orders": "我的订单",
+    "order": "订单支付",
+    "group-orders": "团购订单",
     "profile": "个人信息",
+    "unit": "单位学时统计",
+    "help": "帮助",
 }
 
 

@@ -1,4 +1,5 @@
-"""Orders: 个人购买, 团体购买 (with its error file), paying (JSAPI, Native QR), cancelling."""
+"""Orders: 个人购买, 团体购买 (with its error file and 团购订单), paying (JSAPI, Native QR),
+cancelling."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from handlers.guard import client_ip, current_trainee_id, limit_by_trainee
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits
-from wxapp.orders import checkout, group, purchase
+from wxapp.orders import checkout, group, group_orders, purchase
 from wxapp.orders.group_xlsx import rejects_xlsx
 from wxapp.orders.invoices import parse_invoice_request
 from wxapp.pay.client import get_wechatpay
@@ -106,3 +107,14 @@ def group_rejects(token: str):
         mimetype=XLSX,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote('错误文件.xlsx')}"},
     )
+
+
+@bp.get("/me/group-orders")
+def my_group_orders():
+    return jsonify({"items": group_orders.list_group_orders(current_trainee_id())})
+
+
+@bp.get("/group-orders/<out_trade_no>/members")
+def group_order_members(out_trade_no: str):
+    offset = v.query_int("offset", default=0, low=0, high=1_000_000)
+    return jsonify(group_orders.group_order_members(current_trainee_id(), out_trade_no, offset))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from handlers.guard import body_limit
-from wxapp.conversation.dispatch import respond
+from wxapp.conversation.dispatch import respond, send_ack
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits
 from wxapp.wechat.callback import (
@@ -44,7 +45,21 @@ def verify():
 def receive():
     settings = CallbackSettings.from_config(current_app.config)
     body = request.get_data(cache=False)
-    return _reply(handle_message(settings, get_redis(), request.args, body, respond, app_now()))
+    acks: list[tuple[str, str]] = []
+
+    def respond_noting_acks(message, public_base, now):
+        reply = respond(message, public_base, now)
+        if reply and reply.get("ack"):  # told to the user after the reply (客服消息)
+            acks.append((message.openid, reply["ack"]))
+        return reply
+
+    response = _reply(
+        handle_message(settings, get_redis(), request.args, body, respond_noting_acks, app_now())
+    )
+    client = current_app.extensions["wechat"]
+    for openid, text in acks:
+        response.call_on_close(partial(send_ack, client, openid, text))
+    return response
 
 
 @bp.errorhandler(BadSignature)

@@ -5,7 +5,9 @@ from models.base import Base, JSONType, UTCDateTime, db, utcnow
 from models.catalogue import Chapter, Course, PlanCourse, PlanKind, TrainingPlan
 from models.certificate import Certificate, UnitAdmin
 from models.identity import CertificateVersion, ProfileChange
+from models.learning import LearningPlay
 from models.notification import Outbox, OutboxStatus
+from models.operator import Operator, OperatorAudit
 from models.order import (
     Invoice,
     InvoiceStatus,
@@ -17,6 +19,7 @@ from models.order import (
 )
 from models.progress import ChapterProgress, CourseCompletion, Enrollment, EnrollmentStatus
 from models.refund import Refund, RefundItem, RefundStatus
+from models.reminder import UnitReminder
 from models.trainee import Trainee, Unit
 from models.wechat import WechatBinding
 
@@ -34,6 +37,9 @@ __all__ = [
     "Invoice",
     "InvoiceStatus",
     "JSONType",
+    "LearningPlay",
+    "Operator",
+    "OperatorAudit",
     "Order",
     "OrderItem",
     "OrderKind",
@@ -52,6 +58,7 @@ __all__ = [
     "UTCDateTime",
     "Unit",
     "UnitAdmin",
+    "UnitReminder",
     "WechatBinding",
     "db",
     "utcnow",

@@ -16,7 +16,8 @@ from handlers.registry import register_blueprints
 from wxapp import sandbox
 from wxapp.accounts.sessions import SessionInterface
 from wxapp.cli import register_commands
-from wxapp.config import load_config
+from wxapp.config import instance_dir, load_config
+from wxapp.console import init_console
 from wxapp.errors import register_error_handlers
 from wxapp.extensions import db, make_redis, migrate
 from wxapp.infra import observability
@@ -36,7 +37,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         __name__,
         static_folder="../static",
         static_url_path="/static",
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(instance_dir(ROOT / "instance", overrides)),
     )
     app.request_class = JsonRequest  # deep JSON nesting is a 422, not a RecursionError
     app.config.update(load_config(Path(app.instance_path), overrides))
@@ -63,6 +64,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     register_blueprints(app)  # and the beacon endpoint in front of Flask's dispatch
     sandbox.register(app)
+    init_console(app)  # /admin, only with CONSOLE_ENABLED=1
     register_commands(app)
     if app.config["PROXY_COUNT"]:  # outermost: every handler sees the client's address
         n = app.config["PROXY_COUNT"]

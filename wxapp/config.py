@@ -163,6 +163,14 @@ def _persistent_secret(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def instance_dir(default: Path, overrides: Mapping[str, Any] | None = None) -> Path:
+    """Where the instance files live (the development secret, SQLite, the embedded Redis):
+    `INSTANCE_PATH` when set, so a second `make run`-style server keeps its own, else
+    `default` (instance/ beside the code)."""
+    value = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
+    return Path(value) if value else default
+
+
 def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config from the environment, with `overrides` (tests) taking precedence."""
     env: dict[str, Any] = dict(os.environ)
@@ -224,6 +232,13 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     cfg["PRESENCE_ANSWER_S"] = _number(env, "PRESENCE_ANSWER_S", 60, 5, 3600)
     if cfg["PRESENCE_MAX_S"] < cfg["PRESENCE_MIN_S"]:
         raise ConfigError("PRESENCE_MAX_S must not be less than PRESENCE_MIN_S")
+    # The learning record (学习记录, every play of every chapter) is kept this many years
+    # after a play ended, then `flask progress prune-records` deletes it. Default: the five
+    # years a certificate is relied on for a title application (职称评审 looks back over the
+    # years since the last one); the 学时 and certificates themselves are never pruned.
+    cfg["LEARNING_RECORD_RETENTION_YEARS"] = int(
+        _number(env, "LEARNING_RECORD_RETENTION_YEARS", 5, 1, 100)
+    )
     # Redis Cluster: REDIS_CLUSTER=1, or a redis+cluster:// (rediss+cluster://) URL naming
     # one node; the client learns the others from it.
     cfg["REDIS_CLUSTER"] = _bool(env, "REDIS_CLUSTER", False)
@@ -336,6 +351,14 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     # How many reverse proxies (nginx) stand in front and set X-Forwarded-For/-Proto: their
     # headers are trusted only then, so a client cannot forge its address for rate limits.
     cfg["PROXY_COUNT"] = int(_number(env, "PROXY_COUNT", 0, 0, 5))
+
+    # --- the operator console at /admin (off unless CONSOLE_ENABLED=1; `make run` turns it on):
+    # its own session cookie, lasting CONSOLE_SESSION_HOURS; an operator is locked out for
+    # CONSOLE_LOCKOUT_MINUTES after CONSOLE_LOCKOUT_ATTEMPTS wrong passwords or codes in a row.
+    cfg["CONSOLE_ENABLED"] = _bool(env, "CONSOLE_ENABLED", False)
+    cfg["CONSOLE_SESSION_HOURS"] = _number(env, "CONSOLE_SESSION_HOURS", 8.0, 0.1, 24.0)
+    cfg["CONSOLE_LOCKOUT_ATTEMPTS"] = int(_number(env, "CONSOLE_LOCKOUT_ATTEMPTS", 5, 1, 100))
+    cfg["CONSOLE_LOCKOUT_MINUTES"] = _number(env, "CONSOLE_LOCKOUT_MINUTES", 15.0, 1.0, 1440.0)
 
     # --- notifications (the notify worker) ---
     cfg.update(_notify_settings(env, sandbox))

@@ -180,6 +180,22 @@ class WechatRebound(Event):
         return f"rebind:{self.rebound_at}"
 
 
+@dataclass(frozen=True)
+class UnitReminded(Event):
+    """A unit administrator reminded one of its staff (一键提醒) that the year's 学时 are
+    not met yet; `shortfall` is what is missing ("还差 30 公需学时")."""
+
+    event_type: ClassVar[str] = "unit_reminded"
+    reminder_id: int
+    unit_name: str
+    year: int
+    shortfall: str
+
+    @property
+    def subject(self) -> str:
+        return f"reminder:{self.reminder_id}"
+
+
 EVENT_CLASSES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (
@@ -189,6 +205,7 @@ EVENT_CLASSES: dict[str, type[Event]] = {
         PlanCompleted,
         CertificateIssued,
         WechatRebound,
+        UnitReminded,
     )
 }
 

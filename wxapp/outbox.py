@@ -15,6 +15,7 @@ import logging
 from datetime import datetime
 
 import redis
+import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -63,6 +64,23 @@ def add_event(event: events.Event, trainee_id: int, now: datetime) -> bool:
     if added:
         db.session.info.setdefault(_WAKE, []).append(event_type)
     return added
+
+
+def requeue_given_up(outbox_id: int, now: datetime) -> bool:
+    """Send a given-up row again (an operator's retry): pending, attempts reset, due now.
+
+    Never commits; the workers are woken after the caller's commit. False unless the row
+    exists and was given up.
+    """
+    result = db.session.execute(
+        sa.update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.GIVEN_UP)
+        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, claimed_until=None)
+    )
+    if result.rowcount != 1:
+        return False
+    db.session.info.setdefault(_WAKE, []).append("requeued")  # wakes; counts nothing
+    return True
 
 
 def _count(event_types: list[str]) -> None:

@@ -58,6 +58,7 @@ OWNED_ROUTES = [
     OwnedRoute("POST", "/api/orders/{id}/invoice", "paid_order", json=INVOICE, owner_status=201),
     OwnedRoute("PUT", "/api/invoices/{id}", "invoice", json={**INVOICE, "title": "甲二"}),
     OwnedRoute("GET", "/api/invoices/{id}.pdf", "invoice"),
+    OwnedRoute("GET", "/api/group-orders/{id}/members", "group_order"),
 ]
 
 # /api/ routes with an id that are not one trainee's: the catalogue is the same for every
@@ -72,6 +73,11 @@ SHARED_ID_ROUTES = {
     "/api/courses/<int:course_id>",
     "/api/plans/<int:plan_id>/certificate",
     "/api/units/<int:unit_id>/report",
+    # the unit page's list, download and 一键提醒: the unit's administrators only
+    # (tests/api/test_unit_page.py tries another unit's administrator and a plain trainee)
+    "/api/units/<int:unit_id>/staff",
+    "/api/units/<int:unit_id>/staff.xlsx",
+    "/api/units/<int:unit_id>/reminders",
     # the unit administrator's correction of a trainee of their unit (tests/api/test_profile.py
     # tries another unit, a trainee of another unit and one that does not exist)
     "/api/units/<int:unit_id>/trainees/<int:trainee_id>/identity",
@@ -133,7 +139,17 @@ def make_invoice(app, client, owner) -> int:
     return res.get_json()["id"]
 
 
+def make_group_order(app, client, owner) -> str:
+    with app.app_context():
+        plan_id, member = make_plan().id, make_trainee(name="丙").id_number
+        db.session.commit()
+    res = client.post("/api/group-orders", json={"plan_id": plan_id, "id_numbers": member})
+    assert res.status_code == 201, res.get_json()
+    return res.get_json()["order"]["out_trade_no"]
+
+
 MAKERS: dict[str, Callable] = {
+    "group_order": make_group_order,
     "certificate": make_certificate,
     "order": make_order,
     "paid_order": make_paid_order,

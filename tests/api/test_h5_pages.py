@@ -2,7 +2,19 @@
 
 import pytest
 
-PAGES = ["login", "bind", "plans", "plan", "group", "course", "progress", "certificates", "orders"]
+PAGES = [
+    "login",
+    "bind",
+    "plans",
+    "plan",
+    "group",
+    "course",
+    "progress",
+    "certificates",
+    "orders",
+    "order",
+    "group-orders",
+]
 
 
 @pytest.mark.parametrize("name", PAGES)

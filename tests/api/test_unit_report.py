@@ -134,7 +134,7 @@ def test_cli_writes_the_unit_report_as_xlsx(runner, seeded, tmp_path):
         args=["report", "unit", "--unit", str(seeded.a), "--year", "2025", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "6 trainees, 2 met, 4 not met" in result.output
+    assert "学员 6 人，达标 2 人，未达标 4 人" in result.output
     wb = load_workbook(out, read_only=True)
     rows = list(wb.active.iter_rows(values_only=True))
     wb.close()

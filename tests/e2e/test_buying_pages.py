@@ -5,6 +5,7 @@ real 网页授权 sandbox and binding."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from models import WechatBinding, db
 from tests.e2e.conftest import copy_to_docs, login, seed, wait_for
@@ -15,6 +16,11 @@ from wxapp.orders.enrollments import grant_enrollment
 from wxapp.orders.uscc import check_char as uscc_check_char
 
 CASHIER = "iframe[title='微信支付（沙箱）']"
+WECHAT_UA = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/116.0 Mobile Safari/537.36 MicroMessenger/8.0.47.2560(0x28002F35) NetType/WIFI"
+)
+BRIDGE = Path(__file__).resolve().parents[2] / "static" / "js" / "wx-sandbox-bridge.js"
 
 
 TITLES = (
@@ -42,8 +48,21 @@ def world(site, *, bound=True, plans=1):
     return data
 
 
-def test_buying_a_plan_cancel_then_pay(phone, site):
+def in_wechat(new_phone):
+    """A phone inside WeChat: its user agent, and the WeixinJSBridge the WeChat client
+    injects into every page (played here by the sandbox's stand-in, as on a PC)."""
+    phone = new_phone(user_agent=WECHAT_UA)
+    phone.context.add_init_script(path=str(BRIDGE))
+    phone.page.close()
+    phone.page = phone.new_page()  # a page made after the bridge was set up
+    return phone
+
+
+def test_buying_a_plan_cancel_then_pay(new_phone, site):
+    """Inside WeChat: JSAPI, the cashier over the page (outside WeChat the order page shows
+    the QR code instead: tests/e2e/test_pay_anywhere.py)."""
     data = world(site)
+    phone = in_wechat(new_phone)
     login(phone, data["phone"])
     page = phone.page
     orders = posted(page, "/api/orders")
@@ -149,8 +168,10 @@ def test_group_purchase_shows_each_rejected_line_and_the_qr_code(phone, site):
     assert "验证通过 2 人" in summary.inner_text() and "¥180.00" in summary.inner_text()
     rows = page.locator("#rejects tbody tr")
     assert rows.count() == 2
-    assert "小写x" in rows.nth(0).inner_text() and "3" in rows.nth(0).inner_text()
-    assert "账号不存在" in rows.nth(1).inner_text() and "4" in rows.nth(1).inner_text()
+    assert "身份证号码中的字母 X 请使用大写" in rows.nth(0).inner_text()
+    assert "3" in rows.nth(0).inner_text()
+    assert "该身份证号码尚未注册学员账号" in rows.nth(1).inner_text()
+    assert "4" in rows.nth(1).inner_text()
     assert page.inner_text("#error-file") == "下载错误文件"
     errors = page.request.get(site.url + page.get_attribute("#error-file", "href"))
     assert errors.ok and errors.body()[:2] == b"PK"  # the .xlsx error file
@@ -158,7 +179,7 @@ def test_group_purchase_shows_each_rejected_line_and_the_qr_code(phone, site):
         page,
         "document.querySelector('#pay-qr') && document.querySelector('#pay-qr').naturalWidth > 0",
     )
-    assert sent[0] == {"plan_id": data["plan"], "id_numbers": lines}
+    assert sent[0] == {"plan_id": data["plan"], "id_numbers": lines, "invoice": None}
     assert pays[0] == {"method": "native"}
     assert page.inner_text("#sandbox-scan") == "沙箱：模拟扫码"
     shot = phone.shot("group")

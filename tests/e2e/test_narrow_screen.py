@@ -61,6 +61,7 @@ def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
         data={"plan_id": more["for_sale"][1], "id_numbers": "\n".join(more["others"][:2])},
     )
     assert group.ok, group.text()
+    unpaid = order(page, site, more["for_sale"][1])
     for path in [
         "/h5/login",
         "/h5/plans",
@@ -73,7 +74,10 @@ def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
         "/h5/login?change=1",
         "/h5/forgot",
         "/h5/bind",
-        f"/h5/group?plan={data['plan']}",
+        f"/h5/order?no={group.json()['order']['out_trade_no']}",
+        f"/h5/order?no={unpaid}",
+        "/h5/group-orders",
+        f"/h5/group?plan={data['plan']}",  # the last: its form is filled below
     ]:
         phone.open(path)
         assert _overflow(page) <= 0, path

@@ -72,10 +72,16 @@ def build_paste(app, clock):
         db.session.commit()
         payer_id, plan_id = payer.id, plan.id
 
+    short = "身份证号码格式错误：应为 18 位，最后一位可为大写 X"
+    spaces = "身份证号码格式错误：前后及中间不能有空格"
     bad = {
-        group.FORMAT: [n[:17] for n in good[:50]] + [n[:9] + " " + n[9:] for n in good[50:100]],
-        group.CHECKSUM: [wrong_check_digit(make_id_number(BASE + 40_000 + i)) for i in range(100)],
-        group.LOWER_X: lowercase_x_numbers(100),
+        short: [n[:17] for n in good[:50]],
+        spaces: [n[:9] + " " + n[9:] for n in good[50:100]]
+        + [f"  {n} " for n in good[100:150]],  # the notice: 前后不要有空格
+        "身份证号码校验位错误": [
+            wrong_check_digit(make_id_number(BASE + 40_000 + i)) for i in range(100)
+        ],
+        "身份证号码中的字母 X 请使用大写": lowercase_x_numbers(100),
         group.NO_ACCOUNT: missing,
         group.ALREADY_BOUGHT: bought,
         group.REPEATED: good[200:300],
@@ -91,17 +97,23 @@ def build_paste(app, clock):
             j = first[n]
             lines[i], lines[j] = lines[j], lines[i]
             first[n] = i
-    assert len(lines) == 5000
-    # Excel paste: CRLF, spaces around some lines, blank lines in between (all tolerated).
-    text, expected, line_no = [], {}, 0
+    assert len(lines) == 5050
+    # Excel paste: CRLF and blank (or blank-looking) lines in between, which are skipped.
+    text, expected, line_no, line_of = [], {}, 0, {}
     for i, (n, reason) in enumerate(lines):
         if i % 500 == 0:
             text.append("   ")
             line_no += 1
         line_no += 1
-        text.append(f"  {n} " if i % 3 == 0 and " " not in n else n)
-        if reason:
-            expected[line_no] = (n, reason)
+        text.append(n)
+        if reason is None:
+            line_of[n] = line_no
+        else:
+            shown = n.strip()[:20]
+            expected[line_no] = (
+                shown,
+                reason.format(line=line_of[n]) if reason == group.REPEATED else reason,
+            )
     return payer_id, plan_id, "\r\n".join(text) + "\r\n", expected
 
 
@@ -113,20 +125,20 @@ def test_five_thousand_lines_with_bad_lines_of_every_kind(app, client, clock):
     res = client.post("/api/group-orders", json={"plan_id": plan_id, "id_numbers": text})
     assert res.status_code == 201, res.json
     data = res.json
-    assert (data["accepted"], data["rejected"]) == (4300, 700)
+    assert (data["accepted"], data["rejected"]) == (4300, 750)
     assert data["amount"] == 4300 * 9000 and data["unit_price"] == 9000
     assert {r["line"]: (r["id_number"], r["reason"]) for r in data["rejects"]} == expected
-    assert sorted({r["reason"] for r in data["rejects"]}) == sorted(
-        [
-            "号码格式错误",
-            "校验位错误",
-            "小写x",
-            "账号不存在",
-            "已购买该项目",
-            "本单重复",
-            "有未支付的团购订单",
-        ]
-    )
+    reasons = {r["reason"] for r in data["rejects"]}
+    assert {r for r in reasons if not r.startswith("身份证号码与第 ")} == {
+        "身份证号码格式错误：应为 18 位，最后一位可为大写 X",
+        "身份证号码格式错误：前后及中间不能有空格",
+        "身份证号码校验位错误",
+        "身份证号码中的字母 X 请使用大写",
+        "该身份证号码尚未注册学员账号，请先为其注册后再购买",
+        "该学员已购买本培训项目，无需重复购买",
+        "该学员已在您另一笔未支付的团购订单中，请在“团购订单”中支付或取消该订单后再提交",
+    }
+    assert sum(r.startswith("身份证号码与第 ") and r.endswith(" 行重复") for r in reasons) == 100
 
     xlsx = client.get(data["errors_url"])
     assert xlsx.status_code == 200
@@ -141,7 +153,7 @@ def test_five_thousand_lines_with_bad_lines_of_every_kind(app, client, clock):
     # The same trainees cannot be put in a second group order while this one is unpaid.
     again = client.post("/api/group-orders", json={"plan_id": plan_id, "id_numbers": text})
     assert again.json["accepted"] == 0 and again.json["order"] is None
-    assert sum(r["reason"] == "有未支付的团购订单" for r in again.json["rejects"]) == 4400
+    assert sum(r["reason"] == group.PENDING_GROUP for r in again.json["rejects"]) == 4400
 
     tx = paysign.transaction(order["out_trade_no"], order["amount"], app)
     body, headers = paysign.notification(app, tx, clock.now())
@@ -171,7 +183,13 @@ def test_another_payers_error_file_is_not_found(app, client, clock):
         s["tid"], s["must_change"] = ids[0], False
     res = client.post("/api/group-orders", json={"plan_id": ids[2], "id_numbers": "123\n\n"})
     assert res.status_code == 200 and res.json["order"] is None
-    assert res.json["rejects"] == [{"line": 1, "id_number": "123", "reason": "号码格式错误"}]
+    assert res.json["rejects"] == [
+        {
+            "line": 1,
+            "id_number": "123",
+            "reason": "身份证号码格式错误：应为 18 位，最后一位可为大写 X",
+        }
+    ]
     with client.session_transaction() as s:
         s["tid"] = ids[1]
     assert client.get(res.json["errors_url"]).status_code == 404
@@ -213,7 +231,7 @@ def test_junk_pastes_store_little_for_a_day_and_only_the_newest_three(app, clien
     assert [client.get(url).status_code for url in urls] == [404, 404, 200, 200, 200]
     sheet = openpyxl.load_workbook(io.BytesIO(client.get(urls[-1]).data), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[1] == (1, "垃圾" * 10, "号码格式错误")
+    assert rows[1] == (1, "垃圾" * 10, "身份证号码格式错误：应为 18 位，最后一位可为大写 X")
     clock.advance(seconds=24 * 3600 + 1)
     assert client.get(urls[-1]).status_code == 404
 
@@ -247,7 +265,7 @@ def test_distinct_id_numbers_checked_per_payer_per_day_are_capped(app, client, c
 
     res = paste(client, plan_id, first)
     assert res.status_code == 200 and res.json["rejected"] == 10_000
-    assert {r["reason"] for r in res.json["rejects"]} == {"账号不存在"}
+    assert {r["reason"] for r in res.json["rejects"]} == {group.NO_ACCOUNT}
     assert paste(client, plan_id, first).status_code == 200  # the same list again: free
     assert paste(client, plan_id, second).status_code == 200  # ~18,000 distinct today
 
@@ -342,7 +360,7 @@ def test_a_strangers_unpaid_order_does_not_block_the_units_own_paste(app, client
     # The unit's second paste of the same people is refused: its own order is unpaid.
     again = paste(client, ids[2], numbers)
     assert again.json["accepted"] == 0
-    assert {r["reason"] for r in again.json["rejects"]} == {"有未支付的团购订单"}
+    assert {r["reason"] for r in again.json["rejects"]} == {group.PENDING_GROUP}
     # And the stranger learns nothing about the unit's order from its own paste.
     as_payer(client, ids[1])
     probe = paste(client, ids[2], numbers[2:])

@@ -50,6 +50,9 @@ EXAMPLES = [
         rebound_at="2025-06-16T02:00:00+00:00",
         name_masked="王*",
     ),
+    events.UnitReminded(
+        reminder_id=5, unit_name="垫江县人民医院", year=2025, shortfall="还差公需30学时"
+    ),
 ]
 
 
@@ -72,6 +75,7 @@ def test_subjects_are_todays_unique_keys():
         "plan:3",
         "certificate:CQJX2025ZY0000042",
         "rebind:2025-06-16T02:00:00+00:00",
+        "reminder:5",
     ]
 
 

@@ -23,7 +23,7 @@ def test_each_line_is_checked_as_the_notice_says():
     with_x = make_id_number(n)
     text = "\n".join(
         [
-            f"  {good}  ",  # 1: surrounding spaces tolerated
+            f"  {good}  ",  # 1: surrounding spaces refused (the notice: 前后不要有空格)
             "",  # 2: blank lines tolerated
             wrong_digit,  # 3
             with_x.lower(),  # 4
@@ -35,15 +35,19 @@ def test_each_line_is_checked_as_the_notice_says():
         ]
     )
     accepted, rejects = group.check_lines(text)
-    assert accepted == [(1, good), (8, with_x)]
-    assert [(r.line, r.reason) for r in rejects] == [
-        (3, "校验位错误"),
-        (4, "小写x"),
-        (5, "号码格式错误"),
-        (6, "号码格式错误"),
-        (7, "本单重复"),
-        (9, "号码格式错误"),
+    spaces = "身份证号码格式错误：前后及中间不能有空格"
+    assert accepted == [(7, good), (8, with_x)]
+    assert [(r.line, r.id_number, r.reason) for r in rejects] == [
+        (1, good, spaces),
+        (3, wrong_digit, "身份证号码校验位错误"),
+        (4, with_x.lower(), "身份证号码中的字母 X 请使用大写"),
+        (5, good[:17], "身份证号码格式错误：应为 18 位，最后一位可为大写 X"),
+        (6, good[:9] + " " + good[9:], spaces),
+        (9, f"{good[:10]}\t张三", spaces),
     ]
+    # A repeat names the line it repeats, as the roster import does.
+    _, repeats = group.check_lines(f"{good}\n{with_x}\n{good}\n")
+    assert [(r.line, r.reason) for r in repeats] == [(3, "身份证号码与第 1 行重复")]
 
 
 def test_crlf_and_blank_only_text():

@@ -20,7 +20,7 @@ def catalogue() -> None:
 @catalogue.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
 def load_command(file: Path) -> None:
-    """Load or update the catalogue in FILE.json (format: docs/catalogue-format.md)."""
+    """从 FILE.json 载入或更新课程目录（格式见 docs/catalogue-format.md）。"""
     try:
         summary = load_catalogue(read_catalogue_file(file), app_now())
     except CatalogueFileError as exc:

@@ -13,13 +13,13 @@ from wxapp.extensions import app_now
 @click.option(
     "--once",
     is_flag=True,
-    help="Do nothing if the demo data is already there (what `make run` uses).",
+    help="演示数据已存在时不再重建，只列出账号的当前状态（make run 使用）",
 )
 @with_appcontext
 def seed_demo_command(once: bool) -> None:
-    """Create the demo plans (2025 and 2026), courses, units and trainees; print the logins.
+    """创建演示用的培训项目（2025、2026 年度）、课程、单位和学员，并列出登录账号。
 
-    Without --once, run again it restores the demo trainees' printed passwords and state.
+    不加 --once 再次运行时，恢复演示学员的初始密码和状态。
     """
     result = seed_demo(app_now(), once=once)
     if result.created:

@@ -18,16 +18,14 @@ from wxapp.extensions import app_now
 
 
 @trainees.command("correct")
-@click.option(
-    "--account", "account", required=True, help="the account's phone or current ID number"
-)
-@click.option("--name", default=None, help="the corrected name")
-@click.option("--id-number", "id_number", default=None, help="the corrected ID number")
-@click.option("--reason", required=True, help="why (kept in the history, shown on /verify)")
+@click.option("--account", "account", required=True, help="账号的手机号或当前身份证号码")
+@click.option("--name", default=None, help="更正后的姓名")
+@click.option("--id-number", "id_number", default=None, help="更正后的身份证号码")
+@click.option("--reason", required=True, help="更正理由（记入历史，证书核验页可见）")
 @click.option(
     "--operator",
     default=None,
-    help="who does it (default: the login name of whoever runs the command)",
+    help="办理人（默认：运行命令的系统登录名）",
 )
 def correct_command(
     account: str, name: str | None, id_number: str | None, reason: str, operator: str | None

@@ -18,12 +18,10 @@ orders = AppGroup("orders", help="订单：对账、待人工处理的支付。"
 
 
 @orders.command("reconcile")
-@click.option(
-    "--older-than", default=5, show_default=True, help="only orders unpaid for this many minutes"
-)
-@click.option("--limit", default=500, show_default=True, help="orders per run")
+@click.option("--older-than", default=5, show_default=True, help="只查询未支付超过这么多分钟的订单")
+@click.option("--limit", default=500, show_default=True, help="每次最多查询的订单数")
 def reconcile(older_than: int, limit: int) -> None:
-    """Query WeChat Pay for unpaid orders: apply lost payments, close expired orders."""
+    """向微信支付查询未支付订单：补记漏掉的支付，关闭过期订单，开具待开发票。"""
     counts = run_reconcile(
         get_wechatpay(),
         get_issuer(current_app),
@@ -31,14 +29,15 @@ def reconcile(older_than: int, limit: int) -> None:
         older_than=timedelta(minutes=older_than),
         limit=limit,
     )
-    click.echo(json.dumps(counts))
+    click.echo(reconcile_text(counts))
+    click.echo(f"明细：{json.dumps(counts)}")  # for scripts and monitoring
     if counts["errors"]:
         raise SystemExit(1)
 
 
 @orders.command("anomalies")
 def anomalies() -> None:
-    """List refused payment notifications not yet resolved (for an operator)."""
+    """列出尚未处理的被拒支付通知（供运维人员处理）。"""
     rows = db.session.execute(
         db.select(PaymentAnomaly)
         .where(PaymentAnomaly.resolved_at.is_(None))
@@ -48,6 +47,18 @@ def anomalies() -> None:
         click.echo(
             f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M}\t{row.reason}\t{row.out_trade_no}\t{row.transaction_id}"
         )
+
+
+def reconcile_text(counts: dict[str, int]) -> str:
+    """One line an operator reads: what the reconciliation found and did."""
+    text = (
+        f"对账完成：查询 {counts['checked']} 笔，补记支付 {counts['paid']} 笔，"
+        f"关闭 {counts['closed']} 笔，仍未支付 {counts['pending']} 笔，出错 {counts['errors']} 笔"
+    )
+    extra = {"invoices_issued": "开具发票", "refunds_submitted": "提交退款",
+             "refunds_updated": "更新退款"}  # fmt: skip
+    parts = [f"{label} {counts[key]} 笔" for key, label in extra.items() if key in counts]
+    return text + ("，" + "，".join(parts) if parts else "")
 
 
 commands = [orders]

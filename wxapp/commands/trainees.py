@@ -53,7 +53,7 @@ def trainees() -> None:
 @trainees.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
 def import_command(file: Path) -> None:
-    """Register the trainees of a roster (附件2 layout); bad rows go to FILE.errors.xlsx."""
+    """按单位名单（附件2 格式）批量注册学员；有误的行写入 FILE.errors.xlsx。"""
     bar = _Bar()
     try:
         result = import_roster(file, app_now(), progress=bar)

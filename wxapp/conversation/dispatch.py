@@ -1,14 +1,22 @@
-"""The account's side of `/wechat`: which reply each message or event gets, and the
-following flag that subscribe and unsubscribe events set."""
+"""The account's side of `/wechat`: which reply each message or event gets, the following
+flag that subscribe and unsubscribe events set, and the 客服消息 that tells a user their
+message went to customer service."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from typing import Any
+
+import requests
+from wechatpy.exceptions import WeChatClientException
 
 from wxapp.accounts import bindings
 from wxapp.conversation import replies
 from wxapp.infra.transaction import transaction
 from wxapp.wechat.callback import Incoming
+
+log = logging.getLogger(__name__)
 
 
 def respond(message: Incoming, public_base: str, now: datetime) -> replies.Reply | None:
@@ -29,3 +37,15 @@ def respond(message: Incoming, public_base: str, now: datetime) -> replies.Reply
     if message.event == "click":
         return replies.for_key(message.key, openid, public_base, now)
     return None
+
+
+def send_ack(client: Any, openid: str, content: str) -> bool:
+    """Send the handoff's acknowledgement as a 客服消息 (message/custom/send), after the
+    passive reply went out. A failure is logged, not retried: it is a courtesy; the message
+    itself is with customer service already."""
+    try:
+        client.message.send_text(openid, content)
+    except (WeChatClientException, requests.RequestException) as err:
+        log.warning("handoff acknowledgement to %s not sent: %s", openid, err)
+        return False
+    return True

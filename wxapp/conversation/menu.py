@@ -30,12 +30,49 @@ MENU: dict[str, Any] = {
     ]
 }
 
-HELP_TEXT = (
-    "咨询方式：\n"
-    "1. 账号注册、登录、证书问题：400-023-9229，按 1 选择登录注册问题\n"
-    "2. 政策咨询：400-023-9229，按 2 选择政策咨询\n"
-    "3. 学习技术咨询热线：400-618-7500，按 2 售后服务\n"
-    "\n回复“进度”查看我的进度，回复“证书”查看我的证书。"
+# Every contact of the notice (六、联系方式 and 操作手册 (六) 咨询方式), in its words: the 帮助
+# page (GET /api/help) and the 帮助 reply are both drawn from this list.
+CONTACTS: tuple[dict[str, Any], ...] = (
+    {
+        "group": "重庆市人力资源开发服务中心",
+        "items": (
+            {"label": "账号注册、登录、证书问题咨询", "value": "400-023-9229，按 1 选择登录注册问题",
+             "tel": "4000239229"},
+            {"label": "政策咨询", "value": "400-023-9229，按 2 选择政策咨询", "tel": "4000239229"},
+            {"label": "学习技术咨询热线", "value": "400-618-7500，按 2 售后服务", "tel": "4006187500"},
+            {"label": "重庆市专业科目咨询 QQ群", "value": "939890350", "tel": None},
+            {"label": "团队购买请联系 QQ", "value": "2277254850", "tel": None},
+        ),
+    },
+    {
+        "group": "垫江县人力资源和社会保障局",
+        "items": ({"label": "联系电话", "value": "023-74606177", "tel": "02374606177"},),
+    },
+    {
+        "group": "在线客服",
+        "items": (
+            {"label": "在线客服", "value": "在公众号对话框中直接发送您的问题，即转在线客服，可进行技术操作咨询",
+             "tel": None},
+        ),
+    },
+)  # fmt: skip
+
+
+def _help_text() -> str:
+    lines = ["咨询方式："]
+    for group in CONTACTS:
+        lines.append(f"【{group['group']}】")
+        lines.extend(f"{item['label']}：{item['value']}" for item in group["items"])
+    lines.append("\n回复“进度”查看我的进度，回复“证书”查看我的证书。")
+    return "\n".join(lines)
+
+
+HELP_TEXT = _help_text()
+
+# A text the account does not understand goes to customer service; the user is told so.
+HANDOFF_ACK = (
+    "您的消息已转给在线客服，客服人员将在这里回复您，请稍候。\n"
+    "也可拨打 400-023-9229（按 1 登录注册问题，按 2 政策咨询），或回复“帮助”查看全部咨询方式。"
 )
 
 SHORT_HELP = "您好！请点击下方菜单“继续教育”开始学习。\n回复“进度”查看我的进度，“证书”查看我的证书，“帮助”查看咨询电话。"

@@ -125,13 +125,28 @@ def for_key(
     if key == menu.MY_CERTIFICATES:
         return certificates_reply(openid, public_base, now)
     if key == menu.HELP:
-        return text(menu.HELP_TEXT)
+        return help_reply(public_base)
     return None
 
 
+def help_reply(public_base: str) -> Reply:
+    """Every contact of the notice, and the 帮助 page."""
+    return text(f'{menu.HELP_TEXT}\n<a href="{public_base}/h5/help">查看帮助页面</a>')
+
+
+def handoff_reply() -> Reply:
+    """Hand the message to WeChat's customer service (a `transfer_customer_service` passive
+    reply); `ack` is what the user is told, sent as a 客服消息 after the reply."""
+    return {"type": "transfer_customer_service", "ack": menu.HANDOFF_ACK}
+
+
 def for_text(content: str, openid: str, public_base: str, now: datetime) -> Reply:
+    """A keyword's reply; an empty text gets the short help; any other text the account
+    does not understand goes to a person (在线客服)."""
+    if not content.strip():
+        return text(menu.SHORT_HELP)
     key = menu.KEYWORDS.get(content.strip())
     if key is None:
-        return text(menu.SHORT_HELP)
+        return handoff_reply()
     # A news reply to a user's message may carry one article only.
     return for_key(key, openid, public_base, now, single=True) or text(menu.SHORT_HELP)

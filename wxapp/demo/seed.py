@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from models import Trainee, TrainingPlan, Unit, db
+from models import Enrollment, EnrollmentStatus, Trainee, TrainingPlan, Unit, WechatBinding, db
 from wxapp.accounts.idnumbers import check_char, initial_password
-from wxapp.accounts.passwords import hash_password
+from wxapp.accounts.passwords import hash_password, verify_password
 from wxapp.catalogue.loader import apply_catalogue
 from wxapp.demo.catalogue import demo_catalogue, plan_code
 from wxapp.infra.transaction import transaction
@@ -72,6 +72,9 @@ TRAINEES = (
 class DemoResult:
     created: bool  # False when --once found the demo data already there
     trainees: tuple[DemoTrainee, ...] = TRAINEES
+    # With --once on data already there: each demo trainee's state now, by ID number
+    # (the password may have been changed, the account activated, a plan bought since).
+    states: dict[str, str] | None = None
 
 
 def demo_present() -> bool:
@@ -113,7 +116,7 @@ def _trainee(spec: DemoTrainee, unit: Unit, now: datetime) -> Trainee:
 def seed_demo(now: datetime, once: bool = False) -> DemoResult:
     """Create (or restore) the demo data in one transaction; with `once`, skip if present."""
     if once and demo_present():
-        return DemoResult(created=False)
+        return DemoResult(created=False, states=current_states())
     with transaction():
         summary = apply_catalogue(demo_catalogue(), now)
         units = {key: _unit(name, district, now) for key, (name, district) in UNITS.items()}
@@ -124,14 +127,57 @@ def seed_demo(now: datetime, once: bool = False) -> DemoResult:
     return DemoResult(created=True)
 
 
+def _state(spec: DemoTrainee, trainee: Trainee | None) -> str:
+    """What the demo trainee's account is now, in the words `seed-demo` prints."""
+    if trainee is None:
+        return "账号已不存在（运行 seed-demo 不加 --once 可恢复）"
+    if trainee.must_change_password:
+        password = f"密码 {spec.login_password}（初始密码，尚未激活）"
+    elif trainee.password_hash and verify_password(trainee.password_hash, spec.login_password):
+        password = f"密码 {spec.login_password}"
+    else:
+        password = "密码已修改（以修改后的为准；运行 seed-demo 不加 --once 可恢复）"
+    plans = (
+        db.session.execute(
+            db.select(TrainingPlan.title)
+            .join(Enrollment, Enrollment.plan_id == TrainingPlan.id)
+            .where(
+                Enrollment.trainee_id == trainee.id,
+                Enrollment.status == EnrollmentStatus.PAID,
+            )
+            .order_by(TrainingPlan.year, TrainingPlan.kind)
+        )
+        .scalars()
+        .all()
+    )
+    bought = f"已购买：{'、'.join(plans)}" if plans else "尚未购买培训项目"
+    bound = db.session.execute(
+        db.select(WechatBinding.id).where(WechatBinding.trainee_id == trainee.id)
+    ).first()
+    return f"{password}；{bought}；{'已绑定微信' if bound else '未绑定微信'}"
+
+
+def current_states() -> dict[str, str]:
+    """Each demo trainee's state as it is now (ID number -> text)."""
+    found = {
+        t.id_number: t
+        for t in db.session.execute(
+            db.select(Trainee).where(Trainee.id_number.in_([s.id_number for s in TRAINEES]))
+        ).scalars()
+    }
+    return {spec.id_number: _state(spec, found.get(spec.id_number)) for spec in TRAINEES}
+
+
 def logins_text(result: DemoResult) -> str:
-    """The demo logins, as `seed-demo` prints them (README's "Demo logins")."""
+    """The demo logins, as `seed-demo` prints them (README's "Demo logins"); on data already
+    there, each trainee's current state rather than the one first seeded."""
     lines = ["演示账号（用户名可用手机号或身份证号码）："]
     for spec in result.trainees:
-        lines.append(
-            f"  {spec.name}  手机号 {spec.phone}  身份证号 {spec.id_number}  "
-            f"密码 {spec.login_password}  —— {spec.note}"
-        )
+        who = f"  {spec.name}  手机号 {spec.phone}  身份证号 {spec.id_number}  "
+        if result.states is None:
+            lines.append(f"{who}密码 {spec.login_password}  —— {spec.note}")
+        else:
+            lines.append(f"{who}当前状态：{result.states[spec.id_number]}")
     if not result.created:
-        lines.insert(0, "演示数据已存在，未做更改（若已修改过密码，以修改后的为准）。")
+        lines.insert(0, "演示数据已存在，未做更改。各账号的当前状态：")
     return "\n".join(lines)

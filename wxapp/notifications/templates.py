@@ -13,7 +13,8 @@ Each renderer takes the event class of `wxapp.events` the worker parsed the row 
 - `PlanCompleted`: plan title, 学时 done, "可打印证书";
 - `CertificateIssued`: plan title, serial, 学时;
 - `WechatRebound`: the masked name, when (Shanghai time), and what to do if it was not
-  the user (sent to the WeChat user the account was bound to before, not the new one).
+  the user (sent to the WeChat user the account was bound to before, not the new one);
+- `UnitReminded`: the unit, the year's shortfall, a request to finish (一键提醒).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ EVENTS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "/h5/certificates",
     ),
     events.WechatRebound.event_type: ("REBIND", ("account", "time", "note"), "/h5/progress"),
+    events.UnitReminded.event_type: ("REMIND", ("unit", "shortfall", "note"), "/h5/progress"),
 }
 
 # What `make run` and the tests use (the sandbox accepts any id and any keys); the keys
@@ -56,6 +58,7 @@ SANDBOX_TEMPLATES: dict[str, tuple[str, str]] = {
         "plan=thing1,serial=character_string2,hours=thing3",
     ),
     "REBIND": ("sbx_tpl_wechat_rebound", "account=thing1,time=time2,note=thing3"),
+    "REMIND": ("sbx_tpl_unit_reminded", "unit=thing1,shortfall=thing2,note=thing3"),
 }
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
@@ -152,12 +155,21 @@ def _rebound(event: events.WechatRebound) -> dict[str, str]:
     }
 
 
+def _reminded(event: events.UnitReminded) -> dict[str, str]:
+    return {
+        "unit": event.unit_name,
+        "shortfall": event.shortfall,
+        "note": f"请尽快完成{event.year}年度学习",
+    }
+
+
 _RENDERERS: dict[type[events.Event], Callable[[Any], dict[str, str]]] = {
     events.PaymentSucceeded: _payment,
     events.CourseLearned: _course,
     events.PlanCompleted: _plan,
     events.CertificateIssued: _certificate,
     events.WechatRebound: _rebound,
+    events.UnitReminded: _reminded,
 }
 
 

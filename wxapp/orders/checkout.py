@@ -7,7 +7,7 @@ own.
 Before a prepay is opened every member of the order is checked again: a group order with a
 member who has meanwhile bought the plan (alone, or through another payer's group order) is
 refused with 409 `members_enrolled`, naming them; the payer cancels it and submits the list
-again (the re-paste rejects them as 已购买该项目 and prices the rest). It is refused rather
+again (the re-paste rejects them as 已购买本培训项目 and prices the rest). It is refused rather
 than re-priced because WeChat Pay keeps the amount of an out_trade_no once a prepay is
 opened. A payment that still arrives for such a member (the prepay opened before they
 bought) is refunded that member's share (`orders.payment`, `orders.refunds`).
@@ -48,6 +48,7 @@ from wxapp.pay.client import PayClient, PayGatewayError
 log = logging.getLogger(__name__)
 
 NOT_IN_WECHAT = "请在微信中打开本页面完成支付"
+PAID_NOT_CANCELLED = "该订单已支付成功，不能取消；如需退款请联系客服"
 
 
 def _payable(trainee_id: int, out_trade_no: str, now: datetime) -> Order:
@@ -175,10 +176,19 @@ def qrcode_png(text: str) -> bytes:
 def cancel_order(
     client: PayClient, trainee_id: int, out_trade_no: str, now: datetime
 ) -> dict[str, Any]:
-    """取消订单: close it at WeChat Pay (so it cannot be paid later), then here."""
+    """取消订单: close it at WeChat Pay (so it cannot be paid later), then here.
+
+    WeChat Pay is asked first: an order paid meanwhile (the cashier was still open on
+    another phone, or its notification is late) is not cancelled but settled as paid, with
+    its enrollments, and the trainee is told so (409 `order_paid`)."""
     order = get_own_order(trainee_id, out_trade_no)
+    if order.status == OrderStatus.SUCCESS:
+        raise Conflict(PAID_NOT_CANCELLED, code="order_paid")
     if order.status != OrderStatus.NOTPAY:
         raise Conflict("只有未支付的订单可以取消", code="order_not_open")
     end_read()  # settle_order calls WeChat Pay
     settle_order(client, order.id, now, close=True)
-    return order_view(get_own_order(trainee_id, out_trade_no))
+    order = get_own_order(trainee_id, out_trade_no)
+    if order.status == OrderStatus.SUCCESS:
+        raise Conflict(PAID_NOT_CANCELLED, code="order_paid")
+    return order_view(order)

@@ -44,14 +44,13 @@ from wxapp.infra.transaction import transaction
 from wxapp.orders.invoices import InvoiceRequest, attach_request
 from wxapp.orders.purchase import lock_payer, new_order, order_view, purchasable_plan
 
-FORMAT = "号码格式错误"
-CHECKSUM = "校验位错误"
-LOWER_X = "小写x"
-NO_ACCOUNT = "账号不存在"
-ALREADY_BOUGHT = "已购买该项目"
-REPEATED = "本单重复"
-PENDING_GROUP = "有未支付的团购订单"
-_ID_REASONS = {"lowercase_x": LOWER_X, "checksum": CHECKSUM}
+# The reasons a line is rejected, shown on the page and in the error file: full sentences,
+# worded as the roster import words the same faults (an ID number's own faults come from
+# `validate_id_number`, which both use).
+NO_ACCOUNT = "该身份证号码尚未注册学员账号，请先为其注册后再购买"
+ALREADY_BOUGHT = "该学员已购买本培训项目，无需重复购买"
+REPEATED = "身份证号码与第 {line} 行重复"
+PENDING_GROUP = "该学员已在您另一笔未支付的团购订单中，请在“团购订单”中支付或取消该订单后再提交"
 
 MAX_LINES = 10_000
 # What an error file keeps, whatever was pasted: the line number, the reason and the
@@ -98,26 +97,27 @@ class Reject:
 def check_lines(text: str) -> tuple[list[tuple[int, str]], list[Reject]]:
     """(accepted (line, id number) in paste order, rejects) from the pasted text. Pure.
 
-    Surrounding spaces and blank lines are tolerated; anything else is checked as the
-    notice says (18 characters, check digit, upper-case X). A number seen before is 本单重复.
+    Blank lines are skipped; every other line must be the number alone, as the notice asks
+    (18 characters, check digit, upper-case X, no spaces before or after: a line with them
+    is rejected with the roster's reason rather than silently trimmed, so the list the payer
+    keeps is the list that was checked). A number seen before repeats that earlier line.
     """
     accepted: list[tuple[int, str]] = []
     rejects: list[Reject] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for index, raw in enumerate(text.splitlines(), start=1):
         value = raw.strip()
         if not value:
             continue
         try:
-            validate_id_number(value)
+            validate_id_number(raw)
         except IdNumberError as err:
-            reason = _ID_REASONS.get(err.reason, FORMAT)
-            rejects.append(Reject(index, value[:REJECT_TEXT_MAX], reason))
+            rejects.append(Reject(index, value[:REJECT_TEXT_MAX], str(err)))
             continue
         if value in seen:
-            rejects.append(Reject(index, value, REPEATED))
+            rejects.append(Reject(index, value, REPEATED.format(line=seen[value])))
             continue
-        seen.add(value)
+        seen[value] = index
         accepted.append((index, value))
     return accepted, rejects
 
@@ -135,7 +135,7 @@ def check_accounts(
 ) -> tuple[list[int], list[Reject]]:
     """(trainee ids accepted, rejects) after the database checks, three queries in all.
 
-    有未支付的团购订单 only for the payer's own unpaid group orders of the plan."""
+    PENDING_GROUP only for the payer's own unpaid group orders of the plan."""
     if not candidates:
         return [], []
     numbers = [n for _, n in candidates]
@@ -193,8 +193,11 @@ def _store_rejects(r: redis.Redis, payer_id: int, rejects: list[Reject], now: da
     REJECTS_KEPT); its token."""
     token = secrets.token_urlsafe(12)
     key, tokens = _rejects_key(payer_id), _rejects_key(payer_id) + ":order"
+    # Each distinct reason sentence once, the rows pointing at it: the sentences are long.
+    reasons: dict[str, int] = {}
+    rows = [[j.line, j.id_number, reasons.setdefault(j.reason, len(reasons))] for j in rejects]
     payload = json.dumps(
-        {"at": int(now.timestamp()), "rows": [[j.line, j.id_number, j.reason] for j in rejects]},
+        {"at": int(now.timestamp()), "reasons": list(reasons), "rows": rows},
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -320,4 +323,7 @@ def stored_rejects(r: redis.Redis, payer_id: int, token: str, now: datetime) -> 
     stored = json.loads(raw) if raw else None
     if stored is None or now.timestamp() - stored["at"] > REJECTS_TTL_S:
         raise NotFound("错误文件不存在或已过期，请重新提交", code="rejects_not_found")
-    return [Reject(*row) for row in stored["rows"]]
+    reasons = stored.get("reasons")
+    if reasons is None:  # a file kept before the reasons were listed apart (its rows hold them)
+        return [Reject(*row) for row in stored["rows"]]
+    return [Reject(line, id_number, reasons[k]) for line, id_number, k in stored["rows"]]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
 from models import Invoice, InvoiceStatus, Order, OrderStatus, TrainingPlan, db
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.clock import local
@@ -129,6 +131,17 @@ def attach_request(order: Order, req: InvoiceRequest, now: datetime) -> Invoice:
     invoice.updated_at = now
     db.session.flush()
     return invoice
+
+
+def drop_request(order: Order) -> None:
+    """以后申请 chosen on an order that had a request (a retried 提交订单 reuses the pending
+    order): the earlier request goes, so nothing is issued that the trainee took back.
+    Only an unpaid order's request, never an issued invoice; adds, never commits."""
+    db.session.execute(
+        sa.delete(Invoice).where(
+            Invoice.order_id == order.id, Invoice.status == InvoiceStatus.REQUESTED
+        )
+    )
 
 
 def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: datetime) -> None:

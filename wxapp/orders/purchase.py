@@ -12,7 +12,7 @@ from wxapp.errors import Conflict
 from wxapp.infra.clock import local
 from wxapp.infra.transaction import transaction
 from wxapp.orders.enrollments import paid_plan_ids
-from wxapp.orders.invoices import InvoiceRequest, attach_request, invoice_view
+from wxapp.orders.invoices import InvoiceRequest, attach_request, drop_request, invoice_view
 from wxapp.orders.ownership import get_own_order
 
 ORDER_TTL = timedelta(hours=2)
@@ -76,7 +76,10 @@ def new_order(
 def create_individual_order(
     trainee_id: int, plan_id: int, invoice: InvoiceRequest | None, now: datetime
 ) -> dict[str, Any]:
-    """个人购买: a NOTPAY order for the trainee, or their pending one for the same plan."""
+    """个人购买: a NOTPAY order for the trainee, or their pending one for the same plan.
+
+    The invoice choice of THIS attempt is what the order keeps: 立即申请 replaces an earlier
+    request, 以后申请 (`invoice` None) removes it."""
     plan = purchasable_plan(plan_id, now)
     with transaction():
         lock_payer(trainee_id)
@@ -99,6 +102,8 @@ def create_individual_order(
             order = new_order(OrderKind.INDIVIDUAL, trainee_id, plan, [trainee_id], now)
         if invoice is not None:
             attach_request(order, invoice, now)
+        else:  # 以后申请 this time: a request left by an earlier attempt is taken back
+            drop_request(order)
     return order_view(order)
 
 

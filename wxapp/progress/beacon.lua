@@ -15,9 +15,14 @@
 -- KEYS[5] rate counter  {t:<id>}:rl:beacon:<window>  beacons in this window (wxapp/infra/limits.py)
 -- KEYS[6] ended sessions {t:<id>}:sess      ep (session epoch), x:<session id> (ended one by one)
 --                                           (wxapp/accounts/session_ends.py)
+-- KEYS[7] learning record {t:<id>}:rec      per play of a chapter, <f>:<chapter>:<play id> for f in
+--                                           s, e (first, last beacon ms), c (seconds credited),
+--                                           qp, qm (checks passed, missed), d, a (device, address);
+--                                           v counts changes (the flusher's change check)
 -- ARGV: play_id, seq, from, to, position, now, slack (ms), ratio, ttl, chapter id,
 --       rate limit, rate window (s), the cookie's session epoch, x:<its session id>,
---       rand (24 hex digits from the app), presence min s, max s (0: off), answer ms
+--       rand (24 hex digits from the app), presence min s, max s (0: off), answer ms,
+--       device label, client address
 -- Returns {status, w, dur, done, newly, course, plan, plan_info, course_done, field,
 --          check id, check due ms}
 
@@ -26,8 +31,10 @@ local play_id, seq = ARGV[1], tonumber(ARGV[2])
 local from, to, position = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now, slack, ratio, ttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local now_ms = math.floor(now * 1000 + 0.5)
+local now_text = string.format('%.0f', now_ms)
 local rand, pmin, pmax, answer_ms = ARGV[15], tonumber(ARGV[16]), tonumber(ARGV[17]), tonumber(ARGV[18])
 local on = pmin > 0
+local rec = KEYS[7]
 
 -- A session ended since its cookie was signed (session_rules.is_ended) is refused before
 -- anything is counted or changed; a missing hash counts as epoch 0, nothing ended.
@@ -80,11 +87,25 @@ local function reply(status, newly)
     qid or '', qdue or 0}
 end
 
--- A check left unanswered: dropped, counted, the next one drawn; `paused` stops that play.
+-- The learning record of a play in a chapter: opened by its first beacon there.
+local function record(p, c)
+  local suffix = ':' .. c .. ':' .. p
+  if redis.call('HSETNX', rec, 's' .. suffix, now_text) == 1 then
+    redis.call('HSET', rec, 'd' .. suffix, ARGV[19], 'a' .. suffix, ARGV[20])
+  end
+  return suffix
+end
+
+-- A check left unanswered: dropped, counted (for the play and chapter it waited in), the
+-- next one drawn; `paused` stops that play.
 local function miss(paused)
   redis.call('HDEL', play, 'q', 'qt')
   redis.call('HSET', play, 'pk', draw())
   redis.call('HINCRBY', play, 'qm', 1)
+  if current[1] and current[4] then
+    redis.call('HINCRBY', rec, 'qm:' .. current[4] .. ':' .. current[1], 1)
+    redis.call('HINCRBY', rec, 'v', 1)
+  end
   if paused then redis.call('HSET', play, 'pz', paused) end
   qid, qdue = nil, nil
 end
@@ -109,6 +130,9 @@ if current[1] ~= play_id then
     end
   end
   redis.call('EXPIRE', play, ttl)
+  redis.call('HSET', rec, 'e' .. record(play_id, ARGV[10]), now_text)
+  redis.call('HINCRBY', rec, 'v', 1)
+  redis.call('EXPIRE', rec, ttl)
   redis.call('HSET', ch, 'pos', math.floor(position), 'v', version)
   redis.call('EXPIRE', ch, ttl)
   return reply('ok', false)
@@ -130,7 +154,11 @@ redis.call('HSET', play, 'last', ARGV[6], 'seq', ARGV[2], 'ch', ARGV[10])
 -- The TTLs (a week) are renewed once an hour of a play, and when it moves to a chapter:
 -- not on every beacon.
 local renew = entering or math.floor(now / 3600) ~= math.floor(last / 3600)
-if renew then redis.call('EXPIRE', play, ttl) end
+if renew then redis.call('EXPIRE', play, ttl); redis.call('EXPIRE', rec, ttl) end
+local suffix = ':' .. ARGV[10] .. ':' .. play_id
+if entering then record(play_id, ARGV[10]) end
+redis.call('HSET', rec, 'e' .. suffix, now_text)
+redis.call('HINCRBY', rec, 'v', 1)
 
 if qid then
   if now_ms > qdue + answer_ms then
@@ -169,6 +197,7 @@ if on then
 end
 if n > 0 then
   redis.call('HSET', play, 'c', string.format('%.0f', base + n * 1000))
+  redis.call('HINCRBY', rec, 'c' .. suffix, n)
 end
 
 local b = a + n

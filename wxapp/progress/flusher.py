@@ -7,6 +7,12 @@ dirty for the next one. Removal is followed by a version check: a chapter that c
 while the batch was in flight is marked dirty again, so no beacon's change is ever
 dropped from the work list.
 
+The learning record (学习记录) rides along: for each trainee in the batch, the plays the beacon
+script keeps in the trainee's record hash are upserted (one multi-row statement) in the same
+transaction, a play still going updated in place; the finished ones are then dropped from
+Redis unless touched meanwhile, and a trainee whose record changed in flight is marked
+dirty again, like a chapter.
+
 Runs as `flask --app wsgi progress flush` (production: one or more worker processes;
 several are safe, the upsert never lowers coverage) or, for `make run`, as a thread in
 the dev server when PROGRESS_INPROCESS_FLUSH is on.
@@ -16,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import Flask
@@ -24,8 +30,15 @@ from flask import Flask
 from models import db
 from wxapp.infra.transaction import transaction
 from wxapp.progress import core
+from wxapp.progress.learning_record import play_rows, upsert_plays
 from wxapp.progress.records import upsert_chapters
-from wxapp.progress.store import DIRTY, ChapterState, ProgressStore, parse_member
+from wxapp.progress.store import (
+    DIRTY,
+    ChapterState,
+    ProgressStore,
+    TraineeRecords,
+    parse_member,
+)
 from wxapp.progress.tracking import get_store
 
 log = logging.getLogger(__name__)
@@ -37,13 +50,17 @@ BATCH = 500
 class Batch:
     members: list[str]
     states: list[ChapterState | None]
+    records: list[TraineeRecords] = field(default_factory=list)  # of the members' trainees
 
 
 def read_batch(store: ProgressStore, size: int = BATCH) -> Batch:
-    """Up to `size` dirty chapters and their hot state; nothing is removed yet."""
+    """Up to `size` dirty chapters, their hot state and their trainees' learning records;
+    nothing is removed yet."""
     members = store.redis.srandmember(DIRTY, size) or []
-    states = store.chapter_states([parse_member(m) for m in members]) if members else []
-    return Batch(list(members), states)
+    keys = [parse_member(m) for m in members]
+    states = store.chapter_states(keys) if members else []
+    records = store.trainee_records(sorted({tid for tid, _ in keys}))
+    return Batch(list(members), states, records)
 
 
 def write_batch(store: ProgressStore, batch: Batch, now: datetime) -> int:
@@ -67,10 +84,26 @@ def write_batch(store: ProgressStore, batch: Batch, now: datetime) -> int:
         )
     with transaction():
         upsert_chapters(rows)
+        upsert_plays(play_rows(batch.records))
     if batch.members:
         store.redis.srem(DIRTY, *batch.members)
         _redirty_changed(store, batch)
+        _redirty_records(store, batch)
     return len(rows)
+
+
+def _redirty_records(store: ProgressStore, batch: Batch) -> None:
+    """Drop the finished plays just written; a trainee whose record changed since it was
+    read is marked dirty again (through one of its chapters in the batch)."""
+    written = [r for r in batch.records if r.plays or r.version]
+    versions = store.drop_written(written)
+    changed = {r.trainee_id for r, now in zip(written, versions, strict=True) if now != r.version}
+    if not changed:
+        return
+    again = {}
+    for member in batch.members:
+        again.setdefault(parse_member(member)[0], member)
+    store.redis.sadd(DIRTY, *[again[tid] for tid in changed])
 
 
 def _redirty_changed(store: ProgressStore, batch: Batch) -> None:

@@ -1,8 +1,10 @@
-"""我的进度: a year's 学时 (公需 and 专业, done vs required), each enrolled plan's 计划完成度
-and the courses started in it with their chapters.
+"""我的进度: a year's standing (`wxapp.progress.standing`: 公需 and 专业 each counted up to
+its requirement, surplus apart, 还差 per kind), each enrolled plan's 计划完成度 with the
+certificate already held for it, the courses started in it with their chapters, and every
+year the trainee has plans in.
 
-A bounded number of queries whatever the number of courses: totals, plans, started
-courses, their chapters with the trainee's progress, completions. A course counts as
+A bounded number of queries whatever the number of courses: the years, plans (with
+their certificates; the standing is summed from them), started courses, their chapters with the trainee's progress, completions. A course counts as
 started once one of its chapters is in the database (within PROGRESS_FLUSH_S of the first
 beacon); the chapters of started courses are also read from Redis in one pipeline, so
 their percentages are never behind the player.
@@ -17,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import (
+    Certificate,
     Chapter,
     ChapterProgress,
     Course,
@@ -30,15 +33,22 @@ from models import (
 )
 from wxapp.catalogue.plans import KIND_NAMES, hours_text
 from wxapp.progress import core
-from wxapp.progress.credits import year_totals
 from wxapp.progress.records import trainee_progress
+from wxapp.progress.standing import year_standing
 from wxapp.progress.store import ProgressStore
 
 
 def my_progress(store: ProgressStore, trainee_id: int, year: int) -> dict[str, Any]:
     enrolled = db.session.execute(
-        sa.select(Enrollment, TrainingPlan)
+        sa.select(Enrollment, TrainingPlan, Certificate)
         .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
+        .outerjoin(
+            Certificate,
+            sa.and_(
+                Certificate.trainee_id == Enrollment.trainee_id,
+                Certificate.plan_id == Enrollment.plan_id,
+            ),
+        )
         .where(
             Enrollment.trainee_id == trainee_id,
             Enrollment.status == EnrollmentStatus.PAID,
@@ -46,7 +56,7 @@ def my_progress(store: ProgressStore, trainee_id: int, year: int) -> dict[str, A
         )
         .order_by(TrainingPlan.kind, TrainingPlan.id)
     ).all()
-    plan_ids = [plan.id for _, plan in enrolled]
+    plan_ids = [plan.id for _, plan, _ in enrolled]
     courses_by_plan: dict[int, list[Course]] = defaultdict(list)
     chapters_by_course: dict[int, list[dict[str, Any]]] = defaultdict(list)
     learned: dict[int, Any] = {}
@@ -75,8 +85,10 @@ def my_progress(store: ProgressStore, trainee_id: int, year: int) -> dict[str, A
                 ).all()
             )
     plans = []
-    for enrollment, plan in enrolled:
+    done_by_kind: dict[str, Decimal] = defaultdict(Decimal)
+    for enrollment, plan, certificate in enrolled:
         done = Decimal(enrollment.hours_done or 0)
+        done_by_kind[plan.kind] += done
         plans.append(
             {
                 "id": plan.id,
@@ -88,13 +100,37 @@ def my_progress(store: ProgressStore, trainee_id: int, year: int) -> dict[str, A
                 "percent": core.plan_percent(done, plan.required_hours),
                 "completed": enrollment.completed_at is not None,
                 "completed_at": _iso(enrollment.completed_at),
+                "certificate": _certificate(certificate),
                 "courses": [
                     _course(c, chapters_by_course[c.id], learned.get(c.id))
                     for c in courses_by_plan[plan.id]
                 ],
             }
         )
-    return {"year": year, "totals": year_totals(trainee_id, year), "plans": plans}
+    return {
+        "year": year,
+        "totals": year_standing(year, done_by_kind).to_dict(),
+        "years": _years(trainee_id, year),
+        "plans": plans,
+    }
+
+
+def _years(trainee_id: int, year: int) -> list[int]:
+    """Every year the trainee has paid plans in, and the year shown, newest first."""
+    years = db.session.scalars(
+        sa.select(TrainingPlan.year)
+        .distinct()
+        .join(Enrollment, Enrollment.plan_id == TrainingPlan.id)
+        .where(Enrollment.trainee_id == trainee_id, Enrollment.status == EnrollmentStatus.PAID)
+    ).all()
+    return sorted({*years, year}, reverse=True)
+
+
+def _certificate(cert: Certificate | None) -> dict[str, Any] | None:
+    """The certificate held for the plan (serial and its print page), or None."""
+    if cert is None:
+        return None
+    return {"id": cert.id, "serial": cert.serial, "print_url": f"/certificates/{cert.id}"}
 
 
 def _chapters(

@@ -57,6 +57,11 @@ def superseded_key(trainee_id: int) -> str:
     return f"{tag(trainee_id)}:old"
 
 
+def record_key(trainee_id: int) -> str:
+    """The learning record of the trainee's plays not yet written (or still going)."""
+    return f"{tag(trainee_id)}:rec"
+
+
 def rate_key(trainee_id: int, now_s: float) -> str:
     """The beacon counter of the current window, by the app clock (tests move it)."""
     return f"{tag(trainee_id)}:rl:beacon:{int(now_s // limits.BEACON.window_s)}"
@@ -72,6 +77,8 @@ def parse_member(member: str) -> tuple[int, int]:
 
 
 STATE_FIELDS = ("iv", "w", "pos", "dur", "course", "done", "v")
+# The learning record's fields of one play in one chapter, "<field>:<chapter>:<play id>".
+RECORD_FIELDS = ("s", "e", "c", "qp", "qm", "d", "a")
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,34 @@ class ScriptResult:
     field: str = ""
     check_id: str = ""  # a presence check waiting for an answer, when not ""
     check_due_ms: int = 0
+
+
+@dataclass(frozen=True)
+class PlayRecord:
+    """One play of a chapter as the beacon script keeps it (times in epoch ms)."""
+
+    chapter_id: int
+    play_id: str
+    started_ms: int
+    ended_ms: int
+    credited: int
+    passed: int
+    missed: int
+    device: str
+    address: str
+
+    @property
+    def suffix(self) -> str:
+        return f":{self.chapter_id}:{self.play_id}"
+
+
+@dataclass(frozen=True)
+class TraineeRecords:
+    """A trainee's learning record hash as read at once: its plays and its change count."""
+
+    trainee_id: int
+    plays: list[PlayRecord]
+    version: int
 
 
 @dataclass(frozen=True)
@@ -118,6 +153,7 @@ class ProgressStore:
         self._beacon = client.register_script((HERE / "beacon.lua").read_text())
         self._load = client.register_script((HERE / "load_chapter.lua").read_text())
         self._answer = client.register_script((HERE / "presence.lua").read_text())
+        self._written = client.register_script((HERE / "record_written.lua").read_text())
         # On Redis Cluster the script and the dirty mark live on different nodes: they go
         # through the cluster client, which routes each command to its slot's master.
         self._wire = None if isinstance(client, redis.RedisCluster) else Wire(client)
@@ -134,8 +170,13 @@ class ProgressStore:
         now_s: float,
         session: SessionMark = NO_MARK,
         rand: str | None = None,
+        device: str = "",
+        address: str = "",
     ) -> ScriptResult:
         """Run the beacon script and mark the chapter dirty, in one round trip.
+
+        `device` and `address` go into the learning record of the play when it opens in the
+        chapter (the first beacon of the play there).
 
         The script first refuses ("ended") a beacon whose session (`session`, the mark of
         its cookie) has ended: the trainee's ended sessions (accounts.session_ends) share
@@ -150,6 +191,7 @@ class ProgressStore:
             superseded_key(trainee_id),
             rate_key(trainee_id, now_s),
             session_ends.key(trainee_id),
+            record_key(trainee_id),
         ]
         args = [
             play_id,
@@ -170,6 +212,8 @@ class ProgressStore:
             presence.min_s,
             presence.max_s,
             math.floor(presence.answer_s * 1000),
+            device,
+            address,
         ]
         member = dirty_member(trainee_id, chapter_id)
         try:
@@ -201,10 +245,14 @@ class ProgressStore:
     def answer(
         self, trainee_id: int, play_id: str, check_id: str, now_s: float, rand: str | None = None
     ) -> str:
-        """Answer a presence check (presence.lua): ok, paused, superseded or unknown."""
+        """Answer a presence check (presence.lua): ok, paused, superseded or unknown.
+
+        A counted answer (passed, or missed for being late) changed the learning record of
+        the play in its chapter: that chapter is marked dirty for the flusher.
+        """
         presence = self.presence
         status = self._answer(
-            keys=[play_key(trainee_id)],
+            keys=[play_key(trainee_id), record_key(trainee_id)],
             args=[
                 play_id,
                 check_id,
@@ -215,6 +263,8 @@ class ProgressStore:
                 presence.max_s,
             ],
         )
+        if len(status) > 1 and status[1]:
+            self.redis.sadd(DIRTY, dirty_member(trainee_id, int(status[1])))
         return str(status[0])
 
     def _beacon_call(self, keys: list[str], args: list[Any], member: str) -> list[Any]:
@@ -263,6 +313,40 @@ class ProgressStore:
         )
         return [_state(values) for values in replies]
 
+    def trainee_records(self, trainee_ids: list[int]) -> list[TraineeRecords]:
+        """Several trainees' learning record hashes in one round trip (the flusher's batches)."""
+        if not trainee_ids:
+            return []
+        if self._wire is None:  # Redis Cluster: one pipeline, split by node
+            pipe = self.redis.pipeline(transaction=False)
+            for tid in trainee_ids:
+                pipe.hgetall(record_key(tid))
+            replies = pipe.execute()
+        else:
+            replies = [
+                _pairs(flat)
+                for flat in self._wire.call(*[("HGETALL", record_key(t)) for t in trainee_ids])
+            ]
+        return [_records(tid, fields) for tid, fields in zip(trainee_ids, replies, strict=True)]
+
+    def drop_written(self, written: list[TraineeRecords]) -> list[int]:
+        """After the flusher wrote these records: drop the finished plays (no longer the
+        trainee's current play) unless a beacon touched them since, then answer each
+        trainee's change count as it is now; one round trip (a pipeline, split by node on
+        Redis Cluster)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for records in written:
+            keys = [play_key(records.trainee_id), record_key(records.trainee_id)]
+            args: list[Any] = []
+            for play in records.plays:
+                args += [play.suffix, str(play.ended_ms)]
+            if args:
+                self._written(keys=keys, args=args, client=pipe)
+        for records in written:
+            pipe.hget(record_key(records.trainee_id), "v")
+        replies = pipe.execute()
+        return [int(v or 0) for v in replies[-len(written) :]] if written else []
+
     def mark_undone(self, trainee_id: int, chapter_id: int) -> None:
         """Let the next beacon complete the chapter again: its database write failed."""
         self.redis.hset(chapter_key(trainee_id, chapter_id), "done", 0)
@@ -278,6 +362,40 @@ class ProgressStore:
 
     def forget_entitlements(self, trainee_id: int) -> None:
         self.redis.delete(entitlement_key(trainee_id))
+
+
+def _pairs(flat: Any) -> dict[str, str]:
+    """HGETALL through the wire: a flat list of field, value (RESP2) or already a dict."""
+    if isinstance(flat, dict):
+        return flat
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _records(trainee_id: int, fields: dict[str, str]) -> TraineeRecords:
+    plays: dict[str, dict[str, str]] = {}
+    for name, value in fields.items():
+        kind, sep, suffix = name.partition(":")
+        if sep and kind in RECORD_FIELDS:
+            plays.setdefault(suffix, {})[kind] = value
+    found = []
+    for suffix, values in plays.items():
+        if "s" not in values or "e" not in values:
+            continue  # a count left behind by a play whose record is gone: nothing to show
+        chapter, _, play_id = suffix.partition(":")
+        found.append(
+            PlayRecord(
+                chapter_id=int(chapter),
+                play_id=play_id,
+                started_ms=int(values["s"]),
+                ended_ms=int(values["e"]),
+                credited=int(values.get("c", 0)),
+                passed=int(values.get("qp", 0)),
+                missed=int(values.get("qm", 0)),
+                device=values.get("d", ""),
+                address=values.get("a", ""),
+            )
+        )
+    return TraineeRecords(trainee_id, found, int(fields.get("v", 0)))
 
 
 def _state(values: list[Any]) -> ChapterState | None:

@@ -31,6 +31,7 @@ from wxapp.infra.observability import BEACONS
 from wxapp.infra.transaction import transaction
 from wxapp.progress import core, records
 from wxapp.progress.completion import Completion, complete_chapter
+from wxapp.progress.devices import device_label
 from wxapp.progress.store import ProgressStore, ScriptResult, entitlement_key
 
 SUPERSEDED_MESSAGE = "正在其他设备学习，本页面已停止记录学习进度"
@@ -46,6 +47,21 @@ class Beacon:
     start: float  # "from" on the wire
     end: float  # "to" on the wire
     position: float
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a beacon came from, for the learning record."""
+
+    device: str  # devices.device_label of its User-Agent
+    address: str  # the client's IP as the app sees it (behind PROXY_COUNT proxies)
+
+    @classmethod
+    def of(cls, user_agent: str, address: str) -> Client:
+        return cls(device_label(user_agent), address[:45])
+
+
+NO_CLIENT = Client("", "")
 
 
 def get_store(app: Flask | None = None) -> ProgressStore:
@@ -82,16 +98,18 @@ def record_beacon(
     now: datetime,
     database: Opener = nullcontext,
     session: SessionMark = NO_MARK,
+    client: Client = NO_CLIENT,
 ) -> dict:
     """Apply one beacon and answer what the player shows; 401 when `session` (the mark of
-    the cookie that sent it) has ended, told by the same script call.
+    the cookie that sent it) has ended, told by the same script call. `client` (its device
+    and address) goes into the learning record when the play opens in the chapter.
 
     The warm path is the Redis call alone. The cold paths (chapter or entitlements not in
     Redis, a completion) use the database inside `database()`: a caller outside an app
     context passes `app.app_context`, which is then pushed only when needed.
     """
     try:
-        result = _run(store, trainee_id, beacon, now, database, session)
+        result = _run(store, trainee_id, beacon, now, database, session, client)
     except AppError as refused:  # ended, superseded, not entitled, out of range, limited
         BEACONS.labels(outcome=refused.code).inc()
         raise
@@ -152,6 +170,7 @@ def _run(
     now: datetime,
     database: Opener,
     session: SessionMark,
+    client: Client = NO_CLIENT,
 ) -> ScriptResult:
     # At most: load the chapter, refresh entitlements, then the warm call.
     for _ in range(3):
@@ -165,6 +184,8 @@ def _run(
             beacon.position,
             now.timestamp(),
             session,
+            device=client.device,
+            address=client.address,
         )
         if result.status == "ended":
             raise Unauthorized(ENDED_MESSAGE, code=ENDED_CODE)

@@ -25,12 +25,26 @@ def report_for_admin(trainee_id: int, unit_id: int, year: int) -> dict[str, Any]
     so hiding existence would hide nothing, and the check runs before the unit is loaded,
     so the answer does not tell an existing unit from a missing one either.
     """
+    require_admin(trainee_id, unit_id)
+    return unit_report(unit_id, year)
+
+
+def require_admin(trainee_id: int, unit_id: int) -> None:
+    """Forbidden (403) unless the trainee administers `unit_id` (see `report_for_admin`)."""
     own = administered_unit(trainee_id)
     if own is None:
         raise Forbidden("需要单位管理员权限", code="not_unit_admin")
     if own != unit_id:
         raise Forbidden("只能查看本单位的报表", code="other_unit")
-    return unit_report(unit_id, year)
+
+
+def my_unit(trainee_id: int) -> dict[str, Any]:
+    """The unit this account administers (the unit page opens on it); 403 when none."""
+    own = administered_unit(trainee_id)
+    unit = db.session.get(Unit, own) if own is not None else None
+    if unit is None:
+        raise Forbidden("需要单位管理员权限", code="not_unit_admin")
+    return {"id": unit.id, "name": unit.name, "district": unit.district}
 
 
 def grant_unit_admin(username: str, unit_id: int, now: datetime) -> dict[str, Any]:

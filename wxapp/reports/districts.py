@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from models import Trainee, Unit
 from wxapp.infra.replica import reading
-from wxapp.progress.credits import REQUIRED_HOURS
+from wxapp.progress.standing import REQUIRED_HOURS
 from wxapp.reports.unit import PUBLIC, SPECIALIST, year_hours_by_trainee
 
 NO_DISTRICT = "（未填写）"

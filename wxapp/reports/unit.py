@@ -25,7 +25,7 @@ from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import NotFound
 from wxapp.infra.clock import SHANGHAI, local
 from wxapp.infra.replica import reading
-from wxapp.progress.credits import REQUIRED_HOURS
+from wxapp.progress.standing import year_standing
 
 PUBLIC, SPECIALIST = "public", "specialist"
 MET, UNMET = "达标", "未达标"
@@ -52,17 +52,21 @@ def year_hours_by_trainee(year: int) -> sa.Subquery:
     )
 
 
-def verdict(public_done: Decimal, specialist_done: Decimal) -> dict[str, Any]:
-    """A row's numbers and verdict (pure): 达标 needs both kinds met."""
-    public_met = public_done >= REQUIRED_HOURS[PUBLIC]
-    specialist_met = specialist_done >= REQUIRED_HOURS[SPECIALIST]
+def verdict(public_done: Decimal, specialist_done: Decimal, year: int = 0) -> dict[str, Any]:
+    """A row's numbers and verdict (pure), read from the yearly standing
+    (`wxapp.progress.standing`): 达标 needs both kinds met, surplus of one kind never makes
+    up for the other; `shortfall` is what is missing ("还差 30 公需学时", "" when met)."""
+    standing = year_standing(year, {PUBLIC: public_done, SPECIALIST: specialist_done})
+    public, specialist = standing.of(PUBLIC), standing.of(SPECIALIST)
     return {
-        "public_done": float(public_done),
-        "public_required": REQUIRED_HOURS[PUBLIC],
-        "specialist_done": float(specialist_done),
-        "specialist_required": REQUIRED_HOURS[SPECIALIST],
-        "met": public_met and specialist_met,
-        "verdict": MET if public_met and specialist_met else UNMET,
+        "public_done": float(public.done),
+        "public_required": public.required,
+        "specialist_done": float(specialist.done),
+        "specialist_required": specialist.required,
+        "counted": float(standing.counted),
+        "shortfall": standing.shortfall_text(),
+        "met": standing.met,
+        "verdict": MET if standing.met else UNMET,
     }
 
 
@@ -99,7 +103,7 @@ def _unit_report(session: Session, unit_id: int, year: int) -> dict[str, Any]:
             "name": name,
             "id_number_masked": mask_id_number(id_number),
             "phone": phone,
-            **verdict(Decimal(public_done), Decimal(specialist_done)),
+            **verdict(Decimal(public_done), Decimal(specialist_done), year),
         }
         met += row["met"]
         trainees.append(row)

@@ -6,6 +6,7 @@ it may become a formula in the unit's spreadsheet (wxapp/infra/xlsx.py).
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,17 @@ UNIT_HEADER = (
     "是否达标",
 )
 MOVEMENT_HEADER = ("变动", "姓名", "身份证号码", "日期", "原单位 / 新单位", "办理人")
+STAFF_HEADER = (
+    "姓名",
+    "身份证号码",
+    "公需科目已完成学时",
+    "公需科目要求学时",
+    "专业科目已完成学时",
+    "专业科目要求学时",
+    "状态",
+    "还差",
+    "最近提醒",
+)
 DISTRICT_HEADER = ("区县", "单位数", "未达标单位数", "学员数", "未达标学员数")
 
 
@@ -90,3 +102,30 @@ def write_district_summary(year: int, rows: list[dict[str, Any]], path: Path) ->
             )
         )
     wb.save(path)
+
+
+def staff_xlsx(listing: dict[str, Any]) -> bytes:
+    """The unit page's list as shown, filters included (wxapp/reports/staff.py)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=f"{listing['year']}年度应训未训")
+    unit = listing["unit"]
+    ws.append(text_row(ws, [f"{unit['name']}（{unit['district']}）继续教育学时统计"]))
+    ws.append(text_row(ws, [f"筛选：{listing['filter_text']}"]))
+    c = listing["counts"]
+    ws.append(
+        [
+            f"共 {c['all']} 人：未开始 {c['not_started']} 人，学习中 {c['learning']} 人，"
+            f"未达标 {c['unmet']} 人，已达标 {c['met']} 人；本表 {len(listing['items'])} 人"
+        ]
+    )
+    ws.append(list(STAFF_HEADER))
+    for row in listing["items"]:
+        ws.append(text_row(ws, [
+            row["name"], row["id_number_masked"],
+            row["public"]["done"], row["public"]["required"],
+            row["specialist"]["done"], row["specialist"]["required"],
+            row["state_label"], row["shortfall"], row["reminded_text"],
+        ]))  # fmt: skip
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -180,6 +180,24 @@ def template_send():
     return _send("template")
 
 
+@bp.post("/cgi-bin/message/custom/send")
+def custom_send():
+    """客服消息 (text only here): kept in the inbox beside the template messages."""
+    r = get_redis()
+    failed = _token_error() or state.take_failure(r)
+    if failed:
+        return _err(failed)
+    body = _json_body()
+    if body is None:
+        return _err(44002)
+    if not body.get("touser"):
+        return _err(40003)
+    if body.get("msgtype") != "text" or not (body.get("text") or {}).get("content"):
+        return _err(40008)  # invalid message type
+    state.deliver(r, "custom", body, app_now().isoformat())
+    return _ok()
+
+
 @bp.post("/cgi-bin/message/subscribe/bizsend")
 def subscribe_send():
     return _send("subscribe")

@@ -27,7 +27,7 @@ from typing import Any
 import redis
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.replies import ArticlesReply, TextReply
+from wechatpy.replies import ArticlesReply, TextReply, TransferCustomerServiceReply
 
 from wxapp.wechat.xmlsafe import HostileXml, parse_flat
 
@@ -193,6 +193,8 @@ def _render(reply: Reply | None, message: Any) -> str:
         return "success"  # WeChat's "no reply"
     if reply["type"] == "news":
         return ArticlesReply(message=message, articles=reply["articles"]).render()
+    if reply["type"] == "transfer_customer_service":  # to the account's 客服 (多客服)
+        return TransferCustomerServiceReply(message=message).render()
     return TextReply(message=message, content=reply["content"]).render()
 
 

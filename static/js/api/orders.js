@@ -80,8 +80,39 @@ export const getOrder = async (no, opts) => normalizeOrder(await get(`/api/order
 export const myOrders = async () => list(pick(await get('/api/me/orders'), ['items', 'orders'], [])).map(normalizeOrder);
 export const qrcodeUrl = (no) => `/api/orders/${encodeURIComponent(no)}/qrcode.png`;
 
-export async function createGroupOrder(planId, idNumbers) {
-  const raw = await post('/api/group-orders', { plan_id: Number(planId), id_numbers: idNumbers });
+/** 取消订单 (closed at WeChat Pay too); an order paid meanwhile answers 409 order_paid. */
+export const cancelOrder = async (no) => normalizeOrder(await post(`/api/orders/${encodeURIComponent(no)}/cancel`));
+
+function normalizeMember(m) {
+  return {
+    name: pick(m, ['name'], ''),
+    idNumber: pick(m, ['id_number_masked'], ''),
+    enrolled: Boolean(pick(m, ['enrolled'], false)),
+    hoursDone: num(pick(m, ['hours_done'])),
+    requiredHours: num(pick(m, ['required_hours'])),
+    percent: num(pick(m, ['percent'])),
+  };
+}
+
+/** 团购订单: the payer's group orders, each with its trainees and invoice. */
+export async function myGroupOrders() {
+  return list(pick(await get('/api/me/group-orders'), ['items'], [])).map((o) => ({
+    ...normalizeOrder(o),
+    enrolledCount: num(pick(o, ['enrolled_count'])),
+    completedCount: num(pick(o, ['completed_count'])),
+    membersTotal: num(pick(o, ['members_total'])),
+    members: list(pick(o, ['members'], [])).map(normalizeMember),
+  }));
+}
+
+/** The next page of a group order's trainees. */
+export async function groupMembers(no, offset) {
+  const raw = await get(`/api/group-orders/${encodeURIComponent(no)}/members`, { query: { offset } });
+  return list(pick(raw, ['members'], [])).map(normalizeMember);
+}
+
+export async function createGroupOrder(planId, idNumbers, invoice = null) {
+  const raw = await post('/api/group-orders', { plan_id: Number(planId), id_numbers: idNumbers, invoice });
   const order = pick(raw, ['order']);
   const accepted = pick(raw, ['accepted_count', 'accepted', 'count']);
   const orderRaw = order || (pick(raw, ['out_trade_no']) ? raw : null);

@@ -64,10 +64,12 @@ function form({ title, desc, cells, submitLabel, onSubmit, extra }) {
   return node;
 }
 
+// The help line must stay readable (WeUI's footer grey is 1.6:1 on white; .help-line is 7:1).
 const HELP = h(
   'div',
-  { class: 'weui-footer' },
+  { class: 'weui-footer help-line' },
   h('p', { class: 'weui-footer__text' }, '账号注册、登录问题咨询：400-023-9229，按 1 选择登录注册问题'),
+  h('p', { class: 'weui-footer__text' }, h('a', { href: '/h5/help' }, '更多咨询方式与在线客服')),
 );
 
 /**

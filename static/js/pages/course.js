@@ -175,7 +175,9 @@ async function load() {
     ),
     h('div', { class: 'weui-cells__title' }, '章节'),
     h('div', { class: 'weui-cells chapter-list', id: 'chapters' }),
-    planId ? h('p', { class: 'hint' }, h('a', { href: `/h5/plan?id=${planId}` }, '返回课程列表'), '　', h('a', { href: '/h5/progress' }, '我的进度')) : h('p', { class: 'hint' }, h('a', { href: '/h5/progress' }, '我的进度')),
+    planId
+      ? h('p', { class: 'hint' }, h('a', { href: `/h5/plan?id=${planId}` }, '返回课程列表'), '　', h('a', { href: '/h5/progress' }, '我的进度'), '　', h('a', { href: `/h5/learning-record?course=${courseId}` }, '学习记录'))
+      : h('p', { class: 'hint' }, h('a', { href: '/h5/progress' }, '我的进度'), '　', h('a', { href: `/h5/learning-record?course=${courseId}` }, '学习记录')),
   ]);
   const wanted = course.chapters.find((c) => String(c.id) === q.get('chapter'));
   const firstOpen = course.chapters.find((c) => !chapterState.get(String(c.id))?.done);

@@ -1,15 +1,19 @@
-// 团体购买: pasted ID numbers (one per line), the per-line result, 下载错误文件, and paying the
-// order for the accepted trainees by QR code (Native, on a PC) or WeChat Pay (JSAPI).
+// 团体购买: pasted ID numbers (one per line), 电子发票 以后申请 / 立即申请, the per-line result,
+// 下载错误文件, and paying the order for the accepted trainees: 扫码支付 outside WeChat (the
+// page turns to 支付成功 by itself), WeChat Pay (JSAPI) inside it.
 import { planDetail } from '../api/catalogue.js';
-import { createGroupOrder, nativePay } from '../api/orders.js';
+import { createGroupOrder } from '../api/orders.js';
 import { $, alertDialog, boot, h, hours, inWeChat, page, params, toast, topTips, yuan } from '../core/ui.js';
-import { payOrder, waitPaid } from './pay-flow.js';
+import { invoiceChoice } from './invoice-form.js';
+import { payOrder } from './pay-flow.js';
+import { qrPayPanel } from './qr-pay.js';
 
 const planId = params().get('plan');
 const ADVICE = '人员数量较多的情况，可直接从名单表格中复制身份证号码粘贴至输入框内，仅复制身份证号码，每行一个，请注意身份证中字母 X 大写，身份证前后不要有空格、特殊字符。';
 const MAX_LINES = 5000;
 
 let plan = null;
+let invoiceWhen = null; // 电子发票 以后申请 / 立即申请, chosen with each paste
 
 function resultView(result) {
   const parts = [];
@@ -34,9 +38,11 @@ function resultView(result) {
     );
   }
   if (result.order && result.acceptedCount) {
-    const no = result.order.no;
-    const paid = async () => {
-      $('#pay-area').replaceChildren(h('div', { class: 'notice ok', id: 'group-paid' }, `支付成功，${result.acceptedCount} 名学员即可登录进行学习`));
+    const { no } = result.order;
+    const paid = () => {
+      $('#pay-area').replaceChildren(
+        h('div', { class: 'notice ok', id: 'group-paid', role: 'status' }, `支付成功，${result.acceptedCount} 名学员即可登录进行学习。`, h('a', { href: '/h5/group-orders' }, '查看团购订单')),
+      );
       toast('支付成功');
     };
     parts.push(
@@ -44,32 +50,16 @@ function resultView(result) {
         'div',
         { class: 'card', id: 'pay-area' },
         h('div', { class: 'meta' }, `订单号：${no}`),
-        inWeChat() ? null : h('div', { id: 'native-slot' }, h('div', { class: 'weui-loadmore' }, h('i', { class: 'weui-loading' }), h('span', { class: 'weui-loadmore__tips' }, '正在生成支付二维码'))),
-        h(
-          'div',
-          { class: 'row' },
-          inWeChat() ? null : h('button', { class: 'weui-btn weui-btn_default', onclick: async () => (await waitPaid(no, 3)) && paid() }, '已完成支付'),
-          h('button', { class: 'weui-btn weui-btn_primary', id: 'pay-jsapi', onclick: async () => (await payOrder(no)) && paid() }, '微信支付'),
-        ),
+        h('div', { class: 'meta', id: 'group-invoice' }, result.order.invoice ? `电子发票：${result.order.invoice.title}（立即申请，支付成功后开具）` : '电子发票：以后申请（缴费成功后可在“我的订单”中申请）'),
+        // Outside WeChat: the order's QR code, the page turning to 支付成功 by itself.
+        inWeChat()
+          ? h('div', { class: 'row' }, h('button', { class: 'weui-btn weui-btn_primary', id: 'pay-jsapi', onclick: async () => (await payOrder(no)) && paid() }, '微信支付'))
+          : qrPayPanel(no, { onPaid: paid, onClosed: () => $('#pay-area').replaceChildren(h('div', { class: 'notice' }, '订单已关闭，请重新提交')) }),
+        h('p', { class: 'hint' }, '如需稍后支付或取消，可在', h('a', { href: `/h5/order?no=${encodeURIComponent(no)}` }, '订单页'), '或“我的订单”中操作。'),
       ),
     );
   }
   return parts;
-}
-
-/** On a PC: a Native payment's QR code to scan with WeChat (and the sandbox's scan page). */
-async function showNative(no) {
-  const slot = $('#native-slot');
-  if (!slot) return;
-  try {
-    const native = await nativePay(no);
-    slot.replaceChildren(
-      h('img', { class: 'qr', src: native.qrcodeUrl, alt: '微信扫码支付', id: 'pay-qr' }),
-      h('p', { class: 'hint', style: { textAlign: 'center' } }, '请使用微信扫一扫支付', native.sandboxScanUrl ? ['　', h('a', { href: native.sandboxScanUrl, target: '_blank', id: 'sandbox-scan' }, '沙箱：模拟扫码')] : null),
-    );
-  } catch (err) {
-    if (!err.redirecting) slot.replaceChildren(h('div', { class: 'notice err' }, err.message));
-  }
 }
 
 async function submit() {
@@ -77,13 +67,18 @@ async function submit() {
   const lines = text.split(/\r?\n/).filter((l) => l.trim());
   if (!lines.length) return topTips('请输入需参训学员的身份证号码，每行一个');
   if (lines.length > MAX_LINES) return topTips(`一次最多提交 ${MAX_LINES} 个身份证号码`);
+  let invoice;
+  try {
+    invoice = invoiceWhen.read(); // this paste's own choice: 以后申请 (null) or 立即申请
+  } catch (err) {
+    return topTips(err.message);
+  }
   const button = $('#group-submit');
   button.disabled = true;
   try {
-    const result = await createGroupOrder(planId, text);
+    const result = await createGroupOrder(planId, text, invoice);
     $('#result').replaceChildren(...resultView(result));
     $('#result').scrollIntoView({ behavior: 'smooth' });
-    if (result.order && result.acceptedCount && !inWeChat()) await showNative(result.order.no);
   } catch (err) {
     if (!err.redirecting) await alertDialog(err.message, '提交失败');
   } finally {
@@ -94,6 +89,7 @@ async function submit() {
 async function load() {
   if (!planId) throw new Error('缺少培训项目编号，请从项目详情进入团体购买');
   plan = (await planDetail(planId, 1, 1)).plan;
+  invoiceWhen = invoiceChoice();
   const counter = h('div', { class: 'weui-textarea-counter' }, h('span', { id: 'line-count' }, '0'), ` / ${MAX_LINES} 行`);
   page('团体购买', [
     h('div', { class: 'card' }, h('h3', {}, plan.title), h('div', { class: 'meta' }, `${hours(plan.requiredHours)} 学时　每人 ¥${yuan(plan.priceFen)}`)),
@@ -122,8 +118,9 @@ async function load() {
       ),
     ),
     h('div', { class: 'weui-cells__tips advice' }, '注意事项：', ADVICE),
+    invoiceWhen.node,
     h('div', { class: 'weui-btn-area' }, h('button', { class: 'weui-btn weui-btn_primary', id: 'group-submit', onclick: submit }, '立即购买')),
-    h('p', { class: 'hint' }, '提交后系统逐行验证：学员账号存在且未购买对应学习计划，即可提交订单；购买成功，学员即可登录进行学习。如有未通过的行，可点击“下载错误文件”查看原因，修改后重新提交。缴费成功后，可在“我的订单”中申请开票。'),
+    h('p', { class: 'hint' }, '提交后系统逐行验证：学员账号存在且未购买对应学习计划，即可提交订单；购买成功，学员即可登录进行学习。如有未通过的行，可点击“下载错误文件”查看原因，修改后重新提交。选择“以后申请”发票的，缴费成功后可在“我的订单”中申请开票。', h('a', { href: '/h5/group-orders', id: 'group-orders-link' }, '查看团购订单')),
     h('div', { id: 'result' }),
   ]);
 }

@@ -1,4 +1,5 @@
-// The 电子发票 request form, used at purchase (立即申请), on 我的订单 (申请开票) and for a group.
+// The 电子发票 request form, used at purchase (立即申请), on 我的订单 (申请开票) and for a group;
+// and the choice at order time, 以后申请 or 立即申请 (个人购买 and 团体购买 alike).
 import { h } from '../core/ui.js';
 
 export const INVOICE_RULES = [
@@ -65,5 +66,37 @@ export function invoiceFields(current = null) {
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new Error('请填写正确的电子邮箱');
     return { title_type: titleType, title, tax_number: titleType === '单位' ? taxNumber : null, email };
   };
+  return { node, read };
+}
+
+/**
+ * 电子发票 at order time: 以后申请 (the default) or 立即申请 with the form. `read()` gives the
+ * invoice body for 立即申请, null for 以后申请, or throws Error(中文) for a bad form.
+ */
+export function invoiceChoice() {
+  const invoice = invoiceFields();
+  const laterTip = h('div', { class: 'weui-cells__tips', id: 'invoice-later-tip' }, `选择“以后申请”的，缴费成功后可在“我的订单”中申请开票。${INVOICE_RULES[0]}`);
+  invoice.node.style.display = 'none';
+  const node = h(
+    'div',
+    { class: 'invoice-choice' },
+    h('div', { class: 'weui-cells__title' }, '电子发票'),
+    h(
+      'div',
+      {
+        class: 'weui-cells weui-cells_radio',
+        onchange: (e) => {
+          if (e.target.name !== 'invoice_when') return;
+          // 立即申请 shows the form with the invoice rules; 以后申请 says where to apply later.
+          invoice.node.style.display = e.target.value === 'now' ? '' : 'none';
+          laterTip.hidden = e.target.value === 'now';
+        },
+      },
+      ['later', 'now'].map((v) => radio('invoice_when', v, v === 'now' ? '立即申请' : '以后申请', v === 'later')),
+    ),
+    invoice.node,
+    laterTip,
+  );
+  const read = () => (node.querySelector('input[name=invoice_when]:checked').value === 'now' ? invoice.read() : null);
   return { node, read };
 }

@@ -1,9 +1,9 @@
-// 我的订单 / 发票: orders with their state, 继续支付, 申请开票 with its rules, the invoice PDF.
-import { STATUS_NAMES, modifyInvoice, myOrders, nativePay, requestInvoice } from '../api/orders.js';
+// 我的订单 / 发票: orders with their state, 继续支付, 取消订单, 申请开票 with its rules, the invoice PDF.
+import { STATUS_NAMES, cancelOrder, modifyInvoice, myOrders, requestInvoice } from '../api/orders.js';
 import { isMissingRoute } from '../core/http.js';
-import { alertDialog, boot, dateText, emptyBlock, h, inWeChat, page, toast, topTips, yuan } from '../core/ui.js';
+import { alertDialog, boot, confirmDialog, dateText, emptyBlock, h, inWeChat, page, toast, topTips, yuan } from '../core/ui.js';
 import { INVOICE_RULES, invoiceFields } from './invoice-form.js';
-import { payOrder, waitPaid } from './pay-flow.js';
+import { payOrder } from './pay-flow.js';
 
 function invoiceSheet(order) {
   const fields = invoiceFields(order.invoice);
@@ -54,28 +54,10 @@ function invoicePart(order) {
   ];
 }
 
+/** 继续支付: WeChat Pay inside WeChat; elsewhere the order page's 扫码支付 (one QR path). */
 async function continuePay(order) {
-  if (order.group && !inWeChat()) {
-    let native;
-    try {
-      native = await nativePay(order.no);
-    } catch (err) {
-      if (!err.redirecting) await alertDialog(err.message, '无法发起支付');
-      return;
-    }
-    const sheet = h(
-      'div',
-      { class: 'js_dialog', role: 'dialog' },
-      h('div', { class: 'weui-mask' }),
-      h(
-        'div',
-        { class: 'weui-dialog' },
-        h('div', { class: 'weui-dialog__hd' }, h('strong', { class: 'weui-dialog__title' }, '微信扫码支付')),
-        h('div', { class: 'weui-dialog__bd' }, h('img', { class: 'qr', src: native.qrcodeUrl, alt: '支付二维码' }), `¥${yuan(order.amountFen)}`, native.sandboxScanUrl ? h('p', {}, h('a', { href: native.sandboxScanUrl, target: '_blank' }, '沙箱：模拟扫码支付')) : null),
-        h('div', { class: 'weui-dialog__ft' }, h('a', { role: 'button', class: 'weui-dialog__btn weui-dialog__btn_primary', onclick: async () => { sheet.remove(); if (await waitPaid(order.no, 3)) { toast('支付成功'); load(); } } }, '已完成支付')),
-      ),
-    );
-    document.body.append(sheet);
+  if (!inWeChat()) {
+    window.location.assign(`/h5/order?no=${encodeURIComponent(order.no)}`);
     return;
   }
   if (await payOrder(order.no)) {
@@ -84,12 +66,24 @@ async function continuePay(order) {
   }
 }
 
+async function cancel(order) {
+  if (!(await confirmDialog('取消后该订单将无法支付，如需购买请重新下单。', '确定取消订单？', '取消订单', '再想想'))) return;
+  try {
+    await cancelOrder(order.no);
+    toast('订单已取消');
+  } catch (err) {
+    if (err.redirecting) return;
+    await alertDialog(err.message, '无法取消订单');
+  }
+  await load();
+}
+
 function orderCard(o) {
   const paid = o.status === 'SUCCESS';
   return h(
     'div',
     { class: 'card order-card', dataset: { orderNo: o.no } },
-    h('h3', {}, o.planTitle || '培训项目', o.group ? h('small', { class: 'meta' }, `　团购 ${o.count} 人`) : null),
+    h('h3', {}, o.planTitle || '培训项目', o.group ? h('span', { class: 'tag blue nowrap group-count' }, `团购 ${o.count} 人`) : null),
     h(
       'div',
       { class: 'meta' },
@@ -103,7 +97,13 @@ function orderCard(o) {
       'div',
       { class: 'row' },
       h('span', { class: 'price' }, `¥${yuan(o.amountFen)}`),
-      h('span', {}, o.status === 'NOTPAY' ? h('button', { class: 'weui-btn weui-btn_mini weui-btn_primary', onclick: () => continuePay(o) }, '继续支付') : null, invoicePart(o)),
+      h(
+        'span',
+        { class: 'actions' },
+        o.status === 'NOTPAY' ? h('button', { class: 'weui-btn weui-btn_mini weui-btn_default cancel-order', onclick: () => cancel(o) }, '取消订单') : null,
+        o.status === 'NOTPAY' ? h('button', { class: 'weui-btn weui-btn_mini weui-btn_primary', onclick: () => continuePay(o) }, '继续支付') : null,
+        invoicePart(o),
+      ),
     ),
   );
 }
@@ -120,7 +120,7 @@ async function load() {
   page(
     '我的订单',
     [
-      h('div', { class: 'page-head' }, h('h1', {}, '我的订单'), h('p', {}, '缴费成功后，可在已缴费的订单处查看发票或申请开票。')),
+      h('div', { class: 'page-head' }, h('h1', {}, '我的订单'), h('p', {}, '缴费成功后，可在已缴费的订单处查看发票或申请开票。'), orders.some((o) => o.group) ? h('p', {}, h('a', { href: '/h5/group-orders', id: 'group-orders-link' }, '团购订单：查看每笔团购的学员及学习情况')) : null),
       unavailable ? h('div', { class: 'notice' }, '订单服务暂未开放，请稍后再试') : null,
       orders.length ? orders.map(orderCard) : emptyBlock('暂无订单'),
       h('div', { class: 'weui-cells__title' }, '电子发票注意事项'),

@@ -1,10 +1,11 @@
 // 项目详情 / 课程列表: 计划完成度 at the top, the plan's courses paged (切换页码 on a PC,
-// scrolling on the phone), and 立即购买 → order → WeChat Pay → the paid state.
+// scrolling on the phone), and 立即购买 → order → WeChat Pay (JSAPI inside WeChat, else the
+// order page's 扫码支付) → the paid state.
 import { planDetail } from '../api/catalogue.js';
 import { createOrder } from '../api/orders.js';
 import { myProgress } from '../api/progress.js';
-import { $, alertDialog, boot, emptyBlock, h, hours, page, params, progressBar, topTips, yuan } from '../core/ui.js';
-import { INVOICE_RULES, invoiceFields } from './invoice-form.js';
+import { $, alertDialog, boot, emptyBlock, h, hours, inWeChat, page, params, progressBar, topTips, yuan } from '../core/ui.js';
+import { invoiceChoice } from './invoice-form.js';
 import { payOrder } from './pay-flow.js';
 
 const PER_PAGE = 10;
@@ -62,9 +63,7 @@ function buyBar() {
 /** 确认订单: the amount, 发票 立即申请 / 以后申请, then 提交订单 and pay. */
 function openCheckout() {
   const { plan } = state;
-  const invoice = invoiceFields();
-  const laterTip = h('div', { class: 'weui-cells__tips', id: 'invoice-later-tip' }, `选择“以后申请”的，缴费成功后可在“我的订单”中申请开票。${INVOICE_RULES[0]}`);
-  invoice.node.style.display = 'none';
+  const invoice = invoiceChoice();
   const close = () => sheet.remove();
   const submit = h('button', { class: 'weui-btn weui-btn_primary', id: 'submit-order' }, '提交订单并支付');
   const sheet = h(
@@ -81,46 +80,27 @@ function openCheckout() {
         h('div', { class: 'meta' }, plan.title),
         h('div', { class: 'meta' }, `${hours(plan.requiredHours)} 学时 × ${yuan(plan.pricePerHourFen)} 元/学时`),
         h('p', { class: 'price' }, `应付 ¥${yuan(plan.priceFen)}`),
-        h('div', { class: 'weui-cells__title' }, '电子发票'),
-        h(
-          'div',
-          {
-            class: 'weui-cells weui-cells_radio',
-            onchange: (e) => {
-              if (e.target.name !== 'invoice_when') return;
-              // 立即申请 shows the form with the invoice rules; 以后申请 says where to apply later.
-              invoice.node.style.display = e.target.value === 'now' ? '' : 'none';
-              laterTip.hidden = e.target.value === 'now';
-            },
-          },
-          ['later', 'now'].map((v) =>
-            h(
-              'label',
-              { class: 'weui-cell weui-cell_active weui-check__label' },
-              h('div', { class: 'weui-cell__bd' }, h('p', {}, v === 'now' ? '立即申请' : '以后申请')),
-              h('div', { class: 'weui-cell__ft' }, h('input', { type: 'radio', class: 'weui-check', name: 'invoice_when', value: v, checked: v === 'later' }), h('span', { class: 'weui-icon-checked' })),
-            ),
-          ),
-        ),
         invoice.node,
-        laterTip,
       ),
       h('div', { class: 'weui-half-screen-dialog__ft' }, submit),
     ),
   );
   submit.addEventListener('click', async () => {
-    let invoiceBody = null;
-    if (sheet.querySelector('input[name=invoice_when]:checked').value === 'now') {
-      try {
-        invoiceBody = invoice.read();
-      } catch (err) {
-        return topTips(err.message);
-      }
+    let invoiceBody;
+    try {
+      invoiceBody = invoice.read();
+    } catch (err) {
+      return topTips(err.message);
     }
     submit.disabled = true;
     try {
       const order = await createOrder(plan.id, invoiceBody);
       close();
+      if (!inWeChat()) {
+        // A phone's or a PC's browser: 扫码支付 on the order page, which turns to 已支付 by itself.
+        window.location.assign(`/h5/order?no=${encodeURIComponent(order.no)}`);
+        return;
+      }
       if (await payOrder(order.no)) {
         state.notice = '支付成功，现在可以开始学习了';
         await load();

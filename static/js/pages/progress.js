@@ -35,6 +35,7 @@ function courseBlock(plan, c) {
         h('div', { class: 'weui-cell' }, h('div', { class: 'weui-cell__bd meta' }, ch.title), h('div', { class: 'weui-cell__ft' }, ch.done ? '已学完' : percentText(ch.percent))),
       ),
       h('a', { class: 'weui-cell weui-cell_access', href: `/h5/course?id=${c.id}&plan=${plan.id}` }, h('div', { class: 'weui-cell__bd' }, c.done ? '再次观看' : '继续学习'), h('div', { class: 'weui-cell__ft' })),
+      h('a', { class: 'weui-cell weui-cell_access learning-record-link', href: `/h5/learning-record?course=${c.id}` }, h('div', { class: 'weui-cell__bd' }, '学习记录'), h('div', { class: 'weui-cell__ft' })),
     ),
   );
 }

@@ -1,0 +1,99 @@
+// 单位学时统计 (for a unit's administrator): the year's 应训未训 list with filters (公需/专业;
+// 未开始/学习中/未达标/已达标) and their counts, the xlsx download of what is shown, and
+// 一键提醒 to the staff who have not met the year. Filters live in the address (shareable).
+import { downloadUrl, myUnit, remind, staffList } from '../api/units.js';
+import { boot, confirmDialog, emptyBlock, h, hours, page, params, topTips } from '../core/ui.js';
+
+const KINDS = [['', '全部科目'], ['public', '公需科目'], ['specialist', '专业科目']];
+const STATES = [['', '全部', 'all'], ['not_started', '未开始'], ['learning', '学习中'], ['unmet', '未达标'], ['met', '已达标']];
+const TAGS = { met: 'tag', learning: 'tag blue', not_started: 'tag warn' };
+
+const thisYear = Number(new Date().toLocaleString('en-US', { timeZone: 'Asia/Shanghai', year: 'numeric' }));
+const filters = {
+  year: Number(params().get('year')) || thisYear,
+  kind: params().get('kind') || '',
+  state: params().get('state') || '',
+};
+let unit = null;
+let lastResult = null;
+
+function href(change) {
+  const next = { ...filters, ...change };
+  const p = new URLSearchParams();
+  p.set('year', next.year);
+  if (next.kind) p.set('kind', next.kind);
+  if (next.state) p.set('state', next.state);
+  return `/h5/unit?${p}`;
+}
+
+function chip(label, on, change, extra = {}) {
+  return h('a', { class: on ? 'chip on' : 'chip', href: href(change), 'aria-current': on ? 'true' : null, ...extra }, label);
+}
+
+function kindLine(k, label) {
+  const text = k.met ? `${label} ${hours(k.counted)}/${k.required} 已达标` : `${label} ${hours(k.done)}/${k.required}`;
+  return h('span', { class: k.met ? '' : 'short' }, text);
+}
+
+function staffCard(row) {
+  return h(
+    'div',
+    { class: 'card staff-card', dataset: { state: row.state } },
+    h('h3', {}, row.name, ' ', h('span', { class: TAGS[row.state] || 'tag gray' }, row.state_label)),
+    h('div', { class: 'meta' }, `身份证号 ${row.id_number_masked}`),
+    h('div', { class: 'nums' }, kindLine(row.public, '公需'), kindLine(row.specialist, '专业')),
+    row.shortfall ? h('div', { class: 'meta' }, row.shortfall) : null,
+    row.reminded_text ? h('div', { class: 'meta reminded' }, row.reminded_text) : null,
+    row.state !== 'met' && !row.following ? h('div', { class: 'meta' }, '未关注公众号，无法提醒') : null,
+  );
+}
+
+async function pressRemind() {
+  const kindName = filters.kind ? KINDS.find(([k]) => k === filters.kind)[1] : '全部科目';
+  const ok = await confirmDialog(
+    `向${filters.year}年度${kindName}未达标、已关注公众号的学员发送学习提醒？每人每周最多提醒一次。`,
+    '一键提醒',
+    '发送',
+  );
+  if (!ok) return;
+  try {
+    lastResult = await remind(unit.id, filters);
+    await load();
+  } catch (err) {
+    if (!err.redirecting) topTips(err.message);
+  }
+}
+
+async function load() {
+  if (!unit) unit = await myUnit();
+  const data = await staffList(unit.id, filters);
+  const c = data.counts;
+  const years = [thisYear, thisYear - 1, thisYear - 2];
+  page('单位学时统计', [
+    h(
+      'div',
+      { class: 'unit-page' },
+      h('div', { class: 'page-head' }, h('h1', {}, `${unit.name}`), h('p', {}, `${data.year}年度应训未训：每人须完成公需科目 30 学时、专业科目 60 学时`)),
+      h('div', { class: 'chips', role: 'group', 'aria-label': '年度' }, years.map((y) => chip(`${y}年度`, y === filters.year, { year: y }))),
+      h('div', { class: 'chips', role: 'group', 'aria-label': '科目' }, KINDS.map(([k, label]) => chip(label, k === filters.kind, { kind: k }))),
+      h(
+        'div',
+        { class: 'chips state-chips', role: 'group', 'aria-label': '学习状态' },
+        STATES.map(([s, label, key]) => chip(`${label} ${c[key || s]}`, s === filters.state, { state: s }, { dataset: { state: s || 'all' } })),
+      ),
+      h('p', { class: 'hint' }, '未开始：尚无学时；学习中：已有学时但未达到要求；未达标：未开始与学习中之和；已达标：学时已达到要求。选择“公需科目”或“专业科目”时只按该科目判断。'),
+      h(
+        'div',
+        { class: 'unit-actions' },
+        h('a', { class: 'weui-btn weui-btn_default download', href: downloadUrl(unit.id, filters), download: '' }, '下载表格'),
+        h('a', { role: 'button', class: 'weui-btn weui-btn_primary remind', onclick: pressRemind }, '一键提醒'),
+      ),
+      lastResult ? h('div', { class: 'remind-result', role: 'status' }, lastResult.message) : null,
+      h('div', { class: 'weui-cells__title' }, `${data.filter_text}：${data.items.length} 人`),
+      data.items.length ? h('div', { class: 'staff-grid' }, data.items.map(staffCard)) : emptyBlock('没有符合条件的学员'),
+      h('p', { class: 'hint center' }, h('a', { href: '/h5/help' }, '帮助与咨询方式')),
+    ),
+  ]);
+}
+
+boot('单位学时统计', load);

@@ -1,0 +1,68 @@
+"""取消订单 against the WeChat Pay sandbox over real HTTP: an order paid at WeChat Pay while the
+trainee cancels is settled as paid (enrolled once), never cancelled."""
+
+from __future__ import annotations
+
+import requests
+
+from models import Enrollment, Order, Outbox, db
+from tests.e2e.test_pay_sandbox import (
+    cashier_pay,
+    enrolled_plans,
+    order_and_params,
+    setup,
+    wait_for,
+)
+
+
+def paid_once(app, trainee_id: int, no: str) -> tuple[str, int, int]:
+    with app.app_context():
+        status = db.session.execute(
+            db.select(Order.status).where(Order.out_trade_no == no)
+        ).scalar_one()
+        enrollments = len(
+            db.session.execute(db.select(Enrollment).where(Enrollment.trainee_id == trainee_id))
+            .scalars()
+            .all()
+        )
+        events = len(db.session.execute(db.select(Outbox)).scalars().all())
+        db.session.remove()
+        return status, enrollments, events
+
+
+def test_cancel_of_an_order_paid_but_not_yet_notified_is_refused(live_server):
+    app = live_server.app
+    ids = setup(app)
+    with requests.Session() as http:
+        no, params = order_and_params(live_server, http, ids)
+        cashier_pay(live_server, http, params, drop_notify=True)  # its notification is late
+        res = http.post(f"{live_server.url}/api/orders/{no}/cancel")
+        assert res.status_code == 409 and res.json()["error"] == "order_paid"
+        assert "已支付成功，不能取消" in res.json()["message"]
+        assert http.get(f"{live_server.url}/api/orders/{no}").json()["status"] == "SUCCESS"
+    assert paid_once(app, ids["trainee"], no) == ("SUCCESS", 1, 1)
+    assert enrolled_plans(app, ids["trainee"]) == [ids["plan"]]
+
+
+def test_paid_between_the_query_and_the_close(live_server, monkeypatch):
+    """The trainee pays on one phone the moment they cancel on another: WeChat Pay said
+    NOTPAY, then refuses the close (ORDERPAID) and notifies the payment. Paid once."""
+    app = live_server.app
+    ids = setup(app)
+    client = app.extensions["wechatpay"]
+    real_call = client.call
+    with requests.Session() as http, requests.Session() as other_phone:
+        no, params = order_and_params(live_server, http, ids)
+
+        def call(name, **fields):
+            if name == "close":  # the other phone presses 确认支付 in the cashier just now
+                cashier_pay(live_server, other_phone, params)
+            return real_call(name, **fields)
+
+        monkeypatch.setattr(client, "call", call)
+        res = http.post(f"{live_server.url}/api/orders/{no}/cancel")
+        assert res.status_code == 409 and res.json()["error"] == "order_paid"
+        # The sandbox's own notification of that payment arrives too: nothing doubles.
+        assert wait_for(lambda: paid_once(app, ids["trainee"], no) == ("SUCCESS", 1, 1))
+        page = http.get(f"{live_server.url}/_sandbox/pay/cashier", params=params)
+        assert 'id="pay"' not in page.text  # and WeChat Pay offers nothing more to pay

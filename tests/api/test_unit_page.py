@@ -1,0 +1,163 @@
+"""The unit page's API: the 应训未训 list with its filters and counts, the xlsx download
+carrying the same filters, and 一键提醒 through the outbox to the sandbox's inbox (once a
+week per trainee)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from types import SimpleNamespace
+
+import pytest
+from openpyxl import load_workbook
+
+from models import db
+from tests.factories import (
+    make_binding,
+    make_enrollment,
+    make_plan,
+    make_trainee,
+    make_unit,
+    make_unit_admin,
+    sign_in,
+)
+from wxapp.sandbox import oa_state
+
+NOW = datetime(2025, 6, 2, 2, 0, tzinfo=UTC)
+# name: (公需 done, 专业 done, bound and following)
+STAFF = {
+    "甲达标": ("30", "68", True),
+    "乙学习中": ("10", None, True),
+    "丙未开始": (None, None, True),
+    "丁专业不足": ("30", "20", True),
+    "戊未关注": (None, None, False),
+}
+
+
+def seed(app) -> SimpleNamespace:
+    with app.app_context():
+        unit = make_unit(name="垫江县人民医院")
+        other = make_unit(name="垫江县中学")
+        public = make_plan(kind="public", required_hours=30)
+        specialist = make_plan(kind="specialist", required_hours=60)
+        openids = {}
+        for name, (pub, spec, bound) in STAFF.items():
+            t = make_trainee(name=name, unit=unit)
+            if pub:
+                make_enrollment(t, public, hours=pub)
+            if spec:
+                make_enrollment(t, specialist, hours=spec)
+            openids[name] = make_binding(t, following=bound).openid
+        admin = make_trainee(name="管理员", unit=other)
+        make_unit_admin(admin, unit)
+        other_admin = make_trainee(name="别家管理员", unit=other)
+        make_unit_admin(other_admin, other)
+        plain = make_trainee(name="普通学员", unit=unit)
+        db.session.commit()
+        return SimpleNamespace(unit=unit.id, other=other.id, admin=admin.id,
+                               other_admin=other_admin.id, plain=plain.id, openids=openids)  # fmt: skip
+
+
+@pytest.fixture
+def page(live_server):
+    app = live_server.app
+    app.extensions["clock"].set(NOW)
+    data = seed(app)
+    client = app.test_client()
+    sign_in(client, data.admin)
+    return SimpleNamespace(app=app, client=client, **vars(data))
+
+
+def names(reply) -> list[str]:
+    return [row["name"] for row in reply.get_json()["items"]]
+
+
+def test_filters_and_counts(page):
+    url = f"/api/units/{page.unit}/staff?year=2025"
+    everyone = page.client.get(url).get_json()
+    # 普通学员 also belongs to the unit and has learned nothing.
+    assert everyone["counts"] == {"all": 6, "not_started": 3, "learning": 2, "unmet": 5, "met": 1}
+    assert everyone["filter_text"] == "2025年度 · 全部科目 · 全部"
+    assert names(page.client.get(url + "&state=met")) == ["甲达标"]
+    assert set(names(page.client.get(url + "&state=learning"))) == {"乙学习中", "丁专业不足"}
+    assert len(names(page.client.get(url + "&state=unmet"))) == 5
+    public = page.client.get(url + "&kind=public&state=met").get_json()
+    assert set(names_of(public)) == {"甲达标", "丁专业不足"}
+    assert public["counts"]["met"] == 2 and public["counts"]["unmet"] == 4
+    row = next(r for r in everyone["items"] if r["name"] == "丁专业不足")
+    assert row["state_label"] == "学习中" and row["shortfall"] == "还差专业40学时"
+
+
+def names_of(data) -> list[str]:
+    return [row["name"] for row in data["items"]]
+
+
+def test_the_download_carries_the_filters(page):
+    reply = page.client.get(
+        f"/api/units/{page.unit}/staff.xlsx?year=2025&kind=specialist&state=unmet"
+    )
+    assert reply.status_code == 200 and reply.mimetype.endswith("spreadsheetml.sheet")
+    rows = list(
+        load_workbook(BytesIO(reply.data), read_only=True).active.iter_rows(values_only=True)
+    )
+    assert rows[1][0] == "筛选：2025年度 · 专业科目 · 未达标"
+    listed = {r[0] for r in rows[4:]}
+    assert listed == {"乙学习中", "丙未开始", "丁专业不足", "戊未关注", "普通学员"}
+
+
+def test_remind_once_a_week(page):
+    url = f"/api/units/{page.unit}/reminders"
+    first = page.client.post(url, json={"year": 2025}).get_json()
+    # 5 未达标: 乙 丙 丁 follow; 戊 does not; 普通学员 has no binding.
+    assert (first["sent"], first["skipped_recent"], first["skipped_unfollowed"]) == (3, 0, 2)
+    assert first["message"].startswith("已向 3 人发送学习提醒")
+    result = page.app.test_cli_runner().invoke(args=["notify", "worker", "--once"])
+    assert "发送 3" in result.output, result.output
+    r = page.app.extensions["redis"]
+    for name in ("乙学习中", "丙未开始", "丁专业不足"):
+        (message,) = oa_state.inbox(r, page.openids[name])
+        values = [v["value"] for v in message["data"].values()]
+        assert "垫江县人民医院" in values and "请尽快完成2025年度学习" in values
+    (ding,) = oa_state.inbox(r, page.openids["丁专业不足"])
+    assert "还差专业40学时" in [v["value"] for v in ding["data"].values()]
+    assert oa_state.inbox(r, page.openids["甲达标"]) == []
+
+    page.app.extensions["clock"].advance(timedelta(days=6).total_seconds())
+    second = page.client.post(url, json={"year": 2025}).get_json()
+    assert (second["sent"], second["skipped_recent"]) == (0, 3)
+    assert "7 天内已提醒过，本次未重复发送" in second["message"]
+    listed = page.client.get(f"/api/units/{page.unit}/staff?year=2025&state=unmet").get_json()
+    assert {r["name"] for r in listed["items"] if r["reminded_at"]} == {
+        "乙学习中",
+        "丙未开始",
+        "丁专业不足",
+    }
+
+    page.app.extensions["clock"].advance(timedelta(days=1, seconds=1).total_seconds())
+    third = page.client.post(url, json={"year": 2025, "kind": "public"}).get_json()
+    assert third["sent"] == 2  # 公需 only: 乙 and 丙 (丁 has met 公需)
+
+
+@pytest.mark.parametrize("who", ["other_admin", "plain"])
+def test_only_the_units_administrator(page, who):
+    client = page.app.test_client()
+    sign_in(client, getattr(page, who))
+    assert client.get(f"/api/units/{page.unit}/staff").status_code == 403
+    assert client.get(f"/api/units/{page.unit}/staff.xlsx").status_code == 403
+    assert client.post(f"/api/units/{page.unit}/reminders", json={}).status_code == 403
+
+
+def test_bad_filters_are_named(page):
+    reply = page.client.get(f"/api/units/{page.unit}/staff?kind=both")
+    assert reply.status_code == 422 and reply.get_json()["field"] == "kind"
+    reply = page.client.get(f"/api/units/{page.unit}/staff?state=x")
+    assert reply.status_code == 422 and "未开始" in reply.get_json()["message"]
+    reply = page.client.post(f"/api/units/{page.unit}/reminders", json={"year": "2025"})
+    assert reply.status_code == 422 and reply.get_json()["field"] == "year"
+
+
+def test_my_unit(page):
+    assert page.client.get("/api/me/unit").get_json()["name"] == "垫江县人民医院"
+    client = page.app.test_client()
+    sign_in(client, page.plain)
+    assert client.get("/api/me/unit").status_code == 403

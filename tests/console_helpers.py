@@ -1,0 +1,87 @@
+"""Shared by the console tests: an app with the console on, operators, signing in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pyotp
+
+from models import db
+from tests.conftest import _JoinedSession, make_app
+from wxapp.console import auth
+
+PASSWORD = "Console@2026pass"
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@contextmanager
+def console_app(base_config: dict[str, Any], **overrides: Any) -> Iterator[Any]:
+    """The app with CONSOLE_ENABLED, every database write rolled back at the end."""
+    app = make_app(base_config, CONSOLE_ENABLED="1", **overrides)
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": _JoinedSession,
+            }
+        )
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+            db.engine.dispose()
+        app.extensions["redis"].flushdb()
+        app.extensions["redis"].close()
+
+
+def create_operator(app: Any, login: str, role: str, name: str = "测试员") -> str:
+    """A new operator; returns its TOTP secret."""
+    with app.app_context():
+        keys = [app.config["SECRET_KEY"], *app.config["SECRET_KEY_FALLBACKS"]]
+        enrolment = auth.create_operator(
+            login, name, role, PASSWORD, secret_keys=keys, now=app.extensions["clock"].now()
+        )
+        db.session.remove()
+    return enrolment.secret
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def code_for(app: Any, secret: str, steps_ahead: int = 0) -> str:
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(totp.timecode(app.extensions["clock"].now()) + steps_ahead)
+
+
+def password_step(client: Any, login: str, password: str = PASSWORD) -> Any:
+    page = client.get("/admin/login/")
+    return client.post(
+        "/admin/login/",
+        data={"login": login, "password": password, "csrf_token": csrf_of(page.text)},
+    )
+
+
+def sign_in(app: Any, client: Any, login: str, secret: str) -> None:
+    """Password, then the TOTP code: the client ends up signed in to the console."""
+    reply = password_step(client, login)
+    assert reply.status_code == 302 and "/admin/login/totp" in reply.headers["Location"]
+    page = client.get("/admin/login/totp")
+    reply = client.post(
+        "/admin/login/totp", data={"code": code_for(app, secret), "csrf_token": csrf_of(page.text)}
+    )
+    assert reply.status_code == 302, reply.text
+    assert "/admin/login" not in reply.headers["Location"]

@@ -1,0 +1,106 @@
+"""The unit page (应训未训) at 390x844 and 1280x800: filters with counts, the download, 一键提醒
+(messages in the sandbox inbox; a second press within the week sends none and says so);
+the 帮助 page. Screenshots go to docs/screenshots/ with UPDATE_DOCS_SCREENSHOTS=1."""
+
+from __future__ import annotations
+
+import re
+
+from models import Trainee, db
+from tests.api.test_unit_page import seed as seed_unit
+from tests.e2e.conftest import copy_to_docs, login, wait_for
+from wxapp.sandbox import oa_state
+
+ENGLISH = re.compile(r"[A-Za-z]{4,}")
+
+
+def fits_and_chinese(page, width: int) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    text = page.inner_text("#app")
+    assert not ENGLISH.findall(text.replace("QQ", "")), ENGLISH.findall(text)
+    assert "{" not in text  # no raw JSON
+
+
+def _admin_phone(app, admin_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Trainee, admin_id).phone
+
+
+def test_unit_page_filters_download_and_remind(site, phone, new_phone):
+    data = seed_unit(site.app)
+    admin = _admin_phone(site.app, data.admin)
+    login(phone, admin)
+    page = phone.open("/h5/unit?year=2025")
+    wait_for(page, "document.querySelectorAll('.staff-card').length === 6")
+    assert "未开始 3" in page.inner_text(".state-chips") and "已达标 1" in page.inner_text(
+        ".state-chips"
+    )
+    fits_and_chinese(page, 390)
+    copy_to_docs(phone.shot("unit-page-phone", full_page=True), "unit-page-phone.png")
+
+    page.click("a.chip:has-text('专业科目')")
+    page.wait_for_selector("#app[data-ready]")
+    page.click(".state-chips a[data-state='unmet']")
+    wait_for(
+        page,
+        "location.search.includes('state=unmet') && document.querySelectorAll('.staff-card').length === 5",
+    )
+    assert "2025年度 · 专业科目 · 未达标：5 人" in page.inner_text("#app")
+    with page.expect_download() as download:
+        page.click("a.download")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    assert "kind=specialist" in download.value.url and "state=unmet" in download.value.url
+
+    page.click("a.remind")
+    page.click(".weui-dialog__btn_primary")
+    wait_for(page, "document.querySelector('.remind-result, .weui-toptips')")
+    assert page.locator(".weui-toptips").count() == 0, page.inner_text(".weui-toptips")
+    assert "已向 3 人发送学习提醒" in page.inner_text(".remind-result")
+    fits_and_chinese(page, 390)
+    copy_to_docs(phone.shot("unit-page-reminded", full_page=True), "unit-page-reminded.png")
+    result = site.app.test_cli_runner().invoke(args=["notify", "worker", "--once"])
+    assert "发送 3" in result.output, result.output
+    for name in ("乙学习中", "丙未开始", "丁专业不足"):
+        assert len(oa_state.inbox(site.app.extensions["redis"], data.openids[name])) == 1
+
+    page.click("a.remind")
+    page.click(".weui-dialog__btn_primary")
+    wait_for(page, "document.querySelector('.remind-result').textContent.includes('未重复发送')")
+    assert "已向 0 人发送学习提醒" in page.inner_text(".remind-result")
+    assert page.locator(".reminded").count() == 3
+    copy_to_docs(phone.shot("unit-page-second-press"), "unit-page-second-press.png")
+
+    desk = new_phone(viewport={"width": 1280, "height": 800}, is_mobile=False, has_touch=False)
+    login(desk, admin)
+    wide = desk.open("/h5/unit?year=2025")
+    wait_for(wide, "document.querySelectorAll('.staff-card').length === 6")
+    fits_and_chinese(wide, 1280)
+    copy_to_docs(desk.shot("unit-page-desktop", full_page=True), "unit-page-desktop.png")
+
+    # The sandbox inbox shows the reminder as a template message.
+    inbox = phone.new_page()
+    inbox.goto(f"{site.url}/_sandbox/inbox?openid={data.openids['丁专业不足']}")
+    assert "还差专业40学时" in inbox.inner_text("body")
+    copy_to_docs(phone.shot("unit-reminder-inbox", page=inbox), "unit-reminder-inbox.png")
+
+
+def test_help_page_lists_every_contact(site, phone):
+    page = phone.open("/h5/help")
+    text = page.inner_text("#app")
+    for contact in (
+        "400-023-9229",
+        "400-618-7500",
+        "939890350",
+        "2277254850",
+        "023-74606177",
+        "在线客服",
+    ):
+        assert contact in text
+    assert page.locator("a[href='tel:4006187500']").count() == 1
+    fits_and_chinese(page, 390)
+    copy_to_docs(phone.shot("help-page", full_page=True), "help-page.png")
+    login_page = phone.open("/h5/login")
+    color = login_page.evaluate(
+        "getComputedStyle(document.querySelector('.help-line .weui-footer__text')).color"
+    )
+    assert color in ("rgba(0, 0, 0, 0.65)",), color  # 7:1 on white, 6:1 on the grey page

@@ -1,0 +1,77 @@
+"""The operators' audit log: one append-only row per action, in the action's own transaction.
+
+`record` adds the row to the session of the caller's `with transaction():` block, so the
+change and its audit row commit together or not at all. The console has no view that edits
+or deletes a row (wxapp.console.admin_views.AuditLogView is read-only for every role).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request
+
+from models import OperatorAudit, db
+from wxapp.console.identity import current_operator
+from wxapp.extensions import app_now
+from wxapp.infra.transaction import TransactionMisuse, in_transaction
+
+# What the log shows beside each action code (a module's own actions may add theirs).
+ACTION_LABELS: dict[str, str] = {
+    "operator.login": "登录后台",
+    "operator.locked": "连续输错，账号锁定",
+    "operator.create": "创建操作员",
+    "operator.reset_totp": "重置动态验证码",
+    "operator.set_password": "设置操作员密码",
+    "operator.activate": "启用操作员",
+    "operator.deactivate": "停用操作员",
+    "operators.update": "修改操作员",
+    "outbox.retry": "重新推送消息",
+    "catalogue.load": "导入课程目录",
+    "training_plans.publish": "上架培训项目",
+    "training_plans.unpublish": "下架培训项目",
+}
+_VERBS = {"create": "新建", "update": "修改", "delete": "删除"}
+
+
+def label(action: str) -> str:
+    """The action in Chinese where known (`units.create` → 新建 units), else its code."""
+    if action in ACTION_LABELS:
+        return ACTION_LABELS[action]
+    kind, _, verb = action.rpartition(".")
+    return f"{_VERBS[verb]} {kind}" if verb in _VERBS and kind else action
+
+
+def record(
+    action: str,
+    target_type: str,
+    target_id: Any,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    reason: str | None = None,
+    *,
+    operator_id: int | None = None,
+) -> OperatorAudit:
+    """Add the audit row of one action to the caller's transaction (never commits).
+
+    The operator is the one signed in to the console; `operator_id` names another
+    (the login itself, before the session exists). From the command line both are empty.
+    """
+    if not in_transaction():
+        raise TransactionMisuse("audit.record belongs inside the action's transaction() block")
+    if operator_id is None and has_request_context():
+        operator = current_operator()
+        operator_id = operator.id if operator is not None else None
+    row = OperatorAudit(
+        operator_id=operator_id,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        before=before,
+        after=after,
+        reason=reason,
+        at=app_now(),
+        ip=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(row)
+    return row

@@ -1,0 +1,276 @@
+"""Operators' accounts and sign-in: password (argon2id, as for trainees), TOTP, lockout.
+
+The TOTP secret is stored encrypted (AES-GCM, a key derived from SECRET_KEY) and shown
+only while the operator has not enrolled: the command line prints it once, and the login
+page shows its QR code until the first good code. A code is accepted once (its time step is
+kept), and CONSOLE_LOCKOUT_ATTEMPTS wrong passwords or codes in a row lock the account for
+CONSOLE_LOCKOUT_MINUTES. Every change writes its audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from models import Operator, db
+from wxapp.accounts.passwords import hash_password, spend_one_hash, verify_password
+from wxapp.console import audit
+from wxapp.console.identity import ROLE_LABELS, Role
+from wxapp.errors import AppError, NotFound, ValidationError
+from wxapp.infra.transaction import transaction
+
+ISSUER = "继续教育运营后台"
+LOGIN_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
+_PREFIX = "v1:"
+
+
+class LoginRefused(AppError):
+    status = 401
+    code = "login_refused"
+
+
+@dataclass(frozen=True)
+class Lockout:
+    attempts: int
+    minutes: float
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    operator_id: int
+    secret: str
+    uri: str
+
+
+def _key(secret_key: str) -> bytes:
+    return hashlib.sha256(b"wxapp-console-totp:" + secret_key.encode()).digest()
+
+
+def seal(secret: str, secret_keys: Sequence[str]) -> str:
+    nonce = os.urandom(12)
+    box = AESGCM(_key(secret_keys[0])).encrypt(nonce, secret.encode(), b"totp")
+    return _PREFIX + base64.b64encode(nonce + box).decode()
+
+
+def unseal(sealed: str, secret_keys: Sequence[str]) -> str:
+    raw = base64.b64decode(sealed.removeprefix(_PREFIX))
+    for secret_key in secret_keys:
+        try:
+            return AESGCM(_key(secret_key)).decrypt(raw[:12], raw[12:], b"totp").decode()
+        except InvalidTag:
+            continue
+    raise RuntimeError("the TOTP secret was sealed with a key no longer configured")
+
+
+def check_new_password(password: str, field: str = "password") -> None:
+    if len(password) < 10 or not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        raise ValidationError(field, "密码至少 10 位，且须同时包含字母和数字")
+
+
+def _check_fields(login: str, display_name: str, role: str) -> None:
+    if not LOGIN_RE.match(login):
+        raise ValidationError("login", "登录名须为 3-40 位小写字母、数字或 . _ -，以字母开头")
+    if not display_name.strip() or len(display_name) > 40:
+        raise ValidationError("display_name", "姓名不能为空，且不超过 40 字")
+    if role not in set(Role):
+        labels = "、".join(f"{r.value}（{ROLE_LABELS[r]}）" for r in Role)
+        raise ValidationError("role", f"角色应为 {labels} 之一")
+
+
+def provisioning_uri(login: str, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=login, issuer_name=ISSUER)
+
+
+def create_operator(
+    login: str,
+    display_name: str,
+    role: str,
+    password: str,
+    *,
+    secret_keys: Sequence[str],
+    now: datetime,
+) -> Enrolment:
+    """A new operator with a fresh TOTP secret (returned once, for enrolment)."""
+    login = login.strip().lower()
+    _check_fields(login, display_name, role)
+    check_new_password(password)
+    secret = pyotp.random_base32()
+    with transaction():
+        taken = db.session.execute(
+            db.select(Operator.id).where(Operator.login == login)
+        ).scalar_one_or_none()
+        if taken is not None:
+            raise ValidationError("login", f"登录名 {login} 已被使用")
+        operator = Operator(
+            login=login,
+            display_name=display_name.strip(),
+            role=role,
+            password_hash=hash_password(password),
+            totp_secret=seal(secret, secret_keys),
+            failed_attempts=0,
+            active=True,
+            created_at=now,
+        )
+        db.session.add(operator)
+        db.session.flush()
+        audit.record(
+            "operator.create",
+            "operators",
+            operator.id,
+            None,
+            {"login": login, "display_name": operator.display_name, "role": role},
+        )
+    return Enrolment(operator.id, secret, provisioning_uri(login, secret))
+
+
+def _get(operator_id: int) -> Operator:
+    operator = db.session.get(Operator, operator_id)
+    if operator is None:
+        raise NotFound("没有这个操作员")
+    return operator
+
+
+def reset_second_factor(operator_id: int, *, secret_keys: Sequence[str]) -> None:
+    """A new TOTP secret; the operator enrols again at the next login (its QR shown then)."""
+    with transaction():
+        operator = _get(operator_id)
+        operator.totp_secret = seal(pyotp.random_base32(), secret_keys)
+        operator.totp_enrolled_at = None
+        operator.totp_last_step = None
+        audit.record(
+            "operator.reset_totp", "operators", operator.id, None, {"totp_enrolled": False}
+        )
+
+
+def set_password(operator_id: int, password: str) -> None:
+    check_new_password(password)
+    with transaction():
+        operator = _get(operator_id)
+        operator.password_hash = hash_password(password)  # ends the operator's sessions
+        audit.record("operator.set_password", "operators", operator.id, None, None)
+
+
+def set_active(operator_id: int, active: bool, reason: str | None = None) -> None:
+    with transaction():
+        operator = _get(operator_id)
+        before = {"active": operator.active}
+        operator.active = active
+        operator.failed_attempts = 0
+        operator.locked_until = None
+        audit.record(
+            "operator.activate" if active else "operator.deactivate",
+            "operators",
+            operator.id,
+            before,
+            {"active": active},
+            reason,
+        )
+
+
+def _locked_message(operator: Operator, now: datetime) -> str | None:
+    if operator.locked_until is not None and operator.locked_until > now:
+        minutes = max(1, int((operator.locked_until - now).total_seconds() // 60) + 1)
+        return f"连续输错次数过多，账号已锁定，请 {minutes} 分钟后再试"
+    return None
+
+
+def _fail(operator_id: int, now: datetime, lockout: Lockout) -> None:
+    """Count one wrong password or code (its own transaction: the count must stay)."""
+    with transaction():
+        operator = db.session.execute(
+            db.select(Operator).where(Operator.id == operator_id).with_for_update()
+        ).scalar_one()
+        operator.failed_attempts += 1
+        if operator.failed_attempts >= lockout.attempts:
+            operator.locked_until = now + timedelta(minutes=lockout.minutes)
+            operator.failed_attempts = 0
+            audit.record(
+                "operator.locked",
+                "operators",
+                operator.id,
+                None,
+                {"locked_until": operator.locked_until.isoformat()},
+                operator_id=operator.id,
+            )
+
+
+def check_password(login: str, password: str, now: datetime, lockout: Lockout) -> Operator:
+    """The operator whose password this is (first factor), or LoginRefused."""
+    operator = db.session.execute(
+        db.select(Operator).where(Operator.login == login.strip().lower())
+    ).scalar_one_or_none()
+    if operator is None or not operator.active:
+        spend_one_hash(password)
+        raise LoginRefused("登录名或密码错误")
+    locked = _locked_message(operator, now)
+    if locked:
+        raise LoginRefused(locked)
+    if not verify_password(operator.password_hash, password):
+        _fail(operator.id, now, lockout)
+        raise LoginRefused("登录名或密码错误")
+    return operator
+
+
+def enrolment_for(operator: Operator, secret_keys: Sequence[str]) -> str | None:
+    """The provisioning URI while the operator has not enrolled yet, else None."""
+    if operator.totp_enrolled_at is not None:
+        return None
+    return provisioning_uri(operator.login, unseal(operator.totp_secret, secret_keys))
+
+
+def check_code(
+    operator_id: int,
+    code: str,
+    now: datetime,
+    lockout: Lockout,
+    secret_keys: Sequence[str],
+) -> Operator:
+    """The second factor: a 6-digit TOTP code, each accepted once; LoginRefused otherwise."""
+    code = (code or "").strip()
+    operator = _get(operator_id)
+    locked = _locked_message(operator, now)
+    if locked:
+        raise LoginRefused(locked)
+    if not re.fullmatch(r"\d{6}", code):
+        raise ValidationError("code", "请输入 6 位数字验证码")
+    totp = pyotp.TOTP(unseal(operator.totp_secret, secret_keys))
+    step = None
+    for offset in (0, -1, 1):  # one step of clock drift either way
+        candidate = totp.timecode(now) + offset
+        if pyotp.utils.strings_equal(totp.generate_otp(candidate), code):
+            step = candidate
+            break
+    if step is None or (operator.totp_last_step is not None and step <= operator.totp_last_step):
+        _fail(operator.id, now, lockout)
+        raise LoginRefused("验证码错误或已使用，请输入动态验证码应用中的最新验证码")
+    with transaction():
+        updated = db.session.execute(
+            sa.update(Operator)
+            .where(
+                Operator.id == operator.id,
+                sa.or_(Operator.totp_last_step.is_(None), Operator.totp_last_step < step),
+            )
+            .values(
+                totp_last_step=step,
+                failed_attempts=0,
+                last_login_at=now,
+                totp_enrolled_at=sa.func.coalesce(Operator.totp_enrolled_at, now),
+            )
+        ).rowcount
+        if updated != 1:  # the same code used at the same moment elsewhere
+            raise LoginRefused("验证码已使用，请等待下一个验证码")
+        audit.record(
+            "operator.login", "operators", operator.id, None, None, operator_id=operator.id
+        )
+    db.session.refresh(operator)
+    return operator

@@ -1,0 +1,54 @@
+"""The signed-in operator of this request and the roles (客服, 财务, 管理员)."""
+
+from __future__ import annotations
+
+import enum
+
+from flask import g
+
+from models import Operator, db
+from wxapp.console import session
+
+
+class Role(enum.StrEnum):
+    SUPPORT = "support"  # 客服
+    FINANCE = "finance"  # 财务
+    ADMIN = "admin"  # 管理员
+
+
+ROLE_LABELS = {Role.SUPPORT: "客服", Role.FINANCE: "财务", Role.ADMIN: "管理员"}
+
+
+def _session_operator() -> Operator | None:
+    """The operator the cookie names, if still active and with the same password."""
+    if "console_operator" not in g:
+        data = session.data()
+        operator = db.session.get(Operator, data["o"]) if isinstance(data.get("o"), int) else None
+        if operator is not None and (
+            not operator.active
+            or data.get("p") != session.password_fingerprint(operator.password_hash)
+        ):
+            operator = None
+        g.console_operator = operator
+    return g.console_operator
+
+
+def pending_operator() -> Operator | None:
+    """The operator who passed the password and still owes the TOTP code."""
+    operator = _session_operator()
+    if operator is None or session.data().get("m"):
+        return None
+    return operator
+
+
+def current_operator() -> Operator | None:
+    """The operator signed in with password and TOTP code, else None."""
+    operator = _session_operator()
+    if operator is None or not session.data().get("m"):
+        return None
+    return operator
+
+
+def has_role(*roles: Role) -> bool:
+    operator = current_operator()
+    return operator is not None and operator.role in roles

@@ -1,0 +1,156 @@
+"""团购订单: a payer's group orders, each with its trainees and whether they are learning.
+
+What a unit's payer sees of the people it paid for: the name, the ID number masked, whether
+they hold a paid place in the plan (from this order or any other), and the plan's
+计划完成度 (学时 counted toward the plan / the plan's requirement). Nothing else of them
+(no phone, no account state). Members come a page at a time: an order may cover thousands.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from models import (
+    Enrollment,
+    EnrollmentStatus,
+    Invoice,
+    Order,
+    OrderItem,
+    OrderKind,
+    Trainee,
+    TrainingPlan,
+    db,
+)
+from wxapp.accounts.idnumbers import mask_id_number
+from wxapp.errors import NotFound
+from wxapp.orders.ownership import get_own_order
+from wxapp.orders.purchase import order_view
+
+ORDERS_SHOWN = 50
+MEMBERS_PER_PAGE = 50
+
+
+def _percent(done: Decimal, required: int) -> int:
+    """计划完成度 in whole per cent, 100 once the requirement is met. Pure."""
+    if required <= 0:
+        return 100
+    return min(100, int(done * 100 / required))
+
+
+def _members(order: Order, plan: TrainingPlan, offset: int, limit: int) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        db.select(Trainee.name, Trainee.id_number, Enrollment.status, Enrollment.hours_done)
+        .select_from(OrderItem)
+        .join(Trainee, Trainee.id == OrderItem.trainee_id)
+        .outerjoin(
+            Enrollment,
+            sa.and_(Enrollment.trainee_id == Trainee.id, Enrollment.plan_id == order.plan_id),
+        )
+        .where(OrderItem.order_id == order.id)
+        .order_by(OrderItem.trainee_id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    members = []
+    for name, id_number, status, hours in rows:
+        enrolled = status == EnrollmentStatus.PAID
+        done = Decimal(hours or 0) if enrolled else Decimal(0)
+        members.append(
+            {
+                "name": name,
+                "id_number_masked": mask_id_number(id_number),
+                "enrolled": enrolled,
+                "hours_done": float(done),
+                "required_hours": plan.required_hours,
+                "percent": _percent(done, plan.required_hours) if enrolled else 0,
+            }
+        )
+    return members
+
+
+def _counts(order_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per order: (members with a paid place in the plan, members who met its requirement)."""
+    if not order_ids:
+        return {}
+    rows = db.session.execute(
+        db.select(
+            OrderItem.order_id,
+            sa.func.count(Enrollment.id),
+            sa.func.count(
+                sa.case((Enrollment.hours_done >= TrainingPlan.required_hours, Enrollment.id))
+            ),
+        )
+        .select_from(OrderItem)
+        .join(Order, Order.id == OrderItem.order_id)
+        .join(TrainingPlan, TrainingPlan.id == Order.plan_id)
+        .join(
+            Enrollment,
+            sa.and_(
+                Enrollment.trainee_id == OrderItem.trainee_id,
+                Enrollment.plan_id == Order.plan_id,
+                Enrollment.status == EnrollmentStatus.PAID,
+            ),
+        )
+        .where(OrderItem.order_id.in_(order_ids))
+        .group_by(OrderItem.order_id)
+    ).all()
+    return {order_id: (enrolled, done) for order_id, enrolled, done in rows}
+
+
+def _group_view(
+    order: Order, invoice: Invoice | None, counts: tuple[int, int], plan: TrainingPlan
+) -> dict[str, Any]:
+    view = order_view(order, invoice)
+    view["enrolled_count"], view["completed_count"] = counts
+    view["required_hours"] = plan.required_hours
+    view["members"] = _members(order, plan, 0, MEMBERS_PER_PAGE)
+    view["members_total"] = order.quantity
+    return view
+
+
+def list_group_orders(payer_id: int) -> list[dict[str, Any]]:
+    """The payer's newest group orders (at most ORDERS_SHOWN), each with its invoice, its
+    counts and the first page of its members."""
+    orders = list(
+        db.session.execute(
+            db.select(Order)
+            .where(Order.payer_id == payer_id, Order.kind == OrderKind.GROUP)
+            .order_by(Order.id.desc())
+            .limit(ORDERS_SHOWN)
+        ).scalars()
+    )
+    ids = [o.id for o in orders]
+    invoices = {
+        inv.order_id: inv
+        for inv in db.session.execute(db.select(Invoice).where(Invoice.order_id.in_(ids))).scalars()
+    }
+    plans = {
+        p.id: p
+        for p in db.session.execute(
+            db.select(TrainingPlan).where(TrainingPlan.id.in_({o.plan_id for o in orders}))
+        ).scalars()
+    }
+    counts = _counts(ids)
+    return [
+        _group_view(o, invoices.get(o.id), counts.get(o.id, (0, 0)), plans[o.plan_id])
+        for o in orders
+    ]
+
+
+def group_order_members(
+    payer_id: int, out_trade_no: str, offset: int, limit: int = MEMBERS_PER_PAGE
+) -> dict[str, Any]:
+    """One page of a group order's members (404 for another payer's or a personal order)."""
+    order = get_own_order(payer_id, out_trade_no)
+    if order.kind != OrderKind.GROUP:
+        raise NotFound("团购订单不存在", code="order_not_found")
+    plan = db.session.get(TrainingPlan, order.plan_id)
+    return {
+        "out_trade_no": order.out_trade_no,
+        "total": order.quantity,
+        "offset": offset,
+        "members": _members(order, plan, offset, limit),
+    }

@@ -1,0 +1,246 @@
+"""The learning record (学习记录): every play of every chapter, written and read.
+
+The beacon script keeps each play of a chapter in the trainee's record hash in Redis
+(first and last beacon, seconds credited, presence checks passed and missed, device,
+address); the flusher writes them here in batches (`play_rows`, `upsert_plays`), never one
+row per beacon. Readers: the trainee's 学习记录 page (`record_for`), the operator console,
+and the certificate's verification page, which shows only totals (`certificate_totals`).
+Kept for LEARNING_RECORD_RETENTION_YEARS; `prune` removes older plays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from models import (
+    Certificate,
+    Chapter,
+    Course,
+    Enrollment,
+    EnrollmentStatus,
+    LearningPlay,
+    PlanCourse,
+    db,
+)
+from wxapp.errors import NotFound
+from wxapp.infra.dbutil import dialect_insert
+from wxapp.infra.transaction import transaction
+from wxapp.progress.store import TraineeRecords
+
+UPSERT_PAGE = 1000
+NOT_FOUND_MESSAGE = "没有这门课程的学习记录"
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def play_rows(records: list[TraineeRecords]) -> list[dict[str, Any]]:
+    """The rows of `learning_plays` for the plays read from Redis, in a stable order."""
+    rows = [
+        {
+            "trainee_id": r.trainee_id,
+            "chapter_id": p.chapter_id,
+            "play_id": p.play_id[:64],
+            "started_at": _at(p.started_ms),
+            "ended_at": _at(max(p.ended_ms, p.started_ms)),
+            "credited_seconds": max(p.credited, 0),
+            "checks_passed": p.passed,
+            "checks_missed": p.missed,
+            "device": p.device[:32],
+            "address": p.address[:45],
+        }
+        for r in records
+        for p in r.plays
+    ]
+    # A stable order keeps concurrent flushers from deadlocking on each other's rows.
+    rows.sort(key=lambda r: (r["trainee_id"], r["chapter_id"], r["play_id"], r["started_at"]))
+    return rows
+
+
+def upsert_plays(rows: list[dict[str, Any]]) -> None:
+    """One multi-row INSERT ... ON CONFLICT DO UPDATE per UPSERT_PAGE plays (no commit).
+
+    A play already written (a flush while it was going) is updated in place, and only
+    upwards: a flusher holding an older read never lowers what a newer one wrote.
+    """
+    if not rows:
+        return
+    table = LearningPlay.__table__
+    stmt = dialect_insert(table)
+    new, old = stmt.excluded, table.c
+    bigger = sa.func.greatest if db.session.get_bind().dialect.name == "postgresql" else sa.func.max
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[old.trainee_id, old.chapter_id, old.play_id, old.started_at],
+        set_={
+            name: bigger(old[name], new[name])
+            for name in ("ended_at", "credited_seconds", "checks_passed", "checks_missed")
+        },
+    )
+    db.session.execute(
+        stmt.returning(table.c.id).execution_options(insertmanyvalues_page_size=UPSERT_PAGE),
+        rows,
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    plays: int
+    credited_seconds: int
+    checks_passed: int
+    checks_missed: int
+
+    @property
+    def hours(self) -> float:
+        """Time credited, in hours (one decimal), as the pages show it."""
+        return round(self.credited_seconds / 3600, 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "plays": self.plays,
+            "credited_seconds": self.credited_seconds,
+            "hours": self.hours,
+            "checks_passed": self.checks_passed,
+            "checks_missed": self.checks_missed,
+        }
+
+
+def _totals(plays: list[LearningPlay]) -> Totals:
+    return Totals(
+        plays=len(plays),
+        credited_seconds=sum(p.credited_seconds for p in plays),
+        checks_passed=sum(p.checks_passed for p in plays),
+        checks_missed=sum(p.checks_missed for p in plays),
+    )
+
+
+def _play(p: LearningPlay) -> dict[str, Any]:
+    return {
+        "started_at": p.started_at.isoformat(),
+        "ended_at": p.ended_at.isoformat(),
+        "credited_seconds": p.credited_seconds,
+        "checks_passed": p.checks_passed,
+        "checks_missed": p.checks_missed,
+        "device": p.device or "未知设备",
+        "address": p.address,
+    }
+
+
+def record_for(trainee_id: int, course_id: int | None = None) -> dict[str, Any]:
+    """The trainee's learning record: per course (all of them, or `course_id`'s), each
+    chapter in order with its plays (newest first) and totals.
+
+    With `course_id`: 404 unless the trainee has plays in it or a paid enrollment that
+    includes it (a course is no one else's business).
+    """
+    query = (
+        sa.select(LearningPlay, Chapter.course_id)
+        .join(Chapter, Chapter.id == LearningPlay.chapter_id)
+        .where(LearningPlay.trainee_id == trainee_id)
+        .order_by(LearningPlay.started_at.desc(), LearningPlay.id.desc())
+    )
+    if course_id is not None:
+        query = query.where(Chapter.course_id == course_id)
+    by_chapter: dict[int, list[LearningPlay]] = {}
+    course_ids: set[int] = set()
+    for play, cid in db.session.execute(query):
+        by_chapter.setdefault(play.chapter_id, []).append(play)
+        course_ids.add(cid)
+    if course_id is not None:
+        if not course_ids and not _enrolled_in(trainee_id, course_id):
+            raise NotFound(NOT_FOUND_MESSAGE, code="learning_record_not_found")
+        course_ids = {course_id}
+    courses = db.session.execute(
+        sa.select(Course).where(Course.id.in_(course_ids)).order_by(Course.id)
+    ).scalars()
+    shown = []
+    for course in courses:
+        chapters = []
+        for chapter in sorted(course.chapters, key=lambda c: c.position):
+            plays = by_chapter.get(chapter.id, [])
+            chapters.append(
+                {
+                    "id": chapter.id,
+                    "title": chapter.title,
+                    "duration": chapter.duration_s,
+                    "plays": [_play(p) for p in plays],
+                    "totals": _totals(plays).as_dict(),
+                }
+            )
+        every = [p for ch in course.chapters for p in by_chapter.get(ch.id, [])]
+        shown.append(
+            {
+                "id": course.id,
+                "title": course.title,
+                "hours": float(course.hours),
+                "chapters": chapters,
+                "totals": _totals(every).as_dict(),
+            }
+        )
+    return {"courses": shown, "totals": _totals(list(_flatten(by_chapter))).as_dict()}
+
+
+def _flatten(by_chapter: dict[int, list[LearningPlay]]):
+    for plays in by_chapter.values():
+        yield from plays
+
+
+def _enrolled_in(trainee_id: int, course_id: int) -> bool:
+    return (
+        db.session.execute(
+            sa.select(Enrollment.id)
+            .join(PlanCourse, PlanCourse.plan_id == Enrollment.plan_id)
+            .where(
+                Enrollment.trainee_id == trainee_id,
+                Enrollment.status == EnrollmentStatus.PAID,
+                PlanCourse.course_id == course_id,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def certificate_totals(certificate_id: int) -> Totals:
+    """What the public verification page may show of the learning behind a certificate:
+    totals over the plays in the chapters of its plan's courses, no device or address."""
+    cert = db.session.get(Certificate, certificate_id)
+    if cert is None:
+        return Totals(0, 0, 0, 0)
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(LearningPlay.id),
+            sa.func.coalesce(sa.func.sum(LearningPlay.credited_seconds), 0),
+            sa.func.coalesce(sa.func.sum(LearningPlay.checks_passed), 0),
+            sa.func.coalesce(sa.func.sum(LearningPlay.checks_missed), 0),
+        )
+        .join(Chapter, Chapter.id == LearningPlay.chapter_id)
+        .join(PlanCourse, PlanCourse.course_id == Chapter.course_id)
+        .where(LearningPlay.trainee_id == cert.trainee_id, PlanCourse.plan_id == cert.plan_id)
+    ).one()
+    return Totals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+def retention_cutoff(now: datetime, years: int) -> datetime:
+    """The moment `years` calendar years before `now` (29 Feb falls back to 28 Feb)."""
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:
+        return now.replace(year=now.year - years, day=28)
+
+
+def prune(now: datetime, years: int) -> int:
+    """Delete the plays that ended more than `years` years before `now`, in one
+    transaction; the count deleted. Chapter progress, completions and certificates (and so
+    the 学时) are never touched."""
+    with transaction():
+        result = db.session.execute(
+            sa.delete(LearningPlay)
+            .where(LearningPlay.ended_at < retention_cutoff(now, years))
+            .execution_options(synchronize_session=False)
+        )
+    return int(result.rowcount or 0)

@@ -1,0 +1,232 @@
+"""The unit page's 应训未训 list: the unit's staff for a year, filtered, counted, reminded.
+
+Filters (both optional, both also carried by the xlsx download):
+- `kind` — 公需 (`public`) or 专业 (`specialist`): judge each trainee by that kind alone;
+  without it, by the whole year (both kinds, `year_standing`).
+- `state`, judged on the kind(s) above, each kind counting up to its requirement:
+  - 未开始 `not_started`: no 学时 at all yet;
+  - 学习中 `learning`: some 学时, requirement not met yet;
+  - 未达标 `unmet`: requirement not met (= 未开始 + 学习中: the 应训未训 list);
+  - 已达标 `met`: requirement met.
+Counts are given for every state under the chosen `kind`, whatever `state` is chosen.
+
+一键提醒 (`remind_unmet`) sends a template message through the outbox to each trainee of the
+list who is 未达标 under the chosen `kind` and whose WeChat account is bound and follows the
+official account; a trainee reminded (by anyone) within the last 7 days is skipped, so a
+second press within the week sends nothing. Presses for one unit are serialised by a row
+lock on the unit, so two administrators pressing at once do not both send.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from models import Unit, UnitReminder, WechatBinding, db
+from wxapp import events, outbox
+from wxapp.errors import NotFound, ValidationError
+from wxapp.infra.clock import local
+from wxapp.infra.transaction import transaction
+from wxapp.progress.standing import SHORT_NAMES, YearStanding, hours_text, year_standing
+from wxapp.reports import access
+from wxapp.reports.unit import _unit_report, unit_report
+
+KINDS = {"public": "公需科目", "specialist": "专业科目"}
+STATES = {"not_started": "未开始", "learning": "学习中", "unmet": "未达标", "met": "已达标"}
+REMIND_INTERVAL = timedelta(days=7)
+
+
+def check_filters(kind: str | None, state: str | None) -> None:
+    if kind is not None and kind not in KINDS:
+        raise ValidationError(
+            "kind", "参数 kind 只能是 public（公需科目）或 specialist（专业科目）"
+        )
+    if state is not None and state not in STATES:
+        raise ValidationError(
+            "state",
+            "参数 state 只能是 not_started（未开始）、learning（学习中）、unmet（未达标）"
+            "或 met（已达标）",
+        )
+
+
+def standing_of(row: dict[str, Any], year: int) -> YearStanding:
+    return year_standing(
+        year,
+        {
+            "public": Decimal(str(row["public_done"])),
+            "specialist": Decimal(str(row["specialist_done"])),
+        },
+    )
+
+
+def judge(standing: YearStanding, kind: str | None) -> tuple[str, str]:
+    """(state, shortfall text) of one trainee under the kind filter; state is never `unmet`
+    (a row is `not_started` or `learning` when not met)."""
+    kinds = [standing.of(kind)] if kind else list(standing.kinds)
+    missing = [k for k in kinds if not k.met]
+    if not missing:
+        return "met", ""
+    state = "not_started" if all(k.done == 0 for k in kinds) else "learning"
+    return state, shortfall_text(missing)
+
+
+def shortfall_text(missing: list[Any]) -> str:
+    """Short enough for a template field: "还差公需30学时", "还差公需10、专业5学时"."""
+    parts = "、".join(f"{SHORT_NAMES[k.kind]}{hours_text(k.short)}" for k in missing)
+    return f"还差{parts}学时"
+
+
+def _matches(state: str, wanted: str | None) -> bool:
+    return wanted is None or wanted == state or (wanted == "unmet" and state != "met")
+
+
+def _last_reminders(trainee_ids: list[int], since: datetime) -> dict[int, datetime]:
+    if not trainee_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(UnitReminder.trainee_id, sa.func.max(UnitReminder.sent_at))
+        .where(UnitReminder.trainee_id.in_(trainee_ids), UnitReminder.sent_at > since)
+        .group_by(UnitReminder.trainee_id)
+    ).all()
+    return {tid: at for tid, at in rows}
+
+
+def _following(trainee_ids: list[int]) -> set[int]:
+    if not trainee_ids:
+        return set()
+    return set(
+        db.session.execute(
+            sa.select(WechatBinding.trainee_id).where(
+                WechatBinding.trainee_id.in_(trainee_ids), WechatBinding.following.is_(True)
+            )
+        ).scalars()
+    )
+
+
+def _date(at: datetime) -> str:
+    when = local(at)
+    return f"{when.month}月{when.day}日 {when:%H:%M}"
+
+
+def _listing(
+    report: dict[str, Any], kind: str | None, state: str | None, now: datetime
+) -> dict[str, Any]:
+    year = report["year"]
+    counts = dict.fromkeys(STATES, 0)
+    judged = []
+    for row in report["trainees"]:
+        standing = standing_of(row, year)
+        row_state, shortfall = judge(standing, kind)
+        counts[row_state] += 1
+        if row_state != "met":
+            counts["unmet"] += 1
+        judged.append((row, standing, row_state, shortfall))
+    shown = [j for j in judged if _matches(j[2], state)]
+    reminded = _last_reminders([j[0]["trainee_id"] for j in shown], now - REMIND_INTERVAL)
+    following = _following([j[0]["trainee_id"] for j in shown])
+    items = []
+    for row, standing, row_state, shortfall in shown:
+        last = reminded.get(row["trainee_id"])
+        items.append(
+            {
+                "trainee_id": row["trainee_id"],
+                "name": row["name"],
+                "id_number_masked": row["id_number_masked"],
+                "public": standing.of("public").to_dict(),
+                "specialist": standing.of("specialist").to_dict(),
+                "state": row_state,
+                "state_label": STATES[row_state],
+                "shortfall": shortfall,
+                "following": row["trainee_id"] in following,
+                "reminded_at": last.isoformat() if last else None,
+                "reminded_text": f"{_date(last)}已提醒" if last else "",
+            }
+        )
+    return {
+        "unit": report["unit"],
+        "year": year,
+        "kind": kind,
+        "state": state,
+        "filter_text": filter_text(year, kind, state),
+        "counts": {"all": len(judged), **counts},
+        "items": items,
+    }
+
+
+def filter_text(year: int, kind: str | None, state: str | None) -> str:
+    """ "2026年度 · 公需科目 · 未达标" (what the list and the download show)."""
+    parts = [f"{year}年度", KINDS[kind] if kind else "全部科目", STATES[state] if state else "全部"]
+    return " · ".join(parts)
+
+
+def staff_list(
+    admin_id: int, unit_id: int, year: int, kind: str | None, state: str | None, now: datetime
+) -> dict[str, Any]:
+    """The unit's staff for the year under the filters, with counts (administrator only)."""
+    check_filters(kind, state)
+    access.require_admin(admin_id, unit_id)
+    return _listing(unit_report(unit_id, year), kind, state, now)
+
+
+def remind_unmet(
+    admin_id: int, unit_id: int, year: int, kind: str | None, now: datetime
+) -> dict[str, Any]:
+    """一键提醒: a template message to each 未达标 trainee who follows the account and was not
+    reminded within 7 days; the numbers sent and skipped, and why."""
+    check_filters(kind, None)
+    access.require_admin(admin_id, unit_id)
+    with transaction():
+        unit = db.session.get(Unit, unit_id, with_for_update=True)
+        if unit is None:
+            raise NotFound("单位不存在", code="unit_not_found")
+        report = _unit_report(db.session, unit_id, year)
+        targets = []
+        for row in report["trainees"]:
+            row_state, shortfall = judge(standing_of(row, year), kind)
+            if row_state != "met":
+                targets.append((row["trainee_id"], shortfall))
+        ids = [tid for tid, _ in targets]
+        recent = _last_reminders(ids, now - REMIND_INTERVAL)
+        following = _following(ids)
+        sent = skipped_recent = skipped_unfollowed = 0
+        for trainee_id, shortfall in targets:
+            if trainee_id in recent:
+                skipped_recent += 1
+                continue
+            if trainee_id not in following:
+                skipped_unfollowed += 1
+                continue
+            reminder = UnitReminder(
+                trainee_id=trainee_id, unit_id=unit_id, sent_by=admin_id, year=year, sent_at=now
+            )
+            db.session.add(reminder)
+            db.session.flush()
+            event = events.UnitReminded(
+                reminder_id=reminder.id, unit_name=unit.name, year=year, shortfall=shortfall
+            )
+            outbox.add_event(event, trainee_id, now)
+            sent += 1
+    return {
+        "year": year,
+        "kind": kind,
+        "unmet": len(targets),
+        "sent": sent,
+        "skipped_recent": skipped_recent,
+        "skipped_unfollowed": skipped_unfollowed,
+        "message": remind_message(sent, skipped_recent, skipped_unfollowed),
+    }
+
+
+def remind_message(sent: int, recent: int, unfollowed: int) -> str:
+    """What the administrator reads after pressing 一键提醒."""
+    if not (sent or recent or unfollowed):
+        return "没有需要提醒的学员：全部已达标。"
+    parts = [f"已向 {sent} 人发送学习提醒"]
+    if recent:
+        parts.append(f"{recent} 人在 7 天内已提醒过，本次未重复发送（每人每周最多提醒一次）")
+    if unfollowed:
+        parts.append(f"{unfollowed} 人未关注公众号或未绑定微信，无法提醒")
+    return "；".join(parts) + "。"
