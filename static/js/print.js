@@ -1,3 +1,17 @@
 // 打印证书: the toolbar's button opens the browser's print dialog (a file, not an inline
-// onclick: the pages' CSP allows no inline script).
+// onclick: the pages' CSP allows no inline script), and the A4 sheet is scaled to fit the
+// width on screen (--scale, read by static/css/certificate-print.css; print ignores it).
+const stage = document.querySelector('.stage');
+const sheet = document.querySelector('.sheet');
+
+function fit() {
+  const margin = 16;
+  const available = document.documentElement.clientWidth - margin;
+  const scale = Math.min(1, available / sheet.offsetWidth);
+  stage.style.setProperty('--scale', String(Math.max(scale, 0.1)));
+  stage.dataset.fitted = 'true';
+}
+
 document.getElementById('print').addEventListener('click', () => window.print());
+window.addEventListener('resize', fit);
+fit();

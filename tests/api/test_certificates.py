@@ -86,6 +86,7 @@ def test_certificate_pdf_text_and_qr_code_lead_to_a_valid_verification_page(clie
     ):
         assert expected in text
     assert trainee.id_number not in text
+    assert "考核" not in text and "规定学时的课程，特发此证" in text.replace("\n", "")
     assert codes == [cert["verify_url"]]
     code = cert["verify_url"].rsplit("/", 1)[1]
     assert len(code) >= 22  # >= 128 bits of token_urlsafe
@@ -268,7 +269,13 @@ def test_my_certificates_and_the_print_page(client, done):
     page = client.get(cert["print_url"])
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and page.mimetype == "text/html"
-    assert "李四" in html and "继续教育专用章" in html and "<svg" in html and "@media print" in html
+    assert "李四" in html and "继续教育专用章" in html and "<svg" in html
+    assert 'name="viewport" content="width=device-width' in html
+    # No assessment exists, so none is claimed: the notice's own words.
+    assert "考核" not in html and "已学习完成本培训项目规定学时的课程，特发此证" in html
+    with client.get("/static/css/certificate-print.css") as sheet:
+        css = sheet.get_data(as_text=True)
+    assert "@media print" in css and "size: A4 landscape" in css
 
 
 def test_someone_elses_certificate_is_not_found(client, done, app):

@@ -67,8 +67,18 @@ def test_progress_of_the_year(app, client, learner, clock):
     assert res.status_code == 200
     body = res.json
     assert body["year"] == 2025
-    assert body["totals"]["specialist"] == {"done": 30.0, "required": 60, "met": False}
+    assert body["totals"]["specialist"] == {
+        "name": "专业科目",
+        "done": 30.0,
+        "counted": 30.0,
+        "surplus": 0.0,
+        "short": 30.0,
+        "required": 60,
+        "met": False,
+    }
     assert body["totals"]["public"]["done"] == 0.0
+    assert body["totals"]["shortfall"] == "还差 公需 30 学时、专业 30 学时"
+    assert body["years"] == [2025, 2024]  # every year with a plan, the one shown included
     plans = {p["id"]: p for p in body["plans"]}
     assert set(plans) == {learner["specialist"], learner["public"]}  # 2024 is another year
     spec = plans[learner["specialist"]]

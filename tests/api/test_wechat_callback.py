@@ -97,15 +97,18 @@ def test_progress_click_shows_this_years_hours(wechat, world):
     reply = click(wechat, "MY_PROGRESS")
     assert reply["type"] == "text" and reply["to"] == OPENID
     assert "2025年度" in reply["content"]
-    assert "公需科目：12 / 30 学时" in reply["content"]
-    assert "专业科目：30 / 60 学时" in reply["content"]
-    assert "合计：42 / 90 学时" in reply["content"]
+    assert "公需科目：12 / 30 学时，还差 18 学时" in reply["content"]
+    assert "专业科目：30 / 60 学时，还差 30 学时" in reply["content"]
+    assert "2025年度已计 42 / 90 学时，还差 公需 18 学时、专业 30 学时" in reply["content"]
 
 
 def test_certificates_click(wechat, world):
-    reply = click(wechat, "MY_CERTIFICATES")
-    assert "尚未达标（还差 48 学时）" in reply["content"]
-    assert "%2Fh5%2Fcertificates" in reply["content"]
+    content = click(wechat, "MY_CERTIFICATES")["content"]
+    assert "还没有获得证书" in content
+    assert "已学 12 / 30 学时，还差 18 学时" in content
+    assert "已学 30 / 60 学时，还差 30 学时" in content
+    assert "2025年度已计 42 / 90 学时" in content
+    assert "%2Fh5%2Fcertificates" in content
 
 
 def test_help_click_gives_the_notices_numbers(wechat, world):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.e2e.conftest import TEST_VIDEO_URL, login, seed
+from tests.e2e.conftest import TEST_VIDEO_URL, login, seed, wait_for
 from tests.e2e.realdata import complete, learn, learner_world, lowercase_x_id_number, order
 from tests.factories import make_plan, make_trainee
 from wxapp.orders.enrollments import grant_enrollment
@@ -69,6 +69,7 @@ def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
         f"/h5/plan?id={data['plan']}",
         f"/h5/course?id={more['course']}&plan={more['plan']}",
         "/h5/progress",
+        "/h5/learning-record",
         "/h5/certificates",
         "/h5/orders",
         "/h5/login?change=1",
@@ -86,3 +87,7 @@ def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
     page.wait_for_selector("#rejects")
     assert _overflow(page) <= 0, "group result"
     phone.shot("narrow-group", full_page=True)
+    # The certificate print page: a scaled preview of the A4 sheet, never wider than the phone.
+    page.goto(site.url + issued.json()["print_url"])
+    wait_for(page, "document.querySelector('.stage').dataset.fitted === 'true'")
+    assert _overflow(page) <= 0, "certificate print page"

@@ -14,6 +14,7 @@ from tests.e2e.conftest import (
     TEST_VIDEO_URL,
     BeaconLog,
     clock_running,
+    copy_to_docs,
     login,
     require_routes,
     seed,
@@ -241,7 +242,7 @@ def test_a_presence_check_pauses_the_player_until_the_trainee_answers(phone, sit
             wait_for(page, "document.querySelector('#video').paused")
             waiting = _watched(page, chapter)
             assert waiting == 10  # credited up to the moment the check fell due
-            phone.shot("presence-check")
+            copy_to_docs(phone.shot("presence-check"), "presence-check.png")
             page.wait_for_timeout(1500)  # 12 s of the server's clock: nothing is credited
             page.evaluate("window.__player.flush({ force: true })")
             page.wait_for_timeout(300)
@@ -253,7 +254,7 @@ def test_a_presence_check_pauses_the_player_until_the_trainee_answers(phone, sit
             # Credit goes on (the next check comes 10 s later, then it waits again).
             page.wait_for_selector(".presence-check .weui-dialog", timeout=20_000)
             assert _watched(page, chapter) > waiting
-            phone.shot("presence-resumed")
+            copy_to_docs(phone.shot("presence-resumed"), "presence-resumed.png")
 
         # The second check is left unanswered past its 60 s: the play is paused.
         old_play = page.evaluate("window.__player.playId")
@@ -262,7 +263,7 @@ def test_a_presence_check_pauses_the_player_until_the_trainee_answers(phone, sit
         missed = page.wait_for_selector(".presence-check .weui-dialog >> text=学习已暂停")
         assert missed
         assert page.evaluate("document.querySelector('#video').paused")
-        phone.shot("presence-missed")
+        copy_to_docs(phone.shot("presence-missed"), "presence-missed.png")
         stuck = _watched(page, chapter)
         page.click(".presence-check .weui-dialog__btn")
         wait_for(page, "window.__player.playId !== " + json.dumps(old_play))

@@ -225,7 +225,10 @@ def test_record_for_lists_each_chapter_with_its_plays_and_totals(app, client, wo
     (course,) = record["courses"]
     assert [ch["id"] for ch in course["chapters"]] == [a, b]
     first, second = course["chapters"]
-    assert [p["device"] for p in first["plays"]] == ["Windows 浏览器", "iPhone 微信"]  # newest first
+    assert [p["device"] for p in first["plays"]] == [
+        "Windows 浏览器",
+        "iPhone 微信",
+    ]  # newest first
     assert first["totals"] == {
         "plays": 2,
         "credited_seconds": 75,

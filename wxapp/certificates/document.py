@@ -14,7 +14,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from wxapp.certificates.rules import SEAL_PURPOSE, organisation_line
+from wxapp.certificates.rules import SEAL_PURPOSE, STATEMENT, organisation_line
 from wxapp.infra import pdf
 
 FRAME = Color(0.62, 0.12, 0.12)
@@ -85,7 +85,7 @@ def certificate_pdf(cert: dict[str, Any]) -> bytes:
         c.drawString(value_x, y, value)
         y -= 34
     c.setFont(font, 15)
-    c.drawString(label_x, y - 6, "经考核合格，特发此证。")
+    c.drawString(label_x, y - 6, STATEMENT)
 
     issuer_x, issuer_y = width - 220, 110
     c.setFont(font, 15)

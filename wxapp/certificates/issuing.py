@@ -307,11 +307,13 @@ def certificate_document(trainee_id: int, certificate_id: int, base_url: str) ->
 
 
 def print_view(trainee_id: int, certificate_id: int, base_url: str) -> dict[str, Any]:
-    """What the printable page shows: the certificate, its labelled lines, the QR code SVG."""
+    """What the printable page shows: the certificate, its labelled lines, what it attests,
+    the QR code SVG."""
     cert = get_certificate(trainee_id, certificate_id, base_url)
     return {
         "cert": cert,
         "lines": document.body_lines(cert),
+        "statement": rules.STATEMENT,
         "qr_svg": document.qr_svg(cert["verify_url"]),
     }
 

@@ -16,6 +16,9 @@ ISSUER = "重庆市人力资源开发服务中心"
 SEAL_PURPOSE = "继续教育专用章"
 KIND_NAMES = {"public": "公需科目", "specialist": "专业科目"}
 SERIAL_KIND = {"public": "GX", "specialist": "ZY"}
+# What the certificate attests, in the notice's words ("根据继续教育培训要求学习完成规定学时
+# 课程，方可获得证书"): there is no assessment, so it claims none.
+STATEMENT = "根据继续教育培训要求，已学习完成本培训项目规定学时的课程，特发此证。"
 
 # What personal info the certificate needs, in the order the message names it.
 MISSING_LABELS = {

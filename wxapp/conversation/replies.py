@@ -9,19 +9,27 @@ reply costs at most two indexed queries: the callback must answer within 5 secon
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from models import PlanKind
 from wxapp.accounts.bindings import trainee_for_openid
 from wxapp.catalogue import plans as catalogue
+from wxapp.certificates.issuing import list_certificates
 from wxapp.conversation import menu
 from wxapp.infra.clock import local
 from wxapp.progress import credits
+from wxapp.progress.standing import TOTAL_REQUIRED, YearStanding, hours_text, year_standing
 
 Reply = dict[str, Any]
 # Passive news replies carry at most 8 articles (1 when answering a user's message).
 MAX_ARTICLES = 8
+# A text reply must stay under WeChat's 2048 bytes; 我的证书 lists this year's plans without
+# a certificate (at most MAX_LISTED) and as many certificates held as then fit.
+REPLY_BYTES = 2000
+MAX_LISTED = 4
 
 
 def auth_link(public_base: str, next_path: str) -> str:
@@ -34,7 +42,8 @@ def text(content: str) -> Reply:
 
 
 def _hours(value: float) -> str:
-    return f"{value:g}"
+    """学时 from JSON (a float) as people write them: 30, 12.5."""
+    return hours_text(Decimal(str(value)))
 
 
 def bind_prompt(public_base: str, next_path: str = "/h5/progress") -> str:
@@ -75,18 +84,21 @@ def progress_reply(openid: str, public_base: str, now: datetime) -> Reply:
     trainee_id = trainee_for_openid(openid)
     if trainee_id is None:
         return text(bind_prompt(public_base, "/h5/progress"))
-    year = local(now).year
-    totals = credits.year_totals(trainee_id, year)
-    pub, spec, total = totals["public"], totals["specialist"], totals["total"]
-    verdict = "已达标" if totals["met"] else "未达标"
+    standing = credits.trainee_standing(trainee_id, local(now).year)
     link = auth_link(public_base, "/h5/progress")
-    return text(
-        f"{year}年度学习进度（{verdict}）\n"
-        f"公需科目：{_hours(pub['done'])} / {pub['required']} 学时\n"
-        f"专业科目：{_hours(spec['done'])} / {spec['required']} 学时\n"
-        f"合计：{_hours(total['done'])} / {total['required']} 学时\n"
-        f'<a href="{link}">查看详细进度</a>'
-    )
+    lines = [
+        f"{standing.year}年度学习进度（{'已达标' if standing.met else '未达标'}）",
+        *(kind.line_text() for kind in standing.kinds),
+        _year_line(standing),
+        f'<a href="{link}">查看详细进度</a>',
+    ]
+    return text("\n".join(lines))
+
+
+def _year_line(standing: YearStanding) -> str:
+    """ "2026年度已计 60 / 90 学时，还差 30 公需学时" (each kind counted up to its requirement)."""
+    head = f"{standing.year}年度已计 {hours_text(standing.counted)} / {TOTAL_REQUIRED} 学时"
+    return f"{head}，{standing.shortfall_text()}" if not standing.met else f"{head}，已达标"
 
 
 def certificates_reply(openid: str, public_base: str, now: datetime) -> Reply:
@@ -94,16 +106,60 @@ def certificates_reply(openid: str, public_base: str, now: datetime) -> Reply:
     if trainee_id is None:
         return text(bind_prompt(public_base, "/h5/certificates"))
     year = local(now).year
-    totals = credits.year_totals(trainee_id, year)
+    # One query for every paid plan with its certificate; the year's standing is summed
+    # from the same rows.
+    entries = list_certificates(trainee_id, public_base)
+    this_year = [e for e in entries if e["plan"]["year"] == year]
+    done: dict[str, float] = {}
+    for e in this_year:
+        done[e["plan"]["kind"]] = done.get(e["plan"]["kind"], 0.0) + e["hours_done"]
+    standing = year_standing(year, done)
+    rest = [e for e in this_year if not e["certificate"]]
+    tail: list[str] = []
+    if rest:
+        tail.append(f"{year}年度尚未获得证书的培训项目：")
+        tail += [f"· {escape(e['plan']['title'])}：{_missing_text(e)}" for e in rest[:MAX_LISTED]]
+    tail.append(_year_line(standing))
+    for kind in standing.kinds:
+        if not kind.met and not any(e["plan"]["kind"] == kind.kind for e in this_year):
+            tail.append(f"尚未选购{year}年度{kind.name}培训项目。")
     link = auth_link(public_base, "/h5/certificates")
-    if totals["met"]:
-        status = f"{year}年度学时已达标，可查看、打印合格证书。"
-    else:
-        missing = totals["total"]["required"] - totals["total"]["done"]
-        status = (
-            f"{year}年度学时尚未达标（还差 {_hours(max(missing, 0))} 学时），达标后可领取合格证书。"
+    tail.append(f'<a href="{link}">查看我的证书</a>')
+
+    held = [e for e in entries if e["certificate"]]
+    head = ["我的证书", "已获得的证书：" if held else "还没有获得证书。"]
+    # Newest first, as many as WeChat's 2048 bytes leave room for; the page has them all.
+    more = f"等 {len(held)} 张证书（前 {len(held)} 张如上）"
+    budget = REPLY_BYTES - _size([*head, more, *tail])
+    for shown, e in enumerate(held):
+        cert = e["certificate"]
+        print_link = auth_link(public_base, cert["print_url"])
+        line = (
+            f"· {escape(e['plan']['title'])}（{cert['kind_name']} {_hours(cert['hours'])} 学时）"
+            f'证书编号 {cert["serial"]} <a href="{print_link}">查看、打印</a>'
         )
-    return text(f'{status}\n<a href="{link}">查看我的证书</a>')
+        budget -= len(line.encode()) + 1
+        if budget < 0:
+            head.append(f"等 {len(held)} 张证书（前 {shown} 张如上）")
+            break
+        head.append(line)
+    return text("\n".join(head + tail))
+
+
+def _size(lines: list[str]) -> int:
+    return sum(len(line.encode()) + 1 for line in lines)
+
+
+def _missing_text(entry: dict[str, Any]) -> str:
+    """What a plan without a certificate still needs."""
+    plan = entry["plan"]
+    if entry["complete"]:
+        return "已完成，可申请证书"
+    short = max(plan["required_hours"] - entry["hours_done"], 0)
+    return (
+        f"已学 {_hours(entry['hours_done'])} / {plan['required_hours']} 学时，"
+        f"还差 {_hours(short)} 学时"
+    )
 
 
 def welcome_reply(openid: str, public_base: str) -> Reply:

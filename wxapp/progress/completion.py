@@ -4,7 +4,7 @@ Each is written once (unique keys, and a lock on the trainee row so two chapters
 course finishing at the same moment see each other), with its time, and with an outbox
 row in the same transaction. A learned course counts toward every paid enrollment whose
 plan contains it: its 学时 are added to each such `Enrollment.hours_done`, which
-`wxapp.progress.credits.year_totals`, the units report and certificates read.
+`wxapp.progress.credits.trainee_standing`, the units report and certificates read.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ is `wxapp.progress.standing` (each kind up to its requirement). One query per ca
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -29,8 +28,3 @@ def trainee_standing(trainee_id: int, year: int) -> YearStanding:
         .group_by(TrainingPlan.kind)
     ).all()
     return year_standing(year, {kind: Decimal(hours) for kind, hours in rows})
-
-
-def year_totals(trainee_id: int, year: int) -> dict[str, Any]:
-    """The standing as JSON (`YearStanding.to_dict`): per kind done/counted/surplus/short."""
-    return trainee_standing(trainee_id, year).to_dict()

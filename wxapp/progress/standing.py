@@ -4,7 +4,7 @@ The notice asks 90 学时 a year: 公需科目 at least 30 and 专业科目 at l
 counts up to its requirement; hours beyond it are surplus, shown apart and never making up
 for the other kind (68 专业 and 0 公需 is 60 of 90 counted, 还差 30 公需学时). 我的进度, the
 official account's replies, certificates, pushes and the unit report all read this.
-Pure: the caller brings the hours done per kind.
+Pure (no database, no framework): the caller brings the hours done per kind.
 """
 
 from __future__ import annotations
@@ -14,19 +14,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from models import PlanKind
-
-KIND_ORDER = (PlanKind.PUBLIC.value, PlanKind.SPECIALIST.value)
-KIND_NAMES = {PlanKind.PUBLIC.value: "公需科目", PlanKind.SPECIALIST.value: "专业科目"}
-SHORT_NAMES = {PlanKind.PUBLIC.value: "公需", PlanKind.SPECIALIST.value: "专业"}
-REQUIRED_HOURS = {PlanKind.PUBLIC.value: 30, PlanKind.SPECIALIST.value: 60}
+# The values of models.PlanKind (kept literal so this module stays free of the database).
+PUBLIC, SPECIALIST = "public", "specialist"
+KIND_ORDER = (PUBLIC, SPECIALIST)
+KIND_NAMES = {PUBLIC: "公需科目", SPECIALIST: "专业科目"}
+SHORT_NAMES = {PUBLIC: "公需", SPECIALIST: "专业"}
+REQUIRED_HOURS = {PUBLIC: 30, SPECIALIST: 60}
 TOTAL_REQUIRED = sum(REQUIRED_HOURS.values())
 
 
 def hours_text(hours: Decimal) -> str:
     """学时 as people write them: 30, 12.5 (no trailing zeros, no exponent)."""
-    text = format(hours.normalize(), "f")
-    return text
+    return format(Decimal(hours).normalize(), "f")
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,16 @@ class KindStanding:
     @property
     def met(self) -> bool:
         return self.done >= self.required
+
+    def line_text(self) -> str:
+        """ "公需科目：0 / 30 学时，还差 30 学时" / "专业科目：60 / 60 学时，已达标（另有 8 学时
+        超出要求，不计入年度学时）"."""
+        head = f"{self.name}：{hours_text(self.counted)} / {self.required} 学时"
+        if not self.met:
+            return f"{head}，还差 {hours_text(self.short)} 学时"
+        if self.surplus:
+            return f"{head}，已达标（另有 {hours_text(self.surplus)} 学时超出要求，不计入年度学时）"
+        return f"{head}，已达标"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +93,10 @@ class YearStanding:
         return sum((k.short for k in self.kinds), Decimal(0))
 
     @property
+    def surplus(self) -> Decimal:
+        return sum((k.surplus for k in self.kinds), Decimal(0))
+
+    @property
     def met(self) -> bool:
         return all(k.met for k in self.kinds)
 
@@ -107,8 +120,7 @@ class YearStanding:
         per_kind = "，".join(
             f"{SHORT_NAMES[k.kind]} {hours_text(k.counted)}/{k.required}" for k in self.kinds
         )
-        surplus = sum((k.surplus for k in self.kinds), Decimal(0))
-        extra = f"，另超出 {hours_text(surplus)} 学时" if surplus else ""
+        extra = f"，另超出 {hours_text(self.surplus)} 学时" if self.surplus else ""
         return (
             f"{self.year}年度已计 {hours_text(self.counted)} / {TOTAL_REQUIRED} 学时"
             f"（{per_kind}{extra}）"
@@ -118,7 +130,9 @@ class YearStanding:
         """The JSON shape: per kind done/counted/surplus/short, the total counted, 达标."""
         result: dict[str, Any] = {k.kind: k.to_dict() for k in self.kinds}
         result["total"] = {
+            "done": float(sum((k.done for k in self.kinds), Decimal(0))),
             "counted": float(self.counted),
+            "surplus": float(self.surplus),
             "required": TOTAL_REQUIRED,
             "short": float(self.short),
         }
@@ -127,12 +141,17 @@ class YearStanding:
         return result
 
 
-def year_standing(year: int, done: Mapping[str, Decimal]) -> YearStanding:
+def year_standing(year: int, done: Mapping[str, Decimal | float | int]) -> YearStanding:
     """The standing from 学时 done per kind ("public", "specialist"); a missing kind is 0."""
     return YearStanding(
         year=year,
         kinds=tuple(
-            KindStanding(kind, Decimal(done.get(kind, 0)), REQUIRED_HOURS[kind])
+            KindStanding(kind, _decimal(done.get(kind, 0)), REQUIRED_HOURS[kind])
             for kind in KIND_ORDER
         ),
     )
+
+
+def _decimal(value: Decimal | float | int) -> Decimal:
+    """A float (from JSON) read as written (29.5, not its binary expansion)."""
+    return Decimal(str(value)) if isinstance(value, float) else Decimal(value)

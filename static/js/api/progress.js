@@ -1,21 +1,49 @@
-// Progress calls: 我的进度 (year totals, plans, courses, chapters), where a chapter resumes,
+// Progress calls: 我的进度 (the yearly standing, plans, courses, chapters), where a chapter resumes,
 // and the player's beacons (fetch while the page lives, navigator.sendBeacon when it leaves).
 import { ApiError, get, isMissingRoute } from '../core/http.js';
 import { list, num, percentOf, pick } from './normalize.js';
 
 export const REQUIRED = { public: 30, specialist: 60 };
 
+/** One kind of the yearly standing (wxapp/progress/standing.py): 学时 done, counted up to the
+ * requirement, the surplus shown apart, and what is still short. */
 function total(raw, kind) {
-  const totals = pick(raw, ['totals', 'credits', 'years'], raw);
+  const totals = pick(raw, ['totals', 'credits'], raw);
   const value = pick(totals, [kind, `${kind}_hours`]);
-  const required = REQUIRED[kind];
+  let done;
+  let required;
   if (value && typeof value === 'object') {
-    return {
-      done: num(pick(value, ['done', 'hours_done', 'hours'])),
-      required: num(pick(value, ['required', 'hours_required', 'required_hours']), required),
-    };
+    done = num(pick(value, ['done', 'hours_done', 'hours']));
+    required = num(pick(value, ['required', 'hours_required', 'required_hours']), REQUIRED[kind]);
+  } else {
+    done = num(value);
+    required = num(pick(totals, [`${kind}_required`]), REQUIRED[kind]);
   }
-  return { done: num(value), required: num(pick(totals, [`${kind}_required`]), required) };
+  const counted = value && typeof value === 'object' ? num(pick(value, ['counted']), Math.min(done, required)) : Math.min(done, required);
+  return {
+    done,
+    required,
+    counted,
+    surplus: Math.max(done - required, 0),
+    short: Math.max(required - done, 0),
+    met: done >= required,
+  };
+}
+
+const SHORT_NAMES = { public: '公需', specialist: '专业' };
+
+/** "还差 30 公需学时" / "还差 公需 10 学时、专业 5 学时" / "" (the server's own words when given). */
+function shortfallText(kinds) {
+  const missing = Object.entries(kinds).filter(([, k]) => !k.met);
+  if (!missing.length) return '';
+  const n = (x) => String(Math.round(x * 10) / 10);
+  if (missing.length === 1) return `还差 ${n(missing[0][1].short)} ${SHORT_NAMES[missing[0][0]]}学时`;
+  return `还差 ${missing.map(([kind, k]) => `${SHORT_NAMES[kind]} ${n(k.short)} 学时`).join('、')}`;
+}
+
+function normalizeCertificate(c) {
+  if (!c || typeof c !== 'object') return null;
+  return { id: pick(c, ['id']), serial: pick(c, ['serial'], ''), printUrl: pick(c, ['print_url'], `/certificates/${pick(c, ['id'])}`) };
 }
 
 const NOT_DONE = ['not_started', 'learning', 'started', 'in_progress', 'pending', ''];
@@ -66,6 +94,7 @@ export function normalizePlanProgress(p) {
     hoursDone: doneHours,
     percent: num(pick(p, ['percent', 'completion', 'plan_percent']), percentOf(doneHours, required)),
     done: doneFlag(p, ['done', 'plan_done', 'completed', 'completed_at']),
+    certificate: normalizeCertificate(pick(p, ['certificate'])),
     courses: list(pick(p, ['courses'], [])).map(normalizeCourseProgress),
   };
 }
@@ -79,10 +108,17 @@ export async function myProgress(year, { tolerateMissing = false } = {}) {
     if (tolerateMissing && isMissingRoute(err)) raw = {};
     else throw err;
   }
+  const kinds = { public: total(raw, 'public'), specialist: total(raw, 'specialist') };
+  const totals = pick(raw, ['totals'], {}) || {};
+  const shown = num(pick(raw, ['year']), year);
   return {
-    year: num(pick(raw, ['year']), year),
-    public: total(raw, 'public'),
-    specialist: total(raw, 'specialist'),
+    year: shown,
+    ...kinds,
+    counted: kinds.public.counted + kinds.specialist.counted,
+    required: kinds.public.required + kinds.specialist.required,
+    met: kinds.public.met && kinds.specialist.met,
+    shortfall: pick(totals, ['shortfall'], shortfallText(kinds)),
+    years: list(pick(raw, ['years'], [])).map((y) => num(y)).filter(Boolean),
     plans: list(pick(raw, ['plans', 'enrollments'], [])).map(normalizePlanProgress),
   };
 }

@@ -87,7 +87,7 @@ async function load() {
         'div',
         { class: 'year-bar' },
         years.length ? yearSelect : h('span', {}, ''),
-        totals ? h('span', { class: 'year-total' }, `${KIND_NAMES[kind]}已获 ${hours(totals.done)} / ${hours(totals.required)} 学时`) : null,
+        totals ? h('span', { class: 'year-total' }, `${KIND_NAMES[kind]}已计 ${hours(totals.counted)} / ${hours(totals.required)} 学时${totals.surplus > 0 ? `（另超出 ${hours(totals.surplus)}）` : ''}`) : null,
       ),
       plans.length ? plans.map((p) => planCard(p, mineById.get(String(p.id)))) : emptyBlock(`暂无${KIND_NAMES[kind]}培训项目`),
       h('p', { class: 'hint' }, '专业技术人员每年累计应不少于 90 学时，其中公需科目不少于 30 学时，专业科目不少于 60 学时。'),
