@@ -101,10 +101,10 @@ def app_with(base_config: dict[str, Any], **overrides: Any) -> Iterator[Any]:
         app.extensions["redis"].close()
 
 
-@pytest.fixture
-def app(base_config: dict[str, Any]) -> Iterator[Any]:
-    """The app, with every database write of the test rolled back at the end."""
-    app = make_app(base_config)
+@contextmanager
+def rolled_back_app(base_config: dict[str, Any], **overrides: Any) -> Iterator[Any]:
+    """The app, with every database write rolled back and Redis emptied at the end."""
+    app = make_app(base_config, **overrides)
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
@@ -127,6 +127,13 @@ def app(base_config: dict[str, Any]) -> Iterator[Any]:
             db.engine.dispose()
         app.extensions["redis"].flushdb()
         app.extensions["redis"].close()
+
+
+@pytest.fixture
+def app(base_config: dict[str, Any]) -> Iterator[Any]:
+    """The app, with every database write of the test rolled back at the end."""
+    with rolled_back_app(base_config) as app:
+        yield app
 
 
 @pytest.fixture

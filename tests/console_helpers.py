@@ -10,7 +10,7 @@ from typing import Any
 import pyotp
 
 from models import db
-from tests.conftest import _JoinedSession, make_app
+from tests.conftest import rolled_back_app
 from wxapp.console import auth
 
 PASSWORD = "Console@2026pass"
@@ -20,29 +20,8 @@ _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 @contextmanager
 def console_app(base_config: dict[str, Any], **overrides: Any) -> Iterator[Any]:
     """The app with CONSOLE_ENABLED, every database write rolled back at the end."""
-    app = make_app(base_config, CONSOLE_ENABLED="1", **overrides)
-    with app.app_context():
-        connection = db.engine.connect()
-        outer = connection.begin()
-        original = db.session
-        db.session = db._make_scoped_session(
-            {
-                "bind": connection,
-                "join_transaction_mode": "create_savepoint",
-                "class_": _JoinedSession,
-            }
-        )
-    try:
+    with rolled_back_app(base_config, CONSOLE_ENABLED="1", **overrides) as app:
         yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
-            db.engine.dispose()
-        app.extensions["redis"].flushdb()
-        app.extensions["redis"].close()
 
 
 def create_operator(app: Any, login: str, role: str, name: str = "测试员") -> str:

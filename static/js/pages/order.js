@@ -1,8 +1,8 @@
 // 订单支付: one order (个人 or 团购) — its amount and invoice; unpaid, 扫码支付 outside WeChat
 // (the page turns to 已支付 by itself once paid) or 微信支付 inside it, and 取消订单.
-import { STATUS_NAMES, cancelOrder, getOrder } from '../api/orders.js';
-import { alertDialog, boot, confirmDialog, dateText, h, inWeChat, page, params, toast, yuan } from '../core/ui.js';
-import { payOrder } from './pay-flow.js';
+import { STATUS_NAMES, getOrder } from '../api/orders.js';
+import { boot, dateText, h, inWeChat, page, params, toast, yuan } from '../core/ui.js';
+import { cancelAfterConfirm, payOrder } from './pay-flow.js';
 import { qrPayPanel } from './qr-pay.js';
 
 const no = params().get('no');
@@ -10,6 +10,7 @@ const no = params().get('no');
 function invoiceText(order) {
   const inv = order.invoice;
   if (!inv) return order.status === 'SUCCESS' ? '未申请（可在“我的订单”中申请开票）' : '以后申请（缴费成功后可在“我的订单”中申请）';
+  if (inv.status === 'refused') return `${inv.title}（未予开具：${inv.refusalReason}）`;
   const state = inv.status === 'issued' ? '已开具' : order.status === 'SUCCESS' ? '开票中' : '立即申请，支付成功后开具';
   return `${inv.title}（${state}）`;
 }
@@ -60,15 +61,7 @@ function paidBlock(order) {
 }
 
 async function cancel(order) {
-  if (!(await confirmDialog('取消后该订单将无法支付，如需购买请重新下单。', '确定取消订单？', '取消订单', '再想想'))) return;
-  try {
-    await cancelOrder(order.no);
-    toast('订单已取消');
-  } catch (err) {
-    if (err.redirecting) return;
-    await alertDialog(err.message, '无法取消订单');
-  }
-  await load();
+  if (await cancelAfterConfirm(order.no)) await load();
 }
 
 function unpaidBlock(order) {

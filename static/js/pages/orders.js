@@ -1,9 +1,9 @@
 // 我的订单 / 发票: orders with their state, 继续支付, 取消订单, 申请开票 with its rules, the invoice PDF.
-import { STATUS_NAMES, cancelOrder, modifyInvoice, myOrders, requestInvoice } from '../api/orders.js';
+import { STATUS_NAMES, modifyInvoice, myOrders, requestInvoice } from '../api/orders.js';
 import { isMissingRoute } from '../core/http.js';
-import { alertDialog, boot, confirmDialog, dateText, emptyBlock, h, inWeChat, page, toast, topTips, yuan } from '../core/ui.js';
+import { alertDialog, boot, dateText, emptyBlock, h, inWeChat, page, toast, topTips, yuan } from '../core/ui.js';
 import { INVOICE_RULES, invoiceFields } from './invoice-form.js';
-import { payOrder } from './pay-flow.js';
+import { cancelAfterConfirm, payOrder } from './pay-flow.js';
 
 function invoiceSheet(order) {
   const fields = invoiceFields(order.invoice);
@@ -44,12 +44,15 @@ function invoiceSheet(order) {
   document.body.append(sheet);
 }
 
+const INVOICE_STATES = { requested: '开票中', issued: '已开具', refused: '未予开具' };
+
 function invoicePart(order) {
   if (order.status !== 'SUCCESS') return null;
   const inv = order.invoice;
   if (!inv) return h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', onclick: () => invoiceSheet(order) }, '申请开票');
+  if (inv.status === 'refused') return h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', onclick: () => invoiceSheet(order) }, '重新申请');
   return [
-    inv.pdfUrl ? h('a', { class: 'weui-btn weui-btn_mini weui-btn_default', href: inv.pdfUrl, target: '_blank' }, '查看发票') : h('span', { class: 'tag gray' }, '开票中'),
+    inv.pdfUrl ? h('a', { class: 'weui-btn weui-btn_mini weui-btn_default', href: inv.pdfUrl, target: '_blank' }, '查看发票') : h('span', { class: 'tag gray' }, inv.status === 'issued' ? '已开具' : '开票中'),
     inv.modifiable ? h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', onclick: () => invoiceSheet(order) }, '修改发票') : null,
   ];
 }
@@ -67,15 +70,7 @@ async function continuePay(order) {
 }
 
 async function cancel(order) {
-  if (!(await confirmDialog('取消后该订单将无法支付，如需购买请重新下单。', '确定取消订单？', '取消订单', '再想想'))) return;
-  try {
-    await cancelOrder(order.no);
-    toast('订单已取消');
-  } catch (err) {
-    if (err.redirecting) return;
-    await alertDialog(err.message, '无法取消订单');
-  }
-  await load();
+  if (await cancelAfterConfirm(order.no)) await load();
 }
 
 function orderCard(o) {
@@ -91,7 +86,8 @@ function orderCard(o) {
       h('div', {}, `订单号：${o.no}`),
       o.createdAt ? h('div', {}, `下单时间：${dateText(o.createdAt)}`) : null,
       o.paidAt ? h('div', {}, `支付时间：${dateText(o.paidAt)}`) : null,
-      o.invoice ? h('div', {}, `发票：${o.invoice.title}${o.invoice.status ? `（${o.invoice.status === 'issued' ? '已开具' : o.invoice.status}）` : ''}`) : null,
+      o.invoice ? h('div', {}, `发票：${o.invoice.title}（${INVOICE_STATES[o.invoice.status] || o.invoice.status}）${o.invoice.number ? `，号码 ${o.invoice.number}` : ''}`) : null,
+      o.invoice && o.invoice.refusalReason ? h('div', { class: 'invoice-refusal' }, `未予开具：${o.invoice.refusalReason}。请修改后重新申请。`) : null,
     ),
     h(
       'div',

@@ -1,8 +1,8 @@
 // Paying an order inside the page: get the JSAPI parameters, let WeixinJSBridge (or the
 // sandbox cashier) take the money, then wait for the order to read SUCCESS.
-import { getOrder, payParams } from '../api/orders.js';
+import { cancelOrder, getOrder, payParams } from '../api/orders.js';
 import { wechatPay } from '../core/pay.js';
-import { alertDialog, startLoading, stopLoading } from '../core/ui.js';
+import { alertDialog, confirmDialog, startLoading, stopLoading, toast } from '../core/ui.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,4 +45,18 @@ export async function waitPaid(no, tries = 20) {
   }
   await alertDialog('暂未查询到支付结果，请稍后在“我的订单”中查看。', '支付结果确认中');
   return false;
+}
+
+/** 取消订单 after the trainee confirms; resolves true when the page should reload (the
+ *  order was cancelled, or the refusal was shown: it may have been paid meanwhile). */
+export async function cancelAfterConfirm(no) {
+  if (!(await confirmDialog('取消后该订单将无法支付，如需购买请重新下单。', '确定取消订单？', '取消订单', '再想想'))) return false;
+  try {
+    await cancelOrder(no);
+    toast('订单已取消');
+  } catch (err) {
+    if (err.redirecting) return false;
+    await alertDialog(err.message, '无法取消订单');
+  }
+  return true;
 }
