@@ -28,6 +28,7 @@ class OrderKind(enum.StrEnum):
 class InvoiceStatus(enum.StrEnum):
     REQUESTED = "requested"  # waiting for payment or for the issuer
     ISSUED = "issued"
+    REFUSED = "refused"  # refused by finance, with a reason the trainee sees (可重新申请)
 
 
 def _one_of(column: str, values: type[enum.StrEnum]) -> str:
@@ -100,6 +101,8 @@ class Invoice(db.Model):
     number: Mapped[str | None] = mapped_column(sa.String(32))
     issued_at: Mapped[datetime | None]
     modified_count: Mapped[int] = mapped_column(default=0)
+    # Why finance refused the request (shown in 我的订单); cleared when the trainee re-applies.
+    refusal_reason: Mapped[str | None] = mapped_column(sa.String(200))
     pdf: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

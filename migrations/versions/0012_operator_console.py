@@ -65,7 +65,22 @@ def upgrade():
     op.create_index(op.f("ix_operator_audits_at"), "operator_audits", ["at"])
     op.create_index("ix_operator_audits_target", "operator_audits", ["target_type", "target_id"])
 
+    # --- 财务 (finance views): an invoice request may be refused, with the reason shown ---
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("refusal_reason", sa.String(length=200), nullable=True))
+        batch_op.drop_constraint(op.f("ck_invoices_status"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_invoices_status"), "status in ('requested', 'issued', 'refused')"
+        )
+
 
 def downgrade():
+    # --- 财务 (finance views) ---
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_invoices_status"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_invoices_status"), "status in ('requested', 'issued')"
+        )
+        batch_op.drop_column("refusal_reason")
     op.drop_table("operator_audits")
     op.drop_table("operators")

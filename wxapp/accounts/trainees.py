@@ -106,6 +106,11 @@ def lift_lockout(r: redis.Redis, trainee_id: int) -> None:
     r.delete(_trainee_fail_key(trainee_id), _trainee_lock_key(trainee_id))
 
 
+def is_locked(r: redis.Redis, trainee_id: int) -> bool:
+    """Whether the account is locked now (for customer service, which may lift it)."""
+    return bool(r.exists(_trainee_lock_key(trainee_id)))
+
+
 def profile(trainee: Trainee) -> dict[str, Any]:
     unit = trainee.unit
     return {

@@ -106,8 +106,12 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         "number": invoice.number,
         "issued_at": invoice.issued_at.isoformat() if invoice.issued_at else None,
         "modified_count": invoice.modified_count,
+        # Issued by 财务 with only the tax system's number, an invoice has no PDF here.
         "pdf_url": f"/api/invoices/{invoice.id}.pdf"
-        if invoice.status == InvoiceStatus.ISSUED
+        if invoice.status == InvoiceStatus.ISSUED and invoice.pdf is not None
+        else None,
+        "refusal_reason": invoice.refusal_reason
+        if invoice.status == InvoiceStatus.REFUSED
         else None,
     }
 
@@ -128,6 +132,7 @@ def attach_request(order: Order, req: InvoiceRequest, now: datetime) -> Invoice:
     invoice.email = req.email
     invoice.amount_fen = order.amount_fen
     invoice.status = InvoiceStatus.REQUESTED
+    invoice.refusal_reason = None
     invoice.updated_at = now
     db.session.flush()
     return invoice

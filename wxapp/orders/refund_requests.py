@@ -35,6 +35,47 @@ def refund_view(refund: Refund) -> dict[str, Any]:
     }
 
 
+def record_requested_refund(
+    out_trade_no: str,
+    reason: str,
+    requested_by: str,
+    now: datetime,
+    trainee_id: int | None = None,
+) -> Refund:
+    """Record the PENDING refund of one member's share (`trainee_id`) or of every share not
+    refunded yet, in the caller's transaction (the console adds its audit row there); the
+    caller asks WeChat Pay once it has committed (`refund_gateway.submit`)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("reason", "请填写退款原因")
+    order = db.session.execute(
+        db.select(Order).where(Order.out_trade_no == out_trade_no).with_for_update()
+    ).scalar_one_or_none()
+    if order is None:
+        raise NotFound("订单不存在", code="order_not_found")
+    if order.status == OrderStatus.REFUND:
+        raise Conflict("该订单已全额退款", code="order_refunded")
+    if order.status != OrderStatus.SUCCESS:
+        raise Conflict("只有已支付的订单可以退款", code="order_not_paid")
+    members = set(
+        db.session.execute(
+            db.select(OrderItem.trainee_id).where(OrderItem.order_id == order.id)
+        ).scalars()
+    )
+    taken = refunded_members(order.id)
+    if trainee_id is not None:
+        if trainee_id not in members:
+            raise ValidationError("trainee_id", "该学员不在本订单中")
+        if trainee_id in taken:
+            raise Conflict("该学员的费用已退款或正在退款", code="already_refunded")
+        targets = [trainee_id]
+    else:
+        targets = sorted(members - taken)
+        if not targets:
+            raise Conflict("本订单的费用已全部退款或正在退款", code="already_refunded")
+    return record_refund(order, targets, reason, requested_by, now)
+
+
 def request_refund(
     client: PayClient,
     out_trade_no: str,
@@ -44,38 +85,10 @@ def request_refund(
     trainee_id: int | None = None,
     r: redis.Redis | None = None,
 ) -> dict[str, Any]:
-    """退款 (for the operator console): one member's share (`trainee_id`) or every share of a
-    paid order not refunded yet. Recorded, then asked of WeChat Pay; the enrollment rule
-    applies when WeChat Pay reports SUCCESS."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError("reason", "请填写退款原因")
+    """退款: one member's share (`trainee_id`) or every share of a paid order not refunded
+    yet. Recorded, then asked of WeChat Pay; the enrollment rule applies when WeChat Pay
+    reports SUCCESS."""
     with transaction():
-        order = db.session.execute(
-            db.select(Order).where(Order.out_trade_no == out_trade_no).with_for_update()
-        ).scalar_one_or_none()
-        if order is None:
-            raise NotFound("订单不存在", code="order_not_found")
-        if order.status == OrderStatus.REFUND:
-            raise Conflict("该订单已全额退款", code="order_refunded")
-        if order.status != OrderStatus.SUCCESS:
-            raise Conflict("只有已支付的订单可以退款", code="order_not_paid")
-        members = set(
-            db.session.execute(
-                db.select(OrderItem.trainee_id).where(OrderItem.order_id == order.id)
-            ).scalars()
-        )
-        taken = refunded_members(order.id)
-        if trainee_id is not None:
-            if trainee_id not in members:
-                raise ValidationError("trainee_id", "该学员不在本订单中")
-            if trainee_id in taken:
-                raise Conflict("该学员的费用已退款或正在退款", code="already_refunded")
-            targets = [trainee_id]
-        else:
-            targets = sorted(members - taken)
-            if not targets:
-                raise Conflict("本订单的费用已全部退款或正在退款", code="already_refunded")
-        refund_id = record_refund(order, targets, reason, requested_by, now).id
+        refund_id = record_requested_refund(out_trade_no, reason, requested_by, now, trainee_id).id
     submit(client, refund_id, now, r)
     return refund_view(db.session.get(Refund, refund_id))

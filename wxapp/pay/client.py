@@ -7,6 +7,9 @@ instance/ (and writes their paths and ids into the app's config, so every reader
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import hmac
 import json
 import logging
 from pathlib import Path
@@ -97,6 +100,35 @@ class PayClient(WeChatPay):
                 str(data.get("message") or f"微信支付返回 {status}"), status, data.get("code")
             )
         return status, data
+
+    def download_trade_bill(self, bill_date: str) -> str | None:
+        """The day's trade bill (交易账单, bill_type ALL) as its CSV text, its SHA1 checked;
+        None when WeChat Pay has no bill for the day (NO_STATEMENT_EXIST: no transaction).
+
+        GET /v3/bill/tradebill gives the hash and a download_url; the file comes gzipped from
+        /v3/billdownload/file, whose answer WeChat Pay does not sign (the hash stands in)."""
+        try:
+            _, info = self.call("trade_bill", bill_date=bill_date, bill_type="ALL", tar_type="GZIP")
+        except PayGatewayError as err:
+            if err.code == "NO_STATEMENT_EXIST":
+                return None
+            raise
+        url, expected = str(info.get("download_url") or ""), str(info.get("hash_value") or "")
+        if not url or info.get("hash_type") != "SHA1" or not expected:
+            raise PayGatewayError("微信支付账单应答缺少 download_url 或 SHA1 摘要")
+        try:
+            status, content = self.download_bill(url)
+        except Exception as err:
+            raise PayGatewayError(f"账单下载失败：{err}") from err
+        if status != 200 or not isinstance(content, bytes):
+            raise PayGatewayError(f"账单下载失败：微信支付返回 {status}", status)
+        try:
+            data = gzip.decompress(content)
+        except (OSError, EOFError) as err:
+            raise PayGatewayError(f"账单文件不是有效的 gzip：{err}") from err
+        if not hmac.compare_digest(hashlib.sha1(data).hexdigest(), expected.lower()):
+            raise PayGatewayError("账单文件的 SHA1 摘要与微信支付给出的不符，已拒收")
+        return data.decode("utf-8-sig")
 
 
 def _read(name: str, path: str) -> str:

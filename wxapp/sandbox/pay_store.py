@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from datetime import datetime
@@ -129,3 +130,38 @@ def refund_view(refund: dict[str, Any]) -> dict[str, Any]:
     return {
         key: value for key, value in refund.items() if key not in ("notify_url", "notification")
     }
+
+
+def _every(r: redis.Redis, kind: str) -> list[dict[str, Any]]:
+    found = []
+    for key in r.scan_iter(match=_key(kind, "*"), count=500):
+        raw = r.get(key)
+        if raw:
+            found.append(json.loads(raw))
+    return found
+
+
+def paid_on(r: redis.Redis, day: str) -> list[dict[str, Any]]:
+    """Transactions paid on `day` (YYYY-MM-DD, Beijing time), refunded since or not."""
+    return sorted(
+        (tx for tx in _every(r, "tx") if str(tx.get("success_time") or "").startswith(day)),
+        key=lambda tx: tx["success_time"],
+    )
+
+
+def refunded_on(r: redis.Redis, day: str) -> list[dict[str, Any]]:
+    """Refunds that succeeded on `day` (YYYY-MM-DD, Beijing time)."""
+    return sorted(
+        (f for f in _every(r, "refund") if str(f.get("success_time") or "").startswith(day)),
+        key=lambda f: f["success_time"],
+    )
+
+
+def save_bill(r: redis.Redis, token: str, content: bytes, ttl_s: int) -> None:
+    # The app's Redis client decodes replies as text: keep the file base64-encoded.
+    r.set(_key("bill", token), base64.b64encode(content).decode(), ex=ttl_s)
+
+
+def load_bill(r: redis.Redis, token: str) -> bytes | None:
+    raw = r.get(_key("bill", token))
+    return base64.b64decode(raw) if raw else None

@@ -35,6 +35,9 @@ export function normalizeInvoice(inv) {
     // Issued invoices may be modified once (within 15 days: the server says no after that).
     modifiable: pick(inv, ['modifiable', 'can_modify'], status === 'issued' && num(pick(inv, ['modified_count'])) === 0),
     pdfUrl,
+    number: pick(inv, ['number'], ''),
+    // 财务 refused the request: the reason is shown and the trainee may apply again.
+    refusalReason: pick(inv, ['refusal_reason'], ''),
   };
 }
 

@@ -1,0 +1,273 @@
+"""客服 and 财务 in the operator console: what each role may do, and that every action takes
+effect for the trainee and leaves its audit row. (Refunds and the trade bill go through the
+WeChat Pay sandbox over HTTP: tests/integration and tests/e2e.)"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from models import Invoice, InvoiceStatus, OperatorAudit, OrderStatus, Trainee, WechatBinding, db
+from tests.console_helpers import console_app, create_operator, csrf_of, sign_in
+from tests.factories import make_binding, make_order, make_plan, make_trainee
+from tests.factories import sign_in as trainee_sign_in
+from tests.sms import latest_code
+from wxapp.accounts.trainees import LOCK_S, is_locked
+from wxapp.orders.invoices import InvoiceRequest, attach_request
+
+PDF = b"%PDF-1.4\n% tax system invoice\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def capp(base_config):
+    with console_app(base_config) as app:
+        # As in production without a tax platform: requests wait for 财务 (the sandbox's
+        # own issuer would issue them at once).
+        app.extensions["invoice_issuer"] = None
+        yield app
+
+
+def _signed_in(app, role: str):
+    secret = create_operator(app, f"op-{role}", role)
+    client = app.test_client()
+    sign_in(app, client, f"op-{role}", secret)
+    return client, csrf_of(client.get("/admin/").text)
+
+
+def _audits(app, action: str) -> list[OperatorAudit]:
+    with app.app_context():
+        rows = list(
+            db.session.execute(
+                sa.select(OperatorAudit).where(OperatorAudit.action == action)
+            ).scalars()
+        )
+        db.session.expunge_all()
+        return rows
+
+
+def _trainee(app, **kw) -> tuple[int, str, str]:
+    with app.app_context():
+        t = make_trainee(**kw)
+        db.session.commit()
+        return t.id, t.id_number, t.phone
+
+
+def _paid_order_with_request(app) -> tuple[int, int, str]:
+    """A paid order whose payer asked for an invoice that no issuer issued (a real tax
+    system is not configured): it waits in 财务's queue."""
+    with app.app_context():
+        payer = make_trainee(name="开票人")
+        plan = make_plan()
+        now = app.extensions["clock"].now()
+        order = make_order(payer, plan, now)
+        order.status = OrderStatus.SUCCESS
+        order.success_time = now
+        invoice = attach_request(
+            order, InvoiceRequest("个人", "开票人", None, "a@example.com"), now
+        )
+        db.session.commit()
+        return payer.id, invoice.id, order.out_trade_no
+
+
+def test_support_finds_a_trainee_by_each_key_and_sees_one_page(capp):
+    tid, id_number, phone = _trainee(capp, name="周芷若")
+    with capp.app_context():
+        make_binding(db.session.get(Trainee, tid), "o_support_find_000000000001")
+        db.session.commit()
+    _, _, order_no = _paid_order_with_request(capp)
+    client, _ = _signed_in(capp, "support")
+    for q in (id_number, phone, "o_support_find_000000000001", "周芷"):
+        page = client.get("/admin/trainees/", query_string={"q": q})
+        assert page.status_code == 200 and "周芷若" in page.text, q
+    assert "开票人" in client.get("/admin/trainees/", query_string={"q": order_no}).text
+    assert "没有找到" in client.get("/admin/trainees/", query_string={"q": "无此人"}).text
+    page = client.get(f"/admin/trainees/{tid}")
+    assert page.status_code == 200
+    for part in ("trainee-history", "trainee-enrollments", "trainee-learning-record",
+                 "trainee-orders", "trainee-invoices", "trainee-certificates",
+                 "trainee-messages", "o_support_find_000000000001"):  # fmt: skip
+        assert part in page.text, part
+    assert client.get("/admin/trainees/999999").status_code == 302
+
+
+def test_support_sends_the_reset_sms_and_it_is_audited(capp):
+    tid, id_number, phone = _trainee(capp, name="张无忌")
+    client, token = _signed_in(capp, "support")
+    reply = client.post(f"/admin/trainees/{tid}/reset-sms", data={"csrf_token": token})
+    assert reply.status_code == 302
+    code = latest_code(capp, phone)
+    assert code and len(code) == 6
+    # The trainee uses it in 忘记密码.
+    done = capp.test_client().post(
+        "/api/password/forgot",
+        json={"username": id_number, "sms_code": code, "new_password": "NewPass2026"},
+    )
+    assert done.status_code == 200, done.text
+    [row] = _audits(capp, "trainee.reset_sms")
+    assert row.target_id == str(tid) and row.operator_id is not None
+    assert row.after == {"phone": f"{phone[:3]}****{phone[-4:]}"}
+
+
+def test_support_sets_a_temporary_password_lifts_a_lock_and_unbinds(capp):
+    tid, id_number, _ = _trainee(capp, name="殷素素")
+    with capp.app_context():
+        make_binding(db.session.get(Trainee, tid), "o_support_unbind_00000000001")
+        db.session.commit()
+    r = capp.extensions["redis"]
+    user = capp.test_client()
+    for _ in range(5):
+        user.post("/api/login", json={"username": id_number, "password": "wrong-pass1"})
+    assert is_locked(r, tid) and r.ttl(f"{{t:{tid}}}:login:lock") <= LOCK_S
+    client, token = _signed_in(capp, "support")
+    client.post(f"/admin/trainees/{tid}/unlock", data={"csrf_token": token})
+    assert not is_locked(r, tid)
+    client.post(f"/admin/trainees/{tid}/unbind", data={"csrf_token": token})
+    with capp.app_context():
+        assert (
+            db.session.execute(
+                sa.select(WechatBinding).where(WechatBinding.trainee_id == tid)
+            ).first()
+            is None
+        )
+    bad = client.post(
+        f"/admin/trainees/{tid}/temporary-password", data={"csrf_token": token, "password": "short"}
+    )
+    assert "操作未完成" in client.get(bad.headers["Location"]).text
+    client.post(
+        f"/admin/trainees/{tid}/temporary-password",
+        data={"csrf_token": token, "password": "Temp2026pass"},
+    )
+    login = user.post("/api/login", json={"username": id_number, "password": "Temp2026pass"})
+    assert login.status_code == 200 and login.json["activation_required"] is True
+    assert {a.action for a in _audits(capp, "trainee.unlock")} == {"trainee.unlock"}
+    assert len(_audits(capp, "trainee.temporary_password")) == 1
+    [unbound] = _audits(capp, "trainee.unbind")
+    assert unbound.before == {"openid": "o_support_unbind_00000000001"}
+
+
+def test_support_corrects_a_name_with_a_reason(capp):
+    tid, _, _ = _trainee(capp, name="张三丰")
+    client, token = _signed_in(capp, "support")
+    none = client.post(
+        f"/admin/trainees/{tid}/correct", data={"csrf_token": token, "name": "张君宝"}
+    )
+    assert "请填写更正理由" in client.get(none.headers["Location"]).text
+    client.post(
+        f"/admin/trainees/{tid}/correct",
+        data={"csrf_token": token, "name": "张君宝", "reason": "与身份证不一致"},
+    )
+    with capp.app_context():
+        assert db.session.get(Trainee, tid).name == "张君宝"
+    [row] = _audits(capp, "trainee.correct_identity")
+    assert row.before["name"] == "张三丰" and row.after["name"] == "张君宝"
+    assert row.reason == "与身份证不一致"
+
+
+def test_a_wrong_roster_phone_is_replaced_after_the_person_reads_back_the_code(capp):
+    tid, id_number, old_phone = _trainee(capp, name="小昭", password=None)
+    client, token = _signed_in(capp, "support")
+    right = "13912345678"
+    client.post(f"/admin/trainees/{tid}/phone-check", data={"csrf_token": token, "phone": right})
+    code = latest_code(capp, right)
+    wrong = client.post(
+        f"/admin/trainees/{tid}/phone",
+        data={"csrf_token": token, "phone": right, "code": "000000", "reason": "登记错误"},
+    )
+    assert "操作未完成" in client.get(wrong.headers["Location"]).text
+    client.post(
+        f"/admin/trainees/{tid}/phone",
+        data={"csrf_token": token, "phone": right, "code": code, "reason": "单位登记错误"},
+    )
+    with capp.app_context():
+        assert db.session.get(Trainee, tid).phone == right
+    [row] = _audits(capp, "trainee.correct_phone")
+    assert row.after == {"phone": "139****5678"} and row.reason == "单位登记错误"
+
+
+def test_finance_cannot_change_names_and_support_cannot_refund(capp):
+    tid, _, _ = _trainee(capp, name="灭绝")
+    finance, ftoken = _signed_in(capp, "finance")
+    assert finance.get("/admin/trainees/").status_code == 403
+    assert (
+        finance.post(
+            f"/admin/trainees/{tid}/correct",
+            data={"csrf_token": ftoken, "name": "改名", "reason": "试试"},
+        ).status_code
+        == 403
+    )
+    with capp.app_context():
+        assert db.session.get(Trainee, tid).name == "灭绝"
+    support, stoken = _signed_in(capp, "support")
+    for path in (
+        "/admin/refunds/",
+        "/admin/invoices/",
+        "/admin/anomalies/",
+        "/admin/reconciliation/",
+    ):
+        assert support.get(path).status_code == 403, path
+    assert (
+        support.post(
+            "/admin/refunds/start",
+            data={"csrf_token": stoken, "out_trade_no": "X", "reason": "试试"},
+        ).status_code
+        == 403
+    )
+    assert _audits(capp, "refund.request") == [] and _audits(capp, "trainee.correct_identity") == []
+
+
+def test_finance_issues_a_requested_invoice_with_its_pdf_for_the_trainee(capp):
+    payer_id, invoice_id, _ = _paid_order_with_request(capp)
+    client, token = _signed_in(capp, "finance")
+    queue = client.get("/admin/invoices/")
+    assert queue.status_code == 200 and "开票人" in queue.text
+    not_pdf = client.post(
+        f"/admin/invoices/{invoice_id}/issue",
+        data={
+            "csrf_token": token,
+            "number": "25500000000012345678",
+            "pdf": (io.BytesIO(b"hello"), "x.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert "请上传税务系统导出的 PDF 文件" in client.get(not_pdf.headers["Location"]).text
+    client.post(
+        f"/admin/invoices/{invoice_id}/issue",
+        data={
+            "csrf_token": token,
+            "number": "25500000000012345678",
+            "pdf": (io.BytesIO(PDF), "fp.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    trainee = capp.test_client()
+    trainee_sign_in(trainee, payer_id)
+    got = trainee.get(f"/api/invoices/{invoice_id}.pdf")
+    assert got.status_code == 200 and got.data == PDF
+    [row] = _audits(capp, "invoice.issue")
+    assert row.after["number"] == "25500000000012345678" and row.after["pdf_bytes"] == len(PDF)
+
+
+def test_finance_refuses_a_request_and_the_trainee_sees_why(capp):
+    payer_id, invoice_id, order_no = _paid_order_with_request(capp)
+    client, token = _signed_in(capp, "finance")
+    client.post(
+        f"/admin/invoices/{invoice_id}/refuse",
+        data={"csrf_token": token, "reason": "个人抬头须与付款人姓名一致"},
+    )
+    trainee = capp.test_client()
+    trainee_sign_in(trainee, payer_id)
+    order = trainee.get(f"/api/orders/{order_no}").json
+    assert order["invoice"]["status"] == "refused"
+    assert order["invoice"]["refusal_reason"] == "个人抬头须与付款人姓名一致"
+    # Applying again puts it back in the queue, without the old reason.
+    again = trainee.post(
+        f"/api/orders/{order_no}/invoice",
+        json={"title_type": "个人", "title": "开票人", "email": "a@example.com"},
+    )
+    assert again.status_code in (200, 201), again.text
+    with capp.app_context():
+        inv = db.session.get(Invoice, invoice_id)
+        assert inv.status == InvoiceStatus.REQUESTED and inv.refusal_reason is None
+    assert len(_audits(capp, "invoice.refuse")) == 1

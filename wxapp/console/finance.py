@@ -1,0 +1,255 @@
+"""财务's console pages: 发票 (the queue: issue with the number and PDF, refuse with a reason,
+modify within the rule), 退款 (start one of an order or of one member's share, follow it),
+支付异常 (resolve) and 每日对账 (WeChat Pay's trade bill against the orders). The use cases
+live in wxapp/console/finance_actions.py and wxapp/orders/reconciliation.py."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, request, url_for
+from flask_admin import Admin, expose
+
+from models import InvoiceStatus, Order, OrderItem, Trainee, db
+from wxapp.console import finance_actions as actions
+from wxapp.console.access import Role, SecuredView, current_operator, require_csrf
+from wxapp.errors import AppError, ValidationError
+from wxapp.extensions import app_now
+from wxapp.infra.clock import local
+from wxapp.orders.reconciliation import BillFormatError, reconcile_day
+from wxapp.orders.refunds import refunded_members
+from wxapp.pay.client import PayGatewayError
+
+FINANCE = frozenset({Role.FINANCE, Role.ADMIN})
+CATEGORY = "财务"
+INVOICE_STATES = {"requested": "待开具", "issued": "已开具", "refused": "已拒绝"}
+REFUND_STATES = {
+    "PENDING": "待提交",
+    "PROCESSING": "退款处理中",
+    "SUCCESS": "退款成功",
+    "CLOSED": "退款关闭",
+    "ABNORMAL": "退款异常",
+}
+
+
+def _when(value: Any) -> str:
+    return local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _yuan(fen: int | None) -> str:
+    return "—" if fen is None else f"{fen / 100:.2f}"
+
+
+class _FinanceView(SecuredView):
+    roles = FINANCE
+
+    def _done(self, run: Any, message: Any, back: str, **values: Any) -> Any:
+        require_csrf()
+        try:
+            result = run()
+        except AppError as err:
+            flash(f"操作未完成：{err.message}", "error")
+        else:
+            flash(message(result) if callable(message) else message, "success")
+        return redirect(url_for(back, **values))
+
+
+class InvoiceQueueView(_FinanceView):
+    @expose("/")
+    def index(self) -> Any:
+        status = request.args.get("status", InvoiceStatus.REQUESTED)
+        if status not in INVOICE_STATES:
+            status = InvoiceStatus.REQUESTED
+        rows = actions.invoice_queue(status)
+        return self.render(
+            "console/finance_invoices.html",
+            rows=rows,
+            status=status,
+            states=INVOICE_STATES,
+            when=_when,
+            yuan=_yuan,
+        )
+
+    @expose("/<int:invoice_id>/issue", methods=("POST",))
+    def issue(self, invoice_id: int) -> Any:
+        upload = request.files.get("pdf")
+        pdf = upload.read(actions.PDF_MAX_BYTES + 1) if upload and upload.filename else None
+        return self._done(
+            lambda: actions.issue_invoice(invoice_id, request.form.get("number"), pdf, app_now()),
+            lambda inv: f"已开具发票 {inv.number}" + ("（含 PDF）" if pdf else "（仅发票号码）"),
+            ".index",
+        )
+
+    @expose("/<int:invoice_id>/refuse", methods=("POST",))
+    def refuse(self, invoice_id: int) -> Any:
+        return self._done(
+            lambda: actions.refuse_invoice(invoice_id, request.form.get("reason"), app_now()),
+            "已拒绝该开票申请，学员将在“我的订单”中看到原因",
+            ".index",
+        )
+
+    @expose("/<int:invoice_id>/modify", methods=("POST",))
+    def modify(self, invoice_id: int) -> Any:
+        upload = request.files.get("pdf")
+        pdf = upload.read(actions.PDF_MAX_BYTES + 1) if upload and upload.filename else None
+        fields = {
+            k: request.form.get(k, "") for k in ("title_type", "title", "tax_number", "email")
+        }
+        return self._done(
+            lambda: actions.modify_invoice(
+                invoice_id, fields, request.form.get("number"), pdf, app_now()
+            ),
+            lambda inv: f"已修改并重新开具发票 {inv.number}",
+            ".index",
+            status="issued",
+        )
+
+
+class RefundView(_FinanceView):
+    @expose("/")
+    def index(self) -> Any:
+        no = request.args.get("order", "").strip()
+        order, members, taken = None, [], set()
+        if no:
+            order = db.session.execute(
+                sa.select(Order).where(Order.out_trade_no == no)
+            ).scalar_one_or_none()
+            if order is None:
+                flash(f"没有订单号为 {no} 的订单", "error")
+            else:
+                members = list(
+                    db.session.execute(
+                        sa.select(Trainee)
+                        .join(OrderItem, OrderItem.trainee_id == Trainee.id)
+                        .where(OrderItem.order_id == order.id)
+                        .order_by(Trainee.id)
+                    ).scalars()
+                )
+                taken = refunded_members(order.id)
+        return self.render(
+            "console/finance_refunds.html",
+            no=no,
+            order=order,
+            members=members,
+            taken=taken,
+            refunds=actions.refunds(),
+            states=REFUND_STATES,
+            when=_when,
+            yuan=_yuan,
+        )
+
+    @expose("/start", methods=("POST",))
+    def start(self) -> Any:
+        no = request.form.get("out_trade_no", "").strip()
+        raw = request.form.get("trainee_id", "").strip()
+        operator = current_operator()
+
+        def run() -> Any:
+            if raw and not raw.isdigit():
+                raise ValidationError("trainee_id", "学员编号应为数字")
+            return actions.start_refund(
+                current_app.extensions["wechatpay"],
+                no,
+                int(raw) if raw else None,
+                request.form.get("reason", ""),
+                operator.login if operator else "",
+                app_now(),
+                current_app.extensions["redis"],
+            )
+
+        return self._done(
+            run,
+            lambda view: (
+                f"已发起退款 {view['out_refund_no']}（{_yuan(view['amount'])} 元），"
+                f"当前状态：{REFUND_STATES.get(view['status'], view['status'])}"
+            ),
+            ".index",
+            order=no,
+        )
+
+    @expose("/<int:refund_id>/refresh", methods=("POST",))
+    def refresh(self, refund_id: int) -> Any:
+        return self._done(
+            lambda: actions.refresh_refund(
+                current_app.extensions["wechatpay"],
+                refund_id,
+                app_now(),
+                current_app.extensions["redis"],
+            ),
+            lambda status: f"退款状态：{REFUND_STATES.get(status, status)}",
+            ".index",
+        )
+
+
+class AnomalyView(_FinanceView):
+    @expose("/")
+    def index(self) -> Any:
+        resolved = request.args.get("resolved") == "1"
+        return self.render(
+            "console/finance_anomalies.html",
+            rows=actions.anomalies(resolved),
+            resolved=resolved,
+            when=_when,
+        )
+
+    @expose("/<int:anomaly_id>/resolve", methods=("POST",))
+    def resolve(self, anomaly_id: int) -> Any:
+        return self._done(
+            lambda: actions.resolve_anomaly(anomaly_id, request.form.get("note"), app_now()),
+            "已标记为已处理",
+            ".index",
+        )
+
+
+class ReconciliationView(_FinanceView):
+    @expose("/")
+    def index(self) -> Any:
+        yesterday = local(app_now()).date() - timedelta(days=1)
+        raw = request.args.get("date", "").strip()
+        report, problem = None, None
+        if raw:
+            try:
+                day = date.fromisoformat(raw)
+            except ValueError:
+                problem = "日期格式应为 YYYY-MM-DD"
+            else:
+                if day > yesterday:
+                    problem = "微信支付次日生成前一天的账单：请选择昨天或更早的日期"
+                else:
+                    try:
+                        report = reconcile_day(current_app.extensions["wechatpay"], day)
+                    except (PayGatewayError, BillFormatError) as err:
+                        problem = f"对账失败：{err}"
+        return self.render(
+            "console/finance_reconciliation.html",
+            day=raw or yesterday.isoformat(),
+            report=report,
+            problem=problem,
+            yuan=_yuan,
+        )
+
+
+def register(admin: Admin) -> None:
+    admin.add_view(
+        InvoiceQueueView(
+            name="发票", category=CATEGORY, endpoint="finance_invoices", url="invoices"
+        )
+    )
+    admin.add_view(
+        RefundView(name="退款", category=CATEGORY, endpoint="finance_refunds", url="refunds")
+    )
+    admin.add_view(
+        AnomalyView(
+            name="支付异常", category=CATEGORY, endpoint="finance_anomalies", url="anomalies"
+        )
+    )
+    admin.add_view(
+        ReconciliationView(
+            name="每日对账",
+            category=CATEGORY,
+            endpoint="finance_reconciliation",
+            url="reconciliation",
+        )
+    )

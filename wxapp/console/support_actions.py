@@ -1,0 +1,375 @@
+"""客服 (customer service) use cases behind the console's 学员 pages: finding a trainee, the
+one page that shows everything about them, and the actions, each audited in its transaction.
+
+The actions reuse the trainees' own rules: a reset SMS is the 忘记密码 code
+(`accounts.password_reset`); a temporary password follows the password rule and keeps the
+account in activation (must change, by an SMS code to its phone); a name or ID number is
+corrected through `accounts.identity_changes` (with a reason, kept in the history), then the
+trainee's certificates are re-issued with it. A roster phone that was wrong is replaced only
+with a phone the person proves by reading back a code sent to it, once the operator has
+checked the person on the telephone; the trainee then activates the account as usual.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from models import (
+    Certificate,
+    Enrollment,
+    Invoice,
+    Order,
+    OrderItem,
+    Outbox,
+    Trainee,
+    TrainingPlan,
+    WechatBinding,
+    db,
+)
+from wxapp.accounts import bindings, identity_changes, password_reset, sms_codes
+from wxapp.accounts.idnumbers import mask_id_number, validate_phone
+from wxapp.accounts.passwords import hash_password
+from wxapp.accounts.personal_info import PHONE_TAKEN_MESSAGE
+from wxapp.accounts.session_ends import end_all
+from wxapp.accounts.trainees import check_new_password, get_trainee, is_locked, lift_lockout
+from wxapp.certificates.issuing import issue_certificate
+from wxapp.console import audit
+from wxapp.errors import Conflict, ValidationError
+from wxapp.infra.transaction import transaction
+from wxapp.progress import learning_record
+from wxapp.progress.credits import trainee_standing
+from wxapp.progress.report import my_progress
+from wxapp.progress.store import ProgressStore
+
+SEARCH_LIMIT = 50
+_ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
+_PHONE = re.compile(r"^1\d{10}$")
+
+audit.ACTION_LABELS.update(
+    {
+        "trainee.reset_sms": "发送重置密码短信",
+        "trainee.temporary_password": "设置临时密码",
+        "trainee.unlock": "解除登录锁定",
+        "trainee.unbind": "解除微信绑定",
+        "trainee.correct_identity": "更正姓名或身份证号码",
+        "trainee.phone_check": "向新手机号发送核验码",
+        "trainee.correct_phone": "核实后更正手机号（待激活）",
+    }
+)
+
+
+def search(query: str) -> list[Trainee]:
+    """Trainees found by name, ID number, phone, openid or order number (exact, except a
+    name, which may be the start of one)."""
+    q = (query or "").strip()
+    if not q:
+        raise ValidationError("q", "请输入姓名、身份证号码、手机号、openid 或订单号")
+    if len(q) > 64:
+        raise ValidationError("q", "查询内容过长（最多 64 个字符）")
+    found: set[int] = set()
+    if _ID_NUMBER.match(q):
+        found |= set(
+            db.session.execute(
+                sa.select(Trainee.id).where(Trainee.id_number == q.upper())
+            ).scalars()
+        )
+    if _PHONE.match(q):
+        found |= set(db.session.execute(sa.select(Trainee.id).where(Trainee.phone == q)).scalars())
+    found |= set(
+        db.session.execute(
+            sa.select(WechatBinding.trainee_id).where(WechatBinding.openid == q)
+        ).scalars()
+    )
+    order = db.session.execute(sa.select(Order).where(Order.out_trade_no == q)).scalar_one_or_none()
+    if order is not None:
+        found.add(order.payer_id)
+        found |= set(
+            db.session.execute(
+                sa.select(OrderItem.trainee_id).where(OrderItem.order_id == order.id)
+            ).scalars()
+        )
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    found |= set(
+        db.session.execute(
+            sa.select(Trainee.id)
+            .where(Trainee.name.like(escaped + "%", escape="\\"))
+            .limit(SEARCH_LIMIT)
+        ).scalars()
+    )
+    if not found:
+        return []
+    return list(
+        db.session.execute(
+            sa.select(Trainee)
+            .where(Trainee.id.in_(found))
+            .order_by(Trainee.name, Trainee.id)
+            .limit(SEARCH_LIMIT)
+        ).scalars()
+    )
+
+
+def trainee_page(
+    r: redis.Redis, store: ProgressStore, trainee_id: int, year: int
+) -> dict[str, Any]:
+    """Everything customer service needs about one trainee, read only."""
+    trainee = get_trainee(trainee_id)
+    orders = list(
+        db.session.execute(
+            sa.select(Order, TrainingPlan.title)
+            .join(TrainingPlan, TrainingPlan.id == Order.plan_id)
+            .where(
+                sa.or_(
+                    Order.payer_id == trainee_id,
+                    Order.id.in_(
+                        sa.select(OrderItem.order_id).where(OrderItem.trainee_id == trainee_id)
+                    ),
+                )
+            )
+            .order_by(Order.created_at.desc())
+        ).all()
+    )
+    return {
+        "trainee": trainee,
+        "id_number_masked": mask_id_number(trainee.id_number),
+        "locked": is_locked(r, trainee_id),
+        "history": identity_changes.history(trainee_id),
+        "bindings": list(
+            db.session.execute(
+                sa.select(WechatBinding).where(WechatBinding.trainee_id == trainee_id)
+            ).scalars()
+        ),
+        "enrollments": list(
+            db.session.execute(
+                sa.select(Enrollment, TrainingPlan)
+                .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
+                .where(Enrollment.trainee_id == trainee_id)
+                .order_by(TrainingPlan.year.desc(), TrainingPlan.kind)
+            ).all()
+        ),
+        "standing": trainee_standing(trainee_id, year),
+        "progress": my_progress(store, trainee_id, year),
+        "learning_record": learning_record.record_for(trainee_id),
+        "orders": orders,
+        "invoices": list(
+            db.session.execute(
+                sa.select(Invoice, Order.out_trade_no)
+                .join(Order, Order.id == Invoice.order_id)
+                .where(Invoice.trainee_id == trainee_id)
+                .order_by(Invoice.created_at.desc())
+            ).all()
+        ),
+        "certificates": list(
+            db.session.execute(
+                sa.select(Certificate, TrainingPlan.title)
+                .join(TrainingPlan, TrainingPlan.id == Certificate.plan_id)
+                .where(Certificate.trainee_id == trainee_id)
+                .order_by(Certificate.issued_at.desc())
+            ).all()
+        ),
+        "messages": list(
+            db.session.execute(
+                sa.select(Outbox)
+                .where(Outbox.trainee_id == trainee_id)
+                .order_by(Outbox.id.desc())
+                .limit(100)
+            ).scalars()
+        ),
+    }
+
+
+def send_reset_sms(
+    r: redis.Redis, config: Mapping[str, Any], trainee_id: int, client_ip: str, now: datetime
+) -> str:
+    """The 忘记密码 SMS code to the account's phone; the masked phone it went to."""
+    trainee = get_trainee(trainee_id)
+    if not trainee.phone:
+        raise Conflict("该账号未登记手机号，无法发送短信；请先核实并更正手机号", code="no_phone")
+    sent = password_reset.send_reset_code(r, config, trainee.phone, client_ip, now)
+    with transaction():
+        audit.record(
+            "trainee.reset_sms", "trainees", trainee_id, None, {"phone": sent.phone_masked}
+        )
+    return sent.phone_masked
+
+
+def set_temporary_password(r: redis.Redis, trainee_id: int, password: str, now: datetime) -> None:
+    """A password told to the trainee by telephone; it must be changed at the next login,
+    which (as for a roster account) asks an SMS code to the account's phone. The WeChat
+    binding goes and every session ends, as after any password change."""
+    trainee = get_trainee(trainee_id)
+    check_new_password(password or "", trainee.id_number, field="password")
+    with transaction():
+        unbound = bindings.unbind(trainee_id)
+        trainee.password_hash = hash_password(password)
+        trainee.must_change_password = True
+        trainee.updated_at = now
+        end_all(r, trainee_id, now)
+        audit.record(
+            "trainee.temporary_password",
+            "trainees",
+            trainee_id,
+            None,
+            {"must_change_password": True, "wechat_unbound": unbound},
+        )
+    lift_lockout(r, trainee_id)
+
+
+def unlock(r: redis.Redis, trainee_id: int) -> bool:
+    """Lift the login lockout; False when the account was not locked."""
+    get_trainee(trainee_id)
+    was = is_locked(r, trainee_id)
+    with transaction():
+        audit.record("trainee.unlock", "trainees", trainee_id, {"locked": was}, {"locked": False})
+        lift_lockout(r, trainee_id)
+    return was
+
+
+def unbind_wechat(r: redis.Redis, trainee_id: int, now: datetime) -> str:
+    """Drop the trainee's WeChat binding (a lost phone) and end their sessions; the openid."""
+    get_trainee(trainee_id)
+    binding = db.session.execute(
+        sa.select(WechatBinding).where(WechatBinding.trainee_id == trainee_id)
+    ).scalar_one_or_none()
+    if binding is None:
+        raise Conflict("该学员未绑定微信", code="not_bound")
+    openid = binding.openid
+    with transaction():
+        bindings.unbind(trainee_id)
+        end_all(r, trainee_id, now)
+        audit.record("trainee.unbind", "trainees", trainee_id, {"openid": openid}, {"openid": None})
+    return openid
+
+
+def correct_identity(
+    trainee_id: int,
+    operator_login: str,
+    now: datetime,
+    base_url: str,
+    *,
+    name: str | None,
+    id_number: str | None,
+    reason: str | None,
+) -> dict[str, Any]:
+    """Correct the name and/or ID number (with a reason kept in the history), then re-issue
+    every certificate of the trainee with it (刷新证书); one transaction with its audit row."""
+    trainee = get_trainee(trainee_id)
+    name = (name or "").strip() or None
+    id_number = (id_number or "").strip().upper() or None
+    before = {"name": trainee.name, "id_number": mask_id_number(trainee.id_number)}
+    with transaction():
+        result = identity_changes.correct_by_operator(
+            trainee.id_number,
+            operator_login,
+            now,
+            name=name,
+            id_number=id_number,
+            reason=reason,
+        )
+        plans = db.session.execute(
+            sa.select(Certificate.plan_id).where(Certificate.trainee_id == trainee_id)
+        ).scalars()
+        refreshed = [
+            issue_certificate(trainee_id, plan_id, now, base_url)[0]["serial"]
+            for plan_id in list(plans)
+        ]
+        audit.record(
+            "trainee.correct_identity",
+            "trainees",
+            trainee_id,
+            before,
+            {
+                "name": trainee.name,
+                "id_number": mask_id_number(trainee.id_number),
+                "certificates_refreshed": refreshed,
+            },
+            reason=(reason or "").strip(),
+        )
+    return {**result, "certificates_refreshed": refreshed}
+
+
+def _new_phone(trainee: Trainee, phone: str | None) -> str:
+    phone = (phone or "").strip()
+    try:
+        validate_phone(phone)
+    except ValueError as exc:
+        raise ValidationError("phone", str(exc), code="bad_phone") from None
+    if phone == trainee.phone:
+        raise ValidationError("phone", "新手机号与当前登记的手机号相同", code="same_phone")
+    if not trainee.must_change_password:
+        raise Conflict(
+            "该账号已激活：手机号由学员本人在“个人信息”中更换（短信验证新手机号）",
+            code="already_activated",
+        )
+    return phone
+
+
+def send_phone_check(
+    r: redis.Redis,
+    config: Mapping[str, Any],
+    trainee_id: int,
+    phone: str,
+    client_ip: str,
+    now: datetime,
+) -> str:
+    """A code to the right phone of a roster account not yet activated; the person reads it
+    back on the telephone. The masked phone."""
+    trainee = get_trainee(trainee_id)
+    phone = _new_phone(trainee, phone)
+    sent = sms_codes.send_code(r, config, phone, sms_codes.Purpose.PHONE, client_ip, now)
+    with transaction():
+        audit.record(
+            "trainee.phone_check", "trainees", trainee_id, None, {"phone": sent.phone_masked}
+        )
+    return sent.phone_masked
+
+
+def correct_phone(
+    r: redis.Redis,
+    trainee_id: int,
+    phone: str,
+    sms_code: str,
+    reason: str | None,
+    operator_login: str,
+    now: datetime,
+) -> None:
+    """Replace the wrong roster phone once the code read back proves the new one; the
+    account then activates as usual (initial password, then an SMS code to this phone)."""
+    trainee = get_trainee(trainee_id)
+    phone = _new_phone(trainee, phone)
+    reason = identity_changes.check_reason(reason)
+    sms_codes.check_code(r, phone, sms_codes.Purpose.PHONE, (sms_code or "").strip())
+    taken = db.session.execute(sa.select(Trainee.id).where(Trainee.phone == phone)).first()
+    if taken is not None:
+        raise Conflict(PHONE_TAKEN_MESSAGE, code="phone_taken", field="phone")
+    old = trainee.phone
+    try:
+        with transaction():
+            identity_changes.record(
+                trainee_id,
+                "phone",
+                old,
+                phone,
+                identity_changes.operator_actor(operator_login),
+                now,
+                reason=reason,
+            )
+            trainee.phone = phone
+            trainee.updated_at = now
+            audit.record(
+                "trainee.correct_phone",
+                "trainees",
+                trainee_id,
+                {"phone": identity_changes.mask_phone(old)},
+                {"phone": identity_changes.mask_phone(phone)},
+                reason=reason,
+            )
+    except IntegrityError:
+        raise Conflict(PHONE_TAKEN_MESSAGE, code="phone_taken", field="phone") from None
+    lift_lockout(r, trainee_id)
