@@ -271,3 +271,25 @@ def test_finance_refuses_a_request_and_the_trainee_sees_why(capp):
         inv = db.session.get(Invoice, invoice_id)
         assert inv.status == InvoiceStatus.REQUESTED and inv.refusal_reason is None
     assert len(_audits(capp, "invoice.refuse")) == 1
+
+
+def test_markup_in_a_name_or_a_reason_is_shown_as_text_in_the_console(capp):
+    """A name or a reason is people's text: the console's pages escape it (a stored
+    <img onerror> in a trainee's name or a correction reason never runs for an operator)."""
+    markup = '<img src=x onerror="alert(1)">'
+    tid, id_number, _ = _trainee(capp, name=markup)
+    client, token = _signed_in(capp, "support")
+    for page in (
+        client.get("/admin/trainees/", query_string={"q": id_number}),
+        client.get(f"/admin/trainees/{tid}"),
+    ):
+        assert page.status_code == 200
+        assert markup not in page.text and "&lt;img src=x" in page.text
+    client.post(
+        f"/admin/trainees/{tid}/correct",
+        data={"csrf_token": token, "name": "张三", "reason": markup},
+    )
+    [row] = _audits(capp, "trainee.correct_identity")
+    assert row.reason == markup  # kept exactly as typed
+    history = client.get(f"/admin/trainees/{tid}").text
+    assert markup not in history and "&lt;img src=x" in history

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from openpyxl import load_workbook
 
-from models import db
+from models import Unit, db
 from tests.factories import (
     make_binding,
     make_enrollment,
@@ -21,6 +21,7 @@ from tests.factories import (
     make_unit_admin,
     sign_in,
 )
+from tests.integration.test_spreadsheet_formulas import HYPERLINK, assert_all_text, cells
 from wxapp.sandbox import oa_state
 
 NOW = datetime(2025, 6, 2, 2, 0, tzinfo=UTC)
@@ -161,3 +162,48 @@ def test_my_unit(page):
     client = page.app.test_client()
     sign_in(client, page.plain)
     assert client.get("/api/me/unit").status_code == 403
+
+
+def test_a_formula_or_markup_name_stays_text_in_the_list_and_the_download(page):
+    """Names are typed by people: a formula stays a quoted text cell in the download, and
+    markup comes back as plain JSON text (the page builds text nodes, never HTML)."""
+    markup = "<img src=x onerror=alert(1)>"
+    with page.app.app_context():
+        unit = db.session.get(Unit, page.unit)
+        make_trainee(name=HYPERLINK, unit=unit)
+        make_trainee(name=markup, unit=unit)
+        db.session.commit()
+    listed = page.client.get(f"/api/units/{page.unit}/staff?year=2025").get_json()
+    names = {row["name"] for row in listed["items"]}
+    assert {HYPERLINK, markup} <= names
+    reply = page.client.get(f"/api/units/{page.unit}/staff.xlsx?year=2025")
+    assert reply.status_code == 200
+    assert_all_text(cells(reply.data), [HYPERLINK])
+
+
+def test_two_presses_at_once_remind_each_trainee_once(page):
+    """A double tap, or two administrators of one unit pressing together: the presses are
+    serialised, so each untrained trainee gets one reminder, not two."""
+    import threading
+
+    url = f"/api/units/{page.unit}/reminders"
+    clients = [page.client, page.app.test_client()]
+    sign_in(clients[1], page.admin)
+    start = threading.Barrier(2)
+    results: list[dict] = []
+
+    def press(client) -> None:
+        start.wait()
+        results.append(client.post(url, json={"year": 2025}).get_json())
+
+    threads = [threading.Thread(target=press, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r["sent"] for r in results) == [0, 3]
+    assert sorted(r["skipped_recent"] for r in results) == [0, 3]
+    page.app.test_cli_runner().invoke(args=["notify", "worker", "--once"])
+    r = page.app.extensions["redis"]
+    for name in ("乙学习中", "丙未开始", "丁专业不足"):
+        assert len(oa_state.inbox(r, page.openids[name])) == 1
