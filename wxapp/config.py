@@ -13,14 +13,43 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from wxapp.accounts.session_rules import MAX_LIFETIME_DAYS
 from wxapp.errors import ConfigError
-from wxapp.notifications.templates import EVENTS, SANDBOX_TEMPLATES, parse_fields
+from wxapp.settings_parse import (
+    FALSE,
+    TRUE,
+    _bool,
+    _database_url,
+    _get,
+    _number,
+    _pem_path,
+    _url,
+)
+from wxapp.settings_runtime import _notify_settings, operations_settings, progress_settings
+from wxapp.settings_storage import database_settings, redis_settings
+from wxapp.settings_wechat import SANDBOX_DEFAULTS, SMS_TEMPLATES, _sms_settings, wechat_settings
 
-TRUE = {"1", "true", "yes", "on"}
-FALSE = {"0", "false", "no", "off", ""}
+# Names other modules import from here (and the helpers, kept importable as before).
+__all__ = [
+    "FALSE",
+    "PRODUCTION_REQUIRED",
+    "SANDBOX_DEFAULTS",
+    "SECRET_KEY_MIN_BYTES",
+    "SMS_TEMPLATES",
+    "TRUE",
+    "ConfigError",
+    "_bool",
+    "_database_url",
+    "_get",
+    "_notify_settings",
+    "_number",
+    "_pem_path",
+    "_sms_settings",
+    "_url",
+    "instance_dir",
+    "load_config",
+]
 
 # Required when the built-in sandbox is off (production talks to the real WeChat).
 PRODUCTION_REQUIRED = (
@@ -56,101 +85,6 @@ PRODUCTION_REQUIRED = (
 
 # The session cookie's HMAC key: anything shorter can be guessed offline from one cookie.
 SECRET_KEY_MIN_BYTES = 32
-
-SANDBOX_DEFAULTS = {
-    "WECHAT_APP_ID": "wx5andb0x0000demo",
-    "WECHAT_APP_SECRET": "sandbox-app-secret-0123456789abcd",
-    "WECHAT_TOKEN": "sandboxtoken",
-    # 43 characters of base64, as the 公众平台 generates.
-    "WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-    "WECHATPAY_MCHID": "1900000109",
-    "WECHATPAY_APIV3_KEY": "sandboxapiv3key0123456789abcdefg",
-    # Tencent Cloud SMS as the sandbox plays it (wxapp/sandbox/sms.py checks these).
-    "TENCENTCLOUD_SECRET_ID": "AKIDsandbox0000000000000000000000000",
-    "TENCENTCLOUD_SECRET_KEY": "sandbox-tencentcloud-secret-key-0123",
-    "SMS_SDK_APP_ID": "1400000001",
-    "SMS_SIGN_NAME": "重庆继续教育",
-    "SMS_TEMPLATE_ACTIVATE": "100001",
-    "SMS_TEMPLATE_REGISTER": "100002",
-    "SMS_TEMPLATE_RESET": "100003",
-    "SMS_TEMPLATE_REBIND": "100004",
-    "SMS_TEMPLATE_PHONE": "100005",
-}
-
-# The SMS template setting of each verification purpose (wxapp/accounts/sms_codes.Purpose).
-# Every template takes two parameters: {1} the 6-digit code, {2} its life in minutes.
-SMS_TEMPLATES = (
-    "SMS_TEMPLATE_ACTIVATE",
-    "SMS_TEMPLATE_REGISTER",
-    "SMS_TEMPLATE_RESET",
-    "SMS_TEMPLATE_REBIND",
-    "SMS_TEMPLATE_PHONE",
-)
-
-
-def _get(env: Mapping[str, Any], name: str) -> str | None:
-    value = env.get(name)
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
-
-
-def _bool(env: Mapping[str, Any], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in TRUE:
-        return True
-    if text in FALSE:
-        return False
-    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
-
-
-def _number(env: Mapping[str, Any], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {raw!r}")
-    return value
-
-
-def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
-        raise ConfigError(f"{name} must be a URL ({'/'.join(schemes)}), got {value!r}")
-    return value
-
-
-def _database_url(value: str, name: str = "DATABASE_URL") -> str:
-    scheme = value.split(":", 1)[0].split("+", 1)[0]
-    if scheme not in ("postgresql", "postgres", "sqlite") or "://" not in value:
-        raise ConfigError(f"{name} must be a postgresql:// or sqlite:// URL, got {value!r}")
-    # A plain postgresql:// URL means psycopg 3, not SQLAlchemy's psycopg2 default.
-    if value.startswith("postgresql://"):
-        return "postgresql+psycopg://" + value[len("postgresql://") :]
-    if value.startswith("postgres://"):
-        return "postgresql+psycopg://" + value[len("postgres://") :]
-    return value
-
-
-def _pem_path(name: str, value: str | None) -> str | None:
-    if value is None:
-        return None
-    path = Path(value)
-    if not path.is_file():
-        raise ConfigError(f"{name} must be the path of a PEM file; {value!r} does not exist")
-    if b"-----BEGIN" not in path.read_bytes()[:4096]:
-        raise ConfigError(f"{name} must be a PEM file; {value!r} is not one")
-    return str(path)
 
 
 def _persistent_secret(instance_path: Path) -> str:
@@ -220,109 +154,12 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
         "PROGRESS_COMPLETE_RATIO": _number(env, "PROGRESS_COMPLETE_RATIO", 0.95, 0.5, 1.0),
         "TESTING": _bool(env, "TESTING", False),
     }
-    # --- progress ---
-    # `make run` flushes progress in its own process; production runs `flask progress flush`.
-    cfg["PROGRESS_INPROCESS_FLUSH"] = _bool(env, "PROGRESS_INPROCESS_FLUSH", False)
-    # --- presence checks (防挂机) ---
-    # A check after a random PRESENCE_MIN_S..PRESENCE_MAX_S seconds of credited playback (and
-    # within every chapter longer than 5 minutes), answered within PRESENCE_ANSWER_S.
-    cfg["PRESENCE_CHECKS"] = _bool(env, "PRESENCE_CHECKS", True)
-    cfg["PRESENCE_MIN_S"] = int(_number(env, "PRESENCE_MIN_S", 600, 10, 86400))
-    cfg["PRESENCE_MAX_S"] = int(_number(env, "PRESENCE_MAX_S", 1200, 10, 86400))
-    cfg["PRESENCE_ANSWER_S"] = _number(env, "PRESENCE_ANSWER_S", 60, 5, 3600)
-    if cfg["PRESENCE_MAX_S"] < cfg["PRESENCE_MIN_S"]:
-        raise ConfigError("PRESENCE_MAX_S must not be less than PRESENCE_MIN_S")
-    # The learning record (学习记录, every play of every chapter) is kept this many years
-    # after a play ended, then `flask progress prune-records` deletes it. Default: the five
-    # years a certificate is relied on for a title application (职称评审 looks back over the
-    # years since the last one); the 学时 and certificates themselves are never pruned.
-    cfg["LEARNING_RECORD_RETENTION_YEARS"] = int(
-        _number(env, "LEARNING_RECORD_RETENTION_YEARS", 5, 1, 100)
-    )
-    # Redis Cluster: REDIS_CLUSTER=1, or a redis+cluster:// (rediss+cluster://) URL naming
-    # one node; the client learns the others from it.
-    cfg["REDIS_CLUSTER"] = _bool(env, "REDIS_CLUSTER", False)
-    if cfg["REDIS_URL"]:
-        for scheme in ("redis", "rediss"):
-            if cfg["REDIS_URL"].startswith(f"{scheme}+cluster://"):
-                cfg["REDIS_URL"] = scheme + cfg["REDIS_URL"][len(scheme) + len("+cluster") :]
-                cfg["REDIS_CLUSTER"] = True
-        _url("REDIS_URL", cfg["REDIS_URL"], ("redis", "rediss", "unix"))
-        if cfg["REDIS_CLUSTER"] and urlparse(cfg["REDIS_URL"]).path.strip("/") not in ("", "0"):
-            raise ConfigError("REDIS_URL must name database 0 for Redis Cluster (REDIS_CLUSTER)")
-    elif cfg["REDIS_CLUSTER"]:
-        raise ConfigError("REDIS_CLUSTER needs REDIS_URL (one node of the cluster)")
-
-    db_url = _get(env, "DATABASE_URL")
-    if db_url:
-        cfg["SQLALCHEMY_DATABASE_URI"] = _database_url(db_url)
-    else:
-        instance_path.mkdir(parents=True, exist_ok=True)
-        cfg["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'wxapp.sqlite3'}"
-    cfg["DATABASE_URL"] = cfg["SQLALCHEMY_DATABASE_URI"]
-    # A hung PostgreSQL or Redis (accepting connections, never answering) must fail a request
-    # in bounded time, as a refused one does: a 503 instead of a thread held for minutes.
-    cfg["DATABASE_CONNECT_TIMEOUT_S"] = int(_number(env, "DATABASE_CONNECT_TIMEOUT_S", 3, 1, 60))
-    cfg["DATABASE_STATEMENT_TIMEOUT_MS"] = int(
-        _number(env, "DATABASE_STATEMENT_TIMEOUT_MS", 15000, 100, 600_000)
-    )
-    cfg["REDIS_TIMEOUT_S"] = _number(env, "REDIS_TIMEOUT_S", 2.0, 0.05, 30.0)
-    # Password hashes (argon2id, ~20 ms of CPU each) a process computes at once, and how
-    # long a login waits for a slot before 503 `busy`: a burst of logins cannot take
-    # every thread and core from the beacons.
-    cfg["PASSWORD_HASH_SLOTS"] = int(_number(env, "PASSWORD_HASH_SLOTS", 2, 1, 64))
-    cfg["PASSWORD_HASH_WAIT_S"] = _number(env, "PASSWORD_HASH_WAIT_S", 10.0, 0.1, 60.0)
-    # A streaming replica for read-only pages (unit report, district summary): used while
-    # it is at most DATABASE_READ_MAX_LAG_S behind the primary, checked at most every
-    # DATABASE_READ_CHECK_S per process; otherwise those pages read the primary.
-    read_url = _get(env, "DATABASE_READ_URL")
-    cfg["DATABASE_READ_URL"] = _database_url(read_url, "DATABASE_READ_URL") if read_url else None
-    if cfg["DATABASE_READ_URL"] and not cfg["DATABASE_READ_URL"].startswith("postgresql"):
-        raise ConfigError("DATABASE_READ_URL must be a postgresql:// URL (a streaming replica)")
-    cfg["DATABASE_READ_MAX_LAG_S"] = _number(env, "DATABASE_READ_MAX_LAG_S", 5.0, 0.1, 3600.0)
-    cfg["DATABASE_READ_CHECK_S"] = _number(env, "DATABASE_READ_CHECK_S", 1.0, 0.05, 60.0)
-    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
-    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        cfg["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {
-            "connect_timeout": cfg["DATABASE_CONNECT_TIMEOUT_S"],
-            "options": f"-c statement_timeout={cfg['DATABASE_STATEMENT_TIMEOUT_MS']}",
-        }
-
-    for name in ("WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_TOKEN", "WECHAT_AES_KEY"):
-        cfg[name] = _get(env, name) or (SANDBOX_DEFAULTS[name] if sandbox else None)
-    if len(cfg["WECHAT_AES_KEY"]) != 43:
-        raise ConfigError("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
-    # 安全模式: every callback message must come encrypted (a raw body is refused, 403).
-    cfg["WECHAT_CALLBACK_REQUIRE_AES"] = _bool(env, "WECHAT_CALLBACK_REQUIRE_AES", False)
+    progress_settings(env, cfg)
+    redis_settings(env, cfg)
+    database_settings(env, cfg, instance_path)
 
     sandbox_base = f"{public_base}/_sandbox"
-    cfg["WECHAT_API_BASE"] = (
-        _get(env, "WECHAT_API_BASE") or (sandbox_base if sandbox else "https://api.weixin.qq.com")
-    ).rstrip("/")
-    cfg["WECHAT_OAUTH_BASE"] = (
-        _get(env, "WECHAT_OAUTH_BASE")
-        or (sandbox_base if sandbox else "https://open.weixin.qq.com")
-    ).rstrip("/")
-    cfg["WECHATPAY_API_BASE"] = (
-        _get(env, "WECHATPAY_API_BASE")
-        or (sandbox_base if sandbox else "https://api.mch.weixin.qq.com")
-    ).rstrip("/")
-    for name in ("WECHAT_API_BASE", "WECHAT_OAUTH_BASE", "WECHATPAY_API_BASE"):
-        _url(name, cfg[name], ("http", "https"))
-
-    for name in ("WECHATPAY_MCHID", "WECHATPAY_APIV3_KEY"):
-        cfg[name] = _get(env, name) or (SANDBOX_DEFAULTS[name] if sandbox else None)
-    if len(cfg["WECHATPAY_APIV3_KEY"].encode()) != 32:
-        raise ConfigError("WECHATPAY_APIV3_KEY must be 32 bytes")
-    # In sandbox mode the pay half generates its own keys under instance/ when these are unset.
-    cfg["WECHATPAY_PRIVATE_KEY"] = _pem_path(
-        "WECHATPAY_PRIVATE_KEY", _get(env, "WECHATPAY_PRIVATE_KEY")
-    )
-    cfg["WECHATPAY_PUBLIC_KEY"] = _pem_path(
-        "WECHATPAY_PUBLIC_KEY", _get(env, "WECHATPAY_PUBLIC_KEY")
-    )
-    cfg["WECHATPAY_CERT_SERIAL_NO"] = _get(env, "WECHATPAY_CERT_SERIAL_NO")
-    cfg["WECHATPAY_PUBLIC_KEY_ID"] = _get(env, "WECHATPAY_PUBLIC_KEY_ID")
+    wechat_settings(env, cfg, sandbox, sandbox_base)
 
     # --- orders: the sandbox retries a refused pay notification on WeChat's schedule
     # (15 s, 15 s, 30 s, 3 min, ... 24 h) multiplied by this factor; tests shorten it.
@@ -342,90 +179,10 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(days=cfg["SESSION_LIFETIME_DAYS"])
     cfg["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     cfg["JSON_AS_ASCII"] = False
-
-    # --- operations: logs and metrics ---
-    cfg["LOG_FORMAT"] = (_get(env, "LOG_FORMAT") or ("text" if sandbox else "json")).lower()
-    if cfg["LOG_FORMAT"] not in ("json", "text"):
-        raise ConfigError(f"LOG_FORMAT must be json or text, got {cfg['LOG_FORMAT']!r}")
-    cfg["METRICS_TOKEN"] = _get(env, "METRICS_TOKEN")
-    # How many reverse proxies (nginx) stand in front and set X-Forwarded-For/-Proto: their
-    # headers are trusted only then, so a client cannot forge its address for rate limits.
-    cfg["PROXY_COUNT"] = int(_number(env, "PROXY_COUNT", 0, 0, 5))
-
-    # --- the operator console at /admin (off unless CONSOLE_ENABLED=1; `make run` turns it on):
-    # its own session cookie, lasting CONSOLE_SESSION_HOURS; an operator is locked out for
-    # CONSOLE_LOCKOUT_MINUTES after CONSOLE_LOCKOUT_ATTEMPTS wrong passwords or codes in a row.
-    cfg["CONSOLE_ENABLED"] = _bool(env, "CONSOLE_ENABLED", False)
-    cfg["CONSOLE_SESSION_HOURS"] = _number(env, "CONSOLE_SESSION_HOURS", 8.0, 0.1, 24.0)
-    cfg["CONSOLE_LOCKOUT_ATTEMPTS"] = int(_number(env, "CONSOLE_LOCKOUT_ATTEMPTS", 5, 1, 100))
-    cfg["CONSOLE_LOCKOUT_MINUTES"] = _number(env, "CONSOLE_LOCKOUT_MINUTES", 15.0, 1.0, 1440.0)
+    operations_settings(env, cfg, sandbox)
 
     # --- notifications (the notify worker) ---
     cfg.update(_notify_settings(env, sandbox))
     # --- SMS verification codes (Tencent Cloud SMS) ---
     cfg.update(_sms_settings(env, sandbox, sandbox_base))
-    return cfg
-
-
-def _sms_settings(env: Mapping[str, Any], sandbox: bool, sandbox_base: str) -> dict[str, Any]:
-    """Tencent Cloud SMS: the API base the SDK's endpoint points at (the sandbox's in
-    sandbox mode), credentials, the SMS app, the signature and a template per purpose."""
-    cfg: dict[str, Any] = {
-        "SMS_API_BASE": _url(
-            "SMS_API_BASE",
-            (
-                _get(env, "SMS_API_BASE")
-                or (f"{sandbox_base}/sms/api" if sandbox else "https://sms.tencentcloudapi.com")
-            ).rstrip("/"),
-            ("http", "https"),
-        ),
-        "SMS_REGION": _get(env, "SMS_REGION") or "ap-guangzhou",
-    }
-    for name in (
-        "TENCENTCLOUD_SECRET_ID",
-        "TENCENTCLOUD_SECRET_KEY",
-        "SMS_SDK_APP_ID",
-        "SMS_SIGN_NAME",
-        *SMS_TEMPLATES,
-    ):
-        cfg[name] = _get(env, name) or (SANDBOX_DEFAULTS[name] if sandbox else None)
-    if not cfg["SMS_SDK_APP_ID"].isdigit():
-        raise ConfigError(
-            f"SMS_SDK_APP_ID must be the SMS application's SdkAppId (digits, e.g. 1400006666),"
-            f" got {cfg['SMS_SDK_APP_ID']!r}"
-        )
-    for name in SMS_TEMPLATES:
-        if not cfg[name].isdigit():
-            raise ConfigError(
-                f"{name} must be an approved template's ID (digits), got {cfg[name]!r}"
-            )
-    return cfg
-
-
-def _notify_settings(env: Mapping[str, Any], sandbox: bool) -> dict[str, Any]:
-    """Worker timing, and the template of each pushed event: an id and its field names.
-
-    An unset template id outside the sandbox means that event is not pushed (skipped).
-    """
-    cfg: dict[str, Any] = {
-        "NOTIFY_LEASE_S": _number(env, "NOTIFY_LEASE_S", 120.0, 60.0, 3600.0),
-        "NOTIFY_POLL_S": _number(env, "NOTIFY_POLL_S", 5.0, 0.5, 300.0),
-        "NOTIFY_BATCH": int(_number(env, "NOTIFY_BATCH", 20, 1, 500)),
-        "NOTIFY_MAX_ATTEMPTS": int(_number(env, "NOTIFY_MAX_ATTEMPTS", 8, 1, 50)),
-        "NOTIFY_BACKOFF_S": _number(env, "NOTIFY_BACKOFF_S", 30.0, 1.0, 3600.0),
-        "NOTIFY_BACKOFF_MAX_S": _number(env, "NOTIFY_BACKOFF_MAX_S", 3600.0, 1.0, 86400.0),
-        "NOTIFY_INPROCESS": _bool(env, "NOTIFY_INPROCESS", False),
-    }
-    for name, required, _ in EVENTS.values():
-        setting = f"WECHAT_TEMPLATE_{name}"
-        default_id, default_fields = SANDBOX_TEMPLATES[name] if sandbox else (None, None)
-        cfg[setting] = _get(env, setting) or default_id
-        raw_fields = _get(env, setting + "_FIELDS") or default_fields
-        if cfg[setting] and not raw_fields:
-            raise ConfigError(f"{setting}_FIELDS must name the template's fields")
-        try:
-            fields = parse_fields(setting + "_FIELDS", raw_fields, required) if raw_fields else {}
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
-        cfg[setting + "_FIELDS"] = fields
     return cfg

@@ -54,7 +54,7 @@ class Purpose(enum.StrEnum):
     PHONE = "phone"  # 个人信息: changing the phone (code to the NEW phone)
 
 
-# The setting naming each purpose's SMS template (wxapp/config.py).
+# The setting naming each purpose's SMS template (wxapp/settings_wechat.py).
 TEMPLATE_SETTING = {purpose: f"SMS_TEMPLATE_{purpose.name}" for purpose in Purpose}
 
 
