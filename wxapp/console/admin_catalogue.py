@@ -1,0 +1,249 @@
+"""管理员's catalogue views: plans, courses, chapters and the catalogue upload."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from markupsafe import Markup
+from wtforms import FileField
+from wtforms.fields import DateTimeField
+from wtforms.validators import Optional
+
+from models import (
+    Chapter,
+    TrainingPlan,
+    db,
+)
+from wxapp.catalogue.loader import apply_catalogue
+from wxapp.catalogue.spec import CatalogueFileError
+from wxapp.console import audit
+from wxapp.console.access import (
+    ConsoleForm,
+    SecuredModelView,
+    SecuredView,
+    post_button,
+    require_csrf,
+)
+from wxapp.console.admin_shared import ADMIN, time_cell
+from wxapp.extensions import app_now
+from wxapp.infra.clock import SHANGHAI, local
+from wxapp.infra.transaction import transaction
+
+# --- the catalogue -------------------------------------------------------------------------
+
+
+def _on_sale(plan: TrainingPlan) -> bool:
+    now = app_now()
+    return (plan.sale_start is None or plan.sale_start <= now) and (
+        plan.sale_end is None or now < plan.sale_end
+    )
+
+
+class PlanView(SecuredModelView):
+    roles = ADMIN
+    audit_type = "training_plans"
+    column_list = (
+        "code",
+        "year",
+        "kind",
+        "title",
+        "required_hours",
+        "price_per_hour_fen",
+        "sale_start",
+        "sale_end",
+        "publish",
+    )
+    column_labels = {
+        "code": "编号",
+        "year": "年度",
+        "kind": "类别",
+        "title": "名称",
+        "provider": "施教机构",
+        "required_hours": "要求学时",
+        "price_per_hour_fen": "每学时价格（分）",
+        "sale_start": "开售时间",
+        "sale_end": "停售时间",
+        "publish": "上架",
+        "created_at": "创建时间",
+    }
+    column_searchable_list = ("code", "title")
+    column_filters = ("year", "kind")
+    column_default_sort = ("year", True)
+    form_columns = (
+        "code",
+        "year",
+        "kind",
+        "title",
+        "provider",
+        "required_hours",
+        "price_per_hour_fen",
+        "sale_start",
+        "sale_end",
+    )
+    form_choices = {"kind": [("public", "公需科目"), ("specialist", "专业科目")]}
+
+    def _publish_cell(self, context: Any, model: TrainingPlan, name: str) -> Markup:
+        if _on_sale(model):
+            return Markup("在售 ") + post_button(
+                url_for(".unpublish", id=model.id), "下架", confirm=f"确定下架「{model.title}」？"
+            )
+        return Markup("未上架 ") + post_button(url_for(".publish", id=model.id), "上架")
+
+    column_formatters = {"sale_start": time_cell, "sale_end": time_cell, "publish": _publish_cell}
+
+    # UTCDateTime is a TypeDecorator Flask-Admin does not map: plain date-time fields.
+    form_overrides = {"sale_start": DateTimeField, "sale_end": DateTimeField}
+    form_args = {
+        "sale_start": {
+            "label": "开售时间",
+            "description": "北京时间，如 2026-01-01 00:00:00；留空表示不限",
+            "validators": [Optional()],
+            "format": "%Y-%m-%d %H:%M:%S",
+        },
+        "sale_end": {
+            "label": "停售时间",
+            "description": "北京时间；留空表示不限",
+            "validators": [Optional()],
+            "format": "%Y-%m-%d %H:%M:%S",
+        },
+    }
+
+    def on_form_prefill(self, form: Any, id: Any) -> None:
+        for name in ("sale_start", "sale_end"):
+            field = getattr(form, name)
+            if field.data is not None and field.data.tzinfo is not None:
+                field.data = local(field.data).replace(tzinfo=None)
+
+    def on_model_change(self, form: Any, model: TrainingPlan, is_created: bool) -> None:
+        # The form's times are what the operator reads: Beijing time.
+        for name in ("sale_start", "sale_end"):
+            value = getattr(model, name)
+            if value is not None and value.tzinfo is None:
+                setattr(model, name, value.replace(tzinfo=SHANGHAI))
+        if model.sale_start and model.sale_end and model.sale_end <= model.sale_start:
+            raise ValueError("停售时间应晚于开售时间")
+        if model.required_hours is None or model.required_hours <= 0:
+            raise ValueError("要求学时须为正整数")
+        if model.price_per_hour_fen is None or model.price_per_hour_fen < 0:
+            raise ValueError("每学时价格（分）不能为负数")
+
+    def _set_sale(self, plan_id: int, publish: bool) -> Any:
+        require_csrf()
+        now = app_now()
+        with transaction():
+            plan = db.session.get(TrainingPlan, plan_id)
+            if plan is None:
+                flash("没有这个培训项目", "error")
+                return redirect(url_for(".index_view"))
+            before = {"sale_start": plan.sale_start, "sale_end": plan.sale_end}
+            if publish:
+                if plan.sale_start is not None and plan.sale_start > now:
+                    plan.sale_start = now
+                plan.sale_end = None
+            else:
+                plan.sale_end = now
+            after = {"sale_start": plan.sale_start, "sale_end": plan.sale_end}
+            audit.record(
+                "training_plans.publish" if publish else "training_plans.unpublish",
+                "training_plans",
+                plan.id,
+                {k: v.isoformat() if v else None for k, v in before.items()},
+                {k: v.isoformat() if v else None for k, v in after.items()},
+            )
+        flash(f"已{'上架' if publish else '下架'}「{plan.title}」", "success")
+        return redirect(url_for(".index_view"))
+
+    @expose("/publish/<int:id>", methods=("POST",))
+    def publish(self, id: int) -> Any:
+        return self._set_sale(id, True)
+
+    @expose("/unpublish/<int:id>", methods=("POST",))
+    def unpublish(self, id: int) -> Any:
+        return self._set_sale(id, False)
+
+
+class CourseView(SecuredModelView):
+    roles = ADMIN
+    audit_type = "courses"
+    column_list = ("code", "title", "category", "hours", "teacher")
+    column_labels = {
+        "code": "编号",
+        "title": "名称",
+        "category": "分类",
+        "hours": "学时",
+        "teacher": "主讲",
+        "description": "简介",
+    }
+    column_searchable_list = ("code", "title", "teacher")
+    form_columns = ("code", "title", "category", "hours", "teacher", "description")
+
+
+class ChapterView(SecuredModelView):
+    roles = ADMIN
+    audit_type = "chapters"
+    column_list = ("course", "position", "title", "duration_s", "video_url")
+    column_labels = {
+        "course": "课程",
+        "position": "序号",
+        "title": "章节名称",
+        "duration_s": "时长（秒）",
+        "video_url": "视频地址",
+    }
+    column_searchable_list = ("title",)
+    column_default_sort = [("course_id", False), ("position", False)]
+    form_columns = ("course", "position", "title", "duration_s", "video_url")
+
+    def on_model_change(self, form: Any, model: Chapter, is_created: bool) -> None:
+        if not (model.video_url or "").startswith("https://") and not model.video_url.startswith(
+            "/static/"
+        ):
+            raise ValueError("视频地址须以 https:// 开头（或为本站 /static/ 下的文件）")
+        if model.duration_s is None or model.duration_s <= 0:
+            raise ValueError("时长（秒）须为正整数")
+
+
+class CatalogueFileForm(ConsoleForm):
+    file = FileField("课程目录文件（JSON，格式见 docs/catalogue-format.md）")
+
+
+class CatalogueLoadView(SecuredView):
+    roles = ADMIN
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self) -> Any:
+        form = CatalogueFileForm(request.form)
+        errors: list[tuple[str, str]] = []
+        summary_text = None
+        if request.method == "POST" and form.validate():
+            upload = request.files.get("file")
+            if upload is None or not upload.filename:
+                flash("请选择课程目录文件", "error")
+            else:
+                try:
+                    data = json.loads(upload.read().decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    errors = [("$", "文件应为 UTF-8 编码的 JSON")]
+                else:
+                    try:
+                        with transaction():
+                            summary = apply_catalogue(data, app_now())
+                            summary_text = summary.text()
+                            audit.record(
+                                "catalogue.load",
+                                "catalogue",
+                                upload.filename[:64],
+                                None,
+                                {"plans": summary.plan_ids, "summary": summary_text},
+                            )
+                    except CatalogueFileError as exc:
+                        errors = list(exc.errors)
+                if errors:
+                    flash(f"{upload.filename} 有 {len(errors)} 处错误，未做任何更改", "error")
+                else:
+                    flash("课程目录已载入", "success")
+        return self.render(
+            "console/catalogue_load.html", form=form, errors=errors, summary=summary_text
+        )

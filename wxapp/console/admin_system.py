@@ -1,0 +1,187 @@
+"""管理员's system views: the notification outbox (retry) and the audit log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import flash, redirect, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from markupsafe import Markup, escape
+
+from models import (
+    OperatorAudit,
+    Outbox,
+    OutboxStatus,
+    db,
+)
+from wxapp import outbox
+from wxapp.console import audit
+from wxapp.console.access import (
+    SecuredModelView,
+    post_button,
+    require_csrf,
+)
+from wxapp.console.admin_shared import ADMIN, time_cell
+from wxapp.extensions import app_now
+from wxapp.infra.transaction import transaction
+
+# --- the notification outbox ---------------------------------------------------------------
+
+
+class OutboxView(SecuredModelView):
+    """Pushes to trainees; given-up ones with their error can be sent again."""
+
+    roles = ADMIN
+    audit_type = "outbox"
+    can_create = False
+    can_edit = False
+    can_view_details = True
+    column_list = (
+        "id",
+        "event_type",
+        "trainee_id",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "retry",
+    )
+    column_labels = {
+        "id": "编号",
+        "event_type": "消息类型",
+        "trainee_id": "学员编号",
+        "subject": "对象",
+        "status": "状态",
+        "attempts": "已发送次数",
+        "last_error": "失败原因",
+        "created_at": "产生时间",
+        "retry": "操作",
+        "sent_at": "发送时间",
+        "next_attempt_at": "下次发送",
+        "payload": "内容",
+    }
+    column_filters = (
+        FilterEqual(
+            Outbox.status,
+            "状态",
+            options=[
+                (OutboxStatus.GIVEN_UP.value, "已放弃"),
+                (OutboxStatus.PENDING.value, "待发送"),
+                (OutboxStatus.SENT.value, "已发送"),
+                (OutboxStatus.SKIPPED.value, "未发送（无绑定或无模板）"),
+            ],
+        ),
+    )
+    column_searchable_list = ("event_type", "subject")
+    column_default_sort = ("id", True)
+    STATUS = {"pending": "待发送", "sent": "已发送", "given_up": "已放弃", "skipped": "未发送"}
+
+    def _status_cell(self, context: Any, model: Outbox, name: str) -> str:
+        return self.STATUS.get(model.status, model.status)
+
+    def _retry_cell(self, context: Any, model: Outbox, name: str) -> Markup | str:
+        if model.status != OutboxStatus.GIVEN_UP:
+            return ""
+        return post_button(url_for(".retry", id=model.id), "重新推送")
+
+    column_formatters = {
+        "status": _status_cell,
+        "retry": _retry_cell,
+        "created_at": time_cell,
+        "sent_at": time_cell,
+        "next_attempt_at": time_cell,
+    }
+
+    @expose("/retry/<int:id>", methods=("POST",))
+    def retry(self, id: int) -> Any:
+        require_csrf()
+        with transaction():
+            row = db.session.get(Outbox, id)
+            before = (
+                {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+                if row
+                else None
+            )
+            if row is None or not outbox.requeue_given_up(id, app_now()):
+                flash("这条消息不是“已放弃”状态，无需重新推送", "error")
+                return redirect(url_for(".index_view"))
+            audit.record(
+                "outbox.retry",
+                "outbox",
+                id,
+                before,
+                {"status": OutboxStatus.PENDING.value, "attempts": 0},
+            )
+        flash(f"消息 {id} 已重新排队推送", "success")
+        return redirect(url_for(".index_view"))
+
+
+# --- the audit log ------------------------------------------------------------------------
+
+
+def _action_cell(view: Any, context: Any, model: OperatorAudit, name: str) -> str:
+    text = audit.label(model.action)
+    return model.action if text == model.action else f"{text}（{model.action}）"
+
+
+def _json_cell(view: Any, context: Any, model: OperatorAudit, name: str) -> Markup:
+    value = getattr(model, name)
+    if value is None:
+        return Markup("")
+    text = json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True)
+    return Markup('<div class="console-json">') + escape(text) + Markup("</div>")
+
+
+class AuditLogView(SecuredModelView):
+    """Read-only for every role: no create, edit or delete route exists."""
+
+    roles = ADMIN
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = True
+    column_list = (
+        "at",
+        "operator",
+        "action",
+        "target_type",
+        "target_id",
+        "before",
+        "after",
+        "reason",
+        "ip",
+    )
+    column_labels = {
+        "at": "时间",
+        "operator": "操作员",
+        "action": "操作",
+        "target_type": "对象类型",
+        "target_id": "对象编号",
+        "before": "修改前",
+        "after": "修改后",
+        "reason": "原因",
+        "ip": "IP 地址",
+        "operator.login": "操作员登录名",
+    }
+    column_searchable_list = ("action", "target_type", "target_id", "reason", "ip")
+    column_filters = ("action", "target_type", "target_id")
+    column_default_sort = ("at", True)
+    column_formatters = {
+        "at": time_cell,
+        "action": _action_cell,
+        "before": _json_cell,
+        "after": _json_cell,
+    }
+    column_formatters_detail = column_formatters
+
+    def delete_model(self, model: Any) -> bool:
+        raise PermissionError("the audit log is append-only")
+
+    def update_model(self, form: Any, model: Any) -> bool:
+        raise PermissionError("the audit log is append-only")
+
+    def create_model(self, form: Any) -> Any:
+        raise PermissionError("the audit log is append-only")
