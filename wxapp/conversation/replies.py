@@ -110,9 +110,10 @@ def certificates_reply(openid: str, public_base: str, now: datetime) -> Reply:
     # from the same rows.
     entries = list_certificates(trainee_id, public_base)
     this_year = [e for e in entries if e["plan"]["year"] == year]
-    done: dict[str, float] = {}
-    for e in this_year:
-        done[e["plan"]["kind"]] = done.get(e["plan"]["kind"], 0.0) + e["hours_done"]
+    done: dict[str, Decimal] = {}
+    for e in this_year:  # summed as written (12.1 + 0.2 is 12.3, not a float's tail)
+        kind = e["plan"]["kind"]
+        done[kind] = done.get(kind, Decimal(0)) + Decimal(str(e["hours_done"]))
     standing = year_standing(year, done)
     rest = [e for e in this_year if not e["certificate"]]
     tail: list[str] = []
