@@ -24,61 +24,55 @@ from redis.exceptions import NoScriptError
 from wxapp.accounts import session_ends
 from wxapp.accounts.session_rules import NO_MARK, SessionMark
 from wxapp.infra import limits
-from wxapp.infra.redis_keys import trainee_tag
 from wxapp.progress.core import NO_PRESENCE, RAND_HEX, PresenceRules
+from wxapp.progress.hot_reads import (
+    ChapterState,
+    FlushReads,
+    PlayRecord,
+    TraineeRecords,
+)
+from wxapp.progress.keys import (
+    DIRTY,
+    ENTITLEMENT_TTL_S,
+    RECORD_FIELDS,
+    STATE_FIELDS,
+    STATE_TTL_S,
+    chapter_key,
+    dirty_member,
+    entitlement_key,
+    parse_member,
+    play_key,
+    rate_key,
+    record_key,
+    superseded_key,
+    tag,
+)
 from wxapp.progress.wire import Wire
 
 HERE = Path(__file__).resolve().parent
-DIRTY = "progress:dirty"
-# Hot state of an idle trainee goes away after a week; the database has it by then.
-STATE_TTL_S = 7 * 24 * 3600
-# Cached entitlements are re-read from the database at least this often (a cached "no" is
-# always re-checked at once); a refund should call service.forget_entitlements.
-ENTITLEMENT_TTL_S = 3600
 
-
-def tag(trainee_id: int) -> str:
-    return trainee_tag(trainee_id)
-
-
-def play_key(trainee_id: int) -> str:
-    return f"{tag(trainee_id)}:play"
-
-
-def chapter_key(trainee_id: int, chapter_id: int) -> str:
-    return f"{tag(trainee_id)}:ch:{chapter_id}"
-
-
-def entitlement_key(trainee_id: int) -> str:
-    return f"{tag(trainee_id)}:ent"
-
-
-def superseded_key(trainee_id: int) -> str:
-    return f"{tag(trainee_id)}:old"
-
-
-def record_key(trainee_id: int) -> str:
-    """The learning record of the trainee's plays not yet written (or still going)."""
-    return f"{tag(trainee_id)}:rec"
-
-
-def rate_key(trainee_id: int, now_s: float) -> str:
-    """The beacon counter of the current window, by the app clock (tests move it)."""
-    return f"{tag(trainee_id)}:rl:beacon:{int(now_s // limits.BEACON.window_s)}"
-
-
-def dirty_member(trainee_id: int, chapter_id: int) -> str:
-    return f"{trainee_id}:{chapter_id}"
-
-
-def parse_member(member: str) -> tuple[int, int]:
-    tid, cid = member.split(":", 1)
-    return int(tid), int(cid)
-
-
-STATE_FIELDS = ("iv", "w", "pos", "dur", "course", "done", "v")
-# The learning record's fields of one play in one chapter, "<field>:<chapter>:<play id>".
-RECORD_FIELDS = ("s", "e", "c", "qp", "qm", "d", "a")
+__all__ = [
+    "DIRTY",
+    "ENTITLEMENT_TTL_S",
+    "HERE",
+    "RECORD_FIELDS",
+    "STATE_FIELDS",
+    "STATE_TTL_S",
+    "ChapterState",
+    "PlayRecord",
+    "ProgressStore",
+    "ScriptResult",
+    "TraineeRecords",
+    "chapter_key",
+    "dirty_member",
+    "entitlement_key",
+    "parse_member",
+    "play_key",
+    "rate_key",
+    "record_key",
+    "superseded_key",
+    "tag",
+]
 
 
 @dataclass(frozen=True)
@@ -97,46 +91,7 @@ class ScriptResult:
     check_due_ms: int = 0
 
 
-@dataclass(frozen=True)
-class PlayRecord:
-    """One play of a chapter as the beacon script keeps it (times in epoch ms)."""
-
-    chapter_id: int
-    play_id: str
-    started_ms: int
-    ended_ms: int
-    credited: int
-    passed: int
-    missed: int
-    device: str
-    address: str
-
-    @property
-    def suffix(self) -> str:
-        return f":{self.chapter_id}:{self.play_id}"
-
-
-@dataclass(frozen=True)
-class TraineeRecords:
-    """A trainee's learning record hash as read at once: its plays and its change count."""
-
-    trainee_id: int
-    plays: list[PlayRecord]
-    version: int
-
-
-@dataclass(frozen=True)
-class ChapterState:
-    intervals: str
-    watched: int
-    position: int
-    duration: int
-    course_id: int
-    done: bool
-    version: int
-
-
-class ProgressStore:
+class ProgressStore(FlushReads):
     """The Redis client and the registered scripts, built once per app."""
 
     def __init__(
@@ -296,61 +251,6 @@ class ProgressStore:
         )
         return bool(loaded)
 
-    def chapter_state(self, trainee_id: int, chapter_id: int) -> ChapterState | None:
-        return _state(self.redis.hmget(chapter_key(trainee_id, chapter_id), *STATE_FIELDS))
-
-    def chapter_states(self, keys: list[tuple[int, int]]) -> list[ChapterState | None]:
-        """Several chapters' hot state in one round trip (the flusher's batches)."""
-        if not keys:
-            return []
-        if self._wire is None:  # Redis Cluster: one pipeline, split by node
-            pipe = self.redis.pipeline(transaction=False)
-            for tid, cid in keys:
-                pipe.hmget(chapter_key(tid, cid), *STATE_FIELDS)
-            return [_state(values) for values in pipe.execute()]
-        replies = self._wire.call(
-            *[("HMGET", chapter_key(tid, cid), *STATE_FIELDS) for tid, cid in keys]
-        )
-        return [_state(values) for values in replies]
-
-    def trainee_records(self, trainee_ids: list[int]) -> list[TraineeRecords]:
-        """Several trainees' learning record hashes in one round trip (the flusher's batches)."""
-        if not trainee_ids:
-            return []
-        if self._wire is None:  # Redis Cluster: one pipeline, split by node
-            pipe = self.redis.pipeline(transaction=False)
-            for tid in trainee_ids:
-                pipe.hgetall(record_key(tid))
-            replies = pipe.execute()
-        else:
-            replies = [
-                _pairs(flat)
-                for flat in self._wire.call(*[("HGETALL", record_key(t)) for t in trainee_ids])
-            ]
-        return [_records(tid, fields) for tid, fields in zip(trainee_ids, replies, strict=True)]
-
-    def drop_written(self, written: list[TraineeRecords]) -> list[int]:
-        """After the flusher wrote these records: drop the finished plays (no longer the
-        trainee's current play) unless a beacon touched them since, then answer each
-        trainee's change count as it is now; one round trip (a pipeline, split by node on
-        Redis Cluster)."""
-        pipe = self.redis.pipeline(transaction=False)
-        for records in written:
-            keys = [play_key(records.trainee_id), record_key(records.trainee_id)]
-            args: list[Any] = []
-            for play in records.plays:
-                args += [play.suffix, str(play.ended_ms)]
-            if args:
-                self._written(keys=keys, args=args, client=pipe)
-        for records in written:
-            pipe.hget(record_key(records.trainee_id), "v")
-        replies = pipe.execute()
-        return [int(v or 0) for v in replies[-len(written) :]] if written else []
-
-    def mark_undone(self, trainee_id: int, chapter_id: int) -> None:
-        """Let the next beacon complete the chapter again: its database write failed."""
-        self.redis.hset(chapter_key(trainee_id, chapter_id), "done", 0)
-
     def set_entitlements(self, trainee_id: int, mapping: dict[str, Any]) -> None:
         key = entitlement_key(trainee_id)
         pipe = self.redis.pipeline(transaction=True)
@@ -362,52 +262,3 @@ class ProgressStore:
 
     def forget_entitlements(self, trainee_id: int) -> None:
         self.redis.delete(entitlement_key(trainee_id))
-
-
-def _pairs(flat: Any) -> dict[str, str]:
-    """HGETALL through the wire: a flat list of field, value (RESP2) or already a dict."""
-    if isinstance(flat, dict):
-        return flat
-    return dict(zip(flat[::2], flat[1::2], strict=True))
-
-
-def _records(trainee_id: int, fields: dict[str, str]) -> TraineeRecords:
-    plays: dict[str, dict[str, str]] = {}
-    for name, value in fields.items():
-        kind, sep, suffix = name.partition(":")
-        if sep and kind in RECORD_FIELDS:
-            plays.setdefault(suffix, {})[kind] = value
-    found = []
-    for suffix, values in plays.items():
-        if "s" not in values or "e" not in values:
-            continue  # a count left behind by a play whose record is gone: nothing to show
-        chapter, _, play_id = suffix.partition(":")
-        found.append(
-            PlayRecord(
-                chapter_id=int(chapter),
-                play_id=play_id,
-                started_ms=int(values["s"]),
-                ended_ms=int(values["e"]),
-                credited=int(values.get("c", 0)),
-                passed=int(values.get("qp", 0)),
-                missed=int(values.get("qm", 0)),
-                device=values.get("d", ""),
-                address=values.get("a", ""),
-            )
-        )
-    return TraineeRecords(trainee_id, found, int(fields.get("v", 0)))
-
-
-def _state(values: list[Any]) -> ChapterState | None:
-    iv, w, pos, dur, course, done, version = values
-    if dur is None:
-        return None
-    return ChapterState(
-        intervals=iv or "",
-        watched=int(w or 0),
-        position=int(pos or 0),
-        duration=int(dur),
-        course_id=int(course),
-        done=done == "1",
-        version=int(version or 0),
-    )
