@@ -194,3 +194,30 @@ def test_a_paid_order_cannot_be_cancelled(app, client, clock):
     assert res.status_code == 409 and res.json["error"] == "order_paid"
     assert res.json["message"] == "该订单已支付成功，不能取消；如需退款请联系客服"
     assert client.get(f"/api/orders/{order['out_trade_no']}").json["status"] == "SUCCESS"
+
+
+def test_the_list_reads_all_orders_members_in_one_query(app, client):
+    w = world(app, members=3)
+    as_trainee(client, w["payer"])
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    def order_items_reads(orders: int) -> int:
+        statements.clear()
+        with app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                items = client.get("/api/me/group-orders").json["items"]
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", count)
+        assert [len(o["members"]) for o in items] == [1] * orders
+        return sum("order_items" in s for s in statements)
+
+    for number in w["numbers"][:1]:
+        client.post("/api/group-orders", json={"plan_id": w["plan"], "id_numbers": number})
+    one = order_items_reads(1)
+    for number in w["numbers"][1:]:
+        client.post("/api/group-orders", json={"plan_id": w["plan"], "id_numbers": number})
+    assert order_items_reads(3) == one  # the same queries for three orders as for one

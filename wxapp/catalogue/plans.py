@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from models import Chapter, Course, PlanCourse, PlanKind, TrainingPlan, db
 from wxapp.errors import NotFound
+from wxapp.infra.texts import hours_number as hours_text  # noqa: F401 (re-exported)
 
 KIND_NAMES = {PlanKind.PUBLIC: "公需科目", PlanKind.SPECIALIST: "专业科目"}
-
-
-def hours_text(hours: Decimal) -> str:
-    """学时 as people write them: 2 not 2.0, 1.5 as 1.5."""
-    return format(hours.normalize(), "f") if hours == hours.to_integral() else str(hours)
 
 
 def on_sale(plan: TrainingPlan, now: datetime) -> bool:

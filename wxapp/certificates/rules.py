@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from wxapp.accounts.idnumbers import IdNumberError, mask_id_number, validate_id_number
+from wxapp.infra.texts import hours_number as hours_text
 
 ISSUER = "重庆市人力资源开发服务中心"
 SEAL_PURPOSE = "继续教育专用章"
@@ -68,11 +69,6 @@ def check_eligibility(
     if not unit_name and archive_district not in districts:
         missing.append("unit_or_district")
     return Eligibility(plan_complete(hours_done, required_hours, completed_at), tuple(missing))
-
-
-def hours_text(hours: Decimal) -> str:
-    """60 not 60.0; 61.5 stays 61.5."""
-    return format(hours.normalize(), "f") if hours == hours.to_integral() else str(hours)
 
 
 def certificate_content(

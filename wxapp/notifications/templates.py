@@ -29,6 +29,8 @@ from urllib.parse import quote
 
 from wxapp import events
 from wxapp.infra.clock import local
+from wxapp.infra.texts import hours_number as number_text
+from wxapp.infra.texts import yuan
 
 # Logical fields each template must map, the settings' suffix, and the H5 page it links to.
 EVENTS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -101,11 +103,6 @@ def fit(key: str, value: str) -> str:
     return value or PLACEHOLDER
 
 
-def number_text(hours: Decimal | int) -> str:
-    """学时 as people write them: Decimal("30.0") -> "30", Decimal("1.50") -> "1.5"."""
-    return format(Decimal(hours).normalize(), "f")
-
-
 def hours_text(hours: Decimal | int) -> str:
     """30 -> "30学时", Decimal("1.50") -> "1.5学时"."""
     return f"{number_text(hours)}学时"
@@ -113,9 +110,7 @@ def hours_text(hours: Decimal | int) -> str:
 
 def yuan_text(amount_fen: int) -> str:
     """9000 -> "90.00元" (money is integer 分 everywhere)."""
-    sign = "-" if amount_fen < 0 else ""
-    fen = abs(amount_fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}元"
+    return f"{yuan(amount_fen)}元"
 
 
 def _payment(event: events.PaymentSucceeded) -> dict[str, str]:

@@ -20,6 +20,7 @@ from reportlab.pdfgen import canvas
 
 from wxapp.infra.clock import local
 from wxapp.infra.pdf import FONT, register_fonts
+from wxapp.infra.texts import yuan
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,6 @@ def get_issuer(app: Flask) -> InvoiceIssuer | None:
             SandboxInvoiceIssuer() if app.config["WXAPP_SANDBOX"] else None
         )
     return app.extensions["invoice_issuer"]
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def render_invoice_pdf(data: InvoiceData, number: str, sandbox: bool) -> bytes:

@@ -138,26 +138,19 @@ def parse_trade_bill(text: str) -> list[BillRow]:
         value = {name: row[i].removeprefix("`").strip() for name, i in col.items()}
         state = value["交易状态"]
         if state == "REFUND":
-            found.append(
-                BillRow(
-                    value["交易时间"],
-                    value["微信订单号"],
-                    value["商户订单号"],
-                    state,
-                    to_fen(value["退款金额"]),
-                    value["商户退款单号"],
-                )
-            )
+            amount, out_refund_no = value["退款金额"], value["商户退款单号"]
         else:
-            found.append(
-                BillRow(
-                    value["交易时间"],
-                    value["微信订单号"],
-                    value["商户订单号"],
-                    state,
-                    to_fen(value["订单金额"] or value["应结订单金额"]),
-                )
+            amount, out_refund_no = value["订单金额"] or value["应结订单金额"], ""
+        found.append(
+            BillRow(
+                value["交易时间"],
+                value["微信订单号"],
+                value["商户订单号"],
+                state,
+                to_fen(amount),
+                out_refund_no,
             )
+        )
     return found
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from wxapp.infra.texts import hours_number as hours_text
+
 # The values of models.PlanKind (kept literal so this module stays free of the database).
 PUBLIC, SPECIALIST = "public", "specialist"
 KIND_ORDER = (PUBLIC, SPECIALIST)
@@ -21,11 +23,6 @@ KIND_NAMES = {PUBLIC: "公需科目", SPECIALIST: "专业科目"}
 SHORT_NAMES = {PUBLIC: "公需", SPECIALIST: "专业"}
 REQUIRED_HOURS = {PUBLIC: 30, SPECIALIST: 60}
 TOTAL_REQUIRED = sum(REQUIRED_HOURS.values())
-
-
-def hours_text(hours: Decimal) -> str:
-    """学时 as people write them: 30, 12.5 (no trailing zeros, no exponent)."""
-    return format(Decimal(hours).normalize(), "f")
 
 
 @dataclass(frozen=True)

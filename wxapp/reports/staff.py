@@ -19,8 +19,8 @@ lock on the unit, so two administrators pressing at once do not both send.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,18 +29,18 @@ from models import Unit, UnitReminder, WechatBinding, db
 from wxapp import events, outbox
 from wxapp.errors import NotFound, ValidationError
 from wxapp.infra.clock import local
+from wxapp.infra.texts import hours_number
 from wxapp.infra.transaction import transaction
-from wxapp.progress.standing import SHORT_NAMES, YearStanding, hours_text, year_standing
+from wxapp.progress.standing import KIND_NAMES, SHORT_NAMES, YearStanding
 from wxapp.reports import access
-from wxapp.reports.unit import _unit_report, unit_report
+from wxapp.reports.unit import _unit_standings, unit_standings
 
-KINDS = {"public": "公需科目", "specialist": "专业科目"}
 STATES = {"not_started": "未开始", "learning": "学习中", "unmet": "未达标", "met": "已达标"}
 REMIND_INTERVAL = timedelta(days=7)
 
 
 def check_filters(kind: str | None, state: str | None) -> None:
-    if kind is not None and kind not in KINDS:
+    if kind is not None and kind not in KIND_NAMES:
         raise ValidationError(
             "kind", "参数 kind 只能是 public（公需科目）或 specialist（专业科目）"
         )
@@ -50,16 +50,6 @@ def check_filters(kind: str | None, state: str | None) -> None:
             "参数 state 只能是 not_started（未开始）、learning（学习中）、unmet（未达标）"
             "或 met（已达标）",
         )
-
-
-def standing_of(row: dict[str, Any], year: int) -> YearStanding:
-    return year_standing(
-        year,
-        {
-            "public": Decimal(str(row["public_done"])),
-            "specialist": Decimal(str(row["specialist_done"])),
-        },
-    )
 
 
 def judge(standing: YearStanding, kind: str | None) -> tuple[str, str]:
@@ -75,8 +65,15 @@ def judge(standing: YearStanding, kind: str | None) -> tuple[str, str]:
 
 def shortfall_text(missing: list[Any]) -> str:
     """Short enough for a template field: "还差公需30学时", "还差公需10、专业5学时"."""
-    parts = "、".join(f"{SHORT_NAMES[k.kind]}{hours_text(k.short)}" for k in missing)
+    parts = "、".join(f"{SHORT_NAMES[k.kind]}{hours_number(k.short)}" for k in missing)
     return f"还差{parts}学时"
+
+
+def _judged(
+    standings: Iterable[tuple[dict[str, Any], YearStanding]], kind: str | None
+) -> list[tuple[dict[str, Any], YearStanding, str, str]]:
+    """Each row with its standing, then its state and shortfall text under the kind filter."""
+    return [(row, standing, *judge(standing, kind)) for row, standing in standings]
 
 
 def _matches(state: str, wanted: str | None) -> bool:
@@ -112,18 +109,18 @@ def _date(at: datetime) -> str:
 
 
 def _listing(
-    report: dict[str, Any], kind: str | None, state: str | None, now: datetime
+    unit: dict[str, Any],
+    year: int,
+    judged: list[tuple[dict[str, Any], YearStanding, str, str]],
+    kind: str | None,
+    state: str | None,
+    now: datetime,
 ) -> dict[str, Any]:
-    year = report["year"]
     counts = dict.fromkeys(STATES, 0)
-    judged = []
-    for row in report["trainees"]:
-        standing = standing_of(row, year)
-        row_state, shortfall = judge(standing, kind)
+    for _, _, row_state, _ in judged:
         counts[row_state] += 1
         if row_state != "met":
             counts["unmet"] += 1
-        judged.append((row, standing, row_state, shortfall))
     shown = [j for j in judged if _matches(j[2], state)]
     reminded = _last_reminders([j[0]["trainee_id"] for j in shown], now - REMIND_INTERVAL)
     following = _following([j[0]["trainee_id"] for j in shown])
@@ -146,7 +143,7 @@ def _listing(
             }
         )
     return {
-        "unit": report["unit"],
+        "unit": unit,
         "year": year,
         "kind": kind,
         "state": state,
@@ -158,7 +155,11 @@ def _listing(
 
 def filter_text(year: int, kind: str | None, state: str | None) -> str:
     """ "2026年度 · 公需科目 · 未达标" (what the list and the download show)."""
-    parts = [f"{year}年度", KINDS[kind] if kind else "全部科目", STATES[state] if state else "全部"]
+    parts = [
+        f"{year}年度",
+        KIND_NAMES[kind] if kind else "全部科目",
+        STATES[state] if state else "全部",
+    ]
     return " · ".join(parts)
 
 
@@ -168,7 +169,8 @@ def staff_list(
     """The unit's staff for the year under the filters, with counts (administrator only)."""
     check_filters(kind, state)
     access.require_admin(admin_id, unit_id)
-    return _listing(unit_report(unit_id, year), kind, state, now)
+    unit, standings = unit_standings(unit_id, year)
+    return _listing(unit, year, _judged(standings, kind), kind, state, now)
 
 
 def remind_unmet(
@@ -182,12 +184,12 @@ def remind_unmet(
         unit = db.session.get(Unit, unit_id, with_for_update=True)
         if unit is None:
             raise NotFound("单位不存在", code="unit_not_found")
-        report = _unit_report(db.session, unit_id, year)
-        targets = []
-        for row in report["trainees"]:
-            row_state, shortfall = judge(standing_of(row, year), kind)
-            if row_state != "met":
-                targets.append((row["trainee_id"], shortfall))
+        _, standings = _unit_standings(db.session, unit_id, year)
+        targets = [
+            (row["trainee_id"], shortfall)
+            for row, _, row_state, shortfall in _judged(standings, kind)
+            if row_state != "met"
+        ]
         ids = [tid for tid, _ in targets]
         recent = _last_reminders(ids, now - REMIND_INTERVAL)
         following = _following(ids)

@@ -25,7 +25,7 @@ from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import NotFound
 from wxapp.infra.clock import SHANGHAI, local
 from wxapp.infra.replica import reading
-from wxapp.progress.standing import year_standing
+from wxapp.progress.standing import YearStanding, year_standing
 
 PUBLIC, SPECIALIST = "public", "specialist"
 MET, UNMET = "达标", "未达标"
@@ -56,7 +56,11 @@ def verdict(public_done: Decimal, specialist_done: Decimal, year: int = 0) -> di
     """A row's numbers and verdict (pure), read from the yearly standing
     (`wxapp.progress.standing`): 达标 needs both kinds met, surplus of one kind never makes
     up for the other; `shortfall` is what is missing ("还差 30 公需学时", "" when met)."""
-    standing = year_standing(year, {PUBLIC: public_done, SPECIALIST: specialist_done})
+    return standing_verdict(year_standing(year, {PUBLIC: public_done, SPECIALIST: specialist_done}))
+
+
+def standing_verdict(standing: YearStanding) -> dict[str, Any]:
+    """`verdict`'s row of numbers, of a standing already built."""
     public, specialist = standing.of(PUBLIC), standing.of(SPECIALIST)
     return {
         "public_done": float(public.done),
@@ -77,7 +81,18 @@ def unit_report(unit_id: int, year: int) -> dict[str, Any]:
         return _unit_report(session, unit_id, year)
 
 
-def _unit_report(session: Session, unit_id: int, year: int) -> dict[str, Any]:
+def unit_standings(
+    unit_id: int, year: int
+) -> tuple[dict[str, Any], list[tuple[dict[str, Any], YearStanding]]]:
+    """The unit, and each of its trainees (name order) with the year's standing, read as
+    `unit_report` reads (from the read replica when one is configured and fresh)."""
+    with reading() as session:
+        return _unit_standings(session, unit_id, year)
+
+
+def _unit_standings(
+    session: Session, unit_id: int, year: int
+) -> tuple[dict[str, Any], list[tuple[dict[str, Any], YearStanding]]]:
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("单位不存在", code="unit_not_found")
@@ -95,21 +110,30 @@ def _unit_report(session: Session, unit_id: int, year: int) -> dict[str, Any]:
         .where(Trainee.unit_id == unit_id)
         .order_by(Trainee.name, Trainee.id)
     ).all()
-    trainees = []
-    met = 0
-    for trainee_id, name, id_number, phone, public_done, specialist_done in rows:
-        row = {
-            "trainee_id": trainee_id,
-            "name": name,
-            "id_number_masked": mask_id_number(id_number),
-            "phone": phone,
-            **verdict(Decimal(public_done), Decimal(specialist_done), year),
-        }
-        met += row["met"]
-        trainees.append(row)
+    standings = [
+        (
+            {
+                "trainee_id": trainee_id,
+                "name": name,
+                "id_number_masked": mask_id_number(id_number),
+                "phone": phone,
+            },
+            year_standing(
+                year, {PUBLIC: Decimal(public_done), SPECIALIST: Decimal(specialist_done)}
+            ),
+        )
+        for trainee_id, name, id_number, phone, public_done, specialist_done in rows
+    ]
+    return {"id": unit.id, "name": unit.name, "district": unit.district}, standings
+
+
+def _unit_report(session: Session, unit_id: int, year: int) -> dict[str, Any]:
+    unit, standings = _unit_standings(session, unit_id, year)
+    trainees = [{**row, **standing_verdict(standing)} for row, standing in standings]
+    met = sum(row["met"] for row in trainees)
     movements = unit_movements(unit_id, year, session)
     return {
-        "unit": {"id": unit.id, "name": unit.name, "district": unit.district},
+        "unit": unit,
         "year": year,
         "summary": {
             "trainees": len(trainees),

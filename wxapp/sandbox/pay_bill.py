@@ -22,6 +22,7 @@ from flask import Blueprint, Response, current_app, request
 
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra.clock import local
+from wxapp.infra.texts import yuan
 from wxapp.sandbox import pay_store as store
 from wxapp.sandbox.pay_keys import check_authorization, platform_headers, sandbox_pay_keys
 
@@ -42,10 +43,6 @@ SUMMARY = [
 FEE_RATE = 6  # 0.60 % (千分之六), the usual rate for this kind of merchant
 
 
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
 def _fee(fen: int) -> str:
     return f"{fen * FEE_RATE / 1000 / 100:.5f}"
 
@@ -59,9 +56,9 @@ def _payment_row(tx: dict[str, Any]) -> list[str]:
     return [
         _when(tx["success_time"]), tx["appid"], tx["mchid"], "0", "", tx["transaction_id"],
         tx["out_trade_no"], (tx.get("payer") or {}).get("openid", ""), tx.get("trade_type", ""),
-        "SUCCESS", tx.get("bank_type", "OTHERS"), "CNY", _yuan(total), "0.00", "0", "0",
+        "SUCCESS", tx.get("bank_type", "OTHERS"), "CNY", yuan(total), "0.00", "0", "0",
         "0.00", "0.00", "", "", tx.get("description", ""), "", _fee(total), "0.60%",
-        _yuan(total), "0.00", "",
+        yuan(total), "0.00", "",
     ]  # fmt: skip
 
 
@@ -72,9 +69,9 @@ def _refund_row(refund: dict[str, Any], tx: dict[str, Any] | None) -> list[str]:
         refund["transaction_id"], refund["out_trade_no"],
         ((tx or {}).get("payer") or {}).get("openid", ""), (tx or {}).get("trade_type", ""),
         "REFUND", (tx or {}).get("bank_type", "OTHERS"), "CNY", "0.00", "0.00",
-        refund["refund_id"], refund["out_refund_no"], _yuan(amount), "0.00", "ORIGINAL",
+        refund["refund_id"], refund["out_refund_no"], yuan(amount), "0.00", "ORIGINAL",
         "SUCCESS", (tx or {}).get("description", ""), "", f"-{_fee(amount)}", "0.60%", "0.00",
-        _yuan(amount), "",
+        yuan(amount), "",
     ]  # fmt: skip
 
 
@@ -97,8 +94,8 @@ def trade_bill(day: str) -> bytes | None:
     fees = (paid - back) * FEE_RATE / 1000 / 100
     writer.writerow(SUMMARY)
     writer.writerow(
-        ["`" + v for v in (str(len(rows)), _yuan(paid), _yuan(back), "0.00", f"{fees:.5f}",
-                           _yuan(paid), _yuan(back))]
+        ["`" + v for v in (str(len(rows)), yuan(paid), yuan(back), "0.00", f"{fees:.5f}",
+                           yuan(paid), yuan(back))]
     )  # fmt: skip
     return out.getvalue().encode("utf-8")
 

@@ -1,0 +1,25 @@
+"""How numbers read wherever people see them: 学时 and money (分 shown as 元).
+
+Pure (no framework, no database): the pure cores of progress, notifications and
+certificates use these too, which is why they live here and not in one of those areas.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+def hours_number(hours: Decimal | int) -> str:
+    """学时 as people write them: 30, 12.5 (no trailing zeros, no exponent).
+
+    Decimal("60.0") -> "60", Decimal("12.50") -> "12.5", Decimal("1E+2") -> "100".
+    """
+    return format(Decimal(hours).normalize(), "f")
+
+
+def yuan(fen: int) -> str:
+    """Integer 分 as 元 with two decimals, as bills and invoices write them: 9000 -> "90.00",
+    5 -> "0.05", -150 -> "-1.50" (money is integer 分 everywhere)."""
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
