@@ -9,12 +9,22 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from models import Invoice, InvoiceStatus, OperatorAudit, OrderStatus, Trainee, WechatBinding, db
+from models import (
+    Invoice,
+    InvoiceStatus,
+    LearningPlay,
+    OperatorAudit,
+    OrderStatus,
+    Trainee,
+    WechatBinding,
+    db,
+)
 from tests.console_helpers import console_app, create_operator, csrf_of, sign_in
-from tests.factories import make_binding, make_order, make_plan, make_trainee
+from tests.factories import make_binding, make_enrollment, make_order, make_plan, make_trainee
 from tests.factories import sign_in as trainee_sign_in
 from tests.sms import latest_code
 from wxapp.accounts.trainees import LOCK_S, is_locked
+from wxapp.infra.clock import local
 from wxapp.orders.invoices import InvoiceRequest, attach_request
 
 PDF = b"%PDF-1.4\n% tax system invoice\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -90,6 +100,52 @@ def test_support_finds_a_trainee_by_each_key_and_sees_one_page(capp):
                  "trainee-messages", "o_support_find_000000000001"):  # fmt: skip
         assert part in page.text, part
     assert client.get("/admin/trainees/999999").status_code == 302
+
+
+def _section(page: str, table_id: str) -> str:
+    start = page.index(f'id="{table_id}"')
+    return page[start : page.index("</table>", start)]
+
+
+def test_the_trainee_page_shows_the_standing_learning_totals_and_order_states(capp):
+    """The year's standing as 我的进度 counts it, the learning record's totals per course
+    (no single play), and each order's state in the words the trainee reads."""
+    with capp.app_context():
+        now = capp.extensions["clock"].now()
+        trainee = make_trainee(name="杨过")
+        plan = make_plan(year=local(now).year, courses=2)
+        make_enrollment(trainee, plan, hours="12.5")
+        first, second = (pc.course for pc in plan.courses)
+        plays = [(first.chapters[0], 1800, 2, 1), (first.chapters[1], 1800, 0, 0)]
+        plays.append((second.chapters[0], 360, 1, 0))
+        for n, (chapter, seconds, passed, missed) in enumerate(plays):
+            db.session.add(
+                LearningPlay(
+                    trainee_id=trainee.id,
+                    chapter_id=chapter.id,
+                    play_id=f"play-{n}",
+                    started_at=now,
+                    ended_at=now,
+                    credited_seconds=seconds,
+                    checks_passed=passed,
+                    checks_missed=missed,
+                )
+            )
+        paid = make_order(trainee, plan, now)
+        paid.status = OrderStatus.SUCCESS
+        paid.success_time = now
+        make_order(trainee, make_plan(year=local(now).year), now)
+        db.session.commit()
+        tid, titles = trainee.id, (first.title, second.title)
+    client, _ = _signed_in(capp, "support")
+    page = client.get(f"/admin/trainees/{tid}").text
+    assert f"{local(now).year}年度已计 12.5 / 90 学时（公需 0/30，专业 12.5/60）" in page
+    record = _section(page, "trainee-learning-record")
+    assert f"<td>{titles[0]}</td><td>2</td><td>1.0</td><td>2/1</td>" in record
+    assert f"<td>{titles[1]}</td><td>1</td><td>0.1</td><td>1/0</td>" in record
+    orders = _section(page, "trainee-orders")
+    assert "<td>支付成功</td>" in orders and "<td>未支付</td>" in orders
+    assert "已支付" not in orders
 
 
 def test_support_sends_the_reset_sms_and_it_is_audited(capp):

@@ -22,10 +22,8 @@ from typing import Any
 import redis
 
 from models import Trainee
-from wxapp.accounts import bindings, sms_codes
-from wxapp.accounts.passwords import hash_password
-from wxapp.accounts.session_ends import end_all
-from wxapp.accounts.trainees import check_new_password, get_trainee, lift_lockout
+from wxapp.accounts import sms_codes
+from wxapp.accounts.trainees import check_new_password, get_trainee, lift_lockout, store_password
 from wxapp.errors import Conflict
 from wxapp.infra.transaction import transaction
 
@@ -88,10 +86,6 @@ def activate(
     check_new_password(new_password, trainee.id_number)
     sms_codes.check_code(r, trainee.phone, sms_codes.Purpose.ACTIVATE, sms_code)
     with transaction():
-        trainee.password_hash = hash_password(new_password)
-        trainee.must_change_password = False
-        trainee.updated_at = now
-        bindings.unbind(trainee_id)
-        end_all(r, trainee_id, now)
+        store_password(r, trainee, new_password, now)
     lift_lockout(r, trainee_id)
     return trainee

@@ -4,7 +4,8 @@ An openid names at most one trainee and a trainee has at most one openid: bindin
 replaces whatever either side was bound to before. Who may bind is `wechat_login`'s rule
 (网页授权 in the same browser, an activated account's password, and an SMS code when the
 account was bound to another WeChat user). These are helpers: the use cases that call
-them (`wechat_login`, `trainees.change_password`, `conversation.dispatch`) commit.
+them (`wechat_login`, `trainees.store_password`'s callers, `conversation.dispatch`)
+commit.
 """
 
 from __future__ import annotations

@@ -95,12 +95,21 @@ def check_name(name: str | None) -> str:
     return name
 
 
-def check_reason(reason: str | None) -> str:
+def check_reason(
+    reason: str | None,
+    *,
+    field: str = "reason",
+    label: str = "更正理由",
+    missing: str = "请填写更正理由（如：与身份证不一致）",
+    missing_code: str | None = "missing",
+) -> str:
+    """The reason trimmed, of REASON_MIN to REASON_MAX characters, else a 422 on `field`
+    (`missing`, or "<label>过长"). The console's refusals and notes follow the same rule."""
     reason = (reason or "").strip()
     if len(reason) < REASON_MIN:
-        raise ValidationError("reason", "请填写更正理由（如：与身份证不一致）", code="missing")
+        raise ValidationError(field, missing, code=missing_code)
     if len(reason) > REASON_MAX:
-        raise ValidationError("reason", f"更正理由过长（最多 {REASON_MAX} 个字）")
+        raise ValidationError(field, f"{label}过长（最多 {REASON_MAX} 个字）")
     return reason
 
 

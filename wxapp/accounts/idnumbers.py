@@ -52,8 +52,19 @@ def validate_id_number(value: str) -> str:
     return value
 
 
+def has_id_number_shape(value: str) -> bool:
+    """Whether `value` is shaped like an ID number (17 digits, then a digit or X); the birth
+    date and check character are not checked."""
+    return bool(_ID_SHAPE.fullmatch(value))
+
+
+def is_mobile_number(value: str) -> bool:
+    """Whether `value` is an 11-digit mainland mobile number."""
+    return isinstance(value, str) and bool(_PHONE.fullmatch(value))
+
+
 def validate_phone(value: str) -> str:
-    if not isinstance(value, str) or not _PHONE.fullmatch(value):
+    if not is_mobile_number(value):
         raise ValueError("手机号码应为 11 位中国大陆手机号")
     return value
 

@@ -31,10 +31,13 @@ from typing import Any
 
 import redis
 
-from wxapp.accounts import bindings, sms_codes
-from wxapp.accounts.passwords import hash_password
-from wxapp.accounts.session_ends import end_all
-from wxapp.accounts.trainees import check_new_password, find_trainee, lift_lockout
+from wxapp.accounts import sms_codes
+from wxapp.accounts.trainees import (
+    check_new_password,
+    find_trainee,
+    lift_lockout,
+    store_password,
+)
 from wxapp.errors import ValidationError
 from wxapp.infra.transaction import transaction
 
@@ -102,10 +105,6 @@ def reset_password(
         raise ValidationError("sms_code", sms_codes.BAD_CODE_MESSAGE, code="bad_sms_code")
     sms_codes.check_code(r, trainee.phone, sms_codes.Purpose.RESET, sms_code)
     with transaction():
-        trainee.password_hash = hash_password(new_password)
-        trainee.must_change_password = False
-        trainee.updated_at = now
-        bindings.unbind(trainee.id)
-        end_all(r, trainee.id, now)
+        store_password(r, trainee, new_password, now)
     lift_lockout(r, trainee.id)
     return trainee.id

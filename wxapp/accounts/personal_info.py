@@ -1,5 +1,6 @@
 """个人信息: what a trainee changes themself — the unit (单位, from the unit list), the
-档案所在区县 and the phone (with an SMS code to the new phone).
+档案所在区县 and the phone (with an SMS code to the new phone; customer service's correction
+of a wrong roster phone goes through the same `replace_phone`).
 
 Name and ID number are not changed here (wxapp/accounts/identity_changes.py: only through
 the unit or customer service). Every change is kept in `profile_changes`; a unit change
@@ -8,7 +9,7 @@ keeps both unit ids, so the unit report shows who joined or left a unit in the y
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -80,13 +81,17 @@ def update_profile(
     return profile(trainee)
 
 
-def _new_phone(trainee_id: int, phone: str) -> str:
+def check_new_phone(
+    current: str | None, phone: str, same_message: str = "新手机号与当前手机号相同"
+) -> str:
+    """`phone`, if it is a mobile number other than `current`, else a 422 (`same_message`
+    when it is the same)."""
     try:
         validate_phone(phone)
     except ValueError as exc:
         raise ValidationError("phone", str(exc), code="bad_phone") from None
-    if get_trainee(trainee_id).phone == phone:
-        raise ValidationError("phone", "新手机号与当前手机号相同", code="same_phone")
+    if phone == current:
+        raise ValidationError("phone", same_message, code="same_phone")
     return phone
 
 
@@ -103,9 +108,8 @@ def send_phone_code(
     Sent whether or not another account uses that phone: only the phone's owner, who reads
     the code, learns that (at `change_phone`), so this cannot be used to look phones up.
     """
-    return sms_codes.send_code(
-        r, config, _new_phone(trainee_id, phone), sms_codes.Purpose.PHONE, client_ip, now
-    )
+    phone = check_new_phone(get_trainee(trainee_id).phone, phone)
+    return sms_codes.send_code(r, config, phone, sms_codes.Purpose.PHONE, client_ip, now)
 
 
 def change_phone(
@@ -113,20 +117,39 @@ def change_phone(
 ) -> dict[str, Any]:
     """Change the phone once the code sent to it is given back (consumed); the change is kept
     in the history. A phone another account uses is a 409 that says only that."""
-    phone = _new_phone(trainee_id, phone)
+    trainee = get_trainee(trainee_id)
+    phone = check_new_phone(trainee.phone, phone)
+    replace_phone(r, trainee, phone, sms_code, identity_changes.SELF, now)
+    return profile(trainee)
+
+
+def replace_phone(
+    r: redis.Redis,
+    trainee: Trainee,
+    phone: str,
+    sms_code: str,
+    actor: str,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    also: Callable[[str | None], object] | None = None,
+) -> str | None:
+    """Put `phone` on the account once the code sent to it is given back (consumed), with
+    its history row, and `also(old phone)` (an audit row) in the same transaction; the old
+    phone. A phone another account uses is a 409 that says only that."""
     sms_codes.check_code(r, phone, sms_codes.Purpose.PHONE, sms_code)
     taken = db.session.execute(sa.select(Trainee.id).where(Trainee.phone == phone)).first()
     if taken is not None:
         raise Conflict(PHONE_TAKEN_MESSAGE, code="phone_taken", field="phone")
-    trainee = get_trainee(trainee_id)
+    old = trainee.phone
     try:
         with transaction():
-            identity_changes.record(
-                trainee.id, "phone", trainee.phone, phone, identity_changes.SELF, now
-            )
+            identity_changes.record(trainee.id, "phone", old, phone, actor, now, reason=reason)
             trainee.phone = phone
             trainee.updated_at = now
+            if also is not None:
+                also(old)
     except IntegrityError:
         # Another account took the phone between the check and the commit.
         raise Conflict(PHONE_TAKEN_MESSAGE, code="phone_taken", field="phone") from None
-    return profile(trainee)
+    return old

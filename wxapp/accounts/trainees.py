@@ -152,11 +152,9 @@ def check_new_password(new_password: str, id_number: str, field: str = "new_pass
 def change_password(
     r: redis.Redis, trainee_id: int, old_password: str, new_password: str, now: datetime
 ) -> Trainee:
-    """Set a new password (slow, salted hash), lift the must-change flag, drop the WeChat
-    binding and end every session of the trainee (the caller starts its own again); commits.
-
-    The sessions end inside the transaction: if Redis fails, the password stays as it was;
-    if the commit fails after, sessions have ended for nothing, which is the safe side."""
+    """Set a new password and lift the must-change flag (`store_password`: the WeChat
+    binding goes and every session of the trainee ends; the caller starts its own again);
+    commits."""
     trainee = get_trainee(trainee_id)
     if trainee.must_change_password:
         # The initial password is public: such an account activates by SMS (activation.py).
@@ -167,10 +165,23 @@ def change_password(
     if new_password == old_password:
         raise ValidationError("new_password", "新密码不能与原密码相同")
     with transaction():
-        trainee.password_hash = hash_password(new_password)
-        trainee.must_change_password = False
-        trainee.updated_at = now
-        # A WeChat user bound by whoever knew the old password is no longer let in either.
-        bindings.unbind(trainee_id)
-        end_all(r, trainee_id, now)
+        store_password(r, trainee, new_password, now)
     return trainee
+
+
+def store_password(
+    r: redis.Redis, trainee: Trainee, password: str, now: datetime, *, must_change: bool = False
+) -> bool:
+    """Store a new password (slow, salted hash), drop the WeChat binding and end every
+    session of the trainee, inside the caller's transaction; whether a binding was dropped.
+
+    For every way a password is set (change, activation, 忘记密码, and customer service's
+    temporary one, which sets `must_change`): a WeChat user bound by whoever knew the old
+    password is no longer let in either. Sessions end before the commit: if Redis fails, the password stays
+    as it was; if the commit fails after, sessions have ended for nothing, the safe side."""
+    trainee.password_hash = hash_password(password)
+    trainee.must_change_password = must_change
+    trainee.updated_at = now
+    unbound = bindings.unbind(trainee.id)
+    end_all(r, trainee.id, now)
+    return unbound

@@ -9,6 +9,7 @@ Model views write through `with transaction():` with an audit row in the same tr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -125,6 +126,20 @@ class SecuredView(BaseView):
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
         return _deny()
+
+    def posted_action(
+        self, run: Callable[[], Any], message: str | Callable[[Any], str], back: str, **values: Any
+    ) -> Any:
+        """A form posted to an action: check its CSRF token, `run()` it, flash `message` (or
+        `message(result)`) or why it was not done, then go back to the page `back` names."""
+        require_csrf()
+        try:
+            result = run()
+        except AppError as err:
+            flash(f"操作未完成：{err.message}", "error")
+        else:
+            flash(message(result) if callable(message) else message, "success")
+        return redirect(url_for(back, **values))
 
 
 def snapshot(obj: Any) -> dict[str, Any]:

@@ -9,13 +9,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, request
 from flask_admin import Admin, expose
 
 from models import InvoiceStatus, Order, OrderItem, Trainee, db
 from wxapp.console import finance_actions as actions
-from wxapp.console.access import Role, SecuredView, current_operator, require_csrf
-from wxapp.errors import AppError, ValidationError
+from wxapp.console.access import Role, SecuredView, current_operator
+from wxapp.console.display import when, yuan
+from wxapp.errors import ValidationError
 from wxapp.extensions import app_now
 from wxapp.infra.clock import local
 from wxapp.orders.reconciliation import BillFormatError, reconcile_day
@@ -34,26 +35,8 @@ REFUND_STATES = {
 }
 
 
-def _when(value: Any) -> str:
-    return local(value).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def _yuan(fen: int | None) -> str:
-    return "—" if fen is None else f"{fen / 100:.2f}"
-
-
 class _FinanceView(SecuredView):
     roles = FINANCE
-
-    def _done(self, run: Any, message: Any, back: str, **values: Any) -> Any:
-        require_csrf()
-        try:
-            result = run()
-        except AppError as err:
-            flash(f"操作未完成：{err.message}", "error")
-        else:
-            flash(message(result) if callable(message) else message, "success")
-        return redirect(url_for(back, **values))
 
 
 class InvoiceQueueView(_FinanceView):
@@ -68,15 +51,15 @@ class InvoiceQueueView(_FinanceView):
             rows=rows,
             status=status,
             states=INVOICE_STATES,
-            when=_when,
-            yuan=_yuan,
+            when=when,
+            yuan=yuan,
         )
 
     @expose("/<int:invoice_id>/issue", methods=("POST",))
     def issue(self, invoice_id: int) -> Any:
         upload = request.files.get("pdf")
         pdf = upload.read(actions.PDF_MAX_BYTES + 1) if upload and upload.filename else None
-        return self._done(
+        return self.posted_action(
             lambda: actions.issue_invoice(invoice_id, request.form.get("number"), pdf, app_now()),
             lambda inv: f"已开具发票 {inv.number}" + ("（含 PDF）" if pdf else "（仅发票号码）"),
             ".index",
@@ -84,7 +67,7 @@ class InvoiceQueueView(_FinanceView):
 
     @expose("/<int:invoice_id>/refuse", methods=("POST",))
     def refuse(self, invoice_id: int) -> Any:
-        return self._done(
+        return self.posted_action(
             lambda: actions.refuse_invoice(invoice_id, request.form.get("reason"), app_now()),
             "已拒绝该开票申请，学员将在“我的订单”中看到原因",
             ".index",
@@ -97,7 +80,7 @@ class InvoiceQueueView(_FinanceView):
         fields = {
             k: request.form.get(k, "") for k in ("title_type", "title", "tax_number", "email")
         }
-        return self._done(
+        return self.posted_action(
             lambda: actions.modify_invoice(
                 invoice_id, fields, request.form.get("number"), pdf, app_now()
             ),
@@ -136,8 +119,8 @@ class RefundView(_FinanceView):
             taken=taken,
             refunds=actions.refunds(),
             states=REFUND_STATES,
-            when=_when,
-            yuan=_yuan,
+            when=when,
+            yuan=yuan,
         )
 
     @expose("/start", methods=("POST",))
@@ -159,10 +142,10 @@ class RefundView(_FinanceView):
                 current_app.extensions["redis"],
             )
 
-        return self._done(
+        return self.posted_action(
             run,
             lambda view: (
-                f"已发起退款 {view['out_refund_no']}（{_yuan(view['amount'])} 元），"
+                f"已发起退款 {view['out_refund_no']}（{yuan(view['amount'])} 元），"
                 f"当前状态：{REFUND_STATES.get(view['status'], view['status'])}"
             ),
             ".index",
@@ -171,7 +154,7 @@ class RefundView(_FinanceView):
 
     @expose("/<int:refund_id>/refresh", methods=("POST",))
     def refresh(self, refund_id: int) -> Any:
-        return self._done(
+        return self.posted_action(
             lambda: actions.refresh_refund(
                 current_app.extensions["wechatpay"],
                 refund_id,
@@ -191,12 +174,12 @@ class AnomalyView(_FinanceView):
             "console/finance_anomalies.html",
             rows=actions.anomalies(resolved),
             resolved=resolved,
-            when=_when,
+            when=when,
         )
 
     @expose("/<int:anomaly_id>/resolve", methods=("POST",))
     def resolve(self, anomaly_id: int) -> Any:
-        return self._done(
+        return self.posted_action(
             lambda: actions.resolve_anomaly(anomaly_id, request.form.get("note"), app_now()),
             "已标记为已处理",
             ".index",
@@ -227,7 +210,7 @@ class ReconciliationView(_FinanceView):
             day=raw or yesterday.isoformat(),
             report=report,
             problem=problem,
-            yuan=_yuan,
+            yuan=yuan,
         )
 
 

@@ -33,6 +33,7 @@ from models import (
     TrainingPlan,
     db,
 )
+from wxapp.accounts.identity_changes import check_reason, operator_actor
 from wxapp.console import audit
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.transaction import end_read, transaction
@@ -44,7 +45,6 @@ from wxapp.pay.client import PayClient, PayGatewayError
 
 PDF_MAX_BYTES = 5 * 1024 * 1024
 _NUMBER = re.compile(r"^[0-9A-Za-z]{8,32}$")
-REASON_MAX = 200
 
 audit.ACTION_LABELS.update(
     {
@@ -144,11 +144,12 @@ def issue_invoice(invoice_id: int, number: str | None, pdf: bytes | None, now: d
 def refuse_invoice(invoice_id: int, reason: str | None, now: datetime) -> Invoice:
     """A request that cannot be issued as asked (e.g. a tax number that is not the unit's):
     refused with the reason, which the trainee reads in 我的订单 and may apply again."""
-    reason = (reason or "").strip()
-    if len(reason) < 2:
-        raise ValidationError("reason", "请填写拒绝原因（学员将在“我的订单”中看到）")
-    if len(reason) > REASON_MAX:
-        raise ValidationError("reason", f"拒绝原因过长（最多 {REASON_MAX} 个字）")
+    reason = check_reason(
+        reason,
+        label="拒绝原因",
+        missing="请填写拒绝原因（学员将在“我的订单”中看到）",
+        missing_code=None,
+    )
     with transaction():
         invoice = _invoice(invoice_id)
         if invoice.status != InvoiceStatus.REQUESTED:
@@ -204,7 +205,7 @@ def start_refund(
         refund = record_requested_refund(
             (out_trade_no or "").strip(),
             reason or "",
-            f"operator:{operator_login}",
+            operator_actor(operator_login),
             now,
             trainee_id,
         )
@@ -277,11 +278,13 @@ def anomalies(resolved: bool = False, limit: int = 200) -> list[PaymentAnomaly]:
 
 def resolve_anomaly(anomaly_id: int, note: str | None, now: datetime) -> PaymentAnomaly:
     """Mark a payment anomaly handled, saying how (kept in the audit log)."""
-    note = (note or "").strip()
-    if len(note) < 2:
-        raise ValidationError("note", "请填写处理说明（如：已在商户平台退款）")
-    if len(note) > REASON_MAX:
-        raise ValidationError("note", f"处理说明过长（最多 {REASON_MAX} 个字）")
+    note = check_reason(
+        note,
+        field="note",
+        label="处理说明",
+        missing="请填写处理说明（如：已在商户平台退款）",
+        missing_code=None,
+    )
     with transaction():
         anomaly = db.session.get(PaymentAnomaly, anomaly_id, with_for_update=True)
         if anomaly is None:

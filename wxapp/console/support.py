@@ -10,7 +10,8 @@ from flask import current_app, flash, redirect, request, url_for
 from flask_admin import Admin, expose
 
 from wxapp.console import support_actions as actions
-from wxapp.console.access import Role, SecuredView, current_operator, require_csrf
+from wxapp.console.access import Role, SecuredView, current_operator
+from wxapp.console.display import when
 from wxapp.errors import AppError
 from wxapp.extensions import app_now
 from wxapp.infra.clock import local
@@ -18,10 +19,6 @@ from wxapp.progress.tracking import get_store
 
 SUPPORT = frozenset({Role.SUPPORT, Role.ADMIN})
 CATEGORY = "客服"
-
-
-def _when(value: Any) -> str:
-    return local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 class TraineeSupportView(SecuredView):
@@ -50,17 +47,11 @@ class TraineeSupportView(SecuredView):
         except AppError as err:
             flash(err.message, "error")
             return redirect(url_for(".index"))
-        return self.render("console/support_trainee.html", when=_when, **page)
+        return self.render("console/support_trainee.html", when=when, **page)
 
     def _act(self, trainee_id: int, run: Any, done: str | Any) -> Any:
-        require_csrf()
-        try:
-            result = run()
-        except AppError as err:
-            flash(f"操作未完成：{err.message}", "error")
-        else:
-            flash(done(result) if callable(done) else done, "success")
-        return redirect(url_for(".trainee", trainee_id=trainee_id))
+        """An action on the trainee, then back to their page."""
+        return self.posted_action(run, done, ".trainee", trainee_id=trainee_id)
 
     @staticmethod
     def _ctx() -> tuple[Any, Any]:

@@ -12,14 +12,12 @@ checked the person on the telephone; the trainee then activates the account as u
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import redis
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from models import (
     Certificate,
@@ -34,23 +32,27 @@ from models import (
     db,
 )
 from wxapp.accounts import bindings, identity_changes, password_reset, sms_codes
-from wxapp.accounts.idnumbers import mask_id_number, validate_phone
-from wxapp.accounts.passwords import hash_password
-from wxapp.accounts.personal_info import PHONE_TAKEN_MESSAGE
+from wxapp.accounts.idnumbers import has_id_number_shape, is_mobile_number, mask_id_number
+from wxapp.accounts.personal_info import check_new_phone, replace_phone
 from wxapp.accounts.session_ends import end_all
-from wxapp.accounts.trainees import check_new_password, get_trainee, is_locked, lift_lockout
+from wxapp.accounts.trainees import (
+    check_new_password,
+    get_trainee,
+    is_locked,
+    lift_lockout,
+    store_password,
+)
 from wxapp.certificates.issuing import issue_certificate
 from wxapp.console import audit
 from wxapp.errors import Conflict, ValidationError
 from wxapp.infra.transaction import transaction
-from wxapp.progress import learning_record
-from wxapp.progress.credits import trainee_standing
+from wxapp.orders.purchase import STATUS_TEXT
+from wxapp.progress.learning_record import course_totals
 from wxapp.progress.report import my_progress
+from wxapp.progress.standing import KIND_ORDER, YearStanding, year_standing
 from wxapp.progress.store import ProgressStore
 
 SEARCH_LIMIT = 50
-_ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
-_PHONE = re.compile(r"^1\d{10}$")
 
 audit.ACTION_LABELS.update(
     {
@@ -74,13 +76,13 @@ def search(query: str) -> list[Trainee]:
     if len(q) > 64:
         raise ValidationError("q", "查询内容过长（最多 64 个字符）")
     found: set[int] = set()
-    if _ID_NUMBER.match(q):
+    if has_id_number_shape(q.upper()):
         found |= set(
             db.session.execute(
                 sa.select(Trainee.id).where(Trainee.id_number == q.upper())
             ).scalars()
         )
-    if _PHONE.match(q):
+    if is_mobile_number(q):
         found |= set(db.session.execute(sa.select(Trainee.id).where(Trainee.phone == q)).scalars())
     found |= set(
         db.session.execute(
@@ -135,6 +137,7 @@ def trainee_page(
             .order_by(Order.created_at.desc())
         ).all()
     )
+    progress = my_progress(store, trainee_id, year)
     return {
         "trainee": trainee,
         "id_number_masked": mask_id_number(trainee.id_number),
@@ -153,10 +156,11 @@ def trainee_page(
                 .order_by(TrainingPlan.year.desc(), TrainingPlan.kind)
             ).all()
         ),
-        "standing": trainee_standing(trainee_id, year),
-        "progress": my_progress(store, trainee_id, year),
-        "learning_record": learning_record.record_for(trainee_id),
+        "standing": _standing(progress),
+        "progress": progress,
+        "course_totals": course_totals(trainee_id),
         "orders": orders,
+        "order_status": STATUS_TEXT,
         "invoices": list(
             db.session.execute(
                 sa.select(Invoice, Order.out_trade_no)
@@ -184,6 +188,12 @@ def trainee_page(
     }
 
 
+def _standing(progress: dict[str, Any]) -> YearStanding:
+    """The year's standing 我的进度 gave (its "totals"), back in the type that says it."""
+    totals = progress["totals"]
+    return year_standing(progress["year"], {kind: totals[kind]["done"] for kind in KIND_ORDER})
+
+
 def send_reset_sms(
     r: redis.Redis, config: Mapping[str, Any], trainee_id: int, client_ip: str, now: datetime
 ) -> str:
@@ -206,11 +216,7 @@ def set_temporary_password(r: redis.Redis, trainee_id: int, password: str, now: 
     trainee = get_trainee(trainee_id)
     check_new_password(password or "", trainee.id_number, field="password")
     with transaction():
-        unbound = bindings.unbind(trainee_id)
-        trainee.password_hash = hash_password(password)
-        trainee.must_change_password = True
-        trainee.updated_at = now
-        end_all(r, trainee_id, now)
+        unbound = store_password(r, trainee, password, now, must_change=True)
         audit.record(
             "trainee.temporary_password",
             "trainees",
@@ -234,12 +240,9 @@ def unlock(r: redis.Redis, trainee_id: int) -> bool:
 def unbind_wechat(r: redis.Redis, trainee_id: int, now: datetime) -> str:
     """Drop the trainee's WeChat binding (a lost phone) and end their sessions; the openid."""
     get_trainee(trainee_id)
-    binding = db.session.execute(
-        sa.select(WechatBinding).where(WechatBinding.trainee_id == trainee_id)
-    ).scalar_one_or_none()
-    if binding is None:
+    openid = bindings.openid_of(trainee_id)
+    if openid is None:
         raise Conflict("该学员未绑定微信", code="not_bound")
-    openid = binding.openid
     with transaction():
         bindings.unbind(trainee_id)
         end_all(r, trainee_id, now)
@@ -295,13 +298,9 @@ def correct_identity(
 
 
 def _new_phone(trainee: Trainee, phone: str | None) -> str:
-    phone = (phone or "").strip()
-    try:
-        validate_phone(phone)
-    except ValueError as exc:
-        raise ValidationError("phone", str(exc), code="bad_phone") from None
-    if phone == trainee.phone:
-        raise ValidationError("phone", "新手机号与当前登记的手机号相同", code="same_phone")
+    phone = check_new_phone(
+        trainee.phone, (phone or "").strip(), same_message="新手机号与当前登记的手机号相同"
+    )
     if not trainee.must_change_password:
         raise Conflict(
             "该账号已激活：手机号由学员本人在“个人信息”中更换（短信验证新手机号）",
@@ -344,32 +343,25 @@ def correct_phone(
     trainee = get_trainee(trainee_id)
     phone = _new_phone(trainee, phone)
     reason = identity_changes.check_reason(reason)
-    sms_codes.check_code(r, phone, sms_codes.Purpose.PHONE, (sms_code or "").strip())
-    taken = db.session.execute(sa.select(Trainee.id).where(Trainee.phone == phone)).first()
-    if taken is not None:
-        raise Conflict(PHONE_TAKEN_MESSAGE, code="phone_taken", field="phone")
-    old = trainee.phone
-    try:
-        with transaction():
-            identity_changes.record(
-                trainee_id,
-                "phone",
-                old,
-                phone,
-                identity_changes.operator_actor(operator_login),
-                now,
-                reason=reason,
-            )
-            trainee.phone = phone
-            trainee.updated_at = now
-            audit.record(
-                "trainee.correct_phone",
-                "trainees",
-                trainee_id,
-                {"phone": identity_changes.mask_phone(old)},
-                {"phone": identity_changes.mask_phone(phone)},
-                reason=reason,
-            )
-    except IntegrityError:
-        raise Conflict(PHONE_TAKEN_MESSAGE, code="phone_taken", field="phone") from None
+
+    def audited(old: str | None) -> None:
+        audit.record(
+            "trainee.correct_phone",
+            "trainees",
+            trainee_id,
+            {"phone": identity_changes.mask_phone(old)},
+            {"phone": identity_changes.mask_phone(phone)},
+            reason=reason,
+        )
+
+    replace_phone(
+        r,
+        trainee,
+        phone,
+        (sms_code or "").strip(),
+        identity_changes.operator_actor(operator_login),
+        now,
+        reason=reason,
+        also=audited,
+    )
     lift_lockout(r, trainee_id)

@@ -3,8 +3,9 @@
 The beacon script keeps each play of a chapter in the trainee's record hash in Redis
 (first and last beacon, seconds credited, presence checks passed and missed, device,
 address); the flusher writes them here in batches (`play_rows`, `upsert_plays`), never one
-row per beacon. Readers: the trainee's 学习记录 page (`record_for`), the operator console,
-and the certificate's verification page, which shows only totals (`certificate_totals`).
+row per beacon. Readers: the trainee's 学习记录 page (`record_for`), the operator console
+(`course_totals`), and the certificate's verification page, which shows only totals
+(`certificate_totals`).
 Kept for LEARNING_RECORD_RETENTION_YEARS; `prune` removes older plays.
 """
 
@@ -160,8 +161,10 @@ def record_for(trainee_id: int, course_id: int | None = None) -> dict[str, Any]:
     shown = []
     for course in courses:
         chapters = []
-        for chapter in sorted(course.chapters, key=lambda c: c.position):
+        every: list[LearningPlay] = []  # the course's plays, for its totals
+        for chapter in course.chapters:  # in position order (the relationship's order_by)
             plays = by_chapter.get(chapter.id, [])
+            every.extend(plays)
             chapters.append(
                 {
                     "id": chapter.id,
@@ -171,7 +174,6 @@ def record_for(trainee_id: int, course_id: int | None = None) -> dict[str, Any]:
                     "totals": _totals(plays).as_dict(),
                 }
             )
-        every = [p for ch in course.chapters for p in by_chapter.get(ch.id, [])]
         shown.append(
             {
                 "id": course.id,
@@ -181,12 +183,8 @@ def record_for(trainee_id: int, course_id: int | None = None) -> dict[str, Any]:
                 "totals": _totals(every).as_dict(),
             }
         )
-    return {"courses": shown, "totals": _totals(list(_flatten(by_chapter))).as_dict()}
-
-
-def _flatten(by_chapter: dict[int, list[LearningPlay]]):
-    for plays in by_chapter.values():
-        yield from plays
+    everything = [p for plays in by_chapter.values() for p in plays]
+    return {"courses": shown, "totals": _totals(everything).as_dict()}
 
 
 def _enrolled_in(trainee_id: int, course_id: int) -> bool:
@@ -244,3 +242,26 @@ def prune(now: datetime, years: int) -> int:
             .execution_options(synchronize_session=False)
         )
     return int(result.rowcount or 0)
+
+
+def course_totals(trainee_id: int) -> list[dict[str, Any]]:
+    """The totals per course the trainee has played, in one query (the operator console's
+    trainee page shows no single play)."""
+    rows = db.session.execute(
+        sa.select(
+            Course.title,
+            sa.func.count(LearningPlay.id),
+            sa.func.sum(LearningPlay.credited_seconds),
+            sa.func.sum(LearningPlay.checks_passed),
+            sa.func.sum(LearningPlay.checks_missed),
+        )
+        .join(Chapter, Chapter.course_id == Course.id)
+        .join(LearningPlay, LearningPlay.chapter_id == Chapter.id)
+        .where(LearningPlay.trainee_id == trainee_id)
+        .group_by(Course.id, Course.title)
+        .order_by(Course.id)
+    ).all()
+    return [
+        {"title": title, "totals": Totals(int(plays), int(seconds), int(passed), int(missed))}
+        for title, plays, seconds, passed, missed in rows
+    ]
