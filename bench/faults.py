@@ -121,6 +121,9 @@ async def drive(stack: Stack, pg, rd, seeded: Seeded, opts) -> None:
             print(f"  => lost acknowledged: {result['LOST ACKNOWLEDGED']}", flush=True)
         run.deadline.at = time.monotonic()
         await asyncio.gather(*learners, steady)
+        for answer in list(client.pending):  # presence answers not yet due
+            answer.cancel()
+        await asyncio.gather(*client.pending, return_exceptions=True)
         print("--- the end: load stopped, flusher and notifier drained", flush=True)
         drained = checks.wait_drained(run.engine, stack.redis_url, 60, dirty_too=True)
         result = {"drained": drained, **checks.final(run.engine, client)}

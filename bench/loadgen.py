@@ -3,7 +3,8 @@ bench/faults.py.
 
 A learner does what a trainee does at year end: arrives (most with the session 网页授权
 gave them, some typing their password: POST /api/login), opens 我的进度, plays chapters
-with a beacon every 15 s of real time (`[from, to]` the stretch played since the last
+with a beacon every 15 s of real time (answering each 防挂机 presence check a few seconds
+after it shows, as a trainee watching does) (`[from, to]` the stretch played since the last
 beacon, as the player sends; nothing is sped up, so the anti-skip clamp credits every
 second), and moves to the next chapter once one is learned. A share of them buy the
 public plan first: order, JSAPI pay parameters, the sandbox cashier's pay button (the
@@ -25,6 +26,7 @@ import statistics
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -68,6 +70,27 @@ class Client:
     )
     paid_orders: dict[str, int] = field(default_factory=dict)  # out_trade_no -> tid
     timeout_s: float = 30.0
+    pending: set[asyncio.Task] = field(default_factory=set)  # presence answers to come
+    playing: dict[int, str] = field(default_factory=dict)  # tid -> the play on screen
+
+    def answer_later(self, t: Trainee, play: str, check: dict) -> None:
+        due = datetime.fromisoformat(check["due"]).timestamp()
+        delay = max(0.0, due - time.time()) + random.uniform(1, 5)
+        task = asyncio.create_task(self._answer(t, play, check["check_id"], delay))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _answer(self, t: Trainee, play: str, check_id: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self.playing.get(t.tid) != play:
+            return  # the chapter ended meanwhile: the dialog went with its player
+        await self.call(
+            "POST /api/presence",
+            "POST",
+            "/api/presence",
+            t,
+            json={"play_id": play, "check_id": check_id},
+        )
 
     async def call(
         self, label: str, method: str, path: str, trainee: Trainee | None = None, **kw: Any
@@ -139,6 +162,10 @@ async def beacon(
     )
     if status != 200:
         return None
+    if body.get("presence"):
+        # 防挂机: the player pauses at the check's due time and the trainee, watching, taps
+        # 继续学习 a few seconds later (an unanswered check would pause the play: 409).
+        client.answer_later(t, play, body["presence"])
     key = (t.tid, chapter)
     client.acked_watched[key] = max(client.acked_watched.get(key, 0), body["watched_seconds"])
     client.history[key].append((time.monotonic(), body["watched_seconds"]))
@@ -157,6 +184,7 @@ async def learn(
     resume_at = float(t.start_at)
     for chapter in chapters[first:] + chapters[:first]:
         play, seq, position = secrets.token_hex(8), 0, resume_at
+        client.playing[t.tid] = play
         resume_at = 0.0
         opened = await beacon(client, t, chapter, play, seq, position, position)
         if opened is None and stop_at.passed():

@@ -117,9 +117,10 @@ async def drive(stack: Stack, seeded, opts, db_name: str) -> tuple[loadgen.Clien
                 break
         # Learners finish their current beacon period; those of steps not run never start.
         await asyncio.wait([*tasks, clicks], timeout=RAMP_S + 5)
-        for task in [*tasks, clicks]:
+        leftover = [*tasks, clicks, *client.pending]
+        for task in leftover:
             task.cancel()
-        await asyncio.gather(*tasks, clicks, return_exceptions=True)
+        await asyncio.gather(*leftover, return_exceptions=True)
     return client, report
 
 

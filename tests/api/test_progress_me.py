@@ -38,8 +38,10 @@ def learner(app, client, clock):
 def count_queries(app):
     counter = {"n": 0}
 
-    def before(*_args, **_kwargs):
-        counter["n"] += 1
+    def before(_conn, _cursor, statement, *_args, **_kwargs):
+        # The tests' app wraps each request in a savepoint: count only the service's SQL.
+        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
+            counter["n"] += 1
 
     with app.app_context():
         engine = db.engine
@@ -122,4 +124,32 @@ def test_query_count_does_not_grow_with_courses(app, client, learner, clock):
     flush(app, clock)
     many_courses = queries_for_progress()
     assert many_courses == one_course
-    assert one_course <= 8
+    assert one_course == 2  # the plans held, the started courses with their chapters
+
+
+def test_first_beacon_after_my_progress_reads_only_its_chapter(app, client, learner, clock):
+    """我的进度 caches the entitlements it read: the year-end arrival (我的进度, then the
+    player's first beacon) asks the database for the chapter alone."""
+    with app.app_context():
+        get_store(app).redis.flushdb()
+    assert client.get("/api/me/progress?year=2025").status_code == 200
+    counter, stop = count_queries(app)
+    try:
+        chapter = learner["chapters"][learner["spec_courses"][0]][0]
+        BeaconPlayer(client, chapter, clock, play_id="arrival").watch(0, 15)
+    finally:
+        stop()
+    assert counter["n"] == 1
+
+
+def test_first_cold_beacon_reads_chapter_and_entitlements_in_one_visit(app, client, learner, clock):
+    with app.app_context():
+        get_store(app).redis.flushdb()
+    counter, stop = count_queries(app)
+    try:
+        chapter = learner["chapters"][learner["spec_courses"][0]][0]
+        replies = BeaconPlayer(client, chapter, clock, play_id="cold").watch(0, 15)
+    finally:
+        stop()
+    assert replies[-1].json["watched_seconds"] == 15
+    assert counter["n"] == 2  # the chapter, then the plans held (one query)

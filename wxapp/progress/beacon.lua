@@ -52,7 +52,8 @@ end
 
 local meta = redis.call('HMGET', ch, 'dur', 'course', 'iv', 'w', 'done', 'v')
 if not meta[1] then
-  return {'nochapter'}
+  -- With no entitlements cached either, the caller reads both in one database visit.
+  return {'nochapter', redis.call('EXISTS', ent)}
 end
 local dur, course, iv, w, done = tonumber(meta[1]), meta[2], meta[3] or '', tonumber(meta[4]) or 0, meta[5] == '1'
 local version = (tonumber(meta[6]) or 0) + 1 -- counts applied beacons: the flusher's change check

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from models import (
+    Certificate,
     Chapter,
     ChapterProgress,
     CourseCompletion,
@@ -35,7 +37,7 @@ class StoredChapter:
     completed: bool
 
 
-def trainee_progress(trainee_id: int) -> sa.ColumnElement[bool]:
+def trainee_progress(trainee_id: int | sa.BindParameter) -> sa.ColumnElement[bool]:
     """Join condition: each chapter with this trainee's progress row, if there is one."""
     return sa.and_(
         ChapterProgress.chapter_id == Chapter.id, ChapterProgress.trainee_id == trainee_id
@@ -45,15 +47,7 @@ def trainee_progress(trainee_id: int) -> sa.ColumnElement[bool]:
 def load_chapter(trainee_id: int, chapter_id: int) -> StoredChapter | None:
     """The chapter and the trainee's row for it, in one query; None for an unknown chapter."""
     row = db.session.execute(
-        sa.select(
-            Chapter.duration_s,
-            Chapter.course_id,
-            ChapterProgress.intervals,
-            ChapterProgress.position,
-            ChapterProgress.completed_at,
-        )
-        .outerjoin(ChapterProgress, trainee_progress(trainee_id))
-        .where(Chapter.id == chapter_id)
+        _load_chapter_statement(), {"trainee": trainee_id, "chapter": chapter_id}
     ).first()
     if row is None:
         return None
@@ -63,6 +57,23 @@ def load_chapter(trainee_id: int, chapter_id: int) -> StoredChapter | None:
         intervals=row.intervals or [],
         position=row.position or 0,
         completed=row.completed_at is not None,
+    )
+
+
+@cache
+def _load_chapter_statement() -> sa.Select:
+    # Built once: on the cold paths of the rush, building a statement cost more CPU than
+    # running it (docs/performance.md); the values are bound at execution.
+    return (
+        sa.select(
+            Chapter.duration_s,
+            Chapter.course_id,
+            ChapterProgress.intervals,
+            ChapterProgress.position,
+            ChapterProgress.completed_at,
+        )
+        .outerjoin(ChapterProgress, trainee_progress(sa.bindparam("trainee")))
+        .where(Chapter.id == sa.bindparam("chapter"))
     )
 
 
@@ -157,50 +168,93 @@ def _unnest_upsert_statement():
 
 
 @dataclass(frozen=True)
-class PlanEntitlement:
+class PaidPlan:
+    """A plan the trainee holds (paid enrollment), with its courses in the plan's order and
+    the certificate issued for it, if any."""
+
     plan_id: int
     year: int
+    kind: str
+    title: str
     required_hours: int
     hours_done: Decimal
-    completed: bool
-    course_ids: frozenset[int]
+    completed_at: datetime | None
+    certificate: tuple[int, str] | None  # (id, serial)
+    course_ids: tuple[int, ...]
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_at is not None
 
 
-def entitlements(trainee_id: int) -> tuple[list[PlanEntitlement], set[int]]:
-    """The trainee's paid plans with their courses, and the courses already learned."""
-    plans = db.session.execute(
+def paid_plans(trainee_id: int) -> tuple[list[PaidPlan], dict[int, datetime]]:
+    """Every plan the trainee holds (all years, ordered by kind then id) and the courses of
+    those plans already learned (course -> when), in one query: what the beacon caches as
+    entitlements and what 我的进度 shows of plans come from the same read.
+    """
+    rows = db.session.execute(_paid_plans_statement(), {"trainee": trainee_id}).all()
+    plans: dict[int, PaidPlan] = {}
+    courses: dict[int, list[int]] = {}
+    learned: dict[int, datetime] = {}
+    for row in rows:
+        if row.plan_id not in plans:
+            plans[row.plan_id] = PaidPlan(
+                plan_id=row.plan_id,
+                year=row.year,
+                kind=row.kind,
+                title=row.title,
+                required_hours=row.required_hours,
+                hours_done=Decimal(row.hours_done or 0),
+                completed_at=row.completed_at,
+                certificate=(
+                    (row.certificate_id, row.serial) if row.certificate_id is not None else None
+                ),
+                course_ids=(),
+            )
+            courses[row.plan_id] = []
+        if row.course_id is not None:
+            courses[row.plan_id].append(row.course_id)
+            if row.learned_at is not None:
+                learned[row.course_id] = row.learned_at
+    ordered = [replace(p, course_ids=tuple(courses[p.plan_id])) for p in plans.values()]
+    return ordered, learned
+
+
+@cache
+def _paid_plans_statement() -> sa.Select:
+    return (
         sa.select(
             Enrollment.plan_id,
             TrainingPlan.year,
+            TrainingPlan.kind,
+            TrainingPlan.title,
             TrainingPlan.required_hours,
             Enrollment.hours_done,
             Enrollment.completed_at,
+            Certificate.id.label("certificate_id"),
+            Certificate.serial,
+            PlanCourse.course_id,
+            CourseCompletion.completed_at.label("learned_at"),
         )
         .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
-        .where(Enrollment.trainee_id == trainee_id, Enrollment.status == EnrollmentStatus.PAID)
-    ).all()
-    courses: dict[int, set[int]] = {p.plan_id: set() for p in plans}
-    if courses:
-        for plan_id, course_id in db.session.execute(
-            sa.select(PlanCourse.plan_id, PlanCourse.course_id).where(
-                PlanCourse.plan_id.in_(list(courses))
-            )
-        ):
-            courses[plan_id].add(course_id)
-    learned = set(
-        db.session.execute(
-            sa.select(CourseCompletion.course_id).where(CourseCompletion.trainee_id == trainee_id)
-        ).scalars()
-    )
-    result = [
-        PlanEntitlement(
-            plan_id=p.plan_id,
-            year=p.year,
-            required_hours=p.required_hours,
-            hours_done=Decimal(p.hours_done or 0),
-            completed=p.completed_at is not None,
-            course_ids=frozenset(courses[p.plan_id]),
+        .outerjoin(
+            Certificate,
+            sa.and_(
+                Certificate.trainee_id == Enrollment.trainee_id,
+                Certificate.plan_id == Enrollment.plan_id,
+            ),
         )
-        for p in plans
-    ]
-    return result, learned
+        .outerjoin(PlanCourse, PlanCourse.plan_id == Enrollment.plan_id)
+        .outerjoin(
+            CourseCompletion,
+            sa.and_(
+                CourseCompletion.trainee_id == Enrollment.trainee_id,
+                CourseCompletion.course_id == PlanCourse.course_id,
+            ),
+        )
+        .where(
+            Enrollment.trainee_id == sa.bindparam("trainee"),
+            Enrollment.status == EnrollmentStatus.PAID,
+        )
+        .order_by(TrainingPlan.kind, TrainingPlan.id, PlanCourse.position, PlanCourse.course_id)
+    )

@@ -3,159 +3,105 @@ its requirement, surplus apart, 还差 per kind), each enrolled plan's 计划完
 certificate already held for it, the courses started in it with their chapters, and every
 year the trainee has plans in.
 
-A bounded number of queries whatever the number of courses: the years, plans (with
-their certificates; the standing is summed from them), started courses, their chapters with the trainee's progress, completions. A course counts as
+Two queries whatever the number of plans and courses: the plans the trainee holds (all
+years, with their courses, certificates and learned courses: `records.paid_plans`, the read
+the beacon caches as entitlements, so 我的进度 caches it too), then the started courses of
+the year's plans with their chapters and the trainee's progress. A course counts as
 started once one of its chapters is in the database (within PROGRESS_FLUSH_S of the first
 beacon); the chapters of started courses are also read from Redis in one pipeline, so
-their percentages are never behind the player.
+their percentages are never behind the player. 我的进度 is what a trainee opens on
+arrival, so this is the year-end rush's cold path (docs/performance.md).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 
-from models import (
-    Certificate,
-    Chapter,
-    ChapterProgress,
-    Course,
-    CourseCompletion,
-    Enrollment,
-    EnrollmentStatus,
-    PlanCourse,
-    PlanKind,
-    TrainingPlan,
-    db,
-)
+from models import Chapter, ChapterProgress, Course, PlanKind, db
 from wxapp.catalogue.plans import KIND_NAMES, hours_text
-from wxapp.progress import core
+from wxapp.progress import core, records
 from wxapp.progress.records import trainee_progress
 from wxapp.progress.standing import year_standing
 from wxapp.progress.store import ProgressStore
+from wxapp.progress.tracking import remember_entitlements
 
 
 def my_progress(store: ProgressStore, trainee_id: int, year: int) -> dict[str, Any]:
-    enrolled = db.session.execute(
-        sa.select(Enrollment, TrainingPlan, Certificate)
-        .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
-        .outerjoin(
-            Certificate,
-            sa.and_(
-                Certificate.trainee_id == Enrollment.trainee_id,
-                Certificate.plan_id == Enrollment.plan_id,
-            ),
-        )
-        .where(
-            Enrollment.trainee_id == trainee_id,
-            Enrollment.status == EnrollmentStatus.PAID,
-            TrainingPlan.year == year,
-        )
-        .order_by(TrainingPlan.kind, TrainingPlan.id)
-    ).all()
-    plan_ids = [plan.id for _, plan, _ in enrolled]
-    courses_by_plan: dict[int, list[Course]] = defaultdict(list)
-    chapters_by_course: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    learned: dict[int, Any] = {}
-    if plan_ids:
-        started = (
-            sa.select(Chapter.course_id)
-            .join(ChapterProgress, ChapterProgress.chapter_id == Chapter.id)
-            .where(ChapterProgress.trainee_id == trainee_id)
-        )
-        for plan_id, course in db.session.execute(
-            sa.select(PlanCourse.plan_id, Course)
-            .join(Course, Course.id == PlanCourse.course_id)
-            .where(PlanCourse.plan_id.in_(plan_ids), PlanCourse.course_id.in_(started))
-            .order_by(PlanCourse.plan_id, PlanCourse.position, Course.id)
-        ):
-            courses_by_plan[plan_id].append(course)
-        course_ids = {c.id for cs in courses_by_plan.values() for c in cs}
-        if course_ids:
-            _chapters(store, trainee_id, course_ids, chapters_by_course)
-            learned = dict(
-                db.session.execute(
-                    sa.select(CourseCompletion.course_id, CourseCompletion.completed_at).where(
-                        CourseCompletion.trainee_id == trainee_id,
-                        CourseCompletion.course_id.in_(course_ids),
-                    )
-                ).all()
-            )
-    plans = []
+    plans, learned = records.paid_plans(trainee_id)
+    # The first beacon after 我的进度 (a trainee's usual way in) then finds them in Redis.
+    remember_entitlements(store, trainee_id, plans, learned)
+    shown = [p for p in plans if p.year == year]
+    courses = _started_courses(store, trainee_id, {c for p in shown for c in p.course_ids})
+    out = []
     done_by_kind: dict[str, Decimal] = defaultdict(Decimal)
-    for enrollment, plan, certificate in enrolled:
-        done = Decimal(enrollment.hours_done or 0)
-        done_by_kind[plan.kind] += done
-        plans.append(
+    for plan in shown:
+        done_by_kind[plan.kind] += plan.hours_done
+        out.append(
             {
-                "id": plan.id,
+                "id": plan.plan_id,
                 "title": plan.title,
                 "kind": plan.kind,
                 "kind_name": KIND_NAMES[PlanKind(plan.kind)],
                 "required_hours": plan.required_hours,
-                "hours_done": float(done),
-                "percent": core.plan_percent(done, plan.required_hours),
-                "completed": enrollment.completed_at is not None,
-                "completed_at": _iso(enrollment.completed_at),
-                "certificate": _certificate(certificate),
+                "hours_done": float(plan.hours_done),
+                "percent": core.plan_percent(plan.hours_done, plan.required_hours),
+                "completed": plan.completed,
+                "completed_at": _iso(plan.completed_at),
+                "certificate": _certificate(plan.certificate),
                 "courses": [
-                    _course(c, chapters_by_course[c.id], learned.get(c.id))
-                    for c in courses_by_plan[plan.id]
+                    _course(c, courses[c], learned.get(c)) for c in plan.course_ids if c in courses
                 ],
             }
         )
     return {
         "year": year,
         "totals": year_standing(year, done_by_kind).to_dict(),
-        "years": _years(trainee_id, year),
-        "plans": plans,
+        "years": sorted({*(p.year for p in plans), year}, reverse=True),
+        "plans": out,
     }
 
 
-def _years(trainee_id: int, year: int) -> list[int]:
-    """Every year the trainee has paid plans in, and the year shown, newest first."""
-    years = db.session.scalars(
-        sa.select(TrainingPlan.year)
-        .distinct()
-        .join(Enrollment, Enrollment.plan_id == TrainingPlan.id)
-        .where(Enrollment.trainee_id == trainee_id, Enrollment.status == EnrollmentStatus.PAID)
-    ).all()
-    return sorted({*years, year}, reverse=True)
-
-
-def _certificate(cert: Certificate | None) -> dict[str, Any] | None:
+def _certificate(cert: tuple[int, str] | None) -> dict[str, Any] | None:
     """The certificate held for the plan (serial and its print page), or None."""
     if cert is None:
         return None
-    return {"id": cert.id, "serial": cert.serial, "print_url": f"/certificates/{cert.id}"}
+    cert_id, serial = cert
+    return {"id": cert_id, "serial": serial, "print_url": f"/certificates/{cert_id}"}
 
 
-def _chapters(
-    store: ProgressStore,
-    trainee_id: int,
-    course_ids: set[int],
-    out: dict[int, list[dict[str, Any]]],
-) -> None:
+@dataclass
+class _StartedCourse:
+    title: str
+    hours: Decimal
+    chapters: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _started_courses(
+    store: ProgressStore, trainee_id: int, course_ids: set[int]
+) -> dict[int, _StartedCourse]:
+    """The courses among `course_ids` the trainee has started (one of their chapters is in
+    the database), each with its chapters and the trainee's progress in them, in one query;
+    the chapters' hot state is read from Redis in one pipeline, so their percentages are
+    never behind the player."""
+    if not course_ids:
+        return {}
     rows = db.session.execute(
-        sa.select(
-            Chapter.id,
-            Chapter.course_id,
-            Chapter.title,
-            Chapter.duration_s,
-            ChapterProgress.watched_seconds,
-            ChapterProgress.completed_at,
-        )
-        .outerjoin(ChapterProgress, trainee_progress(trainee_id))
-        .where(Chapter.course_id.in_(course_ids))
-        .order_by(Chapter.course_id, Chapter.position)
+        _started_courses_statement(), {"trainee": trainee_id, "courses": sorted(course_ids)}
     ).all()
     hot = store.chapter_states([(trainee_id, r.id) for r in rows])
+    courses: dict[int, _StartedCourse] = {}
     for row, state in zip(rows, hot, strict=True):
+        course = courses.get(row.course_id)
+        if course is None:
+            course = courses[row.course_id] = _StartedCourse(row.course_title, row.hours)
         watched = max(row.watched_seconds or 0, state.watched if state else 0)
-        out[row.course_id].append(
+        course.chapters.append(
             {
                 "id": row.id,
                 "title": row.title,
@@ -165,13 +111,42 @@ def _chapters(
                 "done": row.completed_at is not None,
             }
         )
+    return courses
 
 
-def _course(course: Course, chapters: list[dict[str, Any]], learned_at) -> dict[str, Any]:
+@cache
+def _started_courses_statement() -> sa.Select:
+    # Built once (records.py says why); the trainee and the courses are bound at execution.
+    trainee = sa.bindparam("trainee")
+    started = (
+        sa.select(Chapter.course_id)
+        .join(ChapterProgress, ChapterProgress.chapter_id == Chapter.id)
+        .where(ChapterProgress.trainee_id == trainee)
+    )
+    return (
+        sa.select(
+            Course.id.label("course_id"),
+            Course.title.label("course_title"),
+            Course.hours,
+            Chapter.id,
+            Chapter.title,
+            Chapter.duration_s,
+            ChapterProgress.watched_seconds,
+            ChapterProgress.completed_at,
+        )
+        .join(Chapter, Chapter.course_id == Course.id)
+        .outerjoin(ChapterProgress, trainee_progress(trainee))
+        .where(Course.id.in_(sa.bindparam("courses", expanding=True)), Course.id.in_(started))
+        .order_by(Course.id, Chapter.position, Chapter.id)
+    )
+
+
+def _course(course_id: int, course: _StartedCourse, learned_at) -> dict[str, Any]:
+    chapters = course.chapters
     total = sum(c["duration"] for c in chapters)
     watched = sum(min(c["watched_seconds"], c["duration"]) for c in chapters)
     return {
-        "id": course.id,
+        "id": course_id,
         "title": course.title,
         "hours": float(course.hours),
         "hours_text": hours_text(course.hours),

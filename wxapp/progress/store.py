@@ -89,6 +89,7 @@ class ScriptResult:
     field: str = ""
     check_id: str = ""  # a presence check waiting for an answer, when not ""
     check_due_ms: int = 0
+    entitlements_cached: bool = True  # with "nochapter": whether the trainee's are in Redis
 
 
 class ProgressStore(FlushReads):
@@ -180,6 +181,8 @@ class ProgressStore(FlushReads):
             raw = self._beacon_call(keys, args, member)
         if len(raw) == 1:
             return ScriptResult(raw[0])
+        if raw[0] == "nochapter":
+            return ScriptResult(raw[0], entitlements_cached=bool(int(raw[1])))
         status, w, dur, done, newly, course, plan, info, cdone, field, *check = raw
         qid, qdue = check or ("", 0)  # refusals before the play is read carry no check
         return ScriptResult(

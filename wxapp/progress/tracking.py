@@ -7,7 +7,7 @@ database and then retry the script.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -87,6 +87,9 @@ def presence_rules(config: Any) -> core.PresenceRules:
         int(config["PRESENCE_MIN_S"]), int(config["PRESENCE_MAX_S"]), config["PRESENCE_ANSWER_S"]
     )
 
+
+NOT_ENROLLED_MESSAGE = "该课程不在您已购买的培训项目中，请先购买"
+NOT_ENROLLED_CODE = "not_enrolled"
 
 Opener = Callable[[], AbstractContextManager[Any]]
 
@@ -172,7 +175,9 @@ def _run(
     session: SessionMark,
     client: Client = NO_CLIENT,
 ) -> ScriptResult:
-    # At most: load the chapter, refresh entitlements, then the warm call.
+    # At most: load the chapter (and the entitlements with it when none are cached),
+    # refresh entitlements, then the warm call.
+    refreshed = False
     for _ in range(3):
         result = store.beacon(
             trainee_id,
@@ -192,10 +197,16 @@ def _run(
         if result.status == "nochapter":
             with database():
                 load_chapter(store, trainee_id, beacon.chapter_id)
+                if not result.entitlements_cached:
+                    refresh_entitlements(store, trainee_id)
+                    refreshed = True
         elif result.status == "noent":
+            if refreshed:  # just read from the database: no need to ask again
+                raise Forbidden(NOT_ENROLLED_MESSAGE, code=NOT_ENROLLED_CODE)
             # A payment may have just entitled the trainee: ask the database before a 403.
             with database():
                 ensure_entitled(store, trainee_id, result.course_id or 0, cached=False)
+            refreshed = True
         elif result.status == "range":
             raise ValidationError(result.field, f"字段 {result.field} 超出章节时长")
         elif result.status == "superseded":
@@ -278,7 +289,7 @@ def ensure_entitled(
     mapping = refresh_entitlements(store, trainee_id)
     plan = mapping.get(f"c:{course_id}")
     if plan is None:
-        raise Forbidden("该课程不在您已购买的培训项目中，请先购买", code="not_enrolled")
+        raise Forbidden(NOT_ENROLLED_MESSAGE, code=NOT_ENROLLED_CODE)
     return int(plan)
 
 
@@ -288,13 +299,23 @@ def forget_entitlements(trainee_id: int) -> None:
 
 
 def refresh_entitlements(store: ProgressStore, trainee_id: int) -> dict[str, Any]:
-    plans, learned = records.entitlements(trainee_id)
+    return remember_entitlements(store, trainee_id, *records.paid_plans(trainee_id))
+
+
+def remember_entitlements(
+    store: ProgressStore,
+    trainee_id: int,
+    plans: list[records.PaidPlan],
+    learned: Collection[int],
+) -> dict[str, Any]:
+    """Cache what `records.paid_plans` read; 我的进度, which reads it anyway, calls this so the
+    first beacon after it needs no entitlement query."""
     mapping = entitlement_mapping(plans, learned)
     store.set_entitlements(trainee_id, mapping)
     return mapping
 
 
-def entitlement_mapping(plans: list[records.PlanEntitlement], learned: set[int]) -> dict[str, Any]:
+def entitlement_mapping(plans: list[records.PaidPlan], learned: Collection[int]) -> dict[str, Any]:
     """The cached form: course -> the plan it counts in for the reply, plan standings, learned.
 
     A course in several paid plans is shown against the unfinished, most recent one.
