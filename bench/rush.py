@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.rush [--steps 1000,2000,4000,8000] [--step-seconds 60]
                                    [--buy-share 0.05] [--login-share 0.1] [--clicks-per-s 5]
+                                   [--layout]
 
 Starts the service as production runs it (bench/stack.py: gunicorn 3 gthread workers x 4
 threads with PROXY_COUNT=1, the flusher, the notification worker, PostgreSQL, Redis; the
@@ -17,40 +18,103 @@ Prints per endpoint requests/s, p50/p99 and errors over the whole run; per step 
 learners, beacons/s, beacon p50/p99 and the CPU the server and this client used; the
 learners one machine carries with beacon p99 under 100 ms; and what the workers did
 (flushed, pushed). See docs/performance.md.
+
+With --layout it builds the scale-out layout instead (scripts/cluster/layout.py: nginx in
+front of two app nodes, Redis Cluster, PostgreSQL with a streaming replica) with the
+learners seeded, runs the same steps through nginx, and tears the layout down.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import shutil
 import subprocess
+import sys
+import tempfile
 import time
 from contextlib import closing
+from pathlib import Path
 
 import redis
 import sqlalchemy as sa
 
 from bench import loadgen
 from bench.procstat import children, cpu_seconds, postgres_pids
-from bench.stack import Stack, reset_database, seed
+from bench.stack import ROOT, Seeded, Stack, Trainee, reset_database, seed
 
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/wxapp_bench_rush"
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 P99_TARGET_MS = 100.0
+LAYOUT = ROOT / "scripts" / "cluster" / "layout.py"
 RAMP_S = 15.0  # a step's new learners arrive spread over one beacon period
 
 
-def server_cpu(stack: Stack, db_name: str) -> tuple[float, float]:
+def server_cpu(stack, db_name: str) -> tuple[float, float]:
     """CPU seconds so far of the service (gunicorn, flusher, notifier, its PostgreSQL
-    backends) and of the sandbox playing WeChat (not the service's cost)."""
+    backends; on the layout also nginx and the Redis Cluster) and of the sandbox playing
+    WeChat (not the service's cost)."""
+    if isinstance(stack, LayoutRun):
+        return stack.cpu()
     ours = [p.pid for name, p in stack.procs.items() if name != "sandbox"]
     sandbox = stack.procs["sandbox"].pid
     service = cpu_seconds([*stack.web_workers(), *ours, *postgres_pids(db_name)])
     return service, cpu_seconds([sandbox, *children(sandbox)])
+
+
+class LayoutRun:
+    """The scale-out layout (scripts/cluster/layout.py: two app nodes of 2 gthread workers
+    x 4 threads behind nginx, Redis Cluster of three masters and three replicas, PostgreSQL
+    primary + streaming replica), built for this run with the learners seeded, torn down
+    after it. The rush then goes through nginx, as phones would."""
+
+    def __init__(self, folder: str, learners: int):
+        self.folder = Path(folder)
+        self.env = {**os.environ, "CLUSTER_RUSH": "1", "CLUSTER_TRAINEES": str(learners)}
+        subprocess.run(
+            [sys.executable, str(LAYOUT), "up", str(self.folder)], env=self.env, check=True
+        )
+        self.state = json.loads((self.folder / "layout.json").read_text())
+        self.base, self.sandbox = self.state["base"], self.state["sandbox"]
+        self.database_url, self.redis_url = self.state["database_url"], self.state["redis_url"]
+
+    def seeded(self) -> Seeded:
+        seed = self.state["seed"]
+        return Seeded(
+            learn_plan=seed["learn_plan"],
+            buy_plan=seed["buy_plan"],
+            chapters=seed["chapters"],
+            trainees=[Trainee(**t) for t in seed["learners"]],
+            chapter_seconds=seed["chapter_seconds"],
+        )
+
+    def redis(self) -> redis.RedisCluster:
+        return redis.RedisCluster.from_url(self.redis_url.replace("redis+cluster", "redis"))
+
+    def cpu(self) -> tuple[float, float]:
+        pids = self.state["pids"]
+        service = []
+        for name, pid in pids.items():
+            if name != "sandbox":
+                service += [pid, *descendants(pid)]
+        sandbox = pids["sandbox"]
+        return cpu_seconds(service), cpu_seconds([sandbox, *descendants(sandbox)])
+
+    def stop_all(self) -> None:
+        subprocess.run([sys.executable, str(LAYOUT), "down", str(self.folder)], env=self.env)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def descendants(pid: int) -> list[int]:
+    out = []
+    for child in children(pid):
+        out += [child, *descendants(child)]
+    return out
 
 
 async def drive(stack: Stack, seeded, opts, db_name: str) -> tuple[loadgen.Client, list[dict]]:
@@ -130,7 +194,8 @@ def drain(stack: Stack, seconds: float = 90) -> dict:
         sa.engine.make_url(stack.database_url).set(drivername="postgresql+psycopg")
     )
     deadline = time.monotonic() + seconds
-    with closing(redis.Redis.from_url(stack.redis_url)) as r, engine.connect() as conn:
+    r = stack.redis() if isinstance(stack, LayoutRun) else redis.Redis.from_url(stack.redis_url)
+    with closing(r), engine.connect() as conn:
         while True:
             dirty = r.scard("progress:dirty")
             outbox = dict(
@@ -166,21 +231,26 @@ def main() -> None:
         default=1200,
         help="chapter length; trainees resume part-way through one (completions at the real rate)",
     )
+    parser.add_argument(
+        "--layout",
+        action="store_true",
+        help="run against the scale-out layout (built in a temporary directory, then torn down)",
+    )
     opts = parser.parse_args()
     opts.steps = [int(x) for x in opts.steps.split(",")]
     if opts.step_seconds < RAMP_S + 20:
         raise SystemExit(f"--step-seconds must be at least {RAMP_S + 20:.0f}")
+    if opts.layout:
+        run_on_layout(opts)
+        return
     stack = Stack(DATABASE_URL, REDIS_URL)
     db_name = sa.engine.make_url(DATABASE_URL).database or ""
     reset_database(DATABASE_URL, stack.env())
     with closing(redis.Redis.from_url(REDIS_URL)) as r:
         r.flushdb()
     seeded = seed(stack.env(), max(opts.steps), opts.chapter_seconds, resume=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
     print(
-        f"commit {commit}; {os.cpu_count()} CPUs; gunicorn {stack.workers} gthread workers x "
+        f"commit {commit()}; {os.cpu_count()} CPUs; gunicorn {stack.workers} gthread workers x "
         f"{stack.threads} threads; steps {opts.steps} x {opts.step_seconds:.0f}s; "
         f"buy {opts.buy_share:.0%}, password login {opts.login_share:.0%}, "
         f"{opts.clicks_per_s}/s menu clicks; chapters of {opts.chapter_seconds} s",
@@ -195,6 +265,32 @@ def main() -> None:
     finally:
         stack.stop_all()
     report(client, steps, workers, elapsed)
+
+
+def run_on_layout(opts) -> None:
+    layout = LayoutRun(tempfile.mkdtemp(prefix="wxapp-rush-layout."), max(opts.steps))
+    try:
+        print(
+            f"commit {commit()}; {os.cpu_count()} CPUs; the scale-out layout: nginx, 2 app "
+            f"nodes x 2 gthread workers x 4 threads, Redis Cluster 3+3, PostgreSQL primary + "
+            f"replica; steps {opts.steps} x {opts.step_seconds:.0f}s; buy {opts.buy_share:.0%}, "
+            f"password login {opts.login_share:.0%}, {opts.clicks_per_s}/s menu clicks; "
+            f"chapters of {layout.state['seed']['chapter_seconds']} s",
+            flush=True,
+        )
+        started = time.monotonic()
+        client, steps = asyncio.run(drive(layout, layout.seeded(), opts, ""))
+        elapsed = time.monotonic() - started
+        workers = drain(layout)
+    finally:
+        layout.stop_all()
+    report(client, steps, workers, elapsed)
+
+
+def commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
 
 
 def report(client: loadgen.Client, steps: list[dict], workers: dict, elapsed: float) -> None:

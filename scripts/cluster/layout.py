@@ -43,8 +43,14 @@ NODE_PORTS = [8001, 8002]  # as in deploy/nginx/wxapp.conf
 NGINX_PORT = int(os.environ.get("CLUSTER_NGINX_PORT", 18080))
 SANDBOX_PORT = int(os.environ.get("CLUSTER_SANDBOX_PORT", 18090))
 DB_NAME = "wxapp_cluster"
-TRAINEES = 40
-CHAPTER_SECONDS = 12  # short chapters: a course (3 chapters) is learned in about 40 s
+# CLUSTER_RUSH=1 (bench/rush.py --layout): CLUSTER_TRAINEES learners resuming part-way
+# through 20-minute chapters, presence checks on as in production, and PROXY_COUNT=2 so
+# the address each simulated phone sends survives nginx's hop (every connection comes
+# from 127.0.0.1 here, where nginx would see one address per phone).
+RUSH = os.environ.get("CLUSTER_RUSH") == "1"
+TRAINEES = int(os.environ.get("CLUSTER_TRAINEES", 40))
+# Short chapters for the tests: a course (3 chapters) is learned in about 40 s.
+CHAPTER_SECONDS = 1200 if RUSH else 12
 
 
 def run(argv: list[str], **kw) -> subprocess.CompletedProcess:
@@ -190,6 +196,7 @@ class Layout:
             "PROGRESS_INPROCESS_FLUSH": "0",
             "NOTIFY_INPROCESS": "0",
             "PYTHONPATH": str(ROOT),
+            **({"PRESENCE_CHECKS": "1", "PROXY_COUNT": "2"} if RUSH else {}),
         }
 
     def spawn(self, name: str, argv: list[str]) -> int:
@@ -236,7 +243,8 @@ class Layout:
         code = (
             "import json, sys\n"
             "from bench.stack import seed, PASSWORD\n"
-            f"s = seed(dict(__import__('os').environ), {TRAINEES}, {CHAPTER_SECONDS})\n"
+            f"s = seed(dict(__import__('os').environ), {TRAINEES}, {CHAPTER_SECONDS},"
+            f" resume={RUSH})\n"
             "from wxapp.app import create_app\n"
             "from models import Trainee, Unit, UnitAdmin, db\n"
             "from datetime import UTC, datetime\n"
@@ -254,7 +262,13 @@ class Layout:
             " 'chapters': s.chapters, 'chapter_seconds': s.chapter_seconds,"
             " 'password': PASSWORD, 'trainees': [[t.tid, t.id_number, t.openid]"
             " for t in s.trainees]}\n"
-            "print('SEED=' + json.dumps(out))\n"
+            + (
+                "    import dataclasses\n"
+                "    out['learners'] = [dataclasses.asdict(t) for t in s.trainees]\n"
+                if RUSH
+                else ""
+            )
+            + "print('SEED=' + json.dumps(out))\n"
         )
         out = run([sys.executable, "-c", code], cwd=ROOT, env=env).stdout
         return json.loads(re.search(r"^SEED=(.*)$", out, re.M).group(1))
