@@ -261,6 +261,8 @@ def test_finance_refunds_a_members_share_of_a_group_order(browser, console_site)
         page.goto(f"{url}/admin/refunds/?order={no}")
         assert "退款成功" in page.inner_text("#refund-list")
         assert "已退款或正在退款" in page.inner_text(f"tr[data-trainee='{ids['b_id']}']")
+        # One member's share refunded: the order is still paid, in the trainee's words.
+        assert "状态：支付成功" in page.inner_text("body")
         _fits(page)
         _shot(page, "console-finance-refund-done")
     finally:

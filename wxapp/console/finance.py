@@ -19,6 +19,7 @@ from wxapp.console.display import when, yuan
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now
 from wxapp.infra.clock import local
+from wxapp.orders.purchase import STATUS_TEXT
 from wxapp.orders.reconciliation import BillFormatError, reconcile_day
 from wxapp.orders.refunds import refunded_members
 from wxapp.pay.client import PayGatewayError
@@ -119,6 +120,7 @@ class RefundView(_FinanceView):
             taken=taken,
             refunds=actions.refunds(),
             states=REFUND_STATES,
+            order_status=STATUS_TEXT,
             when=when,
             yuan=yuan,
         )
