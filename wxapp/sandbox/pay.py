@@ -28,7 +28,8 @@ PREFIX = "/_sandbox"
 bp = Blueprint("sandbox_pay", __name__, url_prefix=PREFIX, template_folder="templates")
 
 
-def _reply(status: int, data: dict[str, Any] | None = None) -> Response:
+def signed_reply(status: int, data: dict[str, Any] | None = None) -> Response:
+    """A JSON answer signed with the sandbox platform key, as WeChat Pay signs its answers."""
     body = json.dumps(data, ensure_ascii=False) if data is not None else ""
     keys = sandbox_pay_keys(current_app)
     headers = platform_headers(keys, body, int(app_now().timestamp()))
@@ -38,23 +39,29 @@ def _reply(status: int, data: dict[str, Any] | None = None) -> Response:
 
 
 def _error(status: int, code: str, message: str) -> Response:
-    return _reply(status, {"code": code, "message": message})
+    return signed_reply(status, {"code": code, "message": message})
 
 
-@bp.before_request
-def _authenticate():
-    if not request.path.startswith(PREFIX + "/v3/"):
-        return None
+def authorization_problem() -> str | None:
+    """Why this request's WeChat Pay v3 signature (Authorization header) does not hold,
+    or None: the check every /v3/ API of the sandbox makes, as WeChat Pay does."""
     path = request.path[len(PREFIX) :]
     if request.query_string:
         path += "?" + request.query_string.decode()
-    problem = check_authorization(
+    return check_authorization(
         sandbox_pay_keys(current_app),
         request.headers.get("Authorization", ""),
         request.method,
         path,
         request.get_data(as_text=True),
     )
+
+
+@bp.before_request
+def _authenticate():
+    if not request.path.startswith(PREFIX + "/v3/"):
+        return None
+    problem = authorization_problem()
     return _error(401, "SIGN_ERROR", problem) if problem else None
 
 
@@ -88,8 +95,8 @@ def _prepay(trade_type: str) -> Response:
             return _error(400, "INVALID_REQUEST", "201 商户订单号重复")
     tx = store.prepare(r, body, trade_type, app_now())
     if trade_type == "JSAPI":
-        return _reply(200, {"prepay_id": tx["prepay_id"]})
-    return _reply(200, {"code_url": f"weixin://wxpay/bizpayurl?pr={tx['code']}"})
+        return signed_reply(200, {"prepay_id": tx["prepay_id"]})
+    return signed_reply(200, {"code_url": f"weixin://wxpay/bizpayurl?pr={tx['code']}"})
 
 
 @bp.post("/v3/pay/transactions/jsapi")
@@ -107,7 +114,7 @@ def query(out_trade_no: str):
     tx = store.load(get_redis(), out_trade_no)
     if tx is None:
         return _error(404, "ORDER_NOT_EXIST", "订单不存在")
-    return _reply(200, store.public_view(tx))
+    return signed_reply(200, store.public_view(tx))
 
 
 @bp.post("/v3/pay/transactions/out-trade-no/<out_trade_no>/close")
@@ -120,7 +127,7 @@ def close(out_trade_no: str):
         return _error(400, "ORDERPAID", "订单已支付")
     tx["trade_state"], tx["trade_state_desc"] = "CLOSED", "订单已关闭"
     store.save(r, tx)
-    return _reply(204)
+    return signed_reply(204)
 
 
 def _refund_reply(refund: dict[str, Any], status: str) -> dict[str, Any]:
@@ -141,7 +148,7 @@ def refund():
         return _error(400, "PARAM_ERROR", "缺少参数 out_refund_no")
     existing = store.load_refund(r, no)
     if existing is not None:
-        return _reply(200, _refund_reply(existing, existing["refund_status"]))
+        return signed_reply(200, _refund_reply(existing, existing["refund_status"]))
     tx = store.load(r, str(body.get("out_trade_no") or ""))
     if tx is None or tx["trade_state"] not in ("SUCCESS", "REFUND"):
         return _error(404, "RESOURCE_NOT_EXISTS", "订单不存在或未支付")
@@ -199,7 +206,7 @@ def refund():
         "REFUND.SUCCESS",
     )
     store.save_refund(r, refund)
-    return _reply(200, reply)
+    return signed_reply(200, reply)
 
 
 @bp.get("/v3/refund/domestic/refunds/<out_refund_no>")
@@ -207,7 +214,7 @@ def query_refund(out_refund_no: str):
     refund = store.load_refund(get_redis(), out_refund_no)
     if refund is None:
         return _error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
-    return _reply(200, _refund_reply(refund, refund["refund_status"]))
+    return signed_reply(200, _refund_reply(refund, refund["refund_status"]))
 
 
 def _cashier(tx: dict[str, Any] | None, problem: str | None = None, status: int = 200):

@@ -13,7 +13,6 @@ import csv
 import gzip
 import hashlib
 import io
-import json
 import secrets
 from datetime import date, datetime
 from typing import Any
@@ -24,7 +23,7 @@ from wxapp.extensions import app_now, get_redis
 from wxapp.infra.clock import local
 from wxapp.infra.texts import yuan
 from wxapp.sandbox import pay_store as store
-from wxapp.sandbox.pay_keys import check_authorization, platform_headers, sandbox_pay_keys
+from wxapp.sandbox.pay import authorization_problem, signed_reply
 
 PREFIX = "/_sandbox"
 DOWNLOAD_TTL_S = 5 * 60
@@ -100,27 +99,10 @@ def trade_bill(day: str) -> bytes | None:
     return out.getvalue().encode("utf-8")
 
 
-def _reply(status: int, data: dict[str, Any]) -> Response:
-    body = json.dumps(data, ensure_ascii=False)
-    headers = platform_headers(sandbox_pay_keys(current_app), body, int(app_now().timestamp()))
-    return Response(
-        body, status=status, headers=headers, content_type="application/json; charset=utf-8"
-    )
-
-
 @bp.before_request
 def _authenticate():
-    path = request.path[len(PREFIX) :]
-    if request.query_string:
-        path += "?" + request.query_string.decode()
-    problem = check_authorization(
-        sandbox_pay_keys(current_app),
-        request.headers.get("Authorization", ""),
-        request.method,
-        path,
-        request.get_data(as_text=True),
-    )
-    return _reply(401, {"code": "SIGN_ERROR", "message": problem}) if problem else None
+    problem = authorization_problem()
+    return signed_reply(401, {"code": "SIGN_ERROR", "message": problem}) if problem else None
 
 
 @bp.get("/v3/bill/tradebill")
@@ -130,21 +112,29 @@ def tradebill():
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        return _reply(400, {"code": "PARAM_ERROR", "message": "bill_date 格式应为 YYYY-MM-DD"})
+        return signed_reply(
+            400, {"code": "PARAM_ERROR", "message": "bill_date 格式应为 YYYY-MM-DD"}
+        )
     if request.args.get("bill_type", "ALL") != "ALL":  # SUCCESS and REFUND: not played here
-        return _reply(400, {"code": "PARAM_ERROR", "message": "沙箱只提供 bill_type=ALL 的账单"})
+        return signed_reply(
+            400, {"code": "PARAM_ERROR", "message": "沙箱只提供 bill_type=ALL 的账单"}
+        )
     tar_type = request.args.get("tar_type") or ""
     if tar_type not in ("", "GZIP"):
-        return _reply(400, {"code": "PARAM_ERROR", "message": "tar_type 错误"})
+        return signed_reply(400, {"code": "PARAM_ERROR", "message": "tar_type 错误"})
     if day >= local(app_now()).date():
-        return _reply(400, {"code": "NO_STATEMENT_EXIST", "message": "账单尚未生成（次日生成）"})
+        return signed_reply(
+            400, {"code": "NO_STATEMENT_EXIST", "message": "账单尚未生成（次日生成）"}
+        )
     content = trade_bill(day.isoformat())
     if content is None:
-        return _reply(400, {"code": "NO_STATEMENT_EXIST", "message": "该日期无交易，账单不存在"})
+        return signed_reply(
+            400, {"code": "NO_STATEMENT_EXIST", "message": "该日期无交易，账单不存在"}
+        )
     token = secrets.token_urlsafe(24)
     served = gzip.compress(content, mtime=0) if tar_type == "GZIP" else content
     store.save_bill(get_redis(), token, served, DOWNLOAD_TTL_S)
-    return _reply(
+    return signed_reply(
         200,
         {
             "hash_type": "SHA1",
@@ -160,5 +150,5 @@ def download():
     """下载账单: the file, once per address, for a few minutes after it was asked for."""
     content = store.load_bill(get_redis(), request.args.get("token", ""))
     if content is None:
-        return _reply(404, {"code": "RESOURCE_NOT_EXISTS", "message": "下载地址无效或已过期"})
+        return signed_reply(404, {"code": "RESOURCE_NOT_EXISTS", "message": "下载地址无效或已过期"})
     return Response(content, status=200, content_type="application/octet-stream")
