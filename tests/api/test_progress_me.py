@@ -153,3 +153,30 @@ def test_first_cold_beacon_reads_chapter_and_entitlements_in_one_visit(app, clie
         stop()
     assert replies[-1].json["watched_seconds"] == 15
     assert counter["n"] == 2  # the chapter, then the plans held (one query)
+
+
+def test_my_progress_after_a_refund_does_not_entitle_again(app, client, learner, clock):
+    """A refunded trainee replays 我的进度 (which now fills the entitlement cache) and then
+    the player's beacon: the cache it writes comes from the database, so the beacon is
+    refused and the refunded plan is no longer shown."""
+    from models import Enrollment, EnrollmentStatus
+    from wxapp.orders.refunds import forget_entitlements
+
+    chapter = learner["chapters"][learner["spec_courses"][0]][0]
+    assert client.get("/api/me/progress?year=2025").status_code == 200  # caches "entitled"
+    assert BeaconPlayer(client, chapter, clock, play_id="before").send(0, 0).status_code == 200
+    with app.app_context():  # the refund's effect, as orders.refunds writes it
+        db.session.execute(
+            sa.update(Enrollment)
+            .where(
+                Enrollment.trainee_id == learner["trainee"],
+                Enrollment.plan_id == learner["specialist"],
+            )
+            .values(status=EnrollmentStatus.REFUNDED)
+        )
+        db.session.commit()
+        forget_entitlements(get_store(app).redis, [learner["trainee"]])
+    shown = client.get("/api/me/progress?year=2025").get_json()
+    assert learner["specialist"] not in [p["id"] for p in shown["plans"]]
+    refused = BeaconPlayer(client, chapter, clock, play_id="after").send(0, 0)
+    assert refused.status_code == 403 and refused.get_json()["error"] == "not_enrolled"

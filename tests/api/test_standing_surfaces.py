@@ -14,7 +14,7 @@ import pytest
 
 from models import Enrollment, Trainee, TrainingPlan, db
 from tests.factories import make_binding, make_enrollment, make_plan, make_trainee, make_unit
-from tests.wechat_wire import WeChat, event_xml, text_xml
+from tests.wechat_wire import event_xml, text_xml
 from wxapp.demo.seed import DEMO_PASSWORD, TRAINEES
 from wxapp.reports.unit import unit_report
 
@@ -51,18 +51,6 @@ def zhang_ming(app, client, runner, clock):
     issued = client.post(f"/api/plans/{ids['plan']}/certificate")
     assert issued.status_code == 201, issued.get_json()
     return {**ids, "certificate": issued.get_json()}
-
-
-@pytest.fixture(params=["plain", "aes"])
-def wechat(request, app, client):
-    cfg = app.config
-    return WeChat(
-        client,
-        cfg["WECHAT_TOKEN"],
-        cfg["WECHAT_AES_KEY"],
-        cfg["WECHAT_APP_ID"],
-        aes=request.param == "aes",
-    )
 
 
 def test_my_progress_counts_each_kind_up_to_its_requirement(client, zhang_ming):

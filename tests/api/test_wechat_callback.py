@@ -15,18 +15,6 @@ OPENID = "o_test_bound_000000000001"
 STRANGER = "o_test_stranger_0000000002"
 
 
-@pytest.fixture(params=["plain", "aes"])
-def wechat(request, app, client):
-    cfg = app.config
-    return WeChat(
-        client,
-        cfg["WECHAT_TOKEN"],
-        cfg["WECHAT_AES_KEY"],
-        cfg["WECHAT_APP_ID"],
-        aes=request.param == "aes",
-    )
-
-
 @pytest.fixture
 def world(app):
     """A bound trainee with 12 公需 and 30 专业 学时 done in 2025; plans of both kinds."""
