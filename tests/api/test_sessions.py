@@ -103,3 +103,38 @@ def test_rotating_the_key_through_the_settings_keeps_trainees_signed_in(base_con
     with app_with(base_config, SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=fallbacks) as rotated:
         assert rotated.config["SECRET_KEY_FALLBACKS"] == ["k1-" + "o" * 40, old_key]
         assert opened(rotated)["tid"] == 4242
+
+
+def sent_cookie(res, app) -> str | None:
+    """The session cookie a reply sets, as the next request's Cookie header, or None."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    for header in res.headers.getlist("Set-Cookie"):
+        if header.startswith(f"{name}="):
+            return header.split(";", 1)[0]
+    return None
+
+
+def test_a_page_reply_does_not_sign_a_fresh_session_again(app, trainee_id):
+    res = me(app, session_cookie(app, trainee_id))
+    assert res.status_code == 200
+    assert sent_cookie(res, app) is None
+
+
+def test_the_lifetime_still_slides_by_the_hour(app, trainee_id, monkeypatch):
+    """A cookie signed over an hour ago is signed again by the next page reply, and the new
+    one outlives the first: a trainee who keeps using the pages stays signed in."""
+    first = session_cookie(app, trainee_id)
+    now = sessions.time.time()
+    monkeypatch.setattr(sessions.time, "time", lambda: now + sessions.REFRESH_AFTER_S - 60)
+    assert sent_cookie(me(app, first), app) is None  # under the hour: not re-sent
+
+    monkeypatch.setattr(sessions.time, "time", lambda: now + sessions.REFRESH_AFTER_S + 60)
+    res = me(app, first)
+    second = sent_cookie(res, app)
+    assert res.status_code == 200 and second is not None and second != first
+
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    monkeypatch.setattr(sessions.time, "time", lambda: now + lifetime + 5)
+    assert me(app, first).status_code == 401  # the first cookie has expired
+    res = me(app, second)
+    assert res.status_code == 200 and res.json["id"] == trainee_id

@@ -6,6 +6,11 @@ one works with the other. Two things differ, both measured on the beacon, which 
 learner sends every 15 s with the same cookie:
 
 - the signing serializer is built once per set of keys, not once per request (~10 µs);
+- the cookie is signed again and re-sent only when the session changed or when its
+  signature is older than `REFRESH_AFTER_S` (an hour), not on every reply as Flask's
+  SESSION_REFRESH_EACH_REQUEST does: the lifetime still slides while the trainee uses
+  the pages, a little coarser, and a year-end burst of arrivals does not pay an HMAC and
+  a Set-Cookie per reply (4 % of the web workers' CPU in the rush);
 - a session cookie already opened is not verified and decoded again: the last
   `VERIFIED_COOKIES` Cookie headers that held a valid session are remembered per process
   with the payload and signing time. A cookie is an immutable string, so the same header
@@ -45,6 +50,9 @@ from wxapp.accounts.session_ends import has_ended
 # a full cache is about 80 MB a worker.
 VERIFIED_COOKIES = 100_000
 MAX_REMEMBERED_HEADER = 512
+# A session signed longer ago than this is signed again on the next reply that may set a
+# cookie (a page or an API reply, never the beacon): the lifetime slides by the hour.
+REFRESH_AFTER_S = 3600
 
 
 @lru_cache(maxsize=VERIFIED_COOKIES)
@@ -69,6 +77,12 @@ def _opened(
     raise error or BadSignature("no signing key")
 
 
+class Session(SecureCookieSession):
+    """Flask's session, knowing when its cookie was signed (None for a new one)."""
+
+    signed_at: int | None = None
+
+
 class EndedSession(SecureCookieSession):
     """No session, because the cookie's session was ended (not because there was none).
 
@@ -86,6 +100,8 @@ class UncheckedSession(SecureCookieSession):
 
 
 class SessionInterface(SecureCookieSessionInterface):
+    session_class = Session
+
     def __init__(self) -> None:
         self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
 
@@ -126,4 +142,16 @@ class SessionInterface(SecureCookieSessionInterface):
             return self.session_class()  # expired (or signed in the future): as Flask does
         if any(isinstance(v, list | dict) for v in payload.values()):
             payload = copy.deepcopy(payload)
-        return self.session_class(payload)
+        opened = self.session_class(payload)
+        opened.signed_at = signed_at
+        return opened
+
+    def should_set_cookie(self, app: Flask, session: SecureCookieSession) -> bool:
+        """A changed session always; an unchanged one when its signature is over an hour
+        old (and Flask's SESSION_REFRESH_EACH_REQUEST asks for sliding at all)."""
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        signed_at = getattr(session, "signed_at", None)
+        return signed_at is None or time.time() - signed_at >= REFRESH_AFTER_S

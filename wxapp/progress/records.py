@@ -37,6 +37,16 @@ class StoredChapter:
     completed: bool
 
 
+def read(statement: sa.Executable, params: dict[str, Any]) -> sa.CursorResult[Any]:
+    """Run a prebuilt column select on the session's connection, in its transaction.
+
+    Not through Session.execute: these statements select columns, not entities, so the
+    ORM's per-execution work (its compile state, its result set-up) buys nothing, and on
+    the arrival path it cost about 0.2 ms of CPU a query, a third of the query's own cost.
+    """
+    return db.session.connection().execute(statement, params)
+
+
 def trainee_progress(trainee_id: int | sa.BindParameter) -> sa.ColumnElement[bool]:
     """Join condition: each chapter with this trainee's progress row, if there is one."""
     return sa.and_(
@@ -46,9 +56,7 @@ def trainee_progress(trainee_id: int | sa.BindParameter) -> sa.ColumnElement[boo
 
 def load_chapter(trainee_id: int, chapter_id: int) -> StoredChapter | None:
     """The chapter and the trainee's row for it, in one query; None for an unknown chapter."""
-    row = db.session.execute(
-        _load_chapter_statement(), {"trainee": trainee_id, "chapter": chapter_id}
-    ).first()
+    row = read(_load_chapter_statement(), {"trainee": trainee_id, "chapter": chapter_id}).first()
     if row is None:
         return None
     return StoredChapter(
@@ -192,7 +200,7 @@ def paid_plans(trainee_id: int) -> tuple[list[PaidPlan], dict[int, datetime]]:
     those plans already learned (course -> when), in one query: what the beacon caches as
     entitlements and what 我的进度 shows of plans come from the same read.
     """
-    rows = db.session.execute(_paid_plans_statement(), {"trainee": trainee_id}).all()
+    rows = read(_paid_plans_statement(), {"trainee": trainee_id}).all()
     plans: dict[int, PaidPlan] = {}
     courses: dict[int, list[int]] = {}
     learned: dict[int, datetime] = {}

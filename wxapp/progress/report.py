@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Chapter, ChapterProgress, Course, PlanKind, db
+from models import Chapter, ChapterProgress, Course, PlanKind
 from wxapp.catalogue.plans import KIND_NAMES, hours_text
 from wxapp.progress import core, records
 from wxapp.progress.records import trainee_progress
@@ -91,7 +91,7 @@ def _started_courses(
     never behind the player."""
     if not course_ids:
         return {}
-    rows = db.session.execute(
+    rows = records.read(
         _started_courses_statement(), {"trainee": trainee_id, "courses": sorted(course_ids)}
     ).all()
     hot = store.chapter_states([(trainee_id, r.id) for r in rows])
