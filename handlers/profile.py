@@ -9,7 +9,7 @@ from dataclasses import asdict
 from flask import Blueprint, current_app, jsonify, request
 
 from handlers import validation as v
-from handlers.guard import body_limit, client_ip, current_trainee_id
+from handlers.guard import body_limit, client_ip, current_trainee_id, limit_by_trainee
 from wxapp.accounts import identity_changes, personal_info, units
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
@@ -34,6 +34,7 @@ def update_profile():
         changes["archive_district"] = v.string(body, "archive_district", required=False, max_len=50)
     if not changes:
         raise ValidationError("body", "请提供 unit_id 或 archive_district 中的至少一项")
+    limit_by_trainee(limits.PROFILE_CHANGE)
     return jsonify(personal_info.update_profile(current_trainee_id(), app_now(), **changes))
 
 

@@ -108,6 +108,27 @@ def test_unit_and_district_are_set_and_cleared_and_each_change_is_kept(app, clie
     assert items[0]["changed_at"] > items[1]["changed_at"]
 
 
+def test_a_script_flipping_units_is_stopped_and_its_last_flip_not_written(app, client, world):
+    """Each unit change shows in two units' reports: 10 changes an hour, then 429 with
+    nothing written; another trainee is not held back by it."""
+    login(client, world.wang.phone)
+    for n in range(10):
+        res = client.patch("/api/me/profile", json={"unit_id": world.a if n % 2 else world.b})
+        assert res.status_code == 200, res.get_json()
+    res = client.patch("/api/me/profile", json={"unit_id": world.c})
+    body = res.get_json()
+    assert res.status_code == 429 and body["error"] == "rate_limited"
+    assert body["message"] == "修改个人信息过于频繁，请一小时后再试"
+    assert 0 < body["retry_after"] <= 3600
+    assert len(history_of(app, world.wang.id)) == 10
+    with app.app_context():
+        assert db.session.get(Trainee, world.wang.id).unit_id == world.a  # the 10th flip
+
+    other = app.test_client()
+    login(other, world.zhang.phone)
+    assert other.patch("/api/me/profile", json={"unit_id": world.c}).status_code == 200
+
+
 @pytest.mark.parametrize(
     "payload",
     [

@@ -40,6 +40,10 @@ FORGOT = Limit("forgot", 20, 600, "找回密码尝试过于频繁，请十分钟
 # plans a year, so 10 a minute only stops scripts and stuck buttons (POST /api/orders and
 # /api/group-orders).
 ORDER_CREATE = Limit("order_create", 10, 60, "下单过于频繁，请稍后再试")
+# Per trainee. 个人信息's unit and 档案所在区县: each change is kept in the history and shows
+# in both units' reports (`movements`), so a script flipping units would fill both. A person
+# corrects them a few times; 10 an hour stops the script.
+PROFILE_CHANGE = Limit("profile_change", 10, 3600, "修改个人信息过于频繁，请一小时后再试")
 # Per trainee. The player sends one beacon every 15 s (4 a minute); two devices at once and
 # retries after a network hiccup stay well under 30. Counted inside the beacon's own Lua
 # script (wxapp/progress/beacon.lua), so the hot path pays no extra Redis round trip.
