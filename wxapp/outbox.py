@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import cache
 
 import redis
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from models import Outbox, OutboxStatus, db
 from wxapp import events
-from wxapp.infra.dbutil import insert_ignore
+from wxapp.infra.dbutil import dialect_insert
 from wxapp.infra.observability import COMPLETIONS, PAYMENTS
 from wxapp.notifications import signal
 
@@ -43,27 +44,35 @@ def add_event(event: events.Event, trainee_id: int, now: datetime) -> bool:
     if not isinstance(event, events.Event):
         raise TypeError(f"an outbox event must be a wxapp.events class, got {type(event)!r}")
     event_type = event.event_type
-    result = db.session.execute(
-        insert_ignore(
-            Outbox.__table__,
-            {
-                "event_type": event_type,
-                "trainee_id": trainee_id,
-                "subject": event.subject,
-                "payload": events.to_payload(event),
-                "status": OutboxStatus.PENDING,
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-            },
-            ["event_type", "trainee_id", "subject"],
-        ).returning(Outbox.__table__.c.id)
+    result = db.session.connection().execute(
+        _insert_statement(db.session.get_bind().dialect.name),
+        {
+            "event_type": event_type,
+            "trainee_id": trainee_id,
+            "subject": event.subject,
+            "payload": events.to_payload(event),
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        },
     )
     # A row comes back only when inserted (rowcount is -1 with psycopg's implicit RETURNING).
     added = result.first() is not None
     if added:
         db.session.info.setdefault(_WAKE, []).append(event_type)
     return added
+
+
+@cache
+def _insert_statement(dialect: str) -> sa.Insert:
+    """`add_event`'s INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect
+    (the values are bound at execution): building it cost more CPU than running it."""
+    table = Outbox.__table__
+    insert = dialect_insert(table)  # the session's, which `dialect` names
+    return insert.on_conflict_do_nothing(
+        index_elements=["event_type", "trainee_id", "subject"]
+    ).returning(table.c.id)
 
 
 def requeue_given_up(outbox_id: int, now: datetime) -> bool:

@@ -28,3 +28,16 @@ def dialect_insert(table: sa.Table):
     """The dialect's INSERT (with on_conflict_do_update) for the session's database."""
     dialect = db.session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def read(statement: sa.Executable, params: dict[str, Any]) -> sa.CursorResult[Any]:
+    """Run a prebuilt column select (or a Core write) on the session's connection, in its
+    transaction.
+
+    Not through Session.execute: these statements select columns, not entities, so the
+    ORM's per-execution work (its compile state, its result set-up) buys nothing, and on
+    the arrival and buying paths it cost about 0.2 ms of CPU a query, a third of the
+    query's own cost. The session is not flushed first: callers with pending ORM changes
+    flush them (`enrollments.enroll_paid` does).
+    """
+    return db.session.connection().execute(statement, params)

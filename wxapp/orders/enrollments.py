@@ -9,11 +9,12 @@ counts toward the new enrollment at once.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 
 from models import CourseCompletion, Enrollment, EnrollmentStatus, PlanCourse, db
-from wxapp.infra.dbutil import dialect_insert
+from wxapp.infra.dbutil import dialect_insert, read
 from wxapp.progress.completion import recount_enrollment
 
 
@@ -29,12 +30,17 @@ def grant_enrollment(
 
 
 def paid_plan_ids(trainee_id: int) -> set[int]:
-    rows = db.session.execute(
-        db.select(Enrollment.plan_id).where(
-            Enrollment.trainee_id == trainee_id, Enrollment.status == EnrollmentStatus.PAID
-        )
+    return set(read(_paid_plan_ids_statement(), {"trainee": trainee_id}).scalars())
+
+
+@cache
+def _paid_plan_ids_statement() -> sa.Select:
+    # Built once, like the other statements on the buying path: building one cost more CPU
+    # than PostgreSQL's running it (docs/performance.md).
+    return sa.select(Enrollment.plan_id).where(
+        Enrollment.trainee_id == sa.bindparam("trainee"),
+        Enrollment.status == EnrollmentStatus.PAID,
     )
-    return set(rows.scalars())
 
 
 def grant_enrollments(
@@ -57,13 +63,10 @@ def enroll_paid(
     held a paid enrollment: for a paid order, members who paid twice. Never commits."""
     if not trainee_ids:
         return []
-    table = Enrollment.__table__
-    insert = dialect_insert(table)
-    statement = insert.on_conflict_do_update(
-        index_elements=["trainee_id", "plan_id"],
-        set_={"status": EnrollmentStatus.PAID, "order_id": insert.excluded.order_id},
-        where=table.c.status != EnrollmentStatus.PAID,
-    ).returning(table.c.trainee_id)
+    # The statements below run on the session's connection, which does not autoflush as
+    # Session.execute does: what the caller added (a course completion, say) goes first.
+    db.session.flush()
+    statement = _enroll_statement(db.session.get_bind().dialect.name)
     rows = [
         {
             "trainee_id": tid,
@@ -75,20 +78,40 @@ def enroll_paid(
         }
         for tid in trainee_ids
     ]
-    entitled = [row[0] for row in db.session.execute(statement, rows)]
+    entitled = [row[0] for row in db.session.connection().execute(statement, rows)]
     recount_learned(entitled, plan_id, now)
     return entitled
+
+
+@cache
+def _enroll_statement(dialect: str) -> sa.Insert:
+    """The upsert of `enroll_paid`, built once per dialect (`dialect_insert` picks it)."""
+    table = Enrollment.__table__
+    insert = dialect_insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=["trainee_id", "plan_id"],
+        set_={"status": EnrollmentStatus.PAID, "order_id": insert.excluded.order_id},
+        where=table.c.status != EnrollmentStatus.PAID,
+    ).returning(table.c.trainee_id)
 
 
 def recount_learned(trainee_ids: list[int], plan_id: int, now: datetime) -> None:
     """Count courses learned before the grant toward the plan (one query when there are none)."""
     if not trainee_ids:
         return
-    learned_before = db.session.execute(
+    learned_before = read(_learned_before_statement(), {"plan": plan_id, "trainees": trainee_ids})
+    for trainee_id in list(learned_before.scalars()):
+        recount_enrollment(trainee_id, plan_id, now)
+
+
+@cache
+def _learned_before_statement() -> sa.Select:
+    return (
         sa.select(CourseCompletion.trainee_id)
         .join(PlanCourse, PlanCourse.course_id == CourseCompletion.course_id)
-        .where(PlanCourse.plan_id == plan_id, CourseCompletion.trainee_id.in_(trainee_ids))
+        .where(
+            PlanCourse.plan_id == sa.bindparam("plan"),
+            CourseCompletion.trainee_id.in_(sa.bindparam("trainees", expanding=True)),
+        )
         .distinct()
-    ).scalars()
-    for trainee_id in list(learned_before):
-        recount_enrollment(trainee_id, plan_id, now)
+    )

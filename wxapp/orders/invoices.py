@@ -12,6 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from models import Invoice, InvoiceStatus, Order, OrderStatus, TrainingPlan, db
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.clock import local
+from wxapp.infra.dbutil import read
 from wxapp.infra.transaction import transaction
 from wxapp.orders.invoice_issuer import InvoiceData, InvoiceIssuer
 from wxapp.orders.ownership import get_own_order
@@ -237,11 +239,12 @@ def issue_requested(order_id: int, issuer: InvoiceIssuer | None, now: datetime) 
     its own (after the payment's, or in reconciliation); False when there is nothing to
     issue (no request, not paid, or no issuer configured)."""
     with transaction():
-        invoice = db.session.execute(
-            db.select(Invoice).where(
-                Invoice.order_id == order_id, Invoice.status == InvoiceStatus.REQUESTED
-            )
-        ).scalar_one_or_none()
+        # Most paid orders have no invoice requested: one prebuilt read of the id says so,
+        # and only a requested invoice and its order are loaded.
+        invoice_id = read(_requested_statement(), {"order": order_id}).scalar_one_or_none()
+        if invoice_id is None:
+            return False
+        invoice = db.session.get(Invoice, invoice_id)
         order = db.session.get(Order, order_id)
         if (
             invoice is None
@@ -252,3 +255,10 @@ def issue_requested(order_id: int, issuer: InvoiceIssuer | None, now: datetime) 
             return False
         _issue(invoice, order, issuer, now)
     return True
+
+
+@cache
+def _requested_statement() -> sa.Select:
+    return sa.select(Invoice.id).where(
+        Invoice.order_id == sa.bindparam("order"), Invoice.status == InvoiceStatus.REQUESTED
+    )

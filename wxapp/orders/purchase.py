@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
+
+import sqlalchemy as sa
 
 from models import Invoice, Order, OrderItem, OrderKind, OrderStatus, Trainee, TrainingPlan, db
 from wxapp.catalogue.plans import get_plan, on_sale
 from wxapp.errors import Conflict
 from wxapp.infra.clock import local
+from wxapp.infra.dbutil import read
 from wxapp.infra.transaction import transaction
 from wxapp.orders.enrollments import paid_plan_ids
 from wxapp.orders.invoices import InvoiceRequest, attach_request, drop_request, invoice_view
-from wxapp.orders.ownership import get_own_order
+from wxapp.orders.ownership import require_owner
 
 ORDER_TTL = timedelta(hours=2)
 STATUS_TEXT = {
@@ -45,7 +49,15 @@ def purchasable_plan(plan_id: int, now: datetime) -> TrainingPlan:
 
 def lock_payer(trainee_id: int) -> None:
     """Serialise one payer's order creation (row lock; SQLite serialises writers anyway)."""
-    db.session.execute(db.select(Trainee.id).where(Trainee.id == trainee_id).with_for_update())
+    read(_lock_payer_statement(), {"trainee": trainee_id})
+
+
+# The statements of the buying path are built once and their values bound at execution:
+# building them (and the ORM's work around them) cost more CPU than PostgreSQL's running
+# them (docs/performance.md).
+@cache
+def _lock_payer_statement() -> sa.Select:
+    return sa.select(Trainee.id).where(Trainee.id == sa.bindparam("trainee")).with_for_update()
 
 
 def new_order(
@@ -67,8 +79,9 @@ def new_order(
     )
     db.session.add(order)
     db.session.flush()
-    db.session.execute(
-        db.insert(OrderItem), [{"order_id": order.id, "trainee_id": t} for t in trainee_ids]
+    db.session.connection().execute(
+        sa.insert(OrderItem.__table__),
+        [{"order_id": order.id, "trainee_id": t} for t in trainee_ids],
     )
     return order
 
@@ -85,26 +98,41 @@ def create_individual_order(
         lock_payer(trainee_id)
         if plan.id in paid_plan_ids(trainee_id):
             raise Conflict("您已购买该培训项目，无需重复购买", code="already_enrolled")
-        order = db.session.execute(
-            db.select(Order)
-            .where(
-                Order.payer_id == trainee_id,
-                Order.plan_id == plan.id,
-                Order.kind == OrderKind.INDIVIDUAL,
-                Order.status == OrderStatus.NOTPAY,
-                Order.expires_at > now,
-                Order.amount_fen == plan.price_fen,
-            )
-            .order_by(Order.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        if order is None:
+        pending = read(
+            _pending_order_statement(),
+            {"payer": trainee_id, "plan": plan.id, "now": now, "amount": plan.price_fen},
+        ).scalar()
+        if pending is None:
             order = new_order(OrderKind.INDIVIDUAL, trainee_id, plan, [trainee_id], now)
+            shown: Invoice | None | bool = None  # a new order has no invoice yet
+        else:
+            order = db.session.get(Order, pending)
+            shown = True  # read below, after this attempt's change
         if invoice is not None:
-            attach_request(order, invoice, now)
-        else:  # 以后申请 this time: a request left by an earlier attempt is taken back
-            drop_request(order)
-    return order_view(order)
+            shown = attach_request(order, invoice, now)
+        elif pending is not None:  # 以后申请 this time: a request left by an earlier attempt
+            drop_request(order)  # is taken back
+        # Shaped before the commit, which would expire what the view reads and have it
+        # loaded again: the same values, three queries more.
+        view = order_view(order, shown)
+    return view
+
+
+@cache
+def _pending_order_statement() -> sa.Select:
+    return (
+        sa.select(Order.id)
+        .where(
+            Order.payer_id == sa.bindparam("payer"),
+            Order.plan_id == sa.bindparam("plan"),
+            Order.kind == OrderKind.INDIVIDUAL,
+            Order.status == OrderStatus.NOTPAY,
+            Order.expires_at > sa.bindparam("now"),
+            Order.amount_fen == sa.bindparam("amount"),
+        )
+        .order_by(Order.id.desc())
+        .limit(1)
+    )
 
 
 def order_view(order: Order, invoice: Invoice | None | bool = True) -> dict[str, Any]:
@@ -113,6 +141,10 @@ def order_view(order: Order, invoice: Invoice | None | bool = True) -> dict[str,
             db.select(Invoice).where(Invoice.order_id == order.id)
         ).scalar_one_or_none()
     plan = db.session.get(TrainingPlan, order.plan_id)
+    return _view(order, plan.title if plan else None, invoice or None)
+
+
+def _view(order: Order | sa.Row, plan_title: str | None, invoice: Invoice | None) -> dict[str, Any]:
     return {
         "out_trade_no": order.out_trade_no,
         "kind": order.kind,
@@ -122,7 +154,7 @@ def order_view(order: Order, invoice: Invoice | None | bool = True) -> dict[str,
         "unit_price": order.unit_price_fen,
         "quantity": order.quantity,
         "plan_id": order.plan_id,
-        "plan_title": plan.title if plan else None,
+        "plan_title": plan_title,
         "description": order.description,
         "created_at": order.created_at.isoformat(),
         "expires_at": order.expires_at.isoformat(),
@@ -133,7 +165,38 @@ def order_view(order: Order, invoice: Invoice | None | bool = True) -> dict[str,
 
 
 def order_detail(trainee_id: int, out_trade_no: str) -> dict[str, Any]:
-    return order_view(get_own_order(trainee_id, out_trade_no))
+    """The order as `order_view` shapes it, in one query when it has no invoice: the 1 s
+    poll of the waiting page runs this while the cashier is open."""
+    row = read(_detail_statement(), {"no": out_trade_no}).first()
+    require_owner(row.payer_id if row is not None else None, trainee_id)
+    invoice = db.session.get(Invoice, row.invoice_id) if row.invoice_id is not None else None
+    return _view(row, row.plan_title, invoice)
+
+
+@cache
+def _detail_statement() -> sa.Select:
+    return (
+        sa.select(
+            Order.payer_id,
+            Order.out_trade_no,
+            Order.kind,
+            Order.status,
+            Order.amount_fen,
+            Order.unit_price_fen,
+            Order.quantity,
+            Order.plan_id,
+            Order.description,
+            Order.created_at,
+            Order.expires_at,
+            Order.success_time,
+            Order.transaction_id,
+            TrainingPlan.title.label("plan_title"),
+            Invoice.id.label("invoice_id"),
+        )
+        .outerjoin(TrainingPlan, TrainingPlan.id == Order.plan_id)
+        .outerjoin(Invoice, Invoice.order_id == Order.id)
+        .where(Order.out_trade_no == sa.bindparam("no"))
+    )
 
 
 def list_orders(trainee_id: int) -> list[dict[str, Any]]:

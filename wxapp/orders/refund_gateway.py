@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import cache
 
 import redis
 import sqlalchemy as sa
 
 from models import Order, Refund, RefundStatus, db
+from wxapp.infra.dbutil import read
 from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders.refunds import REASON_TEXT, UPDATED, apply_refund, forget_entitlements
 from wxapp.pay.client import PayClient, PayGatewayError
@@ -66,17 +68,28 @@ def submit_pending(
     limit: int = 500,
 ) -> int:
     """Ask WeChat Pay for the PENDING refunds (of one order, or all older than `older_than`)."""
-    query = db.select(Refund.id).where(Refund.status == RefundStatus.PENDING)
-    if order_id is not None:
-        query = query.where(Refund.order_id == order_id)
+    if order_id is not None:  # after each payment notification: built once
+        ids = list(read(_pending_of_order(), {"order": order_id, "limit": limit}).scalars())
     else:
-        query = query.where(Refund.created_at <= now - older_than)
-    ids = list(db.session.execute(query.order_by(Refund.id).limit(limit)).scalars())
+        query = db.select(Refund.id).where(
+            Refund.status == RefundStatus.PENDING, Refund.created_at <= now - older_than
+        )
+        ids = list(db.session.execute(query.order_by(Refund.id).limit(limit)).scalars())
     submitted = 0
     for refund_id in ids:
         if submit(client, refund_id, now, r) != RefundStatus.PENDING:
             submitted += 1
     return submitted
+
+
+@cache
+def _pending_of_order() -> sa.Select:
+    return (
+        sa.select(Refund.id)
+        .where(Refund.status == RefundStatus.PENDING, Refund.order_id == sa.bindparam("order"))
+        .order_by(Refund.id)
+        .limit(sa.bindparam("limit"))
+    )
 
 
 def query_processing(

@@ -25,12 +25,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import redis
 import sqlalchemy as sa
 
 from models import Invoice, InvoiceStatus, Order, OrderStatus, db
+from wxapp.infra.dbutil import read
 from wxapp.infra.observability import PAYMENTS
 from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders import refund_gateway, refunds
@@ -178,18 +180,20 @@ def handle_notification(
     if event != "TRANSACTION.SUCCESS":
         return IGNORED
     source = f"notify:{envelope.get('id') or tx.get('transaction_id')}"
+    no = str(tx.get("out_trade_no"))
     with transaction():
         result = apply_transaction(tx, source, client.mchid, client.appid, now)
+        # The order's id, for its invoice and its refunds: read here, on the connection the
+        # payment holds, rather than on one taken from the pool again after the commit.
+        order_id = _order_id(no) if result in (PAID, DUPLICATE) else None
     if result != PAID:  # paid ones are counted when their commit lands (wxapp/outbox.py)
         PAYMENTS.labels(outcome=result).inc()
+    if order_id is None:
+        return result
     if result == PAID:
-        issue_after_payment(str(tx.get("out_trade_no")), issuer, now)
-    if result in (PAID, DUPLICATE):  # a retried notification also retries a failed refund
-        order_id = db.session.execute(
-            db.select(Order.id).where(Order.out_trade_no == str(tx.get("out_trade_no")))
-        ).scalar_one_or_none()
-        if order_id is not None:
-            refund_gateway.submit_pending(client, now, order_id=order_id, r=r)
+        _issue_invoice(order_id, no, issuer, now)
+    # A retried notification also retries a failed refund.
+    refund_gateway.submit_pending(client, now, order_id=order_id, r=r)
     return result
 
 
@@ -210,12 +214,26 @@ def _refund_notification(
 def issue_after_payment(out_trade_no: str, issuer: InvoiceIssuer | None, now: datetime) -> None:
     """Issue an invoice requested at purchase (its own transaction, after the payment's);
     a failure is rolled back, logged and retried by reconciliation."""
-    order_id = db.session.execute(
-        db.select(Order.id).where(Order.out_trade_no == out_trade_no)
-    ).scalar_one_or_none()
-    if order_id is None:
-        return
+    order_id = _order_id(out_trade_no)
+    if order_id is not None:
+        _issue_invoice(order_id, out_trade_no, issuer, now)
+
+
+def _issue_invoice(
+    order_id: int, out_trade_no: str, issuer: InvoiceIssuer | None, now: datetime
+) -> None:
     try:
         issue_requested(order_id, issuer, now)
     except Exception:  # issue_requested's transaction() has rolled back
         log.exception("issuing the invoice of order %s failed; reconcile retries", out_trade_no)
+
+
+def _order_id(out_trade_no: str) -> int | None:
+    return read(_order_id_statement(), {"no": out_trade_no}).scalar_one_or_none()
+
+
+@cache
+def _order_id_statement() -> sa.Select:
+    # Built once: on the notification's path building statements cost more CPU than
+    # PostgreSQL's running them (docs/performance.md).
+    return sa.select(Order.id).where(Order.out_trade_no == sa.bindparam("no"))

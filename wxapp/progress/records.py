@@ -23,7 +23,7 @@ from models import (
     TrainingPlan,
     db,
 )
-from wxapp.infra.dbutil import dialect_insert
+from wxapp.infra.dbutil import dialect_insert, read
 
 
 @dataclass(frozen=True)
@@ -35,16 +35,6 @@ class StoredChapter:
     intervals: list[list[int]]
     position: int
     completed: bool
-
-
-def read(statement: sa.Executable, params: dict[str, Any]) -> sa.CursorResult[Any]:
-    """Run a prebuilt column select on the session's connection, in its transaction.
-
-    Not through Session.execute: these statements select columns, not entities, so the
-    ORM's per-execution work (its compile state, its result set-up) buys nothing, and on
-    the arrival path it cost about 0.2 ms of CPU a query, a third of the query's own cost.
-    """
-    return db.session.connection().execute(statement, params)
 
 
 def trainee_progress(trainee_id: int | sa.BindParameter) -> sa.ColumnElement[bool]:
