@@ -13,8 +13,10 @@ async function issueFor(planId, refresh) {
   try {
     const cert = await issue(planId);
     toast(refresh ? '证书已刷新' : '证书已生成');
+    // Drawn again before the print page opens, so that 返回 shows the new certificate even
+    // when the browser restores this page as it was left (its back-forward cache).
+    await load();
     if (!refresh && cert?.printUrl) setTimeout(() => open(cert.printUrl), 800);
-    else await load();
   } catch (err) {
     if (err.redirecting) return;
     await alertDialog(err.message, refresh ? '无法刷新证书' : '暂不能打印证书');
