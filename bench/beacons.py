@@ -1,6 +1,7 @@
 """Benchmark of the progress beacon against a bare route of the same app, under gunicorn.
 
     .venv/bin/python -m bench.beacons [--learners 12000] [--connections 64] [--seconds 5]
+                                      [--server gunicorn|granian]
 
 Starts, on their own database and Redis index (BENCH_DATABASE_URL, default
 postgresql://postgres@127.0.0.1:5432/wxapp_bench_h2; BENCH_REDIS_URL, default
@@ -35,7 +36,7 @@ import redis
 import sqlalchemy as sa
 
 from bench.procstat import children, children_cpu, cpu_seconds, postgres_pids
-from bench.stack import free_port, reset_database, wait_for
+from bench.stack import free_port, reset_database, server_argv, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -215,6 +216,12 @@ def main() -> None:
         help="gunicorn worker class (gevent needs gevent installed)",
     )
     parser.add_argument(
+        "--server",
+        choices=("gunicorn", "granian"),
+        default="gunicorn",
+        help="granian: its WSGI workers, --gthreads blocking threads each",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=3, help="bare and beacon runs alternate, this many times"
     )
     opts = parser.parse_args()
@@ -230,6 +237,11 @@ def main() -> None:
     learners = seed(opts.learners)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    if opts.server == "granian":
+        web = server_argv("granian", port, opts.workers, opts.gthreads, "bench.app:app")
+    else:
+        web = [str(BIN / "gunicorn"), *gunicorn, "--bind", f"127.0.0.1:{port}"]
+        web += ["--log-level", "warning", "bench.app:app"]
     procs = []
     with tempfile.TemporaryDirectory() as tmp:
         learners_lua = Path(tmp) / "learners.lua"
@@ -237,15 +249,7 @@ def main() -> None:
         try:
             procs.append(
                 subprocess.Popen(
-                    [
-                        str(BIN / "gunicorn"),
-                        *gunicorn,
-                        "--bind",
-                        f"127.0.0.1:{port}",
-                        "--log-level",
-                        "warning",
-                        "bench.app:app",
-                    ],
+                    web,
                     cwd=ROOT,
                     env=env(),
                 )
@@ -276,7 +280,7 @@ def main() -> None:
                 BEACONS: lambda n: [*beacon_args, str(n * 10**6)],
             }
             parts = {
-                "gunicorn workers": lambda: children(procs[0].pid),
+                "web workers": lambda: children(procs[0].pid),
                 "flusher": lambda: [procs[1].pid],
                 "postgres (bench db)": lambda: postgres_pids(DB_NAME),
                 "redis-server (shared)": lambda: [redis_pid],
@@ -303,14 +307,14 @@ def main() -> None:
                 p.send_signal(signal.SIGTERM)
             for p in procs:
                 p.wait(15)
-    if not report(opts, gunicorn, runs, cpu, dirty):
+    if not report(opts, web[:-1], runs, cpu, dirty):
         raise SystemExit(1)
 
 
-def report(opts, gunicorn: list[str], runs: dict, cpu: dict, dirty: int) -> bool:
+def report(opts, web: list[str], runs: dict, cpu: dict, dirty: int) -> bool:
     """Print the figures; False when some request was refused (the figures do not hold)."""
     print(
-        f"gunicorn {' '.join(gunicorn)}; wrk -t{opts.threads} -c{opts.connections}; "
+        f"{' '.join(Path(a).name if a.startswith('/') else a for a in web)}; wrk -t{opts.threads} -c{opts.connections}; "
         f"{opts.rounds} x {opts.seconds}s each; {opts.learners} learners; "
         f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}"
     )

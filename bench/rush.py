@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.rush [--steps 1000,2000,4000,8000] [--step-seconds 60]
                                    [--buy-share 0.05] [--login-share 0.1] [--clicks-per-s 5]
-                                   [--layout]
+                                   [--layout] [--server gunicorn|granian]
 
 Starts the service as production runs it (bench/stack.py: gunicorn 3 gthread workers x 4
 threads with PROXY_COUNT=1, the flusher, the notification worker, PostgreSQL, Redis; the
@@ -18,6 +18,9 @@ Prints per endpoint requests/s, p50/p99 and errors over the whole run; per step 
 learners, beacons/s, beacon p50/p99 and the CPU the server and this client used; the
 learners one machine carries with beacon p99 under 100 ms; and what the workers did
 (flushed, pushed). See docs/performance.md.
+
+With --server granian the service's web processes are granian's WSGI workers (as many,
+with as many blocking threads) instead of gunicorn's, everything else the same.
 
 With --layout it builds the scale-out layout instead (scripts/cluster/layout.py: nginx in
 front of two app nodes, Redis Cluster, PostgreSQL with a streaming replica) with the
@@ -224,6 +227,7 @@ def main() -> None:
     parser.add_argument("--buy-share", type=float, default=0.05)
     parser.add_argument("--login-share", type=float, default=0.1)
     parser.add_argument("--clicks-per-s", type=float, default=5)
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
     parser.add_argument("--connections", type=int, default=256, help="client connection pool")
     parser.add_argument(
         "--chapter-seconds",
@@ -243,14 +247,14 @@ def main() -> None:
     if opts.layout:
         run_on_layout(opts)
         return
-    stack = Stack(DATABASE_URL, REDIS_URL)
+    stack = Stack(DATABASE_URL, REDIS_URL, server=opts.server)
     db_name = sa.engine.make_url(DATABASE_URL).database or ""
     reset_database(DATABASE_URL, stack.env())
     with closing(redis.Redis.from_url(REDIS_URL)) as r:
         r.flushdb()
     seeded = seed(stack.env(), max(opts.steps), opts.chapter_seconds, resume=True)
     print(
-        f"commit {commit()}; {os.cpu_count()} CPUs; gunicorn {stack.workers} gthread workers x "
+        f"commit {commit()}; {os.cpu_count()} CPUs; {stack.server} {stack.workers} workers x "
         f"{stack.threads} threads; steps {opts.steps} x {opts.step_seconds:.0f}s; "
         f"buy {opts.buy_share:.0%}, password login {opts.login_share:.0%}, "
         f"{opts.clicks_per_s}/s menu clicks; chapters of {opts.chapter_seconds} s",

@@ -45,6 +45,23 @@ COURSES = 4
 WORKERS, THREADS = 3, 4  # docs/performance.md's recommendation for 2 cores
 
 
+def server_argv(server: str, port: int, workers: int, threads: int, app: str) -> list[str]:
+    """The command that serves `app` on 127.0.0.1:`port`: gunicorn's gthread workers (what
+    production runs), or granian's WSGI workers with as many blocking threads, the
+    alternative the rush measures (docs/performance.md)."""
+    if server == "granian":
+        return [
+            *(str(BIN / "granian"), "--interface", "wsgi", "--workers", str(workers)),
+            *("--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port)),
+            *("--log-level", "warning", app),
+        ]
+    return [
+        *(str(BIN / "gunicorn"), "--workers", str(workers), "--worker-class", "gthread"),
+        *("--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"),
+        app,
+    ]
+
+
 def free_port() -> int:
     with closing(socket.socket()) as s:
         s.bind(("127.0.0.1", 0))
@@ -82,6 +99,7 @@ class Stack:
     sandbox_port: int = field(default_factory=free_port)
     workers: int = WORKERS
     threads: int = THREADS
+    server: str = "gunicorn"  # or "granian": the web server of the service (not the sandbox)
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -117,32 +135,16 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def _gunicorn(self, name: str, port: int, workers: int, threads: int) -> None:
-        self._spawn(
-            name,
-            [
-                str(BIN / "gunicorn"),
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(threads),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "wsgi:app",
-            ],
-        )
+    def _serve(self, name: str, port: int, workers: int, threads: int, server: str) -> None:
+        self._spawn(name, server_argv(server, port, workers, threads, "wsgi:app"))
         wait_for(f"http://127.0.0.1:{port}/healthz")
 
     def start_web(self) -> None:
-        self._gunicorn("web", self.port, self.workers, self.threads)
+        self._serve("web", self.port, self.workers, self.threads, self.server)
 
     def start_sandbox(self) -> None:
         """WeChat's side: one process, enough threads for slow answers (slow_ms)."""
-        self._gunicorn("sandbox", self.sandbox_port, 1, 32)
+        self._serve("sandbox", self.sandbox_port, 1, 32, "gunicorn")
 
     def start_flusher(self) -> None:
         self._spawn("flusher", [str(BIN / "flask"), "--app", "wsgi", "progress", "flush"])
