@@ -162,7 +162,7 @@ def _prepay(
     if not value:
         raise ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
     with transaction():
-        kept = db.session.connection().execute(
+        kept = read(
             _keep_statement(field),
             {
                 "no": out_trade_no,

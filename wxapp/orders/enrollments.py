@@ -63,9 +63,6 @@ def enroll_paid(
     held a paid enrollment: for a paid order, members who paid twice. Never commits."""
     if not trainee_ids:
         return []
-    # The statements below run on the session's connection, which does not autoflush as
-    # Session.execute does: what the caller added (a course completion, say) goes first.
-    db.session.flush()
     statement = _enroll_statement(db.session.get_bind().dialect.name)
     rows = [
         {
@@ -78,7 +75,7 @@ def enroll_paid(
         }
         for tid in trainee_ids
     ]
-    entitled = [row[0] for row in db.session.connection().execute(statement, rows)]
+    entitled = [row[0] for row in read(statement, rows)]
     recount_learned(entitled, plan_id, now)
     return entitled
 

@@ -19,7 +19,7 @@ def get_own_order(trainee_id: int, out_trade_no: str) -> Order:
 
 def require_owner(payer_id: int | None, trainee_id: int) -> None:
     """404 unless the order (its payer, None when there is no such order) is the trainee's."""
-    if payer_id is None or payer_id != trainee_id:
+    if payer_id != trainee_id:
         raise order_not_found()
 
 

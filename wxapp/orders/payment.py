@@ -87,7 +87,7 @@ def apply_transaction(
         record_anomaly(source_id, reason or "unknown_order", tx, now)
         return REFUSED
     was_closed = order.status == OrderStatus.CLOSED
-    updated = db.session.connection().execute(
+    updated = read(
         _pay_statement(),
         {
             "order_id": order.id,

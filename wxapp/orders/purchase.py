@@ -79,7 +79,7 @@ def new_order(
     )
     db.session.add(order)
     db.session.flush()
-    db.session.connection().execute(
+    read(
         sa.insert(OrderItem.__table__),
         [{"order_id": order.id, "trainee_id": t} for t in trainee_ids],
     )
