@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pypdf
 import pytest
 
-from models import db
+from models import Order, db
 from tests import paysign
 from tests.factories import make_order, make_plan, make_trainee
 
@@ -78,6 +78,21 @@ def test_no_modification_after_fifteen_days(client, clock, paid_order):
     clock.advance(timedelta(days=15, minutes=1).total_seconds())
     res = client.put(f"/api/invoices/{first['id']}", json=COMPANY)
     assert res.status_code == 409 and "15 日内可修改发票 1 次" in res.json["message"]
+
+
+def test_no_modification_once_the_order_is_refunded(app, client, paid_order):
+    """A refunded order's invoice is not re-issued under a new number by 修改."""
+    first = client.post(f"/api/orders/{paid_order['no']}/invoice", json=PERSON).json
+    with app.app_context():
+        order = db.session.execute(
+            db.select(Order).where(Order.out_trade_no == paid_order["no"])
+        ).scalar_one()
+        order.status = "REFUND"
+        db.session.commit()
+    res = client.put(f"/api/invoices/{first['id']}", json=COMPANY)
+    assert res.status_code == 409 and "已退款，不能修改发票" in res.json["message"]
+    invoice = client.get(f"/api/orders/{paid_order['no']}").json["invoice"]
+    assert invoice["number"] == first["number"] and invoice["title"] == "张三"
 
 
 def test_someone_elses_invoice_is_not_found(client, paid_order):

@@ -119,9 +119,15 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
 
 
 def attach_request(order: Order, req: InvoiceRequest, now: datetime) -> Invoice:
-    """Record (or replace) the not-yet-issued request on an order; adds, never commits."""
+    """Record (or replace) the not-yet-issued request on an order; adds, never commits.
+    The caller holds the order's row lock (`lock_order`) when the order may be paid, so
+    two requests at once cannot both find no invoice; the invoice's own row is locked
+    here, as every change of an invoice holds it (see `issue_requested`)."""
     invoice = db.session.execute(
-        db.select(Invoice).where(Invoice.order_id == order.id)
+        db.select(Invoice)
+        .where(Invoice.order_id == order.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if invoice is None:
         invoice = Invoice(order_id=order.id, trainee_id=order.payer_id, created_at=now)
@@ -184,20 +190,28 @@ def request_invoice(
     now: datetime,
 ) -> dict[str, Any]:
     """以后申请 on a paid order, or 立即申请 on an unpaid one (issued when it is paid)."""
-    order = get_own_order(trainee_id, out_trade_no)
-    if order.status in (OrderStatus.CLOSED, OrderStatus.REFUND):
-        raise Conflict("订单已关闭或已退款，不能申请发票", code="order_not_payable")
-    if order.status == OrderStatus.SUCCESS:
-        check_apply_window(order.success_time or now, now)
     with transaction():
+        # Locked, and its status read under the lock: a double tap of 申请 waits here and
+        # then finds the first one's invoice issued (409), not a second row to insert.
+        order = lock_order(get_own_order(trainee_id, out_trade_no))
+        if order.status in (OrderStatus.CLOSED, OrderStatus.REFUND):
+            raise Conflict("订单已关闭或已退款，不能申请发票", code="order_not_payable")
+        if order.status == OrderStatus.SUCCESS:
+            check_apply_window(order.success_time or now, now)
         invoice = attach_request(order, req, now)
         if order.status == OrderStatus.SUCCESS:
             _issue(invoice, order, issuer, now)
     return invoice_view(invoice)
 
 
-def _own_invoice(trainee_id: int, invoice_id: int) -> Invoice:
-    invoice = db.session.get(Invoice, invoice_id)
+def lock_order(order: Order) -> Order:
+    """The order, reloaded under its row lock (inside the caller's transaction)."""
+    db.session.refresh(order, with_for_update=True)
+    return order
+
+
+def _own_invoice(trainee_id: int, invoice_id: int, *, lock: bool = False) -> Invoice:
+    invoice = db.session.get(Invoice, invoice_id, with_for_update=lock, populate_existing=lock)
     if invoice is None or invoice.trainee_id != trainee_id:
         raise NotFound("发票不存在", code="invoice_not_found")
     return invoice
@@ -211,13 +225,16 @@ def modify_invoice(
     now: datetime,
 ) -> dict[str, Any]:
     """Change an invoice: freely while only requested; once, within 15 days, once issued."""
-    invoice = _own_invoice(trainee_id, invoice_id)
-    order = db.session.get(Order, invoice.order_id)
-    issued = invoice.status == InvoiceStatus.ISSUED
-    if issued:
-        check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
     with transaction():
+        # The window and the count are checked under the invoice's row lock: two 修改 sent
+        # at once would otherwise both find it unmodified and re-issue it twice.
+        invoice = _own_invoice(trainee_id, invoice_id, lock=True)
+        order = db.session.get(Order, invoice.order_id)
+        if order is None or order.status in (OrderStatus.CLOSED, OrderStatus.REFUND):
+            raise Conflict("订单已关闭或已退款，不能修改发票", code="order_not_payable")
+        issued = invoice.status == InvoiceStatus.ISSUED
         if issued:
+            check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
             invoice.status = InvoiceStatus.REQUESTED  # re-issued below under a new number
         invoice = attach_request(order, req, now)
         if issued:
@@ -244,10 +261,14 @@ def issue_requested(order_id: int, issuer: InvoiceIssuer | None, now: datetime) 
         invoice_id = read(_requested_statement(), {"order": order_id}).scalar_one_or_none()
         if invoice_id is None:
             return False
-        invoice = db.session.get(Invoice, invoice_id)
+        # The notification and reconciliation can both reach here for one order: under
+        # the invoice's row lock the later one waits, then finds it issued. Without the
+        # lock the tax platform would be asked twice and give two numbers.
+        invoice = db.session.get(Invoice, invoice_id, with_for_update=True, populate_existing=True)
         order = db.session.get(Order, order_id)
         if (
             invoice is None
+            or invoice.status != InvoiceStatus.REQUESTED
             or order is None
             or order.status != OrderStatus.SUCCESS
             or issuer is None
