@@ -70,6 +70,9 @@ class PaymentSucceeded(Event):
     description: str
     amount_fen: int
     quantity: int
+    # Members who had already bought the plan: their share is refunded (None in rows
+    # written before this field, read as none).
+    already_enrolled: int | None = None
 
     @property
     def subject(self) -> str:

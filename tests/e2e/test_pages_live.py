@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from models import Enrollment, db
+from models import Enrollment, Refund, db
 from tests.e2e.conftest import login, require_routes, seed, wait_for
-from tests.factories import make_id_number, make_plan, make_trainee, make_unit
+from tests.factories import make_id_number, make_order, make_plan, make_trainee, make_unit
 from wxapp.orders.enrollments import grant_enrollment
 
 
@@ -75,6 +75,44 @@ def test_orders_page_lists_a_real_order(phone, site):
     assert "2025年专业科目培训项目（工程建设）" in text
     assert "待支付" in text and "¥90.00" in text and "继续支付" in text
     phone.shot("orders-live")
+
+
+def test_orders_page_shows_what_went_back(phone, site):
+    """A group order with one member's share refunded keeps 申请开票 for the rest; an order
+    being refunded in full shows 退款中 and offers no invoice."""
+    require_routes(site, ("GET", "/api/me/orders"))
+
+    def build():
+        payer, member = make_trainee(name="单位经办人"), make_trainee(name="学员甲")
+        plan = make_plan(year=2025)
+        now = datetime(2025, 6, 16, 2, 0, tzinfo=UTC)
+        group = make_order(payer, plan, now, [payer, member])
+        alone = make_order(payer, make_plan(year=2025), now)
+        for order, status in ((group, "SUCCESS"), (alone, "PROCESSING")):
+            order.status, order.success_time = "SUCCESS", now
+            order.transaction_id = f"42{order.id:026d}"
+            db.session.add(
+                Refund(
+                    out_refund_no=f"{order.out_trade_no}R01",
+                    order_id=order.id,
+                    amount_fen=order.unit_price_fen,
+                    reason="already_enrolled",
+                    requested_by="system",
+                    status=status,
+                )
+            )
+        return {"phone": payer.phone, "group": group.out_trade_no, "alone": alone.out_trade_no}
+
+    data = seed(site, build)
+    login(phone, data["phone"])
+    page = phone.open("/h5/orders")
+    group = page.locator(f'.order-card[data-order-no="{data["group"]}"]')
+    assert "已退款 ¥90.00" in group.inner_text()
+    assert group.get_by_role("button", name="申请开票").count() == 1
+    alone = page.locator(f'.order-card[data-order-no="{data["alone"]}"]')
+    assert "退款中 ¥90.00（原路退回）" in alone.inner_text()
+    assert alone.get_by_role("button", name="申请开票").count() == 0
+    phone.shot("orders-refunds")
 
 
 def test_certificate_from_a_complete_plan_and_the_personal_info_it_needs(phone, site):

@@ -27,11 +27,14 @@ from models import (
 from tests import paysign
 from tests.factories import make_binding, make_order, make_plan, make_trainee
 from wxapp.errors import Conflict
+from wxapp.notifications.worker import Worker
 from wxapp.orders import refund_requests
 from wxapp.orders.enrollments import grant_enrollment
 from wxapp.progress.store import entitlement_key
-from wxapp.sandbox import pay_store
+from wxapp.sandbox import oa_state, pay_store
 from wxapp.sandbox.pay_keys import platform_headers, sandbox_pay_keys
+
+PERSON = {"title_type": "个人", "title": "张三", "email": "zs@example.cn"}
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 15) -> bool:
@@ -138,16 +141,18 @@ def resend(live_server, body: str) -> int:
 def people(app):
     with app.app_context():
         payer = make_trainee(name="单位经办人")
-        make_binding(payer)
+        payer_openid = make_binding(payer).openid
         alone = make_trainee(name="自己买过")
-        make_binding(alone)
+        alone_openid = make_binding(alone).openid
         other = make_trainee(name="王五")
         plan = make_plan()
         db.session.commit()
         ids = {
             "payer": payer.id,
             "payer_no": payer.id_number,
+            "payer_openid": payer_openid,
             "alone": alone.id,
+            "alone_openid": alone_openid,
             "alone_no": alone.id_number,
             "other": other.id,
             "other_no": other.id_number,
@@ -157,19 +162,25 @@ def people(app):
         return ids
 
 
+def open_group_payment(url: str, unit: requests.Session, ids: dict) -> tuple[str, dict]:
+    """The unit's payer orders the plan for the one who bought alone and the other, and
+    opens WeChat Pay: the group order's number and the cashier's parameters."""
+    login(url, unit, ids["payer_no"])
+    group = unit.post(
+        f"{url}/api/group-orders",
+        json={"plan_id": ids["plan"], "id_numbers": f"{ids['alone_no']}\n{ids['other_no']}"},
+    ).json()
+    group_no = group["order"]["out_trade_no"]
+    assert group["order"]["amount"] == 2 * 9000
+    return group_no, unit.post(f"{url}/api/orders/{group_no}/pay", json={}).json()["params"]
+
+
 def test_a_group_order_paid_after_a_member_bought_alone_refunds_that_share(live_server):
     app, url = live_server.app, live_server.url
     ids = people(app)
     with requests.Session() as unit, requests.Session() as member:
         # The unit's payer makes the group order and opens the payment (the prepay exists).
-        login(url, unit, ids["payer_no"])
-        group = unit.post(
-            f"{url}/api/group-orders",
-            json={"plan_id": ids["plan"], "id_numbers": f"{ids['alone_no']}\n{ids['other_no']}"},
-        ).json()
-        group_no = group["order"]["out_trade_no"]
-        assert group["order"]["amount"] == 2 * 9000
-        params = unit.post(f"{url}/api/orders/{group_no}/pay", json={}).json()["params"]
+        group_no, params = open_group_payment(url, unit, ids)
 
         # Meanwhile one member buys the plan alone and pays.
         login(url, member, ids["alone_no"])
@@ -219,6 +230,59 @@ def test_a_group_order_paid_after_a_member_bought_alone_refunds_that_share(live_
     assert len(anomalies(app)) == 1
     assert pay_store.load(r, group_no)["refunded"] == 9000
     assert enrollments(app, ids["plan"])[ids["alone"]] == ("paid", alone_no)
+
+    # The payer is told what the payment bought: one of the two had the plan already.
+    assert pushed_plans(app, ids["payer_openid"]) == ["1人已购买过，其费用将退回"]
+    # 我的订单 shows the share paid back; an invoice is for the member kept, not for both.
+    with requests.Session() as unit:
+        login(url, unit, ids["payer_no"])
+        mine = {o["out_trade_no"]: o for o in unit.get(f"{url}/api/me/orders").json()["items"]}
+        assert (mine[group_no]["refunded"], mine[group_no]["refunding"]) == (9000, 0)
+        assert mine[group_no]["status_text"] == "支付成功"
+        invoice = unit.post(f"{url}/api/orders/{group_no}/invoice", json=PERSON)
+        assert invoice.status_code == 201 and invoice.json()["amount"] == 9000
+
+
+def pushed_plans(app, openid: str) -> list[str]:
+    """The 项目 line of each payment message the notification worker sends to `openid`."""
+    Worker(app, app.extensions["wechat"]).drain()
+    return [
+        m["data"]["thing2"]["value"]
+        for m in oa_state.inbox(app.extensions["redis"], openid)
+        if m["template_id"] == "sbx_tpl_payment_succeeded"
+    ]
+
+
+def test_a_trainee_whose_unit_paid_first_is_told_their_own_payment_goes_back(live_server):
+    """They opened WeChat Pay for themselves (asking for an invoice with it); their unit's
+    group order covering them is paid first; their cashier still takes the money. The
+    whole payment goes back, the push says so rather than 支付成功 with the plan, and no
+    invoice is issued for money refunded."""
+    app, url = live_server.app, live_server.url
+    ids = people(app)
+    with requests.Session() as unit, requests.Session() as member:
+        login(url, member, ids["alone_no"])
+        alone = member.post(f"{url}/api/orders", json={"plan_id": ids["plan"], "invoice": PERSON})
+        alone_no = alone.json()["out_trade_no"]
+        own = member.post(f"{url}/api/orders/{alone_no}/pay", json={}).json()["params"]
+
+        group_no, params = open_group_payment(url, unit, ids)
+        cashier_pay(url, unit, params)
+        assert wait_for(lambda: order_status(app, group_no) == "SUCCESS")
+        cashier_pay(url, member, own)
+
+        assert wait_for(lambda: order_status(app, alone_no) == "REFUND")
+        mine = member.get(f"{url}/api/orders/{alone_no}").json()
+        assert (mine["status_text"], mine["refunded"], mine["amount"]) == ("已退款", 9000, 9000)
+        assert mine["invoice"]["status"] == "refused" and mine["invoice"]["number"] is None
+        assert "已全部退款" in mine["invoice"]["refusal_reason"]
+    assert enrollments(app, ids["plan"])[ids["alone"]] == ("paid", group_no)
+    assert pushed_plans(app, ids["alone_openid"]) == ["您已购买该项目，本次费用将原路退回"]
+    assert pushed_plans(app, ids["payer_openid"]) == [plan_title(app, ids["plan"])]
+
+
+def plan_title(app, plan_id: int) -> str:
+    return read(app, lambda: db.session.get(TrainingPlan, plan_id).title)
 
 
 def test_operator_refunds_a_members_share_then_the_rest(live_server):

@@ -38,7 +38,7 @@ from wxapp.console import audit
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders import refund_gateway
-from wxapp.orders.invoices import check_modify_window, parse_invoice_request
+from wxapp.orders.invoices import check_modify_window, invoice_amount, parse_invoice_request
 from wxapp.orders.refund_requests import record_requested_refund, refund_view
 from wxapp.orders.refunds import apply_refund, forget_entitlements
 from wxapp.pay.client import PayClient, PayGatewayError
@@ -107,6 +107,7 @@ def _summary(invoice: Invoice) -> dict[str, Any]:
         "title": invoice.title,
         "tax_number": invoice.tax_number,
         "email": invoice.email,
+        "amount_fen": invoice.amount_fen,
         "number": invoice.number,
         "refusal_reason": invoice.refusal_reason,
         "modified_count": invoice.modified_count,
@@ -125,6 +126,7 @@ def issue_invoice(invoice_id: int, number: str | None, pdf: bytes | None, now: d
         if order is None or order.status != OrderStatus.SUCCESS:
             raise Conflict("订单尚未支付（或已退款），不能开票", code="order_not_paid")
         before = _summary(invoice)
+        invoice.amount_fen = invoice_amount(order)  # less any share refunded since the request
         invoice.number = number
         invoice.pdf = pdf
         invoice.status = InvoiceStatus.ISSUED

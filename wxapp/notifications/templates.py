@@ -6,7 +6,8 @@ as "logical=wechat_key" pairs, because the keys (`thing2`, `amount3`, ...) are f
 the template chosen there, not by us. The link goes through 网页授权 to the H5 page.
 
 Each renderer takes the event class of `wxapp.events` the worker parsed the row into:
-- `PaymentSucceeded`: order number, plan title, amount (分 shown as 元);
+- `PaymentSucceeded`: order number, plan title, amount (分 shown as 元); when members had
+  already bought the plan, what is refunded instead of the title;
 - `CourseLearned`: course title, its 学时, and the plan's 学时 done/required
   ("计划已完成30/60学时"); only a course that counted toward no paid plan says
   "请查看我的进度" instead;
@@ -113,12 +114,20 @@ def yuan_text(amount_fen: int) -> str:
     return f"{yuan(amount_fen)}元"
 
 
+ALREADY_BOUGHT = "您已购买该项目，本次费用将原路退回"
+
+
 def _payment(event: events.PaymentSucceeded) -> dict[str, str]:
-    return {
-        "order_no": event.out_trade_no,
-        "plan": event.plan_title,
-        "amount": yuan_text(event.amount_fen),
-    }
+    # A payment for members who had all bought the plan already opens nothing: saying
+    # only 支付成功 with the plan would tell them it did. The amount is still what was paid.
+    twice = event.already_enrolled or 0
+    if twice >= event.quantity:
+        plan = ALREADY_BOUGHT
+    elif twice:
+        plan = f"{twice}人已购买过，其费用将退回"
+    else:
+        plan = event.plan_title
+    return {"order_no": event.out_trade_no, "plan": plan, "amount": yuan_text(event.amount_fen)}
 
 
 def _course(event: events.CourseLearned) -> dict[str, str]:

@@ -24,6 +24,7 @@ from wxapp.infra.dbutil import read
 from wxapp.infra.transaction import transaction
 from wxapp.orders.invoice_issuer import InvoiceData, InvoiceIssuer
 from wxapp.orders.ownership import get_own_order
+from wxapp.orders.refund_rule import net_amount
 from wxapp.orders.uscc import is_valid_uscc
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def attach_request(order: Order, req: InvoiceRequest, now: datetime) -> Invoice:
     The caller holds the order's row lock (`lock_order`) when the order may be paid, so
     two requests at once cannot both find no invoice; the invoice's own row is locked
     here, as every change of an invoice holds it (see `issue_requested`)."""
+    amount = order.amount_fen if order.status == OrderStatus.NOTPAY else invoice_amount(order)
     invoice = db.session.execute(
         db.select(Invoice)
         .where(Invoice.order_id == order.id)
@@ -138,7 +140,7 @@ def attach_request(order: Order, req: InvoiceRequest, now: datetime) -> Invoice:
     invoice.title = req.title
     invoice.tax_number = req.tax_number
     invoice.email = req.email
-    invoice.amount_fen = order.amount_fen
+    invoice.amount_fen = amount
     invoice.status = InvoiceStatus.REQUESTED
     invoice.refusal_reason = None
     invoice.updated_at = now
@@ -157,7 +159,29 @@ def drop_request(order: Order) -> None:
     )
 
 
+ALL_REFUNDED = "订单费用已全部退款或正在退款，不能开具发票"
+
+
+def invoice_amount(order: Order) -> int:
+    """The amount an invoice of this paid order is for: what the payer keeps paid. A member
+    who had already bought the plan has their share refunded, so a group order's invoice
+    is for the others only; nothing kept, no invoice."""
+    amount = net_amount(order)
+    if amount <= 0:
+        raise Conflict(ALL_REFUNDED, code="order_refunded")
+    return amount
+
+
 def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: datetime) -> None:
+    # Asked at purchase, the request waited for the payment; a double payment's refund is
+    # recorded with it, so the amount is settled only now.
+    kept = net_amount(order)
+    if kept <= 0:
+        invoice.status = InvoiceStatus.REFUSED
+        invoice.refusal_reason = ALL_REFUNDED
+        invoice.updated_at = now
+        return
+    invoice.amount_fen = kept
     if issuer is None:  # no tax platform configured: stays requested for an operator
         return
     plan = db.session.get(TrainingPlan, order.plan_id)

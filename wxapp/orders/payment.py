@@ -123,6 +123,7 @@ def apply_transaction(
             description=order.description,
             amount_fen=order.amount_fen,
             quantity=order.quantity,
+            already_enrolled=len(twice),
         ),
         order.payer_id,
         now,

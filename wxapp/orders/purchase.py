@@ -18,6 +18,7 @@ from wxapp.infra.transaction import transaction
 from wxapp.orders.enrollments import paid_plan_ids
 from wxapp.orders.invoices import InvoiceRequest, attach_request, drop_request, invoice_view
 from wxapp.orders.ownership import require_owner
+from wxapp.orders.refund_rule import RefundTotals, refund_totals
 
 ORDER_TTL = timedelta(hours=2)
 STATUS_TEXT = {
@@ -141,10 +142,22 @@ def order_view(order: Order, invoice: Invoice | None | bool = True) -> dict[str,
             db.select(Invoice).where(Invoice.order_id == order.id)
         ).scalar_one_or_none()
     plan = db.session.get(TrainingPlan, order.plan_id)
-    return _view(order, plan.title if plan else None, invoice or None)
+    return _view(order, plan.title if plan else None, invoice or None, _refunds(order))
 
 
-def _view(order: Order | sa.Row, plan_title: str | None, invoice: Invoice | None) -> dict[str, Any]:
+def _refunds(order: Order | sa.Row) -> RefundTotals:
+    """Only a paid order can have refunds: the others (the waiting page's poll) skip the query."""
+    if order.status not in (OrderStatus.SUCCESS, OrderStatus.REFUND):
+        return RefundTotals()
+    return refund_totals([order.id]).get(order.id, RefundTotals())
+
+
+def _view(
+    order: Order | sa.Row,
+    plan_title: str | None,
+    invoice: Invoice | None,
+    refunds: RefundTotals,
+) -> dict[str, Any]:
     return {
         "out_trade_no": order.out_trade_no,
         "kind": order.kind,
@@ -160,6 +173,10 @@ def _view(order: Order | sa.Row, plan_title: str | None, invoice: Invoice | None
         "expires_at": order.expires_at.isoformat(),
         "success_time": order.success_time.isoformat() if order.success_time else None,
         "transaction_id": order.transaction_id,
+        # A member who had already bought the plan is refunded their share; an operator
+        # may refund one member or the rest. The order stays 支付成功 until all is back.
+        "refunded": refunds.refunded,
+        "refunding": refunds.refunding,
         "invoice": invoice_view(invoice) if invoice else None,
     }
 
@@ -170,13 +187,14 @@ def order_detail(trainee_id: int, out_trade_no: str) -> dict[str, Any]:
     row = read(_detail_statement(), {"no": out_trade_no}).first()
     require_owner(row.payer_id if row is not None else None, trainee_id)
     invoice = db.session.get(Invoice, row.invoice_id) if row.invoice_id is not None else None
-    return _view(row, row.plan_title, invoice)
+    return _view(row, row.plan_title, invoice, _refunds(row))
 
 
 @cache
 def _detail_statement() -> sa.Select:
     return (
         sa.select(
+            Order.id,
             Order.payer_id,
             Order.out_trade_no,
             Order.kind,
@@ -210,4 +228,14 @@ def list_orders(trainee_id: int) -> list[dict[str, Any]]:
             db.select(Invoice).where(Invoice.order_id.in_([o.id for o in orders]))
         ).scalars()
     }
-    return [order_view(o, invoices.get(o.id)) for o in orders]
+    refunds = refund_totals([o.id for o in orders if o.status != OrderStatus.NOTPAY])
+    plans = {
+        p.id: p.title
+        for p in db.session.execute(
+            db.select(TrainingPlan).where(TrainingPlan.id.in_({o.plan_id for o in orders}))
+        ).scalars()
+    }
+    return [
+        _view(o, plans.get(o.plan_id), invoices.get(o.id), refunds.get(o.id, RefundTotals()))
+        for o in orders
+    ]

@@ -1,9 +1,11 @@
 """What a successful refund does to enrollments and to the order (the rule in
-wxapp/orders/refunds.py's docstring and docs/operations.md "Refunds")."""
+wxapp/orders/refunds.py's docstring and docs/operations.md "Refunds"), and what an
+order's refunds add up to (我的订单 shows it; an invoice is for the rest)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -29,6 +31,41 @@ HOLDING = (
     RefundStatus.SUCCESS,
     RefundStatus.ABNORMAL,
 )
+
+
+@dataclass(frozen=True)
+class RefundTotals:
+    """What of an order's amount was paid back (SUCCESS) and what is on its way (the other
+    holding states), in 分."""
+
+    refunded: int = 0
+    refunding: int = 0
+
+    @property
+    def held(self) -> int:
+        return self.refunded + self.refunding
+
+
+def refund_totals(order_ids: list[int]) -> dict[int, RefundTotals]:
+    """The refund totals of each order that has a holding refund (one query)."""
+    if not order_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Refund.order_id, Refund.status, sa.func.sum(Refund.amount_fen))
+        .where(Refund.order_id.in_(order_ids), Refund.status.in_(HOLDING))
+        .group_by(Refund.order_id, Refund.status)
+    ).all()
+    sums: dict[int, list[int]] = {}
+    for order_id, status, amount in rows:
+        pair = sums.setdefault(order_id, [0, 0])
+        pair[0 if status == RefundStatus.SUCCESS else 1] += int(amount)
+    return {order_id: RefundTotals(*pair) for order_id, pair in sums.items()}
+
+
+def net_amount(order: Order) -> int:
+    """What the payer paid and keeps paid: the amount less every refund holding a share
+    (an invoice is for this, never for money on its way back)."""
+    return order.amount_fen - refund_totals([order.id]).get(order.id, RefundTotals()).held
 
 
 def after_success(refund: Refund, order: Order, now: datetime) -> list[int]:

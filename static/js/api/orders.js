@@ -54,6 +54,8 @@ export function normalizeOrder(o) {
     createdAt: pick(o, ['created_at']),
     paidAt: pick(o, ['success_time', 'paid_at']),
     expiresAt: pick(o, ['expires_at', 'time_expire']),
+    refundedFen: num(pick(o, ['refunded']), 0),
+    refundingFen: num(pick(o, ['refunding']), 0),
     invoice: normalizeInvoice(pick(o, ['invoice'])),
     invoiceAllowed: pick(o, ['invoice_allowed', 'can_invoice'], undefined),
   };

@@ -46,8 +46,17 @@ function invoiceSheet(order) {
 
 const INVOICE_STATES = { requested: '开票中', issued: '已开具', refused: '未予开具' };
 
+/** 已退款 / 退款中 of a paid order: a member who had bought the plan already, or an operator's refund. */
+function refundLine(o) {
+  const parts = [];
+  if (o.refundedFen) parts.push(`已退款 ¥${yuan(o.refundedFen)}`);
+  if (o.refundingFen) parts.push(`退款中 ¥${yuan(o.refundingFen)}（原路退回）`);
+  return parts.length ? h('div', { class: 'refund-line' }, parts.join('，')) : null;
+}
+
 function invoicePart(order) {
   if (order.status !== 'SUCCESS') return null;
+  if (order.refundedFen + order.refundingFen >= order.amountFen) return null; // nothing kept to invoice
   const inv = order.invoice;
   if (!inv) return h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', onclick: () => invoiceSheet(order) }, '申请开票');
   if (inv.status === 'refused') return h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', onclick: () => invoiceSheet(order) }, '重新申请');
@@ -86,6 +95,7 @@ function orderCard(o) {
       h('div', {}, `订单号：${o.no}`),
       o.createdAt ? h('div', {}, `下单时间：${dateText(o.createdAt)}`) : null,
       o.paidAt ? h('div', {}, `支付时间：${dateText(o.paidAt)}`) : null,
+      refundLine(o),
       o.invoice ? h('div', {}, `发票：${o.invoice.title}（${INVOICE_STATES[o.invoice.status] || o.invoice.status}）${o.invoice.number ? `，号码 ${o.invoice.number}` : ''}`) : null,
       o.invoice && o.invoice.refusalReason ? h('div', { class: 'invoice-refusal' }, `未予开具：${o.invoice.refusalReason}。请修改后重新申请。`) : null,
     ),
