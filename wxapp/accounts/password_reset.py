@@ -32,6 +32,7 @@ from typing import Any
 import redis
 
 from wxapp.accounts import sms_codes
+from wxapp.accounts.idnumbers import is_mobile_number
 from wxapp.accounts.trainees import (
     check_new_password,
     find_trainee,
@@ -68,10 +69,6 @@ _PREFIXES = (
 )
 
 
-def is_phone(username: str) -> bool:
-    return len(username) == 11 and username.isdigit()
-
-
 def _made_up_phone(secret: str, username: str) -> str:
     digest = hmac.new(secret.encode(), b"reset-phone:" + username.encode(), hashlib.sha256)
     n = int.from_bytes(digest.digest()[:8], "big")
@@ -88,7 +85,9 @@ def send_reset_code(
         return sms_codes.send_code(
             r, config, trainee.phone, sms_codes.Purpose.RESET, client_ip, now
         )
-    shown = username if is_phone(username) else _made_up_phone(config["SECRET_KEY"], username)
+    shown = (
+        username if is_mobile_number(username) else _made_up_phone(config["SECRET_KEY"], username)
+    )
     return sms_codes.pretend_send(r, username, shown, client_ip, now)
 
 

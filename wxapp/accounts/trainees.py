@@ -17,7 +17,7 @@ import redis
 
 from models import Trainee, db
 from wxapp.accounts import bindings
-from wxapp.accounts.idnumbers import initial_password, mask_id_number
+from wxapp.accounts.idnumbers import initial_password, is_mobile_number, mask_id_number
 from wxapp.accounts.passwords import hash_password, needs_rehash, spend_one_hash, verify_password
 from wxapp.accounts.session_ends import end_all
 from wxapp.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationError
@@ -52,7 +52,7 @@ def _login_keys(trainee: Trainee | None, username: str) -> tuple[str, str]:
 
 def find_trainee(username: str) -> Trainee | None:
     """A trainee by phone number or ID number (the two usernames the notice allows)."""
-    column = Trainee.phone if len(username) == 11 and username.isdigit() else Trainee.id_number
+    column = Trainee.phone if is_mobile_number(username) else Trainee.id_number
     return db.session.execute(db.select(Trainee).where(column == username)).scalar_one_or_none()
 
 
