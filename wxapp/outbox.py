@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from models import Outbox, OutboxStatus, db
 from wxapp import events
-from wxapp.infra.dbutil import dialect_insert, read
+from wxapp.infra.dbutil import dialect_insert, execute
 from wxapp.infra.observability import COMPLETIONS, PAYMENTS
 from wxapp.notifications import signal
 
@@ -44,7 +44,7 @@ def add_event(event: events.Event, trainee_id: int, now: datetime) -> bool:
     if not isinstance(event, events.Event):
         raise TypeError(f"an outbox event must be a wxapp.events class, got {type(event)!r}")
     event_type = event.event_type
-    result = read(
+    result = execute(
         _insert_statement(db.session.get_bind().dialect.name),
         {
             "event_type": event_type,

@@ -30,10 +30,10 @@ def dialect_insert(table: sa.Table):
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-def read(
+def execute(
     statement: sa.Executable, params: dict[str, Any] | list[dict[str, Any]]
 ) -> sa.CursorResult[Any]:
-    """Run a prebuilt column select (or a Core write) on the session's connection, in its
+    """Run a prebuilt column select or Core write on the session's connection, in its
     transaction.
 
     Not through Session.execute: these statements select columns, not entities, so the

@@ -39,7 +39,7 @@ from models import (
 )
 from wxapp.errors import Conflict, ServiceUnavailable
 from wxapp.infra.clock import local
-from wxapp.infra.dbutil import read
+from wxapp.infra.dbutil import execute
 from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders.ownership import get_own_order, order_not_found, require_owner
 from wxapp.orders.purchase import order_view
@@ -55,7 +55,7 @@ PAID_NOT_CANCELLED = "该订单已支付成功，不能取消；如需退款请�
 def _payable(trainee_id: int, out_trade_no: str, now: datetime) -> sa.Row:
     """The order if it can be paid now (its columns, whether its payer already holds its
     plan, and their openid), else the Conflict that says why."""
-    order = read(_payable_statement(), {"no": out_trade_no, "trainee": trainee_id}).first()
+    order = execute(_payable_statement(), {"no": out_trade_no, "trainee": trainee_id}).first()
     require_owner(order.payer_id if order is not None else None, trainee_id)
     if order.status == OrderStatus.SUCCESS:
         raise Conflict("订单已支付", code="order_paid")
@@ -162,7 +162,7 @@ def _prepay(
     if not value:
         raise ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
     with transaction():
-        kept = read(
+        kept = execute(
             _keep_statement(field),
             {
                 "no": out_trade_no,

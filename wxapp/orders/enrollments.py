@@ -14,7 +14,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from models import CourseCompletion, Enrollment, EnrollmentStatus, PlanCourse, db
-from wxapp.infra.dbutil import dialect_insert, read
+from wxapp.infra.dbutil import dialect_insert, execute
 from wxapp.progress.completion import recount_enrollment
 
 
@@ -30,7 +30,7 @@ def grant_enrollment(
 
 
 def paid_plan_ids(trainee_id: int) -> set[int]:
-    return set(read(_paid_plan_ids_statement(), {"trainee": trainee_id}).scalars())
+    return set(execute(_paid_plan_ids_statement(), {"trainee": trainee_id}).scalars())
 
 
 @cache
@@ -75,7 +75,7 @@ def enroll_paid(
         }
         for tid in trainee_ids
     ]
-    entitled = [row[0] for row in read(statement, rows)]
+    entitled = [row[0] for row in execute(statement, rows)]
     recount_learned(entitled, plan_id, now)
     return entitled
 
@@ -96,7 +96,9 @@ def recount_learned(trainee_ids: list[int], plan_id: int, now: datetime) -> None
     """Count courses learned before the grant toward the plan (one query when there are none)."""
     if not trainee_ids:
         return
-    learned_before = read(_learned_before_statement(), {"plan": plan_id, "trainees": trainee_ids})
+    learned_before = execute(
+        _learned_before_statement(), {"plan": plan_id, "trainees": trainee_ids}
+    )
     for trainee_id in list(learned_before.scalars()):
         recount_enrollment(trainee_id, plan_id, now)
 

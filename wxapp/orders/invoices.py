@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from models import Invoice, InvoiceStatus, Order, OrderStatus, TrainingPlan, db
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.clock import local
-from wxapp.infra.dbutil import read
+from wxapp.infra.dbutil import execute
 from wxapp.infra.transaction import transaction
 from wxapp.orders.invoice_issuer import InvoiceData, InvoiceIssuer
 from wxapp.orders.ownership import get_own_order
@@ -282,7 +282,7 @@ def issue_requested(order_id: int, issuer: InvoiceIssuer | None, now: datetime) 
     with transaction():
         # Most paid orders have no invoice requested: one prebuilt read of the id says so,
         # and only a requested invoice and its order are loaded.
-        invoice_id = read(_requested_statement(), {"order": order_id}).scalar_one_or_none()
+        invoice_id = execute(_requested_statement(), {"order": order_id}).scalar_one_or_none()
         if invoice_id is None:
             return False
         # The notification and reconciliation can both reach here for one order: under

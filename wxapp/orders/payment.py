@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from models import Order, OrderItem, OrderStatus, TrainingPlan, db
 from wxapp.events import PaymentSucceeded
-from wxapp.infra.dbutil import read
+from wxapp.infra.dbutil import execute
 from wxapp.infra.transaction import TransactionMisuse, in_transaction
 from wxapp.orders.anomalies import record_anomaly
 from wxapp.orders.enrollments import enroll_paid
@@ -81,13 +81,13 @@ def apply_transaction(
     # The order's columns and its plan's title in one read, the statements built once: a
     # notification was about 10 % of the web CPU of the year-end rush, most of it spent
     # building statements and loading ORM objects rather than in PostgreSQL.
-    order = read(_order_statement(), {"no": str(tx.get("out_trade_no") or "")}).first()
+    order = execute(_order_statement(), {"no": str(tx.get("out_trade_no") or "")}).first()
     reason = "unknown_order" if order is None else mismatch(tx, order, mchid, appid)
     if reason is not None or order is None:
         record_anomaly(source_id, reason or "unknown_order", tx, now)
         return REFUSED
     was_closed = order.status == OrderStatus.CLOSED
-    updated = read(
+    updated = execute(
         _pay_statement(),
         {
             "order_id": order.id,
@@ -98,7 +98,7 @@ def apply_transaction(
     )
     if updated.rowcount != 1:
         return DUPLICATE  # nothing was written
-    trainee_ids = list(read(_members_statement(), {"order_id": order.id}).scalars())
+    trainee_ids = list(execute(_members_statement(), {"order_id": order.id}).scalars())
     # Decided by the insert itself, not a read before it: a concurrent payment of another
     # order for the same member waits on the unique (trainee, plan) row and is seen here.
     entitled = set(enroll_paid(trainee_ids, order.plan_id, now, order_id=order.id))

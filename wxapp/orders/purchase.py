@@ -13,7 +13,7 @@ from models import Invoice, Order, OrderItem, OrderKind, OrderStatus, Trainee, T
 from wxapp.catalogue.plans import get_plan, on_sale
 from wxapp.errors import Conflict
 from wxapp.infra.clock import local
-from wxapp.infra.dbutil import read
+from wxapp.infra.dbutil import execute
 from wxapp.infra.transaction import transaction
 from wxapp.orders.enrollments import paid_plan_ids
 from wxapp.orders.invoices import InvoiceRequest, attach_request, drop_request, invoice_view
@@ -50,7 +50,7 @@ def purchasable_plan(plan_id: int, now: datetime) -> TrainingPlan:
 
 def lock_payer(trainee_id: int) -> None:
     """Serialise one payer's order creation (row lock; SQLite serialises writers anyway)."""
-    read(_lock_payer_statement(), {"trainee": trainee_id})
+    execute(_lock_payer_statement(), {"trainee": trainee_id})
 
 
 # The statements of the buying path are built once and their values bound at execution:
@@ -80,7 +80,7 @@ def new_order(
     )
     db.session.add(order)
     db.session.flush()
-    read(
+    execute(
         sa.insert(OrderItem.__table__),
         [{"order_id": order.id, "trainee_id": t} for t in trainee_ids],
     )
@@ -99,7 +99,7 @@ def create_individual_order(
         lock_payer(trainee_id)
         if plan.id in paid_plan_ids(trainee_id):
             raise Conflict("您已购买该培训项目，无需重复购买", code="already_enrolled")
-        pending = read(
+        pending = execute(
             _pending_order_statement(),
             {"payer": trainee_id, "plan": plan.id, "now": now, "amount": plan.price_fen},
         ).scalar()
@@ -184,7 +184,7 @@ def _view(
 def order_detail(trainee_id: int, out_trade_no: str) -> dict[str, Any]:
     """The order as `order_view` shapes it, in one query when it has no invoice: the 1 s
     poll of the waiting page runs this while the cashier is open."""
-    row = read(_detail_statement(), {"no": out_trade_no}).first()
+    row = execute(_detail_statement(), {"no": out_trade_no}).first()
     require_owner(row.payer_id if row is not None else None, trainee_id)
     invoice = db.session.get(Invoice, row.invoice_id) if row.invoice_id is not None else None
     return _view(row, row.plan_title, invoice, _refunds(row))

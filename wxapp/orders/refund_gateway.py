@@ -12,7 +12,7 @@ import redis
 import sqlalchemy as sa
 
 from models import Order, Refund, RefundStatus, db
-from wxapp.infra.dbutil import read
+from wxapp.infra.dbutil import execute
 from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders.refunds import REASON_TEXT, UPDATED, apply_refund, forget_entitlements
 from wxapp.pay.client import PayClient, PayGatewayError
@@ -69,7 +69,7 @@ def submit_pending(
 ) -> int:
     """Ask WeChat Pay for the PENDING refunds (of one order, or all older than `older_than`)."""
     if order_id is not None:  # after each payment notification: built once
-        ids = list(read(_pending_of_order(), {"order": order_id, "limit": limit}).scalars())
+        ids = list(execute(_pending_of_order(), {"order": order_id, "limit": limit}).scalars())
     else:
         query = db.select(Refund.id).where(
             Refund.status == RefundStatus.PENDING, Refund.created_at <= now - older_than

@@ -32,7 +32,7 @@ import redis
 import sqlalchemy as sa
 
 from models import Invoice, InvoiceStatus, Order, OrderStatus, db
-from wxapp.infra.dbutil import read
+from wxapp.infra.dbutil import execute
 from wxapp.infra.observability import PAYMENTS
 from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders import refund_gateway, refunds
@@ -229,7 +229,7 @@ def _issue_invoice(
 
 
 def _order_id(out_trade_no: str) -> int | None:
-    return read(_order_id_statement(), {"no": out_trade_no}).scalar_one_or_none()
+    return execute(_order_id_statement(), {"no": out_trade_no}).scalar_one_or_none()
 
 
 @cache

@@ -23,7 +23,7 @@ from models import (
     TrainingPlan,
     db,
 )
-from wxapp.infra.dbutil import dialect_insert, read
+from wxapp.infra.dbutil import dialect_insert, execute
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def trainee_progress(trainee_id: int | sa.BindParameter) -> sa.ColumnElement[boo
 
 def load_chapter(trainee_id: int, chapter_id: int) -> StoredChapter | None:
     """The chapter and the trainee's row for it, in one query; None for an unknown chapter."""
-    row = read(_load_chapter_statement(), {"trainee": trainee_id, "chapter": chapter_id}).first()
+    row = execute(_load_chapter_statement(), {"trainee": trainee_id, "chapter": chapter_id}).first()
     if row is None:
         return None
     return StoredChapter(
@@ -190,7 +190,7 @@ def paid_plans(trainee_id: int) -> tuple[list[PaidPlan], dict[int, datetime]]:
     those plans already learned (course -> when), in one query: what the beacon caches as
     entitlements and what 我的进度 shows of plans come from the same read.
     """
-    rows = read(_paid_plans_statement(), {"trainee": trainee_id}).all()
+    rows = execute(_paid_plans_statement(), {"trainee": trainee_id}).all()
     plans: dict[int, PaidPlan] = {}
     courses: dict[int, list[int]] = {}
     learned: dict[int, datetime] = {}

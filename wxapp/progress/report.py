@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from models import Chapter, ChapterProgress, Course, PlanKind
 from wxapp.catalogue.plans import KIND_NAMES, hours_text
-from wxapp.infra.dbutil import read
+from wxapp.infra.dbutil import execute
 from wxapp.progress import core, records
 from wxapp.progress.records import trainee_progress
 from wxapp.progress.standing import year_standing
@@ -92,7 +92,7 @@ def _started_courses(
     never behind the player."""
     if not course_ids:
         return {}
-    rows = read(
+    rows = execute(
         _started_courses_statement(), {"trainee": trainee_id, "courses": sorted(course_ids)}
     ).all()
     hot = store.chapter_states([(trainee_id, r.id) for r in rows])
