@@ -20,7 +20,7 @@ from models.order import (
 from models.progress import ChapterProgress, CourseCompletion, Enrollment, EnrollmentStatus
 from models.refund import Refund, RefundItem, RefundStatus
 from models.reminder import UnitReminder
-from models.trainee import Trainee, Unit
+from models.trainee import SessionEnd, Trainee, Unit
 from models.wechat import WechatBinding
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "Refund",
     "RefundItem",
     "RefundStatus",
+    "SessionEnd",
     "Trainee",
     "TrainingPlan",
     "UTCDateTime",

@@ -43,3 +43,28 @@ class Trainee(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     unit: Mapped[Unit | None] = relationship(lazy="joined")
+
+
+class SessionEnd(db.Model):
+    """A kept copy of one ending of a trainee's sessions.
+
+    What every request checks lives in Redis (`wxapp.accounts.session_ends`): fast, but
+    Redis can lose it (a failover loses the last writes of an asynchronous replica, a
+    restore brings back an older copy, a flush empties it), and a lost ending would let
+    the cookies it ended back in. These rows are what `flask sessions restore` writes back.
+    Kept as long as an ended cookie could still be presented (session_ends.KEEP_S).
+    """
+
+    __tablename__ = "session_ends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trainee_id: Mapped[int] = mapped_column(sa.ForeignKey("trainees.id"))
+    # One or the other: the new epoch (every session ended), or the one session ended.
+    epoch: Mapped[int | None] = mapped_column(sa.BigInteger)
+    session_id: Mapped[str | None] = mapped_column(sa.String(32))
+    ended_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (
+        sa.CheckConstraint("(epoch IS NULL) <> (session_id IS NULL)", name="one_kind"),
+        sa.Index("ix_session_ends_trainee_id_id", "trainee_id", "id"),
+    )

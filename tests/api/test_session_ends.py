@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 from flask.sessions import SecureCookieSessionInterface
 
-from models import Trainee, db
+from models import SessionEnd, Trainee, db
 from tests.conftest import app_with
 from tests.factories import (
     BeaconPlayer,
@@ -18,7 +18,7 @@ from tests.factories import (
     make_trainee,
     session_cookie,
 )
-from wxapp.accounts import session_ends, sessions
+from wxapp.accounts import session_ends, session_rules, sessions
 from wxapp.config import ConfigError, load_config
 from wxapp.progress import store
 
@@ -195,6 +195,80 @@ def test_a_redis_flush_logs_nobody_out_and_the_next_ending_still_ends_all(
     assert changer.post("/api/me/password", json=again).status_code == 200
     assert_ended(app, before, world, clock)
     assert_alive(changer, world, clock, "e")
+
+
+def restore(app, *args: str) -> str:
+    result = app.test_cli_runner().invoke(args=["sessions", "restore", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_endings_redis_lost_are_restored_and_their_cookies_refused_again(
+    app, world, clock, redis_client
+):
+    """A password change and a logout, then Redis loses everything (a restore of an older
+    copy, or a flush): the cookies they ended would work again; `sessions restore` writes
+    the kept endings back and they are refused again, while the live sessions go on."""
+    changer, other, leaving = browser(app, world), browser(app, world), browser(app, world)
+    ended_by_change = cookie_of(other)
+    new_password = {"old_password": "Passw0rd!", "new_password": "NewPass123"}
+    assert changer.post("/api/me/password", json=new_password).status_code == 200
+    clock.advance(60)
+    staying, leaving = browser(app, world, "NewPass123"), browser(app, world, "NewPass123")
+    logged_out = cookie_of(leaving)
+    leaving.post("/api/logout")
+
+    redis_client.flushdb()
+    assert replaying(app, ended_by_change).get("/api/me").status_code == 200  # the hazard
+    assert replaying(app, logged_out).get("/api/me").status_code == 200
+
+    assert "已写回 1 名学员的 2 条会话结束记录" in restore(app)
+    assert_ended(app, ended_by_change, world, clock)
+    assert_ended(app, logged_out, world, clock)
+    assert_alive(changer, world, clock, "changer")
+    assert_alive(staying, world, clock, "staying")
+    # Restoring twice changes nothing; a later ending still ends what it should.
+    restore(app)
+    assert_alive(staying, world, clock, "again")
+    clock.advance(60)
+    before = cookie_of(staying)
+    again = {"old_password": "NewPass123", "new_password": "Other4567"}
+    assert changer.post("/api/me/password", json=again).status_code == 200
+    assert_ended(app, before, world, clock)
+
+
+def test_a_failover_losing_the_last_endings_is_closed_by_the_timed_restore(
+    app, world, clock, redis_client
+):
+    """The timed run writes back only the last minutes (a failover loses the last writes):
+    an ending older than that, still in Redis, is left as it is."""
+    early, late = browser(app, world), browser(app, world)
+    early_cookie = cookie_of(early)
+    early.post("/api/logout")
+    clock.advance(3600)
+    late_cookie = cookie_of(late)
+    late.post("/api/logout")
+    field = session_ends.ended_field(session_id_of(app, late_cookie))
+    redis_client.hdel(session_ends.key(world["trainee"]), field)  # lost in the failover
+    assert replaying(app, late_cookie).get("/api/me").status_code == 200
+
+    assert "已写回 1 名学员的 1 条会话结束记录" in restore(app, "--minutes", "15")
+    assert_ended(app, late_cookie, world, clock)
+    assert_ended(app, early_cookie, world, clock)
+
+
+def test_kept_endings_go_once_no_cookie_they_ended_can_be_alive(app, world, clock):
+    leaving = browser(app, world)
+    leaving.post("/api/logout")
+    clock.advance(session_ends.KEEP_S + 60)
+    assert "已写回 0 名学员的 0 条会话结束记录；删除 1 条过期记录" in restore(app)
+    with app.app_context():
+        assert db.session.execute(db.select(db.func.count(SessionEnd.id))).scalar() == 0
+
+
+def session_id_of(app, cookie: str) -> str:
+    data = SecureCookieSessionInterface().get_signing_serializer(app).loads(cookie)
+    return data[session_rules.SESSION_ID]
 
 
 def test_the_epoch_shares_the_trainees_hash_tag():

@@ -13,17 +13,27 @@ The hash expires KEEP_S after its last ending: by then every cookie it ended is 
 the longest session lifetime allowed, and the sessions still alive carry the current epoch
 or a later one, which a missing hash (epoch 0) never refuses. A bump also drops the ended
 ids: the new epoch ends those sessions anyway.
+
+Each ending is also kept in PostgreSQL (`SessionEnd`, in the ending's transaction): Redis
+can lose it (a failover to an asynchronous replica, a restore of an older copy, a flush),
+and a lost ending lets the cookies it ended back in until they expire. `restore` writes the
+kept endings back: all of them after such a loss, the last minutes' every few minutes
+(`flask sessions restore`, docs/operations.md).
 """
 
 from __future__ import annotations
 
+import itertools
 import secrets
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+import sqlalchemy as sa
 
+from models import SessionEnd, db
 from wxapp.accounts.session_rules import (
     EPOCH,
     MAX_LIFETIME_DAYS,
@@ -35,6 +45,7 @@ from wxapp.accounts.session_rules import (
     mark_of,
 )
 from wxapp.infra.redis_keys import trainee_tag
+from wxapp.infra.transaction import end_read, transaction
 
 ENDED_PREFIX = "x:"
 KEEP_S = (MAX_LIFETIME_DAYS + 1) * 24 * 3600
@@ -81,7 +92,9 @@ def new_session(r: redis.Redis, trainee_id: int) -> dict[str, Any]:
 def end_all(r: redis.Redis, trainee_id: int, now: datetime) -> int:
     """End every session of the trainee; the new epoch (start the current one again)."""
     bump = r.register_script(_BUMP)
-    return int(bump(keys=[key(trainee_id)], args=[int(now.timestamp() * 1000), KEEP_S]))
+    epoch = int(bump(keys=[key(trainee_id)], args=[int(now.timestamp() * 1000), KEEP_S]))
+    _keep(trainee_id, now, epoch=epoch)
+    return epoch
 
 
 def end_one(r: redis.Redis, trainee_id: int, mark: SessionMark, now: datetime) -> None:
@@ -93,6 +106,7 @@ def end_one(r: redis.Redis, trainee_id: int, mark: SessionMark, now: datetime) -
     pipe.hset(key(trainee_id), ended_field(mark.session_id), 1)
     pipe.expire(key(trainee_id), KEEP_S)
     pipe.execute()
+    _keep(trainee_id, now, session_id=mark.session_id)
 
 
 def end_this_session(r: redis.Redis, opened: Mapping[str, Any], now: datetime) -> None:
@@ -100,3 +114,82 @@ def end_this_session(r: redis.Redis, opened: Mapping[str, Any], now: datetime) -
     trainee_id = opened.get(TRAINEE)
     if isinstance(trainee_id, int):
         end_one(r, trainee_id, mark_of(opened), now)
+
+
+# A kept ending written back (restore): the epoch only goes up, the ended ids are added,
+# and the hash is kept at least as long as the newest of them needs.
+_RESTORE = """
+local stored = tonumber(redis.call('HGET', KEYS[1], 'ep')) or 0
+if tonumber(ARGV[1]) > stored then
+  redis.call('HSET', KEYS[1], 'ep', ARGV[1])
+end
+for i = 3, #ARGV do
+  redis.call('HSET', KEYS[1], ARGV[i], 1)
+end
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+def _keep(
+    trainee_id: int, now: datetime, *, epoch: int | None = None, session_id: str = ""
+) -> None:
+    """The ending's copy in PostgreSQL, in the caller's transaction (or one of its own)."""
+    with transaction():
+        db.session.add(
+            SessionEnd(
+                trainee_id=trainee_id, epoch=epoch, session_id=session_id or None, ended_at=now
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Restored:
+    trainees: int
+    endings: int
+    pruned: int
+
+
+def restore(
+    r: redis.Redis,
+    now: datetime,
+    since: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Restored:
+    """Write the kept endings back into Redis: those since `since`, or every one still in
+    force. Run after Redis lost data (every ending), and every few minutes for the last
+    ones (what a failover to an asynchronous replica can lose). Idempotent: an epoch never
+    goes down and an ended id is ended once. Copies no longer needed are deleted first."""
+    oldest = now - timedelta(seconds=KEEP_S)
+    with transaction():
+        pruned = db.session.execute(
+            sa.delete(SessionEnd).where(SessionEnd.ended_at < oldest)
+        ).rowcount
+    rows = db.session.execute(
+        sa.select(
+            SessionEnd.trainee_id, SessionEnd.epoch, SessionEnd.session_id, SessionEnd.ended_at
+        )
+        .where(SessionEnd.ended_at >= max(since or oldest, oldest))
+        .order_by(SessionEnd.trainee_id, SessionEnd.id)
+        .execution_options(yield_per=1000)
+    )
+    script = r.register_script(_RESTORE)
+    trainees = endings = 0
+    for trainee_id, group in itertools.groupby(rows, key=lambda row: row.trainee_id):
+        epoch, ended, newest = 0, [], oldest
+        for row in group:
+            endings += 1
+            newest = max(newest, row.ended_at)
+            if row.epoch is not None:  # every session before it ended: the ids before go
+                epoch, ended = max(epoch, row.epoch), []
+            else:
+                ended.append(ended_field(row.session_id))
+        keep = max(1, KEEP_S - int((now - newest).total_seconds()))
+        script(keys=[key(trainee_id)], args=[epoch, keep, *ended])
+        trainees += 1
+        if progress is not None and trainees % 1000 == 0:
+            progress(trainees)
+    end_read()
+    return Restored(trainees, endings, pruned)
