@@ -140,11 +140,11 @@ def test_cli_writes_the_unit_report_as_xlsx(runner, seeded, tmp_path):
     wb.close()
     header = rows.index(
         ("姓名", "身份证号码", "手机号码", "公需科目已完成学时", "公需科目要求学时")
-        + ("专业科目已完成学时", "专业科目要求学时", "是否达标")
+        + ("专业科目已完成学时", "专业科目要求学时", "是否达标", "年度计入学时", "还差")
     )
-    table = {r[0]: (r[3], r[5], r[7]) for r in rows[header + 1 :]}
-    assert table["乙-恰好"] == (30, 60, "达标")
-    assert table["丙-专业差半学时"] == (30, 59.5, "未达标")
+    table = {r[0]: (r[3], r[5], r[7], r[8], r[9]) for r in rows[header + 1 :]}
+    assert table["乙-恰好"] == (30, 60, "达标", 90, None)
+    assert table["丙-专业差半学时"] == (30, 59.5, "未达标", 89.5, "还差 0.5 专业学时")
     assert len(table) == 6
 
     missing = runner.invoke(args=["report", "unit", "--unit", "999999", "--out", str(out)])

@@ -134,6 +134,8 @@ def _listing(
                 "id_number_masked": row["id_number_masked"],
                 "public": standing.of("public").to_dict(),
                 "specialist": standing.of("specialist").to_dict(),
+                # Toward the 90: a kind's surplus does not make up for the other's shortfall.
+                "counted": float(standing.counted),
                 "state": row_state,
                 "state_label": STATES[row_state],
                 "shortfall": shortfall,

@@ -23,6 +23,8 @@ UNIT_HEADER = (
     "专业科目已完成学时",
     "专业科目要求学时",
     "是否达标",
+    "年度计入学时",
+    "还差",
 )
 MOVEMENT_HEADER = ("变动", "姓名", "身份证号码", "日期", "原单位 / 新单位", "办理人")
 STAFF_HEADER = (
@@ -32,6 +34,7 @@ STAFF_HEADER = (
     "公需科目要求学时",
     "专业科目已完成学时",
     "专业科目要求学时",
+    "年度计入学时",
     "状态",
     "还差",
     "最近提醒",
@@ -64,6 +67,8 @@ def write_unit_report(report: dict[str, Any], path: Path) -> None:
                     row["specialist_done"],
                     row["specialist_required"],
                     row["verdict"],
+                    row["counted"],
+                    row["shortfall"],
                 ],
             )
         )
@@ -123,7 +128,7 @@ def staff_xlsx(listing: dict[str, Any]) -> bytes:
         ws.append(text_row(ws, [
             row["name"], row["id_number_masked"],
             row["public"]["done"], row["public"]["required"],
-            row["specialist"]["done"], row["specialist"]["required"],
+            row["specialist"]["done"], row["specialist"]["required"], row["counted"],
             row["state_label"], row["shortfall"], row["reminded_text"],
         ]))  # fmt: skip
     out = BytesIO()
