@@ -143,6 +143,9 @@ class PlanCompleted(Event):
     kind: str
     hours_done: Decimal
     required_hours: int
+    # What the year still lacks with this plan done ("还差公需30学时", "" when the year is
+    # met): a plan of one kind completes, the year may not. None in rows written before.
+    year_shortfall: str | None = None
 
     @property
     def subject(self) -> str:

@@ -55,10 +55,31 @@ def test_learning_a_course_tells_the_trainee_the_plans_hours_done_of_required(li
             "thing2": {"value": "30学时"},
             "thing3": {"value": "计划已完成60/60学时"},
         },
+        # The 专业 plan is done, the year is not: 公需 is still missing.
         app.config["WECHAT_TEMPLATE_PLAN"]: {
             "thing1": {"value": plan_title},
             "thing2": {"value": "60学时"},
-            "thing3": {"value": "可打印证书"},
+            "thing3": {"value": "可打印证书，还差公需30学时"},
         },
     }
     assert len(inbox) == 3
+
+    # A 公需 plan of the same year learned too: the year is met, and its message says so.
+    with app.app_context():
+        public = make_plan(kind="public", required_hours=30, courses=1, chapters=1)
+        enroll(trainee_id, public.id, clock.now())
+        db.session.commit()
+        public_title = public.title
+        public_chapter = public.courses[0].course.chapters[0].id
+    learn([public_chapter])
+    _worker(app).drain()
+    plan_messages = [
+        m["data"]
+        for m in oa_state.inbox(app.extensions["redis"], OPENID)
+        if m["template_id"] == app.config["WECHAT_TEMPLATE_PLAN"]
+    ]
+    assert plan_messages[-1] == {
+        "thing1": {"value": public_title},
+        "thing2": {"value": "30学时"},
+        "thing3": {"value": "可打印证书，本年度已达标"},
+    }

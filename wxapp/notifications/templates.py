@@ -11,7 +11,7 @@ Each renderer takes the event class of `wxapp.events` the worker parsed the row 
 - `CourseLearned`: course title, its 学时, and the plan's 学时 done/required
   ("计划已完成30/60学时"); only a course that counted toward no paid plan says
   "请查看我的进度" instead;
-- `PlanCompleted`: plan title, 学时 done, "可打印证书";
+- `PlanCompleted`: plan title, 学时 done, "可打印证书" and what the year still lacks;
 - `CertificateIssued`: plan title, serial, 学时;
 - `WechatRebound`: the masked name, when (Shanghai time), and what to do if it was not
   the user (sent to the WeChat user the account was bound to before, not the new one);
@@ -140,7 +140,15 @@ def _course(event: events.CourseLearned) -> dict[str, str]:
 
 
 def _plan(event: events.PlanCompleted) -> dict[str, str]:
-    return {"plan": event.plan_title, "hours": hours_text(event.hours_done), "note": "可打印证书"}
+    # The plan is one kind: its certificate can be printed while the year still lacks the
+    # other kind, and the trainee should not read "done" for the year.
+    if event.year_shortfall is None:  # a row written before the year was told
+        note = "可打印证书"
+    elif event.year_shortfall:
+        note = f"可打印证书，{event.year_shortfall}"  # "…，还差公需10、专业5学时": 19
+    else:
+        note = "可打印证书，本年度已达标"
+    return {"plan": event.plan_title, "hours": hours_text(event.hours_done), "note": note}
 
 
 def _certificate(event: events.CertificateIssued) -> dict[str, str]:

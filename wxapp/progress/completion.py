@@ -31,6 +31,7 @@ from wxapp.events import ChapterLearned, CourseLearned, PlanCompleted, PlanProgr
 from wxapp.infra.dbutil import insert_ignore
 from wxapp.outbox import add_event
 from wxapp.progress import core
+from wxapp.progress.credits import trainee_standing
 from wxapp.progress.records import trainee_progress, upsert_chapters
 
 
@@ -190,26 +191,32 @@ def _recount(
         ).scalars()
     }
     standings: dict[int, PlanStanding] = {}
+    completed: list[tuple[TrainingPlan, Decimal]] = []
     for enrollment in enrollments:
         plan = plans[enrollment.plan_id]
         done = Decimal(hours.get(plan.id) or 0)
         enrollment.hours_done = done
         if enrollment.completed_at is None and core.plan_complete(done, plan.required_hours):
             enrollment.completed_at = now
-            add_event(
-                PlanCompleted(
-                    plan_id=plan.id,
-                    plan_title=plan.title,
-                    year=plan.year,
-                    kind=plan.kind,
-                    hours_done=done,
-                    required_hours=plan.required_hours,
-                ),
-                trainee_id,
-                now,
-            )
+            completed.append((plan, done))
         standings[plan.id] = PlanStanding(
             plan.id, done, plan.required_hours, enrollment.completed_at is not None
         )
     db.session.flush()
+    for plan, done in completed:
+        # Read after the flush, so the year's standing holds this plan's 学时.
+        year = trainee_standing(trainee_id, plan.year)
+        add_event(
+            PlanCompleted(
+                plan_id=plan.id,
+                plan_title=plan.title,
+                year=plan.year,
+                kind=plan.kind,
+                hours_done=done,
+                required_hours=plan.required_hours,
+                year_shortfall=year.brief_shortfall(),
+            ),
+            trainee_id,
+            now,
+        )
     return standings

@@ -9,7 +9,7 @@ Pure (no database, no framework): the caller brings the hours done per kind.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -112,6 +112,11 @@ class YearStanding:
         parts = "、".join(f"{SHORT_NAMES[k.kind]} {hours_text(k.short)} 学时" for k in missing)
         return f"还差 {parts}"
 
+    def brief_shortfall(self) -> str:
+        """ "还差公需30学时" / "还差公需10、专业5学时" / "" when met: short enough for a
+        template message's field."""
+        return brief_shortfall([k for k in self.kinds if not k.met])
+
     def summary_text(self) -> str:
         """One line: "2026年度已计 60 / 90 学时（公需 0/30，专业 60/60，另超出 8 学时）"."""
         per_kind = "，".join(
@@ -136,6 +141,12 @@ class YearStanding:
         result["met"] = self.met
         result["shortfall"] = self.shortfall_text()
         return result
+
+
+def brief_shortfall(missing: Iterable[KindStanding]) -> str:
+    """What these kinds lack in a template field's 20 characters: "还差公需10、专业5学时"."""
+    parts = "、".join(f"{SHORT_NAMES[k.kind]}{hours_text(k.short)}" for k in missing)
+    return f"还差{parts}学时" if parts else ""
 
 
 def year_standing(year: int, done: Mapping[str, Decimal | float | int]) -> YearStanding:

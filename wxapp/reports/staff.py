@@ -29,9 +29,8 @@ from models import Unit, UnitReminder, WechatBinding, db
 from wxapp import events, outbox
 from wxapp.errors import NotFound, ValidationError
 from wxapp.infra.clock import local
-from wxapp.infra.texts import hours_number
 from wxapp.infra.transaction import transaction
-from wxapp.progress.standing import KIND_NAMES, SHORT_NAMES, YearStanding
+from wxapp.progress.standing import KIND_NAMES, YearStanding, brief_shortfall
 from wxapp.reports import access
 from wxapp.reports.unit import _unit_standings, unit_standings
 
@@ -60,13 +59,7 @@ def judge(standing: YearStanding, kind: str | None) -> tuple[str, str]:
     if not missing:
         return "met", ""
     state = "not_started" if all(k.done == 0 for k in kinds) else "learning"
-    return state, shortfall_text(missing)
-
-
-def shortfall_text(missing: list[Any]) -> str:
-    """Short enough for a template field: "还差公需30学时", "还差公需10、专业5学时"."""
-    parts = "、".join(f"{SHORT_NAMES[k.kind]}{hours_number(k.short)}" for k in missing)
-    return f"还差{parts}学时"
+    return state, brief_shortfall(missing)
 
 
 def _judged(
