@@ -6,7 +6,7 @@ from handlers import validation as v
 from handlers.guard import (
     body_limit,
     current_trainee_id,
-    limit_by_ip,
+    password_attempt,
     public,
     start_session,
 )
@@ -22,11 +22,11 @@ bp = Blueprint("auth", __name__, url_prefix="/api")
 @public
 @body_limit(limits.CREDENTIALS_BODY)
 def login():
-    limit_by_ip(limits.LOGIN)
-    body = v.json_body()
-    username = v.string(body, "username", max_len=18)
-    password = v.string(body, "password", max_len=64, strip=False)
-    trainee = accounts.verify_credentials(get_redis(), username, password)
+    with password_attempt(limits.LOGIN_ALL, limits.LOGIN):
+        body = v.json_body()
+        username = v.string(body, "username", max_len=18)
+        password = v.string(body, "password", max_len=64, strip=False)
+        trainee = accounts.verify_credentials(get_redis(), username, password)
     start_session(trainee.id, trainee.must_change_password)
     if activation.needs_activation(trainee):
         # The initial password is public: the masked roster phone, and nothing else.

@@ -9,7 +9,8 @@ epoch and id, by which a session is ended before its cookie expires
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length, get_current_url, get_input_stream
 
 from wxapp.accounts import session_ends, session_rules
-from wxapp.errors import Forbidden, ServiceUnavailable, Unauthorized
+from wxapp.errors import AppError, Forbidden, ServiceUnavailable, Unauthorized
 from wxapp.extensions import get_redis
 from wxapp.infra import ratelimit
 
@@ -96,6 +97,27 @@ def client_ip() -> str:
 
 def limit_by_ip(limit: ratelimit.Limit) -> None:
     ratelimit.hit(get_redis(), limit, client_ip())
+
+
+# What a failed password check answers (login and 绑定微信 alike).
+PASSWORD_FAILURES = frozenset({"bad_credentials", "locked", "no_wechat_openid"})
+
+
+@contextmanager
+def password_attempt(every: ratelimit.Limit, failures: ratelimit.Limit) -> Iterator[None]:
+    """A password check from this address: every attempt counts against `every` (what
+    hashing one address may cause), and once `failures` failed ones are used in its
+    window the address gets 429 before any hash. Only failures count there, so colleagues
+    logging in behind one NAT address are not turned away for being many."""
+    r, address = get_redis(), client_ip()
+    ratelimit.hit(r, every, address)
+    ratelimit.refuse_if_reached(r, failures, address)
+    try:
+        yield
+    except AppError as err:
+        if err.code in PASSWORD_FAILURES:
+            ratelimit.count(r, failures, address)
+        raise
 
 
 def limit_by_trainee(limit: ratelimit.Limit) -> None:

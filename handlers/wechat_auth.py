@@ -18,7 +18,7 @@ from handlers.guard import (
     body_limit,
     client_ip,
     current_trainee_id,
-    limit_by_ip,
+    password_attempt,
     public,
     start_session,
 )
@@ -93,8 +93,8 @@ def finish():
 
 
 def _credentials() -> tuple[str | None, dict, str, str]:
-    """The pending openid (rate-limited per WeChat user) and the username and password."""
-    limit_by_ip(limits.BIND)
+    """The pending openid (rate-limited per WeChat user) and the username and password;
+    called inside `password_attempt(limits.BIND_ALL, limits.BIND)`."""
     openid = session.get(SESSION_OPENID)
     if not isinstance(openid, str) or not openid:
         openid = None
@@ -110,11 +110,12 @@ def _credentials() -> tuple[str | None, dict, str, str]:
 @public
 @body_limit(limits.CREDENTIALS_BODY)
 def bind():
-    openid, body, username, password = _credentials()
-    sms_code = v.string(body, "sms_code", required=False, max_len=6)
-    trainee = wechat_login.bind_with_password(
-        get_redis(), openid, username, password, sms_code or None, app_now()
-    )
+    with password_attempt(limits.BIND_ALL, limits.BIND):
+        openid, body, username, password = _credentials()
+        sms_code = v.string(body, "sms_code", required=False, max_len=6)
+        trainee = wechat_login.bind_with_password(
+            get_redis(), openid, username, password, sms_code or None, app_now()
+        )
     start_session(trainee.id, trainee.must_change_password)
     session[SESSION_OPENID] = openid
     return jsonify({**accounts.profile(trainee), "wechat_bound": True})
@@ -124,10 +125,11 @@ def bind():
 @public
 @body_limit(limits.CREDENTIALS_BODY)
 def send_rebind_code():
-    openid, _, username, password = _credentials()
-    sent = wechat_login.send_rebind_code(
-        get_redis(), current_app.config, openid, username, password, client_ip(), app_now()
-    )
+    with password_attempt(limits.BIND_ALL, limits.BIND):
+        openid, _, username, password = _credentials()
+        sent = wechat_login.send_rebind_code(
+            get_redis(), current_app.config, openid, username, password, client_ip(), app_now()
+        )
     return jsonify(
         {
             "phone_tail": sent.phone_tail,

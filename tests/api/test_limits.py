@@ -16,6 +16,7 @@ from tests.conftest import app_with
 from tests.factories import make_trainee
 from tests.wechat_wire import sign
 from wxapp.infra import limits
+from wxapp.infra.ratelimit import Limit
 
 MiB = 1024 * 1024
 
@@ -140,6 +141,43 @@ def test_login_limit_is_shared_by_two_workers(base_config):
             assert res.json["error"] == "rate_limited"
             assert res.json["message"] == limits.LOGIN.message
             assert 0 < res.json["retry_after"] <= limits.LOGIN.window_s
+
+
+def colleagues(app, n: int) -> list[str]:
+    """`n` trainees of one unit (password Passw0rd!): their phone numbers."""
+    with app.app_context():
+        people = [make_trainee() for _ in range(n)]
+        db.session.commit()
+        return [p.phone for p in people]
+
+
+def test_a_unit_logging_in_behind_one_address_is_not_turned_away(app):
+    """After the unit's notice its staff log in from the hospital's one NAT address: more
+    than the failure budget of logins go through; failures from there are still capped,
+    and once they are, even a right password waits."""
+    phones = colleagues(app, 5)
+    clients = [app.test_client() for _ in phones]
+    for i in range(2 * limits.LOGIN.count):
+        res = clients[i % 5].post(
+            "/api/login", json={"username": phones[i % 5], "password": "Passw0rd!"}
+        )
+        assert res.status_code == 200, (i, res.json)
+    codes = login_codes([app], limits.LOGIN.count)
+    assert codes == [401] * limits.LOGIN.count
+    refused = clients[0].post("/api/login", json={"username": phones[0], "password": "Passw0rd!"})
+    assert refused.status_code == 429 and refused.json["message"] == limits.LOGIN.message
+
+
+def test_every_login_from_one_address_is_bounded(app, monkeypatch):
+    """Right passwords cost a hash too: one address cannot make the service hash without end."""
+    monkeypatch.setattr(limits, "LOGIN_ALL", Limit("login_all", 5, 60, limits.LOGIN_ALL.message))
+    (phone,) = colleagues(app, 1)
+    client = app.test_client()
+    codes = [
+        client.post("/api/login", json={"username": phone, "password": "Passw0rd!"}).status_code
+        for _ in range(6)
+    ]
+    assert codes == [200] * 5 + [429]
 
 
 def test_bind_is_limited_per_address_across_workers(base_config):

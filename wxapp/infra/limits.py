@@ -18,12 +18,19 @@ KB = 1024
 
 # --- rate limits ---
 
-# Per address, on top of the per-account lockout (5 failures / 15 min, wxapp/accounts/trainees.py):
-# one address trying many usernames. Generous, since a whole unit may share one NAT address.
+# Per address, FAILED logins only (a wrong password, an unknown username, a locked account),
+# on top of the per-account lockout (5 failures / 15 min, wxapp/accounts/trainees.py): one
+# address trying many usernames. Successful logins do not count here: a unit's staff behind
+# one NAT address all logging in after its notice must not be turned away for being many.
 LOGIN = Limit("login", 30, 60, "登录尝试过于频繁，请一分钟后再试")
-# 绑定微信 checks a password like login: the same budget per address, and a smaller one per
-# WeChat user (the openid kept in the session), who cannot switch address to go around it.
+# Per address, every login: what password hashing one address can cause (tens of ms of CPU
+# each). A unit of 2,000 logging in within ten minutes stays under it.
+LOGIN_ALL = Limit("login_all", 300, 60, "登录过于频繁，请一分钟后再试")
+# 绑定微信 checks a password like login: the same budgets per address (failures, and every
+# attempt), and a smaller one per WeChat user (the openid kept in the session), who cannot
+# switch address to go around it.
 BIND = Limit("bind", 30, 60, "绑定尝试过于频繁，请一分钟后再试")
+BIND_ALL = Limit("bind_all", 300, 60, "绑定过于频繁，请一分钟后再试")
 BIND_PER_WECHAT_USER = Limit("bind_openid", 10, 60, "绑定尝试过于频繁，请一分钟后再试")
 # 自主注册 per address: POST /api/register and its 获取验证码 (which also has the SMS caps of
 # wxapp/accounts/sms_codes.py). A person needs a few tries; a unit's colleagues registering

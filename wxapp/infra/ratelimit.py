@@ -30,9 +30,30 @@ def count_in_window(r: redis.Redis, key: str, window_s: int) -> int:
     return count
 
 
+def _key(limit: Limit, who: str) -> str:
+    return f"rl:{limit.name}:{who}"
+
+
+def _refuse(r: redis.Redis, limit: Limit, key: str) -> TooManyRequests:
+    return TooManyRequests(limit.message, code="rate_limited", retry_after=max(r.ttl(key), 1))
+
+
 def hit(r: redis.Redis, limit: Limit, who: str) -> None:
     """Count one call of `who` against `limit` (a fixed window); raise 429 past the limit."""
-    key = f"rl:{limit.name}:{who}"
-    count = count_in_window(r, key, limit.window_s)
-    if count > limit.count:
-        raise TooManyRequests(limit.message, code="rate_limited", retry_after=max(r.ttl(key), 1))
+    key = _key(limit, who)
+    if count_in_window(r, key, limit.window_s) > limit.count:
+        raise _refuse(r, limit, key)
+
+
+def refuse_if_reached(r: redis.Redis, limit: Limit, who: str) -> None:
+    """429 if `who` has used all of `limit` in the current window; counts nothing (for a
+    limit counted only on failures, with `count`)."""
+    key = _key(limit, who)
+    used = r.get(key)
+    if used is not None and int(used) >= limit.count:
+        raise _refuse(r, limit, key)
+
+
+def count(r: redis.Redis, limit: Limit, who: str) -> None:
+    """Count one (failed) call of `who` against `limit`, refusing nothing now."""
+    count_in_window(r, _key(limit, who), limit.window_s)
