@@ -125,6 +125,34 @@ def test_buying_a_plan_cancel_then_pay(new_phone, site):
     phone.shot("paid")
 
 
+def test_inside_wechat_an_account_never_bound_binds_then_pays(new_phone, site):
+    """Logged in with the password inside WeChat, never bound: WeChat Pay needs this WeChat
+    user's openid, so 提交订单 leads through 网页授权 and 绑定 back to the order, paid there."""
+    data = world(site, bound=False)
+    phone = in_wechat(new_phone)
+    login(phone, data["phone"])
+    page = phone.page
+    phone.open(f"/h5/plan?id={data['plan']}")
+    page.click("#buy")
+    page.click("#submit-order")
+    dialog = page.wait_for_selector(".js_dialog .weui-dialog")
+    assert "请先绑定微信" in dialog.inner_text() and "输入账号密码" in dialog.inner_text()
+    page.click(".js_dialog .weui-dialog__btn")
+    page.click("button[name=agree]")  # the sandbox's 网页授权 consent page
+    page.wait_for_url("**/h5/bind?next=*")
+    page.wait_for_selector("#app[data-ready]")
+    page.fill("#username", data["phone"])
+    page.fill("#password", "Passw0rd!")
+    page.click("#submit")
+    page.wait_for_url("**/h5/order?no=*")
+    page.wait_for_selector("#app[data-ready]")
+    page.click("#pay-jsapi")
+    page.frame_locator(CASHIER).locator("#pay").click()
+    assert "支付成功" in page.wait_for_selector("#pay-success").inner_text()
+    mine = page.request.get(f"{site.url}/api/me/orders").json()["items"]
+    assert [o["status"] for o in mine] == ["SUCCESS"]
+
+
 def test_an_order_refused_by_the_server_says_why(phone, site):
     data = world(site)
     login(phone, data["phone"])

@@ -120,14 +120,15 @@ def test_order_pay_in_the_sandbox_cashier_and_learn(live_server):
     assert enrolled_plans(live_server.app, ids["trainee"]) == [ids["plan"]]
 
 
-def test_not_bound_to_wechat_is_told_to_open_it_in_wechat(live_server):
+def test_not_bound_to_wechat_is_told_to_bind_first(live_server):
     ids = setup(live_server.app, bound=False)
     with requests.Session() as http:
         login(live_server, http, ids["id_number"])
         order = http.post(f"{live_server.url}/api/orders", json={"plan_id": ids["plan"]}).json()
         res = http.post(f"{live_server.url}/api/orders/{order['out_trade_no']}/pay", json={})
         assert res.status_code == 409
-        assert res.json()["message"] == "请在微信中打开本页面完成支付"
+        assert res.json()["error"] == "wechat_not_bound"
+        assert res.json()["message"].startswith("在微信中支付需先绑定微信")
 
 
 def test_a_lost_notification_is_recovered_by_reconcile(live_server):

@@ -48,7 +48,8 @@ from wxapp.pay.client import PayClient, PayGatewayError
 
 log = logging.getLogger(__name__)
 
-NOT_IN_WECHAT = "请在微信中打开本页面完成支付"
+# JSAPI needs the payer's openid: only a trainee bound to this WeChat user has one here.
+NOT_BOUND = "在微信中支付需先绑定微信：请按提示授权并输入账号密码完成绑定，然后继续支付"
 PAID_NOT_CANCELLED = "该订单已支付成功，不能取消；如需退款请联系客服"
 
 
@@ -203,7 +204,7 @@ def jsapi_params(
     """The parameters for WeixinJSBridge.invoke('getBrandWCPayRequest', ...)."""
     order = _payable(trainee_id, out_trade_no, now)
     if order.openid is None:
-        raise Conflict(NOT_IN_WECHAT, code="wechat_not_bound")
+        raise Conflict(NOT_BOUND, code="wechat_not_bound")
     prepay_id = order.prepay_id or _prepay(
         client, trainee_id, order, WeChatPayType.JSAPI, {"openid": order.openid}, "prepay_id", now
     )

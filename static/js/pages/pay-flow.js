@@ -2,7 +2,7 @@
 // sandbox cashier) take the money, then wait for the order to read SUCCESS.
 import { cancelOrder, getOrder, payParams } from '../api/orders.js';
 import { wechatPay } from '../core/pay.js';
-import { alertDialog, confirmDialog, startLoading, stopLoading, toast } from '../core/ui.js';
+import { alertDialog, confirmDialog, inWeChat, startLoading, stopLoading, toast } from '../core/ui.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -12,6 +12,7 @@ export async function payOrder(no) {
   try {
     result = await wechatPay(await payParams(no));
   } catch (err) {
+    if (err.code === 'wechat_not_bound' && inWeChat()) return bindThenPay(no, err.message);
     if (!err.redirecting) await alertDialog(err.message || '无法发起支付，请稍后再试', '支付未完成');
     return false;
   }
@@ -24,6 +25,16 @@ export async function payOrder(no) {
     return false;
   }
   return waitPaid(no);
+}
+
+/** Logged in with the password inside WeChat and never bound: WeChat Pay needs this WeChat
+ *  user's openid. 网页授权 gets it and, the account not being bound, leads to 绑定 (the
+ *  password again), then back to the order's page to pay. */
+async function bindThenPay(no, message) {
+  await alertDialog(message, '请先绑定微信');
+  const back = `/h5/order?no=${encodeURIComponent(no)}`;
+  window.location.assign(`/auth/wechat?next=${encodeURIComponent(back)}`);
+  return false;
 }
 
 /** WeChat's notification may arrive a moment after the cashier closes: ask a few times. */
