@@ -5,6 +5,7 @@ live in wxapp/console/finance_actions.py and wxapp/orders/reconciliation.py."""
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, timedelta
 from typing import Any
 
@@ -172,10 +173,13 @@ class AnomalyView(_FinanceView):
     @expose("/")
     def index(self) -> Any:
         resolved = request.args.get("resolved") == "1"
+        rows = actions.anomalies(resolved)
         return self.render(
             "console/finance_anomalies.html",
-            rows=actions.anomalies(resolved),
+            rows=rows,
             resolved=resolved,
+            # The note and who resolved it live in the audit row of the resolution.
+            resolutions=actions.resolutions([a.id for a in rows]) if resolved else {},
             when=when,
         )
 
@@ -186,6 +190,17 @@ class AnomalyView(_FinanceView):
             "已标记为已处理",
             ".index",
         )
+
+
+# WeChat Pay gives the trade bills of the last three months only.
+BILL_MONTHS = 3
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` calendar months earlier (the month's last day if shorter)."""
+    year, month = divmod(day.month - 1 - months, 12)
+    year, month = day.year + year, month + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 class ReconciliationView(_FinanceView):
@@ -202,6 +217,8 @@ class ReconciliationView(_FinanceView):
             else:
                 if day > yesterday:
                     problem = "微信支付次日生成前一天的账单：请选择昨天或更早的日期"
+                elif day < months_before(yesterday, BILL_MONTHS):
+                    problem = "微信支付只提供三个月内的账单：请选择三个月内的日期"
                 else:
                     try:
                         report = reconcile_day(current_app.extensions["wechatpay"], day)

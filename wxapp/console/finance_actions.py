@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from models import (
     Invoice,
     InvoiceStatus,
+    OperatorAudit,
     Order,
     OrderStatus,
     PaymentAnomaly,
@@ -168,7 +169,7 @@ def modify_invoice(
     invoice_id: int, fields: dict[str, Any], number: str | None, pdf: bytes | None, now: datetime
 ) -> Invoice:
     """Re-issue an issued invoice with corrected details under a new number: once, within
-    15 days of issue."""
+    15 days of issue, and not once the order is refunded (as the trainee's 修改)."""
     request = parse_invoice_request(fields)
     number = check_number(number)
     pdf = check_pdf(pdf)
@@ -176,10 +177,16 @@ def modify_invoice(
         invoice = _invoice(invoice_id)
         if invoice.status != InvoiceStatus.ISSUED:
             raise Conflict("只有已开具的发票可以修改", code="invoice_not_issued")
+        order = db.session.get(Order, invoice.order_id)
+        if order is None or order.status in (OrderStatus.CLOSED, OrderStatus.REFUND):
+            raise Conflict("订单已关闭或已退款，不能修改发票", code="order_not_payable")
         check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
         if number == invoice.number:
             raise ValidationError("number", "修改后的发票应有新的发票号码")
         before = _summary(invoice)
+        # Re-issued for what the payer keeps paid, as the trainee's 修改 does: less any
+        # share refunded since it was first issued.
+        invoice.amount_fen = invoice_amount(order)
         invoice.title_type = request.title_type
         invoice.title = request.title
         invoice.tax_number = request.tax_number
@@ -276,6 +283,23 @@ def anomalies(resolved: bool = False, limit: int = 200) -> list[PaymentAnomaly]:
         else PaymentAnomaly.resolved_at.is_(None)
     )
     return list(db.session.execute(query.order_by(PaymentAnomaly.id.desc()).limit(limit)).scalars())
+
+
+def resolutions(anomaly_ids: list[int]) -> dict[int, OperatorAudit]:
+    """How each of these resolved anomalies was handled: the audit row of its resolution
+    (its note, who, when), the only place the note is kept."""
+    if not anomaly_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(OperatorAudit)
+        .where(
+            OperatorAudit.action == "anomaly.resolve",
+            OperatorAudit.target_type == "payment_anomalies",
+            OperatorAudit.target_id.in_([str(i) for i in anomaly_ids]),
+        )
+        .order_by(OperatorAudit.id)
+    ).scalars()
+    return {int(row.target_id): row for row in rows}
 
 
 def resolve_anomaly(anomaly_id: int, note: str | None, now: datetime) -> PaymentAnomaly:
