@@ -5,11 +5,13 @@ the order and the enrollments; replays change nothing; the operator's refund use
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
 from collections.abc import Callable
 
+import pypdf
 import requests
 import sqlalchemy as sa
 
@@ -241,6 +243,10 @@ def test_a_group_order_paid_after_a_member_bought_alone_refunds_that_share(live_
         assert mine[group_no]["status_text"] == "支付成功"
         invoice = unit.post(f"{url}/api/orders/{group_no}/invoice", json=PERSON)
         assert invoice.status_code == 201 and invoice.json()["amount"] == 9000
+        # Issued for the one member kept: one place at 90.00, not two.
+        pdf = unit.get(f"{url}{invoice.json()['pdf_url']}")
+        text = pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+        assert "数量：1" in text and "¥90.00" in text and "¥180.00" not in text
 
 
 def pushed_plans(app, openid: str) -> list[str]:

@@ -172,7 +172,9 @@ def invoice_amount(order: Order) -> int:
     return amount
 
 
-def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: datetime) -> None:
+def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: datetime) -> bool:
+    """Issue it through the issuer; whether it was (not without an issuer, nor when all of
+    the order went back)."""
     # Asked at purchase, the request waited for the payment; a double payment's refund is
     # recorded with it, so the amount is settled only now.
     kept = net_amount(order)
@@ -180,10 +182,10 @@ def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: da
         invoice.status = InvoiceStatus.REFUSED
         invoice.refusal_reason = ALL_REFUNDED
         invoice.updated_at = now
-        return
+        return False
     invoice.amount_fen = kept
     if issuer is None:  # no tax platform configured: stays requested for an operator
-        return
+        return False
     plan = db.session.get(TrainingPlan, order.plan_id)
     issued = issuer.issue(
         InvoiceData(
@@ -193,7 +195,7 @@ def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: da
             email=invoice.email,
             amount_fen=invoice.amount_fen,
             item=f"培训费（{plan.title if plan else order.description}）",
-            quantity=order.quantity,
+            quantity=kept // order.unit_price_fen,  # the members kept, refunded ones not
             seller=plan.provider if plan else "",
             out_trade_no=order.out_trade_no,
             issued_at=now,
@@ -204,6 +206,7 @@ def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: da
     invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at = now
     invoice.updated_at = now
+    return True
 
 
 def request_invoice(
@@ -277,8 +280,8 @@ def invoice_pdf(trainee_id: int, invoice_id: int) -> tuple[str, bytes]:
 
 def issue_requested(order_id: int, issuer: InvoiceIssuer | None, now: datetime) -> bool:
     """Issue the invoice requested at purchase once its order is paid, in a transaction of
-    its own (after the payment's, or in reconciliation); False when there is nothing to
-    issue (no request, not paid, or no issuer configured)."""
+    its own (after the payment's, or in reconciliation); False when nothing was issued (no
+    request, not paid, no issuer configured, or all of the order refunded)."""
     with transaction():
         # Most paid orders have no invoice requested: one prebuilt read of the id says so,
         # and only a requested invoice and its order are loaded.
@@ -298,8 +301,7 @@ def issue_requested(order_id: int, issuer: InvoiceIssuer | None, now: datetime) 
             or issuer is None
         ):
             return False
-        _issue(invoice, order, issuer, now)
-    return True
+        return _issue(invoice, order, issuer, now)
 
 
 @cache
