@@ -21,6 +21,7 @@ from handlers.guard import (
     client_ip,
     current_trainee_id,
     limit_by_ip,
+    limit_by_trainee,
     public,
     start_session,
 )
@@ -79,11 +80,16 @@ def activation_status():
     return jsonify(activation.status(current_trainee_id()))
 
 
+def limit_activation() -> None:
+    limit_by_ip(limits.ACTIVATION_ADDRESS)
+    limit_by_trainee(limits.ACTIVATION)
+
+
 @bp.post("/activation/code")
 @allowed_before_password_change
 @body_limit(limits.CREDENTIALS_BODY)
 def activation_code():
-    limit_by_ip(limits.ACTIVATION)
+    limit_activation()
     sent = activation.send_activation_code(
         get_redis(), current_app.config, current_trainee_id(), client_ip(), app_now()
     )
@@ -94,7 +100,7 @@ def activation_code():
 @allowed_before_password_change
 @body_limit(limits.CREDENTIALS_BODY)
 def activate():
-    limit_by_ip(limits.ACTIVATION)
+    limit_activation()
     body = v.json_body()
     code, new_password = _sms_code(body), _new_password(body)
     trainee = activation.activate(get_redis(), current_trainee_id(), code, new_password, app_now())

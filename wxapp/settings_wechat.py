@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wxapp.errors import ConfigError
-from wxapp.settings_parse import _bool, _get, _pem_path, _url
+from wxapp.settings_parse import _bool, _get, _number, _pem_path, _url
 
 SANDBOX_DEFAULTS = {
     "WECHAT_APP_ID": "wx5andb0x0000demo",
@@ -92,6 +92,9 @@ def _sms_settings(env: Mapping[str, Any], sandbox: bool, sandbox_base: str) -> d
             ("http", "https"),
         ),
         "SMS_REGION": _get(env, "SMS_REGION") or "ap-guangzhou",
+        # Codes sent a day from one client address (activation, 自主注册, 忘记密码, 改绑):
+        # a unit activating its roster on site behind one NAT address needs more.
+        "SMS_IP_DAILY_CAP": int(_number(env, "SMS_IP_DAILY_CAP", 30, 1, 100_000)),
     }
     for name in (
         "TENCENTCLOUD_SECRET_ID",

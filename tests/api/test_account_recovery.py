@@ -12,6 +12,7 @@ from tests.factories import make_binding, make_id_number, make_trainee, make_uni
 from tests.sms import latest_code, messages
 from wxapp.accounts.idnumbers import initial_password
 from wxapp.demo.seed import TRAINEES
+from wxapp.infra import limits
 
 PERSONAL = ("name", "phone", "unit", "gender", "id_number_masked", "archive_district", "id")
 
@@ -412,3 +413,29 @@ def test_the_demo_roster_trainee_activates_through_the_sms_sandbox(app, runner):
     code = latest_code(client, imported.phone)
     res = client.post("/api/activation", json={"sms_code": code, "new_password": "Demo2026ok"})
     assert res.status_code == 200 and res.json["name"] == imported.name
+
+
+def test_a_units_roster_activates_together_behind_one_address(app):
+    """Its staff activate during a training session on the hospital's one address: more
+    people than the old per-address budget (20 calls in 10 minutes) get through."""
+    with app.app_context():
+        unit = make_unit()
+        people = [make_trainee(password=None, unit=unit) for _ in range(12)]
+        db.session.commit()
+        rosters = [{"id": p.id, "phone": p.phone, "id_number": p.id_number} for p in people]
+    for person in rosters:  # 24 calls from one address
+        client = initial_session(app, person)
+        code = activation_code(client, app, person)
+        res = client.post("/api/activation", json={"sms_code": code, "new_password": "NewPass123"})
+        assert res.status_code == 200, (person, res.json)
+
+
+def test_one_account_is_limited_in_its_activation_calls(app, roster):
+    client = initial_session(app, roster)
+    codes = [
+        client.post("/api/activation", json={"sms_code": "123456", "new_password": "NewPass123"})
+        for _ in range(limits.ACTIVATION.count + 1)
+    ]
+    assert [c.status_code for c in codes[:3]] == [422] * 3
+    assert codes[-1].status_code == 429
+    assert codes[-1].json["message"] == limits.ACTIVATION.message

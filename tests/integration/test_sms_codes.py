@@ -10,7 +10,8 @@ import pytest
 from tests.sms import latest_code, messages
 from wxapp.accounts import sms_codes
 from wxapp.accounts.sms_codes import Purpose, check_code, mask_phone, send_code
-from wxapp.errors import TooManyRequests, ValidationError
+from wxapp.config import load_config
+from wxapp.errors import ConfigError, TooManyRequests, ValidationError
 
 PHONE = "13800138001"
 IP = "203.0.113.7"
@@ -138,13 +139,29 @@ def test_a_daily_cap_per_phone(app, send, clock):
 
 
 def test_a_daily_cap_per_address(app, send, clock):
-    for n in range(sms_codes.IP_DAILY_CAP):
+    assert app.config["SMS_IP_DAILY_CAP"] == 30  # the default
+    for n in range(30):
         send(phone=f"1390000{n:04d}")
     with pytest.raises(TooManyRequests) as err:
         send(phone="13911112222")
     assert err.value.code == "sms_daily_cap"
     assert messages(app, "13911112222") == []
     send(phone="13911112222", ip="198.51.100.9")  # another address still may
+
+
+def test_the_cap_per_address_is_a_setting_for_units_activating_on_site(app, send):
+    """A hospital activating its roster during a training session: all behind one address."""
+    app.config["SMS_IP_DAILY_CAP"] = 40
+    for n in range(40):
+        send(phone=f"1390000{n:04d}")
+    with pytest.raises(TooManyRequests):
+        send(phone="13911112222")
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_a_bad_cap_per_address_refuses_to_start_naming_it(tmp_path, value):
+    with pytest.raises(ConfigError, match="SMS_IP_DAILY_CAP"):
+        load_config(tmp_path, {"WXAPP_SANDBOX": "1", "SMS_IP_DAILY_CAP": value})
 
 
 def test_keys_of_a_phone_share_one_cluster_slot(app, send, redis_client):

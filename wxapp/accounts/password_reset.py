@@ -88,7 +88,7 @@ def send_reset_code(
     shown = (
         username if is_mobile_number(username) else _made_up_phone(config["SECRET_KEY"], username)
     )
-    return sms_codes.pretend_send(r, username, shown, client_ip, now)
+    return sms_codes.pretend_send(r, config, username, shown, client_ip, now)
 
 
 def reset_password(

@@ -9,8 +9,8 @@ burn it, and the tries are counted before the comparison, so concurrent guesses 
 more than MAX_TRIES comparisons between them.
 
 Sending costs money and reaches a stranger's phone, so it is bounded: one send per phone
-every RESEND_GAP_S (any purpose), PHONE_DAILY_CAP sends per phone and IP_DAILY_CAP per
-client address per day (China's calendar day). The gap and the days follow the app's clock
+every RESEND_GAP_S (any purpose), PHONE_DAILY_CAP sends per phone and SMS_IP_DAILY_CAP
+(a setting, 30 by default) per client address per day (China's calendar day). The gap and the days follow the app's clock
 (`now`); a code's life is its Redis key's expiry (`check_code` takes no clock).
 """
 
@@ -36,7 +36,6 @@ CODE_TTL_S = 5 * 60
 RESEND_GAP_S = 60
 MAX_TRIES = 5
 PHONE_DAILY_CAP = 10
-IP_DAILY_CAP = 30
 DAY_KEY_TTL_S = 2 * 24 * 3600
 CHINA = timezone(timedelta(hours=8))
 
@@ -116,7 +115,9 @@ return 0
 """
 
 
-def _admit(r: redis.Redis, phone: str, client_ip: str, now: datetime) -> str:
+def _admit(
+    r: redis.Redis, config: Mapping[str, Any], phone: str, client_ip: str, now: datetime
+) -> str:
     """Count one send to `phone` from `client_ip` against the gap and the daily caps (429
     past one); the gap's key, which the caller drops if nothing was sent after all."""
     gap_key = _gap_key(phone)
@@ -129,7 +130,7 @@ def _admit(r: redis.Redis, phone: str, client_ip: str, now: datetime) -> str:
         raise TooManyRequests(
             TOO_SOON_MESSAGE.format(s=wait), code="sms_too_soon", retry_after=wait
         )
-    if _count(r, _ip_day_key(client_ip, now)) > IP_DAILY_CAP:
+    if _count(r, _ip_day_key(client_ip, now)) > config["SMS_IP_DAILY_CAP"]:
         r.delete(gap_key)  # nothing sent: no gap either
         raise TooManyRequests(IP_CAP_MESSAGE, code="sms_daily_cap")
     if _count(r, _phone_day_key(phone, now)) > PHONE_DAILY_CAP:
@@ -162,7 +163,7 @@ def send_code(
     ask again at once, and the previous code, if any, stays live).
     """
     purpose = Purpose(purpose)
-    gap_key = _admit(r, phone, client_ip, now)
+    gap_key = _admit(r, config, phone, client_ip, now)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     template_id = config[TEMPLATE_SETTING[purpose]]
     try:
@@ -181,12 +182,17 @@ def send_code(
 
 
 def pretend_send(
-    r: redis.Redis, limit_key: str, shown_phone: str, client_ip: str, now: datetime
+    r: redis.Redis,
+    config: Mapping[str, Any],
+    limit_key: str,
+    shown_phone: str,
+    client_ip: str,
+    now: datetime,
 ) -> SentCode:
     """What `send_code` answers, with its limits counted under `limit_key`, and nothing
     sent: for a username that names no account (忘记密码), which must look like one that
     does. `shown_phone` is the number the answer masks."""
-    _admit(r, limit_key, client_ip, now)
+    _admit(r, config, limit_key, client_ip, now)
     return _sent(shown_phone)
 
 

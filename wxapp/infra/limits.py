@@ -38,10 +38,14 @@ BIND_PER_WECHAT_USER = Limit("bind_openid", 10, 60, "绑定尝试过于频繁，
 REGISTER = Limit("register", 20, 600, "注册尝试过于频繁，请十分钟后再试")
 # The register page's unit chooser (no session yet): searches as the trainee types.
 REGISTER_UNITS = Limit("register_units", 60, 60, "查询过于频繁，请稍后再试")
-# Activation of a roster account (its SMS code and the new password) and 忘记密码 (its SMS
-# code and the reset), per address; the SMS limits of wxapp/accounts/sms_codes.py (one send a
+# Activation of a roster account (its SMS code and the new password), per account, and
+# 忘记密码 (its SMS code and the reset), per address; the SMS limits of wxapp/accounts/sms_codes.py (one send a
 # minute and 10 a day per phone, 30 a day per address) and 5 tries per code come on top.
 ACTIVATION = Limit("activation", 20, 600, "操作过于频繁，请十分钟后再试")
+# Activation happens in a session of the roster account, so ACTIVATION counts per account;
+# per address only this, so a unit's roster activating together on site behind one NAT
+# address (two calls each) goes through. Its SMS are bounded by SMS_IP_DAILY_CAP as well.
+ACTIVATION_ADDRESS = Limit("activation_addr", 400, 600, "操作过于频繁，请十分钟后再试")
 FORGOT = Limit("forgot", 20, 600, "找回密码尝试过于频繁，请十分钟后再试")
 # Per trainee. Creating an order opens a WeChat Pay prepay each time; a person buys a few
 # plans a year, so 10 a minute only stops scripts and stuck buttons (POST /api/orders and
