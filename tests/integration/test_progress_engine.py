@@ -312,10 +312,12 @@ def test_lua_script_agrees_with_the_pure_core_on_ended_sessions(app, world, cloc
             new_browser()
         elif roll < 0.16:  # 退出登录 in one browser
             _, mark = rng.choice(browsers)
-            session_ends.end_one(r, tid, mark, clock.now())
+            with app.app_context():  # the ending is also kept in PostgreSQL
+                session_ends.end_one(r, tid, mark, clock.now())
             ended = session_rules.EndedSessions(ended.epoch, ended.ended_ids | {mark.session_id})
         elif roll < 0.19:  # password change, unbind, 忘记密码
-            epoch = session_ends.end_all(r, tid, clock.now())
+            with app.app_context():
+                epoch = session_ends.end_all(r, tid, clock.now())
             now_ms = int(clock.now().timestamp() * 1000)
             assert epoch == session_rules.next_epoch(ended.epoch, now_ms)
             ended = session_rules.EndedSessions(epoch)
