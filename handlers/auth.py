@@ -13,7 +13,7 @@ from handlers.guard import (
 from wxapp.accounts import activation, session_ends
 from wxapp.accounts import trainees as accounts
 from wxapp.extensions import app_now, get_redis
-from wxapp.infra import limits
+from wxapp.infra import limits, ratelimit
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
 
@@ -26,6 +26,7 @@ def login():
         body = v.json_body()
         username = v.string(body, "username", max_len=18)
         password = v.string(body, "password", max_len=64, strip=False)
+        ratelimit.hit(get_redis(), limits.LOGIN_PER_USERNAME, username)
         trainee = accounts.verify_credentials(get_redis(), username, password)
     start_session(trainee.id, trainee.must_change_password)
     if activation.needs_activation(trainee):

@@ -180,6 +180,22 @@ def test_every_login_from_one_address_is_bounded(app, monkeypatch):
     assert codes == [200] * 5 + [429]
 
 
+def test_one_account_logging_in_again_and_again_is_bounded(app):
+    """Each login costs a password hash: one account cannot be logged in without end,
+    whatever addresses the requests come from."""
+    (phone,) = colleagues(app, 1)
+    codes = []
+    for i in range(limits.LOGIN_PER_USERNAME.count + 1):
+        client = app.test_client()
+        res = client.post(
+            "/api/login",
+            json={"username": phone, "password": "Passw0rd!"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{i + 1}"},
+        )
+        codes.append(res.status_code)
+    assert codes == [200] * limits.LOGIN_PER_USERNAME.count + [429]
+
+
 def test_bind_is_limited_per_address_across_workers(base_config):
     with app_with(base_config) as worker1, app_with(base_config) as worker2:
         codes = login_codes([worker1, worker2], limits.BIND.count + 1, url="/api/wechat/bind")

@@ -26,6 +26,9 @@ LOGIN = Limit("login", 30, 60, "登录尝试过于频繁，请一分钟后再试
 # Per address, every login: what password hashing one address can cause (tens of ms of CPU
 # each). A unit of 2,000 logging in within ten minutes stays under it.
 LOGIN_ALL = Limit("login_all", 300, 60, "登录过于频繁，请一分钟后再试")
+# Per username typed, every login: one account (the attacker's own, say) logged in again and
+# again from many addresses costs a hash each time; a person logs in a few times a day.
+LOGIN_PER_USERNAME = Limit("login_user", 20, 60, "登录过于频繁，请一分钟后再试")
 # 绑定微信 checks a password like login: the same budgets per address (failures, and every
 # attempt), and a smaller one per WeChat user (the openid kept in the session), who cannot
 # switch address to go around it.
