@@ -29,7 +29,7 @@ from wxapp.accounts import activation, password_reset
 from wxapp.accounts import trainees as accounts
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
-from wxapp.infra import limits
+from wxapp.infra import limits, ratelimit
 
 bp = Blueprint("account_recovery", __name__, url_prefix="/api")
 
@@ -111,12 +111,17 @@ def activate():
 # --- 忘记密码 --------------------------------------------------------------------------------
 
 
+def limit_forgot(username: str) -> None:
+    limit_by_ip(limits.FORGOT_ADDRESS)
+    ratelimit.hit(get_redis(), limits.FORGOT, username)
+
+
 @bp.post("/password/forgot/code")
 @public
 @body_limit(limits.CREDENTIALS_BODY)
 def forgot_code():
-    limit_by_ip(limits.FORGOT)
     username = _username(v.json_body())
+    limit_forgot(username)
     sent = password_reset.send_reset_code(
         get_redis(), current_app.config, username, client_ip(), app_now()
     )
@@ -127,8 +132,8 @@ def forgot_code():
 @public
 @body_limit(limits.CREDENTIALS_BODY)
 def forgot():
-    limit_by_ip(limits.FORGOT)
     body = v.json_body()
+    limit_forgot(_username(body))
     username, code, new_password = _username(body), _sms_code(body), _new_password(body)
     password_reset.reset_password(get_redis(), username, code, new_password, app_now())
     return jsonify({"ok": True})

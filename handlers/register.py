@@ -14,17 +14,23 @@ from wxapp.accounts import registration, units
 from wxapp.accounts import trainees as accounts
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
-from wxapp.infra import limits
+from wxapp.infra import limits, ratelimit
 
 bp = Blueprint("register", __name__, url_prefix="/api/register")
+
+
+def limit_registration(phone: str) -> None:
+    """Per address, and per phone number typed (the account being registered)."""
+    limit_by_ip(limits.REGISTER_ADDRESS)
+    ratelimit.hit(get_redis(), limits.REGISTER, phone or "-")
 
 
 @bp.post("/code")
 @public
 @body_limit(limits.CREDENTIALS_BODY)
 def send_code():
-    limit_by_ip(limits.REGISTER)
     phone = v.string(v.json_body(), "phone", required=False, max_len=20) or ""
+    limit_registration(phone)
     sent = registration.send_registration_code(
         get_redis(), current_app.config, phone, client_ip(), app_now()
     )
@@ -35,8 +41,8 @@ def send_code():
 @public
 @body_limit(limits.CREDENTIALS_BODY)
 def register():
-    limit_by_ip(limits.REGISTER)
     body = v.json_body()
+    limit_registration(v.string(body, "phone", required=False, max_len=20) or "")
 
     def text(field: str, max_len: int, strip: bool = True) -> str:
         # Missing fields reach the domain as "", which names them in Chinese.

@@ -13,6 +13,7 @@ from tests.sms import latest_code, messages
 from wxapp.accounts.idnumbers import initial_password
 from wxapp.demo.seed import TRAINEES
 from wxapp.infra import limits
+from wxapp.infra.ratelimit import Limit
 
 PERSONAL = ("name", "phone", "unit", "gender", "id_number_masked", "archive_district", "id")
 
@@ -395,7 +396,10 @@ def test_forgot_code_names_a_malformed_username(client, body, field):
     assert res.status_code == 422 and res.json["field"] == field
 
 
-def test_forgot_password_is_rate_limited_per_address(app):
+def test_forgot_password_is_rate_limited_per_address(app, monkeypatch):
+    """Many usernames from one address: its own budget (400 in 10 minutes; 20 here)."""
+    budget = limits.FORGOT_ADDRESS
+    monkeypatch.setattr(limits, "FORGOT_ADDRESS", Limit(budget.name, 20, 600, budget.message))
     client = app.test_client()
     statuses = [forgot_code(client, f"1370000{n:04d}").status_code for n in range(21)]
     assert statuses[:20] == [200] * 20
@@ -439,3 +443,31 @@ def test_one_account_is_limited_in_its_activation_calls(app, roster):
     assert [c.status_code for c in codes[:3]] == [422] * 3
     assert codes[-1].status_code == 429
     assert codes[-1].json["message"] == limits.ACTIVATION.message
+
+
+def test_colleagues_reset_their_passwords_behind_one_address(app):
+    """忘记密码 counted per username typed: twelve colleagues on one address (24 calls) all
+    get their code and their new password."""
+    with app.app_context():
+        people = [make_trainee() for _ in range(12)]
+        db.session.commit()
+        phones = [p.phone for p in people]
+    for phone in phones:
+        client = app.test_client()
+        assert forgot_code(client, phone).status_code == 200
+        code = latest_code(app.test_client(), phone)
+        res = client.post(
+            "/api/password/forgot",
+            json={"username": phone, "sms_code": code, "new_password": "NewPass123"},
+        )
+        assert res.status_code == 200, res.json
+
+
+def test_one_username_is_limited_in_its_reset_calls(app, active):
+    client = app.test_client()
+    body = {"username": active["phone"], "sms_code": "000000", "new_password": "NewPass123"}
+    codes = [
+        client.post("/api/password/forgot", json=body).status_code
+        for _ in range(limits.FORGOT.count + 1)
+    ]
+    assert codes[:3] == [422] * 3 and codes[-1] == 429

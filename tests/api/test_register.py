@@ -19,6 +19,8 @@ from tests.sms import latest_code, messages
 from wxapp.accounts import registration
 from wxapp.accounts.idnumbers import initial_password, mask_id_number
 from wxapp.accounts.sms_codes import Purpose, mask_phone, send_code
+from wxapp.infra import limits
+from wxapp.infra.ratelimit import Limit
 
 PASSWORD = "Qingshan2025"
 
@@ -379,15 +381,25 @@ def unit_id_live(live_app):
         return unit.id
 
 
-def test_registration_is_limited_per_address(client):
-    for _ in range(20):
+def test_registration_is_limited_per_phone_and_per_address(client, monkeypatch):
+    for _ in range(20):  # no phone at all: one budget for all of them
         assert client.post("/api/register", json={}).status_code == 422
     res = client.post("/api/register", json={})
     assert res.status_code == 429 and res.json["error"] == "rate_limited"
     assert res.json["retry_after"] > 0
-    assert client.post("/api/register/code", json={"phone": make_phone()}).status_code == 429
-    other = client.post("/api/register", json={}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
-    assert other.status_code == 422
+    # Another phone number from the same address is someone else: not refused.
+    assert client.post("/api/register/code", json={"phone": make_phone()}).status_code == 200
+    # The address has a budget of its own, larger (a unit behind one NAT address).
+    monkeypatch.setattr(limits, "REGISTER_ADDRESS", Limit("register_addr", 3, 600, "太多"))
+    answers = [
+        client.post(
+            "/api/register/code",
+            json={"phone": make_phone()},
+            environ_base={"REMOTE_ADDR": "10.0.0.9"},
+        ).status_code
+        for _ in range(4)
+    ]
+    assert answers == [200, 200, 200, 429]
 
 
 def test_the_unit_chooser_and_districts_need_no_session(client, unit_id):
@@ -487,3 +499,23 @@ def test_a_registration_outside_wechat_binds_nothing(client, app, unit_id):
     assert res.status_code == 201
     with app.app_context():
         assert db.session.execute(db.select(db.func.count(WechatBinding.openid))).scalar_one() == 0
+
+
+def test_colleagues_register_together_behind_one_address(app, unit_id):
+    """After the unit's notice its staff register on the hospital's one address: more of
+    them than the old per-address budget (20 calls in 10 minutes) get through."""
+    names = "甲乙丙丁戊己庚辛壬癸子丑"
+    for n, name in enumerate(names):  # 24 calls from one address
+        res = register(app.test_client(), form(unit_id, n=7000 + n, name=f"李{name}"))
+        assert res.status_code == 201, (n, res.json)
+
+
+def test_one_phone_number_is_limited_in_its_registration_calls(client, unit_id):
+    body = form(unit_id, n=7100)
+    codes = [
+        client.post("/api/register", json={**body, "sms_code": "000000"}).status_code
+        for _ in range(limits.REGISTER.count + 1)
+    ]
+    assert codes[:3] == [422] * 3 and codes[-1] == 429
+    other = form(unit_id, n=7101)  # another person, same address: not refused
+    assert register(client, other).status_code == 201

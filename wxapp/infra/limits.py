@@ -35,10 +35,12 @@ LOGIN_PER_USERNAME = Limit("login_user", 20, 60, "登录过于频繁，请一分
 BIND = Limit("bind", 30, 60, "绑定尝试过于频繁，请一分钟后再试")
 BIND_ALL = Limit("bind_all", 300, 60, "绑定过于频繁，请一分钟后再试")
 BIND_PER_WECHAT_USER = Limit("bind_openid", 10, 60, "绑定尝试过于频繁，请一分钟后再试")
-# 自主注册 per address: POST /api/register and its 获取验证码 (which also has the SMS caps of
-# wxapp/accounts/sms_codes.py). A person needs a few tries; a unit's colleagues registering
-# one after another behind one NAT address stay under 20 in 10 minutes.
+# 自主注册: POST /api/register and its 获取验证码, one budget per phone number typed (a person
+# needs a few tries), and a larger one per address, so a unit's colleagues registering
+# together behind one NAT address go through. The SMS caps of wxapp/accounts/sms_codes.py
+# (per phone, and SMS_IP_DAILY_CAP per address) bound the codes sent.
 REGISTER = Limit("register", 20, 600, "注册尝试过于频繁，请十分钟后再试")
+REGISTER_ADDRESS = Limit("register_addr", 400, 600, "注册尝试过于频繁，请十分钟后再试")
 # The register page's unit chooser (no session yet): searches as the trainee types.
 REGISTER_UNITS = Limit("register_units", 60, 60, "查询过于频繁，请稍后再试")
 # Activation of a roster account (its SMS code and the new password), per account, and
@@ -50,6 +52,9 @@ ACTIVATION = Limit("activation", 20, 600, "操作过于频繁，请十分钟后�
 # address (two calls each) goes through. Its SMS are bounded by SMS_IP_DAILY_CAP as well.
 ACTIVATION_ADDRESS = Limit("activation_addr", 400, 600, "操作过于频繁，请十分钟后再试")
 FORGOT = Limit("forgot", 20, 600, "找回密码尝试过于频繁，请十分钟后再试")
+# 忘记密码 counts FORGOT per username typed (as activation counts per account), and this per
+# address.
+FORGOT_ADDRESS = Limit("forgot_addr", 400, 600, "找回密码尝试过于频繁，请十分钟后再试")
 # Per trainee. Creating an order opens a WeChat Pay prepay each time; a person buys a few
 # plans a year, so 10 a minute only stops scripts and stuck buttons (POST /api/orders and
 # /api/group-orders).
