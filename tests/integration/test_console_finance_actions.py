@@ -13,12 +13,12 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from models import Enrollment, Order, Refund, db
+from models import Enrollment, Order, PaymentAnomaly, Refund, db
 from tests.api.test_console_finance_actions import _finance, _followed
 from tests.api.test_console_support_finance import _audits
 from tests.conftest import LiveServer, free_port, serve
 from tests.integration.test_reconciliation import _buy_and_pay, _people
-from tests.integration.test_refunds import login, order_status, read, wait_for
+from tests.integration.test_refunds import PERSON, login, order_status, read, wait_for
 from wxapp.infra.clock import local
 from wxapp.sandbox import pay_store
 
@@ -195,3 +195,44 @@ def test_the_reconciliation_page_matches_past_days_against_the_sandbox_bill(fina
     summary, differences = _report(client, quiet.isoformat())
     assert summary.startswith(f"{quiet}：微信支付无该日账单（当日无交易）；收款 0 笔")
     assert "账单与订单一致" in differences
+
+
+def test_a_refund_of_an_invoiced_order_asks_finance_for_a_red_invoice(finance_site):
+    """The trainee had the invoice issued; 财务 then refunds the order. The invoice is for
+    money gone back: 支付异常 says so, with its number and amounts, until resolved."""
+    app, url = finance_site.app, finance_site.url
+    [id_number], plan_id = _people(app, 1)
+    no = _buy_and_pay(url, id_number, plan_id, lose_notification=False)
+    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
+    with requests.Session() as trainee:
+        login(url, trainee, id_number)
+        invoice = trainee.post(f"{url}/api/orders/{no}/invoice", json=PERSON).json()
+    assert invoice["status"] == "issued"
+    client, token, _ = _finance(app)
+    assert "在税务系统开具红字发票" not in client.get("/admin/anomalies/").text
+
+    reply = client.post(
+        "/admin/refunds/start",
+        data={"csrf_token": token, "out_trade_no": no, "reason": "学员申请退费"},
+    )
+    _followed(client, reply)
+    assert wait_for(lambda: order_status(app, no) == "REFUND")
+    page = client.get("/admin/anomalies/").text
+    assert "已开发票的订单已退款：请在税务系统开具红字发票" in page
+    assert f"发票号码 {invoice['number']}，开票 90.00 元，退款后应为 0.00 元" in page
+    [anomaly_id] = read(
+        app,
+        lambda: list(
+            db.session.execute(
+                sa.select(PaymentAnomaly.id).where(
+                    PaymentAnomaly.reason == "invoice_needs_reversal"
+                )
+            ).scalars()
+        ),
+    )
+    reply = client.post(
+        f"/admin/anomalies/{anomaly_id}/resolve",
+        data={"csrf_token": token, "note": "已在税务系统开具红字发票"},
+    )
+    assert "已标记为已处理" in _followed(client, reply)
+    assert "已在税务系统开具红字发票" in client.get("/admin/anomalies/?resolved=1").text

@@ -20,6 +20,7 @@ from wxapp.console.display import when, yuan
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now
 from wxapp.infra.clock import local
+from wxapp.orders.anomalies import REASON_TEXT
 from wxapp.orders.purchase import STATUS_TEXT
 from wxapp.orders.reconciliation import BillFormatError, reconcile_day
 from wxapp.orders.refunds import refunded_members
@@ -180,7 +181,9 @@ class AnomalyView(_FinanceView):
             resolved=resolved,
             # The note and who resolved it live in the audit row of the resolution.
             resolutions=actions.resolutions([a.id for a in rows]) if resolved else {},
+            reasons=REASON_TEXT,
             when=when,
+            yuan=yuan,
         )
 
     @expose("/<int:anomaly_id>/resolve", methods=("POST",))

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from models import (
     Enrollment,
     EnrollmentStatus,
+    Invoice,
+    InvoiceStatus,
     Order,
     OrderItem,
     OrderStatus,
@@ -21,6 +23,7 @@ from models import (
     RefundStatus,
     db,
 )
+from wxapp.orders.anomalies import record_anomaly
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,31 @@ def net_amount(order: Order) -> int:
     """What the payer paid and keeps paid: the amount less every refund holding a share
     (an invoice is for this, never for money on its way back)."""
     return order.amount_fen - refund_totals([order.id]).get(order.id, RefundTotals()).held
+
+
+def _flag_issued_invoice(refund: Refund, order: Order, kept: int, now: datetime) -> None:
+    """An invoice already issued for more than the payer now keeps paid: 财务 must reverse
+    it (红字发票) in the tax system. Put in their 支付异常 queue, where they resolve it with
+    what they did; nothing else would tell them."""
+    invoice = db.session.execute(
+        sa.select(Invoice).where(
+            Invoice.order_id == order.id, Invoice.status == InvoiceStatus.ISSUED
+        )
+    ).scalar_one_or_none()
+    if invoice is None or invoice.amount_fen <= kept:
+        return
+    record_anomaly(
+        f"refund:{refund.out_refund_no}",
+        "invoice_needs_reversal",
+        {"out_trade_no": order.out_trade_no, "transaction_id": order.transaction_id},
+        now,
+        {
+            "out_refund_no": refund.out_refund_no,
+            "invoice_number": invoice.number,
+            "invoice_amount_fen": invoice.amount_fen,
+            "kept_fen": kept,
+        },
+    )
 
 
 def after_success(refund: Refund, order: Order, now: datetime) -> list[int]:
@@ -127,6 +155,7 @@ def after_success(refund: Refund, order: Order, now: datetime) -> list[int]:
     ).scalar_one()
     if refunded >= order.amount_fen:
         order.status, order.updated_at = OrderStatus.REFUND, now
+    _flag_issued_invoice(refund, order, order.amount_fen - int(refunded), now)
     log.info(
         "refund %s of order %s succeeded: %d fen, %d member(s), %d enrollment(s) cancelled",
         refund.out_refund_no,
