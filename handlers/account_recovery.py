@@ -21,6 +21,7 @@ from handlers.guard import (
     client_ip,
     current_trainee_id,
     limit_by_ip,
+    limit_by_ip_and,
     limit_by_trainee,
     public,
     start_session,
@@ -29,7 +30,7 @@ from wxapp.accounts import activation, password_reset
 from wxapp.accounts import trainees as accounts
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
-from wxapp.infra import limits, ratelimit
+from wxapp.infra import limits
 
 bp = Blueprint("account_recovery", __name__, url_prefix="/api")
 
@@ -111,17 +112,12 @@ def activate():
 # --- 忘记密码 --------------------------------------------------------------------------------
 
 
-def limit_forgot(username: str) -> None:
-    limit_by_ip(limits.FORGOT_ADDRESS)
-    ratelimit.hit(get_redis(), limits.FORGOT, username)
-
-
 @bp.post("/password/forgot/code")
 @public
 @body_limit(limits.CREDENTIALS_BODY)
 def forgot_code():
     username = _username(v.json_body())
-    limit_forgot(username)
+    limit_by_ip_and(limits.FORGOT_ADDRESS, limits.FORGOT, username)
     sent = password_reset.send_reset_code(
         get_redis(), current_app.config, username, client_ip(), app_now()
     )
@@ -133,7 +129,7 @@ def forgot_code():
 @body_limit(limits.CREDENTIALS_BODY)
 def forgot():
     body = v.json_body()
-    limit_forgot(_username(body))
+    limit_by_ip_and(limits.FORGOT_ADDRESS, limits.FORGOT, _username(body))
     username, code, new_password = _username(body), _sms_code(body), _new_password(body)
     password_reset.reset_password(get_redis(), username, code, new_password, app_now())
     return jsonify({"ok": True})

@@ -120,6 +120,14 @@ def password_attempt(every: ratelimit.Limit, failures: ratelimit.Limit) -> Itera
         raise
 
 
+def limit_by_ip_and(per_address: ratelimit.Limit, per_typed: ratelimit.Limit, typed: str) -> None:
+    """A budget for the address, then one for what the caller typed (the phone number or
+    username a person registers or resets): colleagues behind one NAT address each have
+    their own, and the address's larger one still bounds a script cycling through many."""
+    limit_by_ip(per_address)
+    ratelimit.hit(get_redis(), per_typed, typed or "-")
+
+
 def limit_by_trainee(limit: ratelimit.Limit) -> None:
     ratelimit.hit(get_redis(), limit, str(current_trainee_id()))
 

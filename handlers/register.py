@@ -8,21 +8,22 @@ from dataclasses import asdict
 from flask import Blueprint, current_app, jsonify, request, session
 
 from handlers import validation as v
-from handlers.guard import body_limit, client_ip, limit_by_ip, public, start_session
+from handlers.guard import (
+    body_limit,
+    client_ip,
+    limit_by_ip,
+    limit_by_ip_and,
+    public,
+    start_session,
+)
 from handlers.wechat_auth import SESSION_OPENID
 from wxapp.accounts import registration, units
 from wxapp.accounts import trainees as accounts
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
-from wxapp.infra import limits, ratelimit
+from wxapp.infra import limits
 
 bp = Blueprint("register", __name__, url_prefix="/api/register")
-
-
-def limit_registration(phone: str) -> None:
-    """Per address, and per phone number typed (the account being registered)."""
-    limit_by_ip(limits.REGISTER_ADDRESS)
-    ratelimit.hit(get_redis(), limits.REGISTER, phone or "-")
 
 
 @bp.post("/code")
@@ -30,7 +31,7 @@ def limit_registration(phone: str) -> None:
 @body_limit(limits.CREDENTIALS_BODY)
 def send_code():
     phone = v.string(v.json_body(), "phone", required=False, max_len=20) or ""
-    limit_registration(phone)
+    limit_by_ip_and(limits.REGISTER_ADDRESS, limits.REGISTER, phone)
     sent = registration.send_registration_code(
         get_redis(), current_app.config, phone, client_ip(), app_now()
     )
@@ -42,7 +43,8 @@ def send_code():
 @body_limit(limits.CREDENTIALS_BODY)
 def register():
     body = v.json_body()
-    limit_registration(v.string(body, "phone", required=False, max_len=20) or "")
+    phone = v.string(body, "phone", required=False, max_len=20) or ""
+    limit_by_ip_and(limits.REGISTER_ADDRESS, limits.REGISTER, phone)
 
     def text(field: str, max_len: int, strip: bool = True) -> str:
         # Missing fields reach the domain as "", which names them in Chinese.
