@@ -20,6 +20,7 @@ from tests.conftest import LiveServer, free_port, serve
 from tests.integration.test_reconciliation import _buy_and_pay, _people
 from tests.integration.test_refunds import PERSON, login, order_status, read, wait_for
 from wxapp.infra.clock import local
+from wxapp.pay.client import PayGatewayError
 from wxapp.sandbox import pay_store
 
 
@@ -236,3 +237,39 @@ def test_a_refund_of_an_invoiced_order_asks_finance_for_a_red_invoice(finance_si
     )
     assert "已标记为已处理" in _followed(client, reply)
     assert "已在税务系统开具红字发票" in client.get("/admin/anomalies/?resolved=1").text
+
+
+def test_a_refund_wechat_pay_refuses_says_why_when_asked_again(finance_site, monkeypatch):
+    """WeChat Pay refuses the refund (the merchant account's balance is short, say): it stays
+    待提交, and 查询状态, which submits it again, says why instead of the state alone."""
+    app, url = finance_site.app, finance_site.url
+    [id_number], plan_id = _people(app, 1)
+    no = _buy_and_pay(url, id_number, plan_id, lose_notification=False)
+    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
+    client, token, _ = _finance(app)
+    pay = app.extensions["wechatpay"]
+    real_call = pay.call
+
+    def call(name, **fields):
+        if name == "refund":  # what WeChat Pay answers when the balance cannot cover it
+            raise PayGatewayError("基本账户余额不足，请充值后重新发起", 403, "NOT_ENOUGH")
+        return real_call(name, **fields)
+
+    monkeypatch.setattr(pay, "call", call)
+    reply = client.post(
+        "/admin/refunds/start",
+        data={"csrf_token": token, "out_trade_no": no, "reason": "学员申请退费"},
+    )
+    assert "当前状态：待提交" in _followed(client, reply)
+    refund_id, _, status = _refund(app, no)
+    assert status == "PENDING"
+    reply = client.post(f"/admin/refunds/{refund_id}/refresh", data={"csrf_token": token})
+    page = _followed(client, reply)
+    assert "退款状态：待提交（微信支付未受理：NOT_ENOUGH 基本账户余额不足" in page
+    assert "对账时会再次提交" in page
+    # Once WeChat Pay accepts it, the same button settles it, and says no more than that.
+    monkeypatch.setattr(pay, "call", real_call)
+    reply = client.post(f"/admin/refunds/{refund_id}/refresh", data={"csrf_token": token})
+    page = _followed(client, reply)
+    assert "微信支付未受理" not in page
+    assert wait_for(lambda: order_status(app, no) == "REFUND")

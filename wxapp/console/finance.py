@@ -165,7 +165,14 @@ class RefundView(_FinanceView):
                 app_now(),
                 current_app.extensions["redis"],
             ),
-            lambda status: f"退款状态：{REFUND_STATES.get(status, status)}",
+            lambda result: (
+                f"退款状态：{REFUND_STATES.get(result[0], result[0])}"
+                + (
+                    f"（微信支付未受理：{result[1].strip()}；对账时会再次提交）"
+                    if result[1]
+                    else ""
+                )
+            ),
             ".index",
         )
 

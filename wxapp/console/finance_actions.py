@@ -238,8 +238,9 @@ def start_refund(
 
 def refresh_refund(
     client: PayClient, refund_id: int, now: datetime, r: redis.Redis | None = None
-) -> str:
-    """Ask WeChat Pay again about one refund: submit it if still PENDING, else query it."""
+) -> tuple[str, str | None]:
+    """Ask WeChat Pay again about one refund: submit it if still PENDING, else query it.
+    Its status afterwards, and why WeChat Pay did not accept it when it is still PENDING."""
     refund = db.session.get(Refund, refund_id)
     if refund is None:
         raise NotFound("退款不存在", code="refund_not_found")
@@ -261,7 +262,8 @@ def refresh_refund(
         status = db.session.get(Refund, refund_id).status
     with transaction():
         audit.record("refund.query", "refunds", no, {"status": before}, {"status": status})
-    return status
+    why = db.session.get(Refund, refund_id).last_error if status == RefundStatus.PENDING else None
+    return status, why
 
 
 def refunds(limit: int = 200) -> list[Any]:
