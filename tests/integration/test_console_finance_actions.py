@@ -32,6 +32,15 @@ def finance_site(base_config: dict[str, Any]) -> Iterator[LiveServer]:
         yield server
 
 
+def _paid_order(app, url: str) -> tuple[str, str]:
+    """A trainee's order paid through the sandbox, its notification received: (their ID
+    number, its out_trade_no)."""
+    [id_number], plan_id = _people(app, 1)
+    no = _buy_and_pay(url, id_number, plan_id, lose_notification=False)
+    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
+    return id_number, no
+
+
 def _refund(app, order_no: str) -> tuple[int, str, str]:
     """(id, out_refund_no, status) of the order's one refund."""
     return read(
@@ -55,9 +64,7 @@ def test_a_refund_whose_notification_was_lost_is_settled_by_asking_wechat_pay(
     finance_site, monkeypatch
 ):
     app, url = finance_site.app, finance_site.url
-    [id_number], plan_id = _people(app, 1)
-    no = _buy_and_pay(url, id_number, plan_id, lose_notification=False)
-    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
+    id_number, no = _paid_order(app, url)
     client, token, operator_id = _finance(app)
 
     # 财务 refunds the order; WeChat Pay answers PROCESSING and refunds, but its REFUND.SUCCESS
@@ -119,9 +126,7 @@ def test_a_refund_wechat_pay_does_not_know_is_said_so_and_left_as_it_was(finance
     """A PROCESSING refund WeChat Pay has no record of (its out_refund_no unknown there):
     查询状态 says what WeChat Pay answered, and nothing changes here."""
     app, url = finance_site.app, finance_site.url
-    [id_number], plan_id = _people(app, 1)
-    no = _buy_and_pay(url, id_number, plan_id, lose_notification=False)
-    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
+    id_number, no = _paid_order(app, url)
     with app.app_context():
         order_id = db.session.execute(
             sa.select(Order.id).where(Order.out_trade_no == no)
@@ -202,9 +207,7 @@ def test_a_refund_of_an_invoiced_order_asks_finance_for_a_red_invoice(finance_si
     """The trainee had the invoice issued; 财务 then refunds the order. The invoice is for
     money gone back: 支付异常 says so, with its number and amounts, until resolved."""
     app, url = finance_site.app, finance_site.url
-    [id_number], plan_id = _people(app, 1)
-    no = _buy_and_pay(url, id_number, plan_id, lose_notification=False)
-    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
+    id_number, no = _paid_order(app, url)
     with requests.Session() as trainee:
         login(url, trainee, id_number)
         invoice = trainee.post(f"{url}/api/orders/{no}/invoice", json=PERSON).json()
@@ -233,19 +236,19 @@ def test_a_refund_of_an_invoiced_order_asks_finance_for_a_red_invoice(finance_si
     )
     reply = client.post(
         f"/admin/anomalies/{anomaly_id}/resolve",
-        data={"csrf_token": token, "note": "已在税务系统开具红字发票"},
+        data={"csrf_token": token, "note": "已在税务系统开具红字发票<b>=SUM(1)</b>"},
     )
     assert "已标记为已处理" in _followed(client, reply)
-    assert "已在税务系统开具红字发票" in client.get("/admin/anomalies/?resolved=1").text
+    done = client.get("/admin/anomalies/?resolved=1").text
+    # The note is shown as typed, markup as text, never as markup.
+    assert "已在税务系统开具红字发票&lt;b&gt;=SUM(1)&lt;/b&gt;" in done and "<b>=SUM" not in done
 
 
 def test_a_refund_wechat_pay_refuses_says_why_when_asked_again(finance_site, monkeypatch):
     """WeChat Pay refuses the refund (the merchant account's balance is short, say): it stays
     待提交, and 查询状态, which submits it again, says why instead of the state alone."""
     app, url = finance_site.app, finance_site.url
-    [id_number], plan_id = _people(app, 1)
-    no = _buy_and_pay(url, id_number, plan_id, lose_notification=False)
-    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
+    id_number, no = _paid_order(app, url)
     client, token, _ = _finance(app)
     pay = app.extensions["wechatpay"]
     real_call = pay.call

@@ -39,7 +39,12 @@ from wxapp.console import audit
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders import refund_gateway
-from wxapp.orders.invoices import check_modify_window, invoice_amount, parse_invoice_request
+from wxapp.orders.invoices import (
+    check_modify_window,
+    invoice_amount,
+    modifiable_order,
+    parse_invoice_request,
+)
 from wxapp.orders.refund_requests import record_requested_refund, refund_view
 from wxapp.orders.refunds import apply_refund, forget_entitlements
 from wxapp.pay.client import PayClient, PayGatewayError
@@ -177,9 +182,7 @@ def modify_invoice(
         invoice = _invoice(invoice_id)
         if invoice.status != InvoiceStatus.ISSUED:
             raise Conflict("只有已开具的发票可以修改", code="invoice_not_issued")
-        order = db.session.get(Order, invoice.order_id)
-        if order is None or order.status in (OrderStatus.CLOSED, OrderStatus.REFUND):
-            raise Conflict("订单已关闭或已退款，不能修改发票", code="order_not_payable")
+        order = modifiable_order(invoice)
         check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
         if number == invoice.number:
             raise ValidationError("number", "修改后的发票应有新的发票号码")

@@ -173,17 +173,7 @@ def invoice_amount(order: Order) -> int:
 
 
 def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: datetime) -> bool:
-    """Issue it through the issuer; whether it was (not without an issuer, nor when all of
-    the order went back)."""
-    # Asked at purchase, the request waited for the payment; a double payment's refund is
-    # recorded with it, so the amount is settled only now.
-    kept = net_amount(order)
-    if kept <= 0:
-        invoice.status = InvoiceStatus.REFUSED
-        invoice.refusal_reason = ALL_REFUNDED
-        invoice.updated_at = now
-        return False
-    invoice.amount_fen = kept
+    """Issue it, for its `amount_fen`, through the issuer; whether it was (not without one)."""
     if issuer is None:  # no tax platform configured: stays requested for an operator
         return False
     plan = db.session.get(TrainingPlan, order.plan_id)
@@ -195,7 +185,8 @@ def _issue(invoice: Invoice, order: Order, issuer: InvoiceIssuer | None, now: da
             email=invoice.email,
             amount_fen=invoice.amount_fen,
             item=f"培训费（{plan.title if plan else order.description}）",
-            quantity=kept // order.unit_price_fen,  # the members kept, refunded ones not
+            # The members kept: a refunded share is not in the amount, nor in the count.
+            quantity=invoice.amount_fen // order.unit_price_fen,
             seller=plan.provider if plan else "",
             out_trade_no=order.out_trade_no,
             issued_at=now,
@@ -256,9 +247,7 @@ def modify_invoice(
         # The window and the count are checked under the invoice's row lock: two 修改 sent
         # at once would otherwise both find it unmodified and re-issue it twice.
         invoice = _own_invoice(trainee_id, invoice_id, lock=True)
-        order = db.session.get(Order, invoice.order_id)
-        if order is None or order.status in (OrderStatus.CLOSED, OrderStatus.REFUND):
-            raise Conflict("订单已关闭或已退款，不能修改发票", code="order_not_payable")
+        order = modifiable_order(invoice)
         issued = invoice.status == InvoiceStatus.ISSUED
         if issued:
             check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
@@ -269,6 +258,15 @@ def modify_invoice(
         if order.status == OrderStatus.SUCCESS:
             _issue(invoice, order, issuer, now)
     return invoice_view(invoice)
+
+
+def modifiable_order(invoice: Invoice) -> Order:
+    """The invoice's order, if its invoice may still be changed: not once it is closed or
+    refunded (the trainee's 修改 and 财务's alike)."""
+    order = db.session.get(Order, invoice.order_id)
+    if order is None or order.status in (OrderStatus.CLOSED, OrderStatus.REFUND):
+        raise Conflict("订单已关闭或已退款，不能修改发票", code="order_not_payable")
+    return order
 
 
 def invoice_pdf(trainee_id: int, invoice_id: int) -> tuple[str, bytes]:
@@ -301,6 +299,15 @@ def issue_requested(order_id: int, issuer: InvoiceIssuer | None, now: datetime) 
             or issuer is None
         ):
             return False
+        # Asked at purchase, the request waited for the payment; a double payment's refund
+        # is recorded with it, so the amount is settled only now.
+        kept = net_amount(order)
+        if kept <= 0:
+            invoice.status = InvoiceStatus.REFUSED
+            invoice.refusal_reason = ALL_REFUNDED
+            invoice.updated_at = now
+            return False
+        invoice.amount_fen = kept
         return _issue(invoice, order, issuer, now)
 
 

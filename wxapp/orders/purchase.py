@@ -18,7 +18,7 @@ from wxapp.infra.transaction import transaction
 from wxapp.orders.enrollments import paid_plan_ids
 from wxapp.orders.invoices import InvoiceRequest, attach_request, drop_request, invoice_view
 from wxapp.orders.ownership import require_owner
-from wxapp.orders.refund_rule import RefundTotals, refund_totals
+from wxapp.orders.refund_rule import RefundTotals, order_refunds, refund_totals
 
 ORDER_TTL = timedelta(hours=2)
 STATUS_TEXT = {
@@ -149,7 +149,7 @@ def _refunds(order: Order | sa.Row) -> RefundTotals:
     """Only a paid order can have refunds: the others (the waiting page's poll) skip the query."""
     if order.status not in (OrderStatus.SUCCESS, OrderStatus.REFUND):
         return RefundTotals()
-    return refund_totals([order.id]).get(order.id, RefundTotals())
+    return order_refunds(order.id)
 
 
 def _view(

@@ -65,10 +65,15 @@ def refund_totals(order_ids: list[int]) -> dict[int, RefundTotals]:
     return {order_id: RefundTotals(*pair) for order_id, pair in sums.items()}
 
 
+def order_refunds(order_id: int) -> RefundTotals:
+    """One order's refund totals (zeros when it has none)."""
+    return refund_totals([order_id]).get(order_id, RefundTotals())
+
+
 def net_amount(order: Order) -> int:
     """What the payer paid and keeps paid: the amount less every refund holding a share
     (an invoice is for this, never for money on its way back)."""
-    return order.amount_fen - refund_totals([order.id]).get(order.id, RefundTotals()).held
+    return order.amount_fen - order_refunds(order.id).held
 
 
 def _flag_issued_invoice(refund: Refund, order: Order, kept: int, now: datetime) -> None:
@@ -148,14 +153,10 @@ def after_success(refund: Refund, order: Order, now: datetime) -> list[int]:
         else:
             enrollment.status = EnrollmentStatus.REFUNDED
             cancelled.append(enrollment.trainee_id)
-    refunded = db.session.execute(
-        db.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
-            Refund.order_id == order.id, Refund.status == RefundStatus.SUCCESS
-        )
-    ).scalar_one()
+    refunded = order_refunds(order.id).refunded
     if refunded >= order.amount_fen:
         order.status, order.updated_at = OrderStatus.REFUND, now
-    _flag_issued_invoice(refund, order, order.amount_fen - int(refunded), now)
+    _flag_issued_invoice(refund, order, order.amount_fen - refunded, now)
     log.info(
         "refund %s of order %s succeeded: %d fen, %d member(s), %d enrollment(s) cancelled",
         refund.out_refund_no,
