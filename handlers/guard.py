@@ -123,9 +123,12 @@ def password_attempt(every: ratelimit.Limit, failures: ratelimit.Limit) -> Itera
 def limit_by_ip_and(per_address: ratelimit.Limit, per_typed: ratelimit.Limit, typed: str) -> None:
     """A budget for the address, then one for what the caller typed (the phone number or
     username a person registers or resets): colleagues behind one NAT address each have
-    their own, and the address's larger one still bounds a script cycling through many."""
+    their own, and the address's larger one still bounds a script cycling through many.
+    Nothing typed gets no second budget: the request is refused for the missing field
+    anyway, and one shared budget would answer 频繁 instead to whoever next forgot it."""
     limit_by_ip(per_address)
-    ratelimit.hit(get_redis(), per_typed, typed or "-")
+    if typed:
+        ratelimit.hit(get_redis(), per_typed, typed)
 
 
 def limit_by_trainee(limit: ratelimit.Limit) -> None:

@@ -382,9 +382,10 @@ def unit_id_live(live_app):
 
 
 def test_registration_is_limited_per_phone_and_per_address(client, monkeypatch):
-    for _ in range(20):  # no phone at all: one budget for all of them
-        assert client.post("/api/register", json={}).status_code == 422
-    res = client.post("/api/register", json={})
+    phone = make_phone()
+    for _ in range(20):  # one phone number, wrong codes: one budget for it
+        assert client.post("/api/register", json={"phone": phone}).status_code == 422
+    res = client.post("/api/register", json={"phone": phone})
     assert res.status_code == 429 and res.json["error"] == "rate_limited"
     assert res.json["retry_after"] > 0
     # Another phone number from the same address is someone else: not refused.
@@ -519,3 +520,13 @@ def test_one_phone_number_is_limited_in_its_registration_calls(client, unit_id):
     assert codes[:3] == [422] * 3 and codes[-1] == 429
     other = form(unit_id, n=7101)  # another person, same address: not refused
     assert register(client, other).status_code == 201
+
+
+def test_a_missing_phone_is_named_however_many_others_forgot_it(app):
+    """Everyone who leaves the phone empty (each from their own address) is told to fill
+    it in: they do not share one budget that would answer 频繁 to the next."""
+    for n in range(limits.REGISTER.count + 2):
+        res = app.test_client().post(
+            "/api/register/code", json={}, headers={"X-Forwarded-For": f"10.7.{n}.1"}
+        )
+        assert res.status_code == 422 and res.json["field"] == "phone", (n, res.json)
