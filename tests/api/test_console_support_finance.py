@@ -242,6 +242,57 @@ def test_a_wrong_roster_phone_is_replaced_after_the_person_reads_back_the_code(c
     assert row.after == {"phone": "139****5678"} and row.reason == "单位登记错误"
 
 
+def test_an_operator_cannot_take_an_activated_account_by_temporary_password_and_phone(capp):
+    """A temporary password makes an account wait for an SMS code again, as a roster
+    account does; it must not also open the roster phone correction, or a 客服 operator
+    could send that code to their own phone and hold a stranger's account."""
+    tid, id_number, phone = _trainee(capp, name="受害人", password="Victim2026pw")
+    client, token = _signed_in(capp, "support")
+    mine = "13900001111"
+    client.post(
+        f"/admin/trainees/{tid}/temporary-password",
+        data={"csrf_token": token, "password": "Temp2026pass"},
+    )
+    page = client.get(f"/admin/trainees/{tid}").text
+    assert "已设临时密码" in page and 'id="phone-fix"' not in page
+    refused = client.post(
+        f"/admin/trainees/{tid}/phone-check", data={"csrf_token": token, "phone": mine}
+    )
+    assert "该账号已激活" in client.get(refused.headers["Location"]).text
+    assert latest_code(capp, mine) is None
+    client.post(
+        f"/admin/trainees/{tid}/phone",
+        data={"csrf_token": token, "phone": mine, "code": "123456", "reason": "登记错误"},
+    )
+    with capp.app_context():
+        assert db.session.get(Trainee, tid).phone == phone
+    assert _audits(capp, "trainee.correct_phone") == []
+    # The temporary password still leads only to an SMS code to the account's own phone.
+    user = capp.test_client()
+    login = user.post("/api/login", json={"username": id_number, "password": "Temp2026pass"})
+    assert login.json["phone_masked"] == f"{phone[:3]}****{phone[-4:]}"
+
+
+def test_a_roster_account_never_activated_gets_no_temporary_password(capp):
+    tid, id_number, _ = _trainee(capp, name="周芷若", password=None)
+    client, token = _signed_in(capp, "support")
+    page = client.get(f"/admin/trainees/{tid}").text
+    assert "待激活（初始密码" in page and 'id="temporary-password"' not in page
+    refused = client.post(
+        f"/admin/trainees/{tid}/temporary-password",
+        data={"csrf_token": token, "password": "Temp2026pass"},
+    )
+    assert "该账号尚未激活，无需临时密码" in client.get(refused.headers["Location"]).text
+    with capp.app_context():
+        assert db.session.get(Trainee, tid).password_hash is None
+    assert _audits(capp, "trainee.temporary_password") == []
+    # Its phone may still be corrected: it is what the correction is for.
+    client.post(
+        f"/admin/trainees/{tid}/phone-check", data={"csrf_token": token, "phone": "13912340000"}
+    )
+    assert latest_code(capp, "13912340000") is not None
+
+
 def test_finance_cannot_change_names_and_support_cannot_refund(capp):
     tid, _, _ = _trainee(capp, name="灭绝")
     finance, ftoken = _signed_in(capp, "finance")

@@ -209,11 +209,21 @@ def send_reset_sms(
     return sent.phone_masked
 
 
+NOT_ACTIVATED = (
+    "该账号尚未激活，无需临时密码：请学员用初始密码（edu@ 加身份证号码后六位）登录，"
+    "按提示用短信验证码激活；登记的手机号有误的，先在本页更正手机号"
+)
+
+
 def set_temporary_password(r: redis.Redis, trainee_id: int, password: str, now: datetime) -> None:
     """A password told to the trainee by telephone; it must be changed at the next login,
     which (as for a roster account) asks an SMS code to the account's phone. The WeChat
     binding goes and every session ends, as after any password change."""
     trainee = get_trainee(trainee_id)
+    if trainee.password_hash is None:
+        # Its password is the published initial one until it activates; a temporary one
+        # would only make the account look activated to the phone correction below.
+        raise Conflict(NOT_ACTIVATED, code="not_activated")
     check_new_password(password or "", trainee.id_number, field="password")
     with transaction():
         unbound = store_password(r, trainee, password, now, must_change=True)
@@ -301,7 +311,10 @@ def _new_phone(trainee: Trainee, phone: str | None) -> str:
     phone = check_new_phone(
         trainee.phone, (phone or "").strip(), same_message="新手机号与当前登记的手机号相同"
     )
-    if not trainee.must_change_password:
+    if trainee.password_hash is not None:
+        # Only a roster account never activated: once anyone has set a password (the person,
+        # or this console's temporary one), an operator's phone plus that password would be
+        # the whole account.
         raise Conflict(
             "该账号已激活：手机号由学员本人在“个人信息”中更换（短信验证新手机号）",
             code="already_activated",
