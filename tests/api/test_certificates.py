@@ -104,7 +104,8 @@ def test_forged_or_altered_codes_are_not_valid(client, done):
     cert = client.post(f"/api/plans/{plan.id}/certificate").get_json()
     code = cert["verify_url"].rsplit("/", 1)[1]
     altered = code[:-1] + ("A" if code[-1] != "A" else "B")
-    for forged in (secrets.token_urlsafe(24), altered, cert["serial"], "1"):
+    odd = ("%00", "a%00b", "%F0%9F%98%80", "x" * 65, "%E4%B8%AD", "a.b")
+    for forged in (secrets.token_urlsafe(24), altered, cert["serial"], "1", *odd):
         page = client.get(f"/verify/{forged}")
         assert page.status_code == 404
         html = page.get_data(as_text=True)

@@ -4,6 +4,7 @@ and the public verification by code. The writing use case, `issue_certificate`, 
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from decimal import Decimal
@@ -33,6 +34,10 @@ from wxapp.infra.clock import local
 from wxapp.infra.transaction import transaction
 
 VERIFY_CODE_BYTES = 24  # 192 bits: guessing a valid code is hopeless
+
+
+# What secrets.token_urlsafe gives, with room for a longer code later.
+CODE_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def verify_url(base_url: str, code: str) -> str:
@@ -290,8 +295,8 @@ def get_certificate(trainee_id: int, certificate_id: int, base_url: str) -> dict
 def verify(code: str, base_url: str) -> dict[str, Any] | None:
     """The current version of the certificate behind a verification code, with its version
     history (`versions`, newest first), or None."""
-    if not code or len(code) > 64:
-        return None
+    if not CODE_SHAPE.fullmatch(code or ""):
+        return None  # not one we issue (a NUL would even fail the query): not found
     cert = db.session.execute(
         db.select(Certificate).where(Certificate.verify_code == code)
     ).scalar_one_or_none()
