@@ -58,6 +58,16 @@ def test_a_check_stops_credit_until_it_is_answered(client, chapter, clock):
     assert resumed["watched_seconds"] == 45 and resumed["presence"] is None
 
 
+def test_a_script_silent_through_the_check_gets_no_credit_for_the_wait(client, chapter, clock):
+    player, reply = play_to_check(client, chapter, clock)
+    assert reply["watched_seconds"] == 30
+    clock.advance(58)  # nothing sent while the check waits, then answered just in time
+    assert answer(client, "a", reply["presence"]["check_id"]).status_code == 200
+    clock.advance(1)
+    after = player.send(35, 100).json  # the whole wait claimed as played
+    assert after["watched_seconds"] == 36  # 1 s since the answer, plus the 5 s of slack
+
+
 def test_an_unanswered_check_pauses_the_play_until_it_is_resumed(client, chapter, clock):
     player, reply = play_to_check(client, chapter, clock)
     clock.advance(61)

@@ -291,6 +291,22 @@ def test_a_check_falls_due_and_nothing_is_credited_until_it_is_answered():
     assert resumed.watched_s == 45 and resumed.check is None and state.passed == 1
 
 
+def test_the_time_a_check_waited_is_not_credited_after_the_answer():
+    """A script that sends nothing while the check waits and answers at the last moment
+    gets no credit for the wait: after the answer, only the time since it (and the slack)."""
+    state, old = PlayState(), set()
+    present(state, "a", 0, 0, 0, 0, old)
+    due = present(state, "a", 1, 0, 30, 30, old)  # due at 30, nothing sent after it
+    assert (
+        core.answer_check(
+            state, play_id="a", check_id=due.check.id, now=88, presence=RULES, rand=RAND
+        )
+        == "ok"
+    )
+    after = present(state, "a", 2, 30, 95, 89, old)
+    assert after.credited_s == 6 and after.watched_s == 36  # 1 s since the answer + 5 slack
+
+
 def test_an_unanswered_check_pauses_the_play_until_a_new_one_resumes():
     state, old = PlayState(), set()
     present(state, "a", 0, 0, 0, 0, old)

@@ -324,8 +324,8 @@ def answer_check(
 ) -> str:
     """An answer to a presence check; the reference for presence.lua.
 
-    "ok" (answered in time: credit goes on, the next check is drawn; a second answer to the
-    same check is also "ok"), "paused" (too late: the play is paused), "superseded" (not the
+    "ok" (answered in time: credit goes on from the answer, the next check is drawn; a
+    second answer to the same check is also "ok"), "paused" (too late: the play is paused), "superseded" (not the
     trainee's current play), "unknown" (no such check waiting).
     """
     if play_id != state.play_id:
@@ -341,6 +341,9 @@ def answer_check(
     state.check, state.answered = None, check_id
     state.countdown = presence.draw(rand)
     state.passed += 1
+    # Nothing was credited while the check waited; nor may it be after the answer: the
+    # credit clock moves up to the answer, so the next stretch is laid from then on.
+    state.credit_clock_ms = max(state.credit_clock_ms or 0, millis(now))
     return "ok"
 
 

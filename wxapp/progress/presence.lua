@@ -15,7 +15,7 @@ local function draw()
   return pmin + math.floor(u * (pmax - pmin + 1))
 end
 
-local current = redis.call('HMGET', play, 'id', 'q', 'qt', 'pz', 'qa', 'ch')
+local current = redis.call('HMGET', play, 'id', 'q', 'qt', 'pz', 'qa', 'ch', 'c')
 if current[1] ~= play_id then return {'superseded'} end
 if current[4] == play_id then return {'paused'} end
 if current[2] ~= check_id then
@@ -33,6 +33,11 @@ if now_ms > tonumber(current[3]) + answer_ms then
   return {'paused', current[6]}
 end
 redis.call('HSET', play, 'qa', check_id)
+-- Nothing was credited while the check waited, nor may it be after: the credit clock (c,
+-- beacon.lua) moves up to the answer.
+if (tonumber(current[7]) or 0) < now_ms then
+  redis.call('HSET', play, 'c', string.format('%.0f', now_ms))
+end
 redis.call('HINCRBY', play, 'qp', 1)
 redis.call('HINCRBY', rec, 'qp' .. suffix, 1)
 return {'ok', current[6]}
