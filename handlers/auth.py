@@ -53,9 +53,10 @@ def me():
 @body_limit(limits.CREDENTIALS_BODY)
 def change_password():
     """For an activated account; one on its initial password activates by SMS instead."""
-    body = v.json_body()
-    old = v.string(body, "old_password", max_len=64, strip=False)
-    new = v.string(body, "new_password", max_len=64, strip=False)
-    trainee = accounts.change_password(get_redis(), current_trainee_id(), old, new, app_now())
+    with password_attempt(limits.LOGIN_ALL, limits.LOGIN):
+        body = v.json_body()
+        old = v.string(body, "old_password", max_len=64, strip=False)
+        new = v.string(body, "new_password", max_len=64, strip=False)
+        trainee = accounts.change_password(get_redis(), current_trainee_id(), old, new, app_now())
     start_session(trainee.id, must_change=False)  # every other session has ended
     return jsonify(accounts.profile(trainee))

@@ -99,8 +99,11 @@ def limit_by_ip(limit: ratelimit.Limit) -> None:
     ratelimit.hit(get_redis(), limit, client_ip())
 
 
-# What a failed password check answers (login and 绑定微信 alike).
-PASSWORD_FAILURES = frozenset({"bad_credentials", "locked", "no_wechat_openid"})
+# What a failed password check answers (login, 绑定微信, and the password typed again to
+# change the password or the phone).
+PASSWORD_FAILURES = frozenset(
+    {"bad_credentials", "locked", "no_wechat_openid", "bad_old_password", "bad_password"}
+)
 
 
 @contextmanager

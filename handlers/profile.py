@@ -9,7 +9,13 @@ from dataclasses import asdict
 from flask import Blueprint, current_app, jsonify, request
 
 from handlers import validation as v
-from handlers.guard import body_limit, client_ip, current_trainee_id, limit_by_trainee
+from handlers.guard import (
+    body_limit,
+    client_ip,
+    current_trainee_id,
+    limit_by_trainee,
+    password_attempt,
+)
 from wxapp.accounts import identity_changes, personal_info, units
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
@@ -52,12 +58,15 @@ def send_phone_code():
 @bp.post("/me/phone")
 @body_limit(limits.CREDENTIALS_BODY)
 def change_phone():
-    body = v.json_body()
-    phone = v.string(body, "phone", max_len=20)
-    sms_code = v.string(body, "sms_code", max_len=10)
-    return jsonify(
-        personal_info.change_phone(get_redis(), current_trainee_id(), phone, sms_code, app_now())
-    )
+    with password_attempt(limits.LOGIN_ALL, limits.LOGIN):
+        body = v.json_body()
+        phone = v.string(body, "phone", max_len=20)
+        sms_code = v.string(body, "sms_code", max_len=10)
+        password = v.string(body, "password", max_len=64, strip=False)
+        changed = personal_info.change_phone(
+            get_redis(), current_trainee_id(), phone, sms_code, password, app_now()
+        )
+    return jsonify(changed)
 
 
 @bp.get("/me/profile/changes")

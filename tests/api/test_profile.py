@@ -388,7 +388,9 @@ def test_the_phone_changes_with_a_code_sent_to_the_new_phone(app, client, clock,
     login(client, world.zhang.phone)
     new = "13800138001"
     # No code yet, or a made-up one: refused, nothing changes.
-    guess = client.post("/api/me/phone", json={"phone": new, "sms_code": "123456"})
+    guess = client.post(
+        "/api/me/phone", json={"phone": new, "sms_code": "123456", "password": PASSWORD}
+    )
     assert guess.status_code == 422 and guess.get_json()["error"] == "bad_sms_code"
 
     sent = client.post("/api/me/phone/code", json={"phone": new})
@@ -402,13 +404,21 @@ def test_the_phone_changes_with_a_code_sent_to_the_new_phone(app, client, clock,
     assert again.status_code == 429 and again.get_json()["error"] == "sms_too_soon"
 
     # The code of the new phone does not change the phone to a third one.
-    other = client.post("/api/me/phone", json={"phone": "13800138002", "sms_code": code})
+    other = client.post(
+        "/api/me/phone", json={"phone": "13800138002", "sms_code": code, "password": PASSWORD}
+    )
     assert other.status_code == 422 and other.get_json()["field"] == "sms_code"
-    response = client.post("/api/me/phone", json={"phone": new, "sms_code": code})
+    without = client.post("/api/me/phone", json={"phone": new, "sms_code": code})
+    assert without.status_code == 422 and without.get_json()["field"] == "password"
+    response = client.post(
+        "/api/me/phone", json={"phone": new, "sms_code": code, "password": PASSWORD}
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["phone"] == new
     # One use only.
-    replay = client.post("/api/me/phone", json={"phone": new, "sms_code": code})
+    replay = client.post(
+        "/api/me/phone", json={"phone": new, "sms_code": code, "password": PASSWORD}
+    )
     assert replay.status_code == 422
 
     [item] = client.get("/api/me/profile/changes").get_json()["items"]
@@ -433,7 +443,9 @@ def test_a_phone_used_by_another_account_is_refused_and_reveals_nothing(app, cli
     sent = client.post("/api/me/phone/code", json={"phone": world.li.phone})
     assert sent.status_code == 200
     code = latest_code(client, world.li.phone)
-    response = client.post("/api/me/phone", json={"phone": world.li.phone, "sms_code": code})
+    response = client.post(
+        "/api/me/phone", json={"phone": world.li.phone, "sms_code": code, "password": PASSWORD}
+    )
     assert response.status_code == 409
     body = response.get_json()
     assert body["error"] == "phone_taken" and body["field"] == "phone"
@@ -442,6 +454,58 @@ def test_a_phone_used_by_another_account_is_refused_and_reveals_nothing(app, cli
     assert "李四" not in text and world.li.id_number not in text and str(world.li.id) not in text
     assert client.get("/api/me").get_json()["phone"] == world.zhang.phone
     assert history_of(app, world.zhang.id) == []
+
+
+def test_a_session_alone_cannot_move_the_phone_and_then_reset_the_password(
+    app, client, clock, world
+):
+    """Whoever holds only a session (a phone left unlocked in WeChat) and not the password
+    cannot put their own phone on the account: 忘记密码 would then send its code there."""
+    login(client, world.zhang.phone)
+    mine = "13900007777"
+    client.post("/api/me/phone/code", json={"phone": mine})
+    code = latest_code(client, mine)
+    for guess in ("Guess0001x", "Guess0002x"):
+        wrong = client.post(
+            "/api/me/phone", json={"phone": mine, "sms_code": code, "password": guess}
+        )
+        assert wrong.status_code == 422 and wrong.get_json()["field"] == "password"
+        assert "登录密码错误" in wrong.get_json()["message"]
+    assert client.get("/api/me").get_json()["phone"] == world.zhang.phone
+    assert history_of(app, world.zhang.id) == []
+    # A wrong password did not spend the code: the owner, who knows it, still can.
+    done = client.post(
+        "/api/me/phone", json={"phone": mine, "sms_code": code, "password": PASSWORD}
+    )
+    assert done.status_code == 200
+
+
+def test_guessing_the_password_from_a_session_locks_the_account(app, client, world):
+    """A session may not try passwords without end (原密码 or 登录密码): the wrong ones count
+    toward the account's lockout like failed logins, and then even the right one waits."""
+    login(client, world.zhang.phone)
+    tries = [
+        client.post(
+            "/api/me/password",
+            json={"old_password": f"Guess{n:04d}x", "new_password": "N3wSecret99"},
+        )
+        for n in range(5)
+    ]
+    assert [t.status_code for t in tries] == [422, 422, 422, 422, 429]
+    assert "还可尝试 1 次" in tries[3].get_json()["message"]
+    right = client.post(
+        "/api/me/password", json={"old_password": PASSWORD, "new_password": "N3wSecret99"}
+    )
+    assert right.status_code == 429 and right.get_json()["error"] == "locked"
+    phone = client.post(
+        "/api/me/phone", json={"phone": "13900007778", "sms_code": "123456", "password": PASSWORD}
+    )
+    assert phone.status_code == 429
+    fresh = app.test_client()
+    login_reply = fresh.post(
+        "/api/login", json={"username": world.zhang.phone, "password": PASSWORD}
+    )
+    assert login_reply.status_code == 429  # one lock for the account, however it was guessed
 
 
 @pytest.mark.parametrize(

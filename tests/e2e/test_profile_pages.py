@@ -94,10 +94,18 @@ def test_the_phone_changes_with_the_code_sent_to_the_new_phone(phone, site):
     page.locator("#save-phone").scroll_into_view_if_needed()
     phone.shot("profile-phone-code")
 
+    page.fill("#sms-code", latest_code(site.url, new))
+    page.click("#save-phone")
+    page.wait_for_selector("#err-phone:has-text('请输入当前登录密码')")
+    page.fill("#phone-password", "Wrong0001x")
+    page.click("#save-phone")
+    error = page.wait_for_selector("#err-phone:has-text('登录密码错误')")
+    assert "还可尝试 4 次" in error.inner_text()
+
+    page.fill("#phone-password", "Passw0rd!")
     page.fill("#sms-code", "000000" if latest_code(site.url, new) != "000000" else "111111")
     page.click("#save-phone")
-    error = page.wait_for_selector("#err-phone:not([hidden])")
-    assert "验证码错误" in error.inner_text()
+    error = page.wait_for_selector("#err-phone:has-text('验证码错误')")
 
     page.fill("#sms-code", latest_code(site.url, new))
     page.click("#save-phone")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from models import Trainee, Unit, db
 from wxapp.accounts import identity_changes, sms_codes
 from wxapp.accounts.idnumbers import validate_phone
-from wxapp.accounts.trainees import get_trainee, profile
+from wxapp.accounts.trainees import check_own_password, get_trainee, profile
 from wxapp.accounts.units import is_district
 from wxapp.errors import Conflict, ValidationError
 from wxapp.infra.transaction import transaction
@@ -113,12 +113,18 @@ def send_phone_code(
 
 
 def change_phone(
-    r: redis.Redis, trainee_id: int, phone: str, sms_code: str, now: datetime
+    r: redis.Redis, trainee_id: int, phone: str, sms_code: str, password: str, now: datetime
 ) -> dict[str, Any]:
-    """Change the phone once the code sent to it is given back (consumed); the change is kept
-    in the history. A phone another account uses is a 409 that says only that."""
+    """Change the phone once the login password is typed again and the code sent to the new
+    phone is given back (consumed); the change is kept in the history. A phone another
+    account uses is a 409 that says only that.
+
+    The password first: the phone is where 忘记密码 sends its code, so whoever holds only a
+    session (a phone left unlocked in WeChat) must not be able to move it and then reset
+    the password. It is checked before the code, so a wrong one does not spend the code."""
     trainee = get_trainee(trainee_id)
     phone = check_new_phone(trainee.phone, phone)
+    check_own_password(r, trainee, password, "password")
     replace_phone(r, trainee, phone, sms_code, identity_changes.SELF, now)
     return profile(trainee)
 

@@ -85,6 +85,12 @@ def verify_credentials(r: redis.Redis, username: str, password: str) -> Trainee:
         return trainee
     if trainee is None:
         spend_one_hash(password)
+    left = _count_failure(r, fail_key, lock_key)
+    raise Unauthorized(f"用户名或密码错误（还可尝试 {left} 次）", code="bad_credentials")
+
+
+def _count_failure(r: redis.Redis, fail_key: str, lock_key: str) -> int:
+    """One more wrong password in the window: the tries left, or 429 `locked` at the last."""
     failures = count_in_window(r, fail_key, FAILURE_WINDOW_S)
     if failures >= MAX_FAILURES:
         pipe = r.pipeline()
@@ -92,9 +98,25 @@ def verify_credentials(r: redis.Redis, username: str, password: str) -> Trainee:
         pipe.delete(fail_key)
         pipe.execute()
         raise TooManyRequests(LOCKED_MESSAGE, code="locked")
-    raise Unauthorized(
-        f"用户名或密码错误（还可尝试 {MAX_FAILURES - failures} 次）", code="bad_credentials"
-    )
+    return MAX_FAILURES - failures
+
+
+def check_own_password(r: redis.Redis, trainee: Trainee, password: str, field: str) -> None:
+    """The password typed again to confirm a change made in a session (原密码, 登录密码).
+
+    A session is not the password: a phone left unlocked in WeChat opens one. So a wrong
+    password here counts toward the account's lockout like a failed login (one count, one
+    lock), and a locked account is refused before any hash; else a session could guess
+    the password without end.
+    """
+    fail_key, lock_key = _trainee_fail_key(trainee.id), _trainee_lock_key(trainee.id)
+    if r.exists(lock_key):
+        raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=r.ttl(lock_key))
+    if not password_matches(trainee, password):
+        left = _count_failure(r, fail_key, lock_key)
+        label = "原密码" if field == "old_password" else "登录密码"
+        raise ValidationError(field, f"{label}错误（还可尝试 {left} 次）", code=f"bad_{field}")
+    r.delete(fail_key)
 
 
 def lift_lockout(r: redis.Redis, trainee_id: int) -> None:
@@ -159,8 +181,7 @@ def change_password(
     if trainee.must_change_password:
         # The initial password is public: such an account activates by SMS (activation.py).
         raise Forbidden("首次登录请先通过短信验证激活账号", code="activation_required")
-    if not password_matches(trainee, old_password):
-        raise ValidationError("old_password", "原密码错误", code="bad_old_password")
+    check_own_password(r, trainee, old_password, "old_password")
     check_new_password(new_password, trainee.id_number)
     if new_password == old_password:
         raise ValidationError("new_password", "新密码不能与原密码相同")

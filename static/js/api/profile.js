@@ -26,7 +26,7 @@ export async function sendPhoneCode(phone) {
   };
 }
 
-export const changePhone = (phone, smsCode) => post('/api/me/phone', { phone, sms_code: smsCode });
+export const changePhone = (phone, smsCode, password) => post('/api/me/phone', { phone, sms_code: smsCode, password });
 
 /** The trainee's own changes, newest first: { field, old, new, reason, by, changedAt }. */
 export async function myChanges() {

@@ -115,6 +115,7 @@ function phoneSection(profile) {
   const sentNote = h('div', { class: 'weui-cells__tips', id: 'code-sent', hidden: true, style: { color: '#06ae56' } });
   const phone = h('input', { class: 'weui-input', id: 'new-phone', type: 'tel', placeholder: '新手机号（11 位）', maxlength: 11, autocomplete: 'tel' });
   const code = h('input', { class: 'weui-input', id: 'sms-code', type: 'text', inputmode: 'numeric', placeholder: '6 位短信验证码', maxlength: 6, autocomplete: 'one-time-code' });
+  const password = h('input', { class: 'weui-input', id: 'phone-password', type: 'password', placeholder: '当前登录密码', maxlength: 64, autocomplete: 'current-password' });
   const sendButton = h('button', { type: 'button', class: 'weui-btn weui-btn_mini weui-btn_default', id: 'send-code', style: { margin: 0 } }, '获取验证码');
   let timer = null;
   const countdown = (seconds) => {
@@ -158,9 +159,10 @@ function phoneSection(profile) {
     const problem = phoneProblem(phoneValue());
     if (problem) return showFieldError(error, problem);
     if (!/^\d{6}$/.test(code.value.trim())) return showFieldError(error, '请填写 6 位短信验证码');
+    if (!password.value) return showFieldError(error, '请输入当前登录密码');
     busy(submit, true);
     try {
-      await changePhone(phoneValue(), code.value.trim());
+      await changePhone(phoneValue(), code.value.trim(), password.value);
       clearInterval(timer);
       toast('手机号已更换');
       await load({ saved: 'phone' });
@@ -171,12 +173,13 @@ function phoneSection(profile) {
     }
   });
   return [
-    h('div', { class: 'weui-cells__title' }, '更换手机号（验证码发送至新手机号；更换后用新手机号登录）'),
+    h('div', { class: 'weui-cells__title' }, '更换手机号（验证码发送至新手机号，并输入当前登录密码；更换后用新手机号登录）'),
     h(
       'div',
       { class: 'weui-cells weui-cells_form' },
       h('label', { class: 'weui-cell weui-cell_active' }, h('div', { class: 'weui-cell__hd' }, h('span', { class: 'weui-label' }, '新手机号')), h('div', { class: 'weui-cell__bd' }, phone), h('div', { class: 'weui-cell__ft' }, sendButton)),
       h('label', { class: 'weui-cell weui-cell_active' }, h('div', { class: 'weui-cell__hd' }, h('span', { class: 'weui-label' }, '验证码')), h('div', { class: 'weui-cell__bd' }, code)),
+      h('label', { class: 'weui-cell weui-cell_active' }, h('div', { class: 'weui-cell__hd' }, h('span', { class: 'weui-label' }, '登录密码')), h('div', { class: 'weui-cell__bd' }, password)),
     ),
     sentNote,
     error,
