@@ -27,8 +27,11 @@ def login():
         username = v.string(body, "username", max_len=18)
         password = v.string(body, "password", max_len=64, strip=False)
         ratelimit.hit(get_redis(), limits.LOGIN_PER_USERNAME, username)
-        trainee = accounts.verify_credentials(get_redis(), username, password)
-    start_session(trainee.id, trainee.must_change_password)
+        verified = accounts.verify_credentials(get_redis(), username, password)
+    trainee = verified.trainee
+    start_session(
+        trainee.id, trainee.must_change_password, accounts.session_fields(get_redis(), verified)
+    )
     if activation.needs_activation(trainee):
         # The initial password is public: the masked roster phone, and nothing else.
         return jsonify(activation.pending_reply(trainee))

@@ -81,12 +81,15 @@ def require_password_changed(opened: Mapping[str, Any]) -> None:
         raise Forbidden("首次登录请先通过短信验证激活账号", code="activation_required")
 
 
-def start_session(trainee_id: int, must_change: bool) -> None:
-    """A new session for this browser, under the trainee's current epoch."""
+def start_session(
+    trainee_id: int, must_change: bool, fields: Mapping[str, Any] | None = None
+) -> None:
+    """A new session for this browser, under the trainee's current epoch (or under the
+    `fields` read before a last check, `trainees.session_fields`)."""
     session.clear()
     session[SESSION_TRAINEE] = trainee_id
     session[SESSION_MUST_CHANGE] = must_change
-    session.update(session_ends.new_session(get_redis(), trainee_id))
+    session.update(fields or session_ends.new_session(get_redis(), trainee_id))
     session.permanent = True
 
 

@@ -113,10 +113,13 @@ def bind():
     with password_attempt(limits.BIND_ALL, limits.BIND):
         openid, body, username, password = _credentials()
         sms_code = v.string(body, "sms_code", required=False, max_len=6)
-        trainee = wechat_login.bind_with_password(
+        verified = wechat_login.bind_with_password(
             get_redis(), openid, username, password, sms_code or None, app_now()
         )
-    start_session(trainee.id, trainee.must_change_password)
+    trainee = verified.trainee
+    start_session(
+        trainee.id, trainee.must_change_password, accounts.session_fields(get_redis(), verified)
+    )
     session[SESSION_OPENID] = openid
     return jsonify({**accounts.profile(trainee), "wechat_bound": True})
 

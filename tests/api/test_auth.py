@@ -1,10 +1,12 @@
 """Login, lockout, logout, the forced first password change, and the session guard."""
 
+import threading
+
 import pytest
 from werkzeug.security import generate_password_hash
 
 from models import db
-from tests.factories import make_trainee, make_unit
+from tests.factories import make_trainee, make_unit, sign_in
 from wxapp.accounts import passwords
 from wxapp.accounts import trainees as accounts
 from wxapp.accounts.idnumbers import initial_password
@@ -314,3 +316,81 @@ def test_every_api_route_needs_a_session(client, method, path):
     res = getattr(client, method)(path)
     assert res.status_code == 401
     assert res.json == {"error": "unauthorized", "message": "请先登录"}
+
+
+# --- a login racing a password change ---------------------------------------------------------
+
+
+def test_a_login_racing_a_password_change_does_not_outlive_it(app, monkeypatch):
+    """Someone who knows the old password logs in while the owner changes it: the change
+    commits during the login's hash check. The login is refused, not given a session under
+    the new epoch."""
+    with app.app_context():
+        t = make_trainee(name="王五")
+        db.session.commit()
+        tid, id_number = t.id, t.id_number
+    owner = app.test_client()
+    sign_in(owner, tid)
+    real, fired = accounts.verify_password, []
+
+    def change_during_the_check(stored, password):
+        ok = real(stored, password)
+        if password == "Passw0rd!" and not fired:
+            fired.append(1)
+            changed = owner.post(
+                "/api/me/password",
+                json={"old_password": "Passw0rd!", "new_password": "N3wSecret99"},
+            )
+            assert changed.status_code == 200
+        return ok
+
+    monkeypatch.setattr(accounts, "verify_password", change_during_the_check)
+    attacker = app.test_client()
+    res = attacker.post("/api/login", json={"username": id_number, "password": "Passw0rd!"})
+    assert fired and res.status_code == 401 and res.json["error"] == "password_changed"
+    assert attacker.get("/api/me").status_code == 401
+    assert owner.get("/api/me").status_code == 200
+
+
+def test_a_login_replacing_an_old_hash_never_brings_back_a_changed_password(live_app, monkeypatch):
+    """The login that upgrades a hash of before to argon2id must not write it over a change
+    committed meanwhile (the old password would work again, the new one not)."""
+    with live_app.app_context():
+        t = make_trainee(name="王五")
+        t.password_hash = generate_password_hash("Passw0rd!", method="pbkdf2:sha256:1000")
+        db.session.commit()
+        tid, id_number = t.id, t.id_number
+    real = accounts.verify_password
+    checked, go_on = threading.Event(), threading.Event()
+
+    def paused(stored, password):
+        ok = real(stored, password)
+        if threading.current_thread().name == "attacker":
+            checked.set()
+            assert go_on.wait(10)
+        return ok
+
+    monkeypatch.setattr(accounts, "verify_password", paused)
+    out = {}
+
+    def attacker():
+        c = live_app.test_client()
+        out["login"] = c.post("/api/login", json={"username": id_number, "password": "Passw0rd!"})
+
+    thread = threading.Thread(target=attacker, name="attacker")
+    thread.start()
+    assert checked.wait(10)
+    owner = live_app.test_client()
+    sign_in(owner, tid)
+    changed = owner.post(
+        "/api/me/password", json={"old_password": "Passw0rd!", "new_password": "N3wSecret99"}
+    )
+    assert changed.status_code == 200
+    go_on.set()
+    thread.join(10)
+    monkeypatch.setattr(accounts, "verify_password", real)
+    assert out["login"].status_code == 401
+    fresh = live_app.test_client()
+    old = fresh.post("/api/login", json={"username": id_number, "password": "Passw0rd!"})
+    new = fresh.post("/api/login", json={"username": id_number, "password": "N3wSecret99"})
+    assert old.status_code == 401 and new.status_code == 200

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hmac
 import string
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import redis
+import sqlalchemy as sa
 
 from models import Trainee, db
 from wxapp.accounts import bindings
 from wxapp.accounts.idnumbers import initial_password, is_mobile_number, mask_id_number
 from wxapp.accounts.passwords import hash_password, needs_rehash, spend_one_hash, verify_password
-from wxapp.accounts.session_ends import end_all
+from wxapp.accounts.session_ends import end_all, new_session
 from wxapp.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationError
 from wxapp.infra.ratelimit import count_in_window
 from wxapp.infra.redis_keys import trainee_tag
@@ -67,7 +69,51 @@ def password_matches(trainee: Trainee, password: str) -> bool:
     return verify_password(trainee.password_hash, password)
 
 
-def verify_credentials(r: redis.Redis, username: str, password: str) -> Trainee:
+@dataclass(frozen=True)
+class Verified:
+    """A trainee whose password was just checked, and the stored hash it matched (None: the
+    initial password of a roster account)."""
+
+    trainee: Trainee
+    password_hash: str | None
+
+
+def _rehash(trainee_id: int, old: str, password: str) -> str:
+    """A hash of before replaced by an argon2id one, unless the password changed meanwhile
+    (written over, it would bring the old password back); the hash now stored."""
+    new = hash_password(password)
+    with transaction():
+        replaced = db.session.execute(
+            sa.update(Trainee)
+            .where(Trainee.id == trainee_id, Trainee.password_hash == old)
+            .values(password_hash=new)
+        ).rowcount
+    return new if replaced else old
+
+
+def session_fields(r: redis.Redis, verified: Verified) -> dict[str, Any]:
+    """The new session's cookie fields (`session_ends.new_session`), if the password just
+    checked is still the account's; 401 `password_changed` if it changed meanwhile.
+
+    A login racing a password change or reset must not outlive it. The epoch is read first,
+    then the stored hash once more under a share lock, which waits for a change being
+    committed (a change locks the row before it ends the sessions). So a change that ended
+    the sessions before the epoch was read is seen here, and one that ends them after it
+    ends this session too. The caller reads these after any ending of its own (a rebind).
+    """
+    fields = new_session(r, verified.trainee.id)
+    with transaction():
+        current = db.session.execute(
+            sa.select(Trainee.password_hash)
+            .where(Trainee.id == verified.trainee.id)
+            .with_for_update(read=True)
+        ).scalar_one()
+    if current != verified.password_hash:
+        raise Unauthorized("密码刚刚已修改，请用新密码重新登录", code="password_changed")
+    return fields
+
+
+def verify_credentials(r: redis.Redis, username: str, password: str) -> Verified:
     """The trainee these credentials name; 5 failures in 15 min lock the account 15 min.
 
     A username that names nobody costs the same hash and gets the same answers (401 with
@@ -77,12 +123,12 @@ def verify_credentials(r: redis.Redis, username: str, password: str) -> Trainee:
     fail_key, lock_key = _login_keys(trainee, username)
     if r.exists(lock_key):
         raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=r.ttl(lock_key))
+    checked = trainee.password_hash if trainee is not None else None  # as it was checked
     if trainee is not None and password_matches(trainee, password):
         r.delete(fail_key)
-        if trainee.password_hash is not None and needs_rehash(trainee.password_hash):
-            with transaction():  # a hash of before: keep the argon2id one from now on
-                trainee.password_hash = hash_password(password)
-        return trainee
+        if checked is not None and needs_rehash(checked):
+            checked = _rehash(trainee.id, checked, password)
+        return Verified(trainee, checked)
     if trainee is None:
         spend_one_hash(password)
     left = _count_failure(r, fail_key, lock_key)

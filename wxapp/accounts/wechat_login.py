@@ -81,12 +81,12 @@ def finish_login(
     )
 
 
-def _activated(r: redis.Redis, username: str, password: str) -> Trainee:
+def _activated(r: redis.Redis, username: str, password: str) -> accounts.Verified:
     """The trainee these credentials name (lockout rules), refused until activated."""
-    trainee = accounts.verify_credentials(r, username, password)
-    if trainee.must_change_password:
+    verified = accounts.verify_credentials(r, username, password)
+    if verified.trainee.must_change_password:
         raise Forbidden(ACTIVATE_FIRST, code="activation_required")
-    return trainee
+    return verified
 
 
 def _require_openid(openid: str | None) -> str:
@@ -115,7 +115,7 @@ def bind_with_password(
     password: str,
     sms_code: str | None,
     now: datetime,
-) -> Trainee:
+) -> accounts.Verified:
     """Bind the pending openid to the activated account these credentials name.
 
     When the account is bound to another WeChat user: 409 `rebind_needs_sms` (with the
@@ -124,7 +124,8 @@ def bind_with_password(
     starts this browser's again). Commits.
     """
     openid = _require_openid(openid)
-    trainee = _activated(r, username, password)
+    verified = _activated(r, username, password)
+    trainee = verified.trainee
     old_openid = _other_binding(trainee, openid)
     if old_openid is not None:
         if not trainee.phone:
@@ -151,7 +152,7 @@ def bind_with_password(
             )
             # The old WeChat user's sessions must not outlive its binding.
             session_ends.end_all(r, trainee.id, now)
-    return trainee
+    return verified
 
 
 def send_rebind_code(
@@ -166,7 +167,7 @@ def send_rebind_code(
     """The SMS code for re-binding, to the account's phone; the password is asked again,
     so nobody can make the service text a trainee without it."""
     openid = _require_openid(openid)
-    trainee = _activated(r, username, password)
+    trainee = _activated(r, username, password).trainee
     if _other_binding(trainee, openid) is None:
         raise Conflict(REBIND_NOT_NEEDED, code="rebind_not_needed")
     if not trainee.phone:
