@@ -338,6 +338,25 @@ def test_an_unknown_phone_gets_the_same_answer_and_no_sms(app, active):
     assert res.json == wrong.json
 
 
+def test_the_new_password_rules_do_not_tell_whether_a_phone_has_an_account(app, active):
+    """Without the code, no rule that needs the account's ID number answers: a password
+    holding a phone's last six digits (or the owner's ID number's) is answered like any
+    wrong code, for a phone with an account and one without alike."""
+    unknown = "13712345678"
+
+    def probe(phone, password):
+        body = {"username": phone, "sms_code": "123456", "new_password": password}
+        return app.test_client().post("/api/password/forgot", json=body)
+
+    for password in ("abc{}z", "ab1{}"):
+        known = probe(active["phone"], password.format(active["phone"][-6:]))
+        other = probe(unknown, password.format(unknown[-6:]))
+        assert known.status_code == other.status_code == 422
+        assert known.json == other.json and known.json["field"] == "sms_code"
+    linked = probe(active["phone"], "a1" + active["id_number"][-6:])
+    assert linked.json["field"] == "sms_code"  # nor whether this phone is that ID number's
+
+
 def test_an_unknown_id_number_gets_a_steady_made_up_phone(app, clock, active):
     unknown = make_id_number(987654)
     first = forgot_code(app.test_client(), unknown)

@@ -13,8 +13,10 @@ so the flow is built to tell a stranger as little as it can:
   gets a made-up phone that stays the same for that ID number (an HMAC with SECRET_KEY), so
   asking twice does not tell it apart.
 - The reset itself fails with the same `bad_sms_code` for an unknown username as for a wrong
-  code; the password rules are checked first (against the ID number the username is, or the
-  account's), so that a mistake in the new password does not spend the code.
+  code. The password rules that need no ID number (length, a letter and a digit) are checked
+  first; those that need the account's ID number only once the code matched, before it is
+  consumed, so a mistake in the new password does not spend the code and nobody without the
+  code learns from them whether a phone has an account.
 
 A reset sets the password, activates a roster account (the code proved its roster phone),
 lifts a lockout, drops the WeChat binding and ends every session of the trainee; it does not
@@ -35,6 +37,7 @@ from wxapp.accounts import sms_codes
 from wxapp.accounts.idnumbers import is_mobile_number
 from wxapp.accounts.trainees import (
     check_new_password,
+    check_password_shape,
     find_trainee,
     lift_lockout,
     store_password,
@@ -97,12 +100,22 @@ def reset_password(
     """Set a new password with the code sent to the account's phone; the trainee's id.
     Commits."""
     trainee = find_trainee(username)
-    check_new_password(new_password, trainee.id_number if trainee else username)
+    # The rules that need the account's ID number are told only to whoever holds the code:
+    # else a password holding a phone's last six digits would answer differently for a
+    # phone with an account (a code error) and one without (a password error).
+    check_password_shape(new_password)
     if trainee is None or not trainee.phone:
         # The same try and the same answer as a wrong code (nothing is live under this key).
         sms_codes.check_code(r, username, sms_codes.Purpose.RESET, sms_code)
         raise ValidationError("sms_code", sms_codes.BAD_CODE_MESSAGE, code="bad_sms_code")
-    sms_codes.check_code(r, trainee.phone, sms_codes.Purpose.RESET, sms_code)
+    id_number = trainee.id_number
+    sms_codes.check_code(
+        r,
+        trainee.phone,
+        sms_codes.Purpose.RESET,
+        sms_code,
+        then=lambda: check_new_password(new_password, id_number),
+    )
     with transaction():
         store_password(r, trainee, new_password, now)
     lift_lockout(r, trainee.id)

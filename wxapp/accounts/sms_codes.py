@@ -20,7 +20,7 @@ import enum
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -211,9 +211,18 @@ return 0
 """
 
 
-def check_code(r: redis.Redis, phone: str, purpose: Purpose, code: str) -> None:
+def check_code(
+    r: redis.Redis,
+    phone: str,
+    purpose: Purpose,
+    code: str,
+    then: Callable[[], object] | None = None,
+) -> None:
     """Consume the live code for `phone` and `purpose` if `code` is it; otherwise 422
-    `bad_sms_code` on the field `sms_code` (MAX_TRIES wrong tries burn the code)."""
+    `bad_sms_code` on the field `sms_code` (MAX_TRIES wrong tries burn the code).
+
+    `then` runs once the code matched and before it is consumed: a check that may only be
+    answered to whoever holds the code (it raises, and the code stays for another try)."""
     purpose = Purpose(purpose)
     key = _code_key(phone, purpose)
     bad = ValidationError("sms_code", BAD_CODE_MESSAGE, code="bad_sms_code")
@@ -231,6 +240,8 @@ def check_code(r: redis.Redis, phone: str, purpose: Purpose, code: str) -> None:
         drop(keys=[key], args=[salt])
         raise bad
     if hmac.compare_digest(_digest(salt, code), stored):
+        if then is not None:
+            then()
         if drop(keys=[key], args=[salt]):
             return
         raise bad  # consumed by a concurrent check, or replaced

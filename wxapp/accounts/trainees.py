@@ -200,17 +200,24 @@ def get_trainee(trainee_id: int) -> Trainee:
     return trainee
 
 
-def check_new_password(new_password: str, id_number: str, field: str = "new_password") -> None:
-    """The rule for every new password (change, registration, reset): 8–64 characters with
-    an English letter and a digit, not the initial password, and without the ID number's
-    last six characters (the ID number is public). 422 naming `field` (a registration's
-    body calls it `password`), its message saying 新密码 or 密码 to match."""
+def check_password_shape(new_password: str, field: str = "new_password") -> str:
+    """The part of the rule that needs no ID number (length, a letter and a digit); the
+    label its messages use."""
     label = "新密码" if field == "new_password" else "密码"
     if not PASSWORD_MIN <= len(new_password) <= PASSWORD_MAX:
         raise ValidationError(field, f"{label}长度应为 {PASSWORD_MIN}～{PASSWORD_MAX} 位")
     chars = set(new_password)
     if not (chars & _ASCII_LETTERS and chars & _ASCII_DIGITS):
         raise ValidationError(field, f"{label}须同时包含英文字母和数字")
+    return label
+
+
+def check_new_password(new_password: str, id_number: str, field: str = "new_password") -> None:
+    """The rule for every new password (change, registration, reset): 8–64 characters with
+    an English letter and a digit, not the initial password, and without the ID number's
+    last six characters (the ID number is public). 422 naming `field` (a registration's
+    body calls it `password`), its message saying 新密码 or 密码 to match."""
+    label = check_password_shape(new_password, field)
     if new_password == initial_password(id_number):
         raise ValidationError(field, f"{label}不能与初始密码相同")
     if id_number[-6:].lower() in new_password.lower():
