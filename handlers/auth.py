@@ -12,6 +12,7 @@ from handlers.guard import (
 )
 from wxapp.accounts import activation, session_ends
 from wxapp.accounts import trainees as accounts
+from wxapp.errors import ServiceUnavailable
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits, ratelimit
 
@@ -42,6 +43,10 @@ def login():
 @public
 def logout():
     """Ends this browser's session (its cookie is refused from now on), not the others."""
+    if getattr(session, "unavailable", False):
+        # Redis could not be asked: nothing would be ended, and {"ok": true} would let a
+        # copy of this cookie go on working. The page says to try again.
+        raise ServiceUnavailable()
     session_ends.end_this_session(get_redis(), session, app_now())
     session.clear()
     return jsonify({"ok": True})

@@ -120,6 +120,25 @@ def test_a_logged_out_cookie_is_refused_and_other_sessions_go_on(app, world, clo
     assert_alive(browser(app, world), world, clock, "again")
 
 
+def test_a_logout_redis_cannot_record_says_so_and_the_cookie_stays_its_owners(
+    app, world, clock, monkeypatch
+):
+    """While Redis cannot be reached a logout ends nothing: it answers 503 (the page asks
+    to try again) rather than {"ok": true}, and once Redis is back the same logout ends it."""
+    leaving = browser(app, world)
+    cookie = cookie_of(leaving)
+
+    def down(*args, **kwargs):
+        raise sessions.redis.ConnectionError("Redis unreachable")
+
+    monkeypatch.setattr(sessions, "has_ended", down)
+    refused = leaving.post("/api/logout")
+    assert refused.status_code == 503 and refused.json["error"] == "unavailable"
+    monkeypatch.undo()
+    assert leaving.post("/api/logout").json == {"ok": True}
+    assert_ended(app, cookie, world, clock)
+
+
 def test_logout_of_a_cookie_from_before_session_ids_ends_every_session(app, world, clock):
     """Such a cookie cannot be told from the trainee's others: all of them end."""
     legacy = legacy_cookie(app, world["trainee"])
