@@ -18,6 +18,7 @@ from handlers.guard import (
     body_limit,
     client_ip,
     current_trainee_id,
+    limit_by_ip,
     password_attempt,
     public,
     start_session,
@@ -59,6 +60,7 @@ def _auth_error(err: AppError):
 
 @bp.get("/auth/wechat")
 def start():
+    limit_by_ip(limits.OAUTH_START)
     nonce = session.get(SESSION_OAUTH_NONCE)
     if not isinstance(nonce, str) or not nonce:
         nonce = oauth.new_browser_nonce()

@@ -12,6 +12,8 @@ import pytest
 from models import Outbox, Trainee, WechatBinding, db
 from tests.factories import make_binding, make_trainee
 from wxapp.accounts.idnumbers import initial_password
+from wxapp.infra import limits
+from wxapp.infra.ratelimit import Limit
 from wxapp.wechat.oauth import safe_next
 
 OPENID = "o_pending_00000000000000001"
@@ -50,6 +52,7 @@ def binding_of(app, trainee_id):
         ("/\n/evil.example", "/h5/progress"),
         ("/\x7f/evil.example", "/h5/progress"),
         ("/h5/progress?year=2025#top", "/h5/progress?year=2025#top"),
+        ("/h5/plan?id=3&x=" + "a" * 600, "/h5/progress"),  # no page of ours is that long
         (None, "/h5/progress"),
     ],
 )
@@ -80,6 +83,28 @@ def test_start_redirects_to_authorize_with_a_single_use_state(client, app, redis
     assert other["state"][0] != state
     with client.session_transaction() as sess:
         assert sess["wx_oauth_nonce"] == nonce  # one nonce per browser: two tabs both work
+
+
+def test_a_script_cannot_fill_redis_with_login_states(app, redis_client, monkeypatch):
+    """Each start keeps a state for ten minutes: one address gets OAUTH_START of them a
+    minute (then a Chinese page), a colleague elsewhere is not refused, and a long `next`
+    is never kept."""
+    monkeypatch.setattr(
+        limits, "OAUTH_START", Limit("oauth_start", 3, 60, limits.OAUTH_START.message)
+    )
+    accept = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    browser = app.test_client()
+    long_next = "/h5/plan?x=" + "a" * 4000
+    answers = [
+        browser.get(f"/auth/wechat?next={long_next}", headers=accept).status_code for _ in range(4)
+    ]
+    assert answers == [302, 302, 302, 429]
+    refused = browser.get("/auth/wechat", headers=accept)
+    assert refused.mimetype == "text/html" and "请求过于频繁" in refused.get_data(as_text=True)
+    kept = [json.loads(redis_client.get(k)) for k in redis_client.scan_iter("wechat:oauth-state:*")]
+    assert len(kept) == 3 and {r["next"] for r in kept} == {"/h5/progress"}
+    elsewhere = app.test_client().get("/auth/wechat", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert elsewhere.status_code == 302
 
 
 def test_return_with_unknown_state_is_400(client):

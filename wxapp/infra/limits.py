@@ -41,6 +41,10 @@ BIND_PER_WECHAT_USER = Limit("bind_openid", 10, 60, "绑定尝试过于频繁，
 # (per phone, and SMS_IP_DAILY_CAP per address) bound the codes sent.
 REGISTER = Limit("register", 20, 600, "注册尝试过于频繁，请十分钟后再试")
 REGISTER_ADDRESS = Limit("register_addr", 400, 600, "注册尝试过于频繁，请十分钟后再试")
+# 网页授权's start (GET /auth/wechat), per address: each one keeps a state in Redis for ten
+# minutes. A unit's staff opening the menu together behind one NAT address stay well under
+# it; a script cannot fill Redis with states.
+OAUTH_START = Limit("oauth_start", 600, 60, "请求过于频繁，请稍后从公众号菜单重新进入")
 # The register page's unit chooser (no session yet): searches as the trainee types.
 REGISTER_UNITS = Limit("register_units", 60, 60, "查询过于频繁，请稍后再试")
 # Activation of a roster account (its SMS code and the new password), per account, and

@@ -51,6 +51,10 @@ class OAuthFailed(AppError):
     message = "微信授权失败，请从公众号菜单重新进入"
 
 
+# A page of ours is a short path: a longer `next` is not one, and it would be kept in Redis.
+NEXT_MAX = 512
+
+
 def safe_next(raw: str | None) -> str:
     """A local path to go to after login; anything else (open redirect) becomes the default.
 
@@ -58,7 +62,7 @@ def safe_next(raw: str | None) -> str:
     as a slash, so "/\t/evil.example" or "/\\evil.example" would leave the site. What
     remains must have no scheme and no host: a path on this origin.
     """
-    if not raw or not raw.startswith("/") or "\\" in raw:
+    if not raw or not raw.startswith("/") or "\\" in raw or len(raw) > NEXT_MAX:
         return DEFAULT_NEXT
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
         return DEFAULT_NEXT
