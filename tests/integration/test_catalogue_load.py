@@ -213,3 +213,62 @@ def test_a_watched_chapter_is_not_deleted(app):
         summary = load_catalogue(shorter, NOW)
         assert summary.chapters.deleted == 1
         assert db.session.get(Chapter, second) is None
+
+
+SHARED_MESSAGE = (
+    "同时属于{where}的培训项目：一门课程的学时只计入一个年度的一类科目，"
+    "请为其他年度或科目另建课程（另用课程代码）"
+)
+
+
+def test_a_course_is_not_offered_to_two_years_or_to_both_kinds(app):
+    """A learned course counts toward every plan holding it: in a 2026 plan, a course of
+    the 2025 plan would give last year's learning to this year (or to a 补学 year), and in
+    a 专业 plan a 公需 course would count twice. Refused, in the file or against the
+    plans already loaded, and nothing is written."""
+    data = example()
+    with app.app_context():
+        load_catalogue(data, NOW)
+        before = counts()
+        next_year = {
+            "plans": [
+                {
+                    **{k: v for k, v in data["plans"][0].items() if k != "courses"},
+                    "code": "2026-public",
+                    "year": 2026,
+                    "title": "2026年专业技术人员继续教育公需科目",
+                    "courses": ["2025-gx-ai", "2025-gx-digital-economy"],
+                }
+            ]
+        }
+        with pytest.raises(CatalogueFileError) as caught:
+            load_catalogue(next_year, NOW)
+        assert caught.value.errors[-2:] == [
+            (
+                "plans[0].courses[0]",
+                "课程 2025-gx-ai " + SHARED_MESSAGE.format(where="2025年公需科目、2026年公需科目"),
+            ),
+            (
+                "plans[0].courses[1]",
+                "课程 2025-gx-digital-economy "
+                + SHARED_MESSAGE.format(where="2025年公需科目、2026年公需科目"),
+            ),
+        ]
+        both_kinds = copy.deepcopy(data)
+        both_kinds["plans"][1]["courses"].append("2025-gx-ai")
+        with pytest.raises(CatalogueFileError) as caught:
+            load_catalogue(both_kinds, NOW)
+        assert [message for _, message in caught.value.errors] == [
+            "课程 2025-gx-ai " + SHARED_MESSAGE.format(where="2025年公需科目、2025年专业科目")
+        ]
+        assert counts() == before
+        # Moving a course from one year's plan to another's, in one file, is fine.
+        moved = copy.deepcopy(data)
+        moved["plans"][0]["courses"] = [
+            c for c in moved["plans"][0]["courses"] if c != "2025-gx-ai"
+        ]
+        moved["plans"][0]["courses"][0]["hours"] = 30
+        moved["plans"].append(
+            {**next_year["plans"][0], "courses": ["2025-gx-ai"], "required_hours": 10}
+        )
+        load_catalogue(moved, NOW)

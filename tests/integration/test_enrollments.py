@@ -32,7 +32,9 @@ def test_a_course_learned_under_another_plan_counts_toward_the_new_one(app, cloc
                 completed_at=clock.now(),
             )
         )
-        new = make_plan(year=2026, required_hours=60, courses=1, course_hours="30")
+        # Another plan of the same year and kind (the catalogue refuses a course shared by
+        # two years or by both kinds: tests/integration/test_catalogue_load.py).
+        new = make_plan(year=2025, required_hours=60, courses=1, course_hours="30")
         db.session.add(PlanCourse(plan_id=new.id, course_id=shared_course_id, position=9))
         db.session.flush()
 

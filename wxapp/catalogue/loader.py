@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from models import Chapter, ChapterProgress, Course, PlanCourse, TrainingPlan, db
-from wxapp.catalogue.plans import hours_text
+from models import Chapter, ChapterProgress, Course, PlanCourse, PlanKind, TrainingPlan, db
+from wxapp.catalogue.plans import KIND_NAMES, hours_text
 from wxapp.catalogue.spec import (
     Catalogue,
     CatalogueFileError,
@@ -172,6 +172,40 @@ def _link(link: PlanCourse | None, course: Course, position: int) -> PlanCourse:
     return link
 
 
+def _shared_across_years_or_kinds(catalogue: Catalogue) -> list[tuple[str, str]]:
+    """A course in plans of two years, or of 公需 and 专业: refused.
+
+    A learned course counts toward every plan holding it, so such a course would give its
+    学时 once learned to two years (a 补学 year too) or to both kinds. The same lectures
+    offered again in another year are another course (another code), learned again. The
+    plans the file does not name keep their year and kind from the database."""
+    named = {plan.code for plan in catalogue.plans}
+    uses: dict[str, set[tuple[int, str]]] = {}
+    for plan in catalogue.plans:
+        for code in plan.course_codes:
+            uses.setdefault(code, set()).add((plan.year, plan.kind))
+    others = db.session.execute(
+        sa.select(Course.code, TrainingPlan.year, TrainingPlan.kind)
+        .join(PlanCourse, PlanCourse.course_id == Course.id)
+        .join(TrainingPlan, TrainingPlan.id == PlanCourse.plan_id)
+        .where(Course.code.in_(list(uses)), TrainingPlan.code.not_in(list(named)))
+    ).all()
+    for code, year, kind in others:
+        uses[code].add((year, kind))
+    errors = []
+    for code, pairs in sorted(uses.items()):
+        if len(pairs) > 1:
+            where = "、".join(f"{y}年{KIND_NAMES[PlanKind(k)]}" for y, k in sorted(pairs))
+            errors.append(
+                (
+                    catalogue.course_paths[code],
+                    f"课程 {code} 同时属于{where}的培训项目：一门课程的学时只计入一个年度的一类"
+                    "科目，请为其他年度或科目另建课程（另用课程代码）",
+                )
+            )
+    return errors
+
+
 def _check_against_database(catalogue: Catalogue, courses: dict[str, Course]) -> None:
     """References to courses the file does not define, plan 学时, chapters with progress."""
     errors: list[tuple[str, str]] = []
@@ -194,6 +228,7 @@ def _check_against_database(catalogue: Catalogue, courses: dict[str, Course]) ->
                     f"课程学时合计 {hours_text(offered)} 少于要求的 {plan.required_hours} 学时",
                 )
             )
+    errors += _shared_across_years_or_kinds(catalogue)
     dropped: dict[int, str] = {}
     for code, spec in catalogue.courses.items():
         course = courses.get(code)
