@@ -5,11 +5,14 @@ session it opens sees no personal data and reaches only the activation step. Cod
 from the SMS sandbox's inbox, as the trainee reads them on the phone.
 """
 
+import time
+
 import pytest
 
 from models import Trainee, WechatBinding, db
 from tests.factories import make_binding, make_id_number, make_trainee, make_unit
 from tests.sms import latest_code, messages
+from wxapp.accounts import sms_codes
 from wxapp.accounts.idnumbers import initial_password
 from wxapp.demo.seed import TRAINEES
 from wxapp.infra import limits
@@ -355,6 +358,36 @@ def test_the_new_password_rules_do_not_tell_whether_a_phone_has_an_account(app, 
         assert known.json == other.json and known.json["field"] == "sms_code"
     linked = probe(active["phone"], "a1" + active["id_number"][-6:])
     assert linked.json["field"] == "sms_code"  # nor whether this phone is that ID number's
+
+
+def test_an_unknown_username_waits_as_long_as_a_real_send(app, clock, monkeypatch):
+    """The SMS service's round trip is the only slow part of a send: a username with no
+    account must not answer at once, or the time would tell who has one."""
+    real_send = sms_codes.send_sms
+
+    def over_the_network(*args, **kwargs):
+        time.sleep(0.08)
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(sms_codes, "send_sms", over_the_network)
+    with app.app_context():
+        known = [make_trainee(n=950_000 + i).id_number for i in range(3)]
+        db.session.commit()
+    unknown = [make_id_number(960_000 + i) for i in range(3)]
+
+    def timed(username, n):
+        started = time.perf_counter()
+        res = app.test_client().post(
+            "/api/password/forgot/code",
+            json={"username": username},
+            environ_base={"REMOTE_ADDR": f"10.9.0.{n}"},
+        )
+        assert res.status_code == 200
+        return time.perf_counter() - started
+
+    known_times = [timed(u, i) for i, u in enumerate(known)]
+    unknown_times = [timed(u, 10 + i) for i, u in enumerate(unknown)]
+    assert min(known_times) >= 0.08 and min(unknown_times) >= 0.08
 
 
 def test_an_unknown_id_number_gets_a_steady_made_up_phone(app, clock, active):

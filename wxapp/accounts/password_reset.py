@@ -8,8 +8,8 @@ so the flow is built to tell a stranger as little as it can:
   what the page must show so that its owner knows where to look. It is bounded: the SMS
   limits of `sms_codes` (one send per phone a minute, 10 a day, 30 a day per address) and
   the per-address limit of the handlers hold for every username, known or not.
-- A username that names no account (or an account without a phone) gets the same answer
-  and the same limits, and no SMS: a phone number is shown masked as itself, an ID number
+- A username that names no account (or an account without a phone) gets the same answer,
+  the same limits and the same wait (one of the recent real sends' durations), and no SMS: a phone number is shown masked as itself, an ID number
   gets a made-up phone that stays the same for that ID number (an HMAC with SECRET_KEY), so
   asking twice does not tell it apart.
 - The reset itself fails with the same `bad_sms_code` for an unknown username as for a wrong

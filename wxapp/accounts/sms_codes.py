@@ -19,7 +19,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import random
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -166,11 +168,13 @@ def send_code(
     gap_key = _admit(r, config, phone, client_ip, now)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     template_id = config[TEMPLATE_SETTING[purpose]]
+    started = time.monotonic()
     try:
         send_sms(config, phone, template_id, [code, str(CODE_TTL_S // 60)])
     except Exception:
         r.delete(gap_key)  # nothing reached the phone: it may ask again at once
         raise
+    _remember_send_time(r, time.monotonic() - started)
     salt = secrets.token_hex(8)
     key = _code_key(phone, purpose)
     pipe = r.pipeline(transaction=True)
@@ -191,9 +195,28 @@ def pretend_send(
 ) -> SentCode:
     """What `send_code` answers, with its limits counted under `limit_key`, and nothing
     sent: for a username that names no account (忘记密码), which must look like one that
-    does. `shown_phone` is the number the answer masks."""
+    does. `shown_phone` is the number the answer masks.
+
+    It also takes as long: one of the recent real sends' durations (the SMS service's round
+    trip, tens to hundreds of ms), else an answer at once would tell who has an account."""
     _admit(r, config, limit_key, client_ip, now)
+    recent = r.lrange(SEND_TIMES_KEY, 0, -1)
+    time.sleep(float(random.choice(recent)) if recent else DEFAULT_SEND_S)
     return _sent(shown_phone)
+
+
+# The durations of the last real sends (seconds), shared by the workers: what a pretended
+# send waits. Before any send, a typical round trip to the SMS service.
+SEND_TIMES_KEY = "sms:send-times"
+SEND_TIMES_KEPT = 50
+DEFAULT_SEND_S = 0.15
+
+
+def _remember_send_time(r: redis.Redis, seconds: float) -> None:
+    pipe = r.pipeline(transaction=False)
+    pipe.lpush(SEND_TIMES_KEY, f"{seconds:.4f}")
+    pipe.ltrim(SEND_TIMES_KEY, 0, SEND_TIMES_KEPT - 1)
+    pipe.execute()
 
 
 # One more try against the live code: (tries so far, salt, hash), or nil when none is live.
