@@ -85,11 +85,16 @@ def finish():
         # Logged in as someone else than this WeChat user: that session ends here (its
         # cookie is refused from now on), it is never bound to nor carried over.
         session_ends.end_this_session(get_redis(), session, app_now())
-    if outcome.trainee_id is None:
+    fields = None
+    if outcome.trainee_id is not None:
+        fields = wechat_login.session_fields_if_bound(
+            get_redis(), outcome.openid, outcome.trainee_id
+        )
+    if fields is None:  # not bound, or unbound while this login read it
         session.clear()
         session[SESSION_OPENID] = outcome.openid
         return redirect(outcome.bind_url)
-    start_session(outcome.trainee_id, must_change=False)  # a usable binding is activated
+    start_session(outcome.trainee_id, False, fields)  # a usable binding is activated
     session[SESSION_OPENID] = outcome.openid
     return redirect(outcome.next_path)
 

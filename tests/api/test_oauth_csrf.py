@@ -19,9 +19,10 @@ from html import unescape
 import pytest
 import requests
 
-from models import Outbox, WechatBinding, db
+from models import Outbox, Trainee, WechatBinding, db
 from tests.factories import make_binding, make_trainee
 from tests.sms import latest_code
+from wxapp.accounts import wechat_login
 from wxapp.accounts.idnumbers import initial_password
 from wxapp.events import WechatRebound
 from wxapp.notifications.worker import Worker
@@ -263,4 +264,29 @@ def test_after_a_password_change_the_wechat_bound_before_no_longer_logs_in(live_
         assert me(attacker, base).status_code == 401
         res = attacker.post(f"{base}/api/wechat/bind", json=body)  # the old password
         assert res.status_code == 401
+    assert bindings(app) == {}
+
+
+def test_an_unbind_while_wechat_logs_in_leaves_no_session(live_server, victim, monkeypatch):
+    """The owner of a lost phone has its WeChat unbound while the phone opens the menu: the
+    login that read the binding just before must not come out with a session."""
+    base, app = live_server.url, live_server.app
+    with app.app_context():
+        make_binding(db.session.get(Trainee, victim["id"]), VICTIM_WECHAT)
+        db.session.commit()
+    real_get_trainee = wechat_login.accounts.get_trainee
+
+    def unbound_meanwhile(trainee_id):
+        trainee = real_get_trainee(trainee_id)
+        wechat_login.unbind(app.extensions["redis"], trainee_id, app.extensions["clock"].now())
+        return trainee
+
+    monkeypatch.setattr(wechat_login.accounts, "get_trainee", unbound_meanwhile)
+    with requests.Session() as phone:
+        res = phone.get(
+            authorize(phone, base, "/h5/progress", VICTIM_WECHAT), allow_redirects=False
+        )
+        monkeypatch.undo()
+        assert res.headers["Location"].startswith("/h5/bind?")
+        assert me(phone, base).status_code == 401
     assert bindings(app) == {}

@@ -19,10 +19,13 @@ from models import WechatBinding, db
 from wxapp.errors import Conflict
 
 
-def trainee_for_openid(openid: str) -> int | None:
-    return db.session.execute(
-        sa.select(WechatBinding.trainee_id).where(WechatBinding.openid == openid)
-    ).scalar_one_or_none()
+def trainee_for_openid(openid: str, *, share_lock: bool = False) -> int | None:
+    """The trainee `openid` is bound to; `share_lock` waits for an unbind (or a rebind)
+    being committed, and holds the row until the caller's transaction ends."""
+    query = sa.select(WechatBinding.trainee_id).where(WechatBinding.openid == openid)
+    if share_lock:
+        query = query.with_for_update(read=True)
+    return db.session.execute(query).scalar_one_or_none()
 
 
 def openid_of(trainee_id: int) -> str | None:

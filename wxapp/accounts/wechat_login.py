@@ -81,6 +81,19 @@ def finish_login(
     )
 
 
+def session_fields_if_bound(r: redis.Redis, openid: str, trainee_id: int) -> dict[str, Any] | None:
+    """The new session's cookie fields for the trainee `openid` is bound to, or None when the
+    binding went meanwhile (an unbind, a password change, a rebind elsewhere).
+
+    As for a password (`trainees.session_fields`): the epoch first, then the binding once
+    more under a share lock. An unbind that ended the sessions before the epoch was read
+    had deleted the row before, and is seen; one that ends them after ends this one."""
+    fields = session_ends.new_session(r, trainee_id)
+    with transaction():
+        still = bindings.trainee_for_openid(openid, share_lock=True)
+    return fields if still == trainee_id else None
+
+
 def _activated(r: redis.Redis, username: str, password: str) -> accounts.Verified:
     """The trainee these credentials name (lockout rules), refused until activated."""
     verified = accounts.verify_credentials(r, username, password)
