@@ -15,7 +15,7 @@ from wxapp.orders.invoice_issuer import get_issuer
 bp = Blueprint("invoices", __name__, url_prefix="/api")
 
 
-@bp.post("/orders/<out_trade_no>/invoice")
+@bp.post("/orders/<order:out_trade_no>/invoice")
 def request_invoice(out_trade_no: str):
     req = invoices.parse_invoice_request(v.json_body())
     invoice = invoices.request_invoice(

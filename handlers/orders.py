@@ -38,7 +38,7 @@ def create_order():
     return jsonify(order), 201
 
 
-@bp.get("/orders/<out_trade_no>")
+@bp.get("/orders/<order:out_trade_no>")
 def get_order(out_trade_no: str):
     return jsonify(purchase.order_detail(current_trainee_id(), out_trade_no))
 
@@ -48,7 +48,7 @@ def my_orders():
     return jsonify({"items": purchase.list_orders(current_trainee_id())})
 
 
-@bp.post("/orders/<out_trade_no>/pay")
+@bp.post("/orders/<order:out_trade_no>/pay")
 def pay(out_trade_no: str):
     body = request.get_json(silent=True) or {}
     method = body.get("method", "jsapi") if isinstance(body, dict) else "jsapi"
@@ -70,7 +70,7 @@ def pay(out_trade_no: str):
     return jsonify(reply)
 
 
-@bp.get("/orders/<out_trade_no>/qrcode.png")
+@bp.get("/orders/<order:out_trade_no>/qrcode.png")
 def qrcode_png(out_trade_no: str):
     code_url = checkout.native_code_url(
         get_wechatpay(), current_trainee_id(), out_trade_no, app_now()
@@ -80,7 +80,7 @@ def qrcode_png(out_trade_no: str):
     )
 
 
-@bp.post("/orders/<out_trade_no>/cancel")
+@bp.post("/orders/<order:out_trade_no>/cancel")
 def cancel(out_trade_no: str):
     return jsonify(
         checkout.cancel_order(get_wechatpay(), current_trainee_id(), out_trade_no, app_now())
@@ -114,7 +114,7 @@ def my_group_orders():
     return jsonify({"items": group_orders.list_group_orders(current_trainee_id())})
 
 
-@bp.get("/group-orders/<out_trade_no>/members")
+@bp.get("/group-orders/<order:out_trade_no>/members")
 def group_order_members(out_trade_no: str):
     offset = v.query_int("offset", default=0, low=0, high=1_000_000)
     return jsonify(group_orders.group_order_members(current_trainee_id(), out_trade_no, offset))

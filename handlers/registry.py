@@ -8,7 +8,7 @@ import importlib
 import pkgutil
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 import handlers
 from handlers import beacons, guard, headers
@@ -27,8 +27,17 @@ class RowIdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class OrderNumberConverter(BaseConverter):
+    """`<order:...>`: what an out_trade_no may hold (WeChat Pay allows letters, digits,
+    _ and -, at most 32; ours are 26 digits). Anything else does not match (404) instead of
+    reaching PostgreSQL, which refuses a NUL with a 500."""
+
+    regex = r"[0-9A-Za-z_-]{1,32}"
+
+
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter
+    app.url_map.converters["order"] = OrderNumberConverter
     guard.install(app)
     headers.install(app)
     beacons.install(app)

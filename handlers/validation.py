@@ -8,6 +8,7 @@ from typing import Any
 from flask import request
 
 from wxapp.errors import ValidationError
+from wxapp.infra.texts import storable
 
 ROW_ID_MAX = 2**31 - 1  # primary keys are 32-bit integers in PostgreSQL
 
@@ -34,14 +35,6 @@ def _get(body: dict[str, Any], field: str, required: bool) -> Any:
     return value
 
 
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def string(
     body: dict[str, Any],
     field: str,
@@ -55,8 +48,7 @@ def string(
         return None
     if not isinstance(value, str):
         raise ValidationError(field, f"字段 {field} 应为字符串")
-    if "\x00" in value or not _encodable(value):
-        # PostgreSQL refuses NUL and lone surrogates: a 422 here, not a 500 at the query.
+    if not storable(value):
         raise ValidationError(field, f"字段 {field} 含有不允许的字符")
     if strip:
         value = value.strip()
@@ -121,7 +113,6 @@ def query_int(
 def query_string(name: str, *, max_len: int = 100) -> str | None:
     """A free-text query parameter, stripped and cut to `max_len`; empty means absent."""
     value = (request.args.get(name) or "").strip()[:max_len]
-    if "\x00" in value or not _encodable(value):
-        # As for body strings: PostgreSQL refuses NUL, a 422 here rather than a 500 there.
+    if not storable(value):
         raise ValidationError(name, f"参数 {name} 含有不允许的字符")
     return value or None

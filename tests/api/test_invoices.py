@@ -2,12 +2,13 @@
 立即申请 issued on payment, and the PDF with extractable Chinese."""
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 
 import pypdf
 import pytest
 
-from models import Order, db
+from models import Invoice, Order, db
 from tests import paysign
 from tests.factories import make_order, make_plan, make_trainee
 
@@ -112,11 +113,39 @@ def test_someone_elses_invoice_is_not_found(client, paid_order):
         ({**PERSON, "title_type": "公司"}, "title_type"),
         ({**PERSON, "title": " "}, "title"),
         ({**PERSON, "email": "not-an-email"}, "email"),
+        ({**PERSON, "title": "张\x00三"}, "title"),
+        ({**PERSON, "title": "张\ud800"}, "title"),
+        ({**PERSON, "email": "a\x00@example.cn"}, "email"),
     ],
 )
 def test_bad_invoice_details_name_the_field(client, paid_order, body, field):
-    res = client.post(f"/api/orders/{paid_order['no']}/invoice", json=body)
+    res = client.post(  # json.dumps escapes a lone surrogate, as a browser's JSON would
+        f"/api/orders/{paid_order['no']}/invoice",
+        data=json.dumps(body),
+        content_type="application/json",
+    )
     assert res.status_code == 422 and res.json["field"] == field
+
+
+def test_a_refused_invoice_is_not_applied_for_again_after_the_year(app, client, clock, paid_order):
+    """财务 refused the request; in January, 修改 is applying again, which the year of payment
+    no longer allows (as a new 申请 is not)."""
+    first = client.post(f"/api/orders/{paid_order['no']}/invoice", json=PERSON).json
+    with app.app_context():
+        invoice = db.session.get(Invoice, first["id"])
+        invoice.status, invoice.refusal_reason, invoice.number, invoice.pdf = (
+            "refused",
+            "抬头有误",
+            None,
+            None,
+        )
+        db.session.commit()
+    clock.advance(3 * 24 * 3600)  # January 2026
+    assert client.post(f"/api/orders/{paid_order['no']}/invoice", json=PERSON).status_code == 409
+    again = client.put(f"/api/invoices/{first['id']}", json=PERSON)
+    assert again.status_code == 409 and "请在缴费当年申请发票" in again.json["message"]
+    with app.app_context():
+        assert db.session.get(Invoice, first["id"]).status == "refused"
 
 
 def test_invoice_requested_at_purchase_is_issued_on_payment(app, client, clock):

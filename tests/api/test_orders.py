@@ -118,3 +118,31 @@ def test_paying_a_group_order_with_a_member_already_enrolled_is_refused(app, cli
         assert res.json["message"].startswith("订单中有 1 名学员已购买该培训项目")
     assert client.get(f"/api/orders/{no}/qrcode.png").status_code == 409
     assert client.get(f"/api/orders/{no}").json["status"] == "NOTPAY"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/orders/a%00b"),
+        ("post", "/api/orders/a%00b/pay"),
+        ("post", "/api/orders/a%00b/cancel"),
+        ("post", "/api/orders/a%00b/invoice"),
+        ("get", "/api/orders/a%00b/qrcode.png"),
+        ("get", "/api/group-orders/a%00b/members"),
+        ("get", "/api/orders/" + "1" * 33),
+    ],
+)
+def test_an_order_number_no_order_can_have_is_not_found(client, world, method, path):
+    as_trainee(client, world["me"])
+    res = getattr(client, method)(path, json={} if method == "post" else None)
+    assert res.status_code == 404 and res.json["error"] == "not_found"
+
+
+def test_cancelling_while_wechat_pay_cannot_be_reached_says_so(client, world):
+    """The test app's WeChat Pay address serves nothing: the cancel tells the trainee to try
+    again (503) and the order stays open, as paying does."""
+    as_trainee(client, world["me"])
+    order = client.post("/api/orders", json={"plan_id": world["plan"], "invoice": None}).json
+    res = client.post(f"/api/orders/{order['out_trade_no']}/cancel")
+    assert res.status_code == 503 and res.json["error"] == "pay_unavailable"
+    assert client.get(f"/api/orders/{order['out_trade_no']}").json["status"] == "NOTPAY"

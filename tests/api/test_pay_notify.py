@@ -323,3 +323,14 @@ def test_an_abnormal_refund_is_kept_for_an_operator_and_changes_no_enrollment(
     with app.app_context():
         reasons = db.session.execute(db.select(PaymentAnomaly.reason)).scalars().all()
     assert reasons == ["refund_abnormal"]
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 400, "１２３", "-5", "1e9"])
+def test_a_malformed_timestamp_is_refused_before_anything(app, client, clock, order, timestamp):
+    body, headers = paysign.notification(
+        app, paysign.transaction(order["no"], order["amount"], app), clock.now()
+    )
+    headers["Wechatpay-Timestamp"] = timestamp
+    res = post(client, body, headers)
+    assert res.status_code == 401
+    assert state(app, order)[0] == "NOTPAY"

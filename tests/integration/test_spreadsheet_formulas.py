@@ -52,6 +52,27 @@ def test_group_paste_rejects_file_keeps_formulas_as_text(app, client, clock):
     assert_all_text(cells(xlsx.data), [HYPERLINK[:20], DDE])
 
 
+def test_control_characters_in_a_paste_do_not_break_its_error_file(app, client, clock):
+    """A line holding a character a spreadsheet cannot hold (a stray control character
+    from a copy) is still refused with its reason, and 下载错误文件 still downloads: the
+    character shows as �."""
+    with app.app_context():
+        payer = make_trainee(n=2)
+        plan = make_plan()
+        db.session.commit()
+        payer_id, plan_id = payer.id, plan.id
+    with client.session_transaction() as s:
+        s["tid"], s["must_change"] = payer_id, False
+    res = client.post(
+        "/api/group-orders", json={"plan_id": plan_id, "id_numbers": "\x01abc\n\x1b=1+1"}
+    )
+    assert res.status_code == 200 and len(res.json["rejects"]) == 2
+    xlsx = client.get(res.json["errors_url"])
+    assert xlsx.status_code == 200
+    values = [c.value for c in cells(xlsx.data)]
+    assert "\ufffdabc" in values and "\ufffd=1+1" in values
+
+
 def test_roster_errors_file_keeps_formulas_as_text(app, runner, tmp_path):
     rows = [
         {"name": HYPERLINK, "id_number": "500231198503070011", "phone": "13900000001"},

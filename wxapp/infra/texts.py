@@ -1,4 +1,5 @@
-"""How numbers read wherever people see them: 学时 and money (分 shown as 元).
+"""How numbers read wherever people see them: 学时 and money (分 shown as 元); and which
+texts can be kept at all.
 
 Pure (no framework, no database): the pure cores of progress, notifications and
 certificates use these too, which is why they live here and not in one of those areas.
@@ -23,3 +24,15 @@ def yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     fen = abs(fen)
     return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def storable(value: str) -> bool:
+    """Whether text can be stored: PostgreSQL refuses NUL, and a lone surrogate cannot be
+    encoded. Input with either is refused naming its field (422), not a 500 at the query."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

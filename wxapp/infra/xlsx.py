@@ -6,7 +6,9 @@ report, and a pasted `=cmd|' /C calc'!A0` a DDE call in an error file. Every wri
 appends its rows through `text_row`: a string that a spreadsheet would read as a formula
 (leading `=`, `+`, `-`, `@`, or a tab or carriage return before one) is written as a text
 cell with Excel's quote prefix, which keeps it text even when someone edits the cell. The
-value itself is kept exactly as typed: the file still shows what was wrong with a line.
+value itself is kept as typed, so the file still shows what was wrong with a line, except
+for control characters a spreadsheet cannot hold (openpyxl refuses to write them, and the
+whole file with them): each shows as �.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -33,8 +36,13 @@ def text_cell(sheet: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
 
 
 def text_row(sheet: WriteOnlyWorksheet, values: Iterable[Any]) -> list[Any]:
-    """`values` ready for `sheet.append`: strings a spreadsheet would evaluate made text."""
-    return [
-        text_cell(sheet, value) if isinstance(value, str) and looks_like_formula(value) else value
-        for value in values
-    ]
+    """`values` ready for `sheet.append`: strings a spreadsheet would evaluate made text,
+    characters it cannot hold replaced."""
+    row = []
+    for value in values:
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+            if looks_like_formula(value):
+                value = text_cell(sheet, value)
+        row.append(value)
+    return row

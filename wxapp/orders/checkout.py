@@ -249,7 +249,11 @@ def cancel_order(
     if order.status != OrderStatus.NOTPAY:
         raise Conflict("只有未支付的订单可以取消", code="order_not_open")
     end_read()  # settle_order calls WeChat Pay
-    settle_order(client, order.id, now, close=True)
+    try:
+        settle_order(client, order.id, now, close=True)
+    except PayGatewayError as err:
+        # Nothing changed here: the order stays open, and 取消 can be pressed again.
+        raise _gateway_error(err) from None
     order = get_own_order(trainee_id, out_trade_no)
     if order.status == OrderStatus.SUCCESS:
         raise Conflict(PAID_NOT_CANCELLED, code="order_paid")

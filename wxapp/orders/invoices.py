@@ -21,6 +21,7 @@ from models import Invoice, InvoiceStatus, Order, OrderStatus, TrainingPlan, db
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.clock import local
 from wxapp.infra.dbutil import execute
+from wxapp.infra.texts import storable
 from wxapp.infra.transaction import transaction
 from wxapp.orders.invoice_issuer import InvoiceData, InvoiceIssuer
 from wxapp.orders.ownership import get_own_order
@@ -53,6 +54,8 @@ def parse_invoice_request(data: Any, prefix: str = "") -> InvoiceRequest:
             return ""
         if not isinstance(value, str):
             raise ValidationError(prefix + name, f"字段 {name} 应为字符串")
+        if not storable(value):
+            raise ValidationError(prefix + name, f"字段 {name} 含有不允许的字符")
         value = value.strip()
         if len(value) > max_len:
             raise ValidationError(prefix + name, f"字段 {name} 过长（最多 {max_len} 个字符）")
@@ -252,6 +255,9 @@ def modify_invoice(
         if issued:
             check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
             invoice.status = InvoiceStatus.REQUESTED  # re-issued below under a new number
+        elif invoice.status == InvoiceStatus.REFUSED and order.status == OrderStatus.SUCCESS:
+            # Applying again after a refusal is applying: only in the year of payment.
+            check_apply_window(order.success_time or now, now)
         invoice = attach_request(order, req, now)
         if issued:
             invoice.modified_count += 1
