@@ -324,6 +324,28 @@ def test_finance_cannot_change_names_and_support_cannot_refund(capp):
     assert _audits(capp, "refund.request") == [] and _audits(capp, "trainee.correct_identity") == []
 
 
+def test_a_trainees_invoice_change_tells_finance_which_number_to_reverse(capp):
+    """Without a tax platform 财务 re-issues a 修改 by hand, and the first invoice must be
+    reversed (红字发票): 支付异常 names its number, which the re-issue then overwrites."""
+    payer_id, invoice_id, _ = _paid_order_with_request(capp)
+    with capp.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        invoice.status, invoice.number = InvoiceStatus.ISSUED, "25500000000000001111"
+        invoice.issued_at = capp.extensions["clock"].now()
+        db.session.commit()
+    trainee = capp.test_client()
+    trainee_sign_in(trainee, payer_id)
+    changed = trainee.put(
+        f"/api/invoices/{invoice_id}",
+        json={"title_type": "个人", "title": "开票人<b>", "email": "a@example.com"},
+    )
+    assert changed.status_code == 200 and changed.json["status"] == "requested"
+    client, _ = _signed_in(capp, "finance")
+    page = client.get("/admin/anomalies/").text
+    assert "学员已修改发票并重新开具：请在税务系统为原发票开具红字发票" in page
+    assert "原发票号码 25500000000000001111，抬头 开票人，90.00 元" in page
+
+
 def test_finance_issues_a_requested_invoice_with_its_pdf_for_the_trainee(capp):
     payer_id, invoice_id, _ = _paid_order_with_request(capp)
     client, token = _signed_in(capp, "finance")

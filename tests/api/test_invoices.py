@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pypdf
 import pytest
+import sqlalchemy as sa
 
-from models import Invoice, Order, db
+from models import Invoice, Order, PaymentAnomaly, db
 from tests import paysign
 from tests.factories import make_order, make_plan, make_trainee
 
@@ -63,7 +64,7 @@ def test_no_invoice_after_the_year_of_payment(client, clock, paid_order):
     assert client.get(f"/api/orders/{paid_order['no']}").json["invoice"] is None
 
 
-def test_modify_once_within_fifteen_days_even_across_the_new_year(client, clock, paid_order):
+def test_modify_once_within_fifteen_days_even_across_the_new_year(app, client, clock, paid_order):
     first = client.post(f"/api/orders/{paid_order['no']}/invoice", json=PERSON).json
     clock.advance(timedelta(days=14).total_seconds())
     res = client.put(f"/api/invoices/{first['id']}", json=COMPANY)
@@ -72,6 +73,12 @@ def test_modify_once_within_fifteen_days_even_across_the_new_year(client, clock,
     assert res.json["number"] != first["number"]
     again = client.put(f"/api/invoices/{first['id']}", json=PERSON)
     assert again.status_code == 409 and "1 次" in again.json["message"]
+    # The first invoice must be reversed in the tax system: 财务 is told its number, once.
+    with app.app_context():
+        [task] = db.session.execute(sa.select(PaymentAnomaly)).scalars().all()
+    assert task.reason == "invoice_modified" and task.out_trade_no == paid_order["no"]
+    assert task.detail["invoice_number"] == first["number"]
+    assert task.detail["invoice_amount_fen"] == 9000 and task.detail["invoice_title"] == "张三"
 
 
 def test_no_modification_after_fifteen_days(client, clock, paid_order):

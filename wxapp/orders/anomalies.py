@@ -30,6 +30,7 @@ REASON_TEXT = {
     "refund_closed": "退款关闭（未退成功）",
     "refund_abnormal": "退款异常：请在商户平台处理",
     "invoice_needs_reversal": "已开发票的订单已退款：请在税务系统开具红字发票",
+    "invoice_modified": "学员已修改发票并重新开具：请在税务系统为原发票开具红字发票",
 }
 
 

@@ -23,6 +23,7 @@ from wxapp.infra.clock import local
 from wxapp.infra.dbutil import execute
 from wxapp.infra.texts import storable
 from wxapp.infra.transaction import transaction
+from wxapp.orders.anomalies import record_anomaly
 from wxapp.orders.invoice_issuer import InvoiceData, InvoiceIssuer
 from wxapp.orders.ownership import get_own_order
 from wxapp.orders.refund_rule import net_amount
@@ -254,6 +255,7 @@ def modify_invoice(
         issued = invoice.status == InvoiceStatus.ISSUED
         if issued:
             check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
+            _reversal_task(invoice, order, now)
             invoice.status = InvoiceStatus.REQUESTED  # re-issued below under a new number
         elif invoice.status == InvoiceStatus.REFUSED and order.status == OrderStatus.SUCCESS:
             # Applying again after a refusal is applying: only in the year of payment.
@@ -264,6 +266,22 @@ def modify_invoice(
         if order.status == OrderStatus.SUCCESS:
             _issue(invoice, order, issuer, now)
     return invoice_view(invoice)
+
+
+def _reversal_task(invoice: Invoice, order: Order, now: datetime) -> None:
+    """The issued invoice a trainee's 修改 replaces must be reversed (红字发票) in the tax
+    system, and its number is about to be overwritten: put it in 财务's 支付异常 queue."""
+    record_anomaly(
+        f"invoice:{invoice.id}:modify:{invoice.modified_count + 1}",
+        "invoice_modified",
+        {"out_trade_no": order.out_trade_no, "transaction_id": order.transaction_id},
+        now,
+        {
+            "invoice_number": invoice.number,
+            "invoice_amount_fen": invoice.amount_fen,
+            "invoice_title": invoice.title,
+        },
+    )
 
 
 def modifiable_order(invoice: Invoice) -> Order:
