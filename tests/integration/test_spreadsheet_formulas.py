@@ -34,42 +34,34 @@ def assert_all_text(found: list, expected: list[str]) -> None:
         assert by_value[text].data_type == "s" and by_value[text].quotePrefix
 
 
-def test_group_paste_rejects_file_keeps_formulas_as_text(app, client, clock):
+def paste_rejects_file(app, client, pasted: str) -> bytes:
+    """A payer pastes lines every one of which is refused; their 下载错误文件."""
     with app.app_context():
-        payer = make_trainee(n=1)
+        payer = make_trainee()
         plan = make_plan()
         db.session.commit()
         payer_id, plan_id = payer.id, plan.id
     with client.session_transaction() as s:
         s["tid"], s["must_change"] = payer_id, False
-    res = client.post(
-        "/api/group-orders", json={"plan_id": plan_id, "id_numbers": "\n".join(HOSTILE)}
-    )
+    res = client.post("/api/group-orders", json={"plan_id": plan_id, "id_numbers": pasted})
     assert res.status_code == 200 and res.json["accepted"] == 0, res.json  # every line refused
+    assert len(res.json["rejects"]) == len(pasted.split("\n"))
     xlsx = client.get(res.json["errors_url"])
     assert xlsx.status_code == 200
+    return xlsx.data
+
+
+def test_group_paste_rejects_file_keeps_formulas_as_text(app, client, clock):
+    data = paste_rejects_file(app, client, "\n".join(HOSTILE))
     # The lines are kept cut to 20 characters: still text, never a formula.
-    assert_all_text(cells(xlsx.data), [HYPERLINK[:20], DDE])
+    assert_all_text(cells(data), [HYPERLINK[:20], DDE])
 
 
 def test_control_characters_in_a_paste_do_not_break_its_error_file(app, client, clock):
     """A line holding a character a spreadsheet cannot hold (a stray control character
     from a copy) is still refused with its reason, and 下载错误文件 still downloads: the
     character shows as �."""
-    with app.app_context():
-        payer = make_trainee(n=2)
-        plan = make_plan()
-        db.session.commit()
-        payer_id, plan_id = payer.id, plan.id
-    with client.session_transaction() as s:
-        s["tid"], s["must_change"] = payer_id, False
-    res = client.post(
-        "/api/group-orders", json={"plan_id": plan_id, "id_numbers": "\x01abc\n\x1b=1+1"}
-    )
-    assert res.status_code == 200 and len(res.json["rejects"]) == 2
-    xlsx = client.get(res.json["errors_url"])
-    assert xlsx.status_code == 200
-    values = [c.value for c in cells(xlsx.data)]
+    values = [c.value for c in cells(paste_rejects_file(app, client, "\x01abc\n\x1b=1+1"))]
     assert "\ufffdabc" in values and "\ufffd=1+1" in values
 
 
