@@ -14,8 +14,8 @@ How a refund goes:
 
 What a successful refund does (`refund_rule.after_success`; docs/operations.md "Refunds"):
 - Money is integer 分; a member's share is the order's unit price. A member's share is
-  refunded at most once (a CLOSED refund frees it again; an ABNORMAL one waits for an
-  operator).
+  refunded at most once (a CLOSED refund frees it again; an ABNORMAL one keeps it while an
+  operator mends it in 商户平台, after which WeChat Pay reports it SUCCESS or CLOSED).
 - Each refunded member whose enrollment this order paid for keeps it if another paid order
   of the plan covers them (their share there not refunded): the enrollment moves to that
   order. Otherwise it becomes REFUNDED: the member can no longer learn the plan. What they
@@ -51,10 +51,12 @@ REFUSED = "refused"
 UNKNOWN = "unknown"
 
 # Which states each reported state may replace (the rest are final).
+# ABNORMAL is not final: once 财务 has mended it in 商户平台 (a frozen card, say) WeChat
+# Pay refunds it after all and reports PROCESSING, then SUCCESS (or CLOSED).
 _FROM = {
-    RefundStatus.PROCESSING: (RefundStatus.PENDING,),
-    RefundStatus.SUCCESS: (RefundStatus.PENDING, RefundStatus.PROCESSING),
-    RefundStatus.CLOSED: (RefundStatus.PENDING, RefundStatus.PROCESSING),
+    RefundStatus.PROCESSING: (RefundStatus.PENDING, RefundStatus.ABNORMAL),
+    RefundStatus.SUCCESS: (RefundStatus.PENDING, RefundStatus.PROCESSING, RefundStatus.ABNORMAL),
+    RefundStatus.CLOSED: (RefundStatus.PENDING, RefundStatus.PROCESSING, RefundStatus.ABNORMAL),
     RefundStatus.ABNORMAL: (RefundStatus.PENDING, RefundStatus.PROCESSING),
 }
 
