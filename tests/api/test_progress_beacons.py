@@ -192,3 +192,41 @@ def test_a_warm_beacon_costs_no_database_query(app, signed_in, world, clock):
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
     assert statements == []
+
+
+def test_a_completion_lost_with_its_worker_is_written_by_the_flusher(
+    app, signed_in, world, clock, monkeypatch
+):
+    """The worker dies between the beacon script (the chapter learned in Redis) and the
+    completion's commit: no later beacon reports it again, and the flusher's next pass
+    writes it, with its course's 学时 and one message each, never two."""
+    from wxapp.progress import tracking
+    from wxapp.progress.flusher import flush_all
+
+    first, second = world["chapters"][0]
+    BeaconPlayer(signed_in, first, clock, play_id="a").watch(0, 60)
+    player = BeaconPlayer(signed_in, second, clock, play_id="b")
+    player.watch(0, 45)
+    store = tracking.get_store(app)
+
+    def killed(*args, **kwargs):
+        raise SystemExit("worker killed")  # nothing after this point runs in a dead worker
+
+    monkeypatch.setattr(tracking, "complete_chapter", killed)
+    monkeypatch.setattr(store, "mark_undone", lambda *a: None)
+    clock.advance(15)
+    with pytest.raises(SystemExit):
+        player.send(45, 60)
+    monkeypatch.undo()
+    for n in range(2):  # the trainee plays it again: shown learned, but nothing is written
+        for reply in BeaconPlayer(signed_in, second, clock, play_id=f"r{n}").watch(0, 60):
+            assert reply.status_code == 200 and not reply.json["course_done"]
+    assert signed_in.get("/api/me/progress?year=2025").json["plans"][0]["hours_done"] == 0
+    with app.app_context():
+        flush_all(store, clock.now())
+        flush_all(store, clock.now())  # a second pass finds it written
+    plan = signed_in.get("/api/me/progress?year=2025").json["plans"][0]
+    assert plan["hours_done"] == 30
+    with app.app_context():
+        kinds = [o.event_type for o in db.session.execute(db.select(Outbox)).scalars()]
+    assert kinds.count("course_learned") == 1 and kinds.count("chapter_learned") == 2

@@ -30,6 +30,7 @@ from flask import Flask
 from models import db
 from wxapp.infra.transaction import transaction
 from wxapp.progress import core
+from wxapp.progress.completion import complete_chapter, unrecorded
 from wxapp.progress.learning_record import play_rows, upsert_plays
 from wxapp.progress.records import upsert_chapters
 from wxapp.progress.store import (
@@ -85,11 +86,52 @@ def write_batch(store: ProgressStore, batch: Batch, now: datetime) -> int:
     with transaction():
         upsert_chapters(rows)
         upsert_plays(play_rows(batch.records))
+        newly_learned = _recover_completions(batch, now)
+    for trainee_id in newly_learned:
+        store.forget_entitlements(trainee_id)  # its 学时 changed: the next beacon re-reads
     if batch.members:
         store.redis.srem(DIRTY, *batch.members)
         _redirty_changed(store, batch)
         _redirty_records(store, batch)
     return len(rows)
+
+
+def _recover_completions(batch: Batch, now: datetime) -> set[int]:
+    """Complete the chapters Redis holds as learned and the database does not; the trainees
+    whose course that completed.
+
+    The beacon script marks a chapter learned before its request writes the completion; a
+    worker killed in between (SIGKILL, OOM, a lost host) left it learned in Redis only, and
+    no later beacon would report it again. The same use case as the request's, so a
+    completion written meanwhile by the request is found and nothing is written twice.
+    Trainees in id order: each completion locks its trainee's row."""
+    learned = {
+        parse_member(member): state
+        for member, state in zip(batch.members, batch.states, strict=True)
+        if state is not None and state.done
+    }
+    newly = set()
+    for trainee_id, chapter_id in unrecorded(list(learned)):
+        state = learned[(trainee_id, chapter_id)]
+        intervals = core.decode(state.intervals)
+        log.warning(
+            "completion of chapter %s by trainee %s recovered by the flusher",
+            chapter_id,
+            trainee_id,
+        )
+        done = complete_chapter(
+            trainee_id,
+            chapter_id,
+            state.course_id,
+            intervals,
+            core.covered(intervals),
+            state.position,
+            0,  # no plan on screen: the push names the first plan the course counts for
+            now,
+        )
+        if done.course_newly:
+            newly.add(trainee_id)
+    return newly
 
 
 def _redirty_records(store: ProgressStore, batch: Batch) -> None:
