@@ -21,6 +21,7 @@ from tests.integration.test_reconciliation import _buy_and_pay, _people
 from tests.integration.test_refunds import PERSON, login, order_status, read, wait_for
 from wxapp.infra.clock import local
 from wxapp.pay.client import PayGatewayError
+from wxapp.progress.keys import entitlement_key
 from wxapp.sandbox import pay_store
 
 
@@ -276,3 +277,37 @@ def test_a_refund_wechat_pay_refuses_says_why_when_asked_again(finance_site, mon
     page = _followed(client, reply)
     assert "微信支付未受理" not in page
     assert wait_for(lambda: order_status(app, no) == "REFUND")
+
+
+def test_a_refund_settled_by_reconciliation_stops_the_learning_at_once(finance_site, monkeypatch):
+    """The REFUND.SUCCESS notification is lost and `orders reconcile` finds the refund done:
+    the member's cached entitlement goes too, as with the notification, so they cannot go
+    on learning the refunded plan for the cache's hour."""
+    app, url = finance_site.app, finance_site.url
+    _, no = _paid_order(app, url)
+    client, token, _ = _finance(app)
+    pay = app.extensions["wechatpay"]
+    with monkeypatch.context() as patch:
+        patch.setattr(pay, "_notify_url", f"http://127.0.0.1:{free_port()}/pay/notify")
+        _followed(
+            client,
+            client.post(
+                "/admin/refunds/start",
+                data={"csrf_token": token, "out_trade_no": no, "reason": "学员申请退费"},
+            ),
+        )
+    time.sleep(0.5)
+    assert _refund(app, no)[2] == "PROCESSING"
+    payer = read(
+        app,
+        lambda: db.session.execute(
+            sa.select(Order.payer_id).where(Order.out_trade_no == no)
+        ).scalar_one(),
+    )
+    r = app.extensions["redis"]
+    r.set(entitlement_key(payer), "cached while the refund was under way")
+    app.extensions["clock"].advance(seconds=600)
+    result = app.test_cli_runner().invoke(args=["orders", "reconcile"])
+    assert result.exit_code == 0 and '"refunds_updated": 1' in result.output, result.output
+    assert _refund(app, no)[2] == "SUCCESS" and order_status(app, no) == "REFUND"
+    assert not r.exists(entitlement_key(payer))

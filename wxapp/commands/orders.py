@@ -41,6 +41,7 @@ def reconcile(older_than: int, limit: int, bill_date: datetime | None) -> None:
         current_app.extensions["clock"].now(),
         older_than=timedelta(minutes=older_than),
         limit=limit,
+        r=current_app.extensions["redis"],
     )
     click.echo(reconcile_text(counts))
     click.echo(f"明细：{json.dumps(counts)}")  # for scripts and monitoring

@@ -73,8 +73,10 @@ def settle_order(
     now: datetime,
     close: bool = False,
     issuer: InvoiceIssuer | None = None,
+    r: redis.Redis | None = None,
 ) -> str:
-    """Bring one unpaid order in line with WeChat Pay: paid, closed or still pending."""
+    """Bring one unpaid order in line with WeChat Pay: paid, closed or still pending. `r`:
+    where the refunded members' cached entitlements are dropped (a refund it submits)."""
     order = db.session.get(Order, order_id)
     if order is None or order.status != OrderStatus.NOTPAY:
         return "skipped"
@@ -88,7 +90,7 @@ def settle_order(
         if result == "paid":
             log.warning("order %s was paid but not notified: recovered by reconciliation", no)
             issue_after_payment(no, issuer, now)
-            refund_gateway.submit_pending(client, now, order_id=order_id)
+            refund_gateway.submit_pending(client, now, order_id=order_id, r=r)
         return result
     if state in CLOSED_STATES or (state in (None, *OPEN_STATES) and (close or expired)):
         if state in OPEN_STATES:
@@ -97,7 +99,7 @@ def settle_order(
             except PayGatewayError as err:
                 if err.code != "ORDERPAID":
                     raise
-                return settle_order(client, order_id, now, close, issuer)  # paid meanwhile
+                return settle_order(client, order_id, now, close, issuer, r)  # paid meanwhile
         with transaction():
             _mark_closed(order_id, now)
         return "closed"
@@ -114,8 +116,11 @@ def reconcile(
     now: datetime,
     older_than: timedelta = timedelta(minutes=5),
     limit: int = 500,
+    r: redis.Redis | None = None,
 ) -> dict[str, int]:
-    """Settle unpaid orders older than `older_than`, oldest first; issue pending invoices."""
+    """Settle unpaid orders older than `older_than`, oldest first; issue pending invoices;
+    move refunds on. `r`: where refunded members' cached entitlements are dropped, so they
+    stop learning at once (else at the cache's expiry)."""
     ids = list(
         db.session.execute(
             db.select(Order.id)
@@ -127,7 +132,7 @@ def reconcile(
     counts = {"checked": len(ids), "paid": 0, "closed": 0, "pending": 0, "errors": 0}
     for order_id in ids:
         try:
-            result = settle_order(client, order_id, now, issuer=issuer)
+            result = settle_order(client, order_id, now, issuer=issuer, r=r)
         except PayGatewayError as err:  # nothing of this order was written: try the next
             log.warning("reconcile: order id %s not settled: %s", order_id, err)
             counts["errors"] += 1
@@ -144,9 +149,9 @@ def reconcile(
     # Refunds WeChat Pay has not accepted yet (a failed call), and those whose REFUND.*
     # notification never came.
     counts["refunds_submitted"] = refund_gateway.submit_pending(
-        client, now, older_than=timedelta(minutes=1), limit=limit
+        client, now, older_than=timedelta(minutes=1), limit=limit, r=r
     )
-    counts["refunds_updated"] = refund_gateway.query_processing(client, now, limit=limit)
+    counts["refunds_updated"] = refund_gateway.query_processing(client, now, limit=limit, r=r)
     return counts
 
 
