@@ -486,6 +486,51 @@ def test_logging_out_ends_the_console_session(capp):
     assert reply.status_code == 302 and reply.headers["Location"].startswith("/admin/login/")
 
 
+def test_a_copied_console_cookie_is_refused_after_logout(capp):
+    """A cookie copied from a shared PC or a proxy log opens nothing once the operator has
+    logged out: the logout ends every session of the operator, the copy's included."""
+    secret = create_operator(capp, "boss", "admin")
+    boss, other_pc = capp.test_client(), capp.test_client()
+    sign_in(capp, boss, "boss", secret)
+    capp.extensions["clock"].advance(30)  # a code is good once: the next one
+    sign_in(capp, other_pc, "boss", secret)
+    copied = boss.get_cookie(COOKIE, path="/admin").value
+    home = boss.get("/admin/")
+    boss.post("/admin/login/logout", data={"csrf_token": csrf_of(home.text)})
+    thief = capp.test_client()
+    thief.set_cookie(COOKIE, copied, path="/admin")
+    assert thief.get("/admin/operators/").status_code == 302
+    assert other_pc.get("/admin/operators/").status_code == 302
+    with capp.app_context():
+        assert db.session.execute(
+            db.select(OperatorAudit.action).where(OperatorAudit.action == "operator.logout")
+        ).scalar_one()
+    capp.extensions["clock"].advance(30)
+    sign_in(capp, boss, "boss", secret)  # signing in again works, with a new cookie
+    assert boss.get("/admin/operators/").status_code == 200
+
+
+def test_resetting_a_second_factor_signs_its_sessions_out(capp):
+    """The authenticator was lost or stolen: the sessions it opened end with the reset."""
+    boss_secret = create_operator(capp, "boss", "admin")
+    clerk_secret = create_operator(capp, "clerk", "support", "职员")
+    boss, clerk = capp.test_client(), capp.test_client()
+    sign_in(capp, boss, "boss", boss_secret)
+    sign_in(capp, clerk, "clerk", clerk_secret)
+    assert clerk.get("/admin/trainees/").status_code == 200
+    with capp.app_context():
+        clerk_id = db.session.execute(
+            db.select(Operator.id).where(Operator.login == "clerk")
+        ).scalar_one()
+    token = csrf_of(boss.get("/admin/operators/").text)
+    assert (
+        boss.post(f"/admin/operators/reset-totp/{clerk_id}", data={"csrf_token": token}).status_code
+        == 302
+    )
+    assert clerk.get("/admin/trainees/").status_code == 302
+    assert boss.get("/admin/operators/").status_code == 200  # the admin's own goes on
+
+
 def test_a_deactivated_operator_is_signed_out_at_once(capp):
     boss_secret = create_operator(capp, "boss", "admin")
     clerk_secret = create_operator(capp, "clerk", "admin", "职员")

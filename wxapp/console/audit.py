@@ -19,6 +19,7 @@ from wxapp.infra.transaction import TransactionMisuse, in_transaction
 # What the log shows beside each action code (a module's own actions may add theirs).
 ACTION_LABELS: dict[str, str] = {
     "operator.login": "登录后台",
+    "operator.logout": "退出后台（结束该账号的所有登录）",
     "operator.locked": "连续输错，账号锁定",
     "operator.create": "创建操作员",
     "operator.reset_totp": "重置动态验证码",

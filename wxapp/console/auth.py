@@ -147,9 +147,19 @@ def reset_second_factor(operator_id: int, *, secret_keys: Sequence[str]) -> None
         operator.totp_secret = seal(pyotp.random_base32(), secret_keys)
         operator.totp_enrolled_at = None
         operator.totp_last_step = None
+        # A lost or compromised authenticator: the sessions it opened end too.
+        operator.session_epoch = (operator.session_epoch or 0) + 1
         audit.record(
             "operator.reset_totp", "operators", operator.id, None, {"totp_enrolled": False}
         )
+
+
+def end_sessions(operator_id: int, action: str) -> None:
+    """End every console session of the operator (its cookies are refused from now on)."""
+    with transaction():
+        operator = _get(operator_id)
+        operator.session_epoch = (operator.session_epoch or 0) + 1
+        audit.record(action, "operators", operator.id, None, None, operator_id=operator.id)
 
 
 def set_password(operator_id: int, password: str) -> None:

@@ -19,14 +19,18 @@ class Role(enum.StrEnum):
 ROLE_LABELS = {Role.SUPPORT: "客服", Role.FINANCE: "财务", Role.ADMIN: "管理员"}
 
 
+def operator_fingerprint(operator: Operator) -> str:
+    return session.fingerprint(operator.password_hash, operator.session_epoch or 0)
+
+
 def _session_operator() -> Operator | None:
-    """The operator the cookie names, if still active and with the same password."""
+    """The operator the cookie names, if still active, with the same password and no
+    session ended since (a logout, a second-factor reset)."""
     if "console_operator" not in g:
         data = session.data()
         operator = db.session.get(Operator, data["o"]) if isinstance(data.get("o"), int) else None
         if operator is not None and (
-            not operator.active
-            or data.get("p") != session.password_fingerprint(operator.password_hash)
+            not operator.active or data.get("p") != operator_fingerprint(operator)
         ):
             operator = None
         g.console_operator = operator

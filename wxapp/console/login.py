@@ -15,6 +15,7 @@ from wtforms.validators import InputRequired, Length
 
 from wxapp.console import auth, session
 from wxapp.console.access import ConsoleForm, current_operator, pending_operator
+from wxapp.console.identity import operator_fingerprint
 from wxapp.errors import AppError
 from wxapp.extensions import app_now
 
@@ -79,7 +80,7 @@ class LoginView(BaseView):
             except AppError as err:
                 flash(err.message, "error")
             else:
-                session.start(operator.id, operator.password_hash, second_factor=False)
+                session.start(operator.id, operator_fingerprint(operator), second_factor=False)
                 return redirect(url_for(".totp", next=next_url))
         return self.render("console/login.html", form=form, next_url=next_url)
 
@@ -99,7 +100,7 @@ class LoginView(BaseView):
             except AppError as err:
                 flash(err.message, "error")
             else:
-                session.start(operator.id, operator.password_hash, second_factor=True)
+                session.start(operator.id, operator_fingerprint(operator), second_factor=True)
                 return redirect(_safe_next(request.args.get("next")))
         enrolment = auth.enrolment_for(operator, secret_keys())
         return self.render(
@@ -114,8 +115,12 @@ class LoginView(BaseView):
     @expose("/logout", methods=("POST",))
     def logout(self) -> Any:
         if LogoutForm(request.form).validate():
+            operator = current_operator() or pending_operator()
+            if operator is not None:
+                # Every session of the operator ends, a copy of this cookie included.
+                auth.end_sessions(operator.id, "operator.logout")
             session.clear()
-            flash("已退出登录", "success")
+            flash("已退出登录（该账号在所有电脑上的登录均已结束）", "success")
         return redirect(url_for(".index"))
 
 

@@ -1,8 +1,9 @@
 """The operators' own session cookie, separate from the trainees' (a trainee's cookie opens nothing here).
 
 A signed cookie (`wxapp_console`, path /admin, HttpOnly, SameSite=Strict) holding the operator's
-id, whether the second factor was passed, a fingerprint of the password hash (a new password
-ends every session) and a random key the CSRF tokens are derived from. Its signature uses
+id, whether the second factor was passed, a fingerprint of the password hash and the
+operator's session epoch (a new password, a logout or a second-factor reset ends every
+session, a copied cookie included) and a random key the CSRF tokens are derived from. Its signature uses
 SECRET_KEY with a salt of its own, so no trainee cookie verifies as one.
 """
 
@@ -27,8 +28,10 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(list(reversed(keys)), salt=_SALT)
 
 
-def password_fingerprint(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+def fingerprint(password_hash: str, epoch: int) -> str:
+    """What a session is valid for: this password and this session epoch (a new password,
+    a logout or a second-factor reset ends every session)."""
+    return hashlib.sha256(f"{epoch}:{password_hash}".encode()).hexdigest()[:16]
 
 
 def data() -> dict[str, Any]:
@@ -50,12 +53,12 @@ def data() -> dict[str, Any]:
     return g.console_session
 
 
-def start(operator_id: int, password_hash: str, *, second_factor: bool) -> None:
+def start(operator_id: int, fingerprint: str, *, second_factor: bool) -> None:
     """A new session after a password (second_factor False) or after the TOTP code too."""
     g.console_session = {
         "o": operator_id,
         "m": second_factor,
-        "p": password_fingerprint(password_hash),
+        "p": fingerprint,
         "k": secrets.token_urlsafe(24),  # a new key at each step: no fixation
     }
     g.console_session_dirty = True
