@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -194,40 +193,49 @@ def _locked_message(operator: Operator, now: datetime) -> str | None:
     return None
 
 
-def _fail(operator_id: int, now: datetime, lockout: Lockout) -> None:
-    """Count one wrong password or code (its own transaction: the count must stay)."""
-    with transaction():
-        operator = db.session.execute(
-            db.select(Operator).where(Operator.id == operator_id).with_for_update()
-        ).scalar_one()
-        operator.failed_attempts += 1
-        if operator.failed_attempts >= lockout.attempts:
-            operator.locked_until = now + timedelta(minutes=lockout.minutes)
-            operator.failed_attempts = 0
-            audit.record(
-                "operator.locked",
-                "operators",
-                operator.id,
-                None,
-                {"locked_until": operator.locked_until.isoformat()},
-                operator_id=operator.id,
-            )
+def _locked_row(operator_id: int | None, login: str | None = None) -> Operator | None:
+    """The operator's row, locked until the caller's transaction ends: every attempt on one
+    operator (password or code) waits for the one before, so each sees the failures counted
+    and the lock set by the others, however many are sent at once."""
+    query = db.select(Operator).with_for_update()
+    if operator_id is not None:
+        query = query.where(Operator.id == operator_id)
+    else:
+        query = query.where(Operator.login == login)
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def _count_failure(operator: Operator, now: datetime, lockout: Lockout) -> None:
+    """One wrong password or code, on the locked row; the lock once there are enough."""
+    operator.failed_attempts += 1
+    if operator.failed_attempts >= lockout.attempts:
+        operator.locked_until = now + timedelta(minutes=lockout.minutes)
+        operator.failed_attempts = 0
+        audit.record(
+            "operator.locked",
+            "operators",
+            operator.id,
+            None,
+            {"locked_until": operator.locked_until.isoformat()},
+            operator_id=operator.id,
+        )
 
 
 def check_password(login: str, password: str, now: datetime, lockout: Lockout) -> Operator:
     """The operator whose password this is (first factor), or LoginRefused."""
-    operator = db.session.execute(
-        db.select(Operator).where(Operator.login == login.strip().lower())
-    ).scalar_one_or_none()
-    if operator is None or not operator.active:
-        spend_one_hash(password)
-        raise LoginRefused("登录名或密码错误")
-    locked = _locked_message(operator, now)
-    if locked:
-        raise LoginRefused(locked)
-    if not verify_password(operator.password_hash, password):
-        _fail(operator.id, now, lockout)
-        raise LoginRefused("登录名或密码错误")
+    refused = None
+    with transaction():  # commits the failure count; the refusal is raised after
+        operator = _locked_row(None, login.strip().lower())
+        if operator is None or not operator.active:
+            spend_one_hash(password)
+            refused = "登录名或密码错误"
+        elif locked := _locked_message(operator, now):
+            refused = locked
+        elif not verify_password(operator.password_hash, password):
+            _count_failure(operator, now, lockout)
+            refused = "登录名或密码错误"
+    if refused is not None:
+        raise LoginRefused(refused)
     return operator
 
 
@@ -247,40 +255,42 @@ def check_code(
 ) -> Operator:
     """The second factor: a 6-digit TOTP code, each accepted once; LoginRefused otherwise."""
     code = (code or "").strip()
-    operator = _get(operator_id)
-    locked = _locked_message(operator, now)
-    if locked:
-        raise LoginRefused(locked)
-    if not re.fullmatch(r"\d{6}", code):
-        raise ValidationError("code", "请输入 6 位数字验证码")
+    refused = None
+    with transaction():  # commits the failure count or the login; a refusal is raised after
+        operator = _locked_row(operator_id)
+        if operator is None:
+            raise NotFound("没有这个操作员")
+        if locked := _locked_message(operator, now):
+            refused = locked
+        elif not re.fullmatch(r"\d{6}", code):
+            raise ValidationError("code", "请输入 6 位数字验证码")
+        else:
+            step = _matching_step(operator, code, now, secret_keys)
+            if step is None or (
+                operator.totp_last_step is not None and step <= operator.totp_last_step
+            ):
+                _count_failure(operator, now, lockout)
+                refused = "验证码错误或已使用，请输入动态验证码应用中的最新验证码"
+            else:
+                operator.totp_last_step = step
+                operator.failed_attempts = 0
+                operator.last_login_at = now
+                operator.totp_enrolled_at = operator.totp_enrolled_at or now
+                audit.record(
+                    "operator.login", "operators", operator.id, None, None, operator_id=operator.id
+                )
+    if refused is not None:
+        raise LoginRefused(refused)
+    return operator
+
+
+def _matching_step(
+    operator: Operator, code: str, now: datetime, secret_keys: Sequence[str]
+) -> int | None:
+    """The TOTP time step `code` is for, within one step of clock drift either way."""
     totp = pyotp.TOTP(unseal(operator.totp_secret, secret_keys))
-    step = None
-    for offset in (0, -1, 1):  # one step of clock drift either way
+    for offset in (0, -1, 1):
         candidate = totp.timecode(now) + offset
         if pyotp.utils.strings_equal(totp.generate_otp(candidate), code):
-            step = candidate
-            break
-    if step is None or (operator.totp_last_step is not None and step <= operator.totp_last_step):
-        _fail(operator.id, now, lockout)
-        raise LoginRefused("验证码错误或已使用，请输入动态验证码应用中的最新验证码")
-    with transaction():
-        updated = db.session.execute(
-            sa.update(Operator)
-            .where(
-                Operator.id == operator.id,
-                sa.or_(Operator.totp_last_step.is_(None), Operator.totp_last_step < step),
-            )
-            .values(
-                totp_last_step=step,
-                failed_attempts=0,
-                last_login_at=now,
-                totp_enrolled_at=sa.func.coalesce(Operator.totp_enrolled_at, now),
-            )
-        ).rowcount
-        if updated != 1:  # the same code used at the same moment elsewhere
-            raise LoginRefused("验证码已使用，请等待下一个验证码")
-        audit.record(
-            "operator.login", "operators", operator.id, None, None, operator_id=operator.id
-        )
-    db.session.refresh(operator)
-    return operator
+            return candidate
+    return None
