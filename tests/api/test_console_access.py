@@ -598,3 +598,42 @@ def test_every_flask_admin_template_loads_without_an_inline_handler():
     for name in names:
         source = csp_safe((root / name).read_text(encoding="utf-8"), name)
         assert "javascript:" not in source and " onclick=" not in source, name
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/admin/trainees/?q=a%00b", 400),
+        ("/admin/refunds/?order=a%00b", 400),
+        ("/admin/units/?search=a%00b", 400),
+        ("/admin/audit_log/?flt0_0=%00", 400),
+        ("/admin/units/?search=%ED%A0%80", 200),  # a lone surrogate's bytes: read as U+FFFD
+        ("/admin/units/?page=-5", 200),
+        ("/admin/units/?page=99999999999999999999", 200),
+        ("/admin/units/?page_size=100000000", 200),
+    ],
+)
+def test_odd_console_queries_are_answered_not_failed(capp, path, status):
+    secret = create_operator(capp, "boss", "admin")
+    client = capp.test_client()
+    sign_in(capp, client, "boss", secret)
+    capp.config["PROPAGATE_EXCEPTIONS"] = False  # a failure shows as the 500 it would be
+    reply = client.get(path)
+    assert reply.status_code == status, reply.text[:300]
+    if status == 400:
+        assert "请求中含有不允许的字符" in reply.text
+
+
+def test_a_nul_in_a_console_form_changes_nothing(capp):
+    secret = create_operator(capp, "boss", "finance")
+    client = capp.test_client()
+    sign_in(capp, client, "boss", secret)
+    capp.config["PROPAGATE_EXCEPTIONS"] = False
+    token = csrf_of(client.get("/admin/refunds/").text)
+    before = _audit_count(capp)
+    for fields in ({"out_trade_no": "a\x00b"}, {"out_trade_no": "1", "trainee_id": "²"}):
+        reply = client.post(
+            "/admin/refunds/start", data={"csrf_token": token, "reason": "试试", **fields}
+        )
+        assert reply.status_code in (302, 400), reply.text[:300]
+    assert _audit_count(capp) == before

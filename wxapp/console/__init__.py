@@ -26,6 +26,7 @@ from flask_babel import Babel
 from wxapp.console import session
 from wxapp.console.access import ROLE_LABELS, Role, current_operator
 from wxapp.console.login import HomeView, LoginView
+from wxapp.infra.texts import storable
 
 VIEW_MODULES = ("wxapp.console.admin_views", "wxapp.console.support", "wxapp.console.finance")
 LOCALE = "zh_Hans_CN"
@@ -101,6 +102,9 @@ def csp_nonce() -> str:
     return g.console_nonce
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def _is_console(path: str) -> bool:
     return path == session.PATH or path.startswith(session.PATH + "/")
 
@@ -126,6 +130,21 @@ def init_console(app: Flask) -> Admin | None:
         console_role_label=lambda role: ROLE_LABELS.get(Role(role), role),
     )
     session.install(app)
+
+    @app.before_request
+    def _refuse_unstorable_input() -> Response | None:
+        """A NUL or a lone surrogate in a console query or form value is refused here
+        (PostgreSQL refuses it in a search or a filter, and the page would be a 500)."""
+        if not _is_console(request.path):
+            return None
+        values = [v for _, vs in request.args.lists() for v in vs]
+        if request.method == "POST" and request.mimetype in FORM_TYPES:
+            values += [v for _, vs in request.form.lists() for v in vs]
+        if all(storable(v) for v in values):
+            return None
+        return Response(
+            "请求中含有不允许的字符，请返回上一页修改后重试", 400, mimetype="text/plain"
+        )
 
     @app.after_request
     def _console_headers(response: Response) -> Response:

@@ -167,6 +167,10 @@ def _primary_key(obj: Any) -> str:
     return ",".join(str(v) for v in identity) if identity else ""
 
 
+# The last list page any console table could reach (50 rows a page).
+MAX_PAGE = 100_000
+
+
 class SecuredModelView(ModelView):
     """A model's list and forms for the roles named in `roles`; writes audited.
 
@@ -193,6 +197,16 @@ class SecuredModelView(ModelView):
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
         return _deny()
+
+    def _get_list_extra_args(self) -> Any:
+        """Flask-Admin's list arguments, the page kept within reach: a negative page or one
+        past any table's size reached PostgreSQL as an OFFSET it refuses (a 500)."""
+        args = super()._get_list_extra_args()
+        if args.page is not None and not 0 <= args.page <= MAX_PAGE:
+            args = args.clone(page=0 if args.page < 0 else MAX_PAGE)
+        if args.page_size is not None and not 0 <= args.page_size <= self.page_size:
+            args = args.clone(page_size=self.page_size)
+        return args
 
     @property
     def target_type(self) -> str:
