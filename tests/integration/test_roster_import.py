@@ -223,6 +223,28 @@ def test_header_block_must_name_district_and_unit(app, runner, tmp_path, distric
     assert f"表头未填写“{words}”" in result.output
 
 
+@pytest.mark.parametrize(
+    ("district", "unit", "words"),
+    [
+        ("垫江", UNIT, "区县“垫江”不是重庆市的区县，请填写全称"),
+        ("北京市朝阳区", UNIT, "不是重庆市的区县"),
+        (DISTRICT, "长" * 201, "单位全称过长（最多 200 个字）"),
+    ],
+)
+def test_header_block_names_a_real_district_and_a_unit_that_fits(
+    app, runner, tmp_path, district, unit, words
+):
+    """A typo in the 区县 would make a unit in no district's list; a 单位全称 too long for
+    the column would fail the insert: both are refused with the reason, nothing written."""
+    path = tmp_path / "roster.xlsx"
+    write_roster(path, district, unit, [roster_person(841_000)])
+    result = runner.invoke(args=["trainees", "import", str(path)])
+    assert result.exit_code == 1 and words in result.output, result.output
+    with app.app_context():
+        assert trainee_count() == 0
+        assert db.session.execute(sa.select(sa.func.count(Unit.id))).scalar_one() == 0
+
+
 def test_file_without_header_row_or_not_excel(app, runner, tmp_path):
     workbook = Workbook()
     workbook.active.append(["随便", "什么"])

@@ -32,6 +32,7 @@ from wxapp.accounts.roster import (
     check_rows,
     read_roster,
 )
+from wxapp.accounts.units import is_district
 from wxapp.infra.transaction import transaction
 from wxapp.infra.xlsx import text_row
 
@@ -113,7 +114,17 @@ def _registered(
     return by_id, phone_owner
 
 
+UNIT_NAME_MAX = 200  # Unit.name
+
+
 def _unit(unit_name: str, district: str) -> Unit | None:
+    """The roster's unit if registered (in the same 区县); None for a new one. The 区县 must
+    be one of Chongqing's, written in full: a new unit in "垫江" would be in no district's
+    list, chooser or summary."""
+    if not is_district(district):
+        raise RosterFileError(f"区县“{district}”不是重庆市的区县，请填写全称，如“垫江县”“渝北区”")
+    if len(unit_name) > UNIT_NAME_MAX:
+        raise RosterFileError(f"单位全称过长（最多 {UNIT_NAME_MAX} 个字），请核对表头")
     unit = db.session.execute(db.select(Unit).where(Unit.name == unit_name)).scalar_one_or_none()
     if unit is not None and unit.district != district:
         raise RosterFileError(
