@@ -7,7 +7,15 @@ import json
 
 import pytest
 
-from models import Operator, OperatorAudit, Outbox, OutboxStatus, TrainingPlan, db
+from models import (
+    Operator,
+    OperatorAudit,
+    Outbox,
+    OutboxStatus,
+    PlanCourse,
+    TrainingPlan,
+    db,
+)
 from tests.console_helpers import (
     PASSWORD,
     code_for,
@@ -588,6 +596,39 @@ def test_a_plan_edited_in_the_console_takes_beijing_time_and_bad_values_are_refu
     with capp.app_context():
         again = db.session.get(TrainingPlan, plan.id)
         assert again.sale_start.isoformat() == "2031-12-31T16:00:00+00:00"
+
+
+def test_a_plan_edit_cannot_move_a_shared_course_into_another_year(capp):
+    """Two 2032 专业 plans share a course; moving one of them to 2033 (or to 公需) would
+    count that course for two years (or both kinds), as a catalogue file may not."""
+    secret = create_operator(capp, "boss", "admin")
+    client = capp.test_client()
+    sign_in(capp, client, "boss", secret)
+    with capp.app_context():
+        first, second = make_plan(year=2032, courses=1), make_plan(year=2032, courses=1)
+        shared = first.courses[0].course
+        second.courses.append(PlanCourse(course_id=shared.id, position=2))
+        db.session.commit()
+        plan_id, code = second.id, shared.code
+    edit = client.get(f"/admin/plans/edit/?id={plan_id}").text
+    form = {
+        "csrf_token": csrf_of(edit),
+        "code": "p-shared",
+        "year": "2033",
+        "kind": "specialist",
+        "title": "2033年专业科目",
+        "provider": "重庆市人力资源开发服务中心",
+        "required_hours": "60",
+        "price_per_hour_fen": "150",
+        "sale_start": "",
+        "sale_end": "",
+    }
+    refused = client.post(f"/admin/plans/edit/?id={plan_id}", data=form, follow_redirects=True)
+    assert f"课程 {code} 也属于其他年度或科目的培训项目" in refused.text
+    with capp.app_context():
+        assert db.session.get(TrainingPlan, plan_id).year == 2032
+    form["year"] = "2032"  # the same year and kind: saved
+    assert client.post(f"/admin/plans/edit/?id={plan_id}", data=form).status_code == 302
 
 
 def test_every_flask_admin_template_loads_without_an_inline_handler():

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from models import Chapter, ChapterProgress, Course, PlanCourse, PlanKind, TrainingPlan, db
 from wxapp.catalogue.plans import KIND_NAMES, hours_text
@@ -204,6 +204,27 @@ def _shared_across_years_or_kinds(catalogue: Catalogue) -> list[tuple[str, str]]
                 )
             )
     return errors
+
+
+def courses_shared_elsewhere(plan_id: int, year: int, kind: str) -> list[str]:
+    """The codes of the plan's courses that plans of another year or kind hold too: what an
+    edit of the plan's year or kind must not bring about (as a catalogue file must not)."""
+    other = aliased(PlanCourse)
+    return list(
+        db.session.execute(
+            sa.select(Course.code)
+            .join(PlanCourse, PlanCourse.course_id == Course.id)
+            .join(other, other.course_id == Course.id)
+            .join(TrainingPlan, TrainingPlan.id == other.plan_id)
+            .where(
+                PlanCourse.plan_id == plan_id,
+                other.plan_id != plan_id,
+                sa.or_(TrainingPlan.year != year, TrainingPlan.kind != kind),
+            )
+            .distinct()
+            .order_by(Course.code)
+        ).scalars()
+    )
 
 
 def _check_against_database(catalogue: Catalogue, courses: dict[str, Course]) -> None:

@@ -17,7 +17,7 @@ from models import (
     TrainingPlan,
     db,
 )
-from wxapp.catalogue.loader import apply_catalogue
+from wxapp.catalogue.loader import apply_catalogue, courses_shared_elsewhere
 from wxapp.catalogue.spec import CatalogueFileError
 from wxapp.console import audit
 from wxapp.console.access import (
@@ -129,6 +129,12 @@ class PlanView(SecuredModelView):
             raise ValueError("要求学时须为正整数")
         if model.price_per_hour_fen is None or model.price_per_hour_fen < 0:
             raise ValueError("每学时价格（分）不能为负数")
+        shared = [] if is_created else courses_shared_elsewhere(model.id, model.year, model.kind)
+        if shared:
+            raise ValueError(
+                f"课程 {'、'.join(shared)} 也属于其他年度或科目的培训项目：一门课程的学时只计入"
+                "一个年度的一类科目，不能改为该年度或科目"
+            )
 
     def _set_sale(self, plan_id: int, publish: bool) -> Any:
         require_csrf()
