@@ -203,3 +203,57 @@ def test_make_run_flushes_in_process(base_config):
         finally:
             app.extensions["progress_flusher_stop"].set()
             truncate_all(app)
+
+
+def test_the_flusher_and_a_request_completing_the_same_chapter_do_not_deadlock(
+    live_app, world, monkeypatch
+):
+    """The flusher's backstop meets a chapter whose request is still committing its
+    completion (Redis already says learned, the database not yet). The request holds the
+    trainee's lock; the flusher must not hold the chapter's row while it waits for that lock,
+    or each waits for the other and PostgreSQL kills one (a beacon answered 503)."""
+    from wxapp.progress import completion
+
+    clock = live_app.extensions["clock"]
+    client = client_for(live_app, world["trainee"])
+    chapter = world["chapters"][0][0]
+    player = BeaconPlayer(client, chapter, clock, play_id="p")
+    player.watch(0, 45)
+    locked, go_on = threading.Event(), threading.Event()
+    real_upsert = completion.upsert_chapters
+
+    def paused_upsert(rows):  # the request: trainee locked, its chapter row not written yet
+        if threading.current_thread().name == "request":
+            locked.set()
+            assert go_on.wait(10)
+        return real_upsert(rows)
+
+    monkeypatch.setattr(completion, "upsert_chapters", paused_upsert)
+    out, errors = {}, []
+
+    def request():
+        clock.advance(15)
+        out["reply"] = player.send(45, 60)
+
+    def flush():
+        try:
+            with live_app.app_context():
+                flusher.flush_all(get_store(live_app), clock.now())
+        except BaseException as exc:  # a deadlock, say
+            errors.append(exc)
+
+    asker = threading.Thread(target=request, name="request")
+    asker.start()
+    assert locked.wait(10)
+    writer = threading.Thread(target=flush, name="flusher")
+    writer.start()
+    writer.join(0.5)  # the flusher now waits for the trainee's lock
+    go_on.set()
+    asker.join(20)
+    writer.join(20)
+    assert not errors, errors
+    assert out["reply"].status_code == 200 and out["reply"].json["chapter_done"]
+    with live_app.app_context():
+        kinds = [o.event_type for o in db.session.execute(sa.select(Outbox)).scalars()]
+        row = db.session.get(ChapterProgress, (world["trainee"], chapter))
+    assert kinds.count("chapter_learned") == 1 and row.completed_at is not None

@@ -58,7 +58,12 @@ def lock_payer(trainee_id: int) -> None:
 # them (docs/performance.md).
 @cache
 def _lock_payer_statement() -> sa.Select:
-    return sa.select(Trainee.id).where(Trainee.id == sa.bindparam("trainee")).with_for_update()
+    # NO KEY UPDATE: mutual exclusion only, without blocking other rows' foreign-key checks.
+    return (
+        sa.select(Trainee.id)
+        .where(Trainee.id == sa.bindparam("trainee"))
+        .with_for_update(key_share=True)
+    )
 
 
 def new_order(

@@ -45,6 +45,7 @@ class PlanStanding:
 
 @dataclass
 class Completion:
+    chapter_newly: bool = False  # this call recorded the chapter (not found learned already)
     course_done: bool = False
     course_newly: bool = False
     plans: dict[int, PlanStanding] = field(default_factory=dict)
@@ -61,9 +62,12 @@ def complete_chapter(
     now: datetime,
 ) -> Completion:
     """Record a learned chapter and whatever it completes; the caller commits."""
-    # Serialise one trainee's completions: the second sees what the first committed.
+    # Serialise one trainee's completions: the second sees what the first committed. NO KEY
+    # UPDATE (key_share): a plain FOR UPDATE also blocks the foreign-key checks of rows
+    # being inserted for the trainee, so the flusher inserting this chapter's row waited for
+    # this lock while this request waited for that row: a deadlock.
     db.session.execute(
-        sa.select(Trainee.id).where(Trainee.id == trainee_id).with_for_update()
+        sa.select(Trainee.id).where(Trainee.id == trainee_id).with_for_update(key_share=True)
     ).first()
     already = db.session.execute(
         sa.select(ChapterProgress.completed_at).where(
@@ -92,7 +96,7 @@ def complete_chapter(
         .where(Chapter.course_id == course_id)
     ).all()
     learned = [c.id for c in chapters if c.completed_at is not None]
-    result = Completion()
+    result = Completion(chapter_newly=already is None)
     if not core.course_learned([c.id for c in chapters], learned):
         return result
     result.course_done = True

@@ -86,7 +86,9 @@ def write_batch(store: ProgressStore, batch: Batch, now: datetime) -> int:
     with transaction():
         upsert_chapters(rows)
         upsert_plays(play_rows(batch.records))
-        newly_learned = _recover_completions(batch, now)
+    # After the batch's commit, each in a transaction of its own that takes the trainee's
+    # lock before any row, as the request does: a failure leaves the batch dirty.
+    newly_learned = _recover_completions(batch, now)
     for trainee_id in newly_learned:
         store.forget_entitlements(trainee_id)  # its 学时 changed: the next beacon re-reads
     if batch.members:
@@ -103,32 +105,35 @@ def _recover_completions(batch: Batch, now: datetime) -> set[int]:
     The beacon script marks a chapter learned before its request writes the completion; a
     worker killed in between (SIGKILL, OOM, a lost host) left it learned in Redis only, and
     no later beacon would report it again. The same use case as the request's, so a
-    completion written meanwhile by the request is found and nothing is written twice.
-    Trainees in id order: each completion locks its trainee's row."""
+    completion written meanwhile by the request is found and nothing is written twice."""
     learned = {
         parse_member(member): state
         for member, state in zip(batch.members, batch.states, strict=True)
         if state is not None and state.done
     }
     newly = set()
-    for trainee_id, chapter_id in unrecorded(list(learned)):
+    with transaction():
+        missing = unrecorded(list(learned))
+    for trainee_id, chapter_id in missing:
         state = learned[(trainee_id, chapter_id)]
         intervals = core.decode(state.intervals)
-        log.warning(
-            "completion of chapter %s by trainee %s recovered by the flusher",
-            chapter_id,
-            trainee_id,
-        )
-        done = complete_chapter(
-            trainee_id,
-            chapter_id,
-            state.course_id,
-            intervals,
-            core.covered(intervals),
-            state.position,
-            0,  # no plan on screen: the push names the first plan the course counts for
-            now,
-        )
+        with transaction():
+            done = complete_chapter(
+                trainee_id,
+                chapter_id,
+                state.course_id,
+                intervals,
+                core.covered(intervals),
+                state.position,
+                0,  # no plan on screen: the push names the first plan the course counts for
+                now,
+            )
+        if done.chapter_newly:  # not a request's own commit landing meanwhile: a lost one
+            log.warning(
+                "completion of chapter %s by trainee %s recovered by the flusher",
+                chapter_id,
+                trainee_id,
+            )
         if done.course_newly:
             newly.add(trainee_id)
     return newly
