@@ -34,8 +34,9 @@ class Operator(db.Model):
     failed_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
-    # Part of every console cookie's fingerprint: raised by a logout and by a second-factor
-    # reset, it ends every session of the operator (a copied cookie included).
+    # Part of every console cookie's fingerprint: raised by a logout, a second-factor reset,
+    # a new password and a deactivation, it ends every session of the operator (a copied
+    # cookie included).
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]

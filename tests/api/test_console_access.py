@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
@@ -26,7 +27,7 @@ from tests.console_helpers import (
     sign_in,
 )
 from tests.factories import make_plan, make_trainee
-from wxapp.console import FLASK_ADMIN_TEMPLATES, csp_safe
+from wxapp.console import FLASK_ADMIN_TEMPLATES, csp_safe, session
 from wxapp.console.session import COOKIE
 
 ADMIN_PAGES = [
@@ -539,6 +540,47 @@ def test_resetting_a_second_factor_signs_its_sessions_out(capp):
     assert boss.get("/admin/operators/").status_code == 200  # the admin's own goes on
 
 
+def test_reactivating_an_operator_does_not_revive_their_old_cookie(capp):
+    """Deactivation ends the sessions: a cookie copied before it stays refused once the
+    operator is active again, and they sign in anew."""
+    boss_secret = create_operator(capp, "boss", "admin")
+    clerk_secret = create_operator(capp, "clerk", "support", "职员")
+    boss, clerk = capp.test_client(), capp.test_client()
+    sign_in(capp, boss, "boss", boss_secret)
+    sign_in(capp, clerk, "clerk", clerk_secret)
+    copied = clerk.get_cookie(COOKIE, path="/admin").value
+    with capp.app_context():
+        clerk_id = db.session.execute(
+            db.select(Operator.id).where(Operator.login == "clerk")
+        ).scalar_one()
+    token = csrf_of(boss.get("/admin/operators/").text)
+    reply = boss.post(f"/admin/operators/deactivate/{clerk_id}", data={"csrf_token": token})
+    assert "已停用：该操作员的所有登录已结束" in boss.get(reply.headers["Location"]).text
+    boss.post(f"/admin/operators/activate/{clerk_id}", data={"csrf_token": token})
+    thief = capp.test_client()
+    thief.set_cookie(COOKIE, copied, path="/admin")
+    assert thief.get("/admin/trainees/").status_code == 302
+    capp.extensions["clock"].advance(30)
+    sign_in(capp, clerk, "clerk", clerk_secret)
+    assert clerk.get("/admin/trainees/").status_code == 200
+
+
+def test_a_console_cookie_signed_before_the_session_epoch_is_refused(capp):
+    """After the upgrade to migration 0014 a cookie without the epoch opens nothing: the
+    operator signs in once more."""
+    create_operator(capp, "boss", "admin")
+    with capp.app_context():
+        boss = db.session.execute(db.select(Operator).where(Operator.login == "boss")).scalar_one()
+        old_fingerprint = hashlib.sha256(boss.password_hash.encode()).hexdigest()[:16]
+        old_cookie = {"o": boss.id, "m": True, "p": old_fingerprint, "k": "x" * 32}
+        with capp.test_request_context("/admin/"):
+            signed = session._serializer().dumps(old_cookie)
+    client = capp.test_client()
+    client.set_cookie(COOKIE, signed, path="/admin")
+    reply = client.get("/admin/operators/")
+    assert reply.status_code == 302 and reply.headers["Location"].startswith("/admin/login/")
+
+
 def test_a_deactivated_operator_is_signed_out_at_once(capp):
     boss_secret = create_operator(capp, "boss", "admin")
     clerk_secret = create_operator(capp, "clerk", "admin", "职员")
@@ -652,6 +694,9 @@ def test_every_flask_admin_template_loads_without_an_inline_handler():
         ("/admin/units/?page=-5", 200),
         ("/admin/units/?page=99999999999999999999", 200),
         ("/admin/units/?page_size=100000000", 200),
+        ("/admin/units/edit/?id=abc", 302),  # no such record: back to the list, told so
+        ("/admin/audit_log/details/?id=99999999999999999999", 302),
+        ("/admin/plans/edit/?id=-99999999999", 302),
     ],
 )
 def test_odd_console_queries_are_answered_not_failed(capp, path, status):

@@ -257,3 +257,85 @@ def test_the_flusher_and_a_request_completing_the_same_chapter_do_not_deadlock(
         kinds = [o.event_type for o in db.session.execute(sa.select(Outbox)).scalars()]
         row = db.session.get(ChapterProgress, (world["trainee"], chapter))
     assert kinds.count("chapter_learned") == 1 and row.completed_at is not None
+
+
+@pytest.mark.parametrize("first_in", ["request", "flusher"])
+def test_a_request_and_the_flusher_completing_a_course_write_it_once(
+    live_app, world, monkeypatch, first_in
+):
+    """The beacon that learns a course's last chapter, and the flusher's backstop finding
+    that chapter learned in Redis and not in the database, complete it at the same moment;
+    whichever takes the trainee's lock first writes it, the other finds it written: one
+    completion of each kind, one push (course_learned), one plan completed."""
+    from wxapp.progress import completion, tracking
+
+    clock = live_app.extensions["clock"]
+    tid = world["trainee"]
+    client = client_for(live_app, tid)
+    first, last = world["chapters"][0]
+    BeaconPlayer(client, first, clock, play_id="a").watch(0, 60)
+    player = BeaconPlayer(client, last, clock, play_id="b")
+    player.watch(0, 45)
+    scripted, locked, go_request, go_flusher = (threading.Event() for _ in range(4))
+    real_complete, real_upsert = tracking.complete_chapter, completion.upsert_chapters
+
+    def request_completes(*args, **kwargs):  # the request, after its script said "learned"
+        if first_in == "flusher":
+            scripted.set()
+            assert go_request.wait(10)
+        return real_complete(*args, **kwargs)
+
+    writers = []
+
+    def holding_the_lock(rows):  # whoever goes first: trainee locked, row not written yet
+        writers.append(threading.current_thread().name)
+        if threading.current_thread().name == first_in:
+            locked.set()
+            assert (go_flusher if first_in == "flusher" else go_request).wait(10)
+        return real_upsert(rows)
+
+    monkeypatch.setattr(tracking, "complete_chapter", request_completes)
+    monkeypatch.setattr(completion, "upsert_chapters", holding_the_lock)
+    out, errors = {}, []
+
+    def request():
+        clock.advance(15)
+        out["reply"] = player.send(45, 60)
+
+    def flush():
+        try:
+            with live_app.app_context():
+                flusher.flush_all(get_store(live_app), clock.now())
+        except BaseException as exc:
+            errors.append(exc)
+
+    asker = threading.Thread(target=request, name="request")
+    writer = threading.Thread(target=flush, name="flusher")
+    asker.start()
+    if first_in == "flusher":
+        assert scripted.wait(10)  # Redis says learned; the request has not locked yet
+        writer.start()
+        assert locked.wait(10)  # the flusher holds the trainee
+        go_request.set()
+        asker.join(0.5)  # the request now waits for the trainee's lock
+        go_flusher.set()
+    else:
+        assert locked.wait(10)  # the request holds the trainee
+        writer.start()
+        writer.join(0.5)  # the flusher now waits for the trainee's lock
+        go_request.set()
+    asker.join(20)
+    writer.join(20)
+    assert not errors, errors
+    assert sorted(writers) == ["flusher", "request"]  # both went through the use case
+    reply = out["reply"]
+    assert reply.status_code == 200, reply.json
+    assert reply.json["chapter_done"] and reply.json["course_done"]
+    with live_app.app_context():
+        kinds = sorted(o.event_type for o in db.session.execute(sa.select(Outbox)).scalars())
+        completions = db.session.execute(sa.select(CourseCompletion)).scalars().all()
+        row = db.session.get(ChapterProgress, (tid, last))
+        course_id = db.session.get(Chapter, last).course_id
+    assert kinds == ["chapter_learned", "chapter_learned", "course_learned", "plan_completed"]
+    assert [c.course_id for c in completions] == [course_id]
+    assert row.completed_at is not None and row.watched_seconds == 60

@@ -228,6 +228,7 @@ def test_header_block_must_name_district_and_unit(app, runner, tmp_path, distric
     [
         ("垫江", UNIT, "区县“垫江”不是重庆市的区县，请填写全称"),
         ("北京市朝阳区", UNIT, "不是重庆市的区县"),
+        ("渝" * 51, UNIT, "不是重庆市的区县"),  # longer than Unit.district's 50
         (DISTRICT, "长" * 201, "单位全称过长（最多 200 个字）"),
     ],
 )

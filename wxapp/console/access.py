@@ -9,6 +9,7 @@ Model views write through `with transaction():` with an audit row in the same tr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -169,6 +170,7 @@ def _primary_key(obj: Any) -> str:
 
 # The last list page any console table could reach (50 rows a page).
 MAX_PAGE = 100_000
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
 class SecuredModelView(ModelView):
@@ -207,6 +209,19 @@ class SecuredModelView(ModelView):
         if args.page_size is not None and not 0 <= args.page_size <= self.page_size:
             args = args.clone(page_size=self.page_size)
         return args
+
+    def get_one(self, id: Any) -> Any:
+        """The record, or None (Flask-Admin's "no such record") for an id its integer key
+        cannot hold: "abc" or a number past the column reached PostgreSQL as a cast it
+        refuses (a 500)."""
+        columns = sa.inspect(self.model).primary_key
+        if len(columns) == 1 and isinstance(columns[0].type, sa.Integer):
+            limit = 2**63 if isinstance(columns[0].type, sa.BigInteger) else 2**31
+            if not (isinstance(id, str) and _INTEGER.fullmatch(id)) or not (
+                -limit <= int(id) < limit
+            ):
+                return None
+        return super().get_one(id)
 
     @property
     def target_type(self) -> str:

@@ -161,7 +161,7 @@ class OperatorView(SecuredModelView):
     def reset_totp(self, id: int) -> Any:
         require_csrf()
         auth.reset_second_factor(id, secret_keys=_secret_keys())
-        return self._done("已重置动态验证码：该操作员下次登录时重新扫码绑定")
+        return self._done("已重置动态验证码：该操作员的所有登录已结束，下次登录时重新扫码绑定")
 
     @expose("/deactivate/<int:id>", methods=("POST",))
     def deactivate(self, id: int) -> Any:
@@ -170,7 +170,7 @@ class OperatorView(SecuredModelView):
             flash("不能停用自己的账号", "error")
             return redirect(url_for(".index_view"))
         auth.set_active(id, False)
-        return self._done("已停用")
+        return self._done("已停用：该操作员的所有登录已结束")
 
     @expose("/activate/<int:id>", methods=("POST",))
     def activate(self, id: int) -> Any:
@@ -191,7 +191,7 @@ class OperatorView(SecuredModelView):
             except AppError as err:
                 flash(err.message, "error")
             else:
-                return self._done(f"已为 {operator.login} 设置新密码")
+                return self._done(f"已为 {operator.login} 设置新密码：其所有登录已结束")
         return self.render("console/operator_password.html", form=form, operator=operator)
 
 

@@ -165,7 +165,10 @@ def set_password(operator_id: int, password: str) -> None:
     check_new_password(password)
     with transaction():
         operator = _get(operator_id)
-        operator.password_hash = hash_password(password)  # ends the operator's sessions
+        operator.password_hash = hash_password(password)
+        # Its sessions end by the epoch, as for every other ending, not only because the
+        # cookie's fingerprint happens to cover the hash.
+        operator.session_epoch = (operator.session_epoch or 0) + 1
         audit.record("operator.set_password", "operators", operator.id, None, None)
 
 
@@ -174,6 +177,10 @@ def set_active(operator_id: int, active: bool, reason: str | None = None) -> Non
         operator = _get(operator_id)
         before = {"active": operator.active}
         operator.active = active
+        if not active:
+            # Ended, not suspended: reactivating the account must not revive a cookie
+            # signed before (a copy on a shared PC would open the console again).
+            operator.session_epoch = (operator.session_epoch or 0) + 1
         operator.failed_attempts = 0
         operator.locked_until = None
         audit.record(
@@ -197,7 +204,10 @@ def _locked_row(operator_id: int | None, login: str | None = None) -> Operator |
     """The operator's row, locked until the caller's transaction ends: every attempt on one
     operator (password or code) waits for the one before, so each sees the failures counted
     and the lock set by the others, however many are sent at once."""
-    query = db.select(Operator).with_for_update()
+    # populate_existing: the page may have loaded this operator before the lock was taken
+    # (the TOTP step reads it from the cookie); without it the identity map would hand back
+    # those stale counts, and the lock would decide on values another attempt has changed.
+    query = db.select(Operator).with_for_update().execution_options(populate_existing=True)
     if operator_id is not None:
         query = query.where(Operator.id == operator_id)
     else:

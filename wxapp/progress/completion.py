@@ -136,23 +136,6 @@ def complete_chapter(
     return result
 
 
-def unrecorded(keys: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Of these (trainee, chapter) pairs Redis holds as learned, those the database has no
-    completion for: the request that learned them died before its commit (the flusher's
-    backstop, `recover`)."""
-    if not keys:
-        return []
-    pair = sa.tuple_(ChapterProgress.trainee_id, ChapterProgress.chapter_id)
-    recorded = set(
-        db.session.execute(
-            sa.select(ChapterProgress.trainee_id, ChapterProgress.chapter_id).where(
-                pair.in_(keys), ChapterProgress.completed_at.is_not(None)
-            )
-        ).tuples()
-    )
-    return sorted(set(keys) - recorded)
-
-
 def _credit_plans(trainee_id: int, course_id: int, now: datetime) -> dict[int, PlanStanding]:
     """Recount 学时 of every paid enrollment whose plan holds the course; complete plans."""
     enrollments = (

@@ -13,6 +13,12 @@ transaction, a play still going updated in place; the finished ones are then dro
 Redis unless touched meanwhile, and a trainee whose record changed in flight is marked
 dirty again, like a chapter.
 
+It is also the backstop of the completions: a chapter Redis holds as learned whose row came
+back from the upsert (RETURNING) without a completion time lost its request's completion (a
+worker killed between the beacon script and the commit, or a commit that failed with no
+beacon after it to retry). It is completed here after the batch's commit, through the
+request's own use case, so within one flush interval and exactly once.
+
 Runs as `flask --app wsgi progress flush` (production: one or more worker processes;
 several are safe, the upsert never lowers coverage) or, for `make run`, as a thread in
 the dev server when PROGRESS_INPROCESS_FLUSH is on.
@@ -30,7 +36,7 @@ from flask import Flask
 from models import db
 from wxapp.infra.transaction import transaction
 from wxapp.progress import core
-from wxapp.progress.completion import complete_chapter, unrecorded
+from wxapp.progress.completion import complete_chapter
 from wxapp.progress.learning_record import play_rows, upsert_plays
 from wxapp.progress.records import upsert_chapters
 from wxapp.progress.store import (
@@ -68,66 +74,82 @@ def write_batch(store: ProgressStore, batch: Batch, now: datetime) -> int:
     """Upsert the batch in its own transaction, then clear what was written; returns the
     rows written. A failed batch is rolled back and stays dirty."""
     rows = []
+    learned: dict[tuple[int, int], tuple[str, ChapterState]] = {}
     for member, state in zip(batch.members, batch.states, strict=True):
         if state is None:
             continue  # expired or lost with Redis: nothing newer than the database
         trainee_id, chapter_id = parse_member(member)
         intervals = core.decode(state.intervals)
+        watched = core.covered(intervals)
         rows.append(
             {
                 "trainee_id": trainee_id,
                 "chapter_id": chapter_id,
                 "intervals": [list(iv) for iv in intervals],
-                "watched_seconds": core.covered(intervals),
+                "watched_seconds": watched,
                 "position": state.position,
                 "updated_at": now,
             }
         )
+        # Learned as the script says (done), or by its coverage: a request whose completion
+        # failed to commit set `done` back for the next beacon to retry, and none may come.
+        if state.done or core.chapter_learned(watched, state.duration, store.ratio):
+            learned[(trainee_id, chapter_id)] = (member, state)
     with transaction():
-        upsert_chapters(rows)
+        incomplete = upsert_chapters(rows)  # the rows without a completion, from RETURNING
         upsert_plays(play_rows(batch.records))
     # After the batch's commit, each in a transaction of its own that takes the trainee's
-    # lock before any row, as the request does: a failure leaves the batch dirty.
-    newly_learned = _recover_completions(batch, now)
+    # lock before any row, as the request does.
+    lost = {key: learned[key] for key in incomplete if key in learned}
+    newly_learned, failed = _recover_completions(lost, now)
     for trainee_id in newly_learned:
         store.forget_entitlements(trainee_id)  # its 学时 changed: the next beacon re-reads
+    written = [m for m in batch.members if m not in failed]
+    if written:
+        store.redis.srem(DIRTY, *written)
     if batch.members:
-        store.redis.srem(DIRTY, *batch.members)
         _redirty_changed(store, batch)
         _redirty_records(store, batch)
     return len(rows)
 
 
-def _recover_completions(batch: Batch, now: datetime) -> set[int]:
-    """Complete the chapters Redis holds as learned and the database does not; the trainees
-    whose course that completed.
+def _recover_completions(
+    lost: dict[tuple[int, int], tuple[str, ChapterState]], now: datetime
+) -> tuple[set[int], set[str]]:
+    """Complete the chapters Redis holds as learned and the database does not; returns the
+    trainees whose course that completed, and the members whose completion failed (they
+    stay dirty, and are tried again at the next pass).
 
     The beacon script marks a chapter learned before its request writes the completion; a
     worker killed in between (SIGKILL, OOM, a lost host) left it learned in Redis only, and
     no later beacon would report it again. The same use case as the request's, so a
-    completion written meanwhile by the request is found and nothing is written twice."""
-    learned = {
-        parse_member(member): state
-        for member, state in zip(batch.members, batch.states, strict=True)
-        if state is not None and state.done
-    }
-    newly = set()
-    with transaction():
-        missing = unrecorded(list(learned))
-    for trainee_id, chapter_id in missing:
-        state = learned[(trainee_id, chapter_id)]
+    completion written meanwhile by the request is found and nothing is written twice. One
+    chapter's failure does not hold up the others, nor the rest of the batch."""
+    newly: set[int] = set()
+    failed: set[str] = set()
+    for trainee_id, chapter_id in sorted(lost):
+        member, state = lost[(trainee_id, chapter_id)]
         intervals = core.decode(state.intervals)
-        with transaction():
-            done = complete_chapter(
-                trainee_id,
+        try:
+            with transaction():
+                done = complete_chapter(
+                    trainee_id,
+                    chapter_id,
+                    state.course_id,
+                    intervals,
+                    core.covered(intervals),
+                    state.position,
+                    0,  # no plan on screen: the push names the first plan the course counts for
+                    now,
+                )
+        except Exception:  # rolled back by transaction(); the chapter stays dirty
+            log.exception(
+                "completion of chapter %s by trainee %s not recovered; retrying",
                 chapter_id,
-                state.course_id,
-                intervals,
-                core.covered(intervals),
-                state.position,
-                0,  # no plan on screen: the push names the first plan the course counts for
-                now,
+                trainee_id,
             )
+            failed.add(member)
+            continue
         if done.chapter_newly:  # not a request's own commit landing meanwhile: a lost one
             log.warning(
                 "completion of chapter %s by trainee %s recovered by the flusher",
@@ -136,7 +158,7 @@ def _recover_completions(batch: Batch, now: datetime) -> set[int]:
             )
         if done.course_newly:
             newly.add(trainee_id)
-    return newly
+    return newly, failed
 
 
 def _redirty_records(store: ProgressStore, batch: Batch) -> None:

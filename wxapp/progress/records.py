@@ -86,12 +86,14 @@ UPSERT_COLUMNS = (
 )
 
 
-def upsert_chapters(rows: list[dict[str, Any]]) -> None:
-    """One multi-row INSERT ... ON CONFLICT DO UPDATE that never lowers coverage.
+def upsert_chapters(rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """One multi-row INSERT ... ON CONFLICT DO UPDATE that never lowers coverage; returns
+    the (trainee, chapter) pairs whose row has no completion time after it.
 
     Rows: trainee_id, chapter_id, intervals, watched_seconds, position, updated_at and
     optionally completed_at. The stored intervals are replaced only by ones covering at
-    least as much; a completion time, once set, stays.
+    least as much; a completion time, once set, stays. The pairs come back with the rows
+    written (RETURNING): the flusher's backstop asks no query of its own.
 
     On PostgreSQL the rows go as one array per column into `INSERT ... SELECT FROM
     unnest(...)`: one short statement whatever the batch size, so psycopg parses it once
@@ -101,7 +103,7 @@ def upsert_chapters(rows: list[dict[str, Any]]) -> None:
     statement per UPSERT_PAGE rows.
     """
     if not rows:
-        return
+        return []
     # A stable order keeps concurrent flushers from deadlocking on each other's rows.
     rows = sorted(rows, key=lambda r: (r["trainee_id"], r["chapter_id"]))
     rows = [{"completed_at": None, **r} for r in rows]
@@ -110,12 +112,19 @@ def upsert_chapters(rows: list[dict[str, Any]]) -> None:
         columns["intervals"] = [
             json.dumps(iv, separators=(",", ":")) for iv in columns["intervals"]
         ]
-        db.session.execute(_unnest_upsert_statement(), columns)
+        written = db.session.execute(_unnest_upsert_statement(), columns)
     else:
-        db.session.execute(_values_upsert_statement(), rows)
+        written = db.session.execute(_values_upsert_statement(), rows)
+    return [(row.trainee_id, row.chapter_id) for row in written if row.completed_at is None]
 
 
 UPSERT_PAGE = 1000
+# Of each row written, whether it holds a completion (for the flusher's backstop).
+_RETURNED = (
+    ChapterProgress.__table__.c.trainee_id,
+    ChapterProgress.__table__.c.chapter_id,
+    ChapterProgress.__table__.c.completed_at,
+)
 
 
 def _monotone(stmt):
@@ -139,7 +148,7 @@ def _values_upsert_statement():
     table = ChapterProgress.__table__
     return (
         _monotone(dialect_insert(table))
-        .returning(table.c.trainee_id)
+        .returning(*_RETURNED)
         .execution_options(insertmanyvalues_page_size=UPSERT_PAGE)
     )
 
@@ -162,7 +171,9 @@ def _unnest_upsert_statement():
         sa.cast(source.c[name], postgresql.JSONB) if name == "intervals" else source.c[name]
         for name in UPSERT_COLUMNS
     ]
-    return _monotone(postgresql.insert(table).from_select(UPSERT_COLUMNS, sa.select(*values)))
+    return _monotone(
+        postgresql.insert(table).from_select(UPSERT_COLUMNS, sa.select(*values))
+    ).returning(*_RETURNED)
 
 
 @dataclass(frozen=True)
