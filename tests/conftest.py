@@ -163,16 +163,23 @@ def truncate_all(app) -> None:
         db.engine.dispose()
 
 
-@pytest.fixture
-def live_app(base_config: dict[str, Any]) -> Iterator[Any]:
+@contextmanager
+def committing_app(base_config: dict[str, Any], **overrides: Any) -> Iterator[Any]:
     """The app committing for real (threads, processes); every table is emptied afterwards."""
-    app = make_app(base_config)
+    app = make_app(base_config, **overrides)
     try:
         yield app
     finally:
         truncate_all(app)
         app.extensions["redis"].flushdb()
         app.extensions["redis"].close()
+
+
+@pytest.fixture
+def live_app(base_config: dict[str, Any]) -> Iterator[Any]:
+    """The app committing for real (threads, processes); every table is emptied afterwards."""
+    with committing_app(base_config) as app:
+        yield app
 
 
 def free_port() -> int:

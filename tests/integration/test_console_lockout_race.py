@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import make_app, truncate_all
+from tests.conftest import committing_app
 from tests.console_helpers import PASSWORD, code_for, create_operator, csrf_of, password_step
 from wxapp.console import auth
 from wxapp.console.session import COOKIE
@@ -71,13 +71,8 @@ def test_wrong_attempts_sent_at_once_are_stopped_by_the_lock(live_app, factor):
 @pytest.fixture
 def live_console(base_config):
     """live_app with the console on: real commits, every table emptied afterwards."""
-    app = make_app(base_config, CONSOLE_ENABLED="1")
-    try:
+    with committing_app(base_config, CONSOLE_ENABLED="1") as app:
         yield app
-    finally:
-        truncate_all(app)
-        app.extensions["redis"].flushdb()
-        app.extensions["redis"].close()
 
 
 def _codes_sent_at_once(app, code: str, clients: int) -> list:
