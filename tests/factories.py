@@ -136,10 +136,45 @@ def make_enrollment(trainee: Trainee, plan: TrainingPlan, hours: str = "0", comp
             Enrollment.trainee_id == trainee.id, Enrollment.plan_id == plan.id
         )
     ).scalar_one()
-    enrollment.hours_done = Decimal(hours)
+    credit_hours(trainee, plan, hours)
     enrollment.completed_at = completed
     db.session.flush()
     return enrollment
+
+
+def credit_hours(trainee: Trainee, plan: TrainingPlan, hours: str | Decimal) -> None:
+    """Give the trainee `hours` 学时 learned in the plan, as the progress engine would have:
+    a learned course of that many 学时 that the plan holds (one per plan and value, added to
+    the plan), and the enrollment's 计划完成度 counting it. The year's standing is summed
+    from learned courses, so 学时 written on the enrollment alone would count for nothing."""
+    from models import CourseCompletion, Enrollment
+
+    hours = Decimal(hours)
+    enrollment = db.session.execute(
+        db.select(Enrollment).where(
+            Enrollment.trainee_id == trainee.id, Enrollment.plan_id == plan.id
+        )
+    ).scalar_one()
+    enrollment.hours_done = hours
+    if not hours:
+        db.session.flush()
+        return
+    code = f"{plan.code}-credited-{hours}"
+    course = db.session.execute(db.select(Course).where(Course.code == code)).scalar()
+    if course is None:
+        course = Course(
+            code=code,
+            title=f"已学课程（{hours} 学时）",
+            category="综合",
+            hours=hours,
+            teacher="李老师",
+            description="",
+        )
+        db.session.add(course)
+        db.session.add(PlanCourse(plan_id=plan.id, course=course, position=1000))
+        db.session.flush()
+    db.session.add(CourseCompletion(trainee_id=trainee.id, course_id=course.id, hours=hours))
+    db.session.flush()
 
 
 def make_unit_admin(trainee: Trainee, unit: Unit):

@@ -7,15 +7,25 @@ replies through the real signed /wechat callback, and the unit report all say: �
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
 
-from models import Enrollment, Trainee, TrainingPlan, db
-from tests.factories import make_binding, make_enrollment, make_plan, make_trainee, make_unit
+from models import Enrollment, PlanCourse, Trainee, TrainingPlan, db
+from tests.factories import (
+    BeaconPlayer,
+    credit_hours,
+    enroll,
+    make_binding,
+    make_enrollment,
+    make_plan,
+    make_trainee,
+    make_unit,
+    sign_in,
+)
 from tests.wechat_wire import event_xml, text_xml
 from wxapp.demo.seed import DEMO_PASSWORD, TRAINEES
+from wxapp.reports.districts import district_summary
 from wxapp.reports.unit import unit_report
 
 OPENID = "o_test_zhangming_000000001"
@@ -39,7 +49,7 @@ def zhang_ming(app, client, runner, clock):
             .where(Enrollment.trainee_id == trainee.id)
         ).one()
         assert (plan.year, plan.kind, plan.required_hours) == (2026, "specialist", 60)
-        enrollment.hours_done = Decimal(68)
+        credit_hours(trainee, plan, "68")
         enrollment.completed_at = clock.now()
         make_binding(trainee, OPENID)
         ids = {"trainee": trainee.id, "plan": plan.id, "unit": trainee.unit_id}
@@ -135,3 +145,44 @@ def test_many_certificates_still_fit_one_text_reply(app, client, wechat):
     assert len(content.encode()) < 2048
     assert "等 12 张证书" in content and content.count("查看、打印") >= 3
     assert "2025年度已计 90 / 90 学时，已达标" in content
+
+
+def test_a_course_two_plans_hold_counts_once_toward_the_year(app, client, clock, wechat):
+    """Two 专业 plans of one year share a 30-学时 course. Learning it through the real
+    beacons counts it in each plan's own 计划完成度, but once toward the year: 30 of 60
+    专业, not 60 (达标 early), on 我的进度, the account's reply, the unit report and the
+    district summary."""
+    clock.set(datetime(2025, 9, 1, 2, 0, tzinfo=UTC))
+    with app.app_context():
+        unit = make_unit(district="垫江县")
+        trainee = make_trainee(name="吴十二", unit=unit)
+        make_binding(trainee, OPENID)
+        first = make_plan(year=2025, required_hours=60, courses=2, course_hours="30")
+        second = make_plan(year=2025, required_hours=60, courses=1, course_hours="30")
+        shared = first.courses[0].course
+        second.courses.append(PlanCourse(course=shared, position=1))
+        for plan in (first, second):
+            enroll(trainee.id, plan.id, clock.now())
+        db.session.commit()
+        ids = {"trainee": trainee.id, "unit": unit.id, "plans": {first.id, second.id}}
+        chapters = [c.id for c in shared.chapters]
+    sign_in(client, ids["trainee"])
+    for chapter in chapters:
+        replies = BeaconPlayer(client, chapter, clock, play_id=f"p{chapter}").watch(0, 60)
+        assert replies[-1].get_json()["chapter_done"]
+
+    body = client.get("/api/me/progress").get_json()
+    assert {p["id"]: p["hours_done"] for p in body["plans"]} == dict.fromkeys(ids["plans"], 30.0)
+    specialist = body["totals"]["specialist"]
+    assert (specialist["done"], specialist["short"], specialist["met"]) == (30.0, 30.0, False)
+
+    content = wechat.reply(event_xml(OPENID, "CLICK", "MY_PROGRESS"))["content"]
+    assert "专业科目：30 / 60 学时，还差 30 学时" in content
+
+    with app.app_context():
+        report = unit_report(ids["unit"], 2025)
+        summary = district_summary(2025)
+    [row] = report["trainees"]
+    assert (row["specialist_done"], row["verdict"]) == (30.0, "未达标")
+    [district] = [d for d in summary if d["district"] == "垫江县"]
+    assert (district["trainees"], district["trainees_unmet"]) == (1, 1)

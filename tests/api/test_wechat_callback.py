@@ -2,13 +2,12 @@
 plain and AES mode, retries, bad signatures and hostile XML (requests built in
 tests/wechat_wire.py from WeChat's spec, not with the app's helpers)."""
 
-from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
 
-from models import Enrollment, WechatBinding, db
-from tests.factories import make_binding, make_plan, make_trainee
+from models import WechatBinding, db
+from tests.factories import make_binding, make_enrollment, make_plan, make_trainee
 from tests.wechat_wire import WeChat, event_xml, sign, text_xml
 
 OPENID = "o_test_bound_000000000001"
@@ -24,12 +23,8 @@ def world(app):
         public = make_plan(year=2025, kind="public", required_hours=30)
         specialist = make_plan(year=2025, kind="specialist")
         make_plan(year=2024, kind="specialist")  # last year's: not offered
-        db.session.add_all(
-            [
-                Enrollment(trainee_id=trainee.id, plan_id=public.id, hours_done=Decimal("12")),
-                Enrollment(trainee_id=trainee.id, plan_id=specialist.id, hours_done=Decimal("30")),
-            ]
-        )
+        make_enrollment(trainee, public, hours="12")
+        make_enrollment(trainee, specialist, hours="30")
         db.session.commit()
         return {"trainee": trainee.id, "public": public.id, "specialist": specialist.id}
 

@@ -7,10 +7,11 @@ import json
 import time
 from datetime import UTC, datetime
 
-from models import Enrollment, db
+from models import Enrollment, Trainee, TrainingPlan, db
 from tests.e2e.conftest import seed
 from tests.factories import (
     BeaconPlayer,
+    credit_hours,
     make_enrollment,
     make_id_number,
     make_plan,
@@ -125,7 +126,11 @@ def complete(site, data) -> None:
                 Enrollment.trainee_id == data["trainee"], Enrollment.plan_id == data["plan"]
             )
         ).scalar_one()
-        enrollment.hours_done = 60
+        credit_hours(
+            db.session.get(Trainee, data["trainee"]),
+            db.session.get(TrainingPlan, data["plan"]),
+            "60",
+        )
         enrollment.completed_at = datetime(2025, 7, 1, tzinfo=UTC)
 
     seed(site, build)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from models import Enrollment, Refund, db
 from tests.e2e.conftest import login, require_routes, seed, wait_for
-from tests.factories import make_id_number, make_order, make_plan, make_trainee, make_unit
+from tests.factories import (
+    credit_hours,
+    make_id_number,
+    make_order,
+    make_plan,
+    make_trainee,
+    make_unit,
+)
 from wxapp.orders.enrollments import grant_enrollment
 
 
@@ -134,7 +140,7 @@ def test_certificate_from_a_complete_plan_and_the_personal_info_it_needs(phone, 
         enrollment = db.session.execute(
             db.select(Enrollment).where(Enrollment.trainee_id == t.id)
         ).scalar_one()
-        enrollment.hours_done = Decimal("60")
+        credit_hours(t, plan, "60")
         enrollment.completed_at = datetime(2025, 7, 1, tzinfo=UTC)
         return {"phone": t.phone, "plan": plan.id}
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import pypdf
 
 from models import Enrollment, Trainee, TrainingPlan, db
 from tests.e2e.conftest import copy_to_docs, login, seed, wait_for
-from tests.factories import make_binding, make_plan
+from tests.factories import credit_hours, make_binding, make_plan
 from wxapp.demo.seed import DEMO_PASSWORD, TRAINEES
 from wxapp.orders.enrollments import grant_enrollment
 from wxapp.sandbox.oa_state import DEMO_USERS
@@ -52,7 +51,7 @@ def zhang_mings_case(site, phone) -> dict:
             .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
             .where(Enrollment.trainee_id == trainee.id)
         ).one()
-        enrollment.hours_done = Decimal(68)
+        credit_hours(trainee, plan, "68")
         enrollment.completed_at = datetime(2026, 8, 20, tzinfo=UTC)
         old = make_plan(year=2024, kind="public", required_hours=30)
         grant_enrollment(trainee.id, old.id, datetime(2024, 5, 1, tzinfo=UTC))

@@ -21,7 +21,7 @@ from wxapp.certificates.issuing import list_certificates
 from wxapp.conversation import menu
 from wxapp.infra.clock import local
 from wxapp.progress import credits
-from wxapp.progress.standing import TOTAL_REQUIRED, YearStanding, hours_text, year_standing
+from wxapp.progress.standing import TOTAL_REQUIRED, YearStanding, hours_text
 
 Reply = dict[str, Any]
 # Passive news replies carry at most 8 articles (1 when answering a user's message).
@@ -106,15 +106,10 @@ def certificates_reply(openid: str, public_base: str, now: datetime) -> Reply:
     if trainee_id is None:
         return text(bind_prompt(public_base, "/h5/certificates"))
     year = local(now).year
-    # One query for every paid plan with its certificate; the year's standing is summed
-    # from the same rows.
     entries = list_certificates(trainee_id, public_base)
     this_year = [e for e in entries if e["plan"]["year"] == year]
-    done: dict[str, Decimal] = {}
-    for e in this_year:  # summed as written (12.1 + 0.2 is 12.3, not a float's tail)
-        kind = e["plan"]["kind"]
-        done[kind] = done.get(kind, Decimal(0)) + Decimal(str(e["hours_done"]))
-    standing = year_standing(year, done)
+    # Not the plans' own 学时 added up: a course two plans hold counts once toward the year.
+    standing = credits.trainee_standing(trainee_id, year)
     rest = [e for e in this_year if not e["certificate"]]
     tail: list[str] = []
     if rest:

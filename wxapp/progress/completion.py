@@ -3,8 +3,9 @@
 Each is written once (unique keys, and a lock on the trainee row so two chapters of one
 course finishing at the same moment see each other), with its time, and with an outbox
 row in the same transaction. A learned course counts toward every paid enrollment whose
-plan contains it: its 学时 are added to each such `Enrollment.hours_done`, which
-`wxapp.progress.credits.trainee_standing`, the units report and certificates read.
+plan contains it: its 学时 are added to each such `Enrollment.hours_done`, the plan's own
+计划完成度 that its certificate reads. The year's standing counts the course once
+(`wxapp.progress.credits`), however many plans hold it.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -196,15 +196,22 @@ class PaidPlan:
         return self.completed_at is not None
 
 
-def paid_plans(trainee_id: int) -> tuple[list[PaidPlan], dict[int, datetime]]:
+class Learned(NamedTuple):
+    """A course the trainee learned: when, and the 学时 it earned."""
+
+    at: datetime
+    hours: Decimal
+
+
+def paid_plans(trainee_id: int) -> tuple[list[PaidPlan], dict[int, Learned]]:
     """Every plan the trainee holds (all years, ordered by kind then id) and the courses of
-    those plans already learned (course -> when), in one query: what the beacon caches as
-    entitlements and what 我的进度 shows of plans come from the same read.
+    those plans already learned (course -> when, 学时), in one query: what the beacon caches
+    as entitlements and what 我的进度 shows of plans come from the same read.
     """
     rows = execute(_paid_plans_statement(), {"trainee": trainee_id}).all()
     plans: dict[int, PaidPlan] = {}
     courses: dict[int, list[int]] = {}
-    learned: dict[int, datetime] = {}
+    learned: dict[int, Learned] = {}
     for row in rows:
         if row.plan_id not in plans:
             plans[row.plan_id] = PaidPlan(
@@ -224,7 +231,7 @@ def paid_plans(trainee_id: int) -> tuple[list[PaidPlan], dict[int, datetime]]:
         if row.course_id is not None:
             courses[row.plan_id].append(row.course_id)
             if row.learned_at is not None:
-                learned[row.course_id] = row.learned_at
+                learned[row.course_id] = Learned(row.learned_at, Decimal(row.learned_hours))
     ordered = [replace(p, course_ids=tuple(courses[p.plan_id])) for p in plans.values()]
     return ordered, learned
 
@@ -244,6 +251,7 @@ def _paid_plans_statement() -> sa.Select:
             Certificate.serial,
             PlanCourse.course_id,
             CourseCompletion.completed_at.label("learned_at"),
+            CourseCompletion.hours.label("learned_hours"),
         )
         .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
         .outerjoin(

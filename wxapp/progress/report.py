@@ -15,7 +15,6 @@ arrival, so this is the year-end rush's cold path (docs/performance.md).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -28,7 +27,7 @@ from wxapp.catalogue.plans import KIND_NAMES, hours_text
 from wxapp.infra.dbutil import execute
 from wxapp.progress import core, records
 from wxapp.progress.records import trainee_progress
-from wxapp.progress.standing import year_standing
+from wxapp.progress.standing import done_by_kind, year_standing
 from wxapp.progress.store import ProgressStore
 from wxapp.progress.tracking import remember_entitlements
 
@@ -40,9 +39,7 @@ def my_progress(store: ProgressStore, trainee_id: int, year: int) -> dict[str, A
     shown = [p for p in plans if p.year == year]
     courses = _started_courses(store, trainee_id, {c for p in shown for c in p.course_ids})
     out = []
-    done_by_kind: dict[str, Decimal] = defaultdict(Decimal)
     for plan in shown:
-        done_by_kind[plan.kind] += plan.hours_done
         out.append(
             {
                 "id": plan.plan_id,
@@ -56,16 +53,27 @@ def my_progress(store: ProgressStore, trainee_id: int, year: int) -> dict[str, A
                 "completed_at": _iso(plan.completed_at),
                 "certificate": _certificate(plan.certificate),
                 "courses": [
-                    _course(c, courses[c], learned.get(c)) for c in plan.course_ids if c in courses
+                    _course(c, courses[c], learned[c].at if c in learned else None)
+                    for c in plan.course_ids
+                    if c in courses
                 ],
             }
         )
     return {
         "year": year,
-        "totals": year_standing(year, done_by_kind).to_dict(),
+        # Each learned course once toward the year, though two of its plans hold it.
+        "totals": year_standing(year, _done_by_kind(shown, learned)).to_dict(),
         "years": sorted({*(p.year for p in plans), year}, reverse=True),
         "plans": out,
     }
+
+
+def _done_by_kind(
+    plans: list[records.PaidPlan], learned: dict[int, records.Learned]
+) -> dict[str, Decimal]:
+    return done_by_kind(
+        ((p.kind, p.course_ids) for p in plans), {c: x.hours for c, x in learned.items()}
+    )
 
 
 def _certificate(cert: tuple[int, str] | None) -> dict[str, Any] | None:

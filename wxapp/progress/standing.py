@@ -160,6 +160,21 @@ def year_standing(year: int, done: Mapping[str, Decimal | float | int]) -> YearS
     )
 
 
+def done_by_kind(
+    plans: Iterable[tuple[str, Iterable[int]]], learned_hours: Mapping[int, Decimal]
+) -> dict[str, Decimal]:
+    """学时 done per kind from the year's plans (kind, course ids) and the learned courses'
+    学时: each learned course once per kind, however many of the plans hold it (the rule
+    `wxapp.progress.credits.year_hours` applies in SQL)."""
+    counted: dict[str, set[int]] = {}
+    for kind, course_ids in plans:
+        counted.setdefault(kind, set()).update(c for c in course_ids if c in learned_hours)
+    return {
+        kind: sum((learned_hours[c] for c in courses), Decimal(0))
+        for kind, courses in counted.items()
+    }
+
+
 def _decimal(value: Decimal | float | int) -> Decimal:
     """A float (from JSON) read as written (29.5, not its binary expansion)."""
     return Decimal(str(value)) if isinstance(value, float) else Decimal(value)

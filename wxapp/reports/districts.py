@@ -13,14 +13,15 @@ import sqlalchemy as sa
 
 from models import Trainee, Unit
 from wxapp.infra.replica import reading
+from wxapp.progress.credits import year_hours
 from wxapp.progress.standing import REQUIRED_HOURS
-from wxapp.reports.unit import PUBLIC, SPECIALIST, year_hours_by_trainee
+from wxapp.reports.unit import PUBLIC, SPECIALIST
 
 NO_DISTRICT = "（未填写）"
 
 
 def district_summary(year: int) -> list[dict[str, Any]]:
-    hours = year_hours_by_trainee(year)
+    hours = year_hours(year)
     unmet = sa.or_(
         sa.func.coalesce(hours.c.public_done, 0) < REQUIRED_HOURS[PUBLIC],
         sa.func.coalesce(hours.c.specialist_done, 0) < REQUIRED_HOURS[SPECIALIST],

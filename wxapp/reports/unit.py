@@ -1,9 +1,10 @@
 """The unit report (应训未训): every trainee of a unit with the year's 公需 and 专业 学时 done
 against the requirement (30 and 60) and a 达标/未达标 verdict.
 
-One grouped query for all the unit's trainees (a per-trainee sum of `Enrollment.hours_done`
-over the year's plans, left-joined to the unit's trainees), so 20,000 trainees cost the
-same two round trips as twenty.
+One grouped query for all the unit's trainees (per trainee, the 学时 of the learned courses
+the year's paid plans hold, each course once: `wxapp.progress.credits.year_hours`,
+left-joined to the unit's trainees), so 20,000 trainees cost the same two round trips as
+twenty.
 
 `movements` lists who joined or left the unit during the year (the trainee's own unit
 changes, kept in `profile_changes`), with when and from or to which unit, so a unit sees
@@ -19,37 +20,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from models import Enrollment, EnrollmentStatus, ProfileChange, Trainee, TrainingPlan, Unit, db
+from models import ProfileChange, Trainee, Unit, db
 from wxapp.accounts.identity_changes import actor_label
 from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import NotFound
 from wxapp.infra.clock import SHANGHAI, local
 from wxapp.infra.replica import reading
+from wxapp.progress.credits import year_hours
 from wxapp.progress.standing import YearStanding, year_standing
 
 PUBLIC, SPECIALIST = "public", "specialist"
 MET, UNMET = "达标", "未达标"
-
-
-def year_hours_by_trainee(year: int) -> sa.Subquery:
-    """Per trainee: 公需 and 专业 学时 done in the year's paid plans (a subquery to join)."""
-
-    def kind_sum(kind: str) -> sa.ColumnElement:
-        return sa.func.coalesce(
-            sa.func.sum(sa.case((TrainingPlan.kind == kind, Enrollment.hours_done), else_=0)), 0
-        )
-
-    return (
-        sa.select(
-            Enrollment.trainee_id.label("trainee_id"),
-            kind_sum(PUBLIC).label("public_done"),
-            kind_sum(SPECIALIST).label("specialist_done"),
-        )
-        .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
-        .where(TrainingPlan.year == year, Enrollment.status == EnrollmentStatus.PAID)
-        .group_by(Enrollment.trainee_id)
-        .subquery("year_hours")
-    )
 
 
 def verdict(public_done: Decimal, specialist_done: Decimal, year: int = 0) -> dict[str, Any]:
@@ -96,7 +77,7 @@ def _unit_standings(
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("单位不存在", code="unit_not_found")
-    hours = year_hours_by_trainee(year)
+    hours = year_hours(year)
     rows = session.execute(
         sa.select(
             Trainee.id,
