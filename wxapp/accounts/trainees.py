@@ -121,8 +121,7 @@ def verify_credentials(r: redis.Redis, username: str, password: str) -> Verified
     """
     trainee = find_trainee(username)
     fail_key, lock_key = _login_keys(trainee, username)
-    if r.exists(lock_key):
-        raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=r.ttl(lock_key))
+    _refuse_if_locked(r, lock_key)
     checked = trainee.password_hash if trainee is not None else None  # as it was checked
     if trainee is not None and password_matches(trainee, password):
         r.delete(fail_key)
@@ -133,6 +132,12 @@ def verify_credentials(r: redis.Redis, username: str, password: str) -> Verified
         spend_one_hash(password)
     left = _count_failure(r, fail_key, lock_key)
     raise Unauthorized(f"用户名或密码错误（还可尝试 {left} 次）", code="bad_credentials")
+
+
+def _refuse_if_locked(r: redis.Redis, lock_key: str) -> None:
+    """429 `locked`, with the seconds the lock has left, while the account is locked."""
+    if r.exists(lock_key):
+        raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=r.ttl(lock_key))
 
 
 def _count_failure(r: redis.Redis, fail_key: str, lock_key: str) -> int:
@@ -156,8 +161,7 @@ def check_own_password(r: redis.Redis, trainee: Trainee, password: str, field: s
     the password without end.
     """
     fail_key, lock_key = _trainee_fail_key(trainee.id), _trainee_lock_key(trainee.id)
-    if r.exists(lock_key):
-        raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=r.ttl(lock_key))
+    _refuse_if_locked(r, lock_key)
     if not password_matches(trainee, password):
         left = _count_failure(r, fail_key, lock_key)
         label = "原密码" if field == "old_password" else "登录密码"
