@@ -205,6 +205,26 @@ def test_make_run_flushes_in_process(base_config):
             truncate_all(app)
 
 
+def _racers(app, player, out, errors):
+    """The two sides of a race on a chapter's last stretch, to run in threads named
+    "request" and "flusher": the beacon that plays [45, 60] (its reply in `out`), and one
+    pass of the flusher (what it raised, a deadlock say, in `errors`)."""
+    clock = app.extensions["clock"]
+
+    def request():
+        clock.advance(15)
+        out["reply"] = player.send(45, 60)
+
+    def flush():
+        try:
+            with app.app_context():
+                flusher.flush_all(get_store(app), clock.now())
+        except BaseException as exc:
+            errors.append(exc)
+
+    return request, flush
+
+
 def test_the_flusher_and_a_request_completing_the_same_chapter_do_not_deadlock(
     live_app, world, monkeypatch
 ):
@@ -230,18 +250,7 @@ def test_the_flusher_and_a_request_completing_the_same_chapter_do_not_deadlock(
 
     monkeypatch.setattr(completion, "upsert_chapters", paused_upsert)
     out, errors = {}, []
-
-    def request():
-        clock.advance(15)
-        out["reply"] = player.send(45, 60)
-
-    def flush():
-        try:
-            with live_app.app_context():
-                flusher.flush_all(get_store(live_app), clock.now())
-        except BaseException as exc:  # a deadlock, say
-            errors.append(exc)
-
+    request, flush = _racers(live_app, player, out, errors)
     asker = threading.Thread(target=request, name="request")
     asker.start()
     assert locked.wait(10)
@@ -297,18 +306,7 @@ def test_a_request_and_the_flusher_completing_a_course_write_it_once(
     monkeypatch.setattr(tracking, "complete_chapter", request_completes)
     monkeypatch.setattr(completion, "upsert_chapters", holding_the_lock)
     out, errors = {}, []
-
-    def request():
-        clock.advance(15)
-        out["reply"] = player.send(45, 60)
-
-    def flush():
-        try:
-            with live_app.app_context():
-                flusher.flush_all(get_store(live_app), clock.now())
-        except BaseException as exc:
-            errors.append(exc)
-
+    request, flush = _racers(live_app, player, out, errors)
     asker = threading.Thread(target=request, name="request")
     writer = threading.Thread(target=flush, name="flusher")
     asker.start()
