@@ -64,3 +64,19 @@ def sign_in(app: Any, client: Any, login: str, secret: str) -> None:
     )
     assert reply.status_code == 302, reply.text
     assert "/admin/login" not in reply.headers["Location"]
+
+
+def sign_in_again(app: Any, client: Any, login: str, secret: str) -> None:
+    """`sign_in` once more for an operator already signed in once: a code is good once, so
+    the clock moves on to the next one first."""
+    app.extensions["clock"].advance(30)
+    sign_in(app, client, login, secret)
+
+
+def operator_id(app: Any, login: str) -> int:
+    from models import Operator, db
+
+    with app.app_context():
+        return db.session.execute(
+            db.select(Operator.id).where(Operator.login == login)
+        ).scalar_one()

@@ -23,8 +23,10 @@ from tests.console_helpers import (
     console_app,
     create_operator,
     csrf_of,
+    operator_id,
     password_step,
     sign_in,
+    sign_in_again,
 )
 from tests.factories import make_plan, make_trainee
 from wxapp.console import FLASK_ADMIN_TEMPLATES, csp_safe, session
@@ -501,8 +503,7 @@ def test_a_copied_console_cookie_is_refused_after_logout(capp):
     secret = create_operator(capp, "boss", "admin")
     boss, other_pc = capp.test_client(), capp.test_client()
     sign_in(capp, boss, "boss", secret)
-    capp.extensions["clock"].advance(30)  # a code is good once: the next one
-    sign_in(capp, other_pc, "boss", secret)
+    sign_in_again(capp, other_pc, "boss", secret)
     copied = boss.get_cookie(COOKIE, path="/admin").value
     home = boss.get("/admin/")
     boss.post("/admin/login/logout", data={"csrf_token": csrf_of(home.text)})
@@ -514,8 +515,7 @@ def test_a_copied_console_cookie_is_refused_after_logout(capp):
         assert db.session.execute(
             db.select(OperatorAudit.action).where(OperatorAudit.action == "operator.logout")
         ).scalar_one()
-    capp.extensions["clock"].advance(30)
-    sign_in(capp, boss, "boss", secret)  # signing in again works, with a new cookie
+    sign_in_again(capp, boss, "boss", secret)  # works, with a new cookie
     assert boss.get("/admin/operators/").status_code == 200
 
 
@@ -527,10 +527,7 @@ def test_resetting_a_second_factor_signs_its_sessions_out(capp):
     sign_in(capp, boss, "boss", boss_secret)
     sign_in(capp, clerk, "clerk", clerk_secret)
     assert clerk.get("/admin/trainees/").status_code == 200
-    with capp.app_context():
-        clerk_id = db.session.execute(
-            db.select(Operator.id).where(Operator.login == "clerk")
-        ).scalar_one()
+    clerk_id = operator_id(capp, "clerk")
     token = csrf_of(boss.get("/admin/operators/").text)
     assert (
         boss.post(f"/admin/operators/reset-totp/{clerk_id}", data={"csrf_token": token}).status_code
@@ -549,10 +546,7 @@ def test_reactivating_an_operator_does_not_revive_their_old_cookie(capp):
     sign_in(capp, boss, "boss", boss_secret)
     sign_in(capp, clerk, "clerk", clerk_secret)
     copied = clerk.get_cookie(COOKIE, path="/admin").value
-    with capp.app_context():
-        clerk_id = db.session.execute(
-            db.select(Operator.id).where(Operator.login == "clerk")
-        ).scalar_one()
+    clerk_id = operator_id(capp, "clerk")
     token = csrf_of(boss.get("/admin/operators/").text)
     reply = boss.post(f"/admin/operators/deactivate/{clerk_id}", data={"csrf_token": token})
     assert "已停用：该操作员的所有登录已结束" in boss.get(reply.headers["Location"]).text
@@ -560,8 +554,7 @@ def test_reactivating_an_operator_does_not_revive_their_old_cookie(capp):
     thief = capp.test_client()
     thief.set_cookie(COOKIE, copied, path="/admin")
     assert thief.get("/admin/trainees/").status_code == 302
-    capp.extensions["clock"].advance(30)
-    sign_in(capp, clerk, "clerk", clerk_secret)
+    sign_in_again(capp, clerk, "clerk", clerk_secret)
     assert clerk.get("/admin/trainees/").status_code == 200
 
 
@@ -587,10 +580,7 @@ def test_a_deactivated_operator_is_signed_out_at_once(capp):
     boss, clerk = capp.test_client(), capp.test_client()
     sign_in(capp, boss, "boss", boss_secret)
     sign_in(capp, clerk, "clerk", clerk_secret)
-    with capp.app_context():
-        clerk_id = db.session.execute(
-            db.select(Operator.id).where(Operator.login == "clerk")
-        ).scalar_one()
+    clerk_id = operator_id(capp, "clerk")
     token = csrf_of(boss.get("/admin/operators/").text)
     assert (
         boss.post(f"/admin/operators/deactivate/{clerk_id}", data={"csrf_token": token}).status_code
