@@ -13,7 +13,13 @@
   (development only, never mounted in production) keep their small inline scripts and
   may be framed by our own pages.
 
-The beacon endpoint answers outside Flask (handlers/beacons.py) with `BEACON_HEADERS`.
+- `Cache-Control: private, no-store` on what belongs to one person (every `/api/` reply,
+  the certificate's print page) unless the view says otherwise: on a unit's shared PC the
+  next person's Back button or history must not bring back a trainee's name, ID number or
+  certificate after they logged out. The H5 pages themselves hold no personal data.
+
+The beacon endpoint answers outside Flask (handlers/beacons.py) with `BEACON_HEADERS` (a
+POST's reply, which browsers do not keep).
 """
 
 from __future__ import annotations
@@ -51,6 +57,10 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 BEACON_HEADERS = [*COMMON.items(), ("Content-Security-Policy", API_CSP)]
 
 
+PRIVATE = "private, no-store"
+PRIVATE_PREFIXES = ("/api/", "/certificates/")
+
+
 def policy_for(path: str) -> str:
     if path.startswith("/_sandbox/"):
         return SANDBOX_CSP
@@ -67,4 +77,6 @@ def install(app: Flask) -> None:
         if request.path.startswith("/_sandbox/"):
             response.headers["X-Frame-Options"] = "SAMEORIGIN"
         response.headers.setdefault("Content-Security-Policy", policy_for(request.path))
+        if request.path.startswith(PRIVATE_PREFIXES):
+            response.headers.setdefault("Cache-Control", PRIVATE)
         return response

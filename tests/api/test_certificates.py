@@ -337,3 +337,23 @@ def test_concurrent_first_requests_issue_one_certificate_and_one_event(live_app)
             db.select(Outbox).where(Outbox.event_type == "certificate_issued")
         ).all()
         assert len(events) == 1
+
+
+def test_what_names_the_trainee_is_not_kept_by_the_browser(client, done):
+    """On a unit's shared PC, Back or the history after logging out must not bring back
+    someone's name, ID number or certificate: every personal reply is private, no-store."""
+    trainee, plan, _ = done
+    issued = client.post(f"/api/plans/{plan.id}/certificate").get_json()
+    for path in (
+        "/api/me",
+        "/api/me/progress",
+        "/api/me/certificates",
+        f"/api/certificates/{issued['id']}",
+        issued["print_url"],
+    ):
+        reply = client.get(path)
+        assert reply.status_code == 200, path
+        assert reply.headers["Cache-Control"] == "private, no-store", path
+    assert trainee.name in client.get(issued["print_url"]).get_data(as_text=True)
+    # A page of the app itself holds nothing personal and keeps its own rule.
+    assert client.get("/h5/certificates").headers["Cache-Control"] == "no-cache"
