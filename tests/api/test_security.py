@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 
 import pytest
 
@@ -177,3 +178,39 @@ def test_beacon_replies_carry_the_headers_too(client):
     assert res.status_code == 401
     assert res.headers["X-Content-Type-Options"] == "nosniff"
     assert res.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+def test_wechat_being_unreachable_logs_no_access_token(base_config, caplog):
+    """WeChat's API carries the access_token in the URL, and a connection error's text
+    repeats the URL: a WeChat outage during a 客服 acknowledgement (which any user can
+    cause by sending a text) must not write the token, good for two hours over the whole
+    account, into the logs."""
+    from tests.conftest import committing_app, free_port
+    from wxapp.conversation.dispatch import send_ack
+
+    token = "SECRET_ACCESS_TOKEN_abc123"
+    closed = f"http://127.0.0.1:{free_port()}"
+    with committing_app(base_config, WECHAT_API_BASE=closed) as app, app.app_context():
+        client = app.extensions["wechat"]
+        client.session.set(client.access_token_key, token, 3600)
+        with caplog.at_level(logging.WARNING):
+            assert send_ack(client, "o_someone", "已转给在线客服") is False
+    [record] = [r for r in caplog.records if "acknowledgement" in r.getMessage()]
+    assert "ConnectionError" in record.getMessage()
+    assert token not in caplog.text
+
+
+def test_log_lines_redact_a_secret_in_a_url_and_its_traceback(app):
+    """Whatever path logs such an error, with its traceback, the line carries no secret."""
+    url = "http://api.weixin.qq.com/cgi-bin/message/custom/send?access_token=TOKEN123&x=1"
+    oauth = "https://api.weixin.qq.com/sns/oauth2/access_token?appid=wx1&secret=APPSECRET9"
+    try:
+        raise OSError(f"Max retries exceeded with url: {url}")
+    except OSError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "wxapp", logging.ERROR, __file__, 1, "failed: %s", (oauth,), exc_info
+    )
+    line = JsonFormatter().format(record)
+    assert "TOKEN123" not in line and "APPSECRET9" not in line
+    assert "access_token=***&x=1" in line and "secret=***" in line

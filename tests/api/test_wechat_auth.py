@@ -45,6 +45,9 @@ def binding_of(app, trainee_id):
         ("/h5/plan?id=3", "/h5/plan?id=3"),
         ("https://evil.example/x", "/h5/progress"),
         ("//evil.example/x", "/h5/progress"),
+        # No host when parsed, but the Location header's encoding makes "//evil.example".
+        ("///evil.example/x", "/h5/progress"),
+        ("////evil.example/phish", "/h5/progress"),
         ("/\\evil.example", "/h5/progress"),
         ("javascript:alert(1)", "/h5/progress"),
         ("/h5/x\r\nSet-Cookie: a=b", "/h5/progress"),
@@ -340,3 +343,13 @@ def test_sandbox_phone_talks_to_the_callback(client, mode):
         json={"openid": "o_phone_1", "kind": "text", "content": "帮助", "mode": mode},
     )
     assert "400-023-9229" in text.json["reply"]["content"]
+
+
+def test_a_next_of_many_slashes_is_not_kept_for_the_return(client, redis_client):
+    """"////evil.example" would come back as the Location "//evil.example" once a bound
+    trainee was signed in silently: another site, asking for their password."""
+    start = client.get("/auth/wechat?next=////evil.example/phish")
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    kept = redis_client.get(f"wechat:oauth-state:{state}")
+    kept = kept.decode() if isinstance(kept, bytes) else kept
+    assert "evil.example" not in kept and "/h5/progress" in kept

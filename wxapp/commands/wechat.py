@@ -30,7 +30,8 @@ def push() -> None:
     except WeChatClientException as err:
         raise click.ClickException(f"菜单发布失败：{err.errcode} {err.errmsg}") from None
     except requests.RequestException as err:
-        raise click.ClickException(f"无法连接 {client.api_base}：{err}") from None
+        # The error's own text holds the URL with the access_token: only its kind.
+        raise click.ClickException(f"无法连接 {client.api_base}：{type(err).__name__}") from None
     click.echo(f"菜单已发布到 {client.api_base}")
 
 

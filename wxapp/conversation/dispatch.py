@@ -45,7 +45,11 @@ def send_ack(client: Any, openid: str, content: str) -> bool:
     itself is with customer service already."""
     try:
         client.message.send_text(openid, content)
-    except (WeChatClientException, requests.RequestException) as err:
+    except WeChatClientException as err:
         log.warning("handoff acknowledgement to %s not sent: %s", openid, err)
+        return False
+    except requests.RequestException as err:
+        # Only the kind: the text of a connection error holds the URL, access_token and all.
+        log.warning("handoff acknowledgement to %s not sent: %s", openid, type(err).__name__)
         return False
     return True

@@ -63,15 +63,31 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# WeChat's API takes its access_token (and the OAuth exchange its AppSecret) in the query
+# string, and a connection error's text or traceback repeats the URL.
+_SECRET_IN_URL = re.compile(r"((?:access_token|secret)=)[^&\s'\"]+")
+
+
+def redact(text: str) -> str:
+    """`text` with any access_token or secret in a URL's query replaced by ***."""
+    return _SECRET_IN_URL.sub(r"\1***", text)
+
+
+class PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: what log shippers index without parsing rules."""
+    """One JSON object a line: what log shippers index without parsing rules. Secrets in
+    a URL's query are redacted (`redact`), in the message and the traceback alike."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
             "request_id": getattr(record, "request_id", "-"),
         }
         if has_request_context():
@@ -80,7 +96,7 @@ class JsonFormatter(logging.Formatter):
         elif (plain := _plain_request.get()) is not None:
             entry["method"], entry["path"] = plain[1], plain[2]
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -91,7 +107,7 @@ def configure_logging(fmt: str) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+            PlainFormatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
         )
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_wxapp", False)]:

@@ -69,6 +69,10 @@ def safe_next(raw: str | None) -> str:
     parts = urlsplit(raw)
     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return DEFAULT_NEXT
+    # "////evil.example" parses as a path with no host, but the Location header's encoding
+    # makes it "//evil.example", which a browser reads as another site.
+    if raw.startswith("//") or parts.path.startswith("//"):
+        return DEFAULT_NEXT
     return raw
 
 
