@@ -346,7 +346,7 @@ def test_sandbox_phone_talks_to_the_callback(client, mode):
 
 
 def test_a_next_of_many_slashes_is_not_kept_for_the_return(client, redis_client):
-    """"////evil.example" would come back as the Location "//evil.example" once a bound
+    """A next of "////evil.example" would come back as the Location "//evil.example" once a bound
     trainee was signed in silently: another site, asking for their password."""
     start = client.get("/auth/wechat?next=////evil.example/phish")
     state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
