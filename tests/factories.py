@@ -293,6 +293,15 @@ def session_cookie(app, trainee_id: int, interface=None) -> str:
     return f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps(payload)}"
 
 
+def make_learner(now, **plan_options):
+    """A trainee holding a new plan (`make_plan`'s options), paid as a payment grants it:
+    the (trainee, plan) a learning test starts from."""
+    trainee = make_trainee()
+    plan = make_plan(**plan_options)
+    enroll(trainee.id, plan.id, now)
+    return trainee, plan
+
+
 def sign_in(client, trainee_id: int) -> None:
     """Give a test client the session a login would (no password round trip)."""
     with client.session_transaction() as session:

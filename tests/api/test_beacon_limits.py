@@ -4,16 +4,14 @@ minute from one trainee get 429 (counted inside the beacon script, by the app cl
 import pytest
 
 from models import db
-from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from tests.factories import BeaconPlayer, make_learner, sign_in
 from wxapp.infra import limits
 
 
 @pytest.fixture
 def player(app, client, clock):
     with app.app_context():
-        trainee = make_trainee()
-        plan = make_plan(courses=1, chapters=1, chapter_seconds=600)
-        enroll(trainee.id, plan.id, clock.now())
+        trainee, plan = make_learner(clock.now(), courses=1, chapters=1, chapter_seconds=600)
         db.session.commit()
         chapter_id = plan.courses[0].course.chapters[0].id
         sign_in(client, trainee.id)

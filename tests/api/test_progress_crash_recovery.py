@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import ChapterProgress, CourseCompletion, Outbox, db
-from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from tests.factories import BeaconPlayer, make_learner, sign_in
 from wxapp.progress.flusher import flush_all
 from wxapp.progress.tracking import get_store
 
@@ -18,9 +18,7 @@ from wxapp.progress.tracking import get_store
 def learner(app, client, clock):
     """One plan (60 学时 required) with one 30-学时 course of two 60 s chapters."""
     with app.app_context():
-        trainee = make_trainee()
-        plan = make_plan(courses=1, chapters=2, chapter_seconds=60)
-        enroll(trainee.id, plan.id, clock.now())
+        trainee, plan = make_learner(clock.now(), courses=1, chapters=2, chapter_seconds=60)
         db.session.commit()
         ids = {
             "trainee": trainee.id,

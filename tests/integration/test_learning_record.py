@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import LearningPlay, db
-from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from tests.factories import BeaconPlayer, make_learner, sign_in
 from wxapp.progress import core, flusher, learning_record
 from wxapp.progress.store import DIRTY, record_key
 from wxapp.progress.tracking import get_store
@@ -29,9 +29,7 @@ WINDOWS_CHROME = (
 def world(app, client, clock):
     """One trainee enrolled in a plan of two courses, two 60 s chapters each."""
     with app.app_context():
-        trainee = make_trainee()
-        plan = make_plan(courses=2, chapters=2, chapter_seconds=60)
-        enroll(trainee.id, plan.id, clock.now())
+        trainee, plan = make_learner(clock.now(), courses=2, chapters=2, chapter_seconds=60)
         db.session.commit()
         ids = {
             "trainee": trainee.id,
