@@ -285,3 +285,42 @@ def test_safe_mode_setting_refuses_raw_bodies(app, client, world, clock, wechat)
     )
     assert aes.post(event_xml(OPENID, "unsubscribe")).status_code == 200
     assert following(app, OPENID) is False
+
+
+def _let_redis_time_pass(r, seconds: int) -> None:
+    """What `seconds` of real time do to Redis's keys: each TTL runs down, expired keys go."""
+    for key in r.scan_iter():
+        left = r.pttl(key)
+        if left < 0:
+            continue  # no expiry
+        if left <= seconds * 1000:
+            r.delete(key)
+        else:
+            r.pexpire(key, left - seconds * 1000)
+
+
+def test_a_push_replayed_late_in_its_signatures_window_is_not_processed_again(
+    app, world, clock, wechat
+):
+    """WeChat's clock 290 s ahead: its unsubscribe stays replayable for 590 s of ours.
+
+    A capture of that push, replayed after the trainee followed again, must not unfollow
+    them: the push is remembered as long as its signature is accepted.
+    """
+    ahead = str(int(clock.now().timestamp()) + 290)
+    captured = {
+        "signature": sign(app.config["WECHAT_TOKEN"], ahead, "n-captured"),
+        "timestamp": ahead,
+        "nonce": "n-captured",
+    }
+    unsubscribe = event_xml(OPENID, "unsubscribe", when=1750000000)
+    assert wechat.post_raw(unsubscribe, **captured).status_code == 200
+    assert following(app, OPENID) is False
+    clock.advance(seconds=100)
+    assert wechat.reply(event_xml(OPENID, "subscribe", when=1750000100))
+    assert following(app, OPENID) is True
+
+    clock.advance(seconds=300)  # 400 s after the push, 110 s from its signed time
+    _let_redis_time_pass(app.extensions["redis"], 400)
+    assert wechat.post_raw(unsubscribe, **captured).status_code == 200
+    assert following(app, OPENID) is True

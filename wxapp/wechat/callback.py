@@ -33,10 +33,12 @@ from wxapp.wechat.xmlsafe import HostileXml, parse_flat
 
 log = logging.getLogger(__name__)
 
-DEDUPE_TTL_S = 300
 # WeChat signs each push with the current time; a signature older or newer than this is
 # refused, and a (timestamp, nonce) pair is remembered for twice as long.
 MAX_SKEW_S = 300
+# A processed push is remembered as long as its signed query can be accepted again: with
+# WeChat's clock up to MAX_SKEW_S ahead of ours, that is twice MAX_SKEW_S after we saw it.
+DEDUPE_TTL_S = 2 * MAX_SKEW_S
 # URL verification's echostr: WeChat sends a random decimal string. Anything else (markup
 # above all) is not echoed.
 _ECHOSTR = re.compile(r"[0-9A-Za-z]{1,64}")
