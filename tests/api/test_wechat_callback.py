@@ -76,6 +76,18 @@ def test_plan_clicks_answer_news_for_this_years_plans(wechat, world, app):
         ]
 
 
+def test_a_plan_title_that_would_close_cdata_reaches_wechat_whole(wechat, world, app):
+    """`]]>` in a title would end the CDATA early: WeChat would get broken XML and show
+    该公众号暂时无法提供服务 for the whole menu."""
+    title = "职业道德]]><MsgType>text</MsgType>与法规"
+    with app.app_context():
+        make_plan(year=2025, kind="specialist").title = title
+        db.session.commit()
+    reply = click(wechat, "PLANS_SPECIALIST")
+    assert reply["type"] == "news"
+    assert title in [a["title"] for a in reply["articles"]]
+
+
 def test_progress_click_shows_this_years_hours(wechat, world):
     reply = click(wechat, "MY_PROGRESS")
     assert reply["type"] == "text" and reply["to"] == OPENID

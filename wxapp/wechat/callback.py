@@ -190,14 +190,21 @@ def _incoming(message: Any) -> Incoming:
     )
 
 
+def _cdata(text: str) -> str:
+    """`text` safe inside wechatpy's `<![CDATA[...]]>`: a `]]>` in it is split across two
+    sections, so a title holding one reaches WeChat whole instead of as broken XML."""
+    return text.replace("]]>", "]]]]><![CDATA[>")
+
+
 def _render(reply: Reply | None, message: Any) -> str:
     if reply is None:
         return "success"  # WeChat's "no reply"
     if reply["type"] == "news":
-        return ArticlesReply(message=message, articles=reply["articles"]).render()
+        articles = [{k: _cdata(v) for k, v in a.items()} for a in reply["articles"]]
+        return ArticlesReply(message=message, articles=articles).render()
     if reply["type"] == "transfer_customer_service":  # to the account's 客服 (多客服)
         return TransferCustomerServiceReply(message=message).render()
-    return TextReply(message=message, content=reply["content"]).render()
+    return TextReply(message=message, content=_cdata(reply["content"])).render()
 
 
 def _process_once(
