@@ -18,6 +18,7 @@ from wxapp.orders import reconciliation
 from wxapp.orders.reconciliation import BillFormatError, parse_trade_bill
 from wxapp.pay.client import PayGatewayError
 from wxapp.sandbox import pay_store
+from wxapp.sandbox.pay_bill import HEADER, _payment_row
 
 
 def _people(app, n: int) -> tuple[list[str], int]:
@@ -135,3 +136,30 @@ def test_a_bill_whose_text_is_not_a_bill_is_refused():
         parse_trade_bill("hello,world\r\n")
     with pytest.raises(BillFormatError):
         reconciliation.to_fen("9.001")
+
+
+def test_a_revoked_payment_in_the_bill_is_neither_a_payment_nor_a_difference():
+    """The merchant number may also take 付款码 payments at the centre's counter; one it
+    revoked appears in the bill as REVOKED. No money moved: 财务 must not see it as paid."""
+
+    def row(out_trade_no: str, state: str) -> str:
+        tx = {
+            "success_time": "2025-06-01T10:00:00+08:00",
+            "appid": "wx_test",
+            "mchid": "1900000001",
+            "transaction_id": f"42000{out_trade_no}",
+            "out_trade_no": out_trade_no,
+            "amount": {"total": 9000},
+            "trade_type": "MICROPAY",
+        }
+        values = _payment_row(tx)
+        values[HEADER.index("交易状态")] = state
+        return ",".join("`" + v for v in values)
+
+    bill = "\r\n".join([",".join(HEADER), row("counter-1", "SUCCESS"), row("counter-2", "REVOKED")])
+    rows = parse_trade_bill(bill + "\r\n")
+    assert [(r.out_trade_no, r.state, r.amount_fen) for r in rows] == [
+        ("counter-1", "SUCCESS", 9000)
+    ]
+    differences = reconciliation.compare(rows, [], [])
+    assert [(d.kind, d.out_trade_no) for d in differences] == [("missing_here", "counter-1")]

@@ -117,7 +117,8 @@ def to_fen(text: str) -> int:
 
 
 def parse_trade_bill(text: str) -> list[BillRow]:
-    """The payment and refund rows of a trade bill (ALL); the summary rows are left out."""
+    """The payment and refund rows of a trade bill (ALL); the summary rows and revoked
+    payments (no money moved) are left out."""
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     if not rows or "商户订单号" not in rows[0]:
         raise BillFormatError("不是微信支付交易账单：缺少表头")
@@ -137,6 +138,8 @@ def parse_trade_bill(text: str) -> list[BillRow]:
             raise BillFormatError(f"账单第 {len(found) + 2} 行的列数不对")
         value = {name: row[i].removeprefix("`").strip() for name, i in col.items()}
         state = value["交易状态"]
+        if state not in ("SUCCESS", "REFUND"):
+            continue  # REVOKED: a 付款码 payment of another channel, cancelled; no money moved
         if state == "REFUND":
             amount, out_refund_no = value["退款金额"], value["商户退款单号"]
         else:
