@@ -50,6 +50,11 @@ log = logging.getLogger(__name__)
 
 # JSAPI needs the payer's openid: only a trainee bound to this WeChat user has one here.
 NOT_BOUND = "在微信中支付需先绑定微信：请按提示授权并输入账号密码完成绑定，然后继续支付"
+# WeChat Pay keeps an out_trade_no to the trade type of its first prepay (201 商户订单号重复).
+OPENED_IN_WECHAT = (
+    "该订单已在微信内发起支付，请在微信中打开本订单继续支付；如需扫码支付，请先取消订单再重新下单"
+)
+OPENED_AS_QR = "该订单已生成扫码支付二维码，请用微信扫描电脑上的二维码支付；如需在微信内支付，请先取消订单再重新下单"
 PAID_NOT_CANCELLED = "该订单已支付成功，不能取消；如需退款请联系客服"
 
 
@@ -205,6 +210,8 @@ def jsapi_params(
     order = _payable(trainee_id, out_trade_no, now)
     if order.openid is None:
         raise Conflict(NOT_BOUND, code="wechat_not_bound")
+    if order.code_url and not order.prepay_id:
+        raise Conflict(OPENED_AS_QR, code="pay_method_switched")
     prepay_id = order.prepay_id or _prepay(
         client, trainee_id, order, WeChatPayType.JSAPI, {"openid": order.openid}, "prepay_id", now
     )
@@ -224,6 +231,8 @@ def jsapi_params(
 def native_code_url(client: PayClient, trainee_id: int, out_trade_no: str, now: datetime) -> str:
     """The Native payment's code_url (shown as a QR code), created once per order."""
     order = _payable(trainee_id, out_trade_no, now)
+    if order.prepay_id and not order.code_url:
+        raise Conflict(OPENED_IN_WECHAT, code="pay_method_switched")
     return order.code_url or _prepay(
         client, trainee_id, order, WeChatPayType.NATIVE, None, "code_url", now
     )

@@ -91,7 +91,13 @@ def _prepay(trade_type: str) -> Response:
             return _error(403, "ORDERPAID", "该订单已支付")
         if existing["trade_state"] == "CLOSED":
             return _error(400, "ORDER_CLOSED", "订单已关闭")
-        if existing["amount"]["total"] != total:
+        # WeChat Pay keeps an out_trade_no to what its first prepay asked: another amount,
+        # description or trade type (JSAPI, then Native on a PC) is a different order.
+        if (
+            existing["amount"]["total"] != total
+            or existing["description"] != body["description"]
+            or existing.get("trade_type", trade_type) != trade_type
+        ):
             return _error(400, "INVALID_REQUEST", "201 商户订单号重复")
     tx = store.prepare(r, body, trade_type, app_now())
     if trade_type == "JSAPI":
