@@ -4,17 +4,17 @@ was lost (paid at WeChat Pay, unpaid here) and an order whose amount here differ
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import requests
 import sqlalchemy as sa
 
-from models import Order, db
+from models import Order, Refund, RefundStatus, db
 from tests.factories import make_binding, make_plan, make_trainee
 from tests.integration.test_refunds import login, order_status, wait_for
-from wxapp.infra.clock import local
-from wxapp.orders import reconciliation
+from wxapp.infra.clock import SHANGHAI, local
+from wxapp.orders import reconciliation, refunds
 from wxapp.orders.reconciliation import BillFormatError, parse_trade_bill
 from wxapp.pay.client import PayGatewayError
 from wxapp.sandbox import pay_store
@@ -163,3 +163,54 @@ def test_a_revoked_payment_in_the_bill_is_neither_a_payment_nor_a_difference():
     ]
     differences = reconciliation.compare(rows, [], [])
     assert [(d.kind, d.out_trade_no) for d in differences] == [("missing_here", "counter-1")]
+
+
+def test_a_refund_learned_after_midnight_is_counted_on_the_day_wechat_pay_made_it(live_server):
+    """WeChat Pay refunds at 23:59; its REFUND.SUCCESS is lost, and `orders reconcile` learns of
+    it at 00:05 by asking. Each day's bill must then agree with ours: the refund is the bill's
+    of the first day, and the second day has nothing to explain to 财务."""
+    app, url = live_server.app, live_server.url
+    clock = app.extensions["clock"]
+    numbers, plan_id = _people(app, 1)
+    no = _buy_and_pay(url, numbers[0], plan_id, lose_notification=False)
+    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
+    day = local(clock.now()).date()
+    clock.set(datetime.combine(day, time(23, 59), tzinfo=SHANGHAI))
+    with app.app_context():
+        order = db.session.execute(sa.select(Order).where(Order.out_trade_no == no)).scalar_one()
+        refund = refunds.record_refund(
+            order, [order.payer_id], "学员调离本单位", "operator:test", clock.now()
+        )
+        out_refund_no = refund.out_refund_no
+        db.session.execute(  # WeChat Pay accepted it ...
+            sa.update(Refund)
+            .where(Refund.out_refund_no == out_refund_no)
+            .values(status=RefundStatus.PROCESSING, updated_at=clock.now())
+        )
+        db.session.commit()
+        app.extensions["wechatpay"].call(
+            "refund",
+            out_refund_no=out_refund_no,
+            out_trade_no=no,
+            amount={"refund": 9000, "total": 9000, "currency": "CNY"},
+            notify_url="http://127.0.0.1:9/pay/notify",  # ... and its notification is lost
+        )
+        db.session.remove()
+
+    clock.set(datetime.combine(day + timedelta(days=1), time(0, 5), tzinfo=SHANGHAI))
+    result = app.test_cli_runner().invoke(args=["orders", "reconcile"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        status, succeeded_at = db.session.execute(
+            sa.select(Refund.status, Refund.succeeded_at).where(
+                Refund.out_refund_no == out_refund_no
+            )
+        ).one()
+        first = reconciliation.reconcile_day(app.extensions["wechatpay"], day)
+        clock.advance(timedelta(days=1).total_seconds())
+        second = reconciliation.reconcile_day(app.extensions["wechatpay"], day + timedelta(days=1))
+        db.session.remove()
+    assert status == "SUCCESS", result.output
+    assert (first.refunds, first.refunded_fen, first.differences) == (1, 9000, [])
+    assert second.differences == []
+    assert local(succeeded_at) == datetime.combine(day, time(23, 59), tzinfo=SHANGHAI)

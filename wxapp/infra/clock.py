@@ -8,6 +8,7 @@ and move time forward without sleeping, even on a live server.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -21,3 +22,13 @@ class SystemClock:
 def local(when: datetime) -> datetime:
     """The Asia/Shanghai wall-clock time people see."""
     return when.astimezone(SHANGHAI)
+
+
+def reported_time(value: Any, fallback: datetime) -> datetime:
+    """A time another system reports (WeChat Pay's `success_time`, RFC 3339 with its offset),
+    or `fallback` when it is missing, malformed or without an offset."""
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return fallback
+    return when if when.tzinfo else fallback

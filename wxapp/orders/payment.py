@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from models import Order, OrderItem, OrderStatus, TrainingPlan, db
 from wxapp.events import PaymentSucceeded
+from wxapp.infra.clock import reported_time
 from wxapp.infra.dbutil import execute
 from wxapp.infra.transaction import TransactionMisuse, in_transaction
 from wxapp.orders.anomalies import record_anomaly
@@ -58,14 +59,6 @@ def mismatch(tx: dict[str, Any], order: Order | sa.Row, mchid: str, appid: str) 
     return None
 
 
-def parse_success_time(value: Any, fallback: datetime) -> datetime:
-    try:
-        when = datetime.fromisoformat(str(value))
-    except ValueError:
-        return fallback
-    return when if when.tzinfo else fallback
-
-
 def apply_transaction(
     tx: dict[str, Any], source_id: str, mchid: str, appid: str, now: datetime
 ) -> str:
@@ -92,7 +85,7 @@ def apply_transaction(
         {
             "order_id": order.id,
             "tx_id": tx["transaction_id"],
-            "paid_at": parse_success_time(tx.get("success_time"), now),
+            "paid_at": reported_time(tx.get("success_time"), now),
             "now": now,
         },
     )

@@ -36,6 +36,7 @@ import redis
 import sqlalchemy as sa
 
 from models import Order, Refund, RefundItem, RefundStatus, db
+from wxapp.infra.clock import reported_time
 from wxapp.orders.anomalies import record_anomaly
 from wxapp.orders.refund_rule import HOLDING, after_success
 from wxapp.progress.store import entitlement_key
@@ -141,7 +142,8 @@ def apply_refund(
     if data.get("refund_id"):
         changes["refund_id"] = str(data["refund_id"])[:64]
     if status == RefundStatus.SUCCESS:
-        changes["succeeded_at"] = now
+        # WeChat Pay's time, not when we learned it: the day's bill counts the refund on it.
+        changes["succeeded_at"] = reported_time(data.get("success_time"), now)
     updated = db.session.execute(
         sa.update(Refund)
         .where(Refund.id == refund.id, Refund.status.in_(_FROM[status]))
