@@ -9,16 +9,14 @@ import pytest
 
 from handlers import beacons
 from models import db
-from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from tests.factories import BeaconPlayer, make_learner, sign_in
 from wxapp.infra.observability import JsonFormatter, RequestIdFilter
 
 
 @pytest.fixture
 def chapter(app, clock):
     with app.app_context():
-        trainee = make_trainee()
-        plan = make_plan(courses=1, chapter_seconds=60)
-        enroll(trainee.id, plan.id, clock.now())
+        trainee, plan = make_learner(clock.now(), courses=1, chapter_seconds=60)
         db.session.commit()
         return {"trainee": trainee.id, "id": plan.courses[0].course.chapters[0].id}
 
@@ -146,9 +144,7 @@ def test_behind_nginx_the_origin_is_checked_against_the_forwarded_host(base_conf
     from tests.conftest import app_with
 
     with app_with(base_config, PROXY_COUNT="1") as app, app.app_context():
-        trainee = make_trainee()
-        plan = make_plan(courses=1, chapter_seconds=60)
-        enroll(trainee.id, plan.id, app.extensions["clock"].now())
+        trainee, plan = make_learner(app.extensions["clock"].now(), courses=1, chapter_seconds=60)
         db.session.commit()
         c = app.test_client()
         sign_in(c, trainee.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from models import db
-from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from tests.factories import BeaconPlayer, make_learner, sign_in
 from wxapp.config import load_config
 from wxapp.progress import core
 from wxapp.progress.tracking import get_store, presence_rules
@@ -17,9 +17,7 @@ from wxapp.progress.tracking import get_store, presence_rules
 def chapter(app, client, clock):
     get_store(app).presence = core.PresenceRules(min_s=30, max_s=30, answer_s=60)
     with app.app_context():
-        trainee = make_trainee()
-        plan = make_plan(courses=1, chapters=1, chapter_seconds=200)
-        enroll(trainee.id, plan.id, clock.now())
+        trainee, plan = make_learner(clock.now(), courses=1, chapters=1, chapter_seconds=200)
         db.session.commit()
         chapter_id, trainee_id = plan.courses[0].course.chapters[0].id, trainee.id
     sign_in(client, trainee_id)

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from models import db
-from tests.factories import make_trainee
+from tests.factories import make_learner, make_trainee
 from wxapp.infra.observability import JsonFormatter, RequestIdFilter
 
 
@@ -137,12 +137,12 @@ def _counter(client, sample: str) -> float:
 
 
 def test_metrics_count_beacons_and_completions(app, client, clock):
-    from tests.factories import BeaconPlayer, enroll, make_plan, sign_in
+    from tests.factories import BeaconPlayer, sign_in
 
     with app.app_context():
-        trainee = make_trainee()
-        plan = make_plan(required_hours=30, courses=1, chapters=1, chapter_seconds=30)
-        enroll(trainee.id, plan.id, clock.now())
+        trainee, plan = make_learner(
+            clock.now(), required_hours=30, courses=1, chapters=1, chapter_seconds=30
+        )
         chapter = plan.courses[0].course.chapters[0].id
         trainee_id = trainee.id
         db.session.commit()

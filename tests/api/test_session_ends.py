@@ -12,9 +12,8 @@ from models import SessionEnd, Trainee, db
 from tests.conftest import app_with
 from tests.factories import (
     BeaconPlayer,
-    enroll,
     make_binding,
-    make_plan,
+    make_learner,
     make_trainee,
     session_cookie,
 )
@@ -30,9 +29,7 @@ ENDED = (401, "session_ended", "登录已失效，请重新登录")
 def world(app, clock):
     """A trainee (password Passw0rd!) enrolled in a plan, and one of its chapters."""
     with app.app_context():
-        trainee = make_trainee()
-        plan = make_plan(courses=1, chapter_seconds=600)
-        enroll(trainee.id, plan.id, clock.now())
+        trainee, plan = make_learner(clock.now(), courses=1, chapter_seconds=600)
         db.session.commit()
         return {
             "trainee": trainee.id,

