@@ -283,6 +283,7 @@ def test_forgot_password_lifts_the_lockout(app, active):
         login(client, active["id_number"], "wrong-one1")
     locked = login(client, active["phone"], "Passw0rd!")
     assert locked.status_code == 429 and locked.json["error"] == "locked"
+    assert "忘记密码" in locked.json["message"]  # locked by a stranger: the owner's way out
     assert forgot_code(client, active["id_number"]).status_code == 200
     code = latest_code(client, active["phone"])
     res = client.post(

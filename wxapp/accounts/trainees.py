@@ -30,7 +30,12 @@ from wxapp.infra.transaction import transaction
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 15 * 60
 LOCK_S = 15 * 60
-LOCKED_MESSAGE = "密码错误次数过多，账号已锁定 15 分钟，请稍后再试"
+# Anyone who knows an ID number can lock its account: the owner's way out is 忘记密码 (an SMS
+# code to the account's phone), which lifts the lock at once.
+LOCKED_MESSAGE = (
+    "密码错误次数过多，账号已锁定 15 分钟。如需立即登录，请点击“忘记密码”，"
+    "用发送到本人手机的验证码重设密码后即可解锁"
+)
 PASSWORD_MIN, PASSWORD_MAX = 8, 64
 _ASCII_LETTERS = frozenset(string.ascii_letters)
 _ASCII_DIGITS = frozenset(string.digits)
