@@ -37,13 +37,18 @@ def pay(live_server, http, no: str, method: str) -> requests.Response:
     return http.post(f"{live_server.url}/api/orders/{no}/pay", json={"method": method})
 
 
+def refused(live_server, http, no: str, method: str) -> str:
+    """Paying `method` is refused as a switch of method: the message the page shows."""
+    switched = pay(live_server, http, no, method)
+    assert switched.status_code == 409, switched.text
+    assert switched.json()["error"] == "pay_method_switched"
+    return switched.json()["message"]
+
+
 def test_a_qr_code_after_paying_in_wechat_was_started_says_what_to_do(live_server, buyer):
     http, no = buyer
     params = pay(live_server, http, no, "jsapi").json()["params"]
-    switched = pay(live_server, http, no, "native")
-    assert switched.status_code == 409, switched.text
-    assert switched.json()["error"] == "pay_method_switched"
-    assert switched.json()["message"] == (
+    assert refused(live_server, http, no, "native") == (
         "该订单已在微信内发起支付，请在微信中打开本订单继续支付；如需扫码支付，请先取消订单再重新下单"
     )
     assert http.get(f"{live_server.url}/api/orders/{no}/qrcode.png").status_code == 409
@@ -55,10 +60,7 @@ def test_a_qr_code_after_paying_in_wechat_was_started_says_what_to_do(live_serve
 def test_paying_in_wechat_after_the_qr_code_was_shown_says_what_to_do(live_server, buyer):
     http, no = buyer
     code_url = pay(live_server, http, no, "native").json()["code_url"]
-    switched = pay(live_server, http, no, "jsapi")
-    assert switched.status_code == 409, switched.text
-    assert switched.json()["error"] == "pay_method_switched"
-    assert switched.json()["message"] == (
+    assert refused(live_server, http, no, "jsapi") == (
         "该订单已生成扫码支付二维码，请用微信扫描电脑上的二维码支付；如需在微信内支付，请先取消订单再重新下单"
     )
     scanned = http.get(f"{live_server.url}/_sandbox/pay/scan", params={"code_url": code_url})

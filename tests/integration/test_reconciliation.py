@@ -4,7 +4,7 @@ was lost (paid at WeChat Pay, unpaid here) and an order whose amount here differ
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import requests
@@ -52,6 +52,15 @@ def _buy_and_pay(url: str, id_number: str, plan_id: int, *, lose_notification: b
         done = http.post(f"{url}/_sandbox/pay/cashier", data=form)
         assert done.status_code == 200 and "支付成功" in done.text
     return no
+
+
+def _one_paid_order(live_server) -> tuple[str, date]:
+    """A trainee's order paid today, its notification applied: (out_trade_no, today)."""
+    app = live_server.app
+    numbers, plan_id = _people(app, 1)
+    no = _buy_and_pay(live_server.url, numbers[0], plan_id, lose_notification=False)
+    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
+    return no, local(app.extensions["clock"].now()).date()
 
 
 def test_the_daily_bill_shows_a_lost_notification_and_a_differing_amount(live_server):
@@ -112,12 +121,8 @@ def test_the_daily_bill_shows_a_lost_notification_and_a_differing_amount(live_se
 def test_an_order_paid_here_but_absent_from_the_bill_is_listed(live_server):
     """Paid here (its notification applied) but the bill of that day lacks it: e.g. our
     success time was recorded on the wrong day. Planted by moving the bill's payment."""
-    app, url = live_server.app, live_server.url
-    clock = app.extensions["clock"]
-    numbers, plan_id = _people(app, 1)
-    no = _buy_and_pay(url, numbers[0], plan_id, lose_notification=False)
-    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
-    day = local(clock.now()).date()
+    app, clock = live_server.app, live_server.app.extensions["clock"]
+    no, day = _one_paid_order(live_server)
     r = app.extensions["redis"]
     tx = pay_store.load(r, no)
     tx["success_time"] = local(clock.now() - timedelta(days=1)).isoformat(timespec="seconds")
@@ -169,12 +174,8 @@ def test_a_refund_learned_after_midnight_is_counted_on_the_day_wechat_pay_made_i
     """WeChat Pay refunds at 23:59; its REFUND.SUCCESS is lost, and `orders reconcile` learns of
     it at 00:05 by asking. Each day's bill must then agree with ours: the refund is the bill's
     of the first day, and the second day has nothing to explain to 财务."""
-    app, url = live_server.app, live_server.url
-    clock = app.extensions["clock"]
-    numbers, plan_id = _people(app, 1)
-    no = _buy_and_pay(url, numbers[0], plan_id, lose_notification=False)
-    assert wait_for(lambda: order_status(app, no) == "SUCCESS")
-    day = local(clock.now()).date()
+    app, clock = live_server.app, live_server.app.extensions["clock"]
+    no, day = _one_paid_order(live_server)
     clock.set(datetime.combine(day, time(23, 59), tzinfo=SHANGHAI))
     with app.app_context():
         order = db.session.execute(sa.select(Order).where(Order.out_trade_no == no)).scalar_one()
