@@ -36,6 +36,28 @@ def test_a_failing_gateway_is_retried_later_then_sent_once(live_server):
     assert len(oa_state.inbox(r, OPENID)) == 1
 
 
+def test_a_gateway_page_answered_with_200_is_not_taken_for_a_sent_push(live_server):
+    """A proxy or firewall in front of WeChat answers 200 with a page of its own: nobody got
+    the message, so the row is retried, not closed as sent."""
+    app = live_server.app
+    r = app.extensions["redis"]
+    clock = app.extensions["clock"]
+    _course_learned(app, _trainee(app))
+    assert _worker(app).client.access_token  # held from before; only the send meets the page
+    oa_state.set_switches(r, fail_http=200)
+
+    _worker(app).drain()
+    [row] = _rows(app)
+    assert (row.status, row.attempts) == ("pending", 1), row.last_error
+    assert oa_state.inbox(r, OPENID) == []
+
+    oa_state.reset_switches(r)
+    clock.advance(app.config["NOTIFY_BACKOFF_S"])
+    assert _worker(app).drain() == 1
+    assert [row.status for row in _rows(app)] == ["sent"]
+    assert len(oa_state.inbox(r, OPENID)) == 1
+
+
 def test_a_row_sent_again_after_a_lost_commit_reaches_the_trainee_once(live_server):
     """A worker killed after WeChat accepted the message but before `sent` was committed:
     the row is sent again once its claim expires, and WeChat (here the sandbox) drops the

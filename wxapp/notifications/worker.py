@@ -125,7 +125,7 @@ class Worker:
                 public_base=self.public_base,
                 client_msg_id=f"outbox-{job.id}",
             )
-            self.client.post("message/template/send", data=body)
+            answer = self.client.post("message/template/send", data=body)
         except WeChatClientException as err:
             self._failed(job, err.errcode, err.errmsg)
         except (requests.RequestException, redis.RedisError) as err:
@@ -134,7 +134,11 @@ class Worker:
             log.exception("outbox %s could not be sent", job.id)
             self._failed(job, None, f"内部错误 {type(err).__name__}")
         else:
-            if claims.mark_sent(job, self.clock.now()):
+            if not isinstance(answer, dict) or "msgid" not in answer:
+                # Not WeChat's answer (wechatpy hands back a body that is not JSON as it
+                # is): a proxy's or a firewall's page, say. Nobody got the message.
+                self._failed(job, None, "微信应答无法识别")
+            elif claims.mark_sent(job, self.clock.now()):
                 self._count("sent")
             else:
                 # Our claim expired and another worker took the row: it may be sent twice.
