@@ -340,6 +340,27 @@ def test_an_unknown_phone_gets_the_same_answer_and_no_sms(app, active):
     assert res.json == wrong.json
 
 
+@pytest.mark.parametrize("field", ["phone", "id_number"])
+def test_a_failing_sms_service_does_not_tell_whether_a_username_has_an_account(app, active, field):
+    """When Tencent refuses a real send (an outage, an empty SMS package, its own limit on
+    the number), the answer for an account must still be that of a username that names
+    none, whose send is only pretended and cannot fail."""
+    unknown = {"phone": "13712345678", "id_number": make_id_number(987_001)}[field]
+    sandbox = app.test_client()
+    sandbox.post(
+        "/_sandbox/sms/switches",
+        json={"fail": "FailedOperation.InsufficientBalanceInSmsPackage", "times": -1},
+    )
+    answers = {
+        who: [forgot_code(app.test_client(), username) for _ in range(2)]
+        for who, username in (("known", active[field]), ("unknown", unknown))
+    }
+    sandbox.post("/_sandbox/sms/switches", json={"reset": True})
+    codes = {who: [(r.status_code, r.json.get("error")) for r in rs] for who, rs in answers.items()}
+    assert codes["known"] == codes["unknown"] == [(200, None), (429, "sms_too_soon")]
+    assert messages(app.test_client(), active["phone"]) == []
+
+
 def test_the_new_password_rules_do_not_tell_whether_a_phone_has_an_account(app, active):
     """Without the code, no rule that needs the account's ID number answers: a password
     holding a phone's last six digits (or the owner's ID number's) is answered like any

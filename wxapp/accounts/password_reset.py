@@ -12,6 +12,10 @@ so the flow is built to tell a stranger as little as it can:
   the same limits and the same wait (one of the recent real sends' durations), and no SMS: a phone number is shown masked as itself, an ID number
   gets a made-up phone that stays the same for that ID number (an HMAC with SECRET_KEY), so
   asking twice does not tell it apart.
+- A real send that the SMS service refuses (an outage, an empty SMS package, its own limit
+  on the number) is answered and limited as if sent: a pretended send cannot fail, so a
+  503 would name an account. The owner gets no SMS and asks again after the minute; the
+  failure is logged at ERROR for the operators.
 - The reset itself fails with the same `bad_sms_code` for an unknown username as for a wrong
   code. The password rules that need no ID number (length, a letter and a digit) are checked
   first; those that need the account's ID number only once the code matched, before it is
@@ -86,7 +90,13 @@ def send_reset_code(
     trainee = find_trainee(username)
     if trainee is not None and trainee.phone:
         return sms_codes.send_code(
-            r, config, trainee.phone, sms_codes.Purpose.RESET, client_ip, now
+            r,
+            config,
+            trainee.phone,
+            sms_codes.Purpose.RESET,
+            client_ip,
+            now,
+            answer_failure_as_sent=True,
         )
     shown = (
         username if is_mobile_number(username) else _made_up_phone(config["SECRET_KEY"], username)

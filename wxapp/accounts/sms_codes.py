@@ -31,7 +31,7 @@ import redis
 
 from wxapp.errors import TooManyRequests, ValidationError
 from wxapp.infra.redis_keys import phone_tag
-from wxapp.sms.client import send_sms
+from wxapp.sms.client import SmsUnavailable, send_sms
 
 CODE_DIGITS = 6
 CODE_TTL_S = 5 * 60
@@ -157,12 +157,18 @@ def send_code(
     purpose: Purpose,
     client_ip: str,
     now: datetime,
+    *,
+    answer_failure_as_sent: bool = False,
 ) -> SentCode:
     """Send a fresh code for `purpose` to `phone`, replacing any live one.
 
     429 `sms_too_soon` within RESEND_GAP_S of the last send to the phone, `sms_daily_cap`
     past a daily cap; 503 `sms_unavailable` when the SMS service fails (then the phone may
     ask again at once, and the previous code, if any, stays live).
+
+    `answer_failure_as_sent`: a failed send (logged by the SMS client) is answered and
+    limited like a sent one, for a flow whose answer must not depend on whether a real send
+    was made (忘记密码: only an account's send is real, and only a real one can fail).
     """
     purpose = Purpose(purpose)
     gap_key = _admit(r, config, phone, client_ip, now)
@@ -171,8 +177,13 @@ def send_code(
     started = time.monotonic()
     try:
         send_sms(config, phone, template_id, [code, str(CODE_TTL_S // 60)])
-    except Exception:
+    except SmsUnavailable:
+        if answer_failure_as_sent:
+            return _sent(phone)  # the gap stays, as after a send; the previous code too
         r.delete(gap_key)  # nothing reached the phone: it may ask again at once
+        raise
+    except Exception:
+        r.delete(gap_key)
         raise
     _remember_send_time(r, time.monotonic() - started)
     salt = secrets.token_hex(8)
