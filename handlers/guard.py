@@ -93,9 +93,16 @@ def start_session(
     session.permanent = True
 
 
-def client_ip() -> str:
-    """The caller's address (behind nginx, from X-Forwarded-For via PROXY_COUNT)."""
+def caller_address() -> str:
+    """The caller's own address, for what is recorded (behind nginx, from X-Forwarded-For
+    via PROXY_COUNT)."""
     return request.remote_addr or "-"
+
+
+def client_ip() -> str:
+    """The caller's address (behind nginx, from X-Forwarded-For via PROXY_COUNT), as the
+    per-address limits count it: an IPv6 caller's /64 (ratelimit.counted_address)."""
+    return ratelimit.counted_address(caller_address())
 
 
 def limit_by_ip(limit: ratelimit.Limit) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from handlers import validation as v
-from handlers.guard import client_ip, current_trainee_id, limit_by_trainee
+from handlers.guard import caller_address, current_trainee_id, limit_by_trainee
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits
@@ -94,7 +94,13 @@ def create_group_order():
     plan_id = v.row_id(body, "plan_id")
     text = v.string(body, "id_numbers", max_len=400_000, strip=False)
     result = group.create_group_order(
-        get_redis(), current_trainee_id(), plan_id, text, _invoice(body), app_now(), client_ip()
+        get_redis(),
+        current_trainee_id(),
+        plan_id,
+        text,
+        _invoice(body),
+        app_now(),
+        caller_address(),
     )
     return jsonify(result), 201 if result["order"] else 200
 

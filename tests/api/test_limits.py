@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request
 
 from models import db
 from tests.conftest import app_with
-from tests.factories import make_trainee
+from tests.factories import make_phone, make_trainee
 from tests.wechat_wire import sign
 from wxapp.infra import limits
 from wxapp.infra.ratelimit import Limit
@@ -194,6 +194,46 @@ def test_one_account_logging_in_again_and_again_is_bounded(app):
         )
         codes.append(res.status_code)
     assert codes == [200] * limits.LOGIN_PER_USERNAME.count + [429]
+
+
+def test_the_addresses_of_one_ipv6_network_share_one_budget(app):
+    """An IPv6 subscriber holds a whole /64 (2^64 addresses): counted address by address,
+    one script would escape every per-address limit by changing its last bits. Failed
+    logins and SMS codes are counted per /64; an IPv4 address mapped into IPv6 counts as
+    the IPv4 address it is."""
+
+    tries = iter(range(10**5))
+
+    def fail(address: str) -> int:
+        username = f"139{next(tries):08d}"  # a new one each time: no account lockout
+        return (
+            app.test_client()
+            .post(
+                "/api/login",
+                json={"username": username, "password": "wrong-pass1"},
+                environ_base={"REMOTE_ADDR": address},
+            )
+            .status_code
+        )
+
+    codes = [fail(f"2001:db8:1:2::{i + 1:x}") for i in range(limits.LOGIN.count + 1)]
+    assert codes[-1] == 429 and 429 not in codes[:-1]
+    assert fail("2001:db8:1:3::1") != 429  # the next /64 is someone else
+
+    sent = [
+        app.test_client()
+        .post(
+            "/api/register/code",
+            json={"phone": make_phone(700_000 + i)},
+            environ_base={"REMOTE_ADDR": f"2001:db8:9:9:{i:x}::1"},
+        )
+        .status_code
+        for i in range(app.config["SMS_IP_DAILY_CAP"] + 1)
+    ]
+    assert sent == [200] * app.config["SMS_IP_DAILY_CAP"] + [429]
+
+    mapped = [fail(address) for address in ["::ffff:198.51.100.7"] * 15 + ["198.51.100.7"] * 16]
+    assert mapped[-1] == 429 and 429 not in mapped[:-1]
 
 
 def test_bind_is_limited_per_address_across_workers(base_config):

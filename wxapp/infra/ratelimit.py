@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 import redis
@@ -28,6 +29,21 @@ def count_in_window(r: redis.Redis, key: str, window_s: int) -> int:
     pipe.incr(key)
     _, count = pipe.execute()
     return count
+
+
+def counted_address(address: str) -> str:
+    """What per-address limits count for a client address: an IPv6 client's /64 (one
+    subscriber holds the whole network, 2^64 addresses), an IPv4 address (also one mapped
+    into IPv6) as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "-" when unknown
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def _key(limit: Limit, who: str) -> str:
