@@ -391,4 +391,5 @@ def production_settings(tmp_path) -> dict[str, str]:
         "SMS_TEMPLATE_PHONE": "2000005",
         "WECHATPAY_PRIVATE_KEY": str(private),
         "WECHATPAY_PUBLIC_KEY": str(public),
+        "PROXY_COUNT": "1",
     }

@@ -81,6 +81,9 @@ PRODUCTION_REQUIRED = (
     "SMS_TEMPLATE_RESET",
     "SMS_TEMPLATE_REBIND",
     "SMS_TEMPLATE_PHONE",
+    # How many proxies put their address in X-Forwarded-For (1 behind one nginx): said
+    # explicitly, since 0 behind nginx makes every client one address for every limit.
+    "PROXY_COUNT",
 )
 
 # The session cookie's HMAC key: anything shorter can be guessed offline from one cookie.
@@ -135,7 +138,9 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None)
     public_base = _url(
         "PUBLIC_BASE_URL",
         (_get(env, "PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
-        ("http", "https"),
+        # Production is served over HTTPS only: the cookie's Secure flag and every link
+        # pushed or printed come from this address.
+        ("http", "https") if sandbox else ("https",),
     )
 
     cfg: dict[str, Any] = {

@@ -3,6 +3,7 @@ the malformed setting."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,17 +50,26 @@ def _number(env: Mapping[str, Any], name: str, default: float, low: float, high:
     return value
 
 
+# user:password@ in a URL: what a refusal must not print (start-up logs are shipped).
+_CREDENTIALS = re.compile(r"(//[^/@]*?):[^/@]*@")
+
+
+def _shown(url: str) -> str:
+    """`url` as a refusal may print it: any password replaced by ***."""
+    return _CREDENTIALS.sub(r"\1:***@", url)
+
+
 def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
-        raise ConfigError(f"{name} must be a URL ({'/'.join(schemes)}), got {value!r}")
+        raise ConfigError(f"{name} must be a URL ({'/'.join(schemes)}), got {_shown(value)!r}")
     return value
 
 
 def _database_url(value: str, name: str = "DATABASE_URL") -> str:
     scheme = value.split(":", 1)[0].split("+", 1)[0]
     if scheme not in ("postgresql", "postgres", "sqlite") or "://" not in value:
-        raise ConfigError(f"{name} must be a postgresql:// or sqlite:// URL, got {value!r}")
+        raise ConfigError(f"{name} must be a postgresql:// or sqlite:// URL, got {_shown(value)!r}")
     # A plain postgresql:// URL means psycopg 3, not SQLAlchemy's psycopg2 default.
     if value.startswith("postgresql://"):
         return "postgresql+psycopg://" + value[len("postgresql://") :]

@@ -30,12 +30,13 @@ PRODUCTION = {
     "SMS_TEMPLATE_RESET": "2000003",
     "SMS_TEMPLATE_REBIND": "2000004",
     "SMS_TEMPLATE_PHONE": "2000005",
+    "PROXY_COUNT": "1",
 }
 
 
 @pytest.fixture
 def production(tmp_path: Path, monkeypatch) -> dict[str, str]:
-    for key in list(PRODUCTION) + ["WECHATPAY_PRIVATE_KEY", "WECHATPAY_PUBLIC_KEY"]:
+    for key in list(PRODUCTION) + ["WECHATPAY_PRIVATE_KEY", "WECHATPAY_PUBLIC_KEY", "PROXY_COUNT"]:
         monkeypatch.delenv(key, raising=False)
     pem = tmp_path / "key.pem"
     pem.write_text("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n")
@@ -189,3 +190,37 @@ def test_production_refuses_a_short_fallback_key_and_a_missing_metrics_token(pro
     without = {k: v for k, v in production.items() if k != "METRICS_TOKEN"}
     with pytest.raises(ConfigError, match="METRICS_TOKEN"):
         load_config(tmp_path, without)
+
+
+def test_production_needs_proxy_count_said_explicitly(tmp_path, production):
+    """Behind nginx with PROXY_COUNT left at 0 every client is nginx's address: one
+    stranger's 30 wrong passwords a minute would lock everyone out of login, and 30 SMS
+    codes would use up the day's codes for all. 0 is allowed, but only when said."""
+    del production["PROXY_COUNT"]
+    with pytest.raises(ConfigError, match="PROXY_COUNT"):
+        load_config(tmp_path, production)
+    assert load_config(tmp_path, {**production, "PROXY_COUNT": "0"})["PROXY_COUNT"] == 0
+
+
+def test_production_refuses_a_plain_http_public_address(tmp_path, production):
+    """Over http the session cookie would not be Secure, and every push link and
+    certificate QR code would send trainees to a page anyone on the way can read."""
+    production["PUBLIC_BASE_URL"] = "http://edu.example.cn"
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        load_config(tmp_path, production)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "mysql://wxapp:S3cretDbPass@db/wxapp"),
+        ("DATABASE_READ_URL", "postgresq://wxapp:S3cretDbPass@replica/wxapp"),
+        ("REDIS_URL", "redis+sentinel://:S3cretDbPass@redis:26379/0"),
+    ],
+)
+def test_a_malformed_url_setting_is_named_without_its_password(tmp_path, production, name, value):
+    """The message goes to the start-up log (journald, shipped elsewhere)."""
+    production[name] = value
+    with pytest.raises(ConfigError, match=name) as refused:
+        load_config(tmp_path, production)
+    assert "S3cretDbPass" not in str(refused.value)
