@@ -159,6 +159,37 @@ def test_a_payload_that_does_not_parse_is_given_up_and_never_sent(live_server, c
         ), logged
 
 
+def test_a_payload_python_cannot_read_is_given_up_and_the_rest_still_sent(live_server, claims_log):
+    """PostgreSQL keeps JSON that Python's json refuses to load (an integer of 5,000
+    digits, written by hand): that row alone is given up; it does not hold up the pushes
+    due after it, batch after batch."""
+    app = live_server.app
+    trainee_id = _trainee(app)
+    odd = _raw_row(app, trainee_id, "course_learned", "course:hand-written", {"course_id": 1})
+    with app.app_context():
+        db.session.execute(
+            sa.text(
+                "UPDATE outbox SET payload = jsonb_set(payload, '{course_id}', CAST(:n AS jsonb))"
+                " WHERE id = :id"
+            ),
+            {"n": "9" * 5000, "id": odd},
+        )
+        db.session.commit()
+    _course_learned(app, trainee_id)
+
+    worker = _worker(app)
+    assert worker.drain() == 3  # with the course's chapter_learned row, never pushed
+    assert (worker.counts["given_up"], worker.counts["sent"]) == (1, 1), worker.counts
+    assert len(oa_state.inbox(app.extensions["redis"], OPENID)) == 1
+    with app.app_context():
+        statuses = dict(
+            db.session.execute(sa.select(Outbox.id, Outbox.status.concat(Outbox.last_error)))
+            .tuples()
+            .all()
+        )
+    assert statuses[odd].startswith("given_up事件数据有误")
+
+
 def test_a_row_written_before_the_event_classes_still_sends(live_server):
     """Rows already in the database when the typed events shipped: 学时 as floats, the plan
     in flat plan_* keys, exactly as the progress engine wrote them until then."""

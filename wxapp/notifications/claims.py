@@ -14,6 +14,7 @@ is taken by a conditional UPDATE that only succeeds while the row is still free.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -60,7 +61,9 @@ def _take_rows(now: datetime, until: datetime, limit: int) -> list[Any]:
         Outbox.id,
         Outbox.event_type,
         Outbox.trainee_id,
-        Outbox.payload,
+        # As text, read row by row below: a value PostgreSQL keeps but Python's json cannot
+        # load (an integer of thousands of digits) would otherwise fail the whole claim.
+        sa.cast(Outbox.payload, sa.Text).label("payload"),
         Outbox.attempts,
     )
     due = sa.select(*columns).where(_free(now)).order_by(Outbox.next_attempt_at, Outbox.id)
@@ -122,7 +125,7 @@ def _claim(
             )
             continue
         try:
-            event = events.parse(row.event_type, row.payload)
+            event = events.parse(row.event_type, _loaded(row.event_type, row.payload))
         except events.MalformedEvent as err:
             # A producer's bug or a hand-written row: never sent with a made-up text.
             log.error("outbox %s given up, its payload does not parse: %s", row.id, err)
@@ -156,6 +159,13 @@ def _claim(
             .values(status=item.status, last_error=item.reason, claimed_until=None)
         )
     return jobs, skipped
+
+
+def _loaded(event_type: str, text: str | None) -> Any:
+    try:
+        return json.loads(text) if text is not None else None
+    except (ValueError, RecursionError) as err:
+        raise events.MalformedEvent(event_type, None, f"unreadable JSON ({err})"[:200]) from None
 
 
 def _finish(job: Job, values: dict[str, Any]) -> bool:
