@@ -5,12 +5,14 @@ whose payload does not parse into its event."""
 from __future__ import annotations
 
 import logging
+from datetime import time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from models import Outbox, db
 from tests.integration.test_notify_worker import OPENID, _course_learned, _rows, _trainee, _worker
+from wxapp.infra.clock import local
 from wxapp.sandbox import oa_state
 
 CLAIMS_LOGGER = "wxapp.notifications.claims"
@@ -53,6 +55,32 @@ def test_a_gateway_page_answered_with_200_is_not_taken_for_a_sent_push(live_serv
 
     oa_state.reset_switches(r)
     clock.advance(app.config["NOTIFY_BACKOFF_S"])
+    assert _worker(app).drain() == 1
+    assert [row.status for row in _rows(app)] == ["sent"]
+    assert len(oa_state.inbox(r, OPENID)) == 1
+
+
+def test_a_day_over_wechats_quota_waits_for_the_next_day_and_gives_nothing_up(live_server):
+    """45009: the account used up the day's template messages (a year-end rush can). Retrying
+    within the day cannot help, and eight doubling retries would give every push up about an
+    hour later. Each such row waits for the next day (Beijing time) and keeps its attempts."""
+    app = live_server.app
+    r = app.extensions["redis"]
+    clock = app.extensions["clock"]
+    _course_learned(app, _trainee(app))
+    oa_state.set_switches(r, fail_errcode=45009)  # until reset
+
+    for day in range(1, 11):  # ten days over the quota
+        _worker(app).drain()
+        [row] = _rows(app)
+        assert (row.status, row.attempts) == ("pending", 0), (day, row.last_error)
+        assert "45009" in row.last_error
+        due = local(row.next_attempt_at)
+        assert (due.date() - local(clock.now()).date(), due.time()) == (timedelta(days=1), time(0))
+        clock.set(row.next_attempt_at)
+    assert oa_state.inbox(r, OPENID) == []
+
+    oa_state.reset_switches(r)
     assert _worker(app).drain() == 1
     assert [row.status for row in _rows(app)] == ["sent"]
     assert len(oa_state.inbox(r, OPENID)) == 1

@@ -189,8 +189,12 @@ def mark_sent(job: Job, now: datetime) -> bool:
     return _finish(job, {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None})
 
 
-def mark_retry(job: Job, retry_at: datetime, error: str) -> bool:
-    return _finish(job, {"next_attempt_at": retry_at, "last_error": error})
+def mark_retry(job: Job, retry_at: datetime, error: str, *, counts: bool = True) -> bool:
+    """Send the row again at `retry_at`; `counts=False` gives the claim's attempt back."""
+    values: dict[str, Any] = {"next_attempt_at": retry_at, "last_error": error}
+    if not counts:
+        values["attempts"] = Outbox.attempts - 1
+    return _finish(job, values)
 
 
 def mark_given_up(job: Job, error: str, *, unfollowed: bool, now: datetime) -> bool:

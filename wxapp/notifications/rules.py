@@ -5,12 +5,18 @@ system-busy -1, rate limits, a token rejected even after the client's own refres
 Permanent: the user cannot or will not receive it (43004 not following, 40003 bad openid,
 43101 refused), or our template is wrong (40037, 47001, 47003): retrying cannot help.
 An unknown code is retried, within the attempt limit, then given up.
+45009 (the account's template messages for the day are used up, which a year-end rush can
+reach) waits for the next day, Beijing time, when WeChat resets the count, and does not
+count as an attempt: retrying within the day cannot help, and doubling retries would give
+every push up about an hour later.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+
+from wxapp.infra.clock import SHANGHAI
 
 TRANSIENT = {
     None: "网络错误或超时",
@@ -34,6 +40,7 @@ PERMANENT = {
     48001: "接口未授权",
 }
 UNSUBSCRIBED = 43004
+DAILY_QUOTA = 45009
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class Decision:
     give_up: bool
     error: str
     retry_at: datetime | None = None
+    counts: bool = True  # False: the attempt is given back (the day's quota was used up)
 
 
 def describe(errcode: int | None, errmsg: str | None = None) -> str:
@@ -71,6 +79,10 @@ def decide(
     error = describe(errcode, errmsg)
     if errcode in PERMANENT:
         return Decision(give_up=True, error=error)
+    if errcode == DAILY_QUOTA:
+        tomorrow = now.astimezone(SHANGHAI).date() + timedelta(days=1)
+        next_day = datetime.combine(tomorrow, time(0), tzinfo=SHANGHAI)
+        return Decision(give_up=False, error=error, retry_at=next_day, counts=False)
     if attempts >= max_attempts:
         return Decision(give_up=True, error=f"{error}; 已重试 {attempts} 次"[:500])
     delay = backoff_s(attempts, base_s, cap_s)

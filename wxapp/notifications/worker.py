@@ -164,7 +164,7 @@ class Worker:
             self._count("given_up")
         else:
             log.info("outbox %s retried at %s: %s", job.id, decision.retry_at, decision.error)
-            claims.mark_retry(job, decision.retry_at, decision.error)
+            claims.mark_retry(job, decision.retry_at, decision.error, counts=decision.counts)
             self._count("retry")
 
     def _count(self, outcome: str, n: int = 1) -> None:
