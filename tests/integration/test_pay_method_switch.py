@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 import requests
+import sqlalchemy as sa
 from wechatpayv3 import WeChatPayType
 
-from models import db
+from models import Order, db
 from tests.factories import make_binding, make_plan, make_trainee
 from tests.integration.test_refunds import cashier_pay, login, order_status, wait_for
 from wxapp.pay.client import PayGatewayError
@@ -86,3 +87,28 @@ def test_wechat_pay_refuses_a_second_trade_type_for_one_out_trade_no(live_server
             pay_type=WeChatPayType.NATIVE,
         )
     assert (refused.value.code, str(refused.value)) == ("INVALID_REQUEST", "201 商户订单号重复")
+
+
+def test_the_other_way_opened_meanwhile_is_refused_the_same(live_server, buyer):
+    """Two tabs at once: the QR code's prepay reaches WeChat Pay while this one has not yet
+    kept its own. WeChat Pay's 201 商户订单号重复 is told as the same switch, not as
+    微信支付暂时无法访问."""
+    http, no = buyer
+    live_server.app.extensions["wechatpay"].call(
+        "pay",
+        description=pay_description(live_server, no),
+        out_trade_no=no,
+        amount={"total": 9000, "currency": "CNY"},
+        pay_type=WeChatPayType.NATIVE,
+    )
+    assert refused(live_server, http, no, "jsapi").startswith("该订单已生成扫码支付二维码")
+
+
+def pay_description(live_server, no: str) -> str:
+    with live_server.app.app_context():
+        try:
+            return db.session.execute(
+                sa.select(Order.description).where(Order.out_trade_no == no)
+            ).scalar_one()
+        finally:
+            db.session.remove()

@@ -133,11 +133,15 @@ def enrolled_members(order: Order | sa.Row) -> list[str]:
     )
 
 
-def _gateway_error(err: PayGatewayError) -> Exception:
+def _gateway_error(err: PayGatewayError, pay_type: WeChatPayType | None = None) -> Exception:
     if err.code == "ORDERPAID":
         return Conflict("订单已支付", code="order_paid")
     if err.code == "ORDER_CLOSED":
         return Conflict("订单已关闭，请重新下单", code="order_closed")
+    if pay_type is not None and err.code == "INVALID_REQUEST" and "201" in str(err):
+        # 商户订单号重复: the other way was opened meanwhile (another tab, another device).
+        message = OPENED_AS_QR if pay_type == WeChatPayType.JSAPI else OPENED_IN_WECHAT
+        return Conflict(message, code="pay_method_switched")
     return ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
 
 
@@ -163,7 +167,7 @@ def _prepay(
     try:
         _, data = client.call("pay", payer=payer, **fields)
     except PayGatewayError as err:
-        raise _gateway_error(err) from err
+        raise _gateway_error(err, pay_type) from err
     value = str(data.get(field) or "")
     if not value:
         raise ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
