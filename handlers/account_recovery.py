@@ -34,7 +34,7 @@ from wxapp.infra import limits
 
 bp = Blueprint("account_recovery", __name__, url_prefix="/api")
 
-USERNAME_RE = re.compile(r"^(\d{11}|\d{17}[\dX])$")
+USERNAME_RE = re.compile(r"^([0-9]{11}|[0-9]{17}[0-9X])$")  # ASCII digits only
 
 
 def _text(body: dict[str, Any], field: str, max_len: int, strip: bool = True) -> str:

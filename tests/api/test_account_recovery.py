@@ -461,6 +461,9 @@ def test_five_wrong_codes_burn_the_code(app, active):
         ({"username": "12345"}, "username"),
         ({"username": "50023119850307001x"}, "username"),
         ({"username": 13800138000}, "username"),
+        # Arabic-Indic and full-width digits: \d takes them, no phone or ID number has them.
+        ({"username": "١٣٨٠٠١٣٨٠٠٠"}, "username"),
+        ({"username": "１３８００１３８０００"}, "username"),
     ],
 )
 def test_forgot_code_names_a_malformed_username(client, body, field):
