@@ -181,6 +181,22 @@ def test_menu_push_command_against_the_sandbox(live_server, base_config):
     assert live_server.app.extensions["wechat"].menu.get() == {"menu": MENU}
 
 
+def test_a_200_that_is_not_wechats_answer_is_not_a_published_menu(live_server):
+    """A proxy or firewall in front of WeChat answering 200 with its own page: the operator
+    is told the menu was not published, not 菜单已发布."""
+    app = live_server.app
+    r = app.extensions["redis"]
+    assert app.extensions["wechat"].access_token  # held from before; only the call meets it
+    oa_state.set_switches(r, fail_http=200)
+    try:
+        with app.app_context():  # as `flask` gives its commands
+            result = app.test_cli_runner().invoke(args=["wechat", "menu", "push"])
+    finally:
+        oa_state.reset_switches(r)
+    assert result.exit_code == 1, result.output
+    assert "菜单发布失败" in result.output and "菜单已发布" not in result.output
+
+
 def test_template_messages_land_in_the_inbox_and_switches_fail_them(live_server):
     client = live_server.app.extensions["wechat"]
     r = live_server.app.extensions["redis"]

@@ -131,6 +131,15 @@ class SharedTokenClient(WeChatClient):
         return result
 
     def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
+        """wechatpy's call with our token; an answer that is not WeChat's JSON raises."""
+        result = self._token_request(method, url_or_endpoint, **kwargs)
+        if not isinstance(result, dict):
+            # wechatpy hands a body that is not JSON back as it is: a proxy's or a
+            # firewall's 200 page, which must not pass for WeChat's "ok".
+            raise WeChatClientException(None, "微信应答无法识别", client=self)
+        return result
+
+    def _token_request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.timeout)
         params = dict(kwargs.pop("params", None) or {})
         if "access_token" in params:  # a caller's own token: no refresh-and-retry
