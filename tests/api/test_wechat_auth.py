@@ -239,6 +239,42 @@ def test_rebind_answers_409_with_the_phone_tail_and_changes_nothing(client, app,
         assert db.session.execute(db.select(Outbox)).first() is None
 
 
+def test_the_owners_bind_landing_first_is_not_replaced_without_a_code(
+    client, app, trainee, monkeypatch
+):
+    """Two binds of one unbound account at once: the owner's commits while another WeChat
+    user's (someone with the password) is past its checks. The second must not replace the
+    owner's binding silently, with no SMS code and no 改绑 message: it is refused."""
+    from wxapp.accounts import wechat_login
+
+    checked = wechat_login._other_binding
+    calls = []
+
+    def owner_binds_meanwhile(*args, **kwargs):
+        found = checked(*args, **kwargs)
+        if not calls:  # right after the first check: the owner's bind commits
+            calls.append(found)
+            with app.app_context():
+                owner = db.session.get(Trainee, trainee["id"])
+                make_binding(owner, "o_owner_000000000000000001")
+                db.session.commit()
+        return found
+
+    pending(client)
+    with monkeypatch.context() as m:
+        m.setattr(wechat_login, "_other_binding", owner_binds_meanwhile)
+        res = client.post(
+            "/api/wechat/bind", json={"username": trainee["phone"], "password": "Passw0rd!"}
+        )
+    assert calls == [None]  # the account was unbound when this bind checked
+    assert res.status_code == 409 and res.json["error"] == "bind_conflict", res.json
+    # (The owner's binding shares this test's outer transaction, which the refusal's
+    # rollback takes back too: what counts is that this WeChat user was not bound.)
+    assert binding_of(app, trainee["id"]) != OPENID
+    with app.app_context():
+        assert db.session.execute(db.select(Outbox)).first() is None
+
+
 def test_rebind_code_needs_the_password(client, app, trainee):
     _bound_elsewhere(app, trainee)
     body = {"username": trainee["phone"], "password": "wrong1234"}

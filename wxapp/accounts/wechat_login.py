@@ -24,8 +24,9 @@ from typing import Any
 from urllib.parse import quote
 
 import redis
+import sqlalchemy as sa
 
-from models import Trainee
+from models import Trainee, db
 from wxapp import events, outbox
 from wxapp.accounts import bindings, session_ends, sms_codes
 from wxapp.accounts import trainees as accounts
@@ -36,6 +37,7 @@ from wxapp.wechat import oauth
 ACTIVATE_FIRST = "账号尚未激活，请先在登录页完成激活（短信验证并设置新密码）后再绑定微信"
 REBIND_NEEDS_SMS = "该账号已绑定其他微信，改绑需验证手机尾号 {tail} 收到的短信验证码"
 REBIND_NO_PHONE = "该账号已绑定其他微信且未登记手机号，请联系单位或客服 400-023-9229 办理改绑"
+BIND_RACED = "该账号刚刚已绑定其他微信，请重新提交绑定"
 REBIND_NOT_NEEDED = "该账号未绑定其他微信，无需短信验证，直接绑定即可"
 
 
@@ -152,6 +154,11 @@ def bind_with_password(
             )
         sms_codes.check_code(r, trainee.phone, sms_codes.Purpose.REBIND, sms_code)
     with transaction():
+        # Checked again under the account's row lock: a bind of the same account that
+        # committed since (its owner's, say) must not be replaced without its SMS code.
+        db.session.execute(sa.select(Trainee.id).where(Trainee.id == trainee.id).with_for_update())
+        if _other_binding(trainee, openid) != old_openid:
+            raise Conflict(BIND_RACED, code="bind_conflict")
         bindings.bind(openid, trainee.id, now)
         if old_openid is not None:
             outbox.add_event(
