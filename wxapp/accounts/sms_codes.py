@@ -177,13 +177,10 @@ def send_code(
     started = time.monotonic()
     try:
         send_sms(config, phone, template_id, [code, str(CODE_TTL_S // 60)])
-    except SmsUnavailable:
-        if answer_failure_as_sent:
+    except Exception as err:
+        if answer_failure_as_sent and isinstance(err, SmsUnavailable):
             return _sent(phone)  # the gap stays, as after a send; the previous code too
         r.delete(gap_key)  # nothing reached the phone: it may ask again at once
-        raise
-    except Exception:
-        r.delete(gap_key)
         raise
     _remember_send_time(r, time.monotonic() - started)
     salt = secrets.token_hex(8)

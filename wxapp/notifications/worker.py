@@ -134,9 +134,9 @@ class Worker:
             log.exception("outbox %s could not be sent", job.id)
             self._failed(job, None, f"内部错误 {type(err).__name__}")
         else:
-            if not isinstance(answer, dict) or "msgid" not in answer:
-                # Not WeChat's answer (wechatpy hands back a body that is not JSON as it
-                # is): a proxy's or a firewall's page, say. Nobody got the message.
+            if "msgid" not in answer:
+                # The client already refuses an answer that is not JSON (a proxy's page);
+                # WeChat's acceptance of a template message always carries its msgid.
                 self._failed(job, None, "微信应答无法识别")
             elif claims.mark_sent(job, self.clock.now()):
                 self._count("sent")

@@ -133,6 +133,12 @@ def enrolled_members(order: Order | sa.Row) -> list[str]:
     )
 
 
+def _switched(wanted: WeChatPayType) -> Conflict:
+    """409 for paying `wanted` an order whose payment was opened the other way."""
+    message = OPENED_AS_QR if wanted == WeChatPayType.JSAPI else OPENED_IN_WECHAT
+    return Conflict(message, code="pay_method_switched")
+
+
 def _gateway_error(err: PayGatewayError, pay_type: WeChatPayType | None = None) -> Exception:
     if err.code == "ORDERPAID":
         return Conflict("订单已支付", code="order_paid")
@@ -140,8 +146,7 @@ def _gateway_error(err: PayGatewayError, pay_type: WeChatPayType | None = None) 
         return Conflict("订单已关闭，请重新下单", code="order_closed")
     if pay_type is not None and err.code == "INVALID_REQUEST" and "201" in str(err):
         # 商户订单号重复: the other way was opened meanwhile (another tab, another device).
-        message = OPENED_AS_QR if pay_type == WeChatPayType.JSAPI else OPENED_IN_WECHAT
-        return Conflict(message, code="pay_method_switched")
+        return _switched(pay_type)
     return ServiceUnavailable("微信支付暂时无法访问，请稍后再试", code="pay_unavailable")
 
 
@@ -215,7 +220,7 @@ def jsapi_params(
     if order.openid is None:
         raise Conflict(NOT_BOUND, code="wechat_not_bound")
     if order.code_url and not order.prepay_id:
-        raise Conflict(OPENED_AS_QR, code="pay_method_switched")
+        raise _switched(WeChatPayType.JSAPI)
     prepay_id = order.prepay_id or _prepay(
         client, trainee_id, order, WeChatPayType.JSAPI, {"openid": order.openid}, "prepay_id", now
     )
@@ -236,7 +241,7 @@ def native_code_url(client: PayClient, trainee_id: int, out_trade_no: str, now: 
     """The Native payment's code_url (shown as a QR code), created once per order."""
     order = _payable(trainee_id, out_trade_no, now)
     if order.prepay_id and not order.code_url:
-        raise Conflict(OPENED_IN_WECHAT, code="pay_method_switched")
+        raise _switched(WeChatPayType.NATIVE)
     return order.code_url or _prepay(
         client, trainee_id, order, WeChatPayType.NATIVE, None, "code_url", now
     )
