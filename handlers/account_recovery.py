@@ -20,6 +20,7 @@ from handlers.guard import (
     body_limit,
     client_ip,
     current_trainee_id,
+    known_device,
     limit_by_ip,
     limit_by_ip_and,
     limit_by_trainee,
@@ -119,7 +120,7 @@ def forgot_code():
     username = _username(v.json_body())
     limit_by_ip_and(limits.FORGOT_ADDRESS, limits.FORGOT, username)
     sent = password_reset.send_reset_code(
-        get_redis(), current_app.config, username, client_ip(), app_now()
+        get_redis(), current_app.config, username, client_ip(), app_now(), known_device()
     )
     return jsonify(asdict(sent))
 

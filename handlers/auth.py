@@ -6,6 +6,7 @@ from handlers import validation as v
 from handlers.guard import (
     body_limit,
     current_trainee_id,
+    known_device,
     password_attempt,
     public,
     start_session,
@@ -28,7 +29,7 @@ def login():
         username = v.string(body, "username", max_len=18)
         password = v.string(body, "password", max_len=64, strip=False)
         ratelimit.hit(get_redis(), limits.LOGIN_PER_USERNAME, username)
-        verified = accounts.verify_credentials(get_redis(), username, password)
+        verified = accounts.verify_credentials(get_redis(), username, password, known_device())
     trainee = verified.trainee
     start_session(
         trainee.id, trainee.must_change_password, accounts.session_fields(get_redis(), verified)
@@ -65,6 +66,8 @@ def change_password():
         body = v.json_body()
         old = v.string(body, "old_password", max_len=64, strip=False)
         new = v.string(body, "new_password", max_len=64, strip=False)
-        trainee = accounts.change_password(get_redis(), current_trainee_id(), old, new, app_now())
+        trainee = accounts.change_password(
+            get_redis(), current_trainee_id(), old, new, app_now(), known_device()
+        )
     start_session(trainee.id, must_change=False)  # every other session has ended
     return jsonify(accounts.profile(trainee))

@@ -14,14 +14,14 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, request, session
+from flask import Flask, after_this_request, current_app, request, session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length, get_current_url, get_input_stream
 
-from wxapp.accounts import session_ends, session_rules
+from wxapp.accounts import devices, session_ends, session_rules
 from wxapp.errors import AppError, Forbidden, ServiceUnavailable, Unauthorized
-from wxapp.extensions import get_redis
+from wxapp.extensions import get_redis, secret_keys
 from wxapp.infra import ratelimit
 
 F = TypeVar("F", bound=Callable)
@@ -85,12 +85,42 @@ def start_session(
     trainee_id: int, must_change: bool, fields: Mapping[str, Any] | None = None
 ) -> None:
     """A new session for this browser, under the trainee's current epoch (or under the
-    `fields` read before a last check, `trainees.session_fields`)."""
+    `fields` read before a last check, `trainees.session_fields`); the browser becomes a
+    known device of the account, unless the session was opened with the published initial
+    password (`must_change`)."""
     session.clear()
     session[SESSION_TRAINEE] = trainee_id
     session[SESSION_MUST_CHANGE] = must_change
     session.update(fields or session_ends.new_session(get_redis(), trainee_id))
     session.permanent = True
+    if not must_change:
+        remember_device(trainee_id)
+
+
+def known_device() -> devices.Device | None:
+    """The account this browser is a known device of (wxapp/accounts/devices.py), if any."""
+    return devices.read(secret_keys(), request.cookies.get(devices.COOKIE_NAME))
+
+
+def remember_device(trainee_id: int) -> None:
+    """Give this browser a device token of the account, unless it holds one already."""
+    held = known_device()
+    if held is not None and held.is_of(trainee_id):
+        return
+    token = devices.issue(secret_keys(), trainee_id)
+
+    @after_this_request
+    def set_cookie(response):
+        response.set_cookie(
+            devices.COOKIE_NAME,
+            token,
+            max_age=devices.MAX_AGE_S,
+            path="/",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
 
 
 def caller_address() -> str:

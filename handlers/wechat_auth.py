@@ -18,6 +18,7 @@ from handlers.guard import (
     body_limit,
     client_ip,
     current_trainee_id,
+    known_device,
     limit_by_ip,
     password_attempt,
     public,
@@ -121,7 +122,7 @@ def bind():
         openid, body, username, password = _credentials()
         sms_code = v.string(body, "sms_code", required=False, max_len=6)
         verified = wechat_login.bind_with_password(
-            get_redis(), openid, username, password, sms_code or None, app_now()
+            get_redis(), openid, username, password, sms_code or None, app_now(), known_device()
         )
     trainee = verified.trainee
     start_session(
@@ -138,7 +139,14 @@ def send_rebind_code():
     with password_attempt(limits.BIND_ALL, limits.BIND):
         openid, _, username, password = _credentials()
         sent = wechat_login.send_rebind_code(
-            get_redis(), current_app.config, openid, username, password, client_ip(), app_now()
+            get_redis(),
+            current_app.config,
+            openid,
+            username,
+            password,
+            client_ip(),
+            app_now(),
+            known_device(),
         )
     return jsonify(
         {

@@ -114,3 +114,9 @@ def get_redis() -> redis.Redis:
 def app_now() -> datetime:
     """The current time from the app's clock (aware, UTC); tests swap the clock."""
     return current_app.extensions["clock"].now()
+
+
+def secret_keys() -> list[str]:
+    """SECRET_KEY, then SECRET_KEY_FALLBACKS: the first signs, every one is still accepted
+    (so a key can be rotated without logging everyone out)."""
+    return [current_app.config["SECRET_KEY"], *current_app.config["SECRET_KEY_FALLBACKS"]]

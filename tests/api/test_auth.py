@@ -49,7 +49,7 @@ def test_login_by_phone_or_id_number_starts_a_session(client, trainee):
 
 def test_session_cookie_is_httponly_and_lax(client, trainee):
     res = login(client, trainee["phone"], "Passw0rd!")
-    cookie = res.headers["Set-Cookie"]
+    (cookie,) = [c for c in res.headers.getlist("Set-Cookie") if c.startswith("wxapp_session=")]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # plain http in tests; https turns it on (see test_config)
 

@@ -79,9 +79,12 @@ def test_wechat_login_binds_then_logs_straight_in(live_server, trainee):
         res = s.get(f"{base}/auth/wechat/return", params={"code": used_code, "state": state})
         assert res.status_code == 400 and res.json()["error"] == "oauth_failed"
         # Bound now: the next visit logs straight in and lands on `next`.
+        assert "wxapp_device" not in s.cookies
         res = s.get(authorize(s, base, "/h5/progress"), allow_redirects=False)
         assert res.status_code == 302 and res.headers["Location"] == "/h5/progress"
         assert s.get(f"{base}/api/me").json()["id"] == trainee["id"]
+        # The WeChat user bound to the account is its owner: a known device from now on.
+        assert "wxapp_device" in s.cookies
 
 
 def test_sandbox_code_exchange_errors(live_server):

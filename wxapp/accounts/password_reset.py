@@ -7,7 +7,9 @@ so the flow is built to tell a stranger as little as it can:
   (138****8001): for an ID number, that is the phone's last four digits and first three,
   what the page must show so that its owner knows where to look. It is bounded: the SMS
   limits of `sms_codes` (one send per phone a minute, 10 a day, 30 a day per address) and
-  the per-address limit of the handlers hold for every username, known or not.
+  the per-address limit of the handlers hold for every username, known or not. A stranger
+  can spend a phone's 10 a day; on a known device of the account (wxapp/accounts/devices.py)
+  its owner has an allowance of their own.
 - A username that names no account (or an account without a phone) gets the same answer,
   the same limits and the same wait (one of the recent real sends' durations), and no SMS: a phone number is shown masked as itself, an ID number
   gets a made-up phone that stays the same for that ID number (an HMAC with SECRET_KEY), so
@@ -38,6 +40,7 @@ from typing import Any
 import redis
 
 from wxapp.accounts import sms_codes
+from wxapp.accounts.devices import Device
 from wxapp.accounts.idnumbers import is_mobile_number
 from wxapp.accounts.trainees import (
     check_new_password,
@@ -83,10 +86,18 @@ def _made_up_phone(secret: str, username: str) -> str:
 
 
 def send_reset_code(
-    r: redis.Redis, config: Mapping[str, Any], username: str, client_ip: str, now: datetime
+    r: redis.Redis,
+    config: Mapping[str, Any],
+    username: str,
+    client_ip: str,
+    now: datetime,
+    device: Device | None = None,
 ) -> sms_codes.SentCode:
     """An SMS code to the phone of the account `username` names; the same answer, limits
-    and errors for a username that names none (then nothing is sent)."""
+    and errors for a username that names none (then nothing is sent).
+
+    Asked for on a known device of the account, the send counts against the owner's own
+    daily allowance (`sms_codes.OWNER_DAILY_CAP`), which strangers cannot spend."""
     trainee = find_trainee(username)
     if trainee is not None and trainee.phone:
         return sms_codes.send_code(
@@ -97,6 +108,7 @@ def send_reset_code(
             client_ip,
             now,
             answer_failure_as_sent=True,
+            by_owner=device is not None and device.is_of(trainee.id),
         )
     shown = (
         username if is_mobile_number(username) else _made_up_phone(config["SECRET_KEY"], username)

@@ -10,7 +10,11 @@ more than MAX_TRIES comparisons between them.
 
 Sending costs money and reaches a stranger's phone, so it is bounded: one send per phone
 every RESEND_GAP_S (any purpose), PHONE_DAILY_CAP sends per phone and SMS_IP_DAILY_CAP
-(a setting, 30 by default) per client address per day (China's calendar day). The gap and the days follow the app's clock
+(a setting, 30 by default) per client address per day (China's calendar day). Anyone can
+spend a phone's PHONE_DAILY_CAP (every ID number is public), so a send asked for by the
+account's proven owner (on a known device of the account, or with its password) counts
+against OWNER_DAILY_CAP instead, an allowance of that phone's that strangers cannot
+spend. The gap and the days follow the app's clock
 (`now`); a code's life is its Redis key's expiry (`check_code` takes no clock).
 """
 
@@ -38,12 +42,19 @@ CODE_TTL_S = 5 * 60
 RESEND_GAP_S = 60
 MAX_TRIES = 5
 PHONE_DAILY_CAP = 10
+OWNER_DAILY_CAP = 5
 DAY_KEY_TTL_S = 2 * 24 * 3600
 CHINA = timezone(timedelta(hours=8))
 
 BAD_CODE_MESSAGE = "验证码错误或已过期，请重新获取"
 TOO_SOON_MESSAGE = "验证码发送过于频繁，请 {s} 秒后再试"
 PHONE_CAP_MESSAGE = "该手机号今日接收验证码次数已达上限，请明天再试"
+# 忘记密码 past the phone's cap (which a stranger can spend): the owner's own allowance is
+# still there on a device where they have logged in before.
+RESET_CAP_MESSAGE = (
+    "该手机号今日接收验证码次数已达上限。如需今天找回密码，请在本人曾登录过的手机或电脑上"
+    "操作，或致电客服 400-023-9229（按 1 选择登录注册问题）"
+)
 IP_CAP_MESSAGE = "今日获取验证码次数过多，请明天再试"
 
 
@@ -86,8 +97,9 @@ def _day(now: datetime) -> str:
     return now.astimezone(CHINA).strftime("%Y%m%d")
 
 
-def _phone_day_key(phone: str, now: datetime) -> str:
-    return f"{phone_tag(phone)}:sms:day:{_day(now)}"
+def _phone_day_key(phone: str, now: datetime, by_owner: bool) -> str:
+    allowance = "own:" if by_owner else ""
+    return f"{phone_tag(phone)}:sms:day:{allowance}{_day(now)}"
 
 
 def _ip_day_key(client_ip: str, now: datetime) -> str:
@@ -118,10 +130,17 @@ return 0
 
 
 def _admit(
-    r: redis.Redis, config: Mapping[str, Any], phone: str, client_ip: str, now: datetime
+    r: redis.Redis,
+    config: Mapping[str, Any],
+    phone: str,
+    client_ip: str,
+    now: datetime,
+    purpose: Purpose,
+    by_owner: bool = False,
 ) -> str:
     """Count one send to `phone` from `client_ip` against the gap and the daily caps (429
-    past one); the gap's key, which the caller drops if nothing was sent after all."""
+    past one: the phone's for anyone, or its owner's own allowance); the gap's key, which
+    the caller drops if nothing was sent after all."""
     gap_key = _gap_key(phone)
     now_ms = int(now.timestamp() * 1000)
     left_ms = int(
@@ -135,9 +154,11 @@ def _admit(
     if _count(r, _ip_day_key(client_ip, now)) > config["SMS_IP_DAILY_CAP"]:
         r.delete(gap_key)  # nothing sent: no gap either
         raise TooManyRequests(IP_CAP_MESSAGE, code="sms_daily_cap")
-    if _count(r, _phone_day_key(phone, now)) > PHONE_DAILY_CAP:
+    cap = OWNER_DAILY_CAP if by_owner else PHONE_DAILY_CAP
+    if _count(r, _phone_day_key(phone, now, by_owner)) > cap:
         r.delete(gap_key)
-        raise TooManyRequests(PHONE_CAP_MESSAGE, code="sms_daily_cap")
+        message = RESET_CAP_MESSAGE if purpose is Purpose.RESET else PHONE_CAP_MESSAGE
+        raise TooManyRequests(message, code="sms_daily_cap")
     return gap_key
 
 
@@ -159,6 +180,7 @@ def send_code(
     now: datetime,
     *,
     answer_failure_as_sent: bool = False,
+    by_owner: bool = False,
 ) -> SentCode:
     """Send a fresh code for `purpose` to `phone`, replacing any live one.
 
@@ -169,9 +191,12 @@ def send_code(
     `answer_failure_as_sent`: a failed send (logged by the SMS client) is answered and
     limited like a sent one, for a flow whose answer must not depend on whether a real send
     was made (忘记密码: only an account's send is real, and only a real one can fail).
+
+    `by_owner`: the caller proved to be the account's owner; counted against the phone's
+    OWNER_DAILY_CAP instead of PHONE_DAILY_CAP.
     """
     purpose = Purpose(purpose)
-    gap_key = _admit(r, config, phone, client_ip, now)
+    gap_key = _admit(r, config, phone, client_ip, now, purpose, by_owner)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     template_id = config[TEMPLATE_SETTING[purpose]]
     started = time.monotonic()
@@ -207,7 +232,7 @@ def pretend_send(
 
     It also takes as long: one of the recent real sends' durations (the SMS service's round
     trip, tens to hundreds of ms), else an answer at once would tell who has an account."""
-    _admit(r, config, limit_key, client_ip, now)
+    _admit(r, config, limit_key, client_ip, now, Purpose.RESET)
     recent = r.lrange(SEND_TIMES_KEY, 0, -1)
     time.sleep(float(random.choice(recent)) if recent else DEFAULT_SEND_S)
     return _sent(shown_phone)

@@ -4,6 +4,8 @@ Every ID number is public, so the login is built not to help anyone who holds on
 lockout belongs to the account (its phone number and ID number share one count and one
 lock), a username that names nobody is counted and answered exactly like a wrong password,
 and every attempt costs one password hash, so timing does not tell who has an account.
+The account's own known devices (wxapp/accounts/devices.py) each have a count and a lock of
+their own instead, so a stranger who locks the account does not lock its owner out.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 
 from models import Trainee, db
 from wxapp.accounts import bindings
+from wxapp.accounts.devices import Device
 from wxapp.accounts.idnumbers import initial_password, is_mobile_number, mask_id_number
 from wxapp.accounts.passwords import hash_password, needs_rehash, spend_one_hash, verify_password
 from wxapp.accounts.session_ends import end_all, new_session
@@ -49,11 +52,35 @@ def _trainee_lock_key(trainee_id: int) -> str:
     return f"{trainee_tag(trainee_id)}:login:lock"
 
 
-def _login_keys(trainee: Trainee | None, username: str) -> tuple[str, str]:
-    """The failure counter and the lock an attempt counts against: the account's when the
-    username names one, else the username's own, so probing names is limited too."""
-    if trainee is not None:
+def _generation_key(trainee_id: int) -> str:
+    return f"{trainee_tag(trainee_id)}:login:gen"
+
+
+# How long a lift of the lockout is remembered: longer than any device lock it must lift.
+GENERATION_TTL_S = 24 * 3600
+
+
+def _account_keys(r: redis.Redis, trainee: Trainee, device: Device | None) -> tuple[str, str]:
+    """The failure counter and the lock a password typed for `trainee` counts against: its
+    known device's own when typed on one (`device` names the account), else the account's.
+
+    A device's keys carry the account's lift generation, so `lift_lockout` lifts the locks
+    of every device at once."""
+    if device is None or not device.is_of(trainee.id):
         return _trainee_fail_key(trainee.id), _trainee_lock_key(trainee.id)
+    generation = r.get(_generation_key(trainee.id)) or "0"
+    prefix = f"{trainee_tag(trainee.id)}:login:dev:{generation}:{device.nonce}"
+    return f"{prefix}:fail", f"{prefix}:lock"
+
+
+def _login_keys(
+    r: redis.Redis, trainee: Trainee | None, username: str, device: Device | None
+) -> tuple[str, str]:
+    """The failure counter and the lock an attempt counts against: the account's (or its
+    known device's) when the username names one, else the username's own, so probing names
+    is limited too."""
+    if trainee is not None:
+        return _account_keys(r, trainee, device)
     return f"login:fail:{username}", f"login:lock:{username}"
 
 
@@ -118,14 +145,17 @@ def session_fields(r: redis.Redis, verified: Verified) -> dict[str, Any]:
     return fields
 
 
-def verify_credentials(r: redis.Redis, username: str, password: str) -> Verified:
-    """The trainee these credentials name; 5 failures in 15 min lock the account 15 min.
+def verify_credentials(
+    r: redis.Redis, username: str, password: str, device: Device | None = None
+) -> Verified:
+    """The trainee these credentials name; 5 failures in 15 min lock the account 15 min
+    (typed on the account's known `device`: that device alone).
 
     A username that names nobody costs the same hash and gets the same answers (401 with
     the tries left, then 429 `locked`), counted per username.
     """
     trainee = find_trainee(username)
-    fail_key, lock_key = _login_keys(trainee, username)
+    fail_key, lock_key = _login_keys(r, trainee, username, device)
     _refuse_if_locked(r, lock_key)
     checked = trainee.password_hash if trainee is not None else None  # as it was checked
     if trainee is not None and password_matches(trainee, password):
@@ -157,15 +187,17 @@ def _count_failure(r: redis.Redis, fail_key: str, lock_key: str) -> int:
     return MAX_FAILURES - failures
 
 
-def check_own_password(r: redis.Redis, trainee: Trainee, password: str, field: str) -> None:
+def check_own_password(
+    r: redis.Redis, trainee: Trainee, password: str, field: str, device: Device | None
+) -> None:
     """The password typed again to confirm a change made in a session (原密码, 登录密码).
 
     A session is not the password: a phone left unlocked in WeChat opens one. So a wrong
-    password here counts toward the account's lockout like a failed login (one count, one
-    lock), and a locked account is refused before any hash; else a session could guess
-    the password without end.
+    password here counts toward the lockout like a failed login (one count, one lock: the
+    account's, or its known device's), and a locked one is refused before any hash; else a
+    session could guess the password without end.
     """
-    fail_key, lock_key = _trainee_fail_key(trainee.id), _trainee_lock_key(trainee.id)
+    fail_key, lock_key = _account_keys(r, trainee, device)
     _refuse_if_locked(r, lock_key)
     if not password_matches(trainee, password):
         left = _count_failure(r, fail_key, lock_key)
@@ -175,12 +207,17 @@ def check_own_password(r: redis.Redis, trainee: Trainee, password: str, field: s
 
 
 def lift_lockout(r: redis.Redis, trainee_id: int) -> None:
-    """Forget a trainee's failed logins and lift the lock, for whichever username was used.
+    """Forget a trainee's failed logins and lift the lock, for whichever username was used,
+    and those of its known devices (a new generation leaves their keys behind to expire).
 
     For 忘记密码 and activation (wxapp/accounts/password_reset.py, activation.py), once the
-    phone is proven by SMS.
+    phone is proven by SMS, and for customer service.
     """
-    r.delete(_trainee_fail_key(trainee_id), _trainee_lock_key(trainee_id))
+    pipe = r.pipeline(transaction=False)  # keys of one slot ({t:<id>}), no order needed
+    pipe.delete(_trainee_fail_key(trainee_id), _trainee_lock_key(trainee_id))
+    pipe.incr(_generation_key(trainee_id))
+    pipe.expire(_generation_key(trainee_id), GENERATION_TTL_S)
+    pipe.execute()
 
 
 def is_locked(r: redis.Redis, trainee_id: int) -> bool:
@@ -234,7 +271,12 @@ def check_new_password(new_password: str, id_number: str, field: str = "new_pass
 
 
 def change_password(
-    r: redis.Redis, trainee_id: int, old_password: str, new_password: str, now: datetime
+    r: redis.Redis,
+    trainee_id: int,
+    old_password: str,
+    new_password: str,
+    now: datetime,
+    device: Device | None = None,
 ) -> Trainee:
     """Set a new password and lift the must-change flag (`store_password`: the WeChat
     binding goes and every session of the trainee ends; the caller starts its own again);
@@ -243,7 +285,7 @@ def change_password(
     if trainee.must_change_password:
         # The initial password is public: such an account activates by SMS (activation.py).
         raise Forbidden("首次登录请先通过短信验证激活账号", code="activation_required")
-    check_own_password(r, trainee, old_password, "old_password")
+    check_own_password(r, trainee, old_password, "old_password", device)
     check_new_password(new_password, trainee.id_number)
     if new_password == old_password:
         raise ValidationError("new_password", "新密码不能与原密码相同")

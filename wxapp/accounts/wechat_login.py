@@ -30,6 +30,7 @@ from models import Trainee, db
 from wxapp import events, outbox
 from wxapp.accounts import bindings, session_ends, sms_codes
 from wxapp.accounts import trainees as accounts
+from wxapp.accounts.devices import Device
 from wxapp.errors import Conflict, Forbidden, Unauthorized
 from wxapp.infra.transaction import transaction
 from wxapp.wechat import oauth
@@ -96,9 +97,11 @@ def session_fields_if_bound(r: redis.Redis, openid: str, trainee_id: int) -> dic
     return fields if still == trainee_id else None
 
 
-def _activated(r: redis.Redis, username: str, password: str) -> accounts.Verified:
+def _activated(
+    r: redis.Redis, username: str, password: str, device: Device | None
+) -> accounts.Verified:
     """The trainee these credentials name (lockout rules), refused until activated."""
-    verified = accounts.verify_credentials(r, username, password)
+    verified = accounts.verify_credentials(r, username, password, device)
     if verified.trainee.must_change_password:
         raise Forbidden(ACTIVATE_FIRST, code="activation_required")
     return verified
@@ -130,6 +133,7 @@ def bind_with_password(
     password: str,
     sms_code: str | None,
     now: datetime,
+    device: Device | None = None,
 ) -> accounts.Verified:
     """Bind the pending openid to the activated account these credentials name.
 
@@ -139,7 +143,7 @@ def bind_with_password(
     starts this browser's again). Commits.
     """
     openid = _require_openid(openid)
-    verified = _activated(r, username, password)
+    verified = _activated(r, username, password, device)
     trainee = verified.trainee
     old_openid = _other_binding(trainee, openid)
     if old_openid is not None:
@@ -183,16 +187,20 @@ def send_rebind_code(
     password: str,
     client_ip: str,
     now: datetime,
+    device: Device | None = None,
 ) -> sms_codes.SentCode:
     """The SMS code for re-binding, to the account's phone; the password is asked again,
-    so nobody can make the service text a trainee without it."""
+    so nobody can make the service text a trainee without it (and the send is counted
+    against the owner's own allowance, which strangers cannot spend)."""
     openid = _require_openid(openid)
-    trainee = _activated(r, username, password).trainee
+    trainee = _activated(r, username, password, device).trainee
     if _other_binding(trainee, openid) is None:
         raise Conflict(REBIND_NOT_NEEDED, code="rebind_not_needed")
     if not trainee.phone:
         raise Conflict(REBIND_NO_PHONE, code="rebind_needs_service")
-    return sms_codes.send_code(r, config, trainee.phone, sms_codes.Purpose.REBIND, client_ip, now)
+    return sms_codes.send_code(
+        r, config, trainee.phone, sms_codes.Purpose.REBIND, client_ip, now, by_owner=True
+    )
 
 
 def unbind(r: redis.Redis, trainee_id: int, now: datetime) -> bool:

@@ -7,23 +7,18 @@ It prints the TOTP enrolment secret and link once: nothing shows them again.
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from models import Operator, db
 from wxapp.console import auth
 from wxapp.console.identity import ROLE_LABELS, Role
 from wxapp.errors import AppError
-from wxapp.extensions import app_now
+from wxapp.extensions import app_now, secret_keys
 
 
 @click.group("operators", cls=AppGroup, help="运营后台操作员：创建、查看、重置动态验证码、解锁")
 def operators() -> None:
     pass
-
-
-def _secret_keys() -> list[str]:
-    return [current_app.config["SECRET_KEY"], *current_app.config["SECRET_KEY_FALLBACKS"]]
 
 
 def _find(login: str) -> Operator:
@@ -49,7 +44,7 @@ def create_command(login: str, display_name: str, role: str, password: str) -> N
     """创建一名操作员，并只显示一次动态验证码的绑定密钥。"""
     try:
         enrolment = auth.create_operator(
-            login, display_name, role, password, secret_keys=_secret_keys(), now=app_now()
+            login, display_name, role, password, secret_keys=secret_keys(), now=app_now()
         )
     except AppError as err:
         raise click.ClickException(err.message) from None
@@ -77,7 +72,7 @@ def list_command() -> None:
 @click.option("--login", required=True)
 def reset_totp_command(login: str) -> None:
     """为丢失手机的操作员换一个动态验证码密钥（下次登录时重新扫码绑定）。"""
-    auth.reset_second_factor(_find(login).id, secret_keys=_secret_keys())
+    auth.reset_second_factor(_find(login).id, secret_keys=secret_keys())
     click.echo(f"已重置 {login} 的动态验证码：下次登录输入密码后将显示新的二维码。")
 
 

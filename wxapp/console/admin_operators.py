@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from markupsafe import Markup, escape
@@ -27,12 +27,7 @@ from wxapp.console.access import (
 )
 from wxapp.console.admin_shared import ADMIN, time_cell
 from wxapp.errors import AppError
-from wxapp.extensions import app_now
-
-
-def _secret_keys() -> list[str]:
-    return [current_app.config["SECRET_KEY"], *current_app.config["SECRET_KEY_FALLBACKS"]]
-
+from wxapp.extensions import app_now, secret_keys
 
 # --- operators ----------------------------------------------------------------------------
 
@@ -135,7 +130,7 @@ class OperatorView(SecuredModelView):
                 form.display_name.data,
                 form.role.data,
                 form.password.data,
-                secret_keys=_secret_keys(),
+                secret_keys=secret_keys(),
                 now=app_now(),
             )
         except AppError as err:
@@ -160,7 +155,7 @@ class OperatorView(SecuredModelView):
     @expose("/reset-totp/<int:id>", methods=("POST",))
     def reset_totp(self, id: int) -> Any:
         require_csrf()
-        auth.reset_second_factor(id, secret_keys=_secret_keys())
+        auth.reset_second_factor(id, secret_keys=secret_keys())
         return self._done("已重置动态验证码：该操作员的所有登录已结束，下次登录时重新扫码绑定")
 
     @expose("/deactivate/<int:id>", methods=("POST",))

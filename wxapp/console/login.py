@@ -17,7 +17,7 @@ from wxapp.console import auth, session
 from wxapp.console.access import ConsoleForm, current_operator, pending_operator
 from wxapp.console.identity import operator_fingerprint
 from wxapp.errors import AppError
-from wxapp.extensions import app_now
+from wxapp.extensions import app_now, secret_keys
 
 
 class PasswordForm(ConsoleForm):
@@ -35,10 +35,6 @@ class CodeForm(ConsoleForm):
 
 class LogoutForm(ConsoleForm):
     pass
-
-
-def secret_keys() -> list[str]:
-    return [current_app.config["SECRET_KEY"], *current_app.config["SECRET_KEY_FALLBACKS"]]
 
 
 def lockout() -> auth.Lockout:

@@ -17,15 +17,16 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from wxapp.extensions import secret_keys
+
 COOKIE = "wxapp_console"
 PATH = "/admin"
 _SALT = "wxapp-console-session"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    keys = [current_app.config["SECRET_KEY"], *current_app.config["SECRET_KEY_FALLBACKS"]]
     # itsdangerous signs with the last key and accepts any of them.
-    return URLSafeTimedSerializer(list(reversed(keys)), salt=_SALT)
+    return URLSafeTimedSerializer(list(reversed(secret_keys())), salt=_SALT)
 
 
 def fingerprint(password_hash: str, epoch: int) -> str:
