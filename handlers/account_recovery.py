@@ -20,7 +20,7 @@ from handlers.guard import (
     body_limit,
     client_ip,
     current_trainee_id,
-    known_device,
+    known_devices,
     limit_by_ip,
     limit_by_ip_and,
     limit_by_trainee,
@@ -117,10 +117,12 @@ def activate():
 @public
 @body_limit(limits.CREDENTIALS_BODY)
 def forgot_code():
-    username = _username(v.json_body())
-    limit_by_ip_and(limits.FORGOT_ADDRESS, limits.FORGOT, username)
+    username, known = _username(v.json_body()), known_devices()
+    limit_by_ip_and(
+        limits.FORGOT_ADDRESS, limits.FORGOT, password_reset.budget_name(username, known)
+    )
     sent = password_reset.send_reset_code(
-        get_redis(), current_app.config, username, client_ip(), app_now(), known_device()
+        get_redis(), current_app.config, username, client_ip(), app_now(), known
     )
     return jsonify(asdict(sent))
 
@@ -130,7 +132,10 @@ def forgot_code():
 @body_limit(limits.CREDENTIALS_BODY)
 def forgot():
     body = v.json_body()
-    limit_by_ip_and(limits.FORGOT_ADDRESS, limits.FORGOT, _username(body))
-    username, code, new_password = _username(body), _sms_code(body), _new_password(body)
+    username = _username(body)
+    limit_by_ip_and(
+        limits.FORGOT_ADDRESS, limits.FORGOT, password_reset.budget_name(username, known_devices())
+    )
+    code, new_password = _sms_code(body), _new_password(body)
     password_reset.reset_password(get_redis(), username, code, new_password, app_now())
     return jsonify({"ok": True})

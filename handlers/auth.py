@@ -6,7 +6,7 @@ from handlers import validation as v
 from handlers.guard import (
     body_limit,
     current_trainee_id,
-    known_device,
+    known_devices,
     password_attempt,
     public,
     start_session,
@@ -15,7 +15,7 @@ from wxapp.accounts import activation, session_ends
 from wxapp.accounts import trainees as accounts
 from wxapp.errors import ServiceUnavailable
 from wxapp.extensions import app_now, get_redis
-from wxapp.infra import limits, ratelimit
+from wxapp.infra import limits
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
 
@@ -28,8 +28,7 @@ def login():
         body = v.json_body()
         username = v.string(body, "username", max_len=18)
         password = v.string(body, "password", max_len=64, strip=False)
-        ratelimit.hit(get_redis(), limits.LOGIN_PER_USERNAME, username)
-        verified = accounts.verify_credentials(get_redis(), username, password, known_device())
+        verified = accounts.verify_credentials(get_redis(), username, password, known_devices())
     trainee = verified.trainee
     start_session(
         trainee.id, trainee.must_change_password, accounts.session_fields(get_redis(), verified)
@@ -67,7 +66,7 @@ def change_password():
         old = v.string(body, "old_password", max_len=64, strip=False)
         new = v.string(body, "new_password", max_len=64, strip=False)
         trainee = accounts.change_password(
-            get_redis(), current_trainee_id(), old, new, app_now(), known_device()
+            get_redis(), current_trainee_id(), old, new, app_now(), known_devices()
         )
     start_session(trainee.id, must_change=False)  # every other session has ended
     return jsonify(accounts.profile(trainee))

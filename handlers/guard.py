@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length, get_current_url, get_input_stream
 
 from wxapp.accounts import devices, session_ends, session_rules
+from wxapp.accounts import trainees as accounts
 from wxapp.errors import AppError, Forbidden, ServiceUnavailable, Unauthorized
 from wxapp.extensions import get_redis, secret_keys
 from wxapp.infra import ratelimit
@@ -97,17 +98,16 @@ def start_session(
         remember_device(trainee_id)
 
 
-def known_device() -> devices.Device | None:
-    """The account this browser is a known device of (wxapp/accounts/devices.py), if any."""
+def known_devices() -> devices.KnownDevices:
+    """The accounts this browser is a known device of (wxapp/accounts/devices.py)."""
     return devices.read(secret_keys(), request.cookies.get(devices.COOKIE_NAME))
 
 
 def remember_device(trainee_id: int) -> None:
-    """Give this browser a device token of the account, unless it holds one already."""
-    held = known_device()
-    if held is not None and held.is_of(trainee_id):
-        return
-    token = devices.issue(secret_keys(), trainee_id)
+    """Make this browser a known device of the account, under its current password, and
+    sign its token again (a year from now, under the current SECRET_KEY)."""
+    password_hash = accounts.password_hash_of(trainee_id)
+    token = devices.issue(secret_keys(), known_devices().remembering(trainee_id, password_hash))
 
     @after_this_request
     def set_cookie(response):

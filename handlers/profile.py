@@ -13,7 +13,7 @@ from handlers.guard import (
     body_limit,
     client_ip,
     current_trainee_id,
-    known_device,
+    known_devices,
     limit_by_trainee,
     password_attempt,
 )
@@ -65,7 +65,7 @@ def change_phone():
         sms_code = v.string(body, "sms_code", max_len=10)
         password = v.string(body, "password", max_len=64, strip=False)
         changed = personal_info.change_phone(
-            get_redis(), current_trainee_id(), phone, sms_code, password, app_now(), known_device()
+            get_redis(), current_trainee_id(), phone, sms_code, password, app_now(), known_devices()
         )
     return jsonify(changed)
 

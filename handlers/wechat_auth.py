@@ -18,7 +18,7 @@ from handlers.guard import (
     body_limit,
     client_ip,
     current_trainee_id,
-    known_device,
+    known_devices,
     limit_by_ip,
     password_attempt,
     public,
@@ -122,7 +122,7 @@ def bind():
         openid, body, username, password = _credentials()
         sms_code = v.string(body, "sms_code", required=False, max_len=6)
         verified = wechat_login.bind_with_password(
-            get_redis(), openid, username, password, sms_code or None, app_now(), known_device()
+            get_redis(), openid, username, password, sms_code or None, app_now(), known_devices()
         )
     trainee = verified.trainee
     start_session(
@@ -146,7 +146,7 @@ def send_rebind_code():
             password,
             client_ip(),
             app_now(),
-            known_device(),
+            known_devices(),
         )
     return jsonify(
         {

@@ -81,8 +81,11 @@ def test_another_accounts_or_a_forged_device_cookie_counts_as_a_strangers(app, o
     lock_out(stranger, owner["phone"])
     assert login(app.test_client(), owner["phone"]).json["error"] == "locked"
 
-    # A token altered to name the owner's account is not a device of it.
-    token = devices.issue(["another-secret-key-of-32-bytes-at-least"], owner["id"])
+    # A token naming the owner's account, signed with any other key, is not a device of it.
+    with app.app_context():
+        password_hash = db.session.get(Trainee, owner["id"]).password_hash
+    known = devices.NO_DEVICES.remembering(owner["id"], password_hash)
+    token = devices.issue(["another-secret-key-of-32-bytes-at-least"], known)
     forged = app.test_client()
     forged.set_cookie(devices.COOKIE_NAME, token)
     assert login(forged, owner["phone"]).json["error"] == "locked"
@@ -116,13 +119,16 @@ def test_the_published_initial_password_makes_no_known_device(app):
 
 
 def spend_the_phones_cap(app, clock, username):
-    """What a stranger can do with an ID number: ten 忘记密码 codes, one a minute."""
+    """What a stranger can do with an ID number: 忘记密码 codes, one a minute, until the
+    phone's ten of the day are spent."""
     stranger = app.test_client()
     for _ in range(sms_codes.PHONE_DAILY_CAP):
-        res = stranger.post("/api/password/forgot/code", json={"username": username})
-        assert res.status_code == 200
+        refused = stranger.post("/api/password/forgot/code", json={"username": username})
+        if refused.status_code != 200:
+            break
         clock.advance(61)
-    refused = stranger.post("/api/password/forgot/code", json={"username": username})
+    else:
+        refused = stranger.post("/api/password/forgot/code", json={"username": username})
     assert refused.status_code == 429 and refused.json["error"] == "sms_daily_cap"
     assert refused.json["message"] == sms_codes.RESET_CAP_MESSAGE
     assert "曾登录过" in refused.json["message"]
@@ -145,18 +151,110 @@ def test_the_owners_browser_gets_a_reset_code_after_a_stranger_spent_the_phones_
     assert login(app.test_client(), owner["id_number"], "Forgot123").status_code == 200
 
 
-def test_the_owners_own_allowance_is_bounded_too(app, clock, owner):
+def test_the_owners_own_allowance_comes_after_the_phones_and_is_bounded_too(app, clock, owner):
     browser = owners_browser(app, owner)
+    spend_the_phones_cap(app, clock, owner["phone"])
     for _ in range(sms_codes.OWNER_DAILY_CAP):
         res = browser.post("/api/password/forgot/code", json={"username": owner["phone"]})
         assert res.status_code == 200
         clock.advance(61)
     res = browser.post("/api/password/forgot/code", json={"username": owner["phone"]})
     assert res.status_code == 429 and res.json["error"] == "sms_daily_cap"
-    # The owner's sends did not spend the phone's cap: a new phone of theirs, another
-    # browser, still has it.
-    other = app.test_client().post("/api/password/forgot/code", json={"username": owner["phone"]})
-    assert other.status_code == 200
+    # Already on a device of theirs: not sent to look for one.
+    assert res.json["message"] == sms_codes.PHONE_CAP_MESSAGE
+    assert len(messages(app, owner["phone"])) == (
+        sms_codes.PHONE_DAILY_CAP + sms_codes.OWNER_DAILY_CAP
+    )
+
+
+def test_the_owners_browser_spends_the_phones_cap_first(app, clock, owner):
+    """The owner's allowance is for when a stranger has spent the phone's."""
+    browser = owners_browser(app, owner)
+    for _ in range(sms_codes.PHONE_DAILY_CAP + sms_codes.OWNER_DAILY_CAP):
+        res = browser.post("/api/password/forgot/code", json={"username": owner["phone"]})
+        assert res.status_code == 200
+        clock.advance(61)
+    res = browser.post("/api/password/forgot/code", json={"username": owner["phone"]})
+    assert res.status_code == 429
+
+
+def test_a_stranger_using_up_the_usernames_budgets_does_not_stop_the_owners_browser(
+    app, clock, owner
+):
+    """The per-username budgets (20 logins a minute, 20 忘记密码 calls in 10 minutes) are
+    the device's own on the owner's browser, as the lock is."""
+    browser = owners_browser(app, owner)
+    stranger = app.test_client()
+    for n in range(30):
+        login(stranger, owner["id_number"], f"Guess{n:04d}x")
+        stranger.post("/api/password/forgot/code", json={"username": owner["id_number"]})
+    assert login(stranger, owner["id_number"]).status_code == 429
+    refused = stranger.post("/api/password/forgot/code", json={"username": owner["id_number"]})
+    assert refused.status_code == 429 and refused.json["error"] == "rate_limited"
+
+    assert login(browser, owner["id_number"]).status_code == 200
+    clock.advance(61)
+    res = browser.post("/api/password/forgot/code", json={"username": owner["id_number"]})
+    assert res.status_code == 200
+    body = {
+        "username": owner["id_number"],
+        "sms_code": latest_code(app, owner["phone"]),
+        "new_password": "Forgot123",
+    }
+    assert browser.post("/api/password/forgot", json=body).status_code == 200
+
+
+def test_a_new_password_makes_every_device_of_before_a_strangers(app, clock, owner):
+    """Whoever once knew the password (and logged in from a browser of theirs) keeps no
+    device of the account once its owner sets a new one."""
+    former = owners_browser(app, owner)
+    owner_now = app.test_client()
+    sent = owner_now.post("/api/password/forgot/code", json={"username": owner["phone"]})
+    assert sent.status_code == 200
+    body = {
+        "username": owner["phone"],
+        "sms_code": latest_code(app, owner["phone"]),
+        "new_password": "Forgot123",
+    }
+    assert owner_now.post("/api/password/forgot", json=body).status_code == 200
+    assert login(owner_now, owner["phone"], "Forgot123").status_code == 200
+
+    lock_out(former, owner["phone"])  # counted as a stranger's: the account's lock
+    assert login(app.test_client(), owner["phone"], "Forgot123").json["error"] == "locked"
+    assert login(owner_now, owner["phone"], "Forgot123").status_code == 200
+    clock.advance(61)
+    spend_the_phones_cap(app, clock, owner["phone"])
+    no_allowance = former.post("/api/password/forgot/code", json={"username": owner["phone"]})
+    assert no_allowance.json["message"] == sms_codes.RESET_CAP_MESSAGE
+
+
+def test_colleagues_sharing_a_browser_each_keep_their_device(app, owner):
+    with app.app_context():
+        colleague = make_trainee(name="李四")
+        db.session.commit()
+        colleague_phone = colleague.phone
+    shared = owners_browser(app, owner)
+    assert login(shared, colleague_phone).status_code == 200
+    shared.post("/api/logout")
+    lock_out(app.test_client(), owner["phone"])
+    lock_out(app.test_client(), colleague_phone)
+    assert login(shared, owner["phone"]).status_code == 200
+    shared.post("/api/logout")
+    assert login(shared, colleague_phone).status_code == 200
+
+
+def test_a_token_under_a_rotated_key_is_signed_again_at_the_next_login(app, owner, monkeypatch):
+    browser = owners_browser(app, owner)
+    old_key = app.config["SECRET_KEY"]
+    new_key = "a-new-secret-key-of-more-than-32-bytes-0123456789"
+    monkeypatch.setitem(app.config, "SECRET_KEY", new_key)
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [old_key])
+    monkeypatch.setattr(app, "secret_key", new_key)
+    assert devices.read([new_key], device_cookie(browser).value).entries == ()
+    lock_out(app.test_client(), owner["phone"])
+    assert login(browser, owner["phone"]).status_code == 200  # the old key still accepted
+    (entry,) = devices.read([new_key], device_cookie(browser).value).entries
+    assert entry.trainee_id == owner["id"]
 
 
 def test_a_rebind_code_is_sent_after_a_stranger_spent_the_phones_cap(app, clock, owner):
@@ -172,3 +270,18 @@ def test_a_rebind_code_is_sent_after_a_stranger_spent_the_phones_cap(app, clock,
         "/api/wechat/bind/sms", json={"username": owner["phone"], "password": PASSWORD}
     )
     assert res.status_code == 200 and res.json["phone_tail"] == owner["phone"][-4:]
+
+
+def test_a_roster_account_past_the_phones_cap_is_sent_to_its_unit(app, clock):
+    """A roster account never logged in has no device of its own: when a stranger has
+    spent its phone's codes, activation says who can help today."""
+    with app.app_context():
+        t = make_trainee(name="赵六", password=None)
+        db.session.commit()
+        roster = {"phone": t.phone, "id_number": t.id_number}
+    spend_the_phones_cap(app, clock, roster["id_number"])
+    browser = app.test_client()
+    assert login(browser, roster["id_number"], initial_password(roster["id_number"])).json
+    res = browser.post("/api/activation/code", json={})
+    assert res.status_code == 429 and res.json["message"] == sms_codes.ACTIVATE_CAP_MESSAGE
+    assert "单位" in res.json["message"] and "400-023-9229" in res.json["message"]

@@ -7,21 +7,25 @@ the whole day. So a browser that has been in a session of the account carries a 
 token (a long-lived cookie, signed with SECRET_KEY by itsdangerous): the "device cookie"
 defence against lockout attacks that OWASP's authentication guidance describes.
 
-- A password typed on the account's own known device counts against that device's lock
-  (the same 5 failures in 15 minutes), not the account's: a stranger's failures elsewhere
-  do not shut it out, and the failures made on it do not lock the account for anyone else.
-- A 忘记密码 code asked for on such a device is counted against a small daily allowance of
-  its own per phone (sms_codes.OWN_DEVICE_DAILY_CAP), which strangers cannot spend.
+- A password typed on a known device of the account counts against that device's own lock
+  and per-username budget (the same sizes), not the account's: a stranger's failures
+  elsewhere do not shut it out, and the failures made on it lock nobody else out.
+- A 忘记密码 code asked for there may use a small daily allowance of the owner's own when the
+  phone's cap is spent (sms_codes.OWNER_DAILY_CAP), which strangers cannot spend.
 
 A token is issued only for a session that proves the owner: a password that is not the
 published initial one (a roster account gets its token at activation), a WeChat user
-bound to the account, a new registration or a reset. It names one account (the last one
-to log in on the browser) and a random nonce; it does not log anyone in, and a stolen
-one gives only a budget of guesses the size of the account's own.
+bound to the account, a new registration or a reset, and it is signed again at each. It
+logs nobody in. One cookie holds up to MAX_ACCOUNTS accounts (colleagues sharing an office
+PC), each with a random nonce and a fingerprint of the account's password hash when it was
+issued: a new password (a change, 忘记密码, activation, customer service's temporary one)
+makes every device token of before count as a stranger's, so whoever once knew the
+password keeps nothing of it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,18 +34,50 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 COOKIE_NAME = "wxapp_device"
 MAX_AGE_S = 365 * 24 * 3600
+MAX_ACCOUNTS = 5
 _SALT = "wxapp.accounts.devices"
+
+
+def fingerprint(password_hash: str | None) -> str:
+    """What a device token is valid for: the account's password hash as it was (16 hex)."""
+    return hashlib.sha256(f"device:{password_hash}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class Device:
-    """The account a browser's device token names, and the token's own nonce."""
+    """One account a browser is a known device of: its id, the token's nonce (what the
+    device's own counts are kept under) and the password fingerprint it was issued for."""
 
     trainee_id: int
     nonce: str
+    password: str
 
-    def is_of(self, trainee_id: int) -> bool:
-        return self.trainee_id == trainee_id
+
+@dataclass(frozen=True)
+class KnownDevices:
+    """The accounts a browser is a known device of, the most recent first."""
+
+    entries: tuple[Device, ...] = ()
+
+    def of(self, trainee_id: int, password_hash: str | None) -> Device | None:
+        """This browser as a device of the account, if it is one under its current password."""
+        want = fingerprint(password_hash)
+        for device in self.entries:
+            if device.trainee_id == trainee_id and device.password == want:
+                return device
+        return None
+
+    def remembering(self, trainee_id: int, password_hash: str | None) -> KnownDevices:
+        """These devices with the account first, under its current password (the nonce it
+        had is kept, so its counts carry on), and at most MAX_ACCOUNTS in all."""
+        held = self.of(trainee_id, password_hash)
+        nonce = held.nonce if held is not None else secrets.token_hex(8)
+        first = Device(trainee_id, nonce, fingerprint(password_hash))
+        rest = tuple(d for d in self.entries if d.trainee_id != trainee_id)
+        return KnownDevices((first, *rest)[:MAX_ACCOUNTS])
+
+
+NO_DEVICES = KnownDevices()
 
 
 def _serializer(keys: Sequence[str]) -> URLSafeTimedSerializer:
@@ -49,20 +85,24 @@ def _serializer(keys: Sequence[str]) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(list(reversed(keys)), salt=_SALT)
 
 
-def issue(keys: Sequence[str], trainee_id: int) -> str:
-    """A new device token for the account, signed with the first of `keys`."""
-    return _serializer(keys).dumps([trainee_id, secrets.token_hex(8)])
+def issue(keys: Sequence[str], known: KnownDevices) -> str:
+    """The token for these devices, signed with the first of `keys`."""
+    return _serializer(keys).dumps([[d.trainee_id, d.nonce, d.password] for d in known.entries])
 
 
-def read(keys: Sequence[str], token: str | None) -> Device | None:
-    """The device a token names; None for no token, a forged, altered or expired one."""
+def read(keys: Sequence[str], token: str | None) -> KnownDevices:
+    """The devices a token names; none for no token, a forged, altered or expired one."""
     if not token:
-        return None
+        return NO_DEVICES
     try:
         value = _serializer(keys).loads(token, max_age=MAX_AGE_S)
     except BadSignature:  # SignatureExpired included
-        return None
-    match value:
-        case [int(trainee_id), str(nonce)] if not isinstance(trainee_id, bool):
-            return Device(trainee_id, nonce)
-    return None
+        return NO_DEVICES
+    if not isinstance(value, list):
+        return NO_DEVICES
+    entries = []
+    for item in value[:MAX_ACCOUNTS]:
+        match item:
+            case [int(trainee_id), str(nonce), str(password)] if not isinstance(trainee_id, bool):
+                entries.append(Device(trainee_id, nonce, password))
+    return KnownDevices(tuple(entries))

@@ -40,11 +40,13 @@ from typing import Any
 import redis
 
 from wxapp.accounts import sms_codes
-from wxapp.accounts.devices import Device
+from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.accounts.idnumbers import is_mobile_number
 from wxapp.accounts.trainees import (
     check_new_password,
     check_password_shape,
+    counted_username,
+    device_of,
     find_trainee,
     lift_lockout,
     store_password,
@@ -91,13 +93,13 @@ def send_reset_code(
     username: str,
     client_ip: str,
     now: datetime,
-    device: Device | None = None,
+    known: KnownDevices = NO_DEVICES,
 ) -> sms_codes.SentCode:
     """An SMS code to the phone of the account `username` names; the same answer, limits
     and errors for a username that names none (then nothing is sent).
 
-    Asked for on a known device of the account, the send counts against the owner's own
-    daily allowance (`sms_codes.OWNER_DAILY_CAP`), which strangers cannot spend."""
+    Asked for on a known device of the account, the send may use the owner's own daily
+    allowance (`sms_codes.OWNER_DAILY_CAP`) once the phone's is spent."""
     trainee = find_trainee(username)
     if trainee is not None and trainee.phone:
         return sms_codes.send_code(
@@ -108,12 +110,18 @@ def send_reset_code(
             client_ip,
             now,
             answer_failure_as_sent=True,
-            by_owner=device is not None and device.is_of(trainee.id),
+            by_owner=device_of(trainee, known) is not None,
         )
     shown = (
         username if is_mobile_number(username) else _made_up_phone(config["SECRET_KEY"], username)
     )
     return sms_codes.pretend_send(r, config, username, shown, client_ip, now)
+
+
+def budget_name(username: str, known: KnownDevices) -> str:
+    """Whom 忘记密码's per-username budget (limits.FORGOT) counts a call against: the
+    username, or a known device's own share of it (`trainees.counted_username`)."""
+    return counted_username(username, find_trainee(username), known)
 
 
 def reset_password(

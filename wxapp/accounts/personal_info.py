@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Trainee, Unit, db
 from wxapp.accounts import identity_changes, sms_codes
-from wxapp.accounts.devices import Device
+from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.accounts.idnumbers import validate_phone
 from wxapp.accounts.trainees import check_own_password, get_trainee, profile
 from wxapp.accounts.units import is_district
@@ -120,7 +120,7 @@ def change_phone(
     sms_code: str,
     password: str,
     now: datetime,
-    device: Device | None = None,
+    known: KnownDevices = NO_DEVICES,
 ) -> dict[str, Any]:
     """Change the phone once the login password is typed again and the code sent to the new
     phone is given back (consumed); the change is kept in the history. A phone another
@@ -131,7 +131,7 @@ def change_phone(
     the password. It is checked before the code, so a wrong one does not spend the code."""
     trainee = get_trainee(trainee_id)
     phone = check_new_phone(trainee.phone, phone)
-    check_own_password(r, trainee, password, "password", device)
+    check_own_password(r, trainee, password, "password", known)
     replace_phone(r, trainee, phone, sms_code, identity_changes.SELF, now)
     return profile(trainee)
 

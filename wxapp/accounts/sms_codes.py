@@ -12,8 +12,8 @@ Sending costs money and reaches a stranger's phone, so it is bounded: one send p
 every RESEND_GAP_S (any purpose), PHONE_DAILY_CAP sends per phone and SMS_IP_DAILY_CAP
 (a setting, 30 by default) per client address per day (China's calendar day). Anyone can
 spend a phone's PHONE_DAILY_CAP (every ID number is public), so a send asked for by the
-account's proven owner (on a known device of the account, or with its password) counts
-against OWNER_DAILY_CAP instead, an allowance of that phone's that strangers cannot
+account's proven owner (on a known device of the account, or with its password) that finds
+it spent counts against OWNER_DAILY_CAP, an allowance of that phone's that strangers cannot
 spend. The gap and the days follow the app's clock
 (`now`); a code's life is its Redis key's expiry (`check_code` takes no clock).
 """
@@ -49,11 +49,16 @@ CHINA = timezone(timedelta(hours=8))
 BAD_CODE_MESSAGE = "验证码错误或已过期，请重新获取"
 TOO_SOON_MESSAGE = "验证码发送过于频繁，请 {s} 秒后再试"
 PHONE_CAP_MESSAGE = "该手机号今日接收验证码次数已达上限，请明天再试"
-# 忘记密码 past the phone's cap (which a stranger can spend): the owner's own allowance is
-# still there on a device where they have logged in before.
+# Past the phone's cap, which a stranger who knows the ID number can spend: 忘记密码 still
+# has the owner's own allowance on a device where they have logged in before; a roster
+# account never logged in has only its unit and customer service.
 RESET_CAP_MESSAGE = (
     "该手机号今日接收验证码次数已达上限。如需今天找回密码，请在本人曾登录过的手机或电脑上"
     "操作，或致电客服 400-023-9229（按 1 选择登录注册问题）"
+)
+ACTIVATE_CAP_MESSAGE = (
+    "该手机号今日接收验证码次数已达上限，请明天再试。如需今天激活，请联系所在单位的管理员，"
+    "或致电客服 400-023-9229（按 1 选择登录注册问题）"
 )
 IP_CAP_MESSAGE = "今日获取验证码次数过多，请明天再试"
 
@@ -65,6 +70,9 @@ class Purpose(enum.StrEnum):
     REBIND = "rebind"  # re-binding an account already bound to another WeChat user
     PHONE = "phone"  # 个人信息: changing the phone (code to the NEW phone)
 
+
+# What a send past the phone's daily cap is told, where more can be said than 请明天再试.
+CAP_MESSAGES = {Purpose.RESET: RESET_CAP_MESSAGE, Purpose.ACTIVATE: ACTIVATE_CAP_MESSAGE}
 
 # The setting naming each purpose's SMS template (wxapp/settings_wechat.py).
 TEMPLATE_SETTING = {purpose: f"SMS_TEMPLATE_{purpose.name}" for purpose in Purpose}
@@ -97,9 +105,12 @@ def _day(now: datetime) -> str:
     return now.astimezone(CHINA).strftime("%Y%m%d")
 
 
-def _phone_day_key(phone: str, now: datetime, by_owner: bool) -> str:
-    allowance = "own:" if by_owner else ""
-    return f"{phone_tag(phone)}:sms:day:{allowance}{_day(now)}"
+def _phone_day_key(phone: str, now: datetime) -> str:
+    return f"{phone_tag(phone)}:sms:day:{_day(now)}"
+
+
+def _owner_day_key(phone: str, now: datetime) -> str:
+    return f"{phone_tag(phone)}:sms:day:own:{_day(now)}"
 
 
 def _ip_day_key(client_ip: str, now: datetime) -> str:
@@ -139,8 +150,8 @@ def _admit(
     by_owner: bool = False,
 ) -> str:
     """Count one send to `phone` from `client_ip` against the gap and the daily caps (429
-    past one: the phone's for anyone, or its owner's own allowance); the gap's key, which
-    the caller drops if nothing was sent after all."""
+    past one: the phone's, then for its proven owner their own allowance); the gap's key,
+    which the caller drops if nothing was sent after all."""
     gap_key = _gap_key(phone)
     now_ms = int(now.timestamp() * 1000)
     left_ms = int(
@@ -154,11 +165,15 @@ def _admit(
     if _count(r, _ip_day_key(client_ip, now)) > config["SMS_IP_DAILY_CAP"]:
         r.delete(gap_key)  # nothing sent: no gap either
         raise TooManyRequests(IP_CAP_MESSAGE, code="sms_daily_cap")
-    cap = OWNER_DAILY_CAP if by_owner else PHONE_DAILY_CAP
-    if _count(r, _phone_day_key(phone, now, by_owner)) > cap:
-        r.delete(gap_key)
-        message = RESET_CAP_MESSAGE if purpose is Purpose.RESET else PHONE_CAP_MESSAGE
-        raise TooManyRequests(message, code="sms_daily_cap")
+    if _count(r, _phone_day_key(phone, now)) > PHONE_DAILY_CAP:
+        if not by_owner:
+            r.delete(gap_key)
+            raise TooManyRequests(
+                CAP_MESSAGES.get(purpose, PHONE_CAP_MESSAGE), code="sms_daily_cap"
+            )
+        if _count(r, _owner_day_key(phone, now)) > OWNER_DAILY_CAP:
+            r.delete(gap_key)
+            raise TooManyRequests(PHONE_CAP_MESSAGE, code="sms_daily_cap")
     return gap_key
 
 
@@ -192,8 +207,8 @@ def send_code(
     limited like a sent one, for a flow whose answer must not depend on whether a real send
     was made (忘记密码: only an account's send is real, and only a real one can fail).
 
-    `by_owner`: the caller proved to be the account's owner; counted against the phone's
-    OWNER_DAILY_CAP instead of PHONE_DAILY_CAP.
+    `by_owner`: the caller proved to be the account's owner; past PHONE_DAILY_CAP the send
+    counts against the phone's OWNER_DAILY_CAP.
     """
     purpose = Purpose(purpose)
     gap_key = _admit(r, config, phone, client_ip, now, purpose, by_owner)

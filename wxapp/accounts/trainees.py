@@ -21,11 +21,12 @@ import sqlalchemy as sa
 
 from models import Trainee, db
 from wxapp.accounts import bindings
-from wxapp.accounts.devices import Device
+from wxapp.accounts.devices import NO_DEVICES, Device, KnownDevices
 from wxapp.accounts.idnumbers import initial_password, is_mobile_number, mask_id_number
 from wxapp.accounts.passwords import hash_password, needs_rehash, spend_one_hash, verify_password
 from wxapp.accounts.session_ends import end_all, new_session
 from wxapp.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationError
+from wxapp.infra import limits, ratelimit
 from wxapp.infra.ratelimit import count_in_window
 from wxapp.infra.redis_keys import trainee_tag
 from wxapp.infra.transaction import transaction
@@ -60,13 +61,19 @@ def _generation_key(trainee_id: int) -> str:
 GENERATION_TTL_S = 24 * 3600
 
 
-def _account_keys(r: redis.Redis, trainee: Trainee, device: Device | None) -> tuple[str, str]:
+def device_of(trainee: Trainee, known: KnownDevices) -> Device | None:
+    """The browser as a known device of `trainee` under its current password, if it is one."""
+    return known.of(trainee.id, trainee.password_hash)
+
+
+def _account_keys(r: redis.Redis, trainee: Trainee, known: KnownDevices) -> tuple[str, str]:
     """The failure counter and the lock a password typed for `trainee` counts against: its
-    known device's own when typed on one (`device` names the account), else the account's.
+    known device's own when typed on one, else the account's.
 
     A device's keys carry the account's lift generation, so `lift_lockout` lifts the locks
     of every device at once."""
-    if device is None or not device.is_of(trainee.id):
+    device = device_of(trainee, known)
+    if device is None:
         return _trainee_fail_key(trainee.id), _trainee_lock_key(trainee.id)
     generation = r.get(_generation_key(trainee.id)) or "0"
     prefix = f"{trainee_tag(trainee.id)}:login:dev:{generation}:{device.nonce}"
@@ -74,13 +81,13 @@ def _account_keys(r: redis.Redis, trainee: Trainee, device: Device | None) -> tu
 
 
 def _login_keys(
-    r: redis.Redis, trainee: Trainee | None, username: str, device: Device | None
+    r: redis.Redis, trainee: Trainee | None, username: str, known: KnownDevices
 ) -> tuple[str, str]:
     """The failure counter and the lock an attempt counts against: the account's (or its
     known device's) when the username names one, else the username's own, so probing names
     is limited too."""
     if trainee is not None:
-        return _account_keys(r, trainee, device)
+        return _account_keys(r, trainee, known)
     return f"login:fail:{username}", f"login:lock:{username}"
 
 
@@ -145,17 +152,27 @@ def session_fields(r: redis.Redis, verified: Verified) -> dict[str, Any]:
     return fields
 
 
+def counted_username(username: str, trainee: Trainee | None, known: KnownDevices) -> str:
+    """Whom a per-username budget counts a call against: the username typed, or, on a known
+    device of the account it names, that device's own share of it (a stranger using up the
+    username's budget must not keep the owner out)."""
+    device = device_of(trainee, known) if trainee is not None else None
+    return username if device is None else f"{username}:{device.nonce}"
+
+
 def verify_credentials(
-    r: redis.Redis, username: str, password: str, device: Device | None = None
+    r: redis.Redis, username: str, password: str, known: KnownDevices = NO_DEVICES
 ) -> Verified:
     """The trainee these credentials name; 5 failures in 15 min lock the account 15 min
-    (typed on the account's known `device`: that device alone).
+    (typed on a known device of the account: that device alone). Every attempt counts
+    toward LOGIN_PER_USERNAME first (what hashing one username may cause).
 
     A username that names nobody costs the same hash and gets the same answers (401 with
     the tries left, then 429 `locked`), counted per username.
     """
     trainee = find_trainee(username)
-    fail_key, lock_key = _login_keys(r, trainee, username, device)
+    ratelimit.hit(r, limits.LOGIN_PER_USERNAME, counted_username(username, trainee, known))
+    fail_key, lock_key = _login_keys(r, trainee, username, known)
     _refuse_if_locked(r, lock_key)
     checked = trainee.password_hash if trainee is not None else None  # as it was checked
     if trainee is not None and password_matches(trainee, password):
@@ -188,7 +205,7 @@ def _count_failure(r: redis.Redis, fail_key: str, lock_key: str) -> int:
 
 
 def check_own_password(
-    r: redis.Redis, trainee: Trainee, password: str, field: str, device: Device | None
+    r: redis.Redis, trainee: Trainee, password: str, field: str, known: KnownDevices
 ) -> None:
     """The password typed again to confirm a change made in a session (原密码, 登录密码).
 
@@ -197,7 +214,7 @@ def check_own_password(
     account's, or its known device's), and a locked one is refused before any hash; else a
     session could guess the password without end.
     """
-    fail_key, lock_key = _account_keys(r, trainee, device)
+    fail_key, lock_key = _account_keys(r, trainee, known)
     _refuse_if_locked(r, lock_key)
     if not password_matches(trainee, password):
         left = _count_failure(r, fail_key, lock_key)
@@ -239,6 +256,13 @@ def profile(trainee: Trainee) -> dict[str, Any]:
     }
 
 
+def password_hash_of(trainee_id: int) -> str | None:
+    """The account's stored password hash (None: none, or no such account), what its known
+    devices are valid for (wxapp/accounts/devices.py)."""
+    trainee = db.session.get(Trainee, trainee_id)
+    return trainee.password_hash if trainee is not None else None
+
+
 def get_trainee(trainee_id: int) -> Trainee:
     trainee = db.session.get(Trainee, trainee_id)
     if trainee is None:
@@ -276,7 +300,7 @@ def change_password(
     old_password: str,
     new_password: str,
     now: datetime,
-    device: Device | None = None,
+    known: KnownDevices = NO_DEVICES,
 ) -> Trainee:
     """Set a new password and lift the must-change flag (`store_password`: the WeChat
     binding goes and every session of the trainee ends; the caller starts its own again);
@@ -285,7 +309,7 @@ def change_password(
     if trainee.must_change_password:
         # The initial password is public: such an account activates by SMS (activation.py).
         raise Forbidden("首次登录请先通过短信验证激活账号", code="activation_required")
-    check_own_password(r, trainee, old_password, "old_password", device)
+    check_own_password(r, trainee, old_password, "old_password", known)
     check_new_password(new_password, trainee.id_number)
     if new_password == old_password:
         raise ValidationError("new_password", "新密码不能与原密码相同")

@@ -30,7 +30,7 @@ from models import Trainee, db
 from wxapp import events, outbox
 from wxapp.accounts import bindings, session_ends, sms_codes
 from wxapp.accounts import trainees as accounts
-from wxapp.accounts.devices import Device
+from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.errors import Conflict, Forbidden, Unauthorized
 from wxapp.infra.transaction import transaction
 from wxapp.wechat import oauth
@@ -98,10 +98,10 @@ def session_fields_if_bound(r: redis.Redis, openid: str, trainee_id: int) -> dic
 
 
 def _activated(
-    r: redis.Redis, username: str, password: str, device: Device | None
+    r: redis.Redis, username: str, password: str, known: KnownDevices
 ) -> accounts.Verified:
     """The trainee these credentials name (lockout rules), refused until activated."""
-    verified = accounts.verify_credentials(r, username, password, device)
+    verified = accounts.verify_credentials(r, username, password, known)
     if verified.trainee.must_change_password:
         raise Forbidden(ACTIVATE_FIRST, code="activation_required")
     return verified
@@ -133,7 +133,7 @@ def bind_with_password(
     password: str,
     sms_code: str | None,
     now: datetime,
-    device: Device | None = None,
+    known: KnownDevices = NO_DEVICES,
 ) -> accounts.Verified:
     """Bind the pending openid to the activated account these credentials name.
 
@@ -143,7 +143,7 @@ def bind_with_password(
     starts this browser's again). Commits.
     """
     openid = _require_openid(openid)
-    verified = _activated(r, username, password, device)
+    verified = _activated(r, username, password, known)
     trainee = verified.trainee
     old_openid = _other_binding(trainee, openid)
     if old_openid is not None:
@@ -187,13 +187,13 @@ def send_rebind_code(
     password: str,
     client_ip: str,
     now: datetime,
-    device: Device | None = None,
+    known: KnownDevices = NO_DEVICES,
 ) -> sms_codes.SentCode:
     """The SMS code for re-binding, to the account's phone; the password is asked again,
     so nobody can make the service text a trainee without it (and the send is counted
     against the owner's own allowance, which strangers cannot spend)."""
     openid = _require_openid(openid)
-    trainee = _activated(r, username, password, device).trainee
+    trainee = _activated(r, username, password, known).trainee
     if _other_binding(trainee, openid) is None:
         raise Conflict(REBIND_NOT_NEEDED, code="rebind_not_needed")
     if not trainee.phone:

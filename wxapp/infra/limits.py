@@ -26,8 +26,11 @@ LOGIN = Limit("login", 30, 60, "登录尝试过于频繁，请一分钟后再试
 # Per address, every login: what password hashing one address can cause (tens of ms of CPU
 # each). A unit of 2,000 logging in within ten minutes stays under it.
 LOGIN_ALL = Limit("login_all", 300, 60, "登录过于频繁，请一分钟后再试")
-# Per username typed, every login: one account (the attacker's own, say) logged in again and
-# again from many addresses costs a hash each time; a person logs in a few times a day.
+# Per username typed, every password check of login and 绑定微信 (trainees.verify_credentials):
+# one account (the attacker's own, say) logged in again and again from many addresses costs a
+# hash each time; a person logs in a few times a day. On a known device of the account it
+# counts that device's own share (wxapp/accounts/devices.py), so a stranger spending it does
+# not keep the owner out.
 LOGIN_PER_USERNAME = Limit("login_user", 20, 60, "登录过于频繁，请一分钟后再试")
 # 绑定微信 checks a password like login: the same budgets per address (failures, and every
 # attempt), and a smaller one per WeChat user (the openid kept in the session), who cannot
@@ -56,8 +59,8 @@ ACTIVATION = Limit("activation", 20, 600, "操作过于频繁，请十分钟后�
 # address (two calls each) goes through. Its SMS are bounded by SMS_IP_DAILY_CAP as well.
 ACTIVATION_ADDRESS = Limit("activation_addr", 400, 600, "操作过于频繁，请十分钟后再试")
 FORGOT = Limit("forgot", 20, 600, "找回密码尝试过于频繁，请十分钟后再试")
-# 忘记密码 counts FORGOT per username typed (as activation counts per account), and this per
-# address.
+# 忘记密码 counts FORGOT per username typed (as activation counts per account; on a known
+# device of the account, that device's own share), and this per address.
 FORGOT_ADDRESS = Limit("forgot_addr", 400, 600, "找回密码尝试过于频繁，请十分钟后再试")
 # Per trainee. Creating an order opens a WeChat Pay prepay each time; a person buys a few
 # plans a year, so 10 a minute only stops scripts and stuck buttons (POST /api/orders and
