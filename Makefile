@@ -60,7 +60,7 @@ test: lint e2e-deps
 # The scale-out layout on real engines (nginx, Redis Cluster, a PostgreSQL streaming
 # replica, two app nodes), built from nothing, tested, torn down: scripts/cluster/.
 test-cluster: install-test
-	scripts/cluster/test-cluster.sh $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} scripts/cluster/test-cluster.sh $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

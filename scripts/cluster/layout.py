@@ -13,7 +13,8 @@
   DATABASE_READ_URL = the replica);
 - nginx (deploy/nginx/wxapp.conf, made local) on 18080 in front of both nodes.
 It writes DIR/layout.json (ports, URLs, pids, the seeded ids) for tests/cluster.
-`python scripts/cluster/layout.py down DIR` stops everything it started (by the pids it
+`python scripts/cluster/layout.py apps-down DIR` stops only the app processes (the engines
+stay up); `python scripts/cluster/layout.py down DIR` stops everything it started (by the pids it
 recorded) and leaves DIR to the caller. The machine's own PostgreSQL (5432) and Redis
 (6379) are never touched.
 """
@@ -320,6 +321,13 @@ class Layout:
         self.save()
         print(f"cluster layout up in {time.monotonic() - started:.0f}s under {self.dir}")
 
+    def apps_down(self) -> None:
+        """Stop the app nodes, the flusher and the workers, leaving the engines up (the
+        in-process suites then use the Redis Cluster without their flusher beside them)."""
+        for name, pid in self.state.get("pids", {}).items():
+            if not name.startswith(("pg-", "redis-", "nginx")):
+                kill_group(pid)
+
     def down(self) -> None:
         pids = self.state.get("pids", {})
         if "nginx" in pids:
@@ -328,10 +336,7 @@ class Layout:
                 ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-s", "stop"],
                 capture_output=True,
             )
-        for name, pid in pids.items():
-            if name.startswith(("pg-", "redis-", "nginx")):
-                continue
-            kill_group(pid)
+        self.apps_down()
         for name in ("replica", "primary"):
             if (self.dir / "pg" / name / "postmaster.pid").exists():
                 subprocess.run(
@@ -380,13 +385,10 @@ def alive(pid: int) -> bool:
 
 
 def main() -> None:
-    if len(sys.argv) != 3 or sys.argv[1] not in ("up", "down"):
-        raise SystemExit("usage: layout.py up|down DIR")
-    layout = Layout(Path(sys.argv[2]))
-    if sys.argv[1] == "up":
-        layout.up()
-    else:
-        layout.down()
+    actions = {"up": Layout.up, "apps-down": Layout.apps_down, "down": Layout.down}
+    if len(sys.argv) != 3 or sys.argv[1] not in actions:
+        raise SystemExit("usage: layout.py up|apps-down|down DIR")
+    actions[sys.argv[1]](Layout(Path(sys.argv[2])))
 
 
 if __name__ == "__main__":

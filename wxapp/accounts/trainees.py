@@ -231,7 +231,9 @@ def lift_lockout(r: redis.Redis, trainee_id: int) -> None:
     phone is proven by SMS, and for customer service.
     """
     pipe = r.pipeline(transaction=False)  # keys of one slot ({t:<id>}), no order needed
-    pipe.delete(_trainee_fail_key(trainee_id), _trainee_lock_key(trainee_id))
+    # One key per DEL: redis-py's cluster pipeline refuses a DEL of several.
+    pipe.delete(_trainee_fail_key(trainee_id))
+    pipe.delete(_trainee_lock_key(trainee_id))
     pipe.incr(_generation_key(trainee_id))
     pipe.expire(_generation_key(trainee_id), GENERATION_TTL_S)
     pipe.execute()

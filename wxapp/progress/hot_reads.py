@@ -94,7 +94,8 @@ class FlushReads:
         """After the flusher wrote these records: drop the finished plays (no longer the
         trainee's current play) unless a beacon touched them since, then answer each
         trainee's change count as it is now; one round trip (a pipeline, split by node on
-        Redis Cluster)."""
+        Redis Cluster, where redis-py runs no script in a pipeline: there each trainee's is
+        its own call)."""
         pipe = self.redis.pipeline(transaction=False)
         for records in written:
             keys = [play_key(records.trainee_id), record_key(records.trainee_id)]
@@ -102,7 +103,9 @@ class FlushReads:
             for play in records.plays:
                 args += [play.suffix, str(play.ended_ms)]
             if args:
-                self._written(keys=keys, args=args, client=pipe)
+                self._written(
+                    keys=keys, args=args, client=self.redis if self._wire is None else pipe
+                )
         for records in written:
             pipe.hget(record_key(records.trainee_id), "v")
         replies = pipe.execute()
