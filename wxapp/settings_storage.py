@@ -10,6 +10,9 @@ from urllib.parse import urlparse
 from wxapp.errors import ConfigError
 from wxapp.settings_parse import _bool, _database_url, _get, _number, _url
 
+# How long data sent to PostgreSQL may stay unacknowledged before the connection fails.
+TCP_USER_TIMEOUT_MS = 10_000
+
 
 def redis_settings(env: Mapping[str, Any], cfg: dict[str, Any]) -> None:
     """Redis Cluster and REDIS_URL checks, written into `cfg`."""
@@ -63,4 +66,14 @@ def database_settings(env: Mapping[str, Any], cfg: dict[str, Any], instance_path
         cfg["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {
             "connect_timeout": cfg["DATABASE_CONNECT_TIMEOUT_S"],
             "options": f"-c statement_timeout={cfg['DATABASE_STATEMENT_TIMEOUT_MS']}",
+            # A server that vanishes without a word (power lost, a network cut: no reset)
+            # must not hold a request until the kernel gives up (about 15 minutes):
+            # statement_timeout is the server's, and libpq has no read timeout of its own.
+            # Unacknowledged data fails the connection after TCP_USER_TIMEOUT_MS, an idle
+            # one after the keepalive probes.
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
         }

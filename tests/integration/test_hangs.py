@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 
 from models import db
 from tests.conftest import app_with
 from wxapp.app import create_app
+from wxapp.infra import replica as replica_module
 
 
 @pytest.fixture
@@ -120,3 +122,81 @@ def test_hung_postgresql_gives_503_and_healthz_answers_in_two_seconds(base_confi
         )
         assert res.status_code == 503 and res.json["error"] == "unavailable"
         assert took < 3.0
+
+
+class SilentProxy:
+    """A TCP relay to a server that can fall silent: it then swallows what it is sent and
+    answers nothing, keeping the connections open, as a hung server or a cut network
+    that sends no reset does."""
+
+    def __init__(self, host: str, port: int):
+        self.upstream = (host, port)
+        self.silent = threading.Event()
+        self.closed = threading.Event()
+        self.sockets: list[socket.socket] = []
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+                if not data:
+                    return
+                if not self.silent.is_set():
+                    sink.sendall(data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.closed.set()
+        self.server.close()
+        for s in self.sockets:
+            s.close()
+
+
+def test_a_replica_gone_silent_holds_no_request(base_config):
+    """Pages read the primary when the replica cannot be reached: a pooled connection to a
+    replica that went silent must not hold every report request until TCP gives up."""
+    url = sa.engine.make_url(base_config["DATABASE_URL"])
+    if url.get_backend_name() != "postgresql":
+        pytest.fail("this test needs PostgreSQL (DATABASE_URL)")
+    proxy = SilentProxy(url.host or "127.0.0.1", url.port or 5432)
+    replica = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    try:
+        with app_with(base_config, DATABASE_READ_URL=replica, DATABASE_READ_CHECK_S="0.05") as app:
+            reader = app.extensions["read_db"]
+            with app.app_context():
+                primary = db.engine
+            assert reader.fresh(primary) is False  # answered through the relay (not in recovery)
+            proxy.silent.set()
+            time.sleep(0.1)  # the verdict is due again
+            answers: list[tuple[bool, float]] = []
+
+            def ask() -> None:
+                answers.append(timed(lambda: reader.fresh(primary)))
+
+            threads = [threading.Thread(target=ask, daemon=True) for _ in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=replica_module.CHECK_DEADLINE_S + 3)
+            assert len(answers) == 3, f"{3 - len(answers)} of 3 requests still waiting"
+            assert all(fresh is False for fresh, _ in answers)
+            assert max(took for _, took in answers) < replica_module.CHECK_DEADLINE_S + 0.5
+    finally:
+        proxy.close()

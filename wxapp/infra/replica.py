@@ -33,6 +33,9 @@ _REPLICA_STATE = sa.text(
     " EXTRACT(EPOCH FROM (clock_timestamp() - pg_last_xact_replay_timestamp()))"
 )
 _PRIMARY_LSN = sa.text("SELECT pg_current_wal_lsn()::text")
+# How long a request waits for a replica check it started (two one-row queries, normally
+# milliseconds) before reading the primary.
+CHECK_DEADLINE_S = 2.0
 
 
 def lsn(text: str | None) -> int:
@@ -55,14 +58,29 @@ class Reader:
         self._lock = threading.Lock()
 
     def fresh(self, primary: sa.Engine) -> bool:
-        now = time.monotonic()
-        if now - self._checked_at < self.check_s:
+        """Whether to read the replica now.
+
+        When the verdict is due, one check runs in a thread of its own and the request that
+        started it waits at most CHECK_DEADLINE_S for it; every other request reads the
+        primary while it runs. A replica that went silent (a hung server, a host gone
+        without a reset) holds only that thread, until the connection's TCP timeouts fail
+        it (libpq has no read timeout, and statement_timeout is the server's own)."""
+        if time.monotonic() - self._checked_at < self.check_s:
             return self._fresh
-        with self._lock:
-            if now - self._checked_at >= self.check_s:
+        if not self._lock.acquire(blocking=False):
+            return False  # a check is running
+        done = threading.Event()
+
+        def check() -> None:
+            try:
                 self._fresh = self._check(primary)
                 self._checked_at = time.monotonic()
-        return self._fresh
+            finally:
+                self._lock.release()
+                done.set()
+
+        threading.Thread(target=check, name="replica-check", daemon=True).start()
+        return self._fresh if done.wait(CHECK_DEADLINE_S) else False
 
     def _check(self, primary: sa.Engine) -> bool:
         try:
