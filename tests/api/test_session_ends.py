@@ -117,6 +117,21 @@ def test_a_logged_out_cookie_is_refused_and_other_sessions_go_on(app, world, clo
     assert_alive(browser(app, world), world, clock, "again")
 
 
+def test_logging_in_and_out_in_a_loop_cannot_grow_the_ended_sessions_without_bound(
+    app, world, clock, monkeypatch, redis_client
+):
+    """Past MAX_ENDED sessions ended one by one, a logout ends every session (one epoch)."""
+    monkeypatch.setattr(session_ends, "MAX_ENDED", 5)
+    staying = browser(app, world)
+    for n in range(5):
+        assert browser(app, world).post("/api/logout").status_code == 200
+        assert_alive(staying, world, clock, f"alive{n}")
+    assert browser(app, world).post("/api/logout").status_code == 200  # the sixth
+    assert_ended(app, cookie_of(staying), world, clock)
+    assert redis_client.hlen(session_ends.key(world["trainee"])) == 1  # the epoch alone
+    assert_alive(browser(app, world), world, clock, "again")
+
+
 def test_a_logout_redis_cannot_record_says_so_and_the_cookie_stays_its_owners(
     app, world, clock, monkeypatch
 ):

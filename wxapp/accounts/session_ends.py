@@ -7,7 +7,8 @@ each session ended one by one. The rule that reads it is session_rules.is_ended.
 - `end_all`: every session of the trainee (password change, unbind, and the coming
   忘记密码). The caller then starts the current browser a fresh session, if it keeps one.
 - `end_one`: this browser's session only (退出登录); a cookie without a session id
-  (signed before ids existed) cannot be told apart, so every session of the trainee ends.
+  (signed before ids existed) cannot be told apart, so every session of the trainee ends,
+  as it does past MAX_ENDED sessions ended one by one.
 
 The hash expires KEEP_S after its last ending: by then every cookie it ended is older than
 the longest session lifetime allowed, and the sessions still alive carry the current epoch
@@ -48,6 +49,11 @@ from wxapp.infra.redis_keys import trainee_tag
 from wxapp.infra.transaction import end_read, transaction
 
 ENDED_PREFIX = "x:"
+# Sessions ended one by one that the hash keeps; past them a logout ends every session of
+# the trainee (one epoch), so logging in and out in a loop cannot grow one Redis key (and
+# the restore's one script call) without bound. A person logging out twice a day stays
+# well under it within the hash's 32 days.
+MAX_ENDED = 100
 KEEP_S = (MAX_LIFETIME_DAYS + 1) * 24 * 3600
 
 # session_rules.next_epoch, atomically: max(stored + 1, now in ms); the ended ids go.
@@ -105,7 +111,11 @@ def end_one(r: redis.Redis, trainee_id: int, mark: SessionMark, now: datetime) -
     pipe = r.pipeline(transaction=True)
     pipe.hset(key(trainee_id), ended_field(mark.session_id), 1)
     pipe.expire(key(trainee_id), KEEP_S)
-    pipe.execute()
+    pipe.hlen(key(trainee_id))
+    fields = pipe.execute()[-1]
+    if fields > MAX_ENDED:  # the ended ids (and `ep`)
+        end_all(r, trainee_id, now)
+        return
     _keep(trainee_id, now, session_id=mark.session_id)
 
 
