@@ -22,9 +22,12 @@ def count_in_window(r: redis.Redis, key: str, window_s: int) -> int:
     """Add one to the counter `key` of a fixed window of `window_s` seconds; the new count.
 
     The window starts with the first call (SET NX EX, then INCR keeps the expiry): one
-    round trip, and no EXPIRE NX, which the embedded Redis 6.2 of `make run` lacks.
+    round trip, and no EXPIRE NX, which the embedded Redis 6.2 of `make run` lacks. The two
+    run as one MULTI, on Redis Cluster too (whose pipelines are not transactions unless
+    asked): else a window ending between them would leave a counter without an expiry,
+    refusing that caller for good.
     """
-    pipe = r.pipeline()
+    pipe = r.pipeline(transaction=True)
     pipe.set(key, 0, ex=window_s, nx=True)
     pipe.incr(key)
     _, count = pipe.execute()
