@@ -42,6 +42,14 @@ def lock_out(client, username):
     assert [r.status_code for r in replies] == [401, 401, 401, 401, 429]
 
 
+def reset_by_sms(app, client, username, phone, new_password="Forgot123"):
+    """忘记密码 from `client`: the code, read on the phone, and the new password."""
+    sent = client.post("/api/password/forgot/code", json={"username": username})
+    assert sent.status_code == 200, sent.json
+    body = {"username": username, "sms_code": latest_code(app, phone), "new_password": new_password}
+    assert client.post("/api/password/forgot", json=body).status_code == 200
+
+
 def device_cookie(client):
     return client.get_cookie(devices.COOKIE_NAME)
 
@@ -194,14 +202,7 @@ def test_a_stranger_using_up_the_usernames_budgets_does_not_stop_the_owners_brow
 
     assert login(browser, owner["id_number"]).status_code == 200
     clock.advance(61)
-    res = browser.post("/api/password/forgot/code", json={"username": owner["id_number"]})
-    assert res.status_code == 200
-    body = {
-        "username": owner["id_number"],
-        "sms_code": latest_code(app, owner["phone"]),
-        "new_password": "Forgot123",
-    }
-    assert browser.post("/api/password/forgot", json=body).status_code == 200
+    reset_by_sms(app, browser, owner["id_number"], owner["phone"])
 
 
 def test_a_new_password_makes_every_device_of_before_a_strangers(app, clock, owner):
@@ -209,14 +210,7 @@ def test_a_new_password_makes_every_device_of_before_a_strangers(app, clock, own
     device of the account once its owner sets a new one."""
     former = owners_browser(app, owner)
     owner_now = app.test_client()
-    sent = owner_now.post("/api/password/forgot/code", json={"username": owner["phone"]})
-    assert sent.status_code == 200
-    body = {
-        "username": owner["phone"],
-        "sms_code": latest_code(app, owner["phone"]),
-        "new_password": "Forgot123",
-    }
-    assert owner_now.post("/api/password/forgot", json=body).status_code == 200
+    reset_by_sms(app, owner_now, owner["phone"], owner["phone"])
     assert login(owner_now, owner["phone"], "Forgot123").status_code == 200
 
     lock_out(former, owner["phone"])  # counted as a stranger's: the account's lock
