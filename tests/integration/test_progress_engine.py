@@ -27,9 +27,10 @@ from tests.factories import (
 )
 from wxapp import events
 from wxapp.accounts import session_ends, session_rules
-from wxapp.progress import completion, core, flusher
+from wxapp.orders import refunds
+from wxapp.progress import completion, core, flusher, records
 from wxapp.progress.records import upsert_chapters
-from wxapp.progress.store import DIRTY, dirty_member
+from wxapp.progress.store import DIRTY, dirty_member, entitlement_key
 from wxapp.progress.tracking import forget_entitlements, get_store
 
 
@@ -370,6 +371,34 @@ def test_a_refund_takes_effect_at_the_next_beacon(app, client, world, clock):
         forget_entitlements(world["trainee"])
     clock.advance(15)
     assert player.send(15, 30).status_code == 403
+
+
+def test_a_refund_racing_a_beacons_entitlement_read_is_not_written_back(
+    app, client, world, clock, redis_client, monkeypatch
+):
+    """A beacon reads the paid plans, the refund commits and drops the cache, then the
+    beacon caches what it read: the refunded plan would go on being learned for the
+    cache's hour. The refund fences the cache off, so the next beacon reads again."""
+    chapter = world["chapters"][0][0]
+    player = BeaconPlayer(client, chapter, clock)
+    player.watch(0, 15)
+    redis_client.delete(entitlement_key(world["trainee"]))  # the cached hour ran out
+    read_paid_plans = records.paid_plans
+
+    def refund_right_after_the_read(trainee_id):
+        plans = read_paid_plans(trainee_id)
+        db.session.execute(sa.update(Enrollment).values(status="refunded"))
+        db.session.commit()
+        refunds.forget_entitlements(redis_client, [trainee_id])
+        monkeypatch.setattr(records, "paid_plans", read_paid_plans)
+        return plans
+
+    monkeypatch.setattr(records, "paid_plans", refund_right_after_the_read)
+    clock.advance(15)
+    player.send(15, 30)  # the beacon in flight at the refund
+    clock.advance(15)
+    assert player.send(30, 45).status_code == 403
+    assert redis_client.hget(entitlement_key(world["trainee"]), f"p:{world['plan']}") is None
 
 
 def test_a_batch_is_written_by_one_multi_row_upsert(app, world, clock, redis_client):

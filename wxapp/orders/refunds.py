@@ -39,7 +39,11 @@ from models import Order, Refund, RefundItem, RefundStatus, db
 from wxapp.infra.clock import reported_time
 from wxapp.orders.anomalies import record_anomaly
 from wxapp.orders.refund_rule import HOLDING, after_success
-from wxapp.progress.store import entitlement_key
+from wxapp.progress.store import (
+    ENTITLEMENT_FENCE_S,
+    entitlement_fence_key,
+    entitlement_key,
+)
 
 ALREADY_ENROLLED = "already_enrolled"  # a member paid twice for the same plan
 SYSTEM = "system"
@@ -162,6 +166,13 @@ def apply_refund(
 
 
 def forget_entitlements(r: redis.Redis | None, trainee_ids: list[int]) -> None:
-    """Drop the cached entitlements of members who can no longer learn (the beacon re-reads)."""
-    if r is not None and trainee_ids:
-        r.delete(*[entitlement_key(t) for t in trainee_ids])
+    """Drop the cached entitlements of members who can no longer learn (the beacon re-reads),
+    and fence the cache off for ENTITLEMENT_FENCE_S: a beacon that read the paid plans
+    before this refund committed must not write them back for the cache's hour."""
+    if r is None or not trainee_ids:
+        return
+    pipe = r.pipeline(transaction=False)  # one key per command: several slots on a cluster
+    for t in trainee_ids:
+        pipe.set(entitlement_fence_key(t), 1, ex=ENTITLEMENT_FENCE_S)
+        pipe.delete(entitlement_key(t))
+    pipe.execute()

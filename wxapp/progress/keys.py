@@ -9,8 +9,12 @@ DIRTY = "progress:dirty"
 # Hot state of an idle trainee goes away after a week; the database has it by then.
 STATE_TTL_S = 7 * 24 * 3600
 # Cached entitlements are re-read from the database at least this often (a cached "no" is
-# always re-checked at once); a refund should call service.forget_entitlements.
+# always re-checked at once); a refund calls orders.refunds.forget_entitlements.
 ENTITLEMENT_TTL_S = 3600
+# After a refund the cache stays unwritten this long (orders.refunds.forget_entitlements):
+# a beacon that read the paid plans just before the refund committed must not write them
+# back. Longer than any request (gunicorn's timeout is 30 s).
+ENTITLEMENT_FENCE_S = 60
 
 
 def tag(trainee_id: int) -> str:
@@ -27,6 +31,10 @@ def chapter_key(trainee_id: int, chapter_id: int) -> str:
 
 def entitlement_key(trainee_id: int) -> str:
     return f"{tag(trainee_id)}:ent"
+
+
+def entitlement_fence_key(trainee_id: int) -> str:
+    return f"{tag(trainee_id)}:ent:fence"
 
 
 def superseded_key(trainee_id: int) -> str:

@@ -33,12 +33,14 @@ from wxapp.progress.hot_reads import (
 )
 from wxapp.progress.keys import (
     DIRTY,
+    ENTITLEMENT_FENCE_S,
     ENTITLEMENT_TTL_S,
     RECORD_FIELDS,
     STATE_FIELDS,
     STATE_TTL_S,
     chapter_key,
     dirty_member,
+    entitlement_fence_key,
     entitlement_key,
     parse_member,
     play_key,
@@ -53,6 +55,7 @@ HERE = Path(__file__).resolve().parent
 
 __all__ = [
     "DIRTY",
+    "ENTITLEMENT_FENCE_S",
     "ENTITLEMENT_TTL_S",
     "HERE",
     "RECORD_FIELDS",
@@ -65,6 +68,7 @@ __all__ = [
     "TraineeRecords",
     "chapter_key",
     "dirty_member",
+    "entitlement_fence_key",
     "entitlement_key",
     "parse_member",
     "play_key",
@@ -92,6 +96,18 @@ class ScriptResult:
     entitlements_cached: bool = True  # with "nochapter": whether the trainee's are in Redis
 
 
+# The entitlement cache written as one hash (KEYS[1]), unless the fence (KEYS[2]) is up.
+_SET_ENTITLEMENTS = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+if #ARGV > 1 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+"""
+
+
 class ProgressStore(FlushReads):
     """The Redis client and the registered scripts, built once per app."""
 
@@ -110,6 +126,7 @@ class ProgressStore(FlushReads):
         self._load = client.register_script((HERE / "load_chapter.lua").read_text())
         self._answer = client.register_script((HERE / "presence.lua").read_text())
         self._written = client.register_script((HERE / "record_written.lua").read_text())
+        self._set_entitlements = client.register_script(_SET_ENTITLEMENTS)
         # On Redis Cluster the script and the dirty mark live on different nodes: they go
         # through the cluster client, which routes each command to its slot's master.
         self._wire = None if isinstance(client, redis.RedisCluster) else Wire(client)
@@ -255,13 +272,14 @@ class ProgressStore(FlushReads):
         return bool(loaded)
 
     def set_entitlements(self, trainee_id: int, mapping: dict[str, Any]) -> None:
-        key = entitlement_key(trainee_id)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(key)
-        if mapping:
-            pipe.hset(key, mapping=mapping)
-            pipe.expire(key, ENTITLEMENT_TTL_S)
-        pipe.execute()
+        """Cache what was read of the trainee's paid plans, unless a refund fenced the cache
+        off since (`ENTITLEMENT_FENCE_S`): then the next beacon reads them again."""
+        args: list[Any] = [ENTITLEMENT_TTL_S]
+        for field, value in mapping.items():
+            args += [field, value]
+        self._set_entitlements(
+            keys=[entitlement_key(trainee_id), entitlement_fence_key(trainee_id)], args=args
+        )
 
     def forget_entitlements(self, trainee_id: int) -> None:
         self.redis.delete(entitlement_key(trainee_id))
