@@ -121,7 +121,7 @@ def send_reset_code(
 def budget_name(username: str, known: KnownDevices) -> str:
     """Whom 忘记密码's per-username budget (limits.FORGOT) counts a call against: the
     username, or a known device's own share of it (`trainees.counted_username`)."""
-    return counted_username(username, find_trainee(username), known)
+    return counted_username(username, device_of(find_trainee(username), known))
 
 
 def reset_password(

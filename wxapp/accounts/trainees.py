@@ -61,33 +61,33 @@ def _generation_key(trainee_id: int) -> str:
 GENERATION_TTL_S = 24 * 3600
 
 
-def device_of(trainee: Trainee, known: KnownDevices) -> Device | None:
-    """The browser as a known device of `trainee` under its current password, if it is one."""
-    return known.of(trainee.id, trainee.password_hash)
+def device_of(trainee: Trainee | None, known: KnownDevices) -> Device | None:
+    """The browser as a known device of `trainee` under its current password, if it is one
+    (never for a username that names nobody)."""
+    return known.of(trainee.id, trainee.password_hash) if trainee is not None else None
 
 
-def _account_keys(r: redis.Redis, trainee: Trainee, known: KnownDevices) -> tuple[str, str]:
-    """The failure counter and the lock a password typed for `trainee` counts against: its
-    known device's own when typed on one, else the account's.
+def _account_keys(r: redis.Redis, trainee_id: int, device: Device | None) -> tuple[str, str]:
+    """The failure counter and the lock a password typed for the account counts against:
+    its known `device`'s own when typed on one, else the account's.
 
     A device's keys carry the account's lift generation, so `lift_lockout` lifts the locks
     of every device at once."""
-    device = device_of(trainee, known)
     if device is None:
-        return _trainee_fail_key(trainee.id), _trainee_lock_key(trainee.id)
-    generation = r.get(_generation_key(trainee.id)) or "0"
-    prefix = f"{trainee_tag(trainee.id)}:login:dev:{generation}:{device.nonce}"
+        return _trainee_fail_key(trainee_id), _trainee_lock_key(trainee_id)
+    generation = r.get(_generation_key(trainee_id)) or "0"
+    prefix = f"{trainee_tag(trainee_id)}:login:dev:{generation}:{device.nonce}"
     return f"{prefix}:fail", f"{prefix}:lock"
 
 
 def _login_keys(
-    r: redis.Redis, trainee: Trainee | None, username: str, known: KnownDevices
+    r: redis.Redis, trainee: Trainee | None, username: str, device: Device | None
 ) -> tuple[str, str]:
     """The failure counter and the lock an attempt counts against: the account's (or its
     known device's) when the username names one, else the username's own, so probing names
     is limited too."""
     if trainee is not None:
-        return _account_keys(r, trainee, known)
+        return _account_keys(r, trainee.id, device)
     return f"login:fail:{username}", f"login:lock:{username}"
 
 
@@ -152,11 +152,10 @@ def session_fields(r: redis.Redis, verified: Verified) -> dict[str, Any]:
     return fields
 
 
-def counted_username(username: str, trainee: Trainee | None, known: KnownDevices) -> str:
+def counted_username(username: str, device: Device | None) -> str:
     """Whom a per-username budget counts a call against: the username typed, or, on a known
-    device of the account it names, that device's own share of it (a stranger using up the
-    username's budget must not keep the owner out)."""
-    device = device_of(trainee, known) if trainee is not None else None
+    device of the account it names (`device_of`), that device's own share of it (a stranger
+    using up the username's budget must not keep the owner out)."""
     return username if device is None else f"{username}:{device.nonce}"
 
 
@@ -171,8 +170,9 @@ def verify_credentials(
     the tries left, then 429 `locked`), counted per username.
     """
     trainee = find_trainee(username)
-    ratelimit.hit(r, limits.LOGIN_PER_USERNAME, counted_username(username, trainee, known))
-    fail_key, lock_key = _login_keys(r, trainee, username, known)
+    device = device_of(trainee, known)
+    ratelimit.hit(r, limits.LOGIN_PER_USERNAME, counted_username(username, device))
+    fail_key, lock_key = _login_keys(r, trainee, username, device)
     _refuse_if_locked(r, lock_key)
     checked = trainee.password_hash if trainee is not None else None  # as it was checked
     if trainee is not None and password_matches(trainee, password):
@@ -214,7 +214,7 @@ def check_own_password(
     account's, or its known device's), and a locked one is refused before any hash; else a
     session could guess the password without end.
     """
-    fail_key, lock_key = _account_keys(r, trainee, known)
+    fail_key, lock_key = _account_keys(r, trainee.id, device_of(trainee, known))
     _refuse_if_locked(r, lock_key)
     if not password_matches(trainee, password):
         left = _count_failure(r, fail_key, lock_key)
