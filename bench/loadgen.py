@@ -139,8 +139,10 @@ async def login(client: Client, t: Trainee) -> Trainee:
     )
     if status != 200:
         return t
-    morsel = next(iter(body["cookie"].values()))
-    return Trainee(t.tid, t.id_number, f"{morsel.key}={morsel.value}", t.openid, t.ip)
+    # Every cookie the login set, as a browser sends them back: the session and, since
+    # the known devices, the device token (taking only the first dropped the session).
+    cookie = "; ".join(f"{m.key}={m.value}" for m in body["cookie"].values())
+    return Trainee(t.tid, t.id_number, cookie, t.openid, t.ip)
 
 
 async def beacon(
