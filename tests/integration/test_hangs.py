@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from models import db
 from tests.conftest import app_with
+from tests.relay import Relay
 from wxapp.app import create_app
 from wxapp.infra import replica as replica_module
 
@@ -124,58 +125,13 @@ def test_hung_postgresql_gives_503_and_healthz_answers_in_two_seconds(base_confi
         assert took < 3.0
 
 
-class SilentProxy:
-    """A TCP relay to a server that can fall silent: it then swallows what it is sent and
-    answers nothing, keeping the connections open, as a hung server or a cut network
-    that sends no reset does."""
-
-    def __init__(self, host: str, port: int):
-        self.upstream = (host, port)
-        self.silent = threading.Event()
-        self.closed = threading.Event()
-        self.sockets: list[socket.socket] = []
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(16)
-        self.port = self.server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self.closed.is_set():
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.upstream)
-            self.sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        while True:
-            try:
-                data = source.recv(65536)
-                if not data:
-                    return
-                if not self.silent.is_set():
-                    sink.sendall(data)
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.closed.set()
-        self.server.close()
-        for s in self.sockets:
-            s.close()
-
-
 def test_a_replica_gone_silent_holds_no_request(base_config):
     """Pages read the primary when the replica cannot be reached: a pooled connection to a
     replica that went silent must not hold every report request until TCP gives up."""
     url = sa.engine.make_url(base_config["DATABASE_URL"])
     if url.get_backend_name() != "postgresql":
         pytest.fail("this test needs PostgreSQL (DATABASE_URL)")
-    proxy = SilentProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxy = Relay(url.host or "127.0.0.1", url.port or 5432)
     replica = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     try:
         with app_with(base_config, DATABASE_READ_URL=replica, DATABASE_READ_CHECK_S="0.05") as app:

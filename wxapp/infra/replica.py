@@ -1,6 +1,6 @@
 """The read replica: a second engine for read-only pages, used only while it is fresh.
 
-With DATABASE_READ_URL set (a PostgreSQL streaming replica), `reading()` gives the unit
+With DATABASE_READ_URL set (a PostgreSQL streaming replica), `read_only()` gives the unit
 report, the district summary and other read-only pages a session on the replica, so the
 heavy grouped reads leave the primary to the writes. Staleness is bounded: each process
 checks the replica at most every DATABASE_READ_CHECK_S seconds, and uses it only when it
@@ -8,6 +8,10 @@ has replayed everything the primary had written at the check, or its last replay
 commit is at most DATABASE_READ_MAX_LAG_S old. So a page read from the replica misses
 at most the commits of the last MAX_LAG_S + CHECK_S seconds; past that bound, or when the
 replica cannot be reached, the same pages read the primary.
+
+A replica that fails in the middle of a read (restarted, promoted, its host gone, a query
+cancelled by a conflict with recovery) costs that request nothing: `read_only` runs the
+same read again on the primary, and the replica is set aside until its next check.
 """
 
 from __future__ import annotations
@@ -15,9 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -26,6 +29,9 @@ from sqlalchemy.orm import Session
 from models import db
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # The replica's position and the age of its last replayed commit, in one statement.
 _REPLICA_STATE = sa.text(
@@ -82,6 +88,11 @@ class Reader:
         threading.Thread(target=check, name="replica-check", daemon=True).start()
         return self._fresh if done.wait(CHECK_DEADLINE_S) else False
 
+    def set_aside(self) -> None:
+        """Read the primary until the next check (the replica just failed a read)."""
+        self._fresh = False
+        self._checked_at = time.monotonic()
+
     def _check(self, primary: sa.Engine) -> bool:
         try:
             with primary.connect() as conn:
@@ -113,13 +124,22 @@ def build_reader(config: Mapping[str, Any]) -> Reader | None:
     return Reader(engine, config["DATABASE_READ_MAX_LAG_S"], config["DATABASE_READ_CHECK_S"])
 
 
-@contextmanager
-def reading() -> Iterator[Session]:
-    """A session for reads only: on the replica while it is within the bound, else the
-    app's own session (the primary)."""
+def read_only(
+    query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """`query(session, *args, **kwargs)` on the replica while it is within the bound, else
+    on the app's own session (the primary).
+
+    `query` only reads, so when the replica fails under it (the connection lost, the server
+    restarting or promoted, a statement cancelled by recovery: any OperationalError or
+    InterfaceError) it runs again on the primary, and the replica is set aside until its
+    next check instead of failing every request of the next DATABASE_READ_CHECK_S."""
     reader: Reader | None = current_app.extensions.get("read_db")
-    if reader is None or not reader.fresh(db.engine):
-        yield db.session
-        return
-    with Session(reader.engine) as session:
-        yield session
+    if reader is not None and reader.fresh(db.engine):
+        try:
+            with Session(reader.engine) as session:
+                return query(session, *args, **kwargs)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            reader.set_aside()
+            log.warning("read replica failed a read, reading the primary: %s", error)
+    return query(db.session, *args, **kwargs)

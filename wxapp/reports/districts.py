@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from models import Trainee, Unit
-from wxapp.infra.replica import reading
+from wxapp.infra.replica import read_only
 from wxapp.progress.credits import year_hours
 from wxapp.progress.standing import REQUIRED_HOURS
 from wxapp.reports.unit import PUBLIC, SPECIALIST
@@ -21,6 +22,10 @@ NO_DISTRICT = "（未填写）"
 
 
 def district_summary(year: int) -> list[dict[str, Any]]:
+    return read_only(_district_summary, year)  # the read replica when configured and fresh
+
+
+def _district_summary(session: Session, year: int) -> list[dict[str, Any]]:
     hours = year_hours(year)
     unmet = sa.or_(
         sa.func.coalesce(hours.c.public_done, 0) < REQUIRED_HOURS[PUBLIC],
@@ -38,20 +43,17 @@ def district_summary(year: int) -> list[dict[str, Any]]:
         .outerjoin(hours, hours.c.trainee_id == Trainee.id)
         .subquery("per_trainee")
     )
-    with reading() as session:  # the read replica when configured and fresh
-        rows = session.execute(
-            sa.select(
-                per_trainee.c.district,
-                sa.func.count(sa.distinct(per_trainee.c.unit_id)),
-                sa.func.count(
-                    sa.distinct(sa.case((per_trainee.c.unmet == 1, per_trainee.c.unit_id)))
-                ),
-                sa.func.count(),
-                sa.func.sum(per_trainee.c.unmet),
-            )
-            .group_by(per_trainee.c.district)
-            .order_by(per_trainee.c.district)
-        ).all()
+    rows = session.execute(
+        sa.select(
+            per_trainee.c.district,
+            sa.func.count(sa.distinct(per_trainee.c.unit_id)),
+            sa.func.count(sa.distinct(sa.case((per_trainee.c.unmet == 1, per_trainee.c.unit_id)))),
+            sa.func.count(),
+            sa.func.sum(per_trainee.c.unmet),
+        )
+        .group_by(per_trainee.c.district)
+        .order_by(per_trainee.c.district)
+    ).all()
     return [
         {
             "district": name,

@@ -25,7 +25,7 @@ from wxapp.accounts.identity_changes import actor_label
 from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import NotFound
 from wxapp.infra.clock import SHANGHAI, local
-from wxapp.infra.replica import reading
+from wxapp.infra.replica import read_only
 from wxapp.progress.credits import year_hours
 from wxapp.progress.standing import YearStanding, year_standing
 
@@ -58,8 +58,7 @@ def standing_verdict(standing: YearStanding) -> dict[str, Any]:
 def unit_report(unit_id: int, year: int) -> dict[str, Any]:
     """The report of one unit for one year, trainees in name order (from the read replica
     when one is configured and fresh: infra/replica.py)."""
-    with reading() as session:
-        return _unit_report(session, unit_id, year)
+    return read_only(_unit_report, unit_id, year)
 
 
 def unit_standings(
@@ -67,8 +66,7 @@ def unit_standings(
 ) -> tuple[dict[str, Any], list[tuple[dict[str, Any], YearStanding]]]:
     """The unit, and each of its trainees (name order) with the year's standing, read as
     `unit_report` reads (from the read replica when one is configured and fresh)."""
-    with reading() as session:
-        return _unit_standings(session, unit_id, year)
+    return read_only(_unit_standings, unit_id, year)
 
 
 def _unit_standings(
