@@ -190,6 +190,38 @@ def test_seek_to_the_end_does_not_mark_the_chapter_learned(phone, site):
     phone.shot("seek-to-end")
 
 
+def test_a_stretch_refused_by_a_failing_server_is_sent_again(phone, site):
+    """The beacon sent at pause gets 503 (Redis failing over, a database blip): paused,
+    the player would send nothing more, so it sends the same stretch again a few seconds
+    later, and the seconds watched are counted."""
+    require_routes(site, *PROGRESS_ROUTES)
+    data, page, beacons = _open_course(phone, site)
+    _play(page)
+    wait_for(page, "document.querySelector('#video').currentTime > 3")
+    refused: list[str] = []
+
+    def refuse_once(route):
+        if refused:
+            return route.continue_()
+        refused.append(route.request.post_data)
+        return route.fulfill(
+            status=503,
+            content_type="application/json",
+            body=json.dumps({"error": "unavailable", "message": "服务暂时不可用，请稍后再试"}),
+        )
+
+    page.route("**/api/beacons", refuse_once)
+    paused_at = round(_pause(page), 2)
+    beacons.wait_for(page, lambda sent: sum(b["to"] == paused_at for b in sent) >= 2)
+    first, again = [b for b in beacons.sent if b["to"] == paused_at][:2]
+    assert (again["from"], again["to"]) == (first["from"], first["to"])
+    assert again["to"] - again["from"] > 3
+    assert again["seq"] == first["seq"] + 1 and again["play_id"] == first["play_id"]
+    wait_for(page, "window.__player.retries === 0")  # the second one was answered
+    state = page.request.get(f"{site.url}/api/chapters/{data['chapters'][0]}/resume").json()
+    assert state["watched_seconds"] >= 3
+
+
 def test_a_second_page_on_the_same_chapter_supersedes_the_first(phone, site):
     require_routes(site, *PROGRESS_ROUTES)
     data, first, _ = _open_course(phone, site)

@@ -1,7 +1,8 @@
 // The chapter player: resumes at the last position, draws learned stretches, and reports
 // playback with beacons {chapter_id, play_id, seq, from, to, position} — every 15 s of
 // playback and on play, pause, seek, end, visibilitychange and pagehide (navigator.sendBeacon
-// when the page is leaving). A 409 means another device took over: stop and say so.
+// when the page is leaving). A 409 means another device took over: stop and say so. A stretch
+// that got no answer or a 5xx is sent again (with the next beacon, or after RETRY_MS).
 // 防挂机: a reply carrying `presence` pauses the video until the trainee answers the check
 // (POST /api/presence); a check left unanswered pauses the play: a new play resumes it.
 
@@ -22,6 +23,11 @@ const round = (t) => Math.round(t * 100) / 100;
 // One queue for every player of the page: the last beacon of a chapter left behind reaches
 // the server before the first one of the next chapter (whose new play_id takes over).
 let queue = Promise.resolve();
+
+// A beacon that failed on the way or on the server (no answer, 5xx) is given back to the
+// tracker and sent again with the next one; when the video is not playing (paused, ended)
+// no next one comes, so it is sent again after these delays.
+const RETRY_MS = [3000, 10000, 30000];
 
 export class ChapterPlayer {
   /**
@@ -47,6 +53,8 @@ export class ChapterPlayer {
     this.listeners = [];
     this.check = null; // the presence check shown, until answered
     this.missed = false; // a check went unanswered: the play is paused until resumed
+    this.retries = 0; // failed beacons in a row
+    this.retryTimer = null;
   }
 
   async start() {
@@ -182,6 +190,7 @@ export class ChapterPlayer {
       if (this.refused) return; // superseded or not entitled: nothing more is sent
       try {
         const reply = await sendBeacon(payload);
+        this.retries = 0;
         if (this.destroyed) return;
         if (stretch && stretch.to > stretch.from) this.intervals = merge(this.intervals, [[stretch.from, stretch.to]]);
         await this.sync(reply);
@@ -196,12 +205,27 @@ export class ChapterPlayer {
           this.stop();
           this.hooks.onProblem?.(err);
         } else {
-          if (err.status === 0 && stretch) this.tracker.giveBack(stretch);
+          if ((err.status === 0 || err.status >= 500) && stretch && stretch.to > stretch.from) {
+            this.tracker.giveBack(stretch);
+            this.retryLater();
+          }
           this.hooks.onProblem?.(err);
         }
       }
     });
     return queue;
+  }
+
+  /** Send what was given back again, unless playback sends it first (every 15 s). */
+  retryLater() {
+    if (this.retryTimer || this.retries >= RETRY_MS.length) return;
+    const delay = RETRY_MS[this.retries];
+    this.retries += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.stopped || !this.video.paused) return; // playing: the next beacon carries it
+      this.flush();
+    }, delay);
   }
 
   /** A presence check fell due: pause and let the page ask "请点击继续学习". */
@@ -275,6 +299,7 @@ export class ChapterPlayer {
     if (this.listeners.length) this.flush({ force: true });
     this.stopped = true;
     this.destroyed = true;
+    clearTimeout(this.retryTimer);
     for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
     this.listeners = [];
     this.video.pause();
