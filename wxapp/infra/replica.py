@@ -124,9 +124,7 @@ def build_reader(config: Mapping[str, Any]) -> Reader | None:
     return Reader(engine, config["DATABASE_READ_MAX_LAG_S"], config["DATABASE_READ_CHECK_S"])
 
 
-def read_only(
-    query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
-) -> T:
+def read_only(query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`query(session, *args, **kwargs)` on the replica while it is within the bound, else
     on the app's own session (the primary).
 
