@@ -310,6 +310,32 @@ def test_a_presence_check_pauses_the_player_until_the_trainee_answers(phone, sit
         store.presence = before
 
 
+def test_the_seconds_played_past_a_check_are_watched_again_and_the_chapter_is_learned(phone, site):
+    """The check falls due inside the stretch a beacon reports; the server credits nothing
+    past that moment. The player goes back to where the credit stopped, so answering
+    promptly and playing to the end learns the chapter instead of leaving a gap."""
+    store = get_store(site.app)
+    before = store.presence
+    store.presence = core.PresenceRules(min_s=10, max_s=10, answer_s=60)
+    try:
+        data, page, _ = _open_course(phone, site)
+        chapter = data["chapters"][0]
+        with clock_running(site.app, speed=8):
+            _play(page, rate=8)
+            page.wait_for_selector(".presence-check .weui-dialog", timeout=20_000)
+            assert _watched(page, chapter) == 10  # credited up to the moment it fell due
+            # Back to the 10th second, though the video had played on past it.
+            wait_for(page, "Math.abs(document.querySelector('#video').currentTime - 10) < 1")
+            store.presence = core.PresenceRules(min_s=1000, max_s=1000, answer_s=60)
+            page.click(".presence-check .weui-dialog__btn")
+            wait_for(page, "document.querySelector('#video').ended", timeout=30_000)
+            page.wait_for_timeout(800)  # the beacon sent at the end is answered
+        assert _watched(page, chapter) >= 57  # 95 % of the 60 s chapter: learned
+        assert "已学完" in page.locator(".chapter-item").first.inner_text()
+    finally:
+        store.presence = before
+
+
 def test_a_single_chapter_course_does_not_speak_of_many_chapters(phone, site):
     def build():
         t = make_trainee(name="孙九")

@@ -196,7 +196,7 @@ export class ChapterPlayer {
         await this.sync(reply);
         this.draw();
         this.hooks.onReply?.(reply);
-        if (reply.presence && reply.presence.check_id !== this.check?.check_id) this.showCheck(reply.presence);
+        if (reply.presence && reply.presence.check_id !== this.check?.check_id) this.showCheck(reply.presence, stretch);
       } catch (err) {
         if (this.destroyed) return;
         if (err.status === 409 && err.code === 'presence_missed') this.pauseForMissed();
@@ -229,10 +229,32 @@ export class ChapterPlayer {
   }
 
   /** A presence check fell due: pause and let the page ask "请点击继续学习". */
-  showCheck(check) {
+  showCheck(check, stretch = null) {
     this.check = check;
     this.video.pause();
     this.hooks.onPresence?.(check);
+    if (stretch && stretch.to > stretch.from) this.rewindToCredited(check, stretch);
+  }
+
+  /**
+   * The server credits nothing past the moment the check fell due, which is usually inside
+   * the stretch just sent (up to 15 s of it). Go back to the end of what it credited, so
+   * that after the answer those seconds are watched again and counted, not left as a gap.
+   */
+  async rewindToCredited(check, stretch) {
+    let state;
+    try {
+      state = await resume(this.chapter.id);
+    } catch {
+      return; // the gap stays; the trainee can still see it on the bar
+    }
+    if (this.destroyed || this.check !== check) return;
+    this.intervals = merge(state.intervals);
+    const from = Math.floor(stretch.from);
+    const held = this.intervals.find(([a, b]) => a <= from && from <= b);
+    const end = held ? held[1] : from;
+    if (end < stretch.to - 1 && end < this.video.currentTime) this.video.currentTime = end;
+    this.draw();
   }
 
   /** The trainee answered: tell the server from this play, then play on. */
