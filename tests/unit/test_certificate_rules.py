@@ -106,9 +106,9 @@ def test_a_new_version_names_what_changed_and_who_corrected_it():
     new = content(name="张叁", unit_name=None, archive_district="垫江县", hours=Decimal("61.5"))
     changes = rules.content_changes(old, new)
     assert [c[0] for c in changes] == ["name", "organisation", "hours"]
-    reason = rules.version_reason(changes, {"name": [("单位", "与身份证不一致")]})
+    reason = rules.version_reason(changes, {"name": ["单位"]})
     assert reason == (
-        "姓名：张三 → 张叁（经所在单位更正，理由：与身份证不一致）；"
+        "姓名：张三 → 张叁（经所在单位更正）；"
         "单位：工作单位 垫江县人民医院 → 档案所在区县 垫江县；"
         "完成学时：60 学时 → 61.5 学时"
     )
@@ -117,9 +117,9 @@ def test_a_new_version_names_what_changed_and_who_corrected_it():
 def test_a_unit_move_and_an_id_number_correction_read_as_people_say_them():
     other = make_id_number(8)
     changes = rules.content_changes(content(), content(id_number=other, unit_name="重庆市第一中学"))
-    reason = rules.version_reason(changes, {"id_number": [("客服", "录入错误")]})
+    reason = rules.version_reason(changes, {"id_number": ["客服", "客服"]})
     assert reason == (
         f"身份证号码：{ID[:6]}********{ID[-4:]} → {other[:6]}********{other[-4:]}"
-        "（经客服更正，理由：录入错误）；工作单位：垫江县人民医院 → 重庆市第一中学"
+        "（经客服更正）；工作单位：垫江县人民医院 → 重庆市第一中学"
     )
     assert rules.content_changes(content(), content()) == []

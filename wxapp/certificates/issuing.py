@@ -205,7 +205,7 @@ def _add_version(cert: Certificate, reason: str, now: datetime) -> None:
 
 def _refresh_reason(cert: Certificate, content: dict[str, Any]) -> str:
     """Why 刷新证书 makes a new version: what changed on the certificate and, for a name or
-    ID number, who corrected it and why (the corrections since the current version)."""
+    ID number, who corrected it (the corrections since the current version)."""
     since = db.session.execute(
         sa.select(CertificateVersion.created_at).where(
             CertificateVersion.certificate_id == cert.id,
@@ -213,7 +213,7 @@ def _refresh_reason(cert: Certificate, content: dict[str, Any]) -> str:
         )
     ).scalar_one_or_none()
     corrections = db.session.execute(
-        sa.select(ProfileChange.field, ProfileChange.actor, ProfileChange.reason)
+        sa.select(ProfileChange.field, ProfileChange.actor)
         .where(
             ProfileChange.trainee_id == cert.trainee_id,
             ProfileChange.field.in_(("name", "id_number")),
@@ -221,9 +221,9 @@ def _refresh_reason(cert: Certificate, content: dict[str, Any]) -> str:
         )
         .order_by(ProfileChange.changed_at, ProfileChange.id)
     ).all()
-    notes: dict[str, list[tuple[str, str | None]]] = {}
-    for field, actor, why in corrections:
-        notes.setdefault(field, []).append((actor_label(actor), why))
+    notes: dict[str, list[str]] = {}
+    for field, actor in corrections:
+        notes.setdefault(field, []).append(actor_label(actor))
     return rules.version_reason(rules.content_changes(cert.content, content), notes)
 
 

@@ -143,19 +143,18 @@ def content_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str,
     return changes
 
 
-def version_reason(
-    changes: list[tuple[str, str, str, str]], notes: dict[str, list[tuple[str, str | None]]]
-) -> str:
-    """The reason a new version states, e.g. "姓名：张三 → 张叁（经所在单位更正，理由：与身份证不
-    一致）；工作单位：A → B". `notes` maps 'name' / 'id_number' to (who, reason) of the
-    corrections behind the change, oldest first."""
+def version_reason(changes: list[tuple[str, str, str, str]], notes: dict[str, list[str]]) -> str:
+    """The reason a new version states, e.g. "姓名：张三 → 张叁（经所在单位更正）；工作单位：A → B".
+    `notes` maps 'name' / 'id_number' to who made the corrections behind the change, oldest
+    first.
+
+    The public verification page shows it to anyone holding the QR code, so it names who
+    corrected, never the reason typed with the correction: that is free text (it has held
+    phone numbers and private remarks) and stays in the trainee's 信息变更记录."""
     parts = []
     for key, label, before, after in changes:
         text = f"{label}：{before} → {after}"
-        explained = [
-            CORRECTED_BY.get(who, who) + (f"，理由：{why}" if why else "")
-            for who, why in notes.get(key, [])
-        ]
+        explained = list(dict.fromkeys(CORRECTED_BY.get(who, who) for who in notes.get(key, [])))
         if explained:
             text += "（" + "；".join(explained) + "）"
         parts.append(text)
