@@ -13,7 +13,8 @@ from openpyxl import load_workbook
 from models import ProfileChange, Trainee, db
 from tests.factories import make_id_number, make_trainee, make_unit, make_unit_admin
 from tests.sms import latest_code
-from wxapp.accounts.idnumbers import mask_id_number
+from wxapp.accounts import identity_changes
+from wxapp.accounts.idnumbers import check_char, mask_id_number
 
 PASSWORD = "Passw0rd!"
 
@@ -305,11 +306,24 @@ def test_an_administrator_cannot_correct_their_own_account(app, client, world):
     assert "客服" in response.get_json()["message"]
 
 
+def _typo_in_17th_digit(app, id_number: str) -> str:
+    """`id_number` with its 17th digit made even (a woman's), a number no one holds."""
+    with app.app_context():
+        taken = set(db.session.execute(db.select(Trainee.id_number)).scalars())
+    for digit in "02468":
+        first17 = id_number[:16] + digit
+        number = first17 + check_char(first17)
+        if number not in taken:
+            return number
+    raise AssertionError("no free number one digit away")
+
+
 def test_an_id_number_correction_checks_the_number_and_rederives_the_gender(app, client, world):
     login(client, world.admin_a.phone)
     url = f"/api/units/{world.a}/trainees/{world.zhang.id}/identity"
-    # The 17th digit is even for a woman (the factory's trainees are all 男).
-    female = next(n for n in map(make_id_number, range(40000, 40010)) if int(n[16]) % 2 == 0)
+    # The 17th digit is even for a woman (the factory's trainees are all 男): one mistyped
+    # digit, and the check character it changes.
+    female = _typo_in_17th_digit(app, world.zhang.id_number)
     wrong_check = female[:17] + ("0" if female[17] != "0" else "1")
     with_x = next(n for n in map(make_id_number, range(50000, 50100)) if n.endswith("X"))
     for number, code in (
@@ -542,3 +556,52 @@ def test_the_phone_routes_need_a_session(client):
         == 401
     )
     assert latest_code(client, "13800138001") is None
+
+
+def test_a_unit_corrects_a_typo_but_cannot_give_an_account_another_identity(app, client, world):
+    """A unit administrator who swaps a trainee's name and ID number moves their 学时 and
+    certificates to another person: a unit corrects typos only; the rest is 客服's."""
+    login(client, world.admin_a.phone)
+    url = f"/api/units/{world.a}/trainees/{world.zhang.id}/identity"
+    other = _typo_in_17th_digit(app, make_id_number(70001))
+    swap = client.post(url, json={"name": "赵大宝", "id_number": other, "reason": "与身份证不一致"})
+    assert swap.status_code == 403, swap.get_json()
+    assert (swap.get_json()["error"], swap.get_json()["field"]) == (
+        "unit_correction_too_large",
+        "name",
+    )
+    assert "客服" in swap.get_json()["message"]
+    renamed = client.post(url, json={"name": "赵大宝", "reason": "与身份证不一致"})
+    assert renamed.status_code == 403 and renamed.get_json()["field"] == "name"
+    renumbered = client.post(url, json={"id_number": other, "reason": "录入错误"})
+    assert renumbered.status_code == 403 and renumbered.get_json()["field"] == "id_number"
+    assert history_of(app, world.zhang.id) == []
+
+    # A wrong character is a typo the unit corrects (so is a missing or an extra one).
+    fixed = client.post(url, json={"name": "张叁", "reason": "与身份证不一致"})
+    assert fixed.status_code == 200, fixed.get_json()
+    # Once a year per field: chained small corrections would make another name.
+    again = client.post(url, json={"name": "张叁丰", "reason": "与身份证不一致"})
+    assert again.status_code == 403 and again.get_json()["error"] == "unit_correction_repeated"
+    assert "姓名已由单位更正过" in again.get_json()["message"]
+    # The other field is still the unit's to correct, within the same limits.
+    typo = _typo_in_17th_digit(app, world.zhang.id_number)
+    assert client.post(url, json={"id_number": typo, "reason": "录入错误"}).status_code == 200
+    with app.app_context():
+        trainee = db.session.get(Trainee, world.zhang.id)
+        assert (trainee.name, trainee.id_number) == ("张叁", typo)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "typo"),
+    [
+        ("张三", "张叁", True),
+        ("张三", "张三丰", True),
+        ("欧阳娜娜", "欧阳娜", True),
+        ("张三", "李四", False),
+        ("张三", "张三丰丰", False),
+        ("欧阳娜娜", "欧娜娜阳", False),
+    ],
+)
+def test_what_counts_as_one_character_apart(old, new, typo):
+    assert identity_changes._one_character_apart(old, new) is typo

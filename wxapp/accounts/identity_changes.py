@@ -2,14 +2,16 @@
 reason, and every change of unit, name, ID number or phone kept in `profile_changes`.
 
 Every ID number is public, and the certificate prints the name: a trainee cannot rename
-themself. A unit administrator corrects the trainees of their own unit (never themself);
-customer service corrects anyone (a CLI command for now, the operator console later). Each
+themself. A unit administrator corrects typos for the trainees of their own unit (never
+themself; one character of a name, a few digits of an ID number, each once a year), since
+a unit that could replace both would move a trainee's 学时 and certificates to another
+person; customer service corrects anyone (a CLI command for now, the operator console later). Each
 correction names who made it and why; 刷新证书 copies that into the certificate's history.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +23,7 @@ from wxapp.accounts import roster
 from wxapp.accounts.idnumbers import IdNumberError, mask_id_number, validate_id_number
 from wxapp.accounts.trainees import find_trainee, get_trainee
 from wxapp.errors import Conflict, Forbidden, NotFound, ValidationError
+from wxapp.infra.clock import local_date
 from wxapp.infra.transaction import transaction
 
 SERVICE_PHONES = "400-023-9229（按 1 选择登录注册问题）"
@@ -34,6 +37,23 @@ UNIT_ADMIN_PREFIX = "unit_admin:"
 OPERATOR_PREFIX = "operator:"
 
 REASON_MIN, REASON_MAX = 2, 200
+
+# What a unit may correct on its own (customer service corrects anything): a typo, not a
+# different person. A name one character apart (wrong, missing or extra); an ID number of
+# which at most UNIT_ID_DIGITS positions differ (one or two mistyped digits and the check
+# character they change). Each field once per UNIT_CORRECTION_DAYS per trainee, so small
+# corrections cannot be chained into a new identity.
+UNIT_ID_DIGITS = 3
+UNIT_CORRECTION_DAYS = 365
+UNIT_NAME_TOO_FAR = (
+    "单位只能更正姓名中录错、漏录或多录的一个字；其他姓名变更请学员本人携身份证联系客服 "
+    + SERVICE_PHONES
+)
+UNIT_ID_TOO_FAR = (
+    "单位只能更正身份证号码中录错的个别数字；其他号码变更请学员本人携身份证联系客服 "
+    + SERVICE_PHONES
+)
+UNIT_REPEATED = "该学员的{label}已由单位更正过（{date}），再次更正请联系客服 " + SERVICE_PHONES
 
 
 def unit_admin_actor(admin_trainee_id: int) -> str:
@@ -161,6 +181,53 @@ def correction_dict(trainee: Trainee, changes: list[ProfileChange]) -> dict[str,
     }
 
 
+def _one_character_apart(a: str, b: str) -> bool:
+    """Whether `b` is `a` with at most one character replaced, added or removed."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long = sorted((a, b), key=len)
+    if len(long) - len(short) != 1:
+        return False
+    i = next((i for i, (x, y) in enumerate(zip(short, long, strict=False)) if x != y), len(short))
+    return short[i:] == long[i + 1 :]
+
+
+def _within_unit_limits(
+    trainee: Trainee, new_name: str | None, new_id: str | None, now: datetime
+) -> None:
+    """A unit's correction is a typo's, and each field is corrected by a unit once a year."""
+    wanted = []
+    if new_name is not None and new_name != trainee.name:
+        if not _one_character_apart(trainee.name, new_name):
+            raise Forbidden(UNIT_NAME_TOO_FAR, code="unit_correction_too_large", field="name")
+        wanted.append("name")
+    if new_id is not None and new_id != trainee.id_number:
+        differ = sum(x != y for x, y in zip(trainee.id_number, new_id, strict=False))
+        if len(new_id) != len(trainee.id_number) or differ > UNIT_ID_DIGITS:
+            raise Forbidden(UNIT_ID_TOO_FAR, code="unit_correction_too_large", field="id_number")
+        wanted.append("id_number")
+    earlier = db.session.execute(
+        sa.select(ProfileChange.field, sa.func.max(ProfileChange.changed_at))
+        .where(
+            ProfileChange.trainee_id == trainee.id,
+            ProfileChange.field.in_(wanted),
+            ProfileChange.actor.startswith(UNIT_ADMIN_PREFIX),
+            ProfileChange.changed_at > now - timedelta(days=UNIT_CORRECTION_DAYS),
+        )
+        .group_by(ProfileChange.field)
+    ).first()
+    if earlier is not None:
+        field, when = earlier
+        raise Forbidden(
+            UNIT_REPEATED.format(
+                label={"name": "姓名", "id_number": "身份证号码"}[field],
+                date=local_date(when),
+            ),
+            code="unit_correction_repeated",
+            field=field,
+        )
+
+
 def _correct(
     trainee: Trainee,
     *,
@@ -171,7 +238,8 @@ def _correct(
     now: datetime,
 ) -> dict[str, Any]:
     """Check everything, then write the new name / ID number and their history in one
-    transaction. Nothing to change is a 422 rather than an empty history row."""
+    transaction. Nothing to change is a 422 rather than an empty history row; a unit's
+    correction is held to `_within_unit_limits`."""
     if name is None and id_number is None:
         raise ValidationError("body", "请提供要更正的姓名（name）或身份证号码（id_number）")
     new_name = check_name(name) if name is not None else None
@@ -181,6 +249,8 @@ def _correct(
         new_id is None or new_id == trainee.id_number
     ):
         raise ValidationError("body", "填写的姓名和身份证号码与当前信息相同，无需更正")
+    if actor.startswith(UNIT_ADMIN_PREFIX):
+        _within_unit_limits(trainee, new_name, new_id, now)
 
     changes: list[ProfileChange] = []
     try:

@@ -30,7 +30,7 @@ from wxapp.catalogue.plans import get_plan
 from wxapp.certificates import document, rules
 from wxapp.errors import Conflict, NotFound
 from wxapp.events import CertificateIssued
-from wxapp.infra.clock import local
+from wxapp.infra.clock import local_date
 from wxapp.infra.transaction import transaction
 
 VERIFY_CODE_BYTES = 24  # 192 bits: guessing a valid code is hopeless
@@ -42,11 +42,6 @@ CODE_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 def verify_url(base_url: str, code: str) -> str:
     return f"{base_url}/verify/{code}"
-
-
-def local_date(when: datetime) -> str:
-    day = local(when)
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def certificate_dict(cert: Certificate, base_url: str) -> dict[str, Any]:

@@ -24,6 +24,12 @@ def local(when: datetime) -> datetime:
     return when.astimezone(SHANGHAI)
 
 
+def local_date(when: datetime) -> str:
+    """The Asia/Shanghai date as the pages write it: 2025年6月1日."""
+    day = local(when)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def reported_time(value: Any, fallback: datetime) -> datetime:
     """A time another system reports (WeChat Pay's `success_time`, RFC 3339 with its offset),
     or `fallback` when it is missing, malformed or without an offset."""

@@ -24,7 +24,7 @@ from models import ProfileChange, Trainee, Unit, db
 from wxapp.accounts.identity_changes import actor_label
 from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import NotFound
-from wxapp.infra.clock import SHANGHAI, local
+from wxapp.infra.clock import SHANGHAI, local_date
 from wxapp.infra.replica import read_only
 from wxapp.progress.credits import year_hours
 from wxapp.progress.standing import YearStanding, year_standing
@@ -164,13 +164,12 @@ def unit_movements(
     joined: list[dict[str, Any]] = []
     left: list[dict[str, Any]] = []
     for change, name, id_number, other_name in rows:
-        when = local(change.changed_at)
         row = {
             "trainee_id": change.trainee_id,
             "name": name,
             "id_number_masked": mask_id_number(id_number),
             "changed_at": change.changed_at.isoformat(),
-            "date": f"{when.year}年{when.month}月{when.day}日",
+            "date": local_date(change.changed_at),
             "by": actor_label(change.actor),
         }
         if change.to_unit_id == unit_id:
