@@ -143,7 +143,10 @@ def test_group_orders_list_each_order_with_its_trainees(app, client, clock):
         ("李三", w["numbers"][2][:6] + "********" + w["numbers"][2][-4:], True, 0.0, 0),
     ]
     assert all(w["numbers"][0] not in str(o) for o in items)  # never the whole number
-    assert [(m["name"], m["enrolled"]) for m in newest["members"]] == [("赵四", False)]
+    # Unpaid, the names are masked: pasting ID numbers (public) must not say whose they are.
+    assert [(m["name"], m["enrolled"]) for m in newest["members"]] == [("赵*", False)]
+    unpaid_page = client.get(f"/api/group-orders/{unpaid['out_trade_no']}/members").json
+    assert [m["name"] for m in unpaid_page["members"]] == ["赵*"]
     assert (newest["status"], newest["enrolled_count"]) == ("NOTPAY", 0)
 
     page = client.get(f"/api/group-orders/{paid['out_trade_no']}/members?offset=2").json

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from wxapp import events
-from wxapp.accounts.wechat_login import mask_name
+from wxapp.infra.texts import mask_name
 from wxapp.notifications import templates
 
 

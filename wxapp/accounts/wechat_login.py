@@ -32,6 +32,7 @@ from wxapp.accounts import bindings, session_ends, sms_codes
 from wxapp.accounts import trainees as accounts
 from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.errors import Conflict, Forbidden, Unauthorized
+from wxapp.infra.texts import mask_name
 from wxapp.infra.transaction import transaction
 from wxapp.wechat import oauth
 
@@ -117,13 +118,6 @@ def _other_binding(trainee: Trainee, openid: str) -> str | None:
     """The openid of another WeChat user the trainee is bound to (None: none, or this one)."""
     current = bindings.openid_of(trainee.id)
     return current if current is not None and current != openid else None
-
-
-def mask_name(name: str) -> str:
-    """ "王五" -> "王*", "欧阳娜娜" -> "欧**娜": enough for the owner to know the account."""
-    if len(name) <= 2:
-        return name[:1] + "*" * (len(name) - 1)
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def bind_with_password(

@@ -36,3 +36,10 @@ def storable(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def mask_name(name: str) -> str:
+    """ "王五" -> "王*", "欧阳娜娜" -> "欧**娜": enough for someone who knows the person."""
+    if len(name) <= 2:
+        return name[:1] + "*" * (len(name) - 1)
+    return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -1,6 +1,8 @@
 """团购订单: a payer's group orders, each with its trainees and whether they are learning.
 
-What a unit's payer sees of the people it paid for: the name, the ID number masked, whether
+What a unit's payer sees of the people it paid for: the name (masked, 王*, until the order
+is paid: anyone logged in can paste ID numbers, which are public, into an order and need
+not learn whose they are), the ID number masked, whether
 they hold a paid place in the plan (from this order or any other), and the plan's
 计划完成度 (学时 counted toward the plan / the plan's requirement). Nothing else of them
 (no phone, no account state). Members come a page at a time: an order may cover thousands.
@@ -21,12 +23,14 @@ from models import (
     Order,
     OrderItem,
     OrderKind,
+    OrderStatus,
     Trainee,
     TrainingPlan,
     db,
 )
 from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import NotFound
+from wxapp.infra.texts import mask_name
 from wxapp.orders.ownership import get_own_order
 from wxapp.orders.purchase import order_view
 from wxapp.progress.core import plan_percent
@@ -56,6 +60,7 @@ def _members(
     rows = db.session.execute(
         db.select(
             ranked.c.order_id,
+            Order.status,
             Trainee.name,
             Trainee.id_number,
             Enrollment.status,
@@ -73,12 +78,13 @@ def _members(
     ).all()
     required = {o.id: plans[o.plan_id].required_hours for o in orders}
     members: dict[int, list[dict[str, Any]]] = {o.id: [] for o in orders}
-    for order_id, name, id_number, status, hours in rows:
+    for order_id, order_status, name, id_number, status, hours in rows:
         enrolled = status == EnrollmentStatus.PAID
         done = Decimal(hours or 0) if enrolled else Decimal(0)
+        paid_for = order_status in (OrderStatus.SUCCESS, OrderStatus.REFUND)
         members[order_id].append(
             {
-                "name": name,
+                "name": name if paid_for else mask_name(name),
                 "id_number_masked": mask_id_number(id_number),
                 "enrolled": enrolled,
                 "hours_done": float(done),
