@@ -302,6 +302,8 @@ def test_a_registered_id_number_points_to_forgot_password_and_reveals_nothing(
     assert res.status_code == 409, res.json
     assert res.json["error"] == "already_registered" and res.json["field"] == "id_number"
     assert "身份证号码已注册" in res.json["message"]
+    # The code is used up: someone who mistyped is told to fetch a new one.
+    assert "请改正后重新获取验证码" in res.json["message"]
     _reveals_nothing(res, existing)
     assert trainee_count(app) == 1
     assert client.get("/api/me").status_code == 401

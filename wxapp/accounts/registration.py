@@ -38,8 +38,11 @@ from wxapp.errors import Conflict, ValidationError
 from wxapp.infra.transaction import transaction
 
 _FORGOT = "如忘记密码，请在登录页点击“忘记密码”，用手机验证码找回；手机号已变更的，请联系单位或客服 400-023-9229"
-ID_TAKEN_MESSAGE = "该身份证号码已注册，请直接登录。" + _FORGOT
-PHONE_TAKEN_MESSAGE = "该手机号已注册，请直接登录。" + _FORGOT
+# The code was used up by this answer (each probe of whether a number is registered costs a
+# code): someone who mistyped must fetch a new one, and is told so.
+_RETYPE = "。如{what}填写有误，请改正后重新获取验证码再提交（本次验证码已使用）"
+ID_TAKEN_MESSAGE = "该身份证号码已注册，请直接登录。" + _FORGOT + _RETYPE.format(what="身份证号码")
+PHONE_TAKEN_MESSAGE = "该手机号已注册，请直接登录。" + _FORGOT + _RETYPE.format(what="手机号")
 _SMS_CODE = re.compile(r"[0-9]{6}")
 
 
