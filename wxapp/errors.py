@@ -116,26 +116,37 @@ def unexpected_error_body(err: Exception, method: str, path: str) -> tuple[int, 
     return 500, {"error": "internal", "message": "系统繁忙，请稍后再试"}
 
 
+def _wants_page() -> bool:
+    """A browser opening a page (not /api/): it gets the error as a page, not JSON."""
+    return not request.path.startswith("/api/") and request.accept_mimetypes.accept_html
+
+
+def _error_page(message: str) -> str:
+    """A page in Chinese in the H5 shell's look, with a way back to the home page."""
+    return render_template(
+        "h5/message.html",
+        title=message,
+        title_id="http-error",
+        advice="请检查链接是否完整，或返回首页重新进入。",
+        home=True,
+        help="咨询电话：400-023-9229",
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def _app_error(err: AppError):
+        if request.method == "GET" and _wants_page():
+            return _error_page(err.message), err.status  # e.g. someone else's certificate
         return jsonify(err.to_dict()), err.status
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         status, body = http_error_body(err)
-        if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
-            # A page in Chinese, not werkzeug's English "Not Found" (the H5 shell's look).
-            page = render_template(
-                "h5/message.html",
-                title=body["message"],
-                title_id="http-error",
-                advice="请检查链接是否完整，或返回首页重新进入。",
-                home=True,
-                help="咨询电话：400-023-9229",
-            )
+        if _wants_page():
+            # Not werkzeug's English "Not Found".
             kept = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
-            return page, status, kept  # Allow, Retry-After... as werkzeug's page had them
+            return _error_page(body["message"]), status, kept  # Allow, Retry-After... kept
         return jsonify(body), status
 
     @app.errorhandler(Exception)

@@ -292,6 +292,11 @@ def test_someone_elses_certificate_is_not_found(client, done, app):
     assert client.get(cert["pdf_url"]).status_code == 404
     assert client.get(f"/api/certificates/{cert['id']}").status_code == 404
     assert client.get(cert["print_url"]).status_code == 404
+    # A browser opening the print page gets a page saying so, with a way back, not JSON.
+    opened = client.get(cert["print_url"], headers={"Accept": "text/html,*/*;q=0.8"})
+    assert opened.status_code == 404 and opened.mimetype == "text/html"
+    page = opened.get_data(as_text=True)
+    assert "证书不存在" in page and "返回首页" in page and "certificate_not_found" not in page
 
 
 def test_the_qr_code_opens_the_verification_page_over_http(live_server):
