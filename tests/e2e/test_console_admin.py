@@ -11,10 +11,10 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from models import Outbox, db
+from models import Outbox, TrainingPlan, db
 from tests.conftest import serve
 from tests.e2e.conftest import SCREENSHOTS, copy_to_docs, seed, wait_for
-from tests.factories import enroll, make_binding, make_plan, make_trainee
+from tests.factories import enroll, make_binding, make_plan, make_trainee, make_unit
 from wxapp.console import auth
 from wxapp.events import CourseLearned
 from wxapp.notifications.worker import Worker
@@ -142,3 +142,61 @@ def test_an_administrator_retries_a_given_up_push_and_the_audit_row_appears(
     finally:
         context.close()
     assert not errors, f"JavaScript errors or CSP violations: {errors}"
+
+
+def _sold_plan(app: Any) -> tuple[int, str]:
+    """A 2032 公需 plan (30 学时 at 1.50 元) one trainee has bought, and a unit."""
+    plan = make_plan(year=2032, kind="public", required_hours=30, courses=1, course_hours="30")
+    enroll(make_trainee(name="孙丽").id, plan.id, app.extensions["clock"].now())
+    make_unit(name="万州区人民医院", district="万州区")
+    return plan.id, plan.title
+
+
+def test_an_administrator_cannot_rewrite_a_bought_plans_hours(
+    browser: Any, console_site: Any
+) -> None:
+    app = console_site.app
+    clock = app.extensions["clock"]
+    with app.app_context():
+        secret = auth.create_operator(
+            "admin2",
+            "周强",
+            "admin",
+            PASSWORD,
+            secret_keys=[app.config["SECRET_KEY"]],
+            now=clock.now(),
+        ).secret
+    plan_id, title = seed(console_site, lambda: _sold_plan(app))
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(console_site.url + "/admin/plans/")
+        page.fill("#login", "admin2")
+        page.fill("#password", PASSWORD)
+        page.click("#console-login button[type=submit]")
+        page.wait_for_selector("#console-totp")
+        totp = pyotp.TOTP(secret)
+        page.fill("#code", totp.generate_otp(totp.timecode(clock.now())))
+        page.click("#console-totp button[type=submit]")
+        page.wait_for_selector("table.model-list")
+        row = page.inner_text(f"table.model-list tr:has-text('{title}')")
+        assert "公需科目" in row and "public" not in row
+        assert "1.50" in row and "45.00" in row  # per 学时 and the plan's price, in 元
+
+        page.goto(console_site.url + f"/admin/plans/edit/?id={plan_id}")
+        page.fill("#required_hours", "20")
+        page.click("input[type=submit]")
+        page.wait_for_selector(".alert-danger")
+        alerts = page.inner_text("body")
+        assert "不能修改要求学时" in alerts and "Failed" not in alerts
+        assert "保存记录成功" not in alerts
+
+        # A unit administrator starts on 请选择单位, which is not a unit.
+        page.goto(console_site.url + "/admin/unit_admins/new/")
+        assert page.input_value("#unit_id") == ""
+        assert page.inner_text("#unit_id option:checked") == "请选择单位"
+    finally:
+        context.close()
+    with app.app_context():
+        assert db.session.get(TrainingPlan, plan_id).required_hours == 30

@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
 from markupsafe import Markup
 from wtforms import FileField
 from wtforms.fields import DateTimeField
-from wtforms.validators import Optional
+from wtforms.validators import NumberRange, Optional
 
 from models import (
     Chapter,
+    Enrollment,
+    PlanKind,
     TrainingPlan,
     db,
 )
@@ -28,6 +32,7 @@ from wxapp.console.access import (
     require_csrf,
 )
 from wxapp.console.admin_shared import ADMIN, time_cell
+from wxapp.console.display import yuan
 from wxapp.extensions import app_now
 from wxapp.infra.clock import SHANGHAI, local
 from wxapp.infra.transaction import transaction
@@ -42,6 +47,38 @@ def _on_sale(plan: TrainingPlan) -> bool:
     )
 
 
+KIND_LABELS = {PlanKind.PUBLIC: "公需科目", PlanKind.SPECIALIST: "专业科目"}
+YEARS = (2000, 2100)
+# What a bought plan keeps, and why: its buyers' 学时, progress, certificates and the unit
+# report are counted by these (a refunded place keeps what was learned, so it counts too).
+FIXED_ONCE_BOUGHT = {
+    "year": ("年度", "学员已学的学时按这个年度计入我的进度、证书和单位报表"),
+    "kind": ("类别", "学员已学的学时按这个类别（公需科目/专业科目）计入我的进度和单位报表"),
+    "required_hours": ("要求学时", "学员按这个学时购买，完成与否和证书都以它为准"),
+}
+
+
+def _enrollment_count(plan_id: int) -> int:
+    return db.session.execute(
+        sa.select(sa.func.count(Enrollment.id)).where(Enrollment.plan_id == plan_id)
+    ).scalar_one()
+
+
+def _refuse_changes_once_bought(plan: TrainingPlan) -> None:
+    """A plan anyone has bought (paid or since refunded) keeps its 年度, 类别 and 要求学时."""
+    state = sa.inspect(plan)
+    changed = [name for name in FIXED_ONCE_BOUGHT if state.attrs[name].history.has_changes()]
+    if not changed:
+        return
+    bought = _enrollment_count(plan.id)
+    if bought:
+        label, why = FIXED_ONCE_BOUGHT[changed[0]]
+        raise ValueError(
+            f"已有 {bought} 名学员购买过该培训项目（已退款的也算），不能修改{label}：{why}。"
+            "如需调整请另建培训项目；价格、开售停售时间、名称和施教机构仍可修改"
+        )
+
+
 class PlanView(SecuredModelView):
     roles = ADMIN
     audit_type = "training_plans"
@@ -52,6 +89,7 @@ class PlanView(SecuredModelView):
         "title",
         "required_hours",
         "price_per_hour_fen",
+        "price",
         "sale_start",
         "sale_end",
         "publish",
@@ -63,14 +101,20 @@ class PlanView(SecuredModelView):
         "title": "名称",
         "provider": "施教机构",
         "required_hours": "要求学时",
-        "price_per_hour_fen": "每学时价格（分）",
+        "price_per_hour_fen": "每学时价格（元）",
+        "price": "价格（元）",
         "sale_start": "开售时间",
         "sale_end": "停售时间",
         "publish": "上架",
         "created_at": "创建时间",
     }
     column_searchable_list = ("code", "title")
-    column_filters = ("year", "kind")
+    column_filters = (
+        "year",
+        FilterEqual(
+            TrainingPlan.kind, "类别", options=[(k.value, v) for k, v in KIND_LABELS.items()]
+        ),
+    )
     column_default_sort = ("year", True)
     form_columns = (
         "code",
@@ -83,7 +127,7 @@ class PlanView(SecuredModelView):
         "sale_start",
         "sale_end",
     )
-    form_choices = {"kind": [("public", "公需科目"), ("specialist", "专业科目")]}
+    form_choices = {"kind": [(kind.value, label) for kind, label in KIND_LABELS.items()]}
 
     def _publish_cell(self, context: Any, model: TrainingPlan, name: str) -> Markup:
         if _on_sale(model):
@@ -92,11 +136,27 @@ class PlanView(SecuredModelView):
             )
         return Markup("未上架 ") + post_button(url_for(".publish", id=model.id), "上架")
 
-    column_formatters = {"sale_start": time_cell, "sale_end": time_cell, "publish": _publish_cell}
+    column_formatters = {
+        "kind": lambda view, context, model, name: KIND_LABELS.get(model.kind, model.kind),
+        "price_per_hour_fen": lambda view, context, model, name: yuan(model.price_per_hour_fen),
+        "price": lambda view, context, model, name: yuan(model.price_fen),
+        "sale_start": time_cell,
+        "sale_end": time_cell,
+        "publish": _publish_cell,
+    }
 
     # UTCDateTime is a TypeDecorator Flask-Admin does not map: plain date-time fields.
     form_overrides = {"sale_start": DateTimeField, "sale_end": DateTimeField}
     form_args = {
+        "year": {
+            "validators": [
+                NumberRange(*YEARS, message=f"年度须在 {YEARS[0]} 至 {YEARS[1]} 之间"),
+            ],
+        },
+        "price_per_hour_fen": {
+            "label": "每学时价格（分）",
+            "description": "以分计：150 即每学时 1.50 元",
+        },
         "sale_start": {
             "label": "开售时间",
             "description": "北京时间，如 2026-01-01 00:00:00；留空表示不限",
@@ -129,6 +189,8 @@ class PlanView(SecuredModelView):
             raise ValueError("要求学时须为正整数")
         if model.price_per_hour_fen is None or model.price_per_hour_fen < 0:
             raise ValueError("每学时价格（分）不能为负数")
+        if not is_created:
+            _refuse_changes_once_bought(model)
         shared = [] if is_created else courses_shared_elsewhere(model.id, model.year, model.kind)
         if shared:
             raise ValueError(

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import flash, request
 from flask_admin import expose
 from wtforms import SelectField, StringField
-from wtforms.validators import InputRequired
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from models import (
     Trainee,
@@ -30,6 +30,8 @@ from wxapp.infra.transaction import transaction
 
 # --- units, 区县 and unit administrators ------------------------------------------------------
 
+NAME_MAX = Unit.__table__.c.name.type.length
+
 
 class UnitView(SecuredModelView):
     roles = ADMIN
@@ -41,6 +43,15 @@ class UnitView(SecuredModelView):
     column_formatters = {"created_at": time_cell}
     form_columns = ("name", "district")
     form_choices = {"district": [(d, d) for d in CHONGQING_DISTRICTS]}
+    form_args = {
+        "name": {
+            "filters": [lambda value: value.strip() if isinstance(value, str) else value],
+            "validators": [
+                DataRequired("请输入单位名称"),
+                Length(max=NAME_MAX, message=f"单位名称不能超过 {NAME_MAX} 个字"),
+            ],
+        },
+    }
 
 
 class DistrictView(SecuredView):
@@ -67,11 +78,17 @@ def _unit_cell(view: Any, context: Any, model: UnitAdmin, name: str) -> str:
     return unit.name if unit else str(model.unit_id)
 
 
+def _unit_id(value: Any) -> int | None:
+    """The chosen unit's id; None for the "请选择单位" placeholder."""
+    return None if value in ("", None) else int(value)
+
+
 class UnitAdminForm(ConsoleForm):
     account = StringField(
         "学员账号（手机号或身份证号）", validators=[InputRequired("请输入学员账号")]
     )
-    unit_id = SelectField("单位", coerce=int, validators=[InputRequired("请选择单位")])
+    # Starts on the placeholder, which does not validate: no unit is granted by default.
+    unit_id = SelectField("单位", coerce=_unit_id, validators=[InputRequired("请选择单位")])
 
 
 class UnitAdminView(SecuredModelView):
@@ -91,7 +108,7 @@ class UnitAdminView(SecuredModelView):
 
     def create_form(self, obj: Any = None) -> Any:
         form = UnitAdminForm(request.form)
-        form.unit_id.choices = [
+        form.unit_id.choices = [("", "请选择单位")] + [
             (u.id, f"{u.name}（{u.district}）")
             for u in db.session.execute(sa.select(Unit).order_by(Unit.name)).scalars()
         ]

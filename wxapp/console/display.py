@@ -8,8 +8,11 @@ from wxapp.infra.clock import local
 from wxapp.infra.texts import yuan as _yuan
 
 
-def when(value: datetime | None) -> str:
-    """Shanghai time to the minute; "" for none."""
+def when(value: datetime | str | None) -> str:
+    """Shanghai time to the minute; "" for none. A string is an ISO time with its offset,
+    as the accounts area's history items carry them."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if value else None
     return local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
