@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Chapter, ChapterProgress, Course, PlanCourse, TrainingPlan, db
-from tests.factories import make_trainee
+from tests.factories import make_enrollment, make_trainee
 from wxapp.catalogue.loader import load_catalogue
 from wxapp.catalogue.spec import CatalogueFileError
 
@@ -213,6 +213,36 @@ def test_a_watched_chapter_is_not_deleted(app):
         summary = load_catalogue(shorter, NOW)
         assert summary.chapters.deleted == 1
         assert db.session.get(Chapter, second) is None
+
+
+def test_a_bought_plan_keeps_its_year_kind_and_required_hours(app):
+    """Its buyers' 学时, certificates and reports count by them: the file may still change
+    the title, price and sale window, not these."""
+    data = example()
+    with app.app_context():
+        summary = load_catalogue(data, NOW)
+        plan = data["plans"][0]
+        make_enrollment(
+            make_trainee(), db.session.get(TrainingPlan, summary.plan_ids[plan["code"]])
+        )
+        db.session.commit()
+
+        changed = copy.deepcopy(data)
+        changed["plans"][0]["year"] = plan["year"] + 1
+        changed["plans"][0]["required_hours"] = plan["required_hours"] - 1
+        with pytest.raises(CatalogueFileError) as caught:
+            load_catalogue(changed, NOW)
+        message = f"已有学员购买培训项目 {plan['code']}，不能修改{{}}；如需调整请另建培训项目"
+        assert caught.value.errors == [
+            ("plans[0].year", message.format("年度")),
+            ("plans[0].required_hours", message.format("要求学时")),
+        ]
+        assert db.session.get(TrainingPlan, summary.plan_ids[plan["code"]]).year == plan["year"]
+
+        retitled = copy.deepcopy(data)
+        retitled["plans"][0]["title"] = "新名称"
+        load_catalogue(retitled, NOW)
+        assert db.session.get(TrainingPlan, summary.plan_ids[plan["code"]]).title == "新名称"
 
 
 SHARED_MESSAGE = (

@@ -18,7 +18,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
 
-from models import Chapter, ChapterProgress, Course, PlanCourse, PlanKind, TrainingPlan, db
+from models import (
+    Chapter,
+    ChapterProgress,
+    Course,
+    Enrollment,
+    PlanCourse,
+    PlanKind,
+    TrainingPlan,
+    db,
+)
 from wxapp.catalogue.plans import KIND_NAMES, hours_text
 from wxapp.catalogue.spec import (
     Catalogue,
@@ -227,9 +236,46 @@ def courses_shared_elsewhere(plan_id: int, year: int, kind: str) -> list[str]:
     )
 
 
-def _check_against_database(catalogue: Catalogue, courses: dict[str, Course]) -> None:
-    """References to courses the file does not define, plan 学时, chapters with progress."""
-    errors: list[tuple[str, str]] = []
+# What a plan someone bought keeps (its buyers' 学时, certificates and reports count by them).
+FIXED_ONCE_BOUGHT = {"year": "年度", "kind": "类别", "required_hours": "要求学时"}
+
+
+def _bought_plan_changes(
+    catalogue: Catalogue, plans: dict[str, TrainingPlan]
+) -> list[tuple[str, str]]:
+    """A plan with enrollments (paid or refunded) keeps its year, kind and required hours."""
+    changing = {
+        spec.code: [
+            f for f in FIXED_ONCE_BOUGHT if getattr(spec, f) != getattr(plans[spec.code], f)
+        ]
+        for spec in catalogue.plans
+        if spec.code in plans
+    }
+    ids = [plans[code].id for code, fields in changing.items() if fields]
+    if not ids:
+        return []
+    bought = set(
+        db.session.execute(
+            sa.select(Enrollment.plan_id).where(Enrollment.plan_id.in_(ids)).distinct()
+        ).scalars()
+    )
+    return [
+        (
+            f"{spec.path}.{field}",
+            f"已有学员购买培训项目 {spec.code}，不能修改{FIXED_ONCE_BOUGHT[field]}；如需调整请另建培训项目",
+        )
+        for spec in catalogue.plans
+        if spec.code in plans and plans[spec.code].id in bought
+        for field in changing[spec.code]
+    ]
+
+
+def _check_against_database(
+    catalogue: Catalogue, courses: dict[str, Course], plans: dict[str, TrainingPlan]
+) -> None:
+    """References to courses the file does not define, plan 学时, chapters with progress,
+    bought plans."""
+    errors: list[tuple[str, str]] = _bought_plan_changes(catalogue, plans)
     for code, path in catalogue.course_paths.items():
         if code not in catalogue.courses and code not in courses:
             errors.append((path, f"课程 {code} 既未在文件中定义，也不在数据库中"))
@@ -279,7 +325,6 @@ def apply_catalogue(data: Any, now: datetime) -> LoadSummary:
             db.select(Course).where(Course.code.in_(codes)).options(selectinload(Course.chapters))
         ).scalars()
     }
-    _check_against_database(catalogue, courses)
     plans = {
         plan.code: plan
         for plan in db.session.execute(
@@ -288,6 +333,7 @@ def apply_catalogue(data: Any, now: datetime) -> LoadSummary:
             .options(selectinload(TrainingPlan.courses).selectinload(PlanCourse.course))
         ).scalars()
     }
+    _check_against_database(catalogue, courses, plans)
     summary = LoadSummary()
     for code, spec in catalogue.courses.items():
         courses[code] = _course(courses.get(code), spec, summary)
