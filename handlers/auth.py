@@ -11,7 +11,7 @@ from handlers.guard import (
     public,
     start_session,
 )
-from wxapp.accounts import activation, session_ends
+from wxapp.accounts import activation, bindings, session_ends
 from wxapp.accounts import trainees as accounts
 from wxapp.errors import ServiceUnavailable
 from wxapp.extensions import app_now, get_redis
@@ -54,7 +54,10 @@ def logout():
 
 @bp.get("/me")
 def me():
-    return jsonify(accounts.profile(accounts.get_trainee(current_trainee_id())))
+    trainee = accounts.get_trainee(current_trainee_id())
+    # 个人信息 offers 解除微信绑定 only to a bound account.
+    bound = bindings.openid_of(trainee.id) is not None
+    return jsonify({**accounts.profile(trainee), "wechat_bound": bound})
 
 
 @bp.post("/me/password")

@@ -318,3 +318,45 @@ def test_bind_never_follows_a_foreign_next(phone, site):
     page.click("#submit")
     page.wait_for_url("**/h5/plans*")
     assert page.url.startswith(site.url)
+
+
+def test_checkout_closes_with_its_cancel_button(phone, site):
+    data = world(site)
+    login(phone, data["phone"])
+    page = phone.open(f"/h5/plan?id={data['plan']}")
+    page.click("#buy")
+    page.wait_for_selector(".checkout .weui-half-screen-dialog")
+    page.click(".checkout >> text=取消")
+    page.wait_for_selector(".checkout", state="detached")
+    page.click("#buy")  # and it opens again
+    page.wait_for_selector(".checkout #submit-order")
+
+
+def test_a_plan_already_bought_still_offers_group_purchase(phone, site):
+    """The unit's designated person buys for colleagues with a personal account, having
+    bought the plan for themself: 团体购买 stays, 立即购买 goes."""
+    data = world(site)
+    seed(
+        site,
+        lambda: grant_enrollment(data["trainee"], data["plan"], datetime(2025, 6, 1, tzinfo=UTC)),
+    )
+    login(phone, data["phone"])
+    page = phone.open(f"/h5/plan?id={data['plan']}")
+    assert "计划完成度" in page.inner_text(".plan-head")
+    assert page.locator("#buy").count() == 0
+    page.click("text=团体购买")
+    page.wait_for_url(f"**/h5/group?plan={data['plan']}")
+    page.wait_for_selector("#group-submit")
+
+
+def test_an_unpaid_orders_invoice_reads_the_same_on_both_pages(phone, site):
+    data = world(site, bound=False)
+    login(phone, data["phone"])
+    invoice = {"title_type": "个人", "title": "孙八", "tax_number": None, "email": "a@b.cn"}
+    no = order(phone.page, site, data["plan"], invoice=invoice)
+    page = phone.open(f"/h5/order?no={no}")
+    assert page.inner_text("#order-invoice") == "电子发票：孙八（立即申请，支付成功后开具）"
+    page = phone.open("/h5/orders")
+    card = page.inner_text(f".order-card[data-order-no='{no}']")
+    assert "发票：孙八（立即申请，支付成功后开具）" in card
+    assert "开票中" not in card

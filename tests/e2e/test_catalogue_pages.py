@@ -102,16 +102,24 @@ def test_errors_are_chinese_messages_never_json(phone, site):
     message = page.wait_for_selector(".page-error .error-message").inner_text()
     assert message == "培训项目不存在"
     assert "{" not in page.inner_text("body")
-    assert page.locator(".page-error a").inner_text() == "重试"
+    # Not found is no better on a retry: 返回首页 and the tab bar lead on instead.
+    assert page.locator(".page-error a").all_inner_texts() == ["返回首页"]
+    assert page.locator(".app-tabbar .weui-tabbar__item").count() == 5
     phone.shot("error")
 
     page = phone.open("/h5/course?id=999999")
     assert page.wait_for_selector(".page-error .error-message").inner_text() == "课程不存在"
+    page = phone.open("/h5/order?no=20250101000000000000000000")
+    assert page.locator(".page-error a").all_inner_texts() == ["返回首页"]
+    page.click(".page-error >> text=返回首页")
+    page.wait_for_url("**/h5/plans*")
+    page.wait_for_selector(".plan-card")
 
     page.route("**/api/plans?*", lambda route: route.abort())
     page = phone.open("/h5/plans")
     assert "网络连接失败" in page.wait_for_selector(".page-error").inner_text()
     page.unroute("**/api/plans?*")
+    assert page.locator(".page-error a").all_inner_texts() == ["重试"]
     page.click(".page-error a")
     page.wait_for_selector(".plan-card")
 
@@ -130,6 +138,7 @@ def test_a_server_error_page_is_not_shown_raw(phone, site):
         page.wait_for_selector(".page-error .error-message").inner_text() == "系统繁忙，请稍后再试"
     )
     assert "Bad Gateway" not in page.inner_text("body")
+    assert page.locator(".page-error a").all_inner_texts() == ["重试"]
 
 
 def test_slow_calls_show_the_loading_toast(phone, site):

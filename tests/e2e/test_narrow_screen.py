@@ -1,12 +1,13 @@
-"""Usable on a 360-px-wide phone: no page scrolls sideways, whatever its content."""
+"""Usable on a 360-px-wide phone: no page scrolls sideways, whatever its content; long words
+(an invoice title, a unit's name) wrap."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.e2e.conftest import TEST_VIDEO_URL, login, seed, wait_for
+from tests.e2e.conftest import PHONE, TEST_VIDEO_URL, login, seed, wait_for
 from tests.e2e.realdata import complete, learn, learner_world, lowercase_x_id_number, order
-from tests.factories import make_plan, make_trainee
+from tests.factories import make_plan, make_trainee, make_unit
 from wxapp.orders.enrollments import grant_enrollment
 from wxapp.orders.uscc import check_char as uscc_check_char
 
@@ -91,3 +92,32 @@ def test_no_page_is_wider_than_a_360px_phone(new_phone, site):
     page.goto(site.url + issued.json()["print_url"])
     wait_for(page, "document.querySelector('.stage').dataset.fitted === 'true'")
     assert _overflow(page) <= 0, "certificate print page"
+
+
+def test_long_words_wrap_and_the_invoice_sheet_stays_on_screen(phone, site):
+    """An invoice title or a unit name without a space (100 × "A") wraps: the page keeps the
+    phone's width, and 修改发票 opens a form the trainee can reach."""
+    long_word = "A" * 100
+
+    def build():
+        t = make_trainee(name="孙八", unit=make_unit(name="重庆" + long_word))
+        return {"phone": t.phone, "plan": make_plan(year=2025).id}
+
+    data = seed(site, build)
+    login(phone, data["phone"])
+    page = phone.page
+    invoice = {"title_type": "个人", "title": long_word, "tax_number": None, "email": "a@b.cn"}
+    no = order(page, site, data["plan"], invoice=invoice, pay=True)
+    width = PHONE["width"]
+    for path in ["/h5/orders", f"/h5/order?no={no}", "/h5/profile", "/h5/certificates"]:
+        phone.open(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+
+    phone.open("/h5/orders")
+    page.click("text=修改发票")
+    submit = page.wait_for_selector("#submit-invoice")
+    for node in (submit, page.wait_for_selector(".invoice-sheet input[name=title]")):
+        box = node.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    assert page.input_value(".invoice-sheet input[name=title]") == long_word
+    phone.shot("invoice-sheet-long-title")

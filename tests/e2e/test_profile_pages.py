@@ -1,13 +1,14 @@
 """个人信息 on a 390x844 phone: a unit change followed by 刷新证书 (the certificate's public
 verification page then lists both versions and the move); a phone change with the SMS code
-read from the sandbox's inbox; and the page saying that name and ID number go through the
-unit or customer service."""
+read from the sandbox's inbox; the page saying that name and ID number go through the
+unit or customer service; and the account itself (its tab, 修改密码, 解除微信绑定, 退出登录)."""
 
 from __future__ import annotations
 
+from models import Trainee, WechatBinding, db
 from tests.e2e.conftest import login, require_routes, seed
 from tests.e2e.realdata import complete, learner_world
-from tests.factories import make_unit
+from tests.factories import make_binding, make_unit
 from tests.sms import latest_code
 
 ROUTES = (
@@ -133,3 +134,86 @@ def test_an_unlisted_unit_is_cleared_once_the_district_is_chosen(phone, site):
     page.wait_for_selector("#info-unit:has-text('未填写')")
     history = page.inner_text("#changes")
     assert f"单位：{OLD_UNIT} → 未填写" in history and "档案所在区县：未填写 → 垫江县" in history
+
+
+def _confirm(page, title: str) -> None:
+    dialog = page.wait_for_selector(".js_dialog .weui-dialog")
+    assert title in dialog.inner_text()
+    page.click(".js_dialog .weui-dialog__btn_primary")
+
+
+def test_the_account_is_managed_from_the_profile_tab(phone, site):
+    """个人信息 is a tab of its own, with 修改密码 (and back), 解除微信绑定 while bound, and
+    退出登录, each confirmed and showing what the server answered."""
+    data = learner_world(site)
+    seed(site, lambda: make_binding(db.session.get(Trainee, data["trainee"])).openid)
+    login(phone, data["phone"])
+    page = phone.open("/h5/progress")
+    page.click(".app-tabbar >> text=个人信息")
+    page.wait_for_url("**/h5/profile")
+    page.wait_for_selector("#app[data-ready]")
+    assert page.inner_text(".app-tabbar .weui-bar__item_on") == "个人信息"
+
+    # 修改密码, and 返回 to 个人信息 without changing it.
+    page.click("#change-password")
+    page.wait_for_url("**/h5/login?change=1*")
+    page.wait_for_selector("#new_password")
+    page.click("#back-link")
+    page.wait_for_url("**/h5/profile")
+    page.wait_for_selector("#app[data-ready]")
+
+    # 解除微信绑定: asked first, then the page says it is done and stops offering it.
+    page.click("#unbind-wechat")
+    page.click(".js_dialog .weui-dialog__btn_default")  # 取消: nothing happens
+    assert page.locator("#unbind-wechat").count() == 1
+    page.click("#unbind-wechat")
+    _confirm(page, "解除微信绑定")
+    notice = page.wait_for_selector("#account-notice")
+    assert "已解除微信绑定" in notice.inner_text()
+    assert page.locator("#unbind-wechat").count() == 0
+    with site.app.app_context():
+        assert db.session.execute(db.select(WechatBinding)).first() is None
+    phone.shot("profile-account")
+
+    # 退出登录 refused by the server (Redis down): its message, still logged in.
+    page.route(
+        "**/api/logout",
+        lambda route: route.fulfill(
+            status=503,
+            content_type="application/json",
+            body='{"error": "unavailable", "message": "服务暂时不可用，请稍后再试"}',
+        ),
+    )
+    page.click("#logout")
+    _confirm(page, "确定退出登录")
+    assert (
+        "服务暂时不可用，请稍后再试"
+        in page.wait_for_selector(".js_dialog .weui-dialog").inner_text()
+    )
+    page.click(".js_dialog .weui-dialog__btn")
+    page.unroute("**/api/logout")
+
+    page.click("#logout")
+    _confirm(page, "确定退出登录")
+    page.wait_for_url("**/h5/login")
+    assert page.request.get(f"{site.url}/api/me").status == 401
+
+
+def test_a_password_change_goes_back_to_the_profile(phone, site):
+    data = learner_world(site)
+    login(phone, data["phone"])
+    page = phone.open("/h5/profile")
+    page.wait_for_selector("#account-actions")
+    # Never bound to WeChat (/api/me says so): nothing to unbind is offered.
+    assert page.locator("#unbind-wechat").count() == 0
+    page.click("#change-password")
+    page.wait_for_selector("#new_password")
+    page.fill("#old_password", "Wrong0001x")
+    page.fill("#new_password", "Newpass2026")
+    page.fill("#new_password2", "Newpass2026")
+    page.click("#submit")
+    assert "密码错误" in page.wait_for_selector(".weui-toptips").inner_text()
+    page.fill("#old_password", "Passw0rd!")
+    page.click("#submit")
+    page.wait_for_url("**/h5/profile")
+    page.wait_for_selector("#info-name")

@@ -1,4 +1,5 @@
-// Account calls: password login, the forced first change, binding WeChat after 网页授权.
+// Account calls: password login and logout, the password change, binding WeChat after 网页授权
+// and unbinding it.
 import { get, post } from '../core/http.js';
 
 export const login = (username, password) => post('/api/login', { username, password }, { auth: 'raise' });
@@ -10,5 +11,10 @@ export const changePassword = (oldPassword, newPassword) =>
   post('/api/me/password', { old_password: oldPassword, new_password: newPassword }, { auth: 'raise' });
 export const me = (opts) => get('/api/me', opts);
 export const logout = () => post('/api/logout', {}, { auth: 'raise' });
+// 解除微信绑定: { wasBound }; every session of the account ends, this browser gets a new one.
+export async function unbindWechat() {
+  const raw = await post('/api/me/wechat/unbind', {});
+  return { wasBound: Boolean(raw.was_bound) };
+}
 
 export const mustChange = (profile) => Boolean(profile && (profile.must_change_password || profile.password_change_required));

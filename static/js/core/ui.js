@@ -172,22 +172,32 @@ export const alertDialog = (text, title = '') => dialog({ title, text });
 export const confirmDialog = async (text, title = '', ok = '确定', cancel = '取消') =>
   (await dialog({ title, text, buttons: [cancel, ok] })) === 1;
 
-/** A page-sized error message (WeUI msg) with an optional retry button. */
-export function errorBlock(err, retry) {
+/**
+ * A page-sized error message (WeUI msg). `retry` gives a 重试 button (worth pressing after a
+ * network or server failure); `home` a 返回首页 link instead (a missing plan, course or order
+ * is not found by trying again).
+ */
+export function errorBlock(err, retry, { home = false } = {}) {
   const message = (err && err.message) || '加载失败，请稍后再试';
+  const action = retry
+    ? h('a', { role: 'button', class: 'weui-btn weui-btn_default', id: 'error-retry', onclick: retry }, '重试')
+    : home
+      ? h('a', { class: 'weui-btn weui-btn_default', id: 'error-home', href: '/h5/plans' }, '返回首页')
+      : null;
   return h(
     'div',
     { class: 'weui-msg page-error', role: 'alert' },
     h('div', { class: 'weui-msg__icon-area' }, h('i', { class: 'weui-icon-warn weui-icon_msg' })),
     h('div', { class: 'weui-msg__text-area' }, h('h2', { class: 'weui-msg__title' }, '出错了'), h('p', { class: 'weui-msg__desc error-message' }, message)),
-    retry
-      ? h(
-          'div',
-          { class: 'weui-msg__opr-area' },
-          h('p', { class: 'weui-btn-area' }, h('a', { role: 'button', class: 'weui-btn weui-btn_default', onclick: retry }, '重试')),
-        )
-      : null,
+    action ? h('div', { class: 'weui-msg__opr-area' }, h('p', { class: 'weui-btn-area' }, action)) : null,
   );
+}
+
+/** Whether trying again may help: no connection, the server failing, or asked to slow down.
+ *  Any other refusal (4xx) or the page's own check (no status) answers the same next time. */
+export function retryable(err) {
+  const status = err && err.status;
+  return typeof status === 'number' && (status === 0 || status >= 500 || status === 408 || status === 429);
 }
 
 export function emptyBlock(text) {
@@ -199,9 +209,10 @@ const TABS = [
   ['/h5/progress', '我的进度'],
   ['/h5/certificates', '我的证书'],
   ['/h5/orders', '我的订单'],
+  ['/h5/profile', '个人信息'],
 ];
 
-/** The bottom navigation of the trainee's main pages. */
+/** The bottom navigation of the trainee's main pages (`active` null: none is current). */
 export function tabbar(active) {
   return h(
     'nav',
@@ -212,21 +223,23 @@ export function tabbar(active) {
   );
 }
 
-/** Render a page body: a title, content, and the tab bar when asked. */
-export function page(title, content, { tab } = {}) {
+/** Render a page body: a title, content, and the tab bar when asked (`tab` the current one). */
+export function page(title, content, { tab, tabs = Boolean(tab) } = {}) {
   document.title = title;
   const root = document.getElementById('app');
-  mount(root, h('div', { class: tab ? 'page with-tabbar' : 'page' }, content), tab ? tabbar(tab) : null);
+  mount(root, h('div', { class: tabs ? 'page with-tabbar' : 'page' }, content), tabs ? tabbar(tab) : null);
   root.dataset.ready = '1';
   return root;
 }
 
-/** Run a page's loader, showing a Chinese error with 重试 instead of a blank page. */
+/** Run a page's loader, showing a Chinese error instead of a blank page: with 重试 when
+ *  trying again may help, else with 返回首页 and the tab bar, so the page is no dead end. */
 export async function boot(title, load, opts = {}) {
   try {
     await load();
   } catch (err) {
     if (err && err.redirecting) return;
-    page(title, errorBlock(err, () => boot(title, load, opts)), opts);
+    if (retryable(err)) page(title, errorBlock(err, () => boot(title, load, opts)), opts);
+    else page(title, errorBlock(err, null, { home: true }), { ...opts, tabs: true });
   }
 }

@@ -116,7 +116,8 @@ function checkNewPassword(value, confirm) {
   return '';
 }
 
-/** The password change; first=true is the forced one right after the initial password. */
+/** The password change; first=true is the forced one right after the initial password
+ *  (no way round it), else the trainee's own, with 返回 to `next`. */
 export function showChangeForm({ oldPassword = '', next, first = false }) {
   const cells = [];
   if (!oldPassword) cells.push(inputCell('原密码', { name: 'old', id: 'old_password', type: 'password', placeholder: '请输入原密码', autocomplete: 'current-password' }));
@@ -131,6 +132,7 @@ export function showChangeForm({ oldPassword = '', next, first = false }) {
       desc: (first ? '请设置新密码，修改后请牢记新密码。' : '') + PASSWORD_RULE,
       submitLabel: '确认修改',
       cells,
+      extra: first ? null : h('p', { class: 'hint center' }, h('a', { href: next, id: 'back-link' }, '返回')),
       onSubmit: async (node) => {
         const old = oldPassword || node.old.value;
         if (!old) return topTips('请输入原密码');

@@ -69,6 +69,15 @@ export function invoiceFields(current = null) {
   return { node, read };
 }
 
+/** What became of an order's invoice, the same words on 我的订单 and the order page. */
+export function invoiceState(order) {
+  const inv = order.invoice;
+  if (inv.status === 'issued') return '已开具';
+  if (inv.status === 'refused') return '未予开具';
+  if (order.status === 'SUCCESS') return '开票中';
+  return order.status === 'NOTPAY' ? '立即申请，支付成功后开具' : '未开具';
+}
+
 /**
  * 电子发票 at order time: 以后申请 (the default) or 立即申请 with the form. `read()` gives the
  * invoice body for 立即申请, null for 以后申请, or throws Error(中文) for a bad form.

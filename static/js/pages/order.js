@@ -2,6 +2,7 @@
 // (the page turns to 已支付 by itself once paid) or 微信支付 inside it, and 取消订单.
 import { STATUS_NAMES, getOrder } from '../api/orders.js';
 import { boot, dateText, h, inWeChat, page, params, toast, yuan } from '../core/ui.js';
+import { invoiceState } from './invoice-form.js';
 import { cancelAfterConfirm, payOrder } from './pay-flow.js';
 import { qrPayPanel } from './qr-pay.js';
 
@@ -11,8 +12,7 @@ function invoiceText(order) {
   const inv = order.invoice;
   if (!inv) return order.status === 'SUCCESS' ? '未申请（可在“我的订单”中申请开票）' : '以后申请（缴费成功后可在“我的订单”中申请）';
   if (inv.status === 'refused') return `${inv.title}（未予开具：${inv.refusalReason}）`;
-  const state = inv.status === 'issued' ? '已开具' : order.status === 'SUCCESS' ? '开票中' : '立即申请，支付成功后开具';
-  return `${inv.title}（${state}）`;
+  return `${inv.title}（${invoiceState(order)}）`;
 }
 
 function summary(order) {

@@ -2,13 +2,14 @@
 import { STATUS_NAMES, modifyInvoice, myOrders, requestInvoice } from '../api/orders.js';
 import { isMissingRoute } from '../core/http.js';
 import { alertDialog, boot, dateText, emptyBlock, h, inWeChat, page, toast, topTips, yuan } from '../core/ui.js';
-import { INVOICE_RULES, invoiceFields } from './invoice-form.js';
+import { INVOICE_RULES, invoiceFields, invoiceState } from './invoice-form.js';
 import { cancelAfterConfirm, payOrder } from './pay-flow.js';
 
 function invoiceSheet(order) {
   const fields = invoiceFields(order.invoice);
   const close = () => sheet.remove();
   const submit = h('button', { class: 'weui-btn weui-btn_primary', id: 'submit-invoice' }, '提交申请');
+  const cancel = h('button', { type: 'button', class: 'weui-btn weui-btn_default', id: 'cancel-invoice', onclick: close }, '取消');
   const sheet = h(
     'div',
     { class: 'invoice-sheet', role: 'dialog', 'aria-label': '申请开票' },
@@ -18,7 +19,7 @@ function invoiceSheet(order) {
       { class: 'weui-half-screen-dialog', style: { maxHeight: '88vh' } },
       h('div', { class: 'weui-half-screen-dialog__hd' }, h('div', { class: 'weui-half-screen-dialog__hd__main' }, h('strong', { class: 'weui-half-screen-dialog__title' }, order.invoice ? '修改发票' : '申请开票'))),
       h('div', { class: 'weui-half-screen-dialog__bd' }, h('div', { class: 'meta' }, `${order.planTitle}　¥${yuan(order.amountFen)}`), fields.node),
-      h('div', { class: 'weui-half-screen-dialog__ft' }, submit),
+      h('div', { class: 'weui-half-screen-dialog__ft row' }, cancel, submit),
     ),
   );
   submit.addEventListener('click', async () => {
@@ -43,8 +44,6 @@ function invoiceSheet(order) {
   });
   document.body.append(sheet);
 }
-
-const INVOICE_STATES = { requested: '开票中', issued: '已开具', refused: '未予开具' };
 
 /** 已退款 / 退款中 of a paid order: a member who had bought the plan already, or an operator's refund. */
 function refundLine(o) {
@@ -96,7 +95,7 @@ function orderCard(o) {
       o.createdAt ? h('div', {}, `下单时间：${dateText(o.createdAt)}`) : null,
       o.paidAt ? h('div', {}, `支付时间：${dateText(o.paidAt)}`) : null,
       refundLine(o),
-      o.invoice ? h('div', {}, `发票：${o.invoice.title}（${INVOICE_STATES[o.invoice.status] || o.invoice.status}）${o.invoice.number ? `，号码 ${o.invoice.number}` : ''}`) : null,
+      o.invoice ? h('div', {}, `发票：${o.invoice.title}（${invoiceState(o)}）${o.invoice.number ? `，号码 ${o.invoice.number}` : ''}`) : null,
       o.invoice && o.invoice.refusalReason ? h('div', { class: 'invoice-refusal' }, `未予开具：${o.invoice.refusalReason}。请修改后重新申请。`) : null,
     ),
     h(

@@ -1,6 +1,7 @@
 // 项目详情 / 课程列表: 计划完成度 at the top, the plan's courses paged (切换页码 on a PC,
 // scrolling on the phone), and 立即购买 → order → WeChat Pay (JSAPI inside WeChat, else the
-// order page's 扫码支付) → the paid state.
+// order page's 扫码支付) → the paid state. 团体购买 stays offered once the plan is the
+// trainee's own: a unit's designated person buys for colleagues with a personal account.
 import { planDetail } from '../api/catalogue.js';
 import { createOrder } from '../api/orders.js';
 import { myProgress } from '../api/progress.js';
@@ -45,17 +46,20 @@ function header() {
           h('div', { class: 'meta' }, `计划完成度：已学 ${hours(mine.hoursDone)} / ${hours(plan.requiredHours)} 学时`),
           progressBar(mine.percent, '计划完成度'),
           mine.done ? h('div', { class: 'meta' }, '已达到培训项目要求的学分，可在“我的证书”中打印证书') : null,
+          plan.onSale ? h('div', { class: 'row' }, h('span', { class: 'meta' }, '为单位同事购买本项目'), groupLink('weui-btn weui-btn_mini weui-btn_default')) : null,
         )
       : h('div', { class: 'row' }, h('span', { class: 'price' }, `¥${yuan(plan.priceFen)}`, h('small', {}, ` （${yuan(plan.pricePerHourFen)} 元/学时 × ${hours(plan.requiredHours)} 学时）`))),
   );
 }
+
+const groupLink = (cls) => h('a', { class: cls, id: 'group-buy', href: `/h5/group?plan=${state.plan.id}` }, '团体购买');
 
 function buyBar() {
   const { plan } = state;
   return h(
     'div',
     { class: 'sticky-actions' },
-    h('a', { class: 'weui-btn weui-btn_default', href: `/h5/group?plan=${plan.id}` }, '团体购买'),
+    groupLink('weui-btn weui-btn_default'),
     h('button', { class: 'weui-btn weui-btn_primary', id: 'buy', disabled: !plan.onSale, onclick: openCheckout }, plan.onSale ? '立即购买' : '不在销售期'),
   );
 }
@@ -66,6 +70,7 @@ function openCheckout() {
   const invoice = invoiceChoice();
   const close = () => sheet.remove();
   const submit = h('button', { class: 'weui-btn weui-btn_primary', id: 'submit-order' }, '提交订单并支付');
+  const cancel = h('button', { type: 'button', class: 'weui-btn weui-btn_default', id: 'cancel-checkout', onclick: close }, '取消');
   const sheet = h(
     'div',
     { class: 'checkout', role: 'dialog', 'aria-label': '确认订单' },
@@ -82,7 +87,7 @@ function openCheckout() {
         h('p', { class: 'price' }, `应付 ¥${yuan(plan.priceFen)}`),
         invoice.node,
       ),
-      h('div', { class: 'weui-half-screen-dialog__ft' }, submit),
+      h('div', { class: 'weui-half-screen-dialog__ft row' }, cancel, submit),
     ),
   );
   submit.addEventListener('click', async () => {

@@ -2,10 +2,11 @@
 // what the trainee changes themself: the unit (searched in the unit list), the 档案所在区县 and
 // the phone (an SMS code to the new phone, 60 s before another). Name and ID number are
 // corrected only by the unit or customer service; the page says whom to call. After a unit
-// change, 刷新证书 on 我的证书 puts it on the certificate.
-import { me } from '../api/auth.js';
+// change, 刷新证书 on 我的证书 puts it on the certificate. At the bottom, the account itself:
+// 修改密码, 解除微信绑定 (when bound) and 退出登录.
+import { logout, me, unbindWechat } from '../api/auth.js';
 import { changePhone, districts, myChanges, searchUnits, sendPhoneCode, updateProfile } from '../api/profile.js';
-import { boot, confirmDialog, dateText, h, page, toast } from '../core/ui.js';
+import { alertDialog, boot, confirmDialog, dateText, h, page, toast } from '../core/ui.js';
 import { busy } from './sms-form.js';
 import { unitSearch } from './unit-search.js';
 
@@ -187,6 +188,55 @@ function phoneSection(profile) {
   ];
 }
 
+const ACCOUNT_NOTICES = {
+  unbound: ['notice ok', '已解除微信绑定。再次在微信中打开时，需输入账号密码重新绑定。'],
+  'not-bound': ['notice', '当前账号未绑定微信，无需解除。'],
+};
+
+/** 账号与安全: 修改密码, 解除微信绑定 (only when bound), 退出登录 (each after a confirm). */
+function accountSection(profile, saved) {
+  const error = fieldError('err-account');
+  const notice = ACCOUNT_NOTICES[saved];
+  // Until /api/me says whether the account is bound, the action is offered and the
+  // server's answer (was_bound) tells.
+  const bound = profile.wechat_bound !== false;
+  const unbind = async (e) => {
+    e.preventDefault();
+    const ok = await confirmDialog('解除后，在微信中打开需重新输入账号密码绑定，微信支付前也需重新绑定；其他设备上的登录将失效。', '解除微信绑定', '解除绑定');
+    if (!ok) return;
+    error.hidden = true;
+    try {
+      const { wasBound } = await unbindWechat();
+      await load({ saved: wasBound ? 'unbound' : 'not-bound' });
+    } catch (err) {
+      if (!err.redirecting) showFieldError(error, err.message);
+    }
+  };
+  const quit = async () => {
+    if (!(await confirmDialog('退出后需重新登录才能继续学习。', '确定退出登录？', '退出登录'))) return;
+    try {
+      await logout();
+      window.location.assign('/h5/login');
+    } catch (err) {
+      await alertDialog(err.message, '退出失败');
+    }
+  };
+  const access = (attrs, label, note) =>
+    h('a', { class: 'weui-cell weui-cell_access', ...attrs }, h('div', { class: 'weui-cell__bd' }, label), h('div', { class: 'weui-cell__ft' }, note));
+  return [
+    h('div', { class: 'weui-cells__title' }, '账号与安全'),
+    h(
+      'div',
+      { class: 'weui-cells', id: 'account-actions' },
+      access({ href: `/h5/login?change=1&next=${encodeURIComponent('/h5/profile')}`, id: 'change-password' }, '修改密码'),
+      bound ? access({ href: '#', role: 'button', id: 'unbind-wechat', onclick: unbind }, '解除微信绑定', profile.wechat_bound ? '已绑定' : '') : null,
+    ),
+    notice ? h('div', { class: notice[0], id: 'account-notice', role: 'status' }, notice[1]) : null,
+    error,
+    h('div', { class: 'weui-btn-area' }, h('button', { type: 'button', class: 'weui-btn weui-btn_warn', id: 'logout', onclick: quit }, '退出登录')),
+  ];
+}
+
 function changeText(c) {
   const label = FIELD_NAMES[c.field] || c.field;
   const from = c.old || '未填写';
@@ -209,6 +259,7 @@ function historySection(changes) {
 
 async function load({ saved } = {}) {
   const profile = await me();
+  if (saved === 'unbound' || saved === 'not-bound') profile.wechat_bound = false;
   const [districtList, changes] = await Promise.all([districts().catch(() => []), myChanges().catch(() => [])]);
   const unitText = profile.unit ? `${profile.unit.name}（${profile.unit.district}）` : '';
   page('个人信息', [
@@ -235,7 +286,8 @@ async function load({ saved } = {}) {
     phoneSection(profile),
     historySection(changes),
     h('p', { class: 'hint' }, '如涉及单位等信息变更，可于个人信息页面更新后，到', h('a', { href: '/h5/certificates' }, '“我的证书”'), '点击“刷新证书”，证书信息即可更新。'),
-  ]);
+    accountSection(profile, saved),
+  ], { tab: '/h5/profile' });
 }
 
-boot('个人信息', load);
+boot('个人信息', load, { tab: '/h5/profile' });

@@ -197,7 +197,7 @@ async function show() {
         busy(submit, true);
         try {
           const done = await register(body);
-          if (done.wechatBoundElsewhere) await alertDialog('注册成功。当前微信已绑定其他账号，未绑定到新账号；如需更换绑定，请先在原账号中解除绑定。', '注册成功');
+          if (done.wechatBoundElsewhere) await alertDialog('注册成功。当前微信已绑定其他账号，未绑定到新账号；如需绑定到新账号，请先登录原账号，在“个人信息”中点击“解除微信绑定”。', '注册成功');
           else toast(done.wechatBound ? '注册成功，已绑定微信' : '注册成功');
           setTimeout(() => window.location.assign(next), done.wechatBoundElsewhere ? 0 : 800);
         } catch (err) {
