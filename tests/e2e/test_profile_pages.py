@@ -8,7 +8,7 @@ from __future__ import annotations
 from models import Trainee, WechatBinding, db
 from tests.e2e.conftest import login, require_routes, seed
 from tests.e2e.realdata import complete, learner_world
-from tests.factories import make_binding, make_unit
+from tests.factories import make_binding, make_unit, make_unit_admin
 from tests.sms import latest_code
 
 ROUTES = (
@@ -217,3 +217,30 @@ def test_a_password_change_goes_back_to_the_profile(phone, site):
     page.click("#submit")
     page.wait_for_url("**/h5/profile")
     page.wait_for_selector("#info-name")
+
+
+def test_a_units_administrator_finds_the_unit_page_from_the_profile(phone, site):
+    """单位学时统计 (/h5/unit) is linked from 个人信息 for a unit's administrator only."""
+    data = learner_world(site)
+    seed(
+        site,
+        lambda: (
+            make_unit_admin(
+                db.session.get(Trainee, data["trainee"]), make_unit(name="垫江县中医院")
+            ).unit_id
+        ),
+    )
+    login(phone, data["phone"])
+    page = phone.open("/h5/profile")
+    link = page.wait_for_selector("#unit-page")
+    assert "单位学时统计" in link.inner_text() and "垫江县中医院" in link.inner_text()
+    link.click()
+    page.wait_for_url("**/h5/unit")
+    page.wait_for_selector("#app[data-ready]")
+    assert "垫江县中医院" in page.inner_text("#app")
+
+    other = learner_world(site, unit=False)
+    login(phone, other["phone"])
+    page = phone.open("/h5/profile")
+    page.wait_for_selector("#account-actions")
+    assert page.locator("#unit-page").count() == 0

@@ -113,6 +113,11 @@ def test_demo_trainees_log_in(app, runner, client):
     assert res.status_code == 200 and res.json["must_change_password"] is True
     res = client.post("/api/login", json={"username": buyer.id_number, "password": DEMO_PASSWORD})
     assert res.status_code == 200
+    # 李娟 administers the unit of 张明 and 王刚: its 应训未训 page lists the three of them.
+    unit = client.get("/api/me/unit").json
+    assert unit["name"] == "垫江县人民医院"
+    report = client.get(f"/api/units/{unit['id']}/report?year=2026").json
+    assert {t["name"] for t in report["trainees"]} == {learner.name, buyer.name, imported.name}
 
 
 def test_seed_demo_without_once_restores_the_printed_password(app, runner, client):

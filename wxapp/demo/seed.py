@@ -3,8 +3,9 @@
 The catalogue of `wxapp.demo.catalogue` (through the catalogue loader, so it is
 idempotent by code), two units, and three trainees whose logins are printed: one who has
 paid for the current year's 专业科目 plan and can learn at once, one who has paid for
-nothing yet (to try 立即购买), and one left as bulk registration leaves a trainee (initial
-password by rule, must change it first).
+nothing yet (to try 立即购买) and administers their unit (单位学时统计, 团体购买 for
+colleagues), and one left as bulk registration leaves a trainee (initial password by
+rule, must change it first).
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from models import Enrollment, EnrollmentStatus, Trainee, TrainingPlan, Unit, WechatBinding, db
+from models import (
+    Enrollment,
+    EnrollmentStatus,
+    Trainee,
+    TrainingPlan,
+    Unit,
+    UnitAdmin,
+    WechatBinding,
+    db,
+)
 from wxapp.accounts.idnumbers import check_char, initial_password
 from wxapp.accounts.passwords import hash_password, verify_password
 from wxapp.catalogue.loader import apply_catalogue
@@ -38,6 +48,7 @@ class DemoTrainee:
     password: str | None  # None: bulk-import state (initial password, must change)
     enrolled_in: str | None  # plan code of a paid enrollment
     note: str
+    admin_of: str | None = None  # the unit (key of UNITS) this account administers
 
     @property
     def id_number(self) -> str:
@@ -58,8 +69,10 @@ TRAINEES = (
         plan_code(CURRENT_YEAR, "specialist"), f"已购买 {CURRENT_YEAR} 年专业科目，可直接学习",
     ),
     DemoTrainee(
-        "李娟", "50011219920721242", "13800138002", "design", DEMO_PASSWORD,
-        None, "尚未购买，可试立即购买、团体购买",
+        "李娟", "50011219920721242", "13800138002", "hospital", DEMO_PASSWORD,
+        None, "尚未购买，可试立即购买；垫江县人民医院的单位管理员："
+        "个人信息 → 单位学时统计（应训未训），可为同事团体购买",
+        admin_of="hospital",
     ),
     DemoTrainee(
         "王刚", "50023119850609203", "13800138003", "hospital", None,
@@ -124,7 +137,19 @@ def seed_demo(now: datetime, once: bool = False) -> DemoResult:
             trainee = _trainee(spec, units[spec.unit], now)
             if spec.enrolled_in:
                 grant_enrollment(trainee.id, summary.plan_ids[spec.enrolled_in], now)
+            if spec.admin_of:
+                _grant_unit_admin(trainee, units[spec.admin_of], now)
     return DemoResult(created=True)
+
+
+def _grant_unit_admin(trainee: Trainee, unit: Unit, now: datetime) -> None:
+    grant = db.session.execute(
+        db.select(UnitAdmin).where(UnitAdmin.trainee_id == trainee.id)
+    ).scalar_one_or_none()
+    if grant is None:
+        db.session.add(UnitAdmin(trainee_id=trainee.id, unit_id=unit.id, granted_at=now))
+    else:
+        grant.unit_id = unit.id
 
 
 def _state(spec: DemoTrainee, trainee: Trainee | None) -> str:

@@ -2,7 +2,7 @@
 // download link carrying the same filters, and 一键提醒.
 import { get, post } from '../core/http.js';
 
-export const myUnit = () => get('/api/me/unit');
+export const myUnit = (opts) => get('/api/me/unit', opts);
 
 function query({ year, kind, state }) {
   const p = new URLSearchParams();

@@ -2,10 +2,12 @@
 // what the trainee changes themself: the unit (searched in the unit list), the 档案所在区县 and
 // the phone (an SMS code to the new phone, 60 s before another). Name and ID number are
 // corrected only by the unit or customer service; the page says whom to call. After a unit
-// change, 刷新证书 on 我的证书 puts it on the certificate. At the bottom, the account itself:
-// 修改密码, 解除微信绑定 (when bound) and 退出登录.
+// change, 刷新证书 on 我的证书 puts it on the certificate. For a unit's administrator, the way
+// to 单位学时统计 (/h5/unit). At the bottom, the account itself: 修改密码, 解除微信绑定 (when
+// bound) and 退出登录.
 import { logout, me, unbindWechat } from '../api/auth.js';
 import { changePhone, districts, myChanges, searchUnits, sendPhoneCode, updateProfile } from '../api/profile.js';
+import { myUnit } from '../api/units.js';
 import { alertDialog, boot, confirmDialog, dateText, h, page, toast } from '../core/ui.js';
 import { busy } from './sms-form.js';
 import { unitSearch } from './unit-search.js';
@@ -237,6 +239,23 @@ function accountSection(profile, saved) {
   ];
 }
 
+/** 单位管理 for a unit's administrator: the way to the unit's 应训未训 page. */
+function adminSection(unit) {
+  return [
+    h('div', { class: 'weui-cells__title' }, '单位管理'),
+    h(
+      'div',
+      { class: 'weui-cells' },
+      h(
+        'a',
+        { class: 'weui-cell weui-cell_access', href: '/h5/unit', id: 'unit-page' },
+        h('div', { class: 'weui-cell__bd' }, '单位学时统计（应训未训）'),
+        h('div', { class: 'weui-cell__ft' }, unit.name),
+      ),
+    ),
+  ];
+}
+
 function changeText(c) {
   const label = FIELD_NAMES[c.field] || c.field;
   const from = c.old || '未填写';
@@ -260,7 +279,11 @@ function historySection(changes) {
 async function load({ saved } = {}) {
   const profile = await me();
   if (saved === 'unbound' || saved === 'not-bound') profile.wechat_bound = false;
-  const [districtList, changes] = await Promise.all([districts().catch(() => []), myChanges().catch(() => [])]);
+  const [districtList, changes, adminOf] = await Promise.all([
+    districts().catch(() => []),
+    myChanges().catch(() => []),
+    myUnit({ loading: false }).catch(() => null), // 403 for anyone but a unit's administrator
+  ]);
   const unitText = profile.unit ? `${profile.unit.name}（${profile.unit.district}）` : '';
   page('个人信息', [
     h('div', { class: 'page-head' }, h('h1', {}, '个人信息'), h('p', {}, '注册信息将作为合格证书的重要数据，请确保真实准确。')),
@@ -286,6 +309,7 @@ async function load({ saved } = {}) {
     phoneSection(profile),
     historySection(changes),
     h('p', { class: 'hint' }, '如涉及单位等信息变更，可于个人信息页面更新后，到', h('a', { href: '/h5/certificates' }, '“我的证书”'), '点击“刷新证书”，证书信息即可更新。'),
+    adminOf ? adminSection(adminOf) : null,
     accountSection(profile, saved),
   ], { tab: '/h5/profile' });
 }
