@@ -65,7 +65,7 @@ def parse_beacon(body: Any) -> tracking.Beacon:
     end = v.number(body, "to", low=0)
     position = v.number(body, "position", low=0)
     if start > end:
-        raise ValidationError("from", "字段 from 不能大于 to")
+        raise ValidationError("from", "播放起点不能大于播放终点")
     return tracking.Beacon(chapter_id, play_id, seq, start, end, position)
 
 

@@ -16,7 +16,7 @@ def list_plans():
     year = v.query_int("year", low=2000, high=2100)
     kind = request.args.get("kind") or None
     if kind is not None and kind not in {k.value for k in PlanKind}:
-        raise ValidationError("kind", "参数 kind 应为 public（公需科目）或 specialist（专业科目）")
+        raise ValidationError("kind", "科目类别应为公需科目（public）或专业科目（specialist）")
     return jsonify({"items": catalogue.list_plans(year, kind, app_now())})
 
 

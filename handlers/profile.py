@@ -96,7 +96,7 @@ def list_units():
     q = v.query_string("q", max_len=100)
     district = (request.args.get("district") or "").strip() or None
     if district is not None and not units.is_district(district):
-        raise ValidationError("district", "参数 district 应为重庆市的区县之一")
+        raise ValidationError("district", "区县应为重庆市的区县之一")
     limit = v.query_int("limit", default=20, low=1, high=100)
     return jsonify({"items": units.search_units(q, district, limit)})
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request
 
-from wxapp.errors import ValidationError
+from wxapp.errors import ValidationError, field_label
 from wxapp.infra.texts import storable
 
 ROW_ID_MAX = 2**31 - 1  # primary keys are 32-bit integers in PostgreSQL
@@ -30,7 +30,7 @@ def _get(body: dict[str, Any], field: str, required: bool) -> Any:
     value = body.get(field, _MISSING)
     if value is _MISSING or value is None:
         if required:
-            raise ValidationError(field, f"缺少字段 {field}", code="missing")
+            raise ValidationError(field, f"缺少{field_label(field)}", code="missing")
         return None
     return value
 
@@ -47,15 +47,15 @@ def string(
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValidationError(field, f"字段 {field} 应为字符串")
+        raise ValidationError(field, f"{field_label(field)}应为文字")
     if not storable(value):
-        raise ValidationError(field, f"字段 {field} 含有不允许的字符")
+        raise ValidationError(field, f"{field_label(field)}含有不允许的字符")
     if strip:
         value = value.strip()
     if required and not value:
-        raise ValidationError(field, f"字段 {field} 不能为空", code="missing")
+        raise ValidationError(field, f"{field_label(field)}不能为空", code="missing")
     if len(value) > max_len:
-        raise ValidationError(field, f"字段 {field} 过长（最多 {max_len} 个字符）")
+        raise ValidationError(field, f"{field_label(field)}过长（最多 {max_len} 个字符）")
     return value
 
 
@@ -71,9 +71,9 @@ def integer(
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(field, f"字段 {field} 应为整数")
+        raise ValidationError(field, f"{field_label(field)}应为整数")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ValidationError(field, f"字段 {field} 超出范围")
+        raise ValidationError(field, f"{field_label(field)}超出范围")
     return value
 
 
@@ -89,9 +89,9 @@ def number(
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValidationError(field, f"字段 {field} 应为数字")
+        raise ValidationError(field, f"{field_label(field)}应为数字")
     if low is not None and value < low:
-        raise ValidationError(field, f"字段 {field} 不能小于 {low}")
+        raise ValidationError(field, f"{field_label(field)}不能小于 {low}")
     return float(value)
 
 
@@ -104,9 +104,9 @@ def query_int(
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationError(name, f"参数 {name} 应为整数") from None
+        raise ValidationError(name, f"{field_label(name)}应为整数") from None
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ValidationError(name, f"参数 {name} 超出范围")
+        raise ValidationError(name, f"{field_label(name)}超出范围")
     return value
 
 
@@ -114,5 +114,5 @@ def query_string(name: str, *, max_len: int = 100) -> str | None:
     """A free-text query parameter, stripped and cut to `max_len`; empty means absent."""
     value = (request.args.get(name) or "").strip()[:max_len]
     if not storable(value):
-        raise ValidationError(name, f"参数 {name} 含有不允许的字符")
+        raise ValidationError(name, f"{field_label(name)}含有不允许的字符")
     return value or None

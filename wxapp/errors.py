@@ -40,6 +40,50 @@ class AppError(Exception):
         return {"error": self.code, "message": self.message, **self.extra}
 
 
+# What the pages call the fields of the JSON API, for the messages that name one (the JSON
+# keeps the key itself in `field`, for the page to find the input).
+FIELD_LABELS = {
+    "archive_district": "档案所在区县",
+    "chapter_id": "章节",
+    "check_id": "学习检查",
+    "course_id": "课程",
+    "district": "区县",
+    "from": "播放起点",
+    "id_number": "身份证号码",
+    "id_numbers": "身份证号码",
+    "kind": "科目类别",
+    "limit": "条数",
+    "name": "姓名",
+    "new_password": "新密码",
+    "offset": "起始位置",
+    "old_password": "原密码",
+    "page": "页码",
+    "password": "密码",
+    "per_page": "每页条数",
+    "phone": "手机号",
+    "plan_id": "培训项目",
+    "play_id": "播放编号",
+    "position": "播放位置",
+    "q": "搜索内容",
+    "reason": "理由",
+    "seq": "序号",
+    "sms_code": "短信验证码",
+    "state": "学习状态",
+    "title": "发票抬头",
+    "title_type": "抬头类型",
+    "tax_number": "税号",
+    "to": "播放终点",
+    "unit_id": "单位",
+    "username": "用户名",
+    "year": "年度",
+}
+
+
+def field_label(field: str) -> str:
+    """The field as a page names it ("年度"); an unlisted key as "字段 <key>"."""
+    return FIELD_LABELS.get(field.rsplit(".", 1)[-1]) or f"字段 {field}"
+
+
 class ValidationError(AppError):
     """Bad input: names the field at fault."""
 

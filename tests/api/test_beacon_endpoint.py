@@ -55,7 +55,7 @@ def test_errors_have_the_same_body_as_every_api_route(client, player):
     )
     res = player.client.post("/api/beacons", json=body(player.chapter_id, seq="x"))
     assert res.status_code == 422
-    assert res.json == {"error": "invalid", "field": "seq", "message": "字段 seq 应为整数"}
+    assert res.json == {"error": "invalid", "field": "seq", "message": "序号应为整数"}
     res = player.client.post("/api/beacons", json=body(10**6))
     assert (res.status_code, res.json["error"]) == (404, "chapter_not_found")
 

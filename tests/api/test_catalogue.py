@@ -6,6 +6,7 @@ import pytest
 
 from models import db
 from tests.factories import make_plan, make_trainee
+from wxapp.errors import FIELD_LABELS
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_bad_plan_filters_are_422_naming_the_parameter(signed_in, query, field):
     res = signed_in.get(f"/api/plans?{query}")
     assert res.status_code == 422
     assert res.json["field"] == field
-    assert field in res.json["message"]
+    assert FIELD_LABELS[field] in res.json["message"]  # as the page names it: 年度, 科目类别
 
 
 def test_plan_detail_pages_its_courses_with_hours_on_offer(signed_in, catalogue):

@@ -138,3 +138,22 @@ def test_deeply_nested_beacon_is_a_422(app, client):
         s.update({"tid": 1, "must_change": False})
     res = client.post("/api/beacons", data=b"[" * 3000, content_type="application/json")
     assert res.status_code == 422
+
+
+def test_a_message_naming_a_field_names_it_as_the_page_does(client, session_of):
+    """The message is shown to people: it says 身份证号码, not the JSON key id_numbers (the key
+    stays in `field`, for the page to find the input)."""
+    session_of(client, must_change=False)
+    with client.application.app_context():
+        plan = make_plan()
+        db.session.commit()
+        plan_id = plan.id
+    empty = client.post("/api/group-orders", json={"plan_id": plan_id, "id_numbers": ""})
+    assert (empty.status_code, empty.json["field"]) == (422, "id_numbers")
+    assert empty.json["message"] == "身份证号码不能为空"
+    missing = client.post("/api/login", json={"username": "13900000000"})
+    assert (missing.json["field"], missing.json["message"]) == ("password", "缺少密码")
+    year = client.get("/api/me/progress?year=1999")
+    assert (year.status_code, year.json["field"]) == (422, "year")
+    assert year.json["message"] == "年度超出范围"
+    assert not any(key in r.json["message"] for r in (empty, missing, year) for key in "_abcdefgh")

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from models import Outbox, db
 from tests.factories import BeaconPlayer, enroll, make_plan, make_trainee, sign_in
+from wxapp.errors import FIELD_LABELS
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_malformed_beacons_are_422_naming_the_field(signed_in, world, change, fi
     res = signed_in.post("/api/beacons", json=body)
     assert res.status_code == 422
     assert res.json["field"] == field
-    assert field in res.json["message"]
+    assert FIELD_LABELS[field] in res.json["message"]  # as people say it: 章节, 播放起点
 
 
 def test_non_json_body_is_422(signed_in):

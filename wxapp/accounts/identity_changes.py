@@ -241,7 +241,7 @@ def _correct(
     transaction. Nothing to change is a 422 rather than an empty history row; a unit's
     correction is held to `_within_unit_limits`."""
     if name is None and id_number is None:
-        raise ValidationError("body", "请提供要更正的姓名（name）或身份证号码（id_number）")
+        raise ValidationError("body", "请填写要更正的姓名或身份证号码")
     new_name = check_name(name) if name is not None else None
     new_id = _check_id_number(trainee, id_number) if id_number is not None else None
     reason = check_reason(reason)

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from models import Invoice, InvoiceStatus, Order, OrderStatus, TrainingPlan, db
-from wxapp.errors import Conflict, NotFound, ValidationError
+from wxapp.errors import Conflict, NotFound, ValidationError, field_label
 from wxapp.infra.clock import local
 from wxapp.infra.dbutil import execute
 from wxapp.infra.texts import storable
@@ -54,12 +54,14 @@ def parse_invoice_request(data: Any, prefix: str = "") -> InvoiceRequest:
         if value is None or (isinstance(value, str) and not value.strip()):
             return ""
         if not isinstance(value, str):
-            raise ValidationError(prefix + name, f"字段 {name} 应为字符串")
+            raise ValidationError(prefix + name, f"{field_label(name)}应为文字")
         if not storable(value):
-            raise ValidationError(prefix + name, f"字段 {name} 含有不允许的字符")
+            raise ValidationError(prefix + name, f"{field_label(name)}含有不允许的字符")
         value = value.strip()
         if len(value) > max_len:
-            raise ValidationError(prefix + name, f"字段 {name} 过长（最多 {max_len} 个字符）")
+            raise ValidationError(
+                prefix + name, f"{field_label(name)}过长（最多 {max_len} 个字符）"
+            )
         return value
 
     title_type = text("title_type", 4)

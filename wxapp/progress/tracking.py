@@ -25,6 +25,7 @@ from wxapp.errors import (
     TooManyRequests,
     Unauthorized,
     ValidationError,
+    field_label,
 )
 from wxapp.infra import limits
 from wxapp.infra.observability import BEACONS
@@ -208,7 +209,7 @@ def _run(
                 ensure_entitled(store, trainee_id, result.course_id or 0, cached=False)
             refreshed = True
         elif result.status == "range":
-            raise ValidationError(result.field, f"字段 {result.field} 超出章节时长")
+            raise ValidationError(result.field, f"{field_label(result.field)}超出章节时长")
         elif result.status == "superseded":
             raise Conflict(SUPERSEDED_MESSAGE, code="superseded")
         elif result.status == "paused":

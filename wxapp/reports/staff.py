@@ -40,14 +40,12 @@ REMIND_INTERVAL = timedelta(days=7)
 
 def check_filters(kind: str | None, state: str | None) -> None:
     if kind is not None and kind not in KIND_NAMES:
-        raise ValidationError(
-            "kind", "参数 kind 只能是 public（公需科目）或 specialist（专业科目）"
-        )
+        raise ValidationError("kind", "科目类别只能是公需科目（public）或专业科目（specialist）")
     if state is not None and state not in STATES:
         raise ValidationError(
             "state",
-            "参数 state 只能是 not_started（未开始）、learning（学习中）、unmet（未达标）"
-            "或 met（已达标）",
+            "学习状态只能是未开始（not_started）、学习中（learning）、未达标（unmet）"
+            "或已达标（met）",
         )
 
 
