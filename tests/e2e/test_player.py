@@ -326,6 +326,10 @@ def test_the_seconds_played_past_a_check_are_watched_again_and_the_chapter_is_le
             assert _watched(page, chapter) == 10  # credited up to the moment it fell due
             # Back to the 10th second, though the video had played on past it.
             wait_for(page, "Math.abs(document.querySelector('#video').currentTime - 10) < 1")
+            # Later replies (the seek's beacons) leave the status line asking for the tap.
+            page.evaluate("window.__player.flush({ force: true })")
+            page.wait_for_timeout(300)
+            assert "请点击继续学习" in page.inner_text("#player-status-text")
             store.presence = core.PresenceRules(min_s=1000, max_s=1000, answer_s=60)
             page.click(".presence-check .weui-dialog__btn")
             wait_for(page, "document.querySelector('#video').ended", timeout=30_000)

@@ -125,7 +125,7 @@ async function bindOrNextStep(username, password) {
 
 showCredentialsForm({
   title: '绑定账号',
-  desc: '首次使用请输入用户名和密码，绑定后在微信中无需再次输入密码。单位统一注册、尚未激活的账号，请先在登录页完成激活再绑定',
+  desc: '请输入用户名和密码，将本微信与账号绑定，绑定后在微信中无需再次输入密码（修改密码后需重新绑定）。单位统一注册、尚未激活的账号，请先在登录页完成激活再绑定',
   submitLabel: '登录并绑定',
   submit: bindOrNextStep,
   next,

@@ -55,7 +55,8 @@ function onReply(reply) {
   const id = String(currentChapter.id);
   const before = chapterState.get(id) || {};
   chapterState.set(id, { percent: reply.chapterDone ? 100 : reply.percent, done: reply.chapterDone || before.done });
-  setStatus(reply.chapterDone ? '本章节已学完' : `本章节已学 ${percentText(reply.percent)}`);
+  // While a presence check waits, the status line keeps asking for the tap.
+  if (!player?.check && !player?.missed) setStatus(reply.chapterDone ? '本章节已学完' : `本章节已学 ${percentText(reply.percent)}`);
   if (reply.chapterDone && !before.done) toast('本章节已学完');
   renderChapters();
   if (reply.planDone) banner('恭喜！培训项目已完成，可在“我的证书”中打印证书');
