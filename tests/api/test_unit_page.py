@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from openpyxl import load_workbook
 
-from models import Unit, db
+from models import Trainee, Unit, db
 from tests.factories import (
     make_binding,
     make_enrollment,
@@ -210,3 +210,32 @@ def test_two_presses_at_once_remind_each_trainee_once(page):
     r = page.app.extensions["redis"]
     for name in ("乙学习中", "丙未开始", "丁专业不足"):
         assert len(oa_state.inbox(r, page.openids[name])) == 1
+
+
+def test_someone_who_moves_away_leaves_the_list_but_shows_as_moved(page):
+    """Changing unit takes a trainee off the unit's 应训未训 list: the clerk sees who left and
+    where to, on the page and in the download, so no one escapes the list unseen."""
+    with page.app.app_context():
+        mover = db.session.execute(
+            db.select(Trainee).where(Trainee.name == "丙未开始")
+        ).scalar_one()
+        mover_id = mover.id
+    own = page.app.test_client()
+    sign_in(own, mover_id)
+    moved = own.patch("/api/me/profile", json={"unit_id": page.other})
+    assert moved.status_code == 200, moved.get_json()
+
+    listing = page.client.get(f"/api/units/{page.unit}/staff?year=2025").get_json()
+    assert "丙未开始" not in names_of(listing)
+    [left] = listing["movements"]["left"]
+    assert (left["name"], left["to_unit"], left["date"]) == (
+        "丙未开始",
+        "垫江县中学",
+        "2025年6月2日",
+    )
+    assert listing["movements"]["joined"] == []
+
+    reply = page.client.get(f"/api/units/{page.unit}/staff.xlsx?year=2025")
+    sheet = load_workbook(BytesIO(reply.data), read_only=True)["2025年度人员变动"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[2][:2] == ("调出", "丙未开始") and rows[2][4] == "新单位：垫江县中学"

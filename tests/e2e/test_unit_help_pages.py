@@ -9,6 +9,7 @@ import re
 from models import Trainee, db
 from tests.api.test_unit_page import seed as seed_unit
 from tests.e2e.conftest import copy_to_docs, login, wait_for
+from wxapp.accounts.identity_changes import record
 from wxapp.sandbox import oa_state
 
 ENGLISH = re.compile(r"[A-Za-z]{4,}")
@@ -82,6 +83,25 @@ def test_unit_page_filters_download_and_remind(site, phone, new_phone):
     inbox.goto(f"{site.url}/_sandbox/inbox?openid={data.openids['丁专业不足']}")
     assert "还差专业40学时" in inbox.inner_text("body")
     copy_to_docs(phone.shot("unit-reminder-inbox", page=inbox), "unit-reminder-inbox.png")
+
+
+def test_the_unit_page_shows_who_moved_away(site, phone):
+    data = seed_unit(site.app)
+    with site.app.app_context():
+        mover = db.session.execute(
+            db.select(Trainee).where(Trainee.name == "丙未开始")
+        ).scalar_one()
+        mover.unit_id = data.other  # as 个人信息 records it, with its history row
+        record(mover.id, "unit", None, None, "本人", site.app.extensions["clock"].now(),
+               from_unit_id=data.unit, to_unit_id=data.other)  # fmt: skip
+        db.session.commit()
+    login(phone, _admin_phone(site.app, data.admin))
+    page = phone.open("/h5/unit?year=2025")
+    wait_for(page, "document.querySelectorAll('.staff-card').length === 5")
+    assert "调入 0 人，调出 1 人" in page.inner_text("#movements-title")
+    moved = page.inner_text("#movements")
+    assert "调出 丙未开始" in moved and "新单位：垫江县中学" in moved
+    fits_and_chinese(page, 390)
 
 
 def test_help_page_lists_every_contact(site, phone):

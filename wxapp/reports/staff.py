@@ -29,10 +29,11 @@ from models import Unit, UnitReminder, WechatBinding, db
 from wxapp import events, outbox
 from wxapp.errors import NotFound, ValidationError
 from wxapp.infra.clock import local
+from wxapp.infra.replica import read_only
 from wxapp.infra.transaction import transaction
 from wxapp.progress.standing import KIND_NAMES, YearStanding, brief_shortfall
 from wxapp.reports import access
-from wxapp.reports.unit import _unit_standings, unit_standings
+from wxapp.reports.unit import _unit_standings, unit_movements, unit_standings
 
 STATES = {"not_started": "未开始", "learning": "学习中", "unmet": "未达标", "met": "已达标"}
 REMIND_INTERVAL = timedelta(days=7)
@@ -163,7 +164,11 @@ def staff_list(
     check_filters(kind, state)
     access.require_admin(admin_id, unit_id)
     unit, standings = unit_standings(unit_id, year)
-    return _listing(unit, year, _judged(standings, kind), kind, state, now)
+    listing = _listing(unit, year, _judged(standings, kind), kind, state, now)
+    # Who joined or left during the year: a trainee who moved away leaves this list, and the
+    # unit must still see it (and where they went).
+    listing["movements"] = read_only(lambda session: unit_movements(unit_id, year, session))
+    return listing
 
 
 def remind_unmet(

@@ -72,9 +72,17 @@ def write_unit_report(report: dict[str, Any], path: Path) -> None:
                 ],
             )
         )
-    movements = report.get("movements") or {"joined": [], "left": []}
-    moved = wb.create_sheet(title=f"{report['year']}年度人员变动")
-    moved.append(text_row(moved, [f"{unit['name']} {report['year']}年度调入、调出本单位的学员"]))
+    _movements_sheet(wb, unit, report["year"], report.get("movements"))
+    wb.save(path)
+
+
+def _movements_sheet(
+    wb: Workbook, unit: dict[str, Any], year: int, movements: dict[str, Any] | None
+) -> None:
+    """Who joined and who left the unit during the year (wxapp/reports/unit.py)."""
+    movements = movements or {"joined": [], "left": []}
+    moved = wb.create_sheet(title=f"{year}年度人员变动")
+    moved.append(text_row(moved, [f"{unit['name']} {year}年度调入、调出本单位的学员"]))
     moved.append(list(MOVEMENT_HEADER))
     for row in movements["joined"]:
         moved.append(text_row(moved,
@@ -86,7 +94,6 @@ def write_unit_report(report: dict[str, Any], path: Path) -> None:
             ["调出", row["name"], row["id_number_masked"], row["date"],
              f"新单位：{row['to_unit'] or '未选择单位'}", row["by"]]
         ))  # fmt: skip
-    wb.save(path)
 
 
 def write_district_summary(year: int, rows: list[dict[str, Any]], path: Path) -> None:
@@ -131,6 +138,8 @@ def staff_xlsx(listing: dict[str, Any]) -> bytes:
             row["specialist"]["done"], row["specialist"]["required"], row["counted"],
             row["state_label"], row["shortfall"], row["reminded_text"],
         ]))  # fmt: skip
+    # Someone who left the unit is no longer on the list above: the clerk sees where they went.
+    _movements_sheet(wb, unit, listing["year"], listing.get("movements"))
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

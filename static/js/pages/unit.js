@@ -1,6 +1,7 @@
 // 单位学时统计 (for a unit's administrator): the year's 应训未训 list with filters (公需/专业;
 // 未开始/学习中/未达标/已达标) and their counts, the xlsx download of what is shown, and
-// 一键提醒 to the staff who have not met the year. Filters live in the address (shareable).
+// 一键提醒 to the staff who have not met the year, and the year's 人员变动 (who joined, who
+// left: someone who moved away is no longer on the list). Filters live in the address.
 import { downloadUrl, myUnit, remind, staffList } from '../api/units.js';
 import { boot, confirmDialog, emptyBlock, h, hours, page, params, topTips } from '../core/ui.js';
 
@@ -64,6 +65,24 @@ async function pressRemind() {
   }
 }
 
+/** 本年度人员变动: who joined and who left (someone who left is no longer on the list). */
+function movementsSection(year, movements) {
+  const joined = (movements && movements.joined) || [];
+  const left = (movements && movements.left) || [];
+  if (!joined.length && !left.length) return null;
+  const line = (kind, row, where) =>
+    h('div', { class: 'weui-cell movement', dataset: { kind } }, h('div', { class: 'weui-cell__bd' }, `${kind === 'joined' ? '调入' : '调出'} ${row.name}（${row.id_number_masked}）`, h('div', { class: 'meta' }, `${row.date} · ${where}`)));
+  return [
+    h('div', { class: 'weui-cells__title', id: 'movements-title' }, `${year}年度人员变动：调入 ${joined.length} 人，调出 ${left.length} 人`),
+    h(
+      'div',
+      { class: 'weui-cells', id: 'movements' },
+      joined.map((r) => line('joined', r, `原单位：${r.from_unit || '未选择单位'}`)),
+      left.map((r) => line('left', r, `新单位：${r.to_unit || '未选择单位'}`)),
+    ),
+  ];
+}
+
 async function load() {
   if (!unit) unit = await myUnit();
   const data = await staffList(unit.id, filters);
@@ -91,6 +110,7 @@ async function load() {
       lastResult ? h('div', { class: 'remind-result', role: 'status' }, lastResult.message) : null,
       h('div', { class: 'weui-cells__title' }, `${data.filter_text}：${data.items.length} 人`),
       data.items.length ? h('div', { class: 'staff-grid' }, data.items.map(staffCard)) : emptyBlock('没有符合条件的学员'),
+      movementsSection(data.year, data.movements),
       h('p', { class: 'hint center' }, h('a', { href: '/h5/help' }, '帮助与咨询方式')),
     ),
   ]);
