@@ -237,6 +237,9 @@ def test_a_unit_administrator_corrects_a_name_with_a_reason(app, client, clock, 
     url = f"/api/units/{world.a}/trainees/{world.zhang.id}/identity"
     missing = client.post(url, json={"name": "张叁"})
     assert missing.status_code == 422 and missing.get_json()["field"] == "reason"
+    short = client.post(url, json={"name": "张叁", "reason": "错"})  # filled in, too short
+    assert (short.status_code, short.get_json()["field"]) == (422, "reason")
+    assert short.get_json()["message"] == "更正理由太短（至少 2 个字）"
     bad = client.post(url, json={"name": "张 叁", "reason": "与身份证不一致"})
     assert bad.status_code == 422 and bad.get_json()["field"] == "name"
     for hostile in ("<b>张叁</b>", '=HYPERLINK("http://evil.example/x","张叁")', "@张叁", "+张叁"):

@@ -8,7 +8,8 @@ import re
 
 from models import Trainee, db
 from tests.api.test_unit_page import seed as seed_unit
-from tests.e2e.conftest import copy_to_docs, login, wait_for
+from tests.e2e.conftest import copy_to_docs, login, seed, wait_for
+from tests.factories import make_trainee, make_unit, make_unit_admin
 from wxapp.accounts.identity_changes import record
 from wxapp.sandbox import oa_state
 
@@ -101,6 +102,33 @@ def test_the_unit_page_shows_who_moved_away(site, phone):
     assert "调入 0 人，调出 1 人" in page.inner_text("#movements-title")
     moved = page.inner_text("#movements")
     assert "调出 丙未开始" in moved and "新单位：垫江县中学" in moved
+    fits_and_chinese(page, 390)
+
+
+def test_a_large_unit_is_listed_a_hundred_at_a_time_and_searched_by_name(site, phone):
+    def build():
+        unit = make_unit(name="重庆市第九人民医院", district="北碚区")
+        for n in range(230):
+            make_trainee(name=f"职工{n:03d}", unit=unit)
+        make_trainee(name="欧阳娜娜", unit=unit)
+        admin = make_trainee(name="人事专员")
+        make_unit_admin(admin, unit)
+        return admin.phone
+
+    login(phone, seed(site, build))
+    page = phone.open("/h5/unit?year=2025")
+    wait_for(page, "document.querySelectorAll('.staff-card').length === 100")
+    assert page.inner_text("#show-more") == "显示更多（还有 131 人）"
+    page.click("#show-more")
+    wait_for(page, "document.querySelectorAll('.staff-card').length === 200")
+    page.fill("#staff-search", "欧阳")
+    wait_for(page, "document.querySelectorAll('.staff-card').length === 1")
+    assert page.inner_text("#staff-found") == "找到 1 人"
+    assert "欧阳娜娜" in page.inner_text("#staff-grid")
+    assert not page.is_visible("#show-more")
+    page.fill("#staff-search", "张三")
+    wait_for(page, "document.querySelectorAll('.staff-card').length === 0")
+    assert page.inner_text("#staff-found") == "没有姓名含“张三”的学员"
     fits_and_chinese(page, 390)
 
 

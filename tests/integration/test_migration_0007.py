@@ -14,7 +14,7 @@ from tests.conftest import DATABASE_URL, app_with
 from tests.pgreset import empty_database
 
 
-def _own_database(tmp_path) -> str:
+def own_database(tmp_path) -> str:
     if not DATABASE_URL:
         return f"sqlite:///{tmp_path / 'migration.sqlite3'}"
     url = make_url(DATABASE_URL)
@@ -23,17 +23,22 @@ def _own_database(tmp_path) -> str:
     return own
 
 
+def insert_plan(conn) -> None:
+    """Plan 1, as the tables stood from the first migrations on."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO training_plans (id, code, year, kind, title, provider,"
+            " required_hours, price_per_hour_fen, created_at) VALUES (1, 'p', 2025,"
+            " 'specialist', '项目', '中心', 60, 150, CURRENT_TIMESTAMP)"
+        )
+    )
+
+
 def test_existing_certificates_get_their_current_version_as_history(base_config, tmp_path):
-    with app_with(base_config, DATABASE_URL=_own_database(tmp_path)) as app, app.app_context():
+    with app_with(base_config, DATABASE_URL=own_database(tmp_path)) as app, app.app_context():
         upgrade(revision="0005")
         with db.engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO training_plans (id, code, year, kind, title, provider,"
-                    " required_hours, price_per_hour_fen, created_at) VALUES (1, 'p', 2025,"
-                    " 'specialist', '项目', '中心', 60, 150, CURRENT_TIMESTAMP)"
-                )
-            )
+            insert_plan(conn)
             for n, name in ((1, "张三"), (2, "李四")):
                 conn.execute(
                     sa.text(

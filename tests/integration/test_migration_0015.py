@@ -11,7 +11,7 @@ from flask_migrate import upgrade
 
 from models import db
 from tests.conftest import app_with
-from tests.integration.test_migration_0007 import _own_database
+from tests.integration.test_migration_0007 import insert_plan, own_database
 
 PRIVATE = "与身份证不一致 本人电话13800138001）已离婚"  # a "）" inside the typed text too
 OLD_REASONS = [
@@ -28,16 +28,10 @@ NEW_REASONS = [
 
 
 def test_versions_made_before_it_keep_who_corrected_but_not_the_typed_reason(base_config, tmp_path):
-    with app_with(base_config, DATABASE_URL=_own_database(tmp_path)) as app, app.app_context():
+    with app_with(base_config, DATABASE_URL=own_database(tmp_path)) as app, app.app_context():
         upgrade(revision="0014")
         with db.engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO training_plans (id, code, year, kind, title, provider,"
-                    " required_hours, price_per_hour_fen, created_at) VALUES (1, 'p', 2025,"
-                    " 'specialist', '项目', '中心', 60, 150, CURRENT_TIMESTAMP)"
-                )
-            )
+            insert_plan(conn)
             conn.execute(
                 sa.text(
                     "INSERT INTO trainees (id, name, id_number, must_change_password,"

@@ -126,8 +126,10 @@ def check_reason(
     """The reason trimmed, of REASON_MIN to REASON_MAX characters, else a 422 on `field`
     (`missing`, or "<label>过长"). The console's refusals and notes follow the same rule."""
     reason = (reason or "").strip()
-    if len(reason) < REASON_MIN:
+    if not reason:
         raise ValidationError(field, missing, code=missing_code)
+    if len(reason) < REASON_MIN:
+        raise ValidationError(field, f"{label}太短（至少 {REASON_MIN} 个字）", code="too_short")
     if len(reason) > REASON_MAX:
         raise ValidationError(field, f"{label}过长（最多 {REASON_MAX} 个字）")
     return reason

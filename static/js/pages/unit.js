@@ -49,6 +49,40 @@ function staffCard(row) {
   );
 }
 
+const SHOWN = 100; // cards drawn at a time: a unit of thousands stays quick on a phone
+
+/** The list under the filters: 按姓名查找, and SHOWN cards at a time with 显示更多. */
+function staffSection(items) {
+  if (!items.length) return emptyBlock('没有符合条件的学员');
+  const grid = h('div', { class: 'staff-grid', id: 'staff-grid' });
+  const more = h('button', { type: 'button', class: 'weui-btn weui-btn_default', id: 'show-more' });
+  let matching = items;
+  let drawn = 0;
+  const drawMore = () => {
+    grid.append(...matching.slice(drawn, drawn + SHOWN).map(staffCard));
+    drawn = Math.min(drawn + SHOWN, matching.length);
+    more.style.display = drawn >= matching.length ? 'none' : ''; // weui-btn's display beats [hidden]
+    more.textContent = `显示更多（还有 ${matching.length - drawn} 人）`;
+  };
+  const search = h('input', { class: 'weui-input', id: 'staff-search', type: 'search', placeholder: '按姓名查找', maxlength: 50 });
+  const found = h('div', { class: 'weui-cells__tips', id: 'staff-found', role: 'status' });
+  search.addEventListener('input', () => {
+    const q = search.value.trim();
+    matching = q ? items.filter((row) => row.name.includes(q)) : items;
+    grid.replaceChildren();
+    drawn = 0;
+    found.textContent = q ? `找到 ${matching.length} 人` : '';
+    if (matching.length) drawMore();
+    else {
+      more.style.display = 'none';
+      found.textContent = `没有姓名含“${q}”的学员`;
+    }
+  });
+  more.addEventListener('click', drawMore);
+  drawMore();
+  return [h('div', { class: 'weui-cells' }, h('label', { class: 'weui-cell' }, h('div', { class: 'weui-cell__bd' }, search))), found, grid, h('div', { class: 'weui-btn-area' }, more)];
+}
+
 async function pressRemind() {
   const kindName = filters.kind ? KINDS.find(([k]) => k === filters.kind)[1] : '全部科目';
   const ok = await confirmDialog(
@@ -109,7 +143,7 @@ async function load() {
       ),
       lastResult ? h('div', { class: 'remind-result', role: 'status' }, lastResult.message) : null,
       h('div', { class: 'weui-cells__title' }, `${data.filter_text}：${data.items.length} 人`),
-      data.items.length ? h('div', { class: 'staff-grid' }, data.items.map(staffCard)) : emptyBlock('没有符合条件的学员'),
+      staffSection(data.items),
       movementsSection(data.year, data.movements),
       h('p', { class: 'hint center' }, h('a', { href: '/h5/help' }, '帮助与咨询方式')),
     ),
