@@ -239,24 +239,32 @@ def _correct(
     actor: str,
     now: datetime,
 ) -> dict[str, Any]:
-    """Check everything, then write the new name / ID number and their history in one
-    transaction. Nothing to change is a 422 rather than an empty history row; a unit's
-    correction is held to `_within_unit_limits`."""
+    """Check everything, then write the new name / ID number and their history, in one
+    transaction that holds the account's row: two corrections at once are made one after
+    the other, the second checked against the first (a unit's once a year included).
+    Nothing to change is a 422 rather than an empty history row; a unit's correction is
+    held to `_within_unit_limits`."""
     if name is None and id_number is None:
         raise ValidationError("body", "请填写要更正的姓名或身份证号码")
-    new_name = check_name(name) if name is not None else None
-    new_id = _check_id_number(trainee, id_number) if id_number is not None else None
-    reason = check_reason(reason)
-    if (new_name is None or new_name == trainee.name) and (
-        new_id is None or new_id == trainee.id_number
-    ):
-        raise ValidationError("body", "填写的姓名和身份证号码与当前信息相同，无需更正")
-    if actor.startswith(UNIT_ADMIN_PREFIX):
-        _within_unit_limits(trainee, new_name, new_id, now)
-
     changes: list[ProfileChange] = []
     try:
-        _write_correction(trainee, new_name, new_id, reason, actor, now, changes)
+        with transaction():
+            db.session.execute(
+                sa.select(Trainee.id)
+                .where(Trainee.id == trainee.id)
+                .with_for_update(key_share=True)
+            )
+            db.session.refresh(trainee)  # as the correction before this one left it
+            new_name = check_name(name) if name is not None else None
+            new_id = _check_id_number(trainee, id_number) if id_number is not None else None
+            reason = check_reason(reason)
+            if (new_name is None or new_name == trainee.name) and (
+                new_id is None or new_id == trainee.id_number
+            ):
+                raise ValidationError("body", "填写的姓名和身份证号码与当前信息相同，无需更正")
+            if actor.startswith(UNIT_ADMIN_PREFIX):
+                _within_unit_limits(trainee, new_name, new_id, now)
+            _write_correction(trainee, new_name, new_id, reason, actor, now, changes)
     except IntegrityError:
         # Another account took the ID number between the check and the commit.
         raise _id_number_taken() from None
