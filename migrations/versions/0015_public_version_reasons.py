@@ -12,8 +12,6 @@ Create Date: 2026-11-29 10:30:00.000000
 
 """
 
-import re
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -41,11 +39,12 @@ changes = sa.table(
 
 
 def without_reasons(text: str, typed: list[str]) -> str:
-    """`text` with each "，理由：<reason>" of the trainee's corrections taken out; a part the
-    500-character cut left unfinished goes up to the next "）" or the end."""
+    """`text` with each "，理由：<reason>" of the trainee's corrections taken out. A reason no
+    correction matches was cut short by the 500-character limit, so it is the text's last
+    part: everything from its mark on goes (a typed "）" must not end it early)."""
     for why in sorted(set(typed), key=len, reverse=True):
         text = text.replace(MARK + why, "")
-    return re.sub(MARK + r"[^）]*", "", text)
+    return text.split(MARK, 1)[0]
 
 
 def upgrade():

@@ -307,7 +307,7 @@ def test_finance_resolves_a_payment_anomaly_with_a_note(capp):
     assert audit.after == {"resolved_at": resolved_at.isoformat(), "reason": "amount_mismatch"}
 
     reply = client.post("/admin/anomalies/999999/resolve", data={"csrf_token": token, "note": "无"})
-    assert "操作未完成：请填写处理说明" in _followed(client, reply)  # one character: too short
+    assert "操作未完成：处理说明太短（至少 2 个字）" in _followed(client, reply)  # one character
     reply = client.post(
         "/admin/anomalies/999999/resolve", data={"csrf_token": token, "note": "已核实"}
     )

@@ -15,6 +15,7 @@ from tests.factories import make_id_number, make_trainee, make_unit, make_unit_a
 from tests.sms import latest_code
 from wxapp.accounts import identity_changes
 from wxapp.accounts.idnumbers import check_char, mask_id_number
+from wxapp.accounts.roster import gender_from_id
 
 PASSWORD = "Passw0rd!"
 
@@ -309,19 +310,28 @@ def test_an_administrator_cannot_correct_their_own_account(app, client, world):
     assert "客服" in response.get_json()["message"]
 
 
-def _typo_in_17th_digit(app, id_number: str) -> str:
-    """`id_number` with its 17th digit made even (a woman's), a number no one holds."""
+def _typo(app, id_number: str, at: int = 15, digits: str = "0123456789") -> str:
+    """`id_number` with the digit at index `at` (the 16th character: the sequence; 16, the
+    17th: the gender) changed to one of `digits`, and its check character; a number no one
+    holds."""
     with app.app_context():
         taken = set(db.session.execute(db.select(Trainee.id_number)).scalars())
-    for digit in "02468":
-        first17 = id_number[:16] + digit
+    for digit in digits:
+        first17 = id_number[:at] + digit + id_number[at + 1 : 17]
         number = first17 + check_char(first17)
-        if number not in taken:
+        if number != id_number and number not in taken:
             return number
     raise AssertionError("no free number one digit away")
 
 
-def test_an_id_number_correction_checks_the_number_and_rederives_the_gender(app, client, world):
+def _typo_in_17th_digit(app, id_number: str) -> str:
+    """`id_number` with its 17th digit made even (a woman's)."""
+    return _typo(app, id_number, at=16, digits="02468")
+
+
+def test_an_id_number_correction_checks_the_number_and_rederives_the_gender(
+    app, client, runner, world
+):
     login(client, world.admin_a.phone)
     url = f"/api/units/{world.a}/trainees/{world.zhang.id}/identity"
     # The 17th digit is even for a woman (the factory's trainees are all 男): one mistyped
@@ -342,26 +352,42 @@ def test_an_id_number_correction_checks_the_number_and_rederives_the_gender(app,
     assert taken.status_code == 409 and taken.get_json()["error"] == "id_number_taken"
     assert "李四" not in taken.get_data(as_text=True)  # says nothing about the other account
 
-    response = client.post(url, json={"id_number": female, "reason": "录入错误"})
+    # The gender digit (and the birth date) tell one person from another: not the unit's.
+    gender = client.post(url, json={"id_number": female, "reason": "录入错误"})
+    assert gender.status_code == 403 and gender.get_json()["field"] == "id_number"
+    assert "出生日期和性别" in gender.get_json()["message"]
+
+    typo = _typo(app, world.zhang.id_number)  # a mistyped sequence digit
+    response = client.post(url, json={"id_number": typo, "reason": "录入错误"})
     assert response.status_code == 200, response.get_json()
-    assert response.get_json()["trainee"]["gender"] == "女"
-    assert response.get_json()["changes"][0]["new"] == mask_id_number(female)
+    assert response.get_json()["changes"][0]["new"] == mask_id_number(typo)
     with app.app_context():
         trainee = db.session.get(Trainee, world.zhang.id)
-        assert (trainee.id_number, trainee.gender) == (female, "女")
+        # The gender follows the 17th character, which the typo left as it was.
+        assert (trainee.id_number, trainee.gender) == (typo, gender_from_id(world.zhang.id_number))
     [change] = history_of(app, world.zhang.id)
     assert (change.field, change.old_value, change.new_value) == (
         "id_number",
         world.zhang.id_number,
-        female,
+        typo,
     )
     # The ID number is a username: the new one logs in, the old one no longer does.
     assert (
-        client.post("/api/login", json={"username": female, "password": PASSWORD}).status_code
-        == 200
+        client.post("/api/login", json={"username": typo, "password": PASSWORD}).status_code == 200
     )
     old = client.post("/api/login", json={"username": world.zhang.id_number, "password": PASSWORD})
     assert old.status_code == 401
+
+    # Customer service may change the gender digit; the gender follows the number.
+    female = _typo_in_17th_digit(app, typo)
+    done = runner.invoke(
+        args=["trainees", "correct", "--account", typo, "--id-number", female,
+              "--reason", "录入错误", "--operator", "客服小王"]
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    with app.app_context():
+        trainee = db.session.get(Trainee, world.zhang.id)
+        assert (trainee.id_number, trainee.gender) == (female, "女")
 
 
 # --- corrections by customer service (CLI) ----------------------------------------------------
@@ -566,13 +592,10 @@ def test_a_unit_corrects_a_typo_but_cannot_give_an_account_another_identity(app,
     certificates to another person: a unit corrects typos only; the rest is 客服's."""
     login(client, world.admin_a.phone)
     url = f"/api/units/{world.a}/trainees/{world.zhang.id}/identity"
-    other = _typo_in_17th_digit(app, make_id_number(70001))
+    other = make_id_number(70001)
     swap = client.post(url, json={"name": "赵大宝", "id_number": other, "reason": "与身份证不一致"})
     assert swap.status_code == 403, swap.get_json()
-    assert (swap.get_json()["error"], swap.get_json()["field"]) == (
-        "unit_correction_too_large",
-        "name",
-    )
+    assert swap.get_json()["error"] == "unit_correction_too_large"
     assert "客服" in swap.get_json()["message"]
     renamed = client.post(url, json={"name": "赵大宝", "reason": "与身份证不一致"})
     assert renamed.status_code == 403 and renamed.get_json()["field"] == "name"
@@ -587,12 +610,32 @@ def test_a_unit_corrects_a_typo_but_cannot_give_an_account_another_identity(app,
     again = client.post(url, json={"name": "张叁丰", "reason": "与身份证不一致"})
     assert again.status_code == 403 and again.get_json()["error"] == "unit_correction_repeated"
     assert "姓名已由单位更正过" in again.get_json()["message"]
-    # The other field is still the unit's to correct, within the same limits.
-    typo = _typo_in_17th_digit(app, world.zhang.id_number)
-    assert client.post(url, json={"id_number": typo, "reason": "录入错误"}).status_code == 200
+    # Nor the other field within the year: a name and a number both changed make another
+    # person (twins of one district differ in a digit or two and a character).
+    typo = _typo(app, world.zhang.id_number)
+    number = client.post(url, json={"id_number": typo, "reason": "录入错误"})
+    assert number.status_code == 403 and number.get_json()["error"] == "unit_correction_repeated"
     with app.app_context():
         trainee = db.session.get(Trainee, world.zhang.id)
-        assert (trainee.name, trainee.id_number) == ("张叁", typo)
+        assert (trainee.name, trainee.id_number) == ("张叁", world.zhang.id_number)
+
+
+def test_a_unit_corrects_one_field_at_a_time_and_never_the_birth_date(app, client, world):
+    login(client, world.admin_a.phone)
+    url = f"/api/units/{world.a}/trainees/{world.zhang.id}/identity"
+    both = client.post(
+        url,
+        json={"name": "张叁", "id_number": _typo(app, world.zhang.id_number), "reason": "录入错误"},
+    )
+    assert (
+        both.status_code == 403 and "只能更正姓名或身份证号码中的一项" in both.get_json()["message"]
+    )
+    # 1985 -> 1955: three positions with the check character, but another birth date.
+    born = world.zhang.id_number[:8] + "5" + world.zhang.id_number[9:17]
+    older = born + check_char(born)
+    birth = client.post(url, json={"id_number": older, "reason": "录入错误"})
+    assert birth.status_code == 403 and "出生日期和性别" in birth.get_json()["message"]
+    assert history_of(app, world.zhang.id) == []
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,13 @@ OLD_REASONS = [
     f"姓名：张三 → 张叁（经所在单位更正，理由：{PRIVATE}）；工作单位：A → B",
     "身份证号码：500231********0011 → 500231********0029（经客服更正，理由：录入错误；"
     "经所在单位更正，理由：再次核",  # cut at 500 characters in the middle of a reason
+    "姓名：张三 → 张叁（经所在单位更正，理由：身份证（旧）录错，本人电话1380013",  # cut, with a "）"
 ]
 NEW_REASONS = [
     "首次颁发",
     "姓名：张三 → 张叁（经所在单位更正）；工作单位：A → B",
     "身份证号码：500231********0011 → 500231********0029（经客服更正；经所在单位更正",
+    "姓名：张三 → 张叁（经所在单位更正",
 ]
 
 
@@ -39,7 +41,12 @@ def test_versions_made_before_it_keep_who_corrected_but_not_the_typed_reason(bas
                     " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
                 )
             )
-            for why in (PRIVATE, "录入错误", "再次核对身份证原件"):
+            for why in (
+                PRIVATE,
+                "录入错误",
+                "再次核对身份证原件",
+                "身份证（旧）录错，本人电话13800138001",
+            ):
                 conn.execute(
                     sa.text(
                         "INSERT INTO profile_changes (trainee_id, field, old_value, new_value,"

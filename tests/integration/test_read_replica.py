@@ -17,7 +17,7 @@ from models import db
 from tests.conftest import rolled_back_app
 from tests.factories import make_enrollment, make_plan, make_trainee, make_unit, make_unit_admin
 from tests.relay import Relay
-from wxapp.infra.replica import Reader
+from wxapp.infra.replica import Reader, read_only
 from wxapp.reports.districts import district_summary
 
 
@@ -69,3 +69,33 @@ def test_a_replica_lost_between_checks_costs_the_report_nothing(base_config, rel
             assert reader.fresh(db.engine) is False
             summary = {row["district"]: row["trainees"] for row in district_summary(2025)}
         assert summary["垫江县"] == 2
+        reader.engine.dispose()
+
+
+def test_a_read_past_its_own_timeout_is_not_run_again_on_the_primary(
+    base_config, relay, monkeypatch
+):
+    """A statement timeout is the read's doing, not the replica's: running it again on the
+    primary would double its wait and its load, and setting the replica aside would send
+    every other report there too."""
+    _, replica_url = relay  # a working replica: the relay stays up
+    monkeypatch.setattr(Reader, "_check", lambda self, primary: True)
+    ran = []
+
+    def slow(session):
+        ran.append(session)
+        session.execute(sa.text("SET LOCAL statement_timeout = 200"))
+        session.execute(sa.text("SELECT pg_sleep(1)"))
+
+    with (
+        rolled_back_app(
+            base_config, DATABASE_READ_URL=replica_url, DATABASE_READ_CHECK_S="60"
+        ) as app,
+        app.app_context(),
+    ):
+        reader = app.extensions["read_db"]
+        with pytest.raises(sa.exc.OperationalError):
+            read_only(slow)
+        assert len(ran) == 1
+        assert reader.fresh(db.engine)  # still read from the replica
+        reader.engine.dispose()

@@ -39,11 +39,14 @@ OPERATOR_PREFIX = "operator:"
 REASON_MIN, REASON_MAX = 2, 200
 
 # What a unit may correct on its own (customer service corrects anything): a typo, not a
-# different person. A name one character apart (wrong, missing or extra); an ID number of
-# which at most UNIT_ID_DIGITS positions differ (one or two mistyped digits and the check
-# character they change). Each field once per UNIT_CORRECTION_DAYS per trainee, so small
-# corrections cannot be chained into a new identity.
+# different person. A name one character apart (wrong, missing or extra), or an ID number
+# of which at most UNIT_ID_DIGITS positions differ (one or two mistyped digits and the check
+# character they change) and never the birth date or the gender digit: twins of one
+# district differ in just those, often with names one character apart. One field per
+# correction, and one unit correction per trainee in UNIT_CORRECTION_DAYS, so small
+# corrections cannot be chained or combined into another person.
 UNIT_ID_DIGITS = 3
+UNIT_ID_FIXED = range(6, 14), range(16, 17)  # 出生日期 (7th-14th characters), 性别 (17th)
 UNIT_CORRECTION_DAYS = 365
 UNIT_NAME_TOO_FAR = (
     "单位只能更正姓名中录错、漏录或多录的一个字；其他姓名变更请学员本人携身份证联系客服 "
@@ -52,6 +55,13 @@ UNIT_NAME_TOO_FAR = (
 UNIT_ID_TOO_FAR = (
     "单位只能更正身份证号码中录错的个别数字；其他号码变更请学员本人携身份证联系客服 "
     + SERVICE_PHONES
+)
+UNIT_ID_PERSON = (
+    "单位不能更正身份证号码中的出生日期和性别位；如确有录错，请学员本人携身份证联系客服 "
+    + SERVICE_PHONES
+)
+UNIT_ONE_FIELD = (
+    "单位每次只能更正姓名或身份证号码中的一项；两项都需更正的，请联系客服 " + SERVICE_PHONES
 )
 UNIT_REPEATED = "该学员的{label}已由单位更正过（{date}），再次更正请联系客服 " + SERVICE_PHONES
 
@@ -197,26 +207,33 @@ def _one_character_apart(a: str, b: str) -> bool:
 def _within_unit_limits(
     trainee: Trainee, new_name: str | None, new_id: str | None, now: datetime
 ) -> None:
-    """A unit's correction is a typo's, and each field is corrected by a unit once a year."""
-    wanted = []
-    if new_name is not None and new_name != trainee.name:
-        if not _one_character_apart(trainee.name, new_name):
-            raise Forbidden(UNIT_NAME_TOO_FAR, code="unit_correction_too_large", field="name")
-        wanted.append("name")
-    if new_id is not None and new_id != trainee.id_number:
-        differ = sum(x != y for x, y in zip(trainee.id_number, new_id, strict=False))
-        if len(new_id) != len(trainee.id_number) or differ > UNIT_ID_DIGITS:
+    """A unit's correction is a typo's, of one field, and a unit corrects a trainee once a
+    year."""
+    renames = new_name is not None and new_name != trainee.name
+    renumbers = new_id is not None and new_id != trainee.id_number
+    if renames and renumbers:
+        raise Forbidden(UNIT_ONE_FIELD, code="unit_correction_too_large", field="id_number")
+    if renames and not _one_character_apart(trainee.name, new_name or ""):
+        raise Forbidden(UNIT_NAME_TOO_FAR, code="unit_correction_too_large", field="name")
+    if renumbers:
+        new_id = new_id or ""
+        differ = [
+            i for i, (x, y) in enumerate(zip(trainee.id_number, new_id, strict=False)) if x != y
+        ]
+        if len(new_id) != len(trainee.id_number) or len(differ) > UNIT_ID_DIGITS:
             raise Forbidden(UNIT_ID_TOO_FAR, code="unit_correction_too_large", field="id_number")
-        wanted.append("id_number")
+        if any(i in fixed for i in differ for fixed in UNIT_ID_FIXED):
+            raise Forbidden(UNIT_ID_PERSON, code="unit_correction_too_large", field="id_number")
     earlier = db.session.execute(
-        sa.select(ProfileChange.field, sa.func.max(ProfileChange.changed_at))
+        sa.select(ProfileChange.field, ProfileChange.changed_at)
         .where(
             ProfileChange.trainee_id == trainee.id,
-            ProfileChange.field.in_(wanted),
+            ProfileChange.field.in_(("name", "id_number")),
             ProfileChange.actor.startswith(UNIT_ADMIN_PREFIX),
             ProfileChange.changed_at > now - timedelta(days=UNIT_CORRECTION_DAYS),
         )
-        .group_by(ProfileChange.field)
+        .order_by(ProfileChange.changed_at.desc())
+        .limit(1)
     ).first()
     if earlier is not None:
         field, when = earlier
@@ -238,6 +255,7 @@ def _correct(
     reason: str | None,
     actor: str,
     now: datetime,
+    in_unit: int | None = None,
 ) -> dict[str, Any]:
     """Check everything, then write the new name / ID number and their history, in one
     transaction that holds the account's row: two corrections at once are made one after
@@ -255,6 +273,8 @@ def _correct(
                 .with_for_update(key_share=True)
             )
             db.session.refresh(trainee)  # as the correction before this one left it
+            if in_unit is not None and trainee.unit_id != in_unit:
+                raise NotFound("本单位没有该学员", code="trainee_not_found")  # moved meanwhile
             new_name = check_name(name) if name is not None else None
             new_id = _check_id_number(trainee, id_number) if id_number is not None else None
             reason = check_reason(reason)
@@ -334,6 +354,7 @@ def correct_by_unit_admin(
         reason=reason,
         actor=unit_admin_actor(admin_trainee_id),
         now=now,
+        in_unit=unit_id,
     )
 
 

@@ -23,6 +23,8 @@ from models import (
     ChapterProgress,
     Course,
     Enrollment,
+    Order,
+    OrderStatus,
     PlanCourse,
     PlanKind,
     TrainingPlan,
@@ -240,10 +242,22 @@ def courses_shared_elsewhere(plan_id: int, year: int, kind: str) -> list[str]:
 FIXED_ONCE_BOUGHT = {"year": "年度", "kind": "类别", "required_hours": "要求学时"}
 
 
+def sold_plans(plan_ids: list[int]) -> set[int]:
+    """Those of `plan_ids` someone holds a place in (paid, or since refunded) or is paying
+    for (an order not yet paid, its price and 学时 already fixed)."""
+    if not plan_ids:
+        return set()
+    held = sa.select(Enrollment.plan_id).where(Enrollment.plan_id.in_(plan_ids))
+    paying = sa.select(Order.plan_id).where(
+        Order.plan_id.in_(plan_ids), Order.status == OrderStatus.NOTPAY
+    )
+    return set(db.session.execute(sa.union(held, paying)).scalars())
+
+
 def _bought_plan_changes(
     catalogue: Catalogue, plans: dict[str, TrainingPlan]
 ) -> list[tuple[str, str]]:
-    """A plan with enrollments (paid or refunded) keeps its year, kind and required hours."""
+    """A plan sold (`sold_plans`) keeps its year, kind and required hours."""
     changing = {
         spec.code: [
             f for f in FIXED_ONCE_BOUGHT if getattr(spec, f) != getattr(plans[spec.code], f)
@@ -254,11 +268,7 @@ def _bought_plan_changes(
     ids = [plans[code].id for code, fields in changing.items() if fields]
     if not ids:
         return []
-    bought = set(
-        db.session.execute(
-            sa.select(Enrollment.plan_id).where(Enrollment.plan_id.in_(ids)).distinct()
-        ).scalars()
-    )
+    bought = sold_plans(ids)
     return [
         (
             f"{spec.path}.{field}",

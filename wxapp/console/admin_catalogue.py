@@ -16,12 +16,11 @@ from wtforms.validators import NumberRange, Optional
 
 from models import (
     Chapter,
-    Enrollment,
     PlanKind,
     TrainingPlan,
     db,
 )
-from wxapp.catalogue.loader import apply_catalogue, courses_shared_elsewhere
+from wxapp.catalogue.loader import apply_catalogue, courses_shared_elsewhere, sold_plans
 from wxapp.catalogue.spec import CatalogueFileError
 from wxapp.console import audit
 from wxapp.console.access import (
@@ -58,23 +57,17 @@ FIXED_ONCE_BOUGHT = {
 }
 
 
-def _enrollment_count(plan_id: int) -> int:
-    return db.session.execute(
-        sa.select(sa.func.count(Enrollment.id)).where(Enrollment.plan_id == plan_id)
-    ).scalar_one()
-
-
 def _refuse_changes_once_bought(plan: TrainingPlan) -> None:
-    """A plan anyone has bought (paid or since refunded) keeps its 年度, 类别 and 要求学时."""
+    """A plan anyone has bought (paid or since refunded) or is paying for keeps its 年度, 类别
+    and 要求学时 (wxapp.catalogue.loader.sold_plans)."""
     state = sa.inspect(plan)
     changed = [name for name in FIXED_ONCE_BOUGHT if state.attrs[name].history.has_changes()]
     if not changed:
         return
-    bought = _enrollment_count(plan.id)
-    if bought:
+    if sold_plans([plan.id]):
         label, why = FIXED_ONCE_BOUGHT[changed[0]]
         raise ValueError(
-            f"已有 {bought} 名学员购买过该培训项目（已退款的也算），不能修改{label}：{why}。"
+            f"该培训项目已有学员购买或正在支付（已退款的也算），不能修改{label}：{why}。"
             "如需调整请另建培训项目；价格、开售停售时间、名称和施教机构仍可修改"
         )
 

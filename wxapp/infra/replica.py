@@ -39,6 +39,9 @@ _REPLICA_STATE = sa.text(
     " EXTRACT(EPOCH FROM (clock_timestamp() - pg_last_xact_replay_timestamp()))"
 )
 _PRIMARY_LSN = sa.text("SELECT pg_current_wal_lsn()::text")
+# A statement cancelled by its own statement_timeout (or by hand): not the replica's fault.
+# A conflict with recovery is 40001, and is retried on the primary like a lost connection.
+QUERY_CANCELED = "57014"
 # How long a request waits for a replica check it started (two one-row queries, normally
 # milliseconds) before reading the primary.
 CHECK_DEADLINE_S = 2.0
@@ -129,15 +132,18 @@ def read_only(query: Callable[Concatenate[Session, P], T], *args: P.args, **kwar
     on the app's own session (the primary).
 
     `query` only reads, so when the replica fails under it (the connection lost, the server
-    restarting or promoted, a statement cancelled by recovery: any OperationalError or
+    restarting or promoted, a statement cancelled by recovery: an OperationalError or
     InterfaceError) it runs again on the primary, and the replica is set aside until its
-    next check instead of failing every request of the next DATABASE_READ_CHECK_S."""
+    next check instead of failing every request of the next DATABASE_READ_CHECK_S. A read
+    that ran past its own statement timeout is the read's doing: it is not run again."""
     reader: Reader | None = current_app.extensions.get("read_db")
     if reader is not None and reader.fresh(db.engine):
         try:
             with Session(reader.engine) as session:
                 return query(session, *args, **kwargs)
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            if getattr(error.orig, "sqlstate", None) == QUERY_CANCELED:
+                raise  # the read's own statement timeout: the primary would take as long
             reader.set_aside()
             log.warning("read replica failed a read, reading the primary: %s", error)
     return query(db.session, *args, **kwargs)
