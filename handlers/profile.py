@@ -17,7 +17,7 @@ from handlers.guard import (
     limit_by_trainee,
     password_attempt,
 )
-from wxapp.accounts import identity_changes, personal_info, units
+from wxapp.accounts import identity_changes, personal_info, profile_history, units
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits
@@ -72,7 +72,7 @@ def change_phone():
 
 @bp.get("/me/profile/changes")
 def my_changes():
-    return jsonify({"items": identity_changes.history(current_trainee_id())})
+    return jsonify({"items": profile_history.history(current_trainee_id())})
 
 
 @bp.post("/units/<int:unit_id>/trainees/<int:trainee_id>/identity")

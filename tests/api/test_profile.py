@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from models import ProfileChange, Trainee, db
 from tests.factories import make_id_number, make_trainee, make_unit, make_unit_admin
 from tests.sms import latest_code
-from wxapp.accounts import identity_changes
+from wxapp.accounts import unit_corrections
 from wxapp.accounts.idnumbers import check_char, mask_id_number
 from wxapp.accounts.roster import gender_from_id
 
@@ -650,4 +650,4 @@ def test_a_unit_corrects_one_field_at_a_time_and_never_the_birth_date(app, clien
     ],
 )
 def test_what_counts_as_one_character_apart(old, new, typo):
-    assert identity_changes._one_character_apart(old, new) is typo
+    assert unit_corrections.one_character_apart(old, new) is typo

@@ -10,7 +10,7 @@ from models import Trainee, db
 from tests.api.test_unit_page import seed as seed_unit
 from tests.e2e.conftest import copy_to_docs, login, seed, wait_for
 from tests.factories import make_trainee, make_unit, make_unit_admin
-from wxapp.accounts.identity_changes import record
+from wxapp.accounts.profile_history import record
 from wxapp.sandbox import oa_state
 
 ENGLISH = re.compile(r"[A-Za-z]{4,}")

@@ -24,13 +24,13 @@ def test_two_unit_corrections_at_once_make_one(live_app, monkeypatch):
         url = f"/api/units/{unit.id}/trainees/{trainee.id}/identity"
         trainee_id, admin_id = trainee.id, admin.id
 
-    checked = identity_changes._within_unit_limits
+    checked = identity_changes.within_unit_limits
 
     def slow(*args, **kwargs):  # the window between the check and the write, made wide
         checked(*args, **kwargs)
         time.sleep(0.5)
 
-    monkeypatch.setattr(identity_changes, "_within_unit_limits", slow)
+    monkeypatch.setattr(identity_changes, "within_unit_limits", slow)
 
     def correct(name):
         def send():

@@ -18,17 +18,18 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from models import Trainee, Unit, db
-from wxapp.accounts import identity_changes, sms_codes
+from wxapp.accounts import profile_history, sms_codes
 from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.accounts.idnumbers import validate_phone
 from wxapp.accounts.trainees import check_own_password, get_trainee, profile
 from wxapp.accounts.units import is_district
 from wxapp.errors import Conflict, ValidationError
+from wxapp.infra.texts import SERVICE_PHONES
 from wxapp.infra.transaction import transaction
 
 PHONE_TAKEN_MESSAGE = (
     "该手机号已被其他账号使用，不能改绑。如该账号是您本人的，请用该手机号“忘记密码”找回；"
-    "如有疑问请致电客服 " + identity_changes.SERVICE_PHONES
+    "如有疑问请致电客服 " + SERVICE_PHONES
 )
 
 UNSET: Any = object()
@@ -56,24 +57,24 @@ def update_profile(
     with transaction():
         if unit_id is not UNSET and unit_id != trainee.unit_id:
             old_unit, new_unit = trainee.unit, db.session.get(Unit, unit_id) if unit_id else None
-            identity_changes.record(
+            profile_history.record(
                 trainee.id,
                 "unit",
                 old_unit.name if old_unit else None,
                 new_unit.name if new_unit else None,
-                identity_changes.SELF,
+                profile_history.SELF,
                 now,
                 from_unit_id=trainee.unit_id,
                 to_unit_id=unit_id,
             )
             trainee.unit_id = unit_id
         if archive_district is not UNSET and archive_district != trainee.archive_district:
-            identity_changes.record(
+            profile_history.record(
                 trainee.id,
                 "archive_district",
                 trainee.archive_district,
                 archive_district,
-                identity_changes.SELF,
+                profile_history.SELF,
                 now,
             )
             trainee.archive_district = archive_district
@@ -132,7 +133,7 @@ def change_phone(
     trainee = get_trainee(trainee_id)
     phone = check_new_phone(trainee.phone, phone)
     check_own_password(r, trainee, password, "password", known)
-    replace_phone(r, trainee, phone, sms_code, identity_changes.SELF, now)
+    replace_phone(r, trainee, phone, sms_code, profile_history.SELF, now)
     return profile(trainee)
 
 
@@ -157,7 +158,7 @@ def replace_phone(
     old = trainee.phone
     try:
         with transaction():
-            identity_changes.record(trainee.id, "phone", old, phone, actor, now, reason=reason)
+            profile_history.record(trainee.id, "phone", old, phone, actor, now, reason=reason)
             trainee.phone = phone
             trainee.updated_at = now
             if also is not None:

@@ -23,7 +23,7 @@ from models import (
     db,
 )
 from wxapp import outbox
-from wxapp.accounts.identity_changes import actor_label
+from wxapp.accounts.profile_history import actor_label
 from wxapp.accounts.trainees import get_trainee
 from wxapp.accounts.units import CHONGQING_DISTRICTS
 from wxapp.catalogue.plans import get_plan

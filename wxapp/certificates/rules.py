@@ -101,7 +101,7 @@ def certificate_content(
 
 
 FIRST_ISSUE_REASON = "首次颁发"
-# Who corrected a name or ID number (wxapp.accounts.identity_changes.actor_label) -> wording.
+# Who corrected a name or ID number (wxapp.accounts.profile_history.actor_label) -> wording.
 CORRECTED_BY = {"单位": "经所在单位更正", "客服": "经客服更正", "本人": "本人修改"}
 
 

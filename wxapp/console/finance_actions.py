@@ -34,7 +34,8 @@ from models import (
     TrainingPlan,
     db,
 )
-from wxapp.accounts.identity_changes import check_reason, operator_actor
+from wxapp.accounts.identity_changes import check_reason
+from wxapp.accounts.profile_history import operator_actor
 from wxapp.console import audit
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.transaction import end_read, transaction

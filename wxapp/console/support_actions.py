@@ -31,7 +31,7 @@ from models import (
     WechatBinding,
     db,
 )
-from wxapp.accounts import bindings, identity_changes, password_reset, sms_codes
+from wxapp.accounts import bindings, identity_changes, password_reset, profile_history, sms_codes
 from wxapp.accounts.idnumbers import has_id_number_shape, is_mobile_number, mask_id_number
 from wxapp.accounts.personal_info import check_new_phone, replace_phone
 from wxapp.accounts.session_ends import end_all
@@ -142,7 +142,7 @@ def trainee_page(
         "trainee": trainee,
         "id_number_masked": mask_id_number(trainee.id_number),
         "locked": is_locked(r, trainee_id),
-        "history": identity_changes.history(trainee_id),
+        "history": profile_history.history(trainee_id),
         "bindings": list(
             db.session.execute(
                 sa.select(WechatBinding).where(WechatBinding.trainee_id == trainee_id)
@@ -362,8 +362,8 @@ def correct_phone(
             "trainee.correct_phone",
             "trainees",
             trainee_id,
-            {"phone": identity_changes.mask_phone(old)},
-            {"phone": identity_changes.mask_phone(phone)},
+            {"phone": profile_history.mask_phone(old)},
+            {"phone": profile_history.mask_phone(phone)},
             reason=reason,
         )
 
@@ -372,7 +372,7 @@ def correct_phone(
         trainee,
         phone,
         (sms_code or "").strip(),
-        identity_changes.operator_actor(operator_login),
+        profile_history.operator_actor(operator_login),
         now,
         reason=reason,
         also=audited,

@@ -43,3 +43,7 @@ def mask_name(name: str) -> str:
     if len(name) <= 2:
         return name[:1] + "*" * (len(name) - 1)
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+# Customer service for accounts (登录注册问题), as the notice gives it.
+SERVICE_PHONES = "400-023-9229（按 1 选择登录注册问题）"

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from models import ProfileChange, Trainee, Unit, db
-from wxapp.accounts.identity_changes import actor_label
 from wxapp.accounts.idnumbers import mask_id_number
+from wxapp.accounts.profile_history import actor_label
 from wxapp.errors import NotFound
 from wxapp.infra.clock import SHANGHAI, local_date
 from wxapp.infra.replica import read_only
