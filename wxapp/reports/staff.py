@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from models import Unit, UnitReminder, WechatBinding, db
 from wxapp import events, outbox
@@ -33,7 +34,7 @@ from wxapp.infra.replica import read_only
 from wxapp.infra.transaction import transaction
 from wxapp.progress.standing import KIND_NAMES, YearStanding, brief_shortfall
 from wxapp.reports import access
-from wxapp.reports.unit import _unit_standings, unit_movements, unit_standings
+from wxapp.reports.unit import _unit_standings, unit_movements
 
 STATES = {"not_started": "未开始", "learning": "学习中", "unmet": "未达标", "met": "已达标"}
 REMIND_INTERVAL = timedelta(days=7)
@@ -163,12 +164,20 @@ def staff_list(
     """The unit's staff for the year under the filters, with counts (administrator only)."""
     check_filters(kind, state)
     access.require_admin(admin_id, unit_id)
-    unit, standings = unit_standings(unit_id, year)
+    unit, standings, movements = read_only(_staff_reads, unit_id, year)
     listing = _listing(unit, year, _judged(standings, kind), kind, state, now)
-    # Who joined or left during the year: a trainee who moved away leaves this list, and the
-    # unit must still see it (and where they went).
-    listing["movements"] = read_only(lambda session: unit_movements(unit_id, year, session))
+    listing["movements"] = movements
     return listing
+
+
+def _staff_reads(
+    session: Session, unit_id: int, year: int
+) -> tuple[dict[str, Any], list[tuple[dict[str, Any], YearStanding]], dict[str, Any]]:
+    """The unit, its staff with the year's standing, and who joined or left during the year
+    (someone who moved away is off the list, and the unit must still see where they went),
+    in one session: one visit to the replica."""
+    unit, standings = _unit_standings(session, unit_id, year)
+    return unit, standings, unit_movements(unit_id, year, session)
 
 
 def remind_unmet(
