@@ -54,6 +54,34 @@ def password_step(client: Any, login: str, password: str = PASSWORD) -> Any:
     )
 
 
+def plan_form(csrf_token: str, **changes: str) -> dict[str, str]:
+    """The console's 培训项目 form for plan p-2032 (2032 专业科目, 60 学时 at 1.50 元), `changes`
+    applied."""
+    return {
+        "csrf_token": csrf_token,
+        "code": "p-2032",
+        "year": "2032",
+        "kind": "specialist",
+        "title": "2032年专业科目",
+        "provider": "重庆市人力资源开发服务中心",
+        "required_hours": "60",
+        "price_per_hour_fen": "150",
+        "sale_start": "",
+        "sale_end": "",
+        **changes,
+    }
+
+
+def browser_sign_in(app: Any, page: Any, login: str, secret: str, password: str = PASSWORD) -> None:
+    """In a real browser on the console's login page: password, then the TOTP code."""
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.click("#console-login button[type=submit]")
+    page.wait_for_selector("#console-totp")
+    page.fill("#code", code_for(app, secret))
+    page.click("#console-totp button[type=submit]")
+
+
 def sign_in(app: Any, client: Any, login: str, secret: str) -> None:
     """Password, then the TOTP code: the client ends up signed in to the console."""
     reply = password_step(client, login)

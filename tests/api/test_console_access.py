@@ -25,6 +25,7 @@ from tests.console_helpers import (
     csrf_of,
     operator_id,
     password_step,
+    plan_form,
     sign_in,
     sign_in_again,
 )
@@ -595,18 +596,7 @@ def test_a_plan_edited_in_the_console_takes_beijing_time_and_bad_values_are_refu
     client = capp.test_client()
     sign_in(capp, client, "boss", secret)
     token = csrf_of(client.get("/admin/plans/new/").text)
-    form = {
-        "csrf_token": token,
-        "code": "p-2032",
-        "year": "2032",
-        "kind": "specialist",
-        "title": "2032年专业科目",
-        "provider": "重庆市人力资源开发服务中心",
-        "required_hours": "60",
-        "price_per_hour_fen": "150",
-        "sale_start": "2032-01-01 00:00:00",
-        "sale_end": "",
-    }
+    form = plan_form(token, sale_start="2032-01-01 00:00:00")
     bad = client.post("/admin/plans/new/", data={**form, "required_hours": "0"})
     assert bad.status_code == 200
     assert "要求学时须为正整数" in client.get("/admin/plans/").text + bad.text

@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from models import Enrollment, EnrollmentStatus, TrainingPlan, Unit, UnitAdmin, db
-from tests.console_helpers import console_app, create_operator, csrf_of, sign_in
+from tests.console_helpers import console_app, create_operator, csrf_of, plan_form, sign_in
 from tests.factories import enroll, make_order, make_plan, make_trainee, make_unit
 from wxapp.console import LOCALE, TRANSLATIONS
 from wxapp.infra.clock import local
@@ -36,19 +36,7 @@ def _admin(app):
 
 def _plan_form(client, plan_id: int | None = None, **changes) -> dict[str, str]:
     page = client.get(f"/admin/plans/edit/?id={plan_id}" if plan_id else "/admin/plans/new/")
-    form = {
-        "csrf_token": csrf_of(page.text),
-        "code": "p-2032",
-        "year": "2032",
-        "kind": "specialist",
-        "title": "2032年专业科目",
-        "provider": "重庆市人力资源开发服务中心",
-        "required_hours": "60",
-        "price_per_hour_fen": "150",
-        "sale_start": "",
-        "sale_end": "",
-    }
-    return {**form, **changes}
+    return plan_form(csrf_of(page.text), **changes)
 
 
 def _flashes(html: str) -> str:

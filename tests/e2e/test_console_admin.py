@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from models import Outbox, TrainingPlan, db
 from tests.conftest import serve
+from tests.console_helpers import browser_sign_in
 from tests.e2e.conftest import SCREENSHOTS, copy_to_docs, seed, wait_for
 from tests.factories import enroll, make_binding, make_plan, make_trainee, make_unit
 from wxapp.console import auth
@@ -172,13 +173,7 @@ def test_an_administrator_cannot_rewrite_a_bought_plans_hours(
     page.set_default_timeout(15_000)
     try:
         page.goto(console_site.url + "/admin/plans/")
-        page.fill("#login", "admin2")
-        page.fill("#password", PASSWORD)
-        page.click("#console-login button[type=submit]")
-        page.wait_for_selector("#console-totp")
-        totp = pyotp.TOTP(secret)
-        page.fill("#code", totp.generate_otp(totp.timecode(clock.now())))
-        page.click("#console-totp button[type=submit]")
+        browser_sign_in(app, page, "admin2", secret, PASSWORD)
         page.wait_for_selector("table.model-list")
         row = page.inner_text(f"table.model-list tr:has-text('{title}')")
         assert "公需科目" in row and "public" not in row

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import pyotp
 import pytest
 import requests
 import sqlalchemy as sa
 
 from models import Invoice, InvoiceStatus, OperatorAudit, OrderStatus, Refund, db
 from tests.conftest import serve
+from tests.console_helpers import browser_sign_in
 from tests.e2e.conftest import SCREENSHOTS, copy_to_docs, seed, wait_for
 from tests.factories import make_binding, make_order, make_plan, make_trainee
 from tests.integration.test_refunds import cashier_pay, login
@@ -84,13 +84,7 @@ def _operator_signs_in(site: Any, page: Any, login_name: str, role: str, path: s
         ).secret
         db.session.remove()
     page.goto(site.url + path)
-    page.fill("#login", login_name)
-    page.fill("#password", PASSWORD)
-    page.click("#console-login button[type=submit]")
-    page.wait_for_selector("#console-totp")
-    totp = pyotp.TOTP(secret)
-    page.fill("#code", totp.generate_otp(totp.timecode(clock.now())))
-    page.click("#console-totp button[type=submit]")
+    browser_sign_in(app, page, login_name, secret, PASSWORD)
     page.wait_for_url(f"**{path}*")
 
 
