@@ -497,6 +497,32 @@ def test_an_openid_bound_to_someone_else_is_not_rebound(live_server):
     assert bound_trainee(app) == owner_id
 
 
+def test_a_binding_made_while_registering_is_not_replaced(live_server, monkeypatch):
+    """The WeChat user binds their other account (in another tab) while this registration
+    runs: the registration saw the openid free, but the binding committed since is kept."""
+    base, app = live_server.url, live_server.app
+    with app.app_context():
+        owner = make_trainee(name="孙丽")
+        db.session.commit()
+        owner_id = owner.id
+    body = form(archive_district="垫江县")
+    with requests.Session() as s:
+        res = s.get(authorize(s, base, "/h5/progress"), allow_redirects=False)
+        assert res.headers["Location"].startswith("/h5/bind?")
+        assert s.post(f"{base}/api/register/code", json={"phone": body["phone"]}).ok
+        code = latest_code(base, body["phone"])
+        # The other tab's binding lands after this request's look at the openid.
+        with app.app_context():
+            make_binding(db.session.get(Trainee, owner_id), OPENID)
+            db.session.commit()
+        monkeypatch.setattr(registration.bindings, "trainee_for_openid", lambda *a, **k: None)
+        res = s.post(f"{base}/api/register", json={**body, "sms_code": code})
+        assert res.status_code == 201, res.text
+        assert res.json()["wechat_bound"] is False
+        assert res.json()["wechat_bound_elsewhere"] is True
+    assert bound_trainee(app) == owner_id
+
+
 def test_a_registration_outside_wechat_binds_nothing(client, app, unit_id):
     res = register(client, form(unit_id))
     assert res.status_code == 201

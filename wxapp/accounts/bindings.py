@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import WechatBinding, db
 from wxapp.errors import Conflict
+from wxapp.infra.dbutil import insert_ignore
 
 
 def trainee_for_openid(openid: str, *, share_lock: bool = False) -> int | None:
@@ -52,6 +53,21 @@ def bind(openid: str, trainee_id: int, now: datetime) -> None:
     except IntegrityError:
         # Two binds of the same openid or trainee raced; the other one won.
         raise Conflict("绑定冲突，请稍后重试", code="bind_conflict") from None
+
+
+def bind_if_free(openid: str, trainee_id: int, now: datetime) -> bool:
+    """Bind `openid` to `trainee_id`, which has no binding yet, unless the openid is bound
+    already; whether it bound (caller commits). One statement: a binding committed by
+    another request after the caller looked is never replaced."""
+    row = {
+        "openid": openid,
+        "trainee_id": trainee_id,
+        "following": True,
+        "bound_at": now,
+        "updated_at": now,
+    }
+    statement = insert_ignore(WechatBinding.__table__, row, ["openid"])
+    return db.session.execute(statement).rowcount == 1
 
 
 def unbind(trainee_id: int) -> bool:

@@ -152,7 +152,6 @@ def register(
     taken = _taken_field(application.id_number, application.phone)
     if taken is not None:
         raise AlreadyRegistered(taken)
-    bind_openid = bool(openid) and bindings.trainee_for_openid(openid) is None
     trainee = Trainee(
         name=application.name,
         id_number=application.id_number,
@@ -172,10 +171,11 @@ def register(
         except IntegrityError as exc:
             # Another registration (or a roster import) took it since the check above.
             raise AlreadyRegistered("phone" if "phone" in str(exc.orig) else "id_number") from None
-        if bind_openid:
-            bindings.bind(openid, trainee.id, now)
+        # Bound to nobody, checked in the insert itself: a binding another request made
+        # since this one began is kept, never replaced.
+        bound = bool(openid) and bindings.bind_if_free(openid, trainee.id, now)
     return Registered(
         trainee=trainee,
-        wechat_bound=bind_openid,
-        wechat_bound_elsewhere=bool(openid) and not bind_openid,
+        wechat_bound=bound,
+        wechat_bound_elsewhere=bool(openid) and not bound,
     )
