@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -144,13 +144,19 @@ class SecuredView(BaseView):
 
 
 def snapshot(obj: Any) -> dict[str, Any]:
-    """The record's column values as JSON (for the audit row), secrets left out."""
+    """The record's column values as JSON (for the audit row), secrets left out.
+
+    A time is written in UTC, as the database keeps it: a form gives it back in Beijing
+    time, and the same instant must read the same before and after, or the log shows a
+    change nobody made."""
     values: dict[str, Any] = {}
     for column in sa.inspect(type(obj)).columns:
         if column.key in SECRET_FIELDS:
             continue
         value = getattr(obj, column.key, None)
-        if isinstance(value, datetime | date):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(UTC).isoformat()
+        elif isinstance(value, datetime | date):
             value = value.isoformat()
         elif isinstance(value, Decimal):
             value = str(value)

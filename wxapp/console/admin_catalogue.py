@@ -72,6 +72,20 @@ def _refuse_changes_once_bought(plan: TrainingPlan) -> None:
         )
 
 
+def _keep_unchanged_time(plan: TrainingPlan, name: str) -> None:
+    """The form's time is Beijing time to the second (what the operator reads); when it is
+    the stored time to that second, the stored time stays as it was. 上架 stores the moment
+    to the microsecond, and a save that merely sent the shown value back would cut it."""
+    value = getattr(plan, name)
+    if value is None or value.tzinfo is not None:
+        return
+    value = value.replace(tzinfo=SHANGHAI)
+    stored = sa.inspect(plan).attrs[name].history.deleted
+    if stored and stored[0] is not None and stored[0].replace(microsecond=0) == value:
+        value = stored[0]
+    setattr(plan, name, value)
+
+
 class PlanView(SecuredModelView):
     roles = ADMIN
     audit_type = "training_plans"
@@ -171,11 +185,8 @@ class PlanView(SecuredModelView):
                 field.data = local(field.data).replace(tzinfo=None)
 
     def on_model_change(self, form: Any, model: TrainingPlan, is_created: bool) -> None:
-        # The form's times are what the operator reads: Beijing time.
         for name in ("sale_start", "sale_end"):
-            value = getattr(model, name)
-            if value is not None and value.tzinfo is None:
-                setattr(model, name, value.replace(tzinfo=SHANGHAI))
+            _keep_unchanged_time(model, name)
         if model.sale_start and model.sale_end and model.sale_end <= model.sale_start:
             raise ValueError("停售时间应晚于开售时间")
         if model.required_hours is None or model.required_hours <= 0:
