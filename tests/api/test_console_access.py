@@ -41,6 +41,8 @@ ADMIN_PAGES = [
     "/admin/units/",
     "/admin/districts/",
     "/admin/unit_admins/",
+    "/admin/roster_import/",
+    "/admin/unit_report/",
     "/admin/operators/",
     "/admin/outbox/",
     "/admin/audit_log/",

@@ -7,7 +7,8 @@ are checked in memory and inserted with one executemany in one transaction. No p
 hash is computed: username is the ID number and the initial password follows the
 published rule (edu@ + last six), accepted only while must-change is set
 (`wxapp.accounts.trainees.password_matches`). Bad rows go, with their row numbers and reasons, to
-`<name>.errors.xlsx` beside the input.
+`<name>.errors.xlsx` beside the input. `check_roster` is the same reading and checking with
+nothing written (the console's preview before an operator confirms the import).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class ImportResult:
     imported: int = 0
     unchanged: int = 0
     unit_created: bool = False
+    unit_id: int | None = None  # None while the unit is still to be created
     errors: list[RowError] = field(default_factory=list)
     errors_path: Path | None = None
 
@@ -184,13 +186,24 @@ def write_errors(path: Path, errors: list[RowError]) -> None:
     workbook.save(path)
 
 
-def import_roster(path: Path, now: datetime, progress: Progress | None = None) -> ImportResult:
-    """Register the roster's good rows in one transaction; write the bad ones beside the file."""
+@dataclass
+class RosterCheck:
+    """A roster read and checked against the database, nothing written: `result` counts the
+    unchanged rows and holds the bad ones, `fresh` are the rows an import would register."""
+
+    result: ImportResult
+    unit: Unit | None
+    fresh: list[RosterRow]
+
+
+def check_roster(path: Path, progress: Progress | None = None) -> RosterCheck:
+    """Read the roster and check every row, on its own and against the database."""
     roster = read_roster(path, progress)
     result = ImportResult(
         unit_name=roster.unit_name, district=roster.district, rows=len(roster.rows)
     )
     unit = _unit(roster.unit_name, roster.district)
+    result.unit_id = unit.id if unit else None
 
     checked = list(check_rows(roster.rows))
     candidates = [row for row, problems in checked if not problems]
@@ -208,15 +221,21 @@ def import_roster(path: Path, now: datetime, progress: Progress | None = None) -
         else:
             bad[row.row] = RowError(row, [verdict])
     result.errors = [bad[number] for number in sorted(bad)]
+    return RosterCheck(result, unit, fresh)
 
+
+def import_roster(path: Path, now: datetime, progress: Progress | None = None) -> ImportResult:
+    """Register the roster's good rows in one transaction; write the bad ones beside the file."""
+    checked = check_roster(path, progress)
+    result, unit, fresh = checked.result, checked.unit, checked.fresh
     if fresh:
         try:
             with transaction():
                 if unit is None:
-                    unit = Unit(name=roster.unit_name, district=roster.district, created_at=now)
+                    unit = Unit(name=result.unit_name, district=result.district, created_at=now)
                     db.session.add(unit)
                     db.session.flush()
-                    result.unit_created = True
+                    result.unit_created, result.unit_id = True, unit.id
                 db.session.execute(
                     sa.insert(Trainee.__table__), [_trainee_values(r, unit.id, now) for r in fresh]
                 )

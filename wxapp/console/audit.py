@@ -31,6 +31,8 @@ ACTION_LABELS: dict[str, str] = {
     "catalogue.load": "导入课程目录",
     "training_plans.publish": "上架培训项目",
     "training_plans.unpublish": "下架培训项目",
+    "trainees.import": "导入单位名单（批量注册学员）",
+    "units.report": "下载单位报表（应训未训）",
 }
 _VERBS = {"create": "新建", "update": "修改", "delete": "删除"}
 
