@@ -60,10 +60,11 @@ def test_a_gateway_page_answered_with_200_is_not_taken_for_a_sent_push(live_serv
     assert len(oa_state.inbox(r, OPENID)) == 1
 
 
-def test_a_day_over_wechats_quota_waits_for_the_next_day_and_gives_nothing_up(live_server):
+def test_a_day_over_wechats_quota_waits_for_the_next_morning_and_gives_nothing_up(live_server):
     """45009: the account used up the day's template messages (a year-end rush can). Retrying
     within the day cannot help, and eight doubling retries would give every push up about an
-    hour later. Each such row waits for the next day (Beijing time) and keeps its attempts."""
+    hour later. Each such row waits for the next morning, 08:00 Beijing time (not midnight,
+    which would wake the trainee), and keeps its attempts."""
     app = live_server.app
     r = app.extensions["redis"]
     clock = app.extensions["clock"]
@@ -76,7 +77,7 @@ def test_a_day_over_wechats_quota_waits_for_the_next_day_and_gives_nothing_up(li
         assert (row.status, row.attempts) == ("pending", 0), (day, row.last_error)
         assert "45009" in row.last_error
         due = local(row.next_attempt_at)
-        assert (due.date() - local(clock.now()).date(), due.time()) == (timedelta(days=1), time(0))
+        assert (due.date() - local(clock.now()).date(), due.time()) == (timedelta(days=1), time(8))
         clock.set(row.next_attempt_at)
     assert oa_state.inbox(r, OPENID) == []
 

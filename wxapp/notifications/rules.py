@@ -6,9 +6,9 @@ Permanent: the user cannot or will not receive it (43004 not following, 40003 ba
 43101 refused), or our template is wrong (40037, 47001, 47003): retrying cannot help.
 An unknown code is retried, within the attempt limit, then given up.
 45009 (the account's template messages for the day are used up, which a year-end rush can
-reach) waits for the next day, Beijing time, when WeChat resets the count, and does not
-count as an attempt: retrying within the day cannot help, and doubling retries would give
-every push up about an hour later.
+reach) waits for the next morning, QUOTA_RETRY_HOUR Beijing time (WeChat resets the count at
+midnight, but a push then would wake the trainee), and does not count as an attempt: retrying
+within the day cannot help, and doubling retries would give every push up about an hour later.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ PERMANENT = {
 }
 UNSUBSCRIBED = 43004
 DAILY_QUOTA = 45009
+QUOTA_RETRY_HOUR = 8  # Beijing time: a held push reaches the phone in the morning, not at 00:00
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,8 @@ def decide(
         return Decision(give_up=True, error=error)
     if errcode == DAILY_QUOTA:
         tomorrow = now.astimezone(SHANGHAI).date() + timedelta(days=1)
-        next_day = datetime.combine(tomorrow, time(0), tzinfo=SHANGHAI)
-        return Decision(give_up=False, error=error, retry_at=next_day, counts=False)
+        morning = datetime.combine(tomorrow, time(QUOTA_RETRY_HOUR), tzinfo=SHANGHAI)
+        return Decision(give_up=False, error=error, retry_at=morning, counts=False)
     if attempts >= max_attempts:
         return Decision(give_up=True, error=f"{error}; 已重试 {attempts} 次"[:500])
     delay = backoff_s(attempts, base_s, cap_s)
