@@ -11,7 +11,7 @@ from handlers.guard import (
     public,
     start_session,
 )
-from wxapp.accounts import activation, bindings, session_ends
+from wxapp.accounts import activation, personal_info, session_ends
 from wxapp.accounts import trainees as accounts
 from wxapp.errors import ServiceUnavailable
 from wxapp.extensions import app_now, get_redis
@@ -54,10 +54,7 @@ def logout():
 
 @bp.get("/me")
 def me():
-    trainee = accounts.get_trainee(current_trainee_id())
-    # 个人信息 offers 解除微信绑定 only to a bound account.
-    bound = bindings.openid_of(trainee.id) is not None
-    return jsonify({**accounts.profile(trainee), "wechat_bound": bound})
+    return jsonify(personal_info.my_account(current_trainee_id()))
 
 
 @bp.post("/me/password")

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import (
+    ChapterProgress,
     Invoice,
     InvoiceStatus,
     LearningPlay,
@@ -129,6 +130,12 @@ def test_the_trainee_page_shows_the_standing_learning_totals_and_order_states(ca
                     credited_seconds=seconds,
                     checks_passed=passed,
                     checks_missed=missed,
+                )
+            )
+            # What the plays credited (the progress engine's union; nothing played twice).
+            db.session.add(
+                ChapterProgress(
+                    trainee_id=trainee.id, chapter_id=chapter.id, watched_seconds=seconds
                 )
             )
         paid = make_order(trainee, plan, now)

@@ -5,13 +5,19 @@ paid order that cannot be cancelled."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
+import yaml
 
-from models import Enrollment, Invoice, db
+from models import Enrollment, Invoice, Trainee, db
 from tests import paysign
+from tests.api.test_pay_notify import refund_notification
 from tests.factories import make_id_number, make_plan, make_trainee
+from wxapp.orders import group, refund_requests
+from wxapp.pay.client import get_wechatpay
 
+OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 PERSON = {"title_type": "个人", "title": "垫江县人民医院", "email": "cw@example.cn"}
 
 
@@ -224,3 +230,94 @@ def test_the_list_reads_all_orders_members_in_one_query(app, client):
     for number in w["numbers"][1:]:
         client.post("/api/group-orders", json={"plan_id": w["plan"], "id_numbers": number})
     assert order_items_reads(3) == one  # the same queries for three orders as for one
+
+
+def refund_succeeded(app, client, clock, order: dict, out_refund_no: str, amount: int) -> None:
+    """WeChat Pay's signed, encrypted REFUND.SUCCESS notification of a recorded refund."""
+    resource = {
+        "mchid": app.config["WECHATPAY_MCHID"],
+        "out_trade_no": order["out_trade_no"],
+        "out_refund_no": out_refund_no,
+        "refund_id": "5030000000000000000000" + out_refund_no[-4:],
+        "refund_status": "SUCCESS",
+        "success_time": "2025-06-16T10:06:00+08:00",
+        "amount": {
+            "total": order["amount"],
+            "refund": amount,
+            "payer_total": order["amount"],
+            "payer_refund": amount,
+        },
+    }
+    body, headers = refund_notification(app, resource, clock.now())
+    assert client.post("/pay/notify", data=body, headers=headers).status_code == 204
+
+
+def test_a_members_refunded_share_says_why_and_the_order_what_went_back(app, client, clock):
+    """张一 bought the plan alone while the unit's order for the three was open: paid, that
+    share goes back by itself. An operator then refunds 王二's share. The clerk's 团购订单
+    shows, member by member, what went back and why (never the operator's note), and the
+    order's total refunded."""
+    w = world(app, members=3)
+    with app.app_context():
+        zhang, wang = (
+            db.session.execute(sa.select(Trainee.id).where(Trainee.id_number == n)).scalar_one()
+            for n in w["numbers"][:2]
+        )
+    as_trainee(client, w["payer"])
+    group = client.post(
+        "/api/group-orders", json={"plan_id": w["plan"], "id_numbers": "\n".join(w["numbers"])}
+    ).json["order"]
+    as_trainee(client, zhang)
+    alone = client.post("/api/orders", json={"plan_id": w["plan"]}).json
+    pay(app, client, clock, alone)
+    pay(app, client, clock, group)  # the cashier opened before still takes the money
+    refund_succeeded(app, client, clock, group, group["out_trade_no"] + "R01", 9000)
+    note = "经办人电话申请，财务王静核实（内部备注）"
+    with app.app_context():
+        refund_requests.request_refund(
+            get_wechatpay(), group["out_trade_no"], note, "operator:caiwu", clock.now(), wang
+        )
+
+    as_trainee(client, w["payer"])
+    (listed,) = client.get("/api/me/group-orders").json["items"]
+    assert (listed["refunded"], listed["refunding"]) == (9000, 9000)
+    assert [(m["name"], m["enrolled"], m["refund"]) for m in listed["members"]] == [
+        (
+            "张一",
+            True,  # by their own order
+            {
+                "status": "refunded",
+                "amount": 9000,
+                "reason": "already_enrolled",
+                "text": "已购买该项目，已自动退款",
+            },
+        ),
+        (
+            "王二",
+            True,  # until WeChat Pay reports the refund done
+            {"status": "refunding", "amount": 9000, "reason": "operator", "text": "客服办理退款中"},
+        ),
+        ("李三", True, None),
+    ]
+    page = client.get(f"/api/group-orders/{group['out_trade_no']}/members").json
+    assert [m["refund"] for m in page["members"]] == [m["refund"] for m in listed["members"]]
+    assert note not in str(listed) and note not in str(page)
+
+
+def test_the_line_limit_is_the_one_documented_and_over_it_names_the_field(app, client):
+    """团体购买's page and server agree on one limit: the server's, documented in
+    docs/openapi.yaml (which the page's constant follows); over it, 422 naming id_numbers
+    and saying the limit in Chinese, and nothing is ordered."""
+    spec = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
+    body = spec["paths"]["/api/group-orders"]["post"]["requestBody"]
+    field = body["content"]["application/json"]["schema"]["properties"]["id_numbers"]
+    assert field["x-max-lines"] == group.MAX_LINES == 10_000
+    w = world(app, members=1)
+    as_trainee(client, w["payer"])
+    res = client.post(
+        "/api/group-orders",
+        json={"plan_id": w["plan"], "id_numbers": "\n".join(w["numbers"] * (group.MAX_LINES + 1))},
+    )
+    assert res.status_code == 422 and res.json["field"] == "id_numbers"
+    assert res.json["message"] == "一次最多粘贴 10000 行"
+    assert client.get("/api/me/group-orders").json["items"] == []

@@ -61,10 +61,11 @@ def test_the_trainee_sees_each_chapter_with_its_plays(client, learned):
     assert [ch["id"] for ch in course["chapters"]] == learned["chapters"]
     for chapter in course["chapters"]:
         (play,) = chapter["plays"]
-        assert play["credited_seconds"] == 60
+        assert play["watched_seconds"] == 60
         assert (play["device"], play["address"]) == ("Android 微信", "10.2.3.4")
         assert play["started_at"] < play["ended_at"]
     assert response.json["totals"]["plays"] == 2
+    assert response.json["totals"]["watched_seconds"] == 120
     assert response.json["totals"]["credited_seconds"] == 120
     everything = client.get("/api/me/learning-record").json
     assert [c["id"] for c in everything["courses"]] == [learned["course"]]
@@ -84,6 +85,7 @@ def test_another_trainee_sees_nothing_of_it(app, client, clock, learned):
         "courses": [],
         "totals": {
             "plays": 0,
+            "watched_seconds": 0,
             "credited_seconds": 0,
             "hours": 0.0,
             "checks_passed": 0,
@@ -137,3 +139,30 @@ def test_the_verification_page_shows_totals_only(app, client, clock):
     assert "<dt>在线确认</dt><dd>通过 0 次</dd>" in html
     for private in ("10.9.8.7", "Android", "微信", "play-0"):
         assert private not in html
+
+
+def test_a_chapter_watched_again_is_credited_once(app, client, clock):
+    """The first chapter watched through twice: each play shows the time it watched, but
+    what is 计入 (credited) is the union of the stretches, as the progress engine credits
+    it: 60 s, not 120 s."""
+    ids = seed(app, clock)
+    sign_in(client, ids["trainee"])
+    first = ids["chapters"][0]
+    learn(app, client, clock, [first])
+    clock.advance(30)
+    BeaconPlayer(client, first, clock, play_id="again").watch(0, 60)
+    with app.app_context():
+        flusher.flush_all(get_store(app), clock.now())
+
+    record = client.get(f"/api/me/learning-record?course_id={ids['course']}").json
+    (course,) = record["courses"]
+    chapter = course["chapters"][0]
+    assert [p["watched_seconds"] for p in chapter["plays"]] == [60, 60]
+    assert (chapter["totals"]["plays"], chapter["totals"]["watched_seconds"]) == (2, 120)
+    assert chapter["totals"]["credited_seconds"] == 60
+    assert course["totals"]["credited_seconds"] == 60
+    assert record["totals"]["credited_seconds"] == 60
+    # The same figure as 我的进度 shows for the chapter.
+    (plan,) = client.get("/api/me/progress").json["plans"]
+    (progress,) = plan["courses"]
+    assert progress["chapters"][0]["watched_seconds"] == 60

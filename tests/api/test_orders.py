@@ -4,9 +4,12 @@ from datetime import timedelta
 
 import pytest
 
-from models import db
+from models import Trainee, db
+from tests.api.test_group_orders import pay, refund_succeeded
 from tests.factories import make_order, make_plan, make_trainee
+from wxapp.orders import refund_requests
 from wxapp.orders.enrollments import grant_enrollment
+from wxapp.pay.client import get_wechatpay
 
 
 @pytest.fixture
@@ -146,3 +149,56 @@ def test_cancelling_while_wechat_pay_cannot_be_reached_says_so(client, world):
     res = client.post(f"/api/orders/{order['out_trade_no']}/cancel")
     assert res.status_code == 503 and res.json["error"] == "pay_unavailable"
     assert client.get(f"/api/orders/{order['out_trade_no']}").json["status"] == "NOTPAY"
+
+
+def test_a_refunded_order_says_why_in_fixed_words(app, client, clock, world):
+    """张三's unit paid for them while their own payment was open: their money goes back by
+    itself, and their order says why. A refund an operator made says only that customer
+    service made it: the note the operator typed stays in the console."""
+    with app.app_context():
+        second = make_plan()
+        db.session.commit()
+        second_plan = second.id
+    as_trainee(client, world["me"])
+    alone = client.post("/api/orders", json={"plan_id": world["plan"]}).json
+    kept = client.post("/api/orders", json={"plan_id": second_plan}).json
+    as_trainee(client, world["other"])  # the unit's clerk
+    with app.app_context():
+        me_number = db.session.get(Trainee, world["me"]).id_number
+    group = client.post(
+        "/api/group-orders", json={"plan_id": world["plan"], "id_numbers": me_number}
+    ).json["order"]
+    pay(app, client, clock, group)
+    pay(app, client, clock, alone)  # their own cashier still took the money
+    as_trainee(client, world["me"])
+    automatic = {
+        "reason": "already_enrolled",
+        "text": "您已购买该项目（如所在单位已为您团体购买），本次重复支付的费用原路退回",
+    }
+    waiting = client.get(f"/api/orders/{alone['out_trade_no']}").json
+    assert (waiting["status"], waiting["refunding"], waiting["refund_reasons"]) == (
+        "SUCCESS",
+        9000,
+        [automatic],
+    )
+    refund_succeeded(app, client, clock, alone, alone["out_trade_no"] + "R01", 9000)
+    done = client.get(f"/api/orders/{alone['out_trade_no']}").json
+    assert (done["status_text"], done["refunded"], done["refund_reasons"]) == (
+        "已退款",
+        9000,
+        [automatic],
+    )
+
+    pay(app, client, clock, kept)
+    note = "学员来电称误购，财务王静核实后退款（内部备注）"
+    with app.app_context():
+        refund_requests.request_refund(
+            get_wechatpay(), kept["out_trade_no"], note, "operator:caiwu", clock.now()
+        )
+    listed = {o["out_trade_no"]: o for o in client.get("/api/me/orders").json["items"]}
+    assert listed[kept["out_trade_no"]]["refund_reasons"] == [
+        {"reason": "operator", "text": "平台客服已为您办理退款，费用原路退回"}
+    ]
+    assert listed[alone["out_trade_no"]]["refund_reasons"] == [automatic]
+    shown = client.get(f"/api/orders/{kept['out_trade_no']}").get_data(as_text=True)
+    assert note not in shown and note not in str(listed)

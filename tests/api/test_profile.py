@@ -8,10 +8,17 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from models import ProfileChange, Trainee, db
-from tests.factories import make_id_number, make_trainee, make_unit, make_unit_admin
+from tests.factories import (
+    make_binding,
+    make_id_number,
+    make_trainee,
+    make_unit,
+    make_unit_admin,
+)
 from tests.sms import latest_code
 from wxapp.accounts import unit_corrections
 from wxapp.accounts.idnumbers import check_char, mask_id_number
@@ -651,3 +658,42 @@ def test_a_unit_corrects_one_field_at_a_time_and_never_the_birth_date(app, clien
 )
 def test_what_counts_as_one_character_apart(old, new, typo):
     assert unit_corrections.one_character_apart(old, new) is typo
+
+
+# --- /api/me: whether the account administers a unit ------------------------------------
+
+
+def test_me_says_whether_the_account_administers_a_unit_without_a_query_more(app, client, world):
+    """个人信息 offers 单位学时统计 (and asks /api/me/unit for its name) only to a unit's
+    administrator, so /api/me says who is one; it reads no more than it did before
+    (the account and its WeChat binding: two statements)."""
+    with app.app_context():
+        make_binding(db.session.get(Trainee, world.admin_a.id))
+        db.session.commit()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    def me() -> dict:
+        statements.clear()
+        with app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                response = client.get("/api/me")
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", count)
+        assert response.status_code == 200
+        return response.get_json()
+
+    login(client, world.admin_a.phone)
+    admin = me()
+    assert (admin["unit_admin"], admin["wechat_bound"]) == (True, True)
+    assert admin["unit"]["name"] == "重庆市第一中学"  # where they work, not the unit they run
+    assert len(statements) <= 2, statements
+    login(client, world.zhang.phone)
+    zhang = me()
+    assert (zhang["unit_admin"], zhang["wechat_bound"]) == (False, False)
+    assert len(statements) <= 2, statements
+    assert client.get("/api/me/unit").status_code == 403  # what the page no longer asks

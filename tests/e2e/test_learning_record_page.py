@@ -101,7 +101,7 @@ def test_the_learning_record_shows_the_plays_and_checks_of_a_chapter_learned(pho
         for expected in (
             "开始",
             "结束",
-            "计入时长",
+            "观看时长",
             "在线确认",
             f"通过 {answered} 次",
             "设备",
@@ -109,7 +109,7 @@ def test_the_learning_record_shows_the_plays_and_checks_of_a_chapter_learned(pho
         ):
             assert expected in shown, expected
         # At least the 57 s that learned it (95 %), plus what was gone back over.
-        assert re.search(r"计入时长\s*(5[7-9] 秒|1 分)", shown), shown
+        assert re.search(r"观看时长\s*(5[7-9] 秒|1 分)", shown), shown
         assert play.locator(".device .record-value").inner_text() == "Linux 浏览器"
         assert play.locator(".address .record-value").inner_text() == "127.0.0.1"
         assert "2025" in play.locator(".record-line").first.inner_text()  # a date, China time

@@ -229,7 +229,8 @@ def test_record_for_lists_each_chapter_with_its_plays_and_totals(app, client, wo
     ]  # newest first
     assert first["totals"] == {
         "plays": 2,
-        "credited_seconds": 75,
+        "watched_seconds": 75,  # p2 watched 0-15 again...
+        "credited_seconds": 60,  # ...which credits nothing more
         "hours": 0.0,
         "checks_passed": 0,
         "checks_missed": 0,

@@ -1,6 +1,7 @@
-"""个人信息: what a trainee changes themself — the unit (单位, from the unit list), the
-档案所在区县 and the phone (with an SMS code to the new phone; customer service's correction
-of a wrong roster phone goes through the same `replace_phone`).
+"""个人信息: the account as its page reads it (`my_account`, GET /api/me), and what a trainee
+changes themself — the unit (单位, from the unit list), the 档案所在区县 and the phone (with
+an SMS code to the new phone; customer service's correction of a wrong roster phone goes
+through the same `replace_phone`).
 
 Name and ID number are not changed here (wxapp/accounts/identity_changes.py: only through
 the unit or customer service). Every change is kept in `profile_changes`; a unit change
@@ -17,13 +18,13 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from models import Trainee, Unit, db
+from models import Trainee, Unit, UnitAdmin, WechatBinding, db
 from wxapp.accounts import profile_history, sms_codes
 from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.accounts.idnumbers import validate_phone
 from wxapp.accounts.trainees import check_own_password, get_trainee, profile
 from wxapp.accounts.units import is_district
-from wxapp.errors import Conflict, ValidationError
+from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.texts import SERVICE_PHONES
 from wxapp.infra.transaction import transaction
 
@@ -33,6 +34,27 @@ PHONE_TAKEN_MESSAGE = (
 )
 
 UNSET: Any = object()
+
+
+def my_account(trainee_id: int) -> dict[str, Any]:
+    """The profile, whether a WeChat user is bound to the account (the page offers 解除微信绑定
+    only then) and whether it administers a unit (the page asks GET /api/me/unit, for its
+    单位学时统计 link, only then; it is 403 for everyone else). One query: the unit comes
+    joined with the account, and each account has at most one binding and one grant."""
+    row = db.session.execute(
+        sa.select(Trainee, WechatBinding.id, UnitAdmin.id)
+        .outerjoin(WechatBinding, WechatBinding.trainee_id == Trainee.id)
+        .outerjoin(UnitAdmin, UnitAdmin.trainee_id == Trainee.id)
+        .where(Trainee.id == trainee_id)
+    ).first()
+    if row is None:
+        raise NotFound("账号不存在", code="trainee_not_found")
+    trainee, binding, grant = row
+    return {
+        **profile(trainee),
+        "wechat_bound": binding is not None,
+        "unit_admin": grant is not None,
+    }
 
 
 def update_profile(

@@ -3,9 +3,11 @@
 What a unit's payer sees of the people it paid for: the name (masked, 王*, until the order
 is paid: anyone logged in can paste ID numbers, which are public, into an order and need
 not learn whose they are), the ID number masked, whether
-they hold a paid place in the plan (from this order or any other), and the plan's
-计划完成度 (学时 counted toward the plan / the plan's requirement). Nothing else of them
-(no phone, no account state). Members come a page at a time: an order may cover thousands.
+they hold a paid place in the plan (from this order or any other), the plan's
+计划完成度 (学时 counted toward the plan / the plan's requirement), and whether their share
+of this order was refunded and why (in fixed words per reason: an operator's note stays
+in the console). Nothing else of them (no phone, no account state). Members come a page at
+a time: an order may cover thousands.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from models import (
     OrderItem,
     OrderKind,
     OrderStatus,
+    Refund,
+    RefundItem,
+    RefundStatus,
     Trainee,
     TrainingPlan,
     db,
@@ -33,10 +38,33 @@ from wxapp.errors import NotFound
 from wxapp.infra.texts import mask_name
 from wxapp.orders.ownership import get_own_order
 from wxapp.orders.purchase import order_view
+from wxapp.orders.refund_rule import ALREADY_ENROLLED, HOLDING, OPERATOR, reason_code
 from wxapp.progress.core import plan_percent
 
 ORDERS_SHOWN = 50
 MEMBERS_PER_PAGE = 50
+
+# A member's refunded share, as the payer reads it beside the amount (¥90.00): why, and
+# whether WeChat Pay has paid it back yet.
+MEMBER_REFUND_TEXTS = {
+    (ALREADY_ENROLLED, True): "已购买该项目，已自动退款",
+    (ALREADY_ENROLLED, False): "已购买该项目，正在自动退款",
+    (OPERATOR, True): "客服已办理退款",
+    (OPERATOR, False): "客服办理退款中",
+}
+
+
+def member_refund(reason: str | None, status: str | None, amount: int) -> dict[str, Any] | None:
+    """A member's refunded share (reason code, refund status), or None. Pure."""
+    if reason is None:
+        return None
+    done = status == RefundStatus.SUCCESS
+    return {
+        "status": "refunded" if done else "refunding",
+        "amount": amount,
+        "reason": reason,
+        "text": MEMBER_REFUND_TEXTS[reason, done],
+    }
 
 
 def _members(
@@ -57,14 +85,27 @@ def _members(
         .where(OrderItem.order_id.in_([o.id for o in orders]))
         .subquery()
     )
+    # A member's share is held by one refund at most (wxapp/orders/refunds.py).
+    refunded = (
+        db.select(RefundItem.order_id, RefundItem.trainee_id, Refund.status, Refund.reason)
+        .join(Refund, Refund.id == RefundItem.refund_id)
+        .where(
+            RefundItem.order_id.in_([o.id for o in orders]),
+            Refund.status.in_(HOLDING),
+        )
+        .subquery()
+    )
     rows = db.session.execute(
         db.select(
             ranked.c.order_id,
             Order.status,
+            Order.unit_price_fen,
             Trainee.name,
             Trainee.id_number,
             Enrollment.status,
             Enrollment.hours_done,
+            refunded.c.status,
+            sa.case((refunded.c.reason.is_not(None), reason_code(refunded.c.reason))),
         )
         .select_from(ranked)
         .join(Order, Order.id == ranked.c.order_id)
@@ -73,12 +114,20 @@ def _members(
             Enrollment,
             sa.and_(Enrollment.trainee_id == Trainee.id, Enrollment.plan_id == Order.plan_id),
         )
+        .outerjoin(
+            refunded,
+            sa.and_(
+                refunded.c.order_id == ranked.c.order_id,
+                refunded.c.trainee_id == ranked.c.trainee_id,
+            ),
+        )
         .where(ranked.c.position > offset, ranked.c.position <= offset + limit)
         .order_by(ranked.c.order_id, ranked.c.position)
     ).all()
     required = {o.id: plans[o.plan_id].required_hours for o in orders}
     members: dict[int, list[dict[str, Any]]] = {o.id: [] for o in orders}
-    for order_id, order_status, name, id_number, status, hours in rows:
+    for row in rows:
+        order_id, order_status, price, name, id_number, status, hours, refund, reason = row
         enrolled = status == EnrollmentStatus.PAID
         done = Decimal(hours or 0) if enrolled else Decimal(0)
         paid_for = order_status in (OrderStatus.SUCCESS, OrderStatus.REFUND)
@@ -90,6 +139,7 @@ def _members(
                 "hours_done": float(done),
                 "required_hours": required[order_id],
                 "percent": plan_percent(done, required[order_id]) if enrolled else 0,
+                "refund": member_refund(reason, refund, price),
             }
         )
     return members

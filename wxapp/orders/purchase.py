@@ -18,7 +18,7 @@ from wxapp.infra.transaction import transaction
 from wxapp.orders.enrollments import paid_plan_ids
 from wxapp.orders.invoices import InvoiceRequest, attach_request, drop_request, invoice_view
 from wxapp.orders.ownership import require_owner
-from wxapp.orders.refund_rule import RefundTotals, order_refunds, refund_totals
+from wxapp.orders.refund_rule import RefundTotals, order_refunds, reason_views, refund_totals
 
 ORDER_TTL = timedelta(hours=2)
 STATUS_TEXT = {
@@ -182,6 +182,8 @@ def _view(
         # may refund one member or the rest. The order stays 支付成功 until all is back.
         "refunded": refunds.refunded,
         "refunding": refunds.refunding,
+        # Why, in fixed words per reason (never an operator's own note).
+        "refund_reasons": reason_views(order.kind, refunds.reasons),
         "invoice": invoice_view(invoice) if invoice else None,
     }
 

@@ -1,6 +1,7 @@
 """What a successful refund does to enrollments and to the order (the rule in
-wxapp/orders/refunds.py's docstring and docs/operations.md "Refunds"), and what an
-order's refunds add up to (我的订单 shows it; an invoice is for the rest)."""
+wxapp/orders/refunds.py's docstring and docs/operations.md "Refunds"), what an
+order's refunds add up to (我的订单 shows it; an invoice is for the rest), and why they were
+made, as the payer may read it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from models import (
     InvoiceStatus,
     Order,
     OrderItem,
+    OrderKind,
     OrderStatus,
     Refund,
     RefundItem,
@@ -36,13 +38,40 @@ HOLDING = (
 )
 
 
+# Why a refund was made. `Refund.reason` holds ALREADY_ENROLLED for the automatic refund of
+# a member who paid twice, or else the words an operator typed in the console: those are
+# internal (a phone call, a name) and never leave it. What a payer reads is the reason's
+# code, OPERATOR for any operator's refund, and a fixed text for it.
+ALREADY_ENROLLED = "already_enrolled"  # a member paid twice for the same plan
+OPERATOR = "operator"
+_REASON_TEXTS = {
+    (ALREADY_ENROLLED, OrderKind.INDIVIDUAL): (
+        "您已购买该项目（如所在单位已为您团体购买），本次重复支付的费用原路退回"
+    ),
+    (ALREADY_ENROLLED, OrderKind.GROUP): "有学员已购买该项目，其重复支付的费用原路退回",
+    (OPERATOR, OrderKind.INDIVIDUAL): "平台客服已为您办理退款，费用原路退回",
+    (OPERATOR, OrderKind.GROUP): "平台客服已办理退款，费用原路退回",
+}
+
+
+def reason_code(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """`Refund.reason` (or a column holding it) as the code a payer may see."""
+    return sa.case((column == ALREADY_ENROLLED, ALREADY_ENROLLED), else_=OPERATOR)
+
+
+def reason_views(kind: str, codes: tuple[str, ...]) -> list[dict[str, str]]:
+    """Each reason code with its fixed text for an order of `kind`. Pure."""
+    return [{"reason": code, "text": _REASON_TEXTS[code, kind]} for code in codes]
+
+
 @dataclass(frozen=True)
 class RefundTotals:
     """What of an order's amount was paid back (SUCCESS) and what is on its way (the other
-    holding states), in 分."""
+    holding states), in 分, and the reason codes of those refunds (sorted)."""
 
     refunded: int = 0
     refunding: int = 0
+    reasons: tuple[str, ...] = ()
 
     @property
     def held(self) -> int:
@@ -53,16 +82,22 @@ def refund_totals(order_ids: list[int]) -> dict[int, RefundTotals]:
     """The refund totals of each order that has a holding refund (one query)."""
     if not order_ids:
         return {}
+    code = reason_code(Refund.reason).label("code")
     rows = db.session.execute(
-        sa.select(Refund.order_id, Refund.status, sa.func.sum(Refund.amount_fen))
+        sa.select(Refund.order_id, Refund.status, code, sa.func.sum(Refund.amount_fen))
         .where(Refund.order_id.in_(order_ids), Refund.status.in_(HOLDING))
-        .group_by(Refund.order_id, Refund.status)
+        .group_by(Refund.order_id, Refund.status, code)
     ).all()
     sums: dict[int, list[int]] = {}
-    for order_id, status, amount in rows:
+    reasons: dict[int, set[str]] = {}
+    for order_id, status, reason, amount in rows:
         pair = sums.setdefault(order_id, [0, 0])
         pair[0 if status == RefundStatus.SUCCESS else 1] += int(amount)
-    return {order_id: RefundTotals(*pair) for order_id, pair in sums.items()}
+        reasons.setdefault(order_id, set()).add(reason)
+    return {
+        order_id: RefundTotals(*pair, tuple(sorted(reasons[order_id])))
+        for order_id, pair in sums.items()
+    }
 
 
 def order_refunds(order_id: int) -> RefundTotals:

@@ -38,14 +38,13 @@ import sqlalchemy as sa
 from models import Order, Refund, RefundItem, RefundStatus, db
 from wxapp.infra.clock import reported_time
 from wxapp.orders.anomalies import record_anomaly
-from wxapp.orders.refund_rule import HOLDING, after_success
+from wxapp.orders.refund_rule import ALREADY_ENROLLED, HOLDING, after_success
 from wxapp.progress.store import (
     ENTITLEMENT_FENCE_S,
     entitlement_fence_key,
     entitlement_key,
 )
 
-ALREADY_ENROLLED = "already_enrolled"  # a member paid twice for the same plan
 SYSTEM = "system"
 REASON_TEXT = {ALREADY_ENROLLED: "学员已购买该培训项目，重复支付的费用退回"}
 

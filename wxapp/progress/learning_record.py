@@ -1,12 +1,17 @@
 """The learning record (学习记录): every play of every chapter, written and read.
 
 The beacon script keeps each play of a chapter in the trainee's record hash in Redis
-(first and last beacon, seconds credited, presence checks passed and missed, device,
-address); the flusher writes them here in batches (`play_rows`, `upsert_plays`), never one
-row per beacon. Readers: the trainee's 学习记录 page (`record_for`), the operator console
-(`course_totals`), and the certificate's verification page, which shows only totals
+(first and last beacon, seconds played within the clock, presence checks passed and missed,
+device, address); the flusher writes them here in batches (`play_rows`, `upsert_plays`),
+never one row per beacon. Readers: the trainee's 学习记录 page (`record_for`), the operator
+console (`course_totals`), and the certificate's verification page, which shows only totals
 (`certificate_totals`).
-Kept for LEARNING_RECORD_RETENTION_YEARS; `prune` removes older plays.
+
+A play's seconds count what it played again: watching a chapter twice plays it twice. What
+is credited (计入) is the union of the stretches played, as the progress engine credits it
+(`ChapterProgress.watched_seconds`), so the totals say both: `watched_seconds` (the plays
+added up) and `credited_seconds` (the union, never more than the chapter).
+Kept for LEARNING_RECORD_RETENTION_YEARS; `prune` removes older plays (never the credit).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import sqlalchemy as sa
 from models import (
     Certificate,
     Chapter,
+    ChapterProgress,
     Course,
     Enrollment,
     EnrollmentStatus,
@@ -91,7 +97,8 @@ def upsert_plays(rows: list[dict[str, Any]]) -> None:
 @dataclass(frozen=True)
 class Totals:
     plays: int
-    credited_seconds: int
+    watched_seconds: int  # the plays' seconds added up: what was played again counts again
+    credited_seconds: int  # the union of what was played: what the progress engine credits
     checks_passed: int
     checks_missed: int
 
@@ -103,6 +110,7 @@ class Totals:
     def as_dict(self) -> dict[str, Any]:
         return {
             "plays": self.plays,
+            "watched_seconds": self.watched_seconds,
             "credited_seconds": self.credited_seconds,
             "hours": self.hours,
             "checks_passed": self.checks_passed,
@@ -110,10 +118,13 @@ class Totals:
         }
 
 
-def _totals(plays: list[LearningPlay]) -> Totals:
+def _totals(plays: list[LearningPlay], credited: int) -> Totals:
     return Totals(
         plays=len(plays),
-        credited_seconds=sum(p.credited_seconds for p in plays),
+        # LearningPlay.credited_seconds: what the play credited against the clock, played
+        # again or not (the beacon script's per-play count).
+        watched_seconds=sum(p.credited_seconds for p in plays),
+        credited_seconds=credited,
         checks_passed=sum(p.checks_passed for p in plays),
         checks_missed=sum(p.checks_missed for p in plays),
     )
@@ -123,7 +134,7 @@ def _play(p: LearningPlay) -> dict[str, Any]:
     return {
         "started_at": p.started_at.isoformat(),
         "ended_at": p.ended_at.isoformat(),
-        "credited_seconds": p.credited_seconds,
+        "watched_seconds": p.credited_seconds,
         "checks_passed": p.checks_passed,
         "checks_missed": p.checks_missed,
         "device": p.device or "未知设备",
@@ -158,20 +169,23 @@ def record_for(trainee_id: int, course_id: int | None = None) -> dict[str, Any]:
     courses = db.session.execute(
         sa.select(Course).where(Course.id.in_(course_ids)).order_by(Course.id)
     ).scalars()
+    credited = _credited_by_chapter(trainee_id, course_ids)
     shown = []
     for course in courses:
         chapters = []
         every: list[LearningPlay] = []  # the course's plays, for its totals
+        course_credited = 0
         for chapter in course.chapters:  # in position order (the relationship's order_by)
             plays = by_chapter.get(chapter.id, [])
             every.extend(plays)
+            course_credited += credited.get(chapter.id, 0)
             chapters.append(
                 {
                     "id": chapter.id,
                     "title": chapter.title,
                     "duration": chapter.duration_s,
                     "plays": [_play(p) for p in plays],
-                    "totals": _totals(plays).as_dict(),
+                    "totals": _totals(plays, credited.get(chapter.id, 0)).as_dict(),
                 }
             )
         shown.append(
@@ -180,11 +194,24 @@ def record_for(trainee_id: int, course_id: int | None = None) -> dict[str, Any]:
                 "title": course.title,
                 "hours": float(course.hours),
                 "chapters": chapters,
-                "totals": _totals(every).as_dict(),
+                "totals": _totals(every, course_credited).as_dict(),
             }
         )
     everything = [p for plays in by_chapter.values() for p in plays]
-    return {"courses": shown, "totals": _totals(everything).as_dict()}
+    return {"courses": shown, "totals": _totals(everything, sum(credited.values())).as_dict()}
+
+
+def _credited_by_chapter(trainee_id: int, course_ids: set[int]) -> dict[int, int]:
+    """The seconds credited in each chapter of these courses (the union of its stretches)."""
+    if not course_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            sa.select(ChapterProgress.chapter_id, ChapterProgress.watched_seconds)
+            .join(Chapter, Chapter.id == ChapterProgress.chapter_id)
+            .where(ChapterProgress.trainee_id == trainee_id, Chapter.course_id.in_(course_ids))
+        ).all()
+    )
 
 
 def _enrolled_in(trainee_id: int, course_id: int) -> bool:
@@ -205,11 +232,13 @@ def _enrolled_in(trainee_id: int, course_id: int) -> bool:
 
 def certificate_totals(certificate_id: int) -> Totals:
     """What the public verification page may show of the learning behind a certificate:
-    totals over the plays in the chapters of its plan's courses, no device or address."""
+    totals over the plays in the chapters of its plan's courses and the time credited in
+    them, no device or address."""
     cert = db.session.get(Certificate, certificate_id)
     if cert is None:
-        return Totals(0, 0, 0, 0)
-    row = db.session.execute(
+        return Totals(0, 0, 0, 0, 0)
+    in_plan = sa.and_(PlanCourse.course_id == Chapter.course_id, PlanCourse.plan_id == cert.plan_id)
+    plays, watched, passed, missed = db.session.execute(
         sa.select(
             sa.func.count(LearningPlay.id),
             sa.func.coalesce(sa.func.sum(LearningPlay.credited_seconds), 0),
@@ -217,10 +246,16 @@ def certificate_totals(certificate_id: int) -> Totals:
             sa.func.coalesce(sa.func.sum(LearningPlay.checks_missed), 0),
         )
         .join(Chapter, Chapter.id == LearningPlay.chapter_id)
-        .join(PlanCourse, PlanCourse.course_id == Chapter.course_id)
-        .where(LearningPlay.trainee_id == cert.trainee_id, PlanCourse.plan_id == cert.plan_id)
+        .join(PlanCourse, in_plan)
+        .where(LearningPlay.trainee_id == cert.trainee_id)
     ).one()
-    return Totals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    credited = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(ChapterProgress.watched_seconds), 0))
+        .join(Chapter, Chapter.id == ChapterProgress.chapter_id)
+        .join(PlanCourse, in_plan)
+        .where(ChapterProgress.trainee_id == cert.trainee_id)
+    ).scalar_one()
+    return Totals(int(plays), int(watched), int(credited), int(passed), int(missed))
 
 
 def retention_cutoff(now: datetime, years: int) -> datetime:
@@ -247,11 +282,19 @@ def prune(now: datetime, years: int) -> int:
 def course_totals(trainee_id: int) -> list[dict[str, Any]]:
     """The totals per course the trainee has played, in one query (the operator console's
     trainee page shows no single play)."""
+    credited = (
+        sa.select(sa.func.coalesce(sa.func.sum(ChapterProgress.watched_seconds), 0))
+        .join(Chapter, Chapter.id == ChapterProgress.chapter_id)
+        .where(ChapterProgress.trainee_id == trainee_id, Chapter.course_id == Course.id)
+        .correlate(Course)
+        .scalar_subquery()
+    )
     rows = db.session.execute(
         sa.select(
             Course.title,
             sa.func.count(LearningPlay.id),
             sa.func.sum(LearningPlay.credited_seconds),
+            credited,
             sa.func.sum(LearningPlay.checks_passed),
             sa.func.sum(LearningPlay.checks_missed),
         )
@@ -261,7 +304,4 @@ def course_totals(trainee_id: int) -> list[dict[str, Any]]:
         .group_by(Course.id, Course.title)
         .order_by(Course.id)
     ).all()
-    return [
-        {"title": title, "totals": Totals(int(plays), int(seconds), int(passed), int(missed))}
-        for title, plays, seconds, passed, missed in rows
-    ]
+    return [{"title": row[0], "totals": Totals(*(int(v) for v in row[1:]))} for row in rows]

@@ -56,6 +56,10 @@ export function normalizeOrder(o) {
     expiresAt: pick(o, ['expires_at', 'time_expire']),
     refundedFen: num(pick(o, ['refunded']), 0),
     refundingFen: num(pick(o, ['refunding']), 0),
+    // Why, in the server's fixed words per reason (already_enrolled, operator).
+    refundReasons: list(pick(o, ['refund_reasons'], []))
+      .map((r) => ({ code: pick(r, ['reason'], ''), text: pick(r, ['text'], '') }))
+      .filter((r) => r.text),
     invoice: normalizeInvoice(pick(o, ['invoice'])),
     invoiceAllowed: pick(o, ['invoice_allowed', 'can_invoice'], undefined),
   };
@@ -96,7 +100,14 @@ function normalizeMember(m) {
     hoursDone: num(pick(m, ['hours_done'])),
     requiredHours: num(pick(m, ['required_hours'])),
     percent: num(pick(m, ['percent'])),
+    refund: normalizeMemberRefund(pick(m, ['refund'])),
   };
+}
+
+/** A member's share refunded (or on its way back): why, in the server's words, and how much. */
+function normalizeMemberRefund(r) {
+  if (!r || typeof r !== 'object') return null;
+  return { done: pick(r, ['status']) === 'refunded', amountFen: num(pick(r, ['amount'])), text: pick(r, ['text'], '') };
 }
 
 /** 团购订单: the payer's group orders, each with its trainees and invoice. */

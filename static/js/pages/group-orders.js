@@ -1,8 +1,10 @@
-// 团购订单: each group order of the payer — its state and invoice, and its trainees (name,
-// masked ID number, whether they are enrolled, 计划完成度), 50 at a time.
+// 团购订单: each group order of the payer — its state, invoice and what went back, and its
+// trainees (name, masked ID number, whether they are enrolled, whether their share was
+// refunded and why, 计划完成度), 50 at a time.
 import { STATUS_NAMES, groupMembers, myGroupOrders } from '../api/orders.js';
 import { isMissingRoute } from '../core/http.js';
 import { alertDialog, boot, dateText, emptyBlock, h, hours, page, progressBar, yuan } from '../core/ui.js';
+import { refundLines } from './refund-lines.js';
 
 function invoiceText(o) {
   const inv = o.invoice;
@@ -11,13 +13,19 @@ function invoiceText(o) {
   return `${inv.title}（${o.status === 'SUCCESS' ? '开票中' : '立即申请，支付成功后开具'}）`;
 }
 
+/** The member's share of this order paid back (or on its way), and why: 已购买该项目，已自动退款 ¥90.00. */
+function memberRefund(m) {
+  if (!m.refund) return null;
+  return h('div', { class: 'member-refund' }, `${m.refund.text} ¥${yuan(m.refund.amountFen)}`);
+}
+
 function memberRow(m) {
   return h(
     'tr',
     {},
     h('td', {}, m.name),
     h('td', {}, m.idNumber),
-    h('td', {}, m.enrolled ? h('span', { class: 'tag nowrap' }, '已开通') : h('span', { class: 'tag gray nowrap' }, '未开通')),
+    h('td', {}, m.enrolled ? h('span', { class: 'tag nowrap' }, '已开通') : h('span', { class: 'tag gray nowrap' }, '未开通'), memberRefund(m)),
     h('td', {}, m.enrolled ? [progressBar(m.percent, '计划完成度'), h('div', { class: 'meta' }, `${hours(m.hoursDone)}/${hours(m.requiredHours)} 学时`)] : '—'),
   );
 }
@@ -64,6 +72,7 @@ function orderCard(o) {
       o.paidAt ? h('div', {}, `支付时间：${dateText(o.paidAt)}`) : null,
       h('div', { class: 'group-invoice' }, `电子发票：${invoiceText(o)}`),
       paid ? h('div', { class: 'group-counts' }, `已开通 ${o.enrolledCount} 人，已达到学分要求 ${o.completedCount} 人`) : null,
+      refundLines(o),
     ),
     o.status === 'NOTPAY' ? h('div', { class: 'row' }, h('span', {}), h('a', { class: 'weui-btn weui-btn_mini weui-btn_primary', href: `/h5/order?no=${encodeURIComponent(o.no)}` }, '去支付 / 取消')) : null,
     membersTable(o),

@@ -1,10 +1,12 @@
 // 订单支付: one order (个人 or 团购) — its amount and invoice; unpaid, 扫码支付 outside WeChat
-// (the page turns to 已支付 by itself once paid) or 微信支付 inside it, and 取消订单.
+// (the page turns to 已支付 by itself once paid) or 微信支付 inside it, and 取消订单; paid, what
+// went back and why (已退款 with its reason).
 import { STATUS_NAMES, getOrder } from '../api/orders.js';
 import { boot, dateText, h, inWeChat, page, params, toast, yuan } from '../core/ui.js';
 import { invoiceState } from './invoice-form.js';
 import { cancelAfterConfirm, payOrder } from './pay-flow.js';
 import { qrPayPanel } from './qr-pay.js';
+import { refundLines } from './refund-lines.js';
 
 const no = params().get('no');
 
@@ -29,6 +31,7 @@ function summary(order) {
       order.paidAt ? h('div', {}, `支付时间：${dateText(order.paidAt)}`) : null,
       order.status === 'NOTPAY' && order.expiresAt ? h('div', {}, `请在 ${dateText(order.expiresAt)} 前完成支付`) : null,
       h('div', { id: 'order-invoice' }, `电子发票：${invoiceText(order)}`),
+      refundLines(order),
     ),
     h('div', { class: 'row' }, h('span', { class: 'price' }, `¥${yuan(order.amountFen)}`)),
   );
@@ -79,11 +82,15 @@ function unpaidBlock(order) {
 }
 
 function closedBlock(order) {
+  // Paid back because the trainee holds the plan already: nothing to buy again, only to learn.
+  const held = !order.group && order.refundReasons.some((r) => r.code === 'already_enrolled');
   return h(
     'div',
     { class: 'notice', id: 'order-closed', role: 'status' },
     order.status === 'CLOSED' ? '订单已关闭。' : `订单${STATUS_NAMES[order.status] || ''}。`,
-    order.group ? h('a', { href: `/h5/group?plan=${order.planId}` }, '重新提交团购名单') : h('a', { href: `/h5/plan?id=${order.planId}` }, '重新购买'),
+    order.group
+      ? h('a', { href: `/h5/group?plan=${order.planId}` }, '重新提交团购名单')
+      : h('a', { href: `/h5/plan?id=${order.planId}` }, held ? '开始学习' : '重新购买'),
   );
 }
 

@@ -4,6 +4,7 @@ import { isMissingRoute } from '../core/http.js';
 import { alertDialog, boot, dateText, emptyBlock, h, inWeChat, page, toast, topTips, yuan } from '../core/ui.js';
 import { INVOICE_RULES, invoiceFields, invoiceState } from './invoice-form.js';
 import { cancelAfterConfirm, payOrder } from './pay-flow.js';
+import { refundLines } from './refund-lines.js';
 
 function invoiceSheet(order) {
   const fields = invoiceFields(order.invoice);
@@ -43,14 +44,6 @@ function invoiceSheet(order) {
     }
   });
   document.body.append(sheet);
-}
-
-/** 已退款 / 退款中 of a paid order: a member who had bought the plan already, or an operator's refund. */
-function refundLine(o) {
-  const parts = [];
-  if (o.refundedFen) parts.push(`已退款 ¥${yuan(o.refundedFen)}`);
-  if (o.refundingFen) parts.push(`退款中 ¥${yuan(o.refundingFen)}（原路退回）`);
-  return parts.length ? h('div', { class: 'refund-line' }, parts.join('，')) : null;
 }
 
 function invoicePart(order) {
@@ -94,7 +87,7 @@ function orderCard(o) {
       h('div', {}, `订单号：${o.no}`),
       o.createdAt ? h('div', {}, `下单时间：${dateText(o.createdAt)}`) : null,
       o.paidAt ? h('div', {}, `支付时间：${dateText(o.paidAt)}`) : null,
-      refundLine(o),
+      refundLines(o), // a member who had bought the plan already, or an operator's refund
       o.invoice ? h('div', {}, `发票：${o.invoice.title}（${invoiceState(o)}）${o.invoice.number ? `，号码 ${o.invoice.number}` : ''}`) : null,
       o.invoice && o.invoice.refusalReason ? h('div', { class: 'invoice-refusal' }, `未予开具：${o.invoice.refusalReason}。请修改后重新申请。`) : null,
     ),

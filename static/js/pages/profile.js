@@ -282,7 +282,8 @@ async function load({ saved } = {}) {
   const [districtList, changes, adminOf] = await Promise.all([
     districts().catch(() => []),
     myChanges().catch(() => []),
-    myUnit({ loading: false }).catch(() => null), // 403 for anyone but a unit's administrator
+    // Only a unit's administrator has a unit to ask for (anyone else gets 403): /api/me says.
+    profile.unit_admin ? myUnit({ loading: false }).catch(() => null) : null,
   ]);
   const unitText = profile.unit ? `${profile.unit.name}（${profile.unit.district}）` : '';
   page('个人信息', [
