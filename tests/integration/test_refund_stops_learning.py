@@ -18,6 +18,7 @@ from tests.conftest import LiveServer, free_port, serve
 from tests.integration.test_reconciliation import _buy_and_pay, _people
 from tests.integration.test_refunds import login, order_status, read, wait_for
 from wxapp.orders import refund_requests
+from wxapp.sandbox import pay_store
 
 
 @pytest.fixture
@@ -112,3 +113,21 @@ def test_a_refund_completed_by_reconciliation_stops_the_learning(site, monkeypat
     assert result.exit_code == 0 and '"refunds_updated": 1' in result.output, result.output
     assert learner.refund_status() == "SUCCESS"
     assert learner.beacon() == 403
+
+
+def test_wechat_pay_is_told_fixed_words_never_the_operators_note(site):
+    """WeChat Pay may show the payer the refund's reason in its refund message: it gets the
+    platform's fixed words, not what the operator typed (学员申请退费 here; it can be a name
+    or a phone call)."""
+    learner = Learner(site)
+    learner.request_refund()
+    refund_no = read(
+        site.app,
+        lambda: db.session.execute(
+            sa.select(Refund.out_refund_no)
+            .join(Order, Order.id == Refund.order_id)
+            .where(Order.out_trade_no == learner.order)
+        ).scalar_one(),
+    )
+    sent = pay_store.load_refund(site.app.extensions["redis"], refund_no)
+    assert sent is not None and sent["reason"] == "平台客服办理的退款，费用原路退回"

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from models import Order, Refund, RefundStatus, db
 from wxapp.infra.dbutil import execute
 from wxapp.infra.transaction import end_read, transaction
-from wxapp.orders.refunds import REASON_TEXT, UPDATED, apply_refund, forget_entitlements
+from wxapp.orders.refunds import UPDATED, apply_refund, forget_entitlements, wechat_reason
 from wxapp.pay.client import PayClient, PayGatewayError
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def submit(client: PayClient, refund_id: int, now: datetime, r: redis.Redis | No
     fields = {
         "out_refund_no": refund.out_refund_no,
         "out_trade_no": order.out_trade_no,
-        "reason": REASON_TEXT.get(refund.reason, refund.reason)[:80],
+        "reason": wechat_reason(refund.reason),
         "amount": {"refund": refund.amount_fen, "total": order.amount_fen, "currency": "CNY"},
     }
     end_read()

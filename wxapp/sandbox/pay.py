@@ -183,6 +183,8 @@ def refund():
             "currency": "CNY",
         },
         "notify_url": body.get("notify_url") or tx["notify_url"],
+        # Shown to the payer in WeChat's refund message; not part of the API's answers.
+        "reason": body.get("reason"),
     }
     tx["trade_state"], tx["trade_state_desc"] = "REFUND", "转入退款"
     tx["refunded"] = tx.get("refunded", 0) + wanted

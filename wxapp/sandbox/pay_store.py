@@ -128,7 +128,9 @@ def save_refund(r: redis.Redis, refund: dict[str, Any]) -> None:
 def refund_view(refund: dict[str, Any]) -> dict[str, Any]:
     """The refund as the v3 refund API answers it (and as its notification resource)."""
     return {
-        key: value for key, value in refund.items() if key not in ("notify_url", "notification")
+        key: value
+        for key, value in refund.items()
+        if key not in ("notify_url", "notification", "reason")
     }
 
 
