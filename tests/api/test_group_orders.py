@@ -205,24 +205,30 @@ def test_a_paid_order_cannot_be_cancelled(app, client, clock):
     assert client.get(f"/api/orders/{order['out_trade_no']}").json["status"] == "SUCCESS"
 
 
-def test_the_list_reads_all_orders_members_in_one_query(app, client):
-    w = world(app, members=3)
-    as_trainee(client, w["payer"])
+def list_reads(app, client, table: str) -> tuple[list[dict], int]:
+    """团购订单's list, and how many of its statements read `table`."""
     statements: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            items = client.get("/api/me/group-orders").json["items"]
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+    return items, sum(f"FROM {table}" in s or f"JOIN {table}" in s for s in statements)
+
+
+def test_the_list_reads_all_orders_members_in_one_query(app, client):
+    w = world(app, members=3)
+    as_trainee(client, w["payer"])
+
     def order_items_reads(orders: int) -> int:
-        statements.clear()
-        with app.app_context():
-            sa.event.listen(db.engine, "before_cursor_execute", count)
-            try:
-                items = client.get("/api/me/group-orders").json["items"]
-            finally:
-                sa.event.remove(db.engine, "before_cursor_execute", count)
+        items, reads = list_reads(app, client, "order_items")
         assert [len(o["members"]) for o in items] == [1] * orders
-        return sum("order_items" in s for s in statements)
+        return reads
 
     for number in w["numbers"][:1]:
         client.post("/api/group-orders", json={"plan_id": w["plan"], "id_numbers": number})
@@ -230,6 +236,23 @@ def test_the_list_reads_all_orders_members_in_one_query(app, client):
     for number in w["numbers"][1:]:
         client.post("/api/group-orders", json={"plan_id": w["plan"], "id_numbers": number})
     assert order_items_reads(3) == one  # the same queries for three orders as for one
+
+
+def test_the_list_reads_the_paid_orders_refunds_in_one_query(app, client, clock):
+    w = world(app, members=3)
+    as_trainee(client, w["payer"])
+
+    def refund_reads(orders: int) -> int:
+        items, reads = list_reads(app, client, "refunds")
+        assert [o["status"] for o in items] == ["SUCCESS"] * orders
+        return reads
+
+    for n, number in enumerate(w["numbers"]):
+        res = client.post("/api/group-orders", json={"plan_id": w["plan"], "id_numbers": number})
+        pay(app, client, clock, res.json["order"])
+        if n == 0:
+            one = refund_reads(1)
+    assert one >= 1 and refund_reads(3) == one  # not one query per paid order
 
 
 def refund_succeeded(app, client, clock, order: dict, out_refund_no: str, amount: int) -> None:

@@ -38,7 +38,14 @@ from wxapp.errors import NotFound
 from wxapp.infra.texts import mask_name
 from wxapp.orders.ownership import get_own_order
 from wxapp.orders.purchase import order_view
-from wxapp.orders.refund_rule import ALREADY_ENROLLED, HOLDING, OPERATOR, reason_code
+from wxapp.orders.refund_rule import (
+    ALREADY_ENROLLED,
+    HOLDING,
+    OPERATOR,
+    RefundTotals,
+    reason_code,
+    refund_totals,
+)
 from wxapp.progress.core import plan_percent
 
 ORDERS_SHOWN = 50
@@ -180,8 +187,9 @@ def _group_view(
     counts: tuple[int, int],
     plan: TrainingPlan,
     members: list[dict[str, Any]],
+    refunds: RefundTotals,
 ) -> dict[str, Any]:
-    view = order_view(order, invoice)
+    view = order_view(order, invoice, refunds)
     view["enrolled_count"], view["completed_count"] = counts
     view["required_hours"] = plan.required_hours
     view["members"] = members
@@ -213,9 +221,15 @@ def list_group_orders(payer_id: int) -> list[dict[str, Any]]:
     }
     counts = _counts(ids)
     members = _members(orders, plans, 0, MEMBERS_PER_PAGE)
+    refunds = refund_totals(ids)  # one query for the list, not one per paid order
     return [
         _group_view(
-            o, invoices.get(o.id), counts.get(o.id, (0, 0)), plans[o.plan_id], members[o.id]
+            o,
+            invoices.get(o.id),
+            counts.get(o.id, (0, 0)),
+            plans[o.plan_id],
+            members[o.id],
+            refunds.get(o.id, RefundTotals()),
         )
         for o in orders
     ]

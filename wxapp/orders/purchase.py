@@ -141,13 +141,19 @@ def _pending_order_statement() -> sa.Select:
     )
 
 
-def order_view(order: Order, invoice: Invoice | None | bool = True) -> dict[str, Any]:
+def order_view(
+    order: Order, invoice: Invoice | None | bool = True, refunds: RefundTotals | None = None
+) -> dict[str, Any]:
+    """The order as its pages read it; `invoice` and `refunds` when the caller read them
+    already for a list (True / None: read here)."""
     if invoice is True:
         invoice = db.session.execute(
             db.select(Invoice).where(Invoice.order_id == order.id)
         ).scalar_one_or_none()
     plan = db.session.get(TrainingPlan, order.plan_id)
-    return _view(order, plan.title if plan else None, invoice or None, _refunds(order))
+    if refunds is None:
+        refunds = _refunds(order)
+    return _view(order, plan.title if plan else None, invoice or None, refunds)
 
 
 def _refunds(order: Order | sa.Row) -> RefundTotals:
