@@ -108,3 +108,11 @@ def operator_id(app: Any, login: str) -> int:
         return db.session.execute(
             db.select(Operator.id).where(Operator.login == login)
         ).scalar_one()
+
+
+def signed_in_admin(app: Any) -> Any:
+    """A test client signed in (password and TOTP) as a new 管理员, boss."""
+    secret = create_operator(app, "boss", "admin")
+    client = app.test_client()
+    sign_in(app, client, "boss", secret)
+    return client

@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 import pytest
 
 from models import OperatorAudit, TrainingPlan, db
-from tests.console_helpers import console_app, create_operator, csrf_of, plan_form, sign_in
+from tests.console_helpers import (
+    console_app,
+    csrf_of,
+    plan_form,
+    signed_in_admin,
+)
 from tests.factories import make_plan
 
 
@@ -18,13 +23,6 @@ from tests.factories import make_plan
 def capp(base_config):
     with console_app(base_config) as app:
         yield app
-
-
-def _admin(app):
-    secret = create_operator(app, "boss", "admin")
-    client = app.test_client()
-    sign_in(app, client, "boss", secret)
-    return client
 
 
 def _shown(page: str, name: str) -> str:
@@ -62,7 +60,7 @@ def test_editing_the_title_logs_only_the_title(capp, sale_start):
         plan.sale_end = datetime(2032, 12, 31, 16, 0, tzinfo=UTC)
         db.session.commit()
         plan_id, code, title = plan.id, plan.code, plan.title
-    client = _admin(capp)
+    client = signed_in_admin(capp)
 
     page = client.get(f"/admin/plans/edit/?id={plan_id}").text
     shown_start, shown_end = _shown(page, "sale_start"), _shown(page, "sale_end")
@@ -96,7 +94,7 @@ def test_a_real_change_of_the_sale_start_is_logged_in_utc(capp):
         plan.sale_start = datetime(2032, 1, 1, 0, 0, tzinfo=UTC)
         db.session.commit()
         plan_id, code = plan.id, plan.code
-    client = _admin(capp)
+    client = signed_in_admin(capp)
     page = client.get(f"/admin/plans/edit/?id={plan_id}").text
     form = plan_form(
         csrf_of(page),

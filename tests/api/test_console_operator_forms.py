@@ -15,7 +15,14 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from models import Enrollment, EnrollmentStatus, TrainingPlan, Unit, UnitAdmin, db
-from tests.console_helpers import console_app, create_operator, csrf_of, plan_form, sign_in
+from tests.console_helpers import (
+    console_app,
+    create_operator,
+    csrf_of,
+    plan_form,
+    sign_in,
+    signed_in_admin,
+)
 from tests.factories import enroll, make_order, make_plan, make_trainee, make_unit
 from wxapp.console import LOCALE, TRANSLATIONS
 from wxapp.infra.clock import local
@@ -25,13 +32,6 @@ from wxapp.infra.clock import local
 def capp(base_config):
     with console_app(base_config) as app:
         yield app
-
-
-def _admin(app):
-    secret = create_operator(app, "boss", "admin")
-    client = app.test_client()
-    sign_in(app, client, "boss", secret)
-    return client
 
 
 def _plan_form(client, plan_id: int | None = None, **changes) -> dict[str, str]:
@@ -74,7 +74,7 @@ def _sold_plan(app, status: str = EnrollmentStatus.PAID) -> tuple[int, str]:
 )
 def test_a_bought_plan_keeps_its_year_kind_and_required_hours(capp, status, field, value, label):
     plan_id, code = _sold_plan(capp, status)
-    client = _admin(capp)
+    client = signed_in_admin(capp)
     form = _plan_form(client, plan_id, code=code, **{field: value})
     refused = client.post(f"/admin/plans/edit/?id={plan_id}", data=form, follow_redirects=True)
     assert refused.status_code == 200
@@ -87,7 +87,7 @@ def test_a_bought_plan_keeps_its_year_kind_and_required_hours(capp, status, fiel
 
 def test_a_bought_plans_price_sale_window_title_and_provider_still_change(capp):
     plan_id, code = _sold_plan(capp)
-    client = _admin(capp)
+    client = signed_in_admin(capp)
     form = _plan_form(
         client,
         plan_id,
@@ -115,7 +115,7 @@ def test_an_unsold_plan_may_still_move_to_another_year(capp):
         plan = make_plan(year=2032, courses=1)
         db.session.commit()
         plan_id, code = plan.id, plan.code
-    client = _admin(capp)
+    client = signed_in_admin(capp)
     form = _plan_form(client, plan_id, code=code, year="2033")
     assert client.post(f"/admin/plans/edit/?id={plan_id}", data=form).status_code == 302
     with capp.app_context():
@@ -124,7 +124,7 @@ def test_an_unsold_plan_may_still_move_to_another_year(capp):
 
 @pytest.mark.parametrize("year", ["1800", "1999", "2101", "20260"])
 def test_an_absurd_year_is_refused_on_create(capp, year):
-    client = _admin(capp)
+    client = signed_in_admin(capp)
     reply = client.post("/admin/plans/new/", data=_plan_form(client, year=year))
     assert reply.status_code == 200
     assert "年度须在 2000 至 2100 之间" in reply.text
@@ -141,7 +141,7 @@ def test_the_plan_list_shows_kinds_in_chinese_and_prices_in_yuan(capp):
     with capp.app_context():
         make_plan(year=2032, kind="public", required_hours=30, price_per_hour_fen=150)
         db.session.commit()
-    client = _admin(capp)
+    client = signed_in_admin(capp)
     table = client.get("/admin/plans/").text
     assert "每学时价格（元）" in table and "价格（元）" in table
     # per 学时 and the plan's price (30 × 1.50)
@@ -153,7 +153,7 @@ def test_the_plan_list_shows_kinds_in_chinese_and_prices_in_yuan(capp):
 
 
 def test_flask_admins_failure_messages_read_in_chinese(capp):
-    client = _admin(capp)
+    client = signed_in_admin(capp)
     created = client.post("/admin/plans/new/", data=_plan_form(client, year="1800"))
     assert "创建记录失败" in created.text and "Failed to create record" not in created.text
     with capp.app_context():
@@ -196,7 +196,7 @@ def test_a_unit_administrator_needs_a_chosen_unit(capp):
         trainee = make_trainee(name="候选管理员")
         db.session.commit()
         phone = trainee.phone
-    client = _admin(capp)
+    client = signed_in_admin(capp)
     page = client.get("/admin/unit_admins/new/").text
     assert re.search(r'<option[^>]*value=""[^>]*>请选择单位</option>', page)
     reply = client.post(
@@ -219,7 +219,7 @@ def _errors(html: str) -> str:
     [("   ", "请输入单位名称"), ("", "请输入单位名称"), ("院" * 201, "不能超过 200 个字")],
 )
 def test_a_unit_needs_a_name(capp, name, message):
-    client = _admin(capp)
+    client = signed_in_admin(capp)
     page = client.get("/admin/units/new/").text
     reply = client.post(
         "/admin/units/new/",
@@ -231,7 +231,7 @@ def test_a_unit_needs_a_name(capp, name, message):
 
 
 def test_a_unit_name_is_saved_without_its_surrounding_spaces(capp):
-    client = _admin(capp)
+    client = signed_in_admin(capp)
     page = client.get("/admin/units/new/").text
     reply = client.post(
         "/admin/units/new/",

@@ -64,15 +64,19 @@ class Learner:
         }
         return self.http.post(f"{self.url}/api/beacons", json=body, timeout=10).status_code
 
-    def refund_status(self) -> str:
+    def refund(self, column: Any) -> Any:
+        """A column of the order's refund."""
         return read(
             self.app,
             lambda: db.session.execute(
-                sa.select(Refund.status)
+                sa.select(column)
                 .join(Order, Order.id == Refund.order_id)
                 .where(Order.out_trade_no == self.order)
             ).scalar_one(),
         )
+
+    def refund_status(self) -> str:
+        return self.refund(Refund.status)
 
     def request_refund(self) -> None:
         """财务 refunds the whole order (the operator's use case, as the console calls it)."""
@@ -121,13 +125,6 @@ def test_wechat_pay_is_told_fixed_words_never_the_operators_note(site):
     or a phone call)."""
     learner = Learner(site)
     learner.request_refund()
-    refund_no = read(
-        site.app,
-        lambda: db.session.execute(
-            sa.select(Refund.out_refund_no)
-            .join(Order, Order.id == Refund.order_id)
-            .where(Order.out_trade_no == learner.order)
-        ).scalar_one(),
-    )
+    refund_no = learner.refund(Refund.out_refund_no)
     sent = pay_store.load_refund(site.app.extensions["redis"], refund_no)
     assert sent is not None and sent["reason"] == "平台客服办理的退款，费用原路退回"
