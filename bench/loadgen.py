@@ -36,6 +36,7 @@ from tests.wechat_wire import event_xml, sign
 
 BEACON_EVERY_S = 15.0
 WECHAT_TOKEN = "sandboxtoken"  # the sandbox default of WECHAT_TOKEN
+PLAYER_PATHS = ("/api/beacons", "/api/presence")  # to the player's pool, when there is one
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Client:
     base: str
     session: aiohttp.ClientSession
     sandbox: str = ""  # WeChat's side (the sandbox server); the service's base if empty
+    player: str = ""  # where beacons and presence answers go; the service's base if empty
     samples: dict[str, list[Sample]] = field(default_factory=lambda: defaultdict(list))
     # What the service acknowledged (for the fault checks): (tid, chapter) -> best reply.
     acked_watched: dict[tuple[int, int], int] = field(default_factory=dict)
@@ -99,7 +101,12 @@ class Client:
         if trainee is not None:
             headers.setdefault("X-Forwarded-For", trainee.ip)
             headers.setdefault("Cookie", trainee.cookie)
-        base = self.sandbox or self.base if path.startswith("/_sandbox/") else self.base
+        if path.startswith("/_sandbox/"):
+            base = self.sandbox or self.base
+        elif path in PLAYER_PATHS:
+            base = self.player or self.base
+        else:
+            base = self.base
         start = time.monotonic()
         try:
             async with self.session.request(

@@ -126,7 +126,9 @@ async def drive(stack: Stack, seeded, opts, db_name: str) -> tuple[loadgen.Clien
     deadline = loadgen.Deadline(start + len(steps) * opts.step_seconds)
     rng = random.Random(1)
     async with loadgen.new_session(opts.connections) as session:
-        client = loadgen.Client(stack.base, session, stack.sandbox)
+        client = loadgen.Client(
+            stack.base, session, stack.sandbox, getattr(stack, "player_base", "")
+        )
         tasks = []
         previous = 0
         for k, n in enumerate(steps):
@@ -191,6 +193,13 @@ async def drive(stack: Stack, seeded, opts, db_name: str) -> tuple[loadgen.Clien
     return client, report
 
 
+def pools(stack: Stack) -> str:
+    if not stack.beacon_workers:
+        return ""
+    nice = f" at nice {stack.main_nice}" if stack.main_nice else ""
+    return f"{nice}; the player's pool {stack.beacon_workers} workers x {stack.threads} threads"
+
+
 def drain(stack: Stack, seconds: float = 90) -> dict:
     """Wait for the flusher and the notification worker to finish their work."""
     engine = sa.create_engine(
@@ -230,6 +239,16 @@ def main() -> None:
     parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
     parser.add_argument("--connections", type=int, default=256, help="client connection pool")
     parser.add_argument(
+        "--beacon-workers",
+        type=int,
+        default=0,
+        help="serve beacons and presence answers from their own gunicorn group of this many"
+        " workers (0: one group)",
+    )
+    parser.add_argument(
+        "--main-nice", type=int, default=0, help="nice level of the group serving the rest"
+    )
+    parser.add_argument(
         "--chapter-seconds",
         type=int,
         default=1200,
@@ -247,7 +266,13 @@ def main() -> None:
     if opts.layout:
         run_on_layout(opts)
         return
-    stack = Stack(DATABASE_URL, REDIS_URL, server=opts.server)
+    stack = Stack(
+        DATABASE_URL,
+        REDIS_URL,
+        server=opts.server,
+        beacon_workers=opts.beacon_workers,
+        main_nice=opts.main_nice,
+    )
     db_name = sa.engine.make_url(DATABASE_URL).database or ""
     reset_database(DATABASE_URL, stack.env())
     with closing(redis.Redis.from_url(REDIS_URL)) as r:
@@ -255,7 +280,7 @@ def main() -> None:
     seeded = seed(stack.env(), max(opts.steps), opts.chapter_seconds, resume=True)
     print(
         f"commit {commit()}; {os.cpu_count()} CPUs; {stack.server} {stack.workers} workers x "
-        f"{stack.threads} threads; steps {opts.steps} x {opts.step_seconds:.0f}s; "
+        f"{stack.threads} threads{pools(stack)}; steps {opts.steps} x {opts.step_seconds:.0f}s; "
         f"buy {opts.buy_share:.0%}, password login {opts.login_share:.0%}, "
         f"{opts.clicks_per_s}/s menu clicks; chapters of {opts.chapter_seconds} s",
         flush=True,

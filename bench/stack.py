@@ -100,6 +100,13 @@ class Stack:
     workers: int = WORKERS
     threads: int = THREADS
     server: str = "gunicorn"  # or "granian": the web server of the service (not the sandbox)
+    # A pool of its own for the player (docs/performance.md: measured, not adopted):
+    # beacons and presence answers served by a second gunicorn group of this many workers,
+    # as nginx could route them; 0: one group serves everything. main_nice lowers the
+    # other group's CPU priority.
+    beacon_workers: int = 0
+    beacon_port: int = field(default_factory=free_port)
+    main_nice: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -139,8 +146,19 @@ class Stack:
         self._spawn(name, server_argv(server, port, workers, threads, "wsgi:app"))
         wait_for(f"http://127.0.0.1:{port}/healthz")
 
+    @property
+    def player_base(self) -> str:
+        """Where the player's requests go: the beacon pool if there is one."""
+        return f"http://127.0.0.1:{self.beacon_port}" if self.beacon_workers else self.base
+
     def start_web(self) -> None:
-        self._serve("web", self.port, self.workers, self.threads, self.server)
+        argv = server_argv(self.server, self.port, self.workers, self.threads, "wsgi:app")
+        if self.main_nice:
+            argv = ["nice", "-n", str(self.main_nice), *argv]
+        self._spawn("web", argv)
+        wait_for(f"{self.base}/healthz")
+        if self.beacon_workers:
+            self._serve("beacons", self.beacon_port, self.beacon_workers, self.threads, self.server)
 
     def start_sandbox(self) -> None:
         """WeChat's side: one process, enough threads for slow answers (slow_ms)."""
@@ -161,7 +179,8 @@ class Stack:
     def web_workers(self) -> list[int]:
         from bench.procstat import children
 
-        return children(self.procs["web"].pid)
+        groups = [self.procs[name].pid for name in ("web", "beacons") if name in self.procs]
+        return [pid for group in groups for pid in children(group)]
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name, None)
