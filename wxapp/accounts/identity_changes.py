@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from models import ProfileChange, Trainee, UnitAdmin, db
+from models import ProfileChange, Trainee, db
 from wxapp.accounts import roster
 from wxapp.accounts.idnumbers import IdNumberError, mask_id_number, validate_id_number
 from wxapp.accounts.profile_history import (
@@ -26,6 +26,7 @@ from wxapp.accounts.profile_history import (
     unit_admin_actor,
 )
 from wxapp.accounts.trainees import find_trainee
+from wxapp.accounts.unit_admins import administered_unit
 from wxapp.accounts.unit_corrections import within_unit_limits
 from wxapp.errors import Conflict, Forbidden, NotFound, ValidationError
 from wxapp.infra.texts import SERVICE_PHONES
@@ -203,9 +204,7 @@ def correct_by_unit_admin(
     the unit, or does not exist, is one and the same 404, so trainee ids cannot be probed.
     The administrator's own account goes through customer service, like anyone's.
     """
-    own = db.session.execute(
-        sa.select(UnitAdmin.unit_id).where(UnitAdmin.trainee_id == admin_trainee_id)
-    ).scalar_one_or_none()
+    own = administered_unit(admin_trainee_id)
     if own is None:
         raise Forbidden("需要单位管理员权限", code="not_unit_admin")
     if own != unit_id:

@@ -7,15 +7,10 @@ from typing import Any
 
 from models import Trainee, Unit, UnitAdmin, db
 from wxapp.accounts.trainees import find_trainee
+from wxapp.accounts.unit_admins import administered_unit
 from wxapp.errors import Forbidden, NotFound
 from wxapp.infra.transaction import transaction
 from wxapp.reports.unit import unit_report
-
-
-def administered_unit(trainee_id: int) -> int | None:
-    return db.session.execute(
-        db.select(UnitAdmin.unit_id).where(UnitAdmin.trainee_id == trainee_id)
-    ).scalar_one_or_none()
 
 
 def report_for_admin(trainee_id: int, unit_id: int, year: int) -> dict[str, Any]:
