@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 from flask import send_from_directory
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -48,11 +50,10 @@ CHROMIUM_ARGS = [
 def browser() -> Iterator[Any]:
     # A missing browser fails the run rather than skipping it: these tests are the product
     # as people meet it, and `make test` installs what they need.
-    from playwright import sync_api
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing (make test installs it)")
-    with sync_api.sync_playwright() as pw:
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield browser
@@ -165,7 +166,14 @@ def wait_for(page: Any, expression: str, timeout: float = 15_000) -> Any:
     """
     deadline = time.monotonic() + timeout / 1000
     while True:
-        value = page.evaluate(expression)
+        try:
+            value = page.evaluate(expression)
+        except PlaywrightError:
+            # A form post or a link is loading the next document: between the two there is
+            # no body, or the old document's context is gone. Asked again once it is there.
+            if time.monotonic() >= deadline:
+                raise
+            value = None
         if value:
             return value
         if time.monotonic() >= deadline:
