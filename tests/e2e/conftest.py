@@ -50,7 +50,6 @@ CHROMIUM_ARGS = [
 def browser() -> Iterator[Any]:
     # A missing browser fails the run rather than skipping it: these tests are the product
     # as people meet it, and `make test` installs what they need.
-
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing (make test installs it)")
     with sync_playwright() as pw:
