@@ -34,6 +34,16 @@ HEADER_LABELS = {"district": "区县", "unit_name": "单位全称"}
 BLOCK_LABELS = ("区县", "单位全称", "联系人", "联系电话")
 
 NAME_MAX, NOTE_MAX = 50, 200
+# What a roster can hold, and what is read of a sheet, so that a small crafted file cannot
+# cost minutes of CPU or gigabytes of memory: the columns read (the template has six; a
+# sheet that claims 16,384 is read only this far), the cells of the header block looked at
+# for 区县 and 单位全称, the rows the header row must come within, and a cell's length (a
+# shared string of millions of characters, stored once, would otherwise be copied into
+# every row that points to it).
+READ_COLUMNS = 30
+BLOCK_CELLS = 10
+HEADER_WITHIN_ROWS = 50
+CELL_MAX = 1000
 # Han characters (with the extension planes rare names need), Latin letters, and the
 # middle dot that resident ID cards print inside minority names (买买提·艾力).
 _NAME = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134fA-Za-z·]+$")
@@ -111,9 +121,10 @@ def _header_columns(cells: tuple[Any, ...]) -> dict[str, int] | None:
 
 
 def _block_values(rows: Iterable[tuple[Any, ...]]) -> dict[str, str]:
-    """区县 and 单位全称 from the rows above the header row."""
+    """区县 and 单位全称 from the rows above the header row (their first BLOCK_CELLS cells)."""
     values: dict[str, str] = {}
-    for cells in rows:
+    for row in rows:
+        cells = row[:BLOCK_CELLS]
         for index, cell in enumerate(cells):
             text = _SPACE.sub("", _text(cell))
             for key, label in HEADER_LABELS.items():
@@ -140,9 +151,15 @@ def parse_rows(
     for number, cells in enumerate(cells_by_row, start=1):
         if progress is not None and number % 500 == 0:
             progress(number, total)
+        if any(isinstance(c, str) and len(c) > CELL_MAX for c in cells):
+            raise RosterFileError(
+                f"第 {number} 行有单元格超过 {CELL_MAX} 个字符，不像是学员名单，未读取"
+            )
         if columns is None:
             columns = _header_columns(cells)
             if columns is None:
+                if number >= HEADER_WITHIN_ROWS:
+                    break
                 above.append(cells)
             continue
         row = _data_row(number, cells, columns)
@@ -174,23 +191,39 @@ def _data_row(number: int, cells: tuple[Any, ...], columns: dict[str, int]) -> R
 
 def read_roster(path: Path, progress: Progress | None = None) -> Roster:
     """Read the first sheet of an .xlsx roster."""
+    from xml.etree.ElementTree import ParseError
     from zipfile import BadZipFile
 
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    not_xlsx = f"无法读取 Excel 文件 {path.name}：须为 .xlsx 格式（旧的 .xls 请先另存为 .xlsx）"
+    # A sheet that is not what Excel writes fails while it is parsed: in load_workbook
+    # (which reads its size) or as its rows are read.
+    broken = (ParseError, IndexError, KeyError, TypeError, ValueError)
+    broken_text = (
+        f"Excel 文件 {path.name} 已损坏或不是用 Excel 保存的，无法读取：请用 Excel 打开后另存为"
+        " .xlsx 再上传"
+    )
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError):
-        raise RosterFileError(
-            f"无法读取 Excel 文件 {path.name}：须为 .xlsx 格式（旧的 .xls 请先另存为 .xlsx）"
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        total = sheet.max_row or 0
-        return parse_rows(sheet.iter_rows(values_only=True), progress, total)
-    finally:
-        workbook.close()
+        file = path.open("rb")  # opened here so that it is closed on every failure
+    except OSError:
+        raise RosterFileError(not_xlsx) from None
+    with file:
+        try:
+            workbook = load_workbook(file, read_only=True, data_only=True)
+        except ParseError:
+            raise RosterFileError(broken_text) from None
+        except (BadZipFile, *broken):
+            raise RosterFileError(not_xlsx) from None
+        try:
+            sheet = workbook.worksheets[0]
+            total = sheet.max_row or 0
+            rows = sheet.iter_rows(max_col=READ_COLUMNS, values_only=True)
+            return parse_rows(rows, progress, total)
+        except broken:
+            raise RosterFileError(broken_text) from None
+        finally:
+            workbook.close()
 
 
 def gender_from_id(id_number: str) -> str:

@@ -51,8 +51,10 @@ MAX_ROWS = 10_000
 # What the sheet may hold beyond its trainees (title, 区县 and 单位 lines, header, blanks).
 SHEET_SLACK = 200
 # An .xlsx is a zip: what it unpacks to is bounded too (a small file can unpack to gigabytes).
-MAX_UNPACKED = 40 * 1024 * 1024
+MAX_UNPACKED = 16 * 1024 * 1024  # a roster of 10,000 people unpacks to about 4 MB
 UPLOAD_TTL_S = 30 * 60
+LINES_SHOWN = 200  # bad rows listed on the page; the errors file lists every one
+VALUE_SHOWN = 50  # characters of a bad cell shown
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
 DISK_NAME = "名单.xlsx"  # the upload's bytes on disk, in a directory of its own
@@ -67,6 +69,10 @@ FIELDS = (
     ("gender", "gender", "性别"),
     ("note", "note", "备注"),
 )
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= VALUE_SHOWN else text[:VALUE_SHOWN] + "…"
 
 
 def _mb(size: int) -> str:
@@ -93,7 +99,8 @@ def shown_name(filename: str) -> str:
 
 
 def bad_rows(errors: list[RowError]) -> list[dict[str, Any]]:
-    """One line per problem: row number, field, what was typed there, and why."""
+    """One line per problem: row number, field, what was typed there (cut at VALUE_SHOWN
+    characters), and why. The page shows the first LINES_SHOWN; the errors file has all."""
     lines = []
     for error in errors:
         for problem in error.problems:
@@ -105,7 +112,7 @@ def bad_rows(errors: list[RowError]) -> list[dict[str, Any]]:
                 {
                     "row": error.row.row,
                     "field": label,
-                    "value": getattr(error.row, key) if key else "",
+                    "value": _cut(getattr(error.row, key)) if key else "",
                     "message": problem.message,
                 }
             )
@@ -193,6 +200,7 @@ class RosterImportView(SecuredView):
         html = self.render(
             "console/roster_import.html",
             form=form,
+            lines_shown=LINES_SHOWN,
             max_rows=MAX_ROWS,
             max_size=_mb(MAX_BYTES),
             ttl_minutes=UPLOAD_TTL_S // 60,
