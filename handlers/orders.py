@@ -3,7 +3,7 @@ cancelling."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -11,15 +11,13 @@ from handlers import validation as v
 from handlers.guard import caller_address, current_trainee_id, limit_by_trainee
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
-from wxapp.infra import limits
+from wxapp.infra import limits, xlsx
 from wxapp.orders import checkout, group, group_orders, purchase
 from wxapp.orders.group_xlsx import rejects_xlsx
 from wxapp.orders.invoices import parse_invoice_request
 from wxapp.pay.client import get_wechatpay
 
 bp = Blueprint("orders", __name__, url_prefix="/api")
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _invoice(body: dict):
@@ -108,11 +106,7 @@ def create_group_order():
 @bp.get("/group-orders/rejects/<token>.xlsx")
 def group_rejects(token: str):
     rejects = group.stored_rejects(get_redis(), current_trainee_id(), token, app_now())
-    return Response(
-        rejects_xlsx(rejects),
-        mimetype=XLSX,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote('错误文件.xlsx')}"},
-    )
+    return xlsx.download(rejects_xlsx(rejects), "错误文件.xlsx")
 
 
 @bp.get("/me/group-orders")

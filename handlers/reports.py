@@ -3,19 +3,16 @@ the JSON report, the unit page's filtered list, its xlsx download and 一键提�
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, jsonify
 
 from handlers import validation as v
 from handlers.guard import body_limit, current_trainee_id
 from wxapp.extensions import app_now
-from wxapp.infra import clock
+from wxapp.infra import clock, xlsx
 from wxapp.reports import access, staff
 from wxapp.reports.xlsx import staff_xlsx
 
 bp = Blueprint("reports", __name__, url_prefix="/api")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _year() -> int:
@@ -43,11 +40,7 @@ def unit_staff_xlsx(unit_id: int):
     kind, state = v.query_string("kind", max_len=20), v.query_string("state", max_len=20)
     listing = staff.staff_list(current_trainee_id(), unit_id, _year(), kind, state, app_now())
     name = f"{listing['unit']['name']}{listing['filter_text'].replace(' · ', '-')}.xlsx"
-    return Response(
-        staff_xlsx(listing),
-        mimetype=XLSX,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-    )
+    return xlsx.download(staff_xlsx(listing), name)
 
 
 @bp.post("/units/<int:unit_id>/reminders")

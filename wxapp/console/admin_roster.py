@@ -31,9 +31,8 @@ from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from flask import Response, current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import FileField
@@ -44,6 +43,7 @@ from wxapp.console import audit
 from wxapp.console.access import ConsoleForm, SecuredView, current_operator, require_csrf
 from wxapp.console.admin_shared import ADMIN
 from wxapp.extensions import app_now
+from wxapp.infra import xlsx
 from wxapp.infra.transaction import transaction
 
 MAX_BYTES = 1024 * 1024  # an Excel roster of 10,000 people is about 0.5 MB
@@ -55,7 +55,6 @@ MAX_UNPACKED = 16 * 1024 * 1024  # a roster of 10,000 people unpacks to about 4 
 UPLOAD_TTL_S = 30 * 60
 LINES_SHOWN = 200  # bad rows listed on the page; the errors file lists every one
 VALUE_SHOWN = 50  # characters of a bad cell shown
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
 DISK_NAME = "名单.xlsx"  # the upload's bytes on disk, in a directory of its own
 
@@ -309,8 +308,4 @@ class RosterImportView(SecuredView):
             )
             return redirect(url_for(".index"))
         filename = f"{kept['unit']}名单错误行.xlsx"
-        return Response(
-            base64.b64decode(kept["errors"]),
-            mimetype=XLSX,
-            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
-        )
+        return xlsx.download(base64.b64decode(kept["errors"]), filename)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Response, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import expose
 
 from models import Trainee, Unit, db
@@ -22,12 +21,12 @@ from wxapp.console.access import SecuredView
 from wxapp.console.admin_shared import ADMIN
 from wxapp.errors import AppError
 from wxapp.extensions import app_now
+from wxapp.infra import xlsx
 from wxapp.infra.clock import local
 from wxapp.infra.transaction import transaction
 from wxapp.reports.unit import unit_report
 from wxapp.reports.xlsx import write_unit_report
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 YEARS = (2000, 2100)
 LISTED = 50  # units a search shows
 QUERY_MAX = 100
@@ -117,8 +116,4 @@ class UnitReportView(SecuredView):
                 {"year": year, "trainees": report["summary"]["trainees"]},
             )
         filename = f"{report['unit']['name']}{year}年度应训未训.xlsx"
-        return Response(
-            content,
-            mimetype=XLSX,
-            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
-        )
+        return xlsx.download(content, filename)

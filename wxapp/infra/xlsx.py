@@ -15,10 +15,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
+from flask import Response
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(content: bytes, filename: str) -> Response:
+    """A spreadsheet to save: `filename` (Chinese, a unit's own name) percent-encoded, so
+    no quote or line break in it can end the header or add another."""
+    return Response(
+        content,
+        mimetype=MIMETYPE,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
+    )
+
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
