@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from models import ProfileChange, Unit, db
+from wxapp.accounts import sms_codes
 from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.accounts.trainees import get_trainee
 
@@ -69,7 +70,8 @@ def record(
 
 
 def mask_phone(phone: str | None) -> str | None:
-    return f"{phone[:3]}****{phone[-4:]}" if phone else phone
+    """sms_codes.mask_phone ("138****8001"), for a history value that may be empty."""
+    return sms_codes.mask_phone(phone) if phone else phone
 
 
 def history(trainee_id: int) -> list[dict[str, Any]]:
