@@ -23,7 +23,14 @@ from tests.console_helpers import (
     sign_in,
     signed_in_admin,
 )
-from tests.factories import enroll, make_order, make_plan, make_trainee, make_unit
+from tests.factories import (
+    enroll,
+    make_order,
+    make_plan,
+    make_trainee,
+    make_unit,
+    make_unit_admin,
+)
 from wxapp.console import LOCALE, TRANSLATIONS
 from wxapp.infra.clock import local
 
@@ -206,6 +213,42 @@ def test_a_unit_administrator_needs_a_chosen_unit(capp):
     assert reply.status_code == 200 and "请选择单位" in _errors(reply.text)
     with capp.app_context():
         assert db.session.execute(sa.select(sa.func.count(UnitAdmin.id))).scalar_one() == 0
+
+
+def test_a_unit_administrator_is_one_of_the_units_own_staff(capp):
+    """The grant names a unit the account works at; anyone else is refused with why."""
+    with capp.app_context():
+        hospital = make_unit(name="甲单位", district="万州区")
+        school = make_unit(name="乙单位", district="万州区")
+        clerk = make_trainee(name="甲单位人事", unit=hospital)
+        db.session.commit()
+        phone, hospital_id, school_id = clerk.phone, hospital.id, school.id
+    client = signed_in_admin(capp)
+
+    def grant(unit_id: int):
+        page = client.get("/admin/unit_admins/new/").text
+        return client.post(
+            "/admin/unit_admins/new/",
+            data={"csrf_token": csrf_of(page), "account": phone, "unit_id": str(unit_id)},
+            follow_redirects=True,
+        )
+
+    refused = grant(school_id)
+    assert "该学员的工作单位不是此单位，不能授予单位管理员" in _flashes(refused.text)
+    with capp.app_context():
+        assert db.session.execute(sa.select(sa.func.count(UnitAdmin.id))).scalar_one() == 0
+
+    assert "创建记录成功" in _flashes(grant(hospital_id).text)
+    with capp.app_context():
+        grants = db.session.execute(sa.select(UnitAdmin.unit_id)).scalars().all()
+        assert grants == [hospital_id]
+        # A grant from before the rule, to someone working elsewhere, is flagged in the list.
+        make_unit_admin(
+            make_trainee(name="外单位人员", unit=db.session.get(Unit, school_id)), hospital
+        )
+        db.session.commit()
+    cells = _cells(client.get("/admin/unit_admins/").text, "unit_id")
+    assert sorted(cells) == ["甲单位", "甲单位（该学员现已不在此单位，请撤销）"]
 
 
 def _errors(html: str) -> str:

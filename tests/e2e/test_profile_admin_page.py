@@ -44,3 +44,41 @@ def test_only_a_units_administrator_has_the_unit_asked_for(phone, site):
     phone.open("/h5/profile")
     assert "垫江县中医院" in page.wait_for_selector("#unit-page").inner_text()
     assert calls == [200]
+
+
+def test_an_administrator_leaving_the_unit_is_told_first_and_then_loses_the_unit_page(phone, site):
+    admin = learner_world(site, unit=False)
+    seed(
+        site,
+        lambda: _admin_at(
+            db.session.get(Trainee, admin["trainee"]), "垫江县中医院", "垫江县第二中学"
+        ),
+    )
+    login(phone, admin["phone"])
+    page = phone.page
+    phone.open("/h5/profile")
+    page.wait_for_selector("#unit-page")
+
+    page.fill("#unit-q", "第二")
+    page.click(".unit-option:has-text('垫江县第二中学')")
+    page.click("#save-unit")
+    dialog = page.wait_for_selector(".js_dialog .weui-dialog")
+    assert "您是“垫江县中医院”的单位管理员" in dialog.inner_text()
+    page.click(".js_dialog .weui-dialog__btn_default")  # 取消: nothing changes
+    page.wait_for_selector(".js_dialog .weui-dialog", state="detached")
+    assert "垫江县中医院" in page.inner_text("#info-unit")
+
+    page.click("#save-unit")
+    page.wait_for_selector(".js_dialog .weui-dialog")
+    page.click(".js_dialog .weui-dialog__btn_primary")  # 仍要变更
+    ended = page.wait_for_selector("#admin-ended")
+    assert ended.inner_text() == "您已不再是“垫江县中医院”的单位管理员。"
+    assert "垫江县第二中学" in page.inner_text("#info-unit")
+    assert page.locator("#unit-page").count() == 0
+
+
+def _admin_at(trainee: Trainee, unit_name: str, other_name: str) -> None:
+    unit = make_unit(name=unit_name)
+    make_unit(name=other_name)
+    trainee.unit_id = unit.id
+    make_unit_admin(trainee, unit)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from models import Trainee, Unit, UnitAdmin, WechatBinding, db
-from wxapp.accounts import profile_history, sms_codes
+from wxapp.accounts import profile_history, sms_codes, unit_admins
 from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.accounts.idnumbers import validate_phone
 from wxapp.accounts.trainees import check_own_password, get_trainee, profile
@@ -65,8 +65,12 @@ def update_profile(
     archive_district: str | None = UNSET,
 ) -> dict[str, Any]:
     """Change the unit and/or the 档案所在区县 (None clears either); everything is checked
-    before any write, then the change and its history are written in one transaction."""
+    before any write, then the change and its history are written in one transaction.
+
+    Leaving a unit ends the account's grant as its administrator (`unit_admins`), in the
+    same transaction; the reply names that unit (`unit_admin_ended`), else it is None."""
     trainee = get_trainee(trainee_id)
+    ended: Unit | None = None
     if unit_id is not UNSET and unit_id is not None and db.session.get(Unit, unit_id) is None:
         raise ValidationError(
             "unit_id", "所选单位不存在，请从单位列表中选择", code="unit_not_found"
@@ -90,6 +94,8 @@ def update_profile(
                 to_unit_id=unit_id,
             )
             trainee.unit_id = unit_id
+            left = unit_admins.end_on_leaving(trainee.id, unit_id)
+            ended = db.session.get(Unit, left) if left is not None else None
         if archive_district is not UNSET and archive_district != trainee.archive_district:
             profile_history.record(
                 trainee.id,
@@ -102,7 +108,10 @@ def update_profile(
             trainee.archive_district = archive_district
         trainee.updated_at = now
     db.session.refresh(trainee)  # the unit relationship follows the new unit_id
-    return profile(trainee)
+    return {
+        **profile(trainee),
+        "unit_admin_ended": {"id": ended.id, "name": ended.name} if ended else None,
+    }
 
 
 def check_new_phone(

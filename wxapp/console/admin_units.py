@@ -16,6 +16,8 @@ from models import (
     UnitAdmin,
     db,
 )
+from wxapp.accounts.trainees import find_trainee
+from wxapp.accounts.unit_admins import check_grantable
 from wxapp.accounts.units import CHONGQING_DISTRICTS
 from wxapp.console import audit
 from wxapp.console.access import (
@@ -25,6 +27,7 @@ from wxapp.console.access import (
     snapshot,
 )
 from wxapp.console.admin_shared import ADMIN, time_cell
+from wxapp.errors import Conflict
 from wxapp.extensions import app_now
 from wxapp.infra.transaction import transaction
 
@@ -74,8 +77,14 @@ def _trainee_cell(view: Any, context: Any, model: UnitAdmin, name: str) -> str:
 
 
 def _unit_cell(view: Any, context: Any, model: UnitAdmin, name: str) -> str:
+    """The unit, flagged when the account no longer works there: a grant made before grants
+    followed the account's 单位 (`unit_admins.check_grantable`), for the 管理员 to revoke."""
     unit = db.session.get(Unit, model.unit_id)
-    return unit.name if unit else str(model.unit_id)
+    shown = unit.name if unit else str(model.unit_id)
+    trainee = db.session.get(Trainee, model.trainee_id)
+    if trainee is not None and trainee.unit_id != model.unit_id:
+        return f"{shown}（该学员现已不在此单位，请撤销）"
+    return shown
 
 
 def _unit_id(value: Any) -> int | None:
@@ -116,11 +125,14 @@ class UnitAdminView(SecuredModelView):
 
     def create_model(self, form: Any) -> Any:
         account = form.account.data.strip().upper()
-        trainee = db.session.execute(
-            sa.select(Trainee).where(sa.or_(Trainee.phone == account, Trainee.id_number == account))
-        ).scalar_one_or_none()
+        trainee = find_trainee(account)
         if trainee is None:
             flash(f"没有账号为 {account} 的学员", "error")
+            return False
+        try:
+            check_grantable(trainee, form.unit_id.data)
+        except Conflict as err:
+            flash(err.message, "error")
             return False
         try:
             with transaction():

@@ -7,7 +7,7 @@ from typing import Any
 
 from models import Trainee, Unit, UnitAdmin, db
 from wxapp.accounts.trainees import find_trainee
-from wxapp.accounts.unit_admins import administered_unit
+from wxapp.accounts.unit_admins import administered_unit, check_grantable
 from wxapp.errors import Forbidden, NotFound
 from wxapp.infra.transaction import transaction
 from wxapp.reports.unit import unit_report
@@ -43,14 +43,16 @@ def my_unit(trainee_id: int) -> dict[str, Any]:
 
 
 def grant_unit_admin(username: str, unit_id: int, now: datetime) -> dict[str, Any]:
-    """Make the trainee (phone or ID number) the administrator of `unit_id`; replaces any
-    earlier grant (one unit per account), in one transaction."""
+    """Make the trainee (phone or ID number) the administrator of `unit_id`, the unit the
+    account works at (`unit_admins.check_grantable`); replaces any earlier grant (one unit
+    per account), in one transaction."""
     trainee: Trainee | None = find_trainee(username)
     if trainee is None:
         raise NotFound("账号不存在", code="trainee_not_found")
     unit = db.session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("单位不存在", code="unit_not_found")
+    check_grantable(trainee, unit.id)
     with transaction():
         grant = db.session.execute(
             db.select(UnitAdmin).where(UnitAdmin.trainee_id == trainee.id)

@@ -35,8 +35,14 @@ function showFieldError(node, message) {
   node.hidden = false;
 }
 
+/** A unit's administrator who leaves it stops being its administrator: say so first. */
+const leaveAdmin = async (adminOf, newUnitId) =>
+  !adminOf ||
+  Number(adminOf.id) === Number(newUnitId) ||
+  confirmDialog(`您是“${adminOf.name}”的单位管理员。变更单位后，将不再是该单位的管理员，不能再查看其学时统计、更正其人员信息；如需管理新单位，请联系平台客服授权。`, '变更单位', '仍要变更');
+
 /** 变更单位: search the unit list, pick one, save. */
-function unitSection(profile) {
+function unitSection(profile, adminOf) {
   const error = fieldError('err-unit');
   const search = h('input', { class: 'weui-input', id: 'unit-q', placeholder: '输入新单位名称查找', maxlength: 100, autocomplete: 'off' });
   const { results, chosen: chosenUnit } = unitSearch({ find: searchUnits, input: search, onInput: () => (error.hidden = true) });
@@ -45,11 +51,12 @@ function unitSection(profile) {
     const chosen = chosenUnit();
     if (!chosen) return showFieldError(error, '请先查找并选择新单位');
     if (profile.unit && Number(chosen.id) === Number(profile.unit.id)) return showFieldError(error, '所选单位与当前单位相同');
+    if (!(await leaveAdmin(adminOf, chosen.id))) return;
     busy(save, true);
     try {
-      await updateProfile({ unit_id: Number(chosen.id) });
+      const saved = await updateProfile({ unit_id: Number(chosen.id) });
       toast('单位已更新');
-      await load({ saved: 'unit' });
+      await load({ saved: 'unit', adminEnded: saved.unit_admin_ended });
     } catch (err) {
       if (!err.redirecting) showFieldError(error, err.message);
     } finally {
@@ -63,10 +70,11 @@ function unitSection(profile) {
   clear?.addEventListener('click', async () => {
     if (!profile.archive_district) return showFieldError(error, '请先在下方选择并保存档案所在区县，再清除单位');
     if (!(await confirmDialog(`清除单位“${profile.unit.name}”后，证书将显示档案所在区县“${profile.archive_district}”。`, '清除单位', '清除'))) return;
+    if (!(await leaveAdmin(adminOf, null))) return;
     try {
-      await updateProfile({ unit_id: null });
+      const saved = await updateProfile({ unit_id: null });
       toast('已清除单位');
-      await load({ saved: 'unit' });
+      await load({ saved: 'unit', adminEnded: saved.unit_admin_ended });
     } catch (err) {
       if (!err.redirecting) showFieldError(error, err.message);
     }
@@ -276,7 +284,7 @@ function historySection(changes) {
   ];
 }
 
-async function load({ saved } = {}) {
+async function load({ saved, adminEnded } = {}) {
   const profile = await me();
   if (saved === 'unbound' || saved === 'not-bound') profile.wechat_bound = false;
   const [districtList, changes, adminOf] = await Promise.all([
@@ -291,6 +299,7 @@ async function load({ saved } = {}) {
     saved === 'unit' || saved === 'district'
       ? h('div', { class: 'notice ok', id: 'saved-notice' }, '已保存。已打印过证书的，请到', h('a', { href: '/h5/certificates' }, '“我的证书”'), '点击“刷新证书”，证书信息即可更新。')
       : null,
+    adminEnded ? h('div', { class: 'notice', id: 'admin-ended' }, `您已不再是“${adminEnded.name}”的单位管理员。`) : null,
     h(
       'div',
       { class: 'weui-cells', id: 'profile-info' },
@@ -305,7 +314,7 @@ async function load({ saved } = {}) {
       { class: 'notice', id: 'identity-notice' },
       `姓名、身份证号码不能自行修改。如需更正，请联系所在单位的管理员办理，或致电客服 ${SERVICE}；垫江县人力资源和社会保障局：023-74606177。`,
     ),
-    unitSection(profile),
+    unitSection(profile, adminOf),
     districtSection(profile, districtList),
     phoneSection(profile),
     historySection(changes),

@@ -1,0 +1,117 @@
+"""A unit's administrator works at that unit: the grant is given only to the unit's own staff,
+and it ends when the account leaves the unit. A clerk who changes employer and updates
+个人信息 no longer reads the old unit's staff (names, phone numbers, hours) nor corrects them."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+from models import ProfileChange, UnitAdmin, db
+from tests.factories import make_trainee, make_unit, make_unit_admin
+
+PASSWORD = "Passw0rd!"
+
+
+@pytest.fixture
+def clerk(app, client):
+    """人事 at 垫江县人民医院 and its administrator, signed in; a colleague there; another unit."""
+    with app.app_context():
+        hospital = make_unit(name="垫江县人民医院", district="垫江县")
+        school = make_unit(name="垫江县中学", district="垫江县")
+        admin = make_trainee(name="人事干事", unit=hospital)
+        colleague = make_trainee(name="同事", unit=hospital)
+        make_unit_admin(admin, hospital)
+        db.session.commit()
+        world = SimpleNamespace(
+            hospital=hospital.id,
+            school=school.id,
+            admin=admin.id,
+            admin_phone=admin.phone,
+            colleague=colleague.id,
+        )
+    reply = client.post("/api/login", json={"username": world.admin_phone, "password": PASSWORD})
+    assert reply.status_code == 200
+    return world
+
+
+def _grants(app) -> list[tuple[int, int]]:
+    with app.app_context():
+        return [
+            tuple(r) for r in db.session.execute(sa.select(UnitAdmin.trainee_id, UnitAdmin.unit_id))
+        ]
+
+
+def _correct_colleague(client, world):
+    return client.post(
+        f"/api/units/{world.hospital}/trainees/{world.colleague}/identity",
+        json={"name": "同事甲", "reason": "姓名录入有误"},
+    )
+
+
+@pytest.mark.parametrize("new_unit", ["school", None])
+def test_leaving_the_unit_ends_the_administrators_grant(app, client, clerk, new_unit):
+    assert client.get(f"/api/units/{clerk.hospital}/report?year=2025").status_code == 200
+    assert client.get(f"/api/units/{clerk.hospital}/staff.xlsx?year=2025").status_code == 200
+    assert _correct_colleague(client, clerk).status_code == 200
+    assert client.get("/api/me").get_json()["unit_admin"] is True
+    body = {"unit_id": getattr(clerk, new_unit) if new_unit else None}
+    if new_unit is None:
+        body["archive_district"] = "垫江县"  # what the certificate shows without a unit
+
+    reply = client.patch("/api/me/profile", json=body)
+
+    assert reply.status_code == 200, reply.get_json()
+    assert reply.get_json()["unit_admin_ended"] == {"id": clerk.hospital, "name": "垫江县人民医院"}
+    assert client.get("/api/me").get_json()["unit_admin"] is False
+    report = client.get(f"/api/units/{clerk.hospital}/report?year=2025")
+    assert report.status_code == 403 and report.get_json()["error"] == "not_unit_admin"
+    assert client.get(f"/api/units/{clerk.hospital}/staff.xlsx?year=2025").status_code == 403
+    assert client.get("/api/me/unit").status_code == 403
+    refused = client.post(
+        f"/api/units/{clerk.hospital}/trainees/{clerk.colleague}/identity",
+        json={"name": "同事乙", "reason": "姓名录入有误"},
+    )
+    assert refused.status_code == 403
+    assert _grants(app) == []
+    with app.app_context():  # the unit change itself is kept as always
+        fields = db.session.execute(
+            sa.select(ProfileChange.field).where(ProfileChange.trainee_id == clerk.admin)
+        ).scalars()
+        assert "unit" in list(fields)
+
+
+def test_other_changes_keep_the_grant(app, client, clerk):
+    assert client.patch("/api/me/profile", json={"archive_district": "万州区"}).status_code == 200
+    same = client.patch("/api/me/profile", json={"unit_id": clerk.hospital})
+    assert same.status_code == 200 and same.get_json()["unit_admin_ended"] is None
+    assert client.get(f"/api/units/{clerk.hospital}/report?year=2025").status_code == 200
+    assert _grants(app) == [(clerk.admin, clerk.hospital)]
+
+
+def test_a_refused_unit_change_keeps_the_grant(app, client, clerk):
+    reply = client.patch("/api/me/profile", json={"unit_id": 999999})
+    assert reply.status_code == 422 and reply.get_json()["field"] == "unit_id"
+    assert _grants(app) == [(clerk.admin, clerk.hospital)]
+
+
+def test_the_command_grants_only_the_units_own_staff(app, runner, clerk):
+    with app.app_context():
+        outsider = make_trainee(name="外单位人员")
+        db.session.commit()
+        outsider_phone, outsider_id = outsider.phone, outsider.id
+
+    refused = runner.invoke(
+        args=["unit-admin", "grant", outsider_phone, "--unit", str(clerk.school)]
+    )
+    assert refused.exit_code != 0
+    assert "该学员的工作单位不是此单位，不能授予单位管理员" in refused.output
+    # Moving the existing administrator to another unit's grant is refused the same way.
+    moved = runner.invoke(
+        args=["unit-admin", "grant", clerk.admin_phone, "--unit", str(clerk.school)]
+    )
+    assert moved.exit_code != 0
+    assert sorted(_grants(app)) == [(clerk.admin, clerk.hospital)]
+    assert outsider_id not in [t for t, _ in _grants(app)]
