@@ -414,7 +414,8 @@ def test_an_unknown_id_number_gets_a_steady_made_up_phone(app, clock, active):
     unknown = make_id_number(987654)
     first = forgot_code(app.test_client(), unknown)
     assert first.status_code == 200
-    assert len(first.json["phone_masked"]) == 11 and first.json["phone_masked"][3:7] == "****"
+    assert re.fullmatch(r"\*{7}\d{4}", first.json["phone_masked"])
+    assert first.json["phone_tail"] == first.json["phone_masked"][-4:]
     clock.advance(61)
     second = forgot_code(app.test_client(), unknown)
     assert second.json == first.json  # asking twice does not tell it apart from an account
@@ -424,6 +425,24 @@ def test_an_unknown_id_number_gets_a_steady_made_up_phone(app, clock, active):
         .json["items"]
         == []
     )
+
+
+def test_asked_by_id_number_the_answer_shows_no_prefix_to_tell_an_account_by(app, active):
+    """A made-up phone's prefix would have to match the real ones': a 130, 166 or 191 that no
+    made-up phone has would prove the ID number registered. Only the tail is shown."""
+    with app.app_context():
+        victim = make_trainee(name="欧阳娜娜")
+        victim.phone = "13012345678"
+        db.session.commit()
+        victim_id = victim.id_number
+    registered = forgot_code(app.test_client(), victim_id)
+    assert registered.status_code == 200
+    assert registered.json["phone_masked"] == "*******5678"
+    assert latest_code(app.test_client(), "13012345678")  # the owner did get the code
+    for n in range(3):
+        unknown = forgot_code(app.test_client(), make_id_number(555000 + n))
+        assert set(unknown.json) == set(registered.json)
+        assert re.fullmatch(r"\*{7}\d{4}", unknown.json["phone_masked"])
 
 
 def test_forgot_password_checks_the_new_password_before_the_code(app, active):

@@ -3,17 +3,20 @@
 The username is a phone number or an ID number, as for login. Every ID number is public,
 so the flow is built to tell a stranger as little as it can:
 
-- The code goes only to the phone on the account; the answer names that phone masked
-  (138****8001): for an ID number, that is the phone's last four digits and first three,
-  what the page must show so that its owner knows where to look. It is bounded: the SMS
+- The code goes only to the phone on the account; for an ID number the answer names that
+  phone by its last four digits only (*******8001), what the page shows so that its owner
+  knows where to look. Not the first three: a made-up phone's prefix would have to follow
+  the real ones' distribution, and any prefix no made-up phone has would prove an account.
+  For a phone number the answer masks it as usual (138****8001). It is bounded: the SMS
   limits of `sms_codes` (one send per phone a minute, 10 a day, 30 a day per address) and
   the per-address limit of the handlers hold for every username, known or not. A stranger
   can spend a phone's 10 a day; on a known device of the account (wxapp/accounts/devices.py)
   its owner has an allowance of their own.
 - A username that names no account (or an account without a phone) gets the same answer,
-  the same limits and the same wait (one of the recent real sends' durations), and no SMS: a phone number is shown masked as itself, an ID number
-  gets a made-up phone that stays the same for that ID number (an HMAC with SECRET_KEY), so
-  asking twice does not tell it apart.
+  the same limits and the same wait (one of the recent real sends' durations), and no SMS:
+  a phone number is shown masked as itself, an ID number gets a made-up last four digits
+  that stay the same for that ID number (an HMAC with SECRET_KEY), so asking twice does not
+  tell it apart.
 - A real send that the SMS service refuses (an outage, an empty SMS package, its own limit
   on the number) is answered and limited as if sent: a pretended send cannot fail, so a
   503 would name an account. The owner gets no SMS and asks again after the minute; the
@@ -34,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -54,37 +58,19 @@ from wxapp.accounts.trainees import (
 from wxapp.errors import ValidationError
 from wxapp.infra.transaction import transaction
 
-# Mobile prefixes a made-up phone starts with (an unknown ID number's answer).
-_PREFIXES = (
-    "133",
-    "135",
-    "136",
-    "137",
-    "138",
-    "139",
-    "150",
-    "151",
-    "152",
-    "155",
-    "157",
-    "158",
-    "159",
-    "177",
-    "180",
-    "181",
-    "182",
-    "186",
-    "187",
-    "188",
-    "189",
-    "199",
-)
-
 
 def _made_up_phone(secret: str, username: str) -> str:
+    """An unknown ID number's phone, the same for it every time: of it, as of a real one, the
+    answer shows only the last four digits (`_shown`)."""
     digest = hmac.new(secret.encode(), b"reset-phone:" + username.encode(), hashlib.sha256)
-    n = int.from_bytes(digest.digest()[:8], "big")
-    return _PREFIXES[n % len(_PREFIXES)] + f"{(n // len(_PREFIXES)) % 10**8:08d}"
+    return f"1{int.from_bytes(digest.digest()[:8], 'big') % 10**10:010d}"
+
+
+def _shown(username: str, sent: sms_codes.SentCode) -> sms_codes.SentCode:
+    """The answer for `username`: asked by ID number, the phone's last four digits only."""
+    if is_mobile_number(username):
+        return sent
+    return replace(sent, phone_masked="*" * 7 + sent.phone_tail)
 
 
 def send_reset_code(
@@ -102,7 +88,7 @@ def send_reset_code(
     allowance (`sms_codes.OWNER_DAILY_CAP`) once the phone's is spent."""
     trainee = find_trainee(username)
     if trainee is not None and trainee.phone:
-        return sms_codes.send_code(
+        sent = sms_codes.send_code(
             r,
             config,
             trainee.phone,
@@ -112,10 +98,11 @@ def send_reset_code(
             answer_failure_as_sent=True,
             by_owner=device_of(trainee, known) is not None,
         )
+        return _shown(username, sent)
     shown = (
         username if is_mobile_number(username) else _made_up_phone(config["SECRET_KEY"], username)
     )
-    return sms_codes.pretend_send(r, config, username, shown, client_ip, now)
+    return _shown(username, sms_codes.pretend_send(r, config, username, shown, client_ip, now))
 
 
 def budget_name(username: str, known: KnownDevices) -> str:
