@@ -13,7 +13,7 @@ import yaml
 from models import Enrollment, Invoice, Trainee, db
 from tests import paysign
 from tests.api.test_pay_notify import refund_notification
-from tests.factories import make_id_number, make_plan, make_trainee
+from tests.factories import enroll, make_id_number, make_plan, make_trainee
 from wxapp.orders import group, refund_requests
 from wxapp.pay.client import get_wechatpay
 
@@ -344,3 +344,51 @@ def test_the_line_limit_is_the_one_documented_and_over_it_names_the_field(app, c
     assert res.status_code == 422 and res.json["field"] == "id_numbers"
     assert res.json["message"] == "一次最多粘贴 10000 行"
     assert client.get("/api/me/group-orders").json["items"] == []
+
+
+def test_an_order_never_paid_does_not_follow_its_members_buying_and_learning(app, client, clock):
+    """Anyone may paste a stranger's public ID number into a group order and never pay: that
+    order must not show, then or days later, whether the stranger bought the plan or their
+    学时. Paid, it does (the payer paid for them)."""
+    w = world(app, members=1)
+    as_trainee(client, w["payer"])
+    res = client.post(
+        "/api/group-orders", json={"plan_id": w["plan"], "id_numbers": w["numbers"][0]}
+    )
+    assert res.status_code == 201, res.json
+    order = res.json["order"]
+    with app.app_context():  # the stranger buys the plan alone and learns 30 学时
+        victim = db.session.execute(
+            sa.select(Trainee).where(Trainee.id_number == w["numbers"][0])
+        ).scalar_one()
+        enroll(victim.id, w["plan"], clock.now())
+        enrollment = db.session.execute(
+            sa.select(Enrollment).where(Enrollment.trainee_id == victim.id)
+        ).scalar_one()
+        enrollment.hours_done = Decimal("30")
+        db.session.commit()
+
+    for days in (0, 3):
+        clock.advance(days * 24 * 3600)
+        member = client.get(f"/api/group-orders/{order['out_trade_no']}/members").json["members"][0]
+        assert (member["enrolled"], member["hours_done"], member["percent"]) == (False, 0, 0)
+        listed = client.get("/api/me/group-orders").json["items"][0]
+        assert (listed["enrolled_count"], listed["completed_count"]) == (0, 0)
+        assert listed["members"][0]["hours_done"] == 0
+
+
+def test_a_paid_order_shows_its_members_learning(app, client, clock):
+    w = world(app, members=1)
+    as_trainee(client, w["payer"])
+    order = client.post(
+        "/api/group-orders", json={"plan_id": w["plan"], "id_numbers": w["numbers"][0]}
+    ).json["order"]
+    pay(app, client, clock, order)
+    with app.app_context():
+        enrollment = db.session.execute(sa.select(Enrollment)).scalar_one()
+        enrollment.hours_done = Decimal("30")
+        db.session.commit()
+    member = client.get(f"/api/group-orders/{order['out_trade_no']}/members").json["members"][0]
+    assert (member["enrolled"], member["hours_done"]) == (True, 30.0)
+    listed = client.get("/api/me/group-orders").json["items"][0]
+    assert listed["enrolled_count"] == 1

@@ -176,3 +176,25 @@ def test_a_group_order_with_its_invoice_and_the_group_orders_page(phone, site):
     phone.open("/h5/orders")
     assert one_line(page, ".order-card .group-count")
     assert page.inner_text(".order-card .group-count") == "团购 5 人"
+
+
+def test_an_unpaid_group_order_shows_its_members_waiting_for_payment(phone, site):
+    """Until the order is paid its members show as 待支付, neither 已开通 nor 未开通: an
+    order never paid tells nothing of the learning of whom it names."""
+    data = world(site, bound=False)
+
+    def member():
+        t = make_trainee(name="欧阳明月")
+        return t.id_number
+
+    number = seed(site, member)
+    login(phone, data["phone"])
+    page = phone.page
+    made = page.request.post(
+        f"{site.url}/api/group-orders", data={"plan_id": data["plan"], "id_numbers": number}
+    )
+    assert made.ok, made.text()
+    phone.open("/h5/group-orders")
+    row = page.wait_for_selector(".group-order tbody tr").inner_text()
+    assert "待支付" in row and "已开通" not in row and "未开通" not in row
+    assert "欧**月" in row

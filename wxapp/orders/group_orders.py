@@ -2,11 +2,12 @@
 
 What a unit's payer sees of the people it paid for: the name (masked, 王*, until the order
 is paid: anyone logged in can paste ID numbers, which are public, into an order and need
-not learn whose they are), the ID number masked, whether
-they hold a paid place in the plan (from this order or any other), the plan's
-计划完成度 (学时 counted toward the plan / the plan's requirement), and whether their share
-of this order was refunded and why (in fixed words per reason: an operator's note stays
-in the console). Nothing else of them (no phone, no account state). Members come a page at
+not learn whose they are), the ID number masked, whether their share of this order was
+refunded and why (in fixed words per reason: an operator's note stays in the console),
+and, once the order is paid, whether they hold a paid place in the plan (from this order
+or any other) and the plan's 计划完成度 (学时 counted toward the plan / the plan's
+requirement). Before the order is paid, neither: else an order never paid would follow a
+stranger's buying and learning. Nothing else of them (no phone, no account state). Members come a page at
 a time: an order may cover thousands.
 """
 
@@ -49,6 +50,8 @@ from wxapp.orders.refund_rule import (
 from wxapp.progress.core import plan_percent
 
 ORDERS_SHOWN = 50
+# An order whose payer paid for its members (a refund since does not undo what it showed).
+PAID_FOR = (OrderStatus.SUCCESS, OrderStatus.REFUND)
 MEMBERS_PER_PAGE = 50
 
 # A member's refunded share, as the payer reads it beside the amount (¥90.00): why, and
@@ -135,9 +138,11 @@ def _members(
     members: dict[int, list[dict[str, Any]]] = {o.id: [] for o in orders}
     for row in rows:
         order_id, order_status, price, name, id_number, status, hours, refund, reason = row
-        enrolled = status == EnrollmentStatus.PAID
+        paid_for = order_status in PAID_FOR
+        # Until the order is paid, nothing of a member's learning: else pasting a stranger's
+        # ID number into an order never paid would follow their buying and their hours.
+        enrolled = paid_for and status == EnrollmentStatus.PAID
         done = Decimal(hours or 0) if enrolled else Decimal(0)
-        paid_for = order_status in (OrderStatus.SUCCESS, OrderStatus.REFUND)
         members[order_id].append(
             {
                 "name": name if paid_for else mask_name(name),
@@ -175,7 +180,7 @@ def _counts(order_ids: list[int]) -> dict[int, tuple[int, int]]:
                 Enrollment.status == EnrollmentStatus.PAID,
             ),
         )
-        .where(OrderItem.order_id.in_(order_ids))
+        .where(OrderItem.order_id.in_(order_ids), Order.status.in_(PAID_FOR))
         .group_by(OrderItem.order_id)
     ).all()
     return {order_id: (enrolled, done) for order_id, enrolled, done in rows}

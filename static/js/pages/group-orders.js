@@ -19,25 +19,33 @@ function memberRefund(m) {
   return h('div', { class: 'member-refund' }, `${m.refund.text} ¥${yuan(m.refund.amountFen)}`);
 }
 
-function memberRow(m) {
+/** Whether a member is learning shows once the order is paid (before, the server says nothing). */
+function openedTag(m, paidFor) {
+  if (!paidFor) return h('span', { class: 'tag gray nowrap' }, '待支付');
+  return m.enrolled ? h('span', { class: 'tag nowrap' }, '已开通') : h('span', { class: 'tag gray nowrap' }, '未开通');
+}
+
+function memberRow(m, paidFor) {
   return h(
     'tr',
     {},
     h('td', {}, m.name),
     h('td', {}, m.idNumber),
-    h('td', {}, m.enrolled ? h('span', { class: 'tag nowrap' }, '已开通') : h('span', { class: 'tag gray nowrap' }, '未开通'), memberRefund(m)),
+    h('td', {}, openedTag(m, paidFor), memberRefund(m)),
     h('td', {}, m.enrolled ? [progressBar(m.percent, '计划完成度'), h('div', { class: 'meta' }, `${hours(m.hoursDone)}/${hours(m.requiredHours)} 学时`)] : '—'),
   );
 }
 
 function membersTable(o) {
-  const body = h('tbody', {}, o.members.map(memberRow));
+  const paidFor = o.status === 'SUCCESS' || o.status === 'REFUND';
+  const row = (m) => memberRow(m, paidFor);
+  const body = h('tbody', {}, o.members.map(row));
   const more = h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', type: 'button' }, '加载更多学员');
   more.addEventListener('click', async () => {
     more.disabled = true;
     try {
       const next = await groupMembers(o.no, body.children.length);
-      body.append(...next.map(memberRow));
+      body.append(...next.map(row));
       if (!next.length || body.children.length >= o.membersTotal) more.remove();
     } catch (err) {
       if (!err.redirecting) await alertDialog(err.message, '加载失败');
