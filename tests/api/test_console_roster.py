@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from models import OperatorAudit, Trainee, Unit, db
+from models import Operator, OperatorAudit, Trainee, Unit, db
 from tests.console_helpers import console_app, create_operator, csrf_of, sign_in
 from tests.factories import (
     make_enrollment,
@@ -396,6 +396,38 @@ def test_an_import_that_fails_midway_writes_nothing(capp, tmp_path, monkeypatch)
     assert failed.status_code == 200
     assert "未导入任何学员：导入期间名单中的身份证号码或手机号码被其他操作注册" in failed.text
     assert _count(capp, Trainee) == 1 and _count(capp, Unit) == 0 and _imports(capp) == []
+
+    # The upload is still there: 再次确认导入 checks it anew and imports the other two.
+    monkeypatch.undo()
+    assert "再次确认导入" in failed.text
+    again = _confirm(client, failed)
+    assert "新注册 2 人" in again.text and "有误 1 行" in again.text
+    assert _count(capp, Trainee) == 3 and len(_imports(capp)) == 1
+    done = _confirm(client, failed)  # the same button a second time: used up
+    assert done.status_code == 302 and _count(capp, Trainee) == 3
+
+
+def test_a_confirmation_while_the_same_upload_is_importing_waits(capp, tmp_path):
+    """A second click (or tab) while the import runs is told to wait; nothing twice."""
+    client = _signed_in(capp)
+    preview = _upload(client, _roster(tmp_path, _people(2)))
+    token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
+    with capp.app_context():
+        operator = db.session.execute(sa.select(Operator)).scalar_one()
+        lock = f"console:roster:{operator.id}:{token}:importing"
+    redis = capp.extensions["redis"]
+    redis.set(lock, "1")  # the first confirmation, still running
+    waiting = client.post(
+        f"{PAGE}confirm",
+        data={"csrf_token": csrf_of(preview.text), "token": token},
+        follow_redirects=True,
+    )
+    assert "这份名单正在导入，请稍候刷新页面查看结果" in waiting.text
+    assert _count(capp, Trainee) == 0
+    assert redis.get(lock) == "1"  # the running one's claim is not released by the other
+    redis.delete(lock)
+    assert "新注册 2 人" in _confirm(client, preview).text
+    assert _count(capp, Trainee) == 2 and len(_imports(capp)) == 1
 
 
 @pytest.mark.parametrize("role", ["support", "finance"])

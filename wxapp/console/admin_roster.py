@@ -9,7 +9,10 @@ the console, in two steps.
 2. Confirm: the same file goes through `import_roster`, the command's own code, with the
    audit row in its transaction. As with the command, the good rows are registered in one
    transaction and the bad ones are not (they are listed again); an already registered
-   trainee is never changed.
+   trainee is never changed. One confirmation runs at a time per upload, and the upload is
+   used up only by an import that succeeded: after a failed one (someone registered one of
+   its people meanwhile) the page offers to confirm the same upload again, which checks it
+   anew.
 
 Only 管理员 imports: an import creates accounts (and units) in bulk, like the catalogue
 upload and the 单位 and 单位管理员 views, which are 管理员's too; 客服 works one trainee
@@ -53,6 +56,7 @@ SHEET_SLACK = 200
 # An .xlsx is a zip: what it unpacks to is bounded too (a small file can unpack to gigabytes).
 MAX_UNPACKED = 16 * 1024 * 1024  # a roster of 10,000 people unpacks to about 4 MB
 UPLOAD_TTL_S = 30 * 60
+IMPORT_LOCK_S = 10 * 60  # longer than an import of MAX_ROWS takes; freed when it ends
 LINES_SHOWN = 200  # bad rows listed on the page; the errors file lists every one
 VALUE_SHOWN = 50  # characters of a bad cell shown
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -164,12 +168,31 @@ def _keep(operator_id: int, upload: dict[str, Any]) -> str:
     return token
 
 
-def _kept(operator_id: int, token: str, *, take: bool = False) -> dict[str, Any] | None:
+def _kept(operator_id: int, token: str) -> dict[str, Any] | None:
     if not _TOKEN.fullmatch(token):
         return None
-    r = current_app.extensions["redis"]
-    raw = r.getdel(_key(operator_id, token)) if take else r.get(_key(operator_id, token))
+    raw = current_app.extensions["redis"].get(_key(operator_id, token))
     return json.loads(raw) if raw else None
+
+
+@contextmanager
+def _importing(operator_id: int, token: str) -> Iterator[bool]:
+    """Whether this request may import the upload: one at a time (a second click or tab
+    meanwhile is told to wait). The upload stays kept until an import succeeds, so that
+    after a failed one (someone registered one of its people meanwhile) the same upload
+    can be confirmed again."""
+    r = current_app.extensions["redis"]
+    lock = _key(operator_id, token) + ":importing"  # its own key: no multi-key command
+    claimed = bool(r.set(lock, "1", nx=True, ex=IMPORT_LOCK_S))
+    try:
+        yield claimed
+    finally:
+        if claimed:
+            r.delete(lock)
+
+
+def _consume(operator_id: int, token: str) -> None:
+    current_app.extensions["redis"].delete(_key(operator_id, token))
 
 
 def _b64(data: bytes) -> str:
@@ -261,7 +284,15 @@ class RosterImportView(SecuredView):
         require_csrf()
         operator = current_operator()
         assert operator is not None
-        kept = _kept(operator.id, request.form.get("token", ""), take=True)
+        token = request.form.get("token", "")
+        with _importing(operator.id, token) as claimed:
+            if not claimed:
+                flash("这份名单正在导入，请稍候刷新页面查看结果，不要重复提交", "error")
+                return redirect(url_for(".index"))
+            return self._import(operator.id, token)
+
+    def _import(self, operator_id: int, token: str) -> Any:
+        kept = _kept(operator_id, token)
         if kept is None:
             flash(f"这份名单已经导入，或上传已超过 {UPLOAD_TTL_S // 60} 分钟：请重新上传", "error")
             return redirect(url_for(".index"))
@@ -287,8 +318,13 @@ class RosterImportView(SecuredView):
                     },
                 )
         except RosterFileError as exc:
-            form = RosterFileForm()
-            return self._page(form, problem=f"未导入任何学员：{_problem(exc)}", name=kept["name"])
+            return self._page(
+                RosterFileForm(),
+                problem=f"未导入任何学员：{_problem(exc)}",
+                name=kept["name"],
+                retry=token,
+            )
+        _consume(operator_id, token)
         return self._page(
             RosterFileForm(),
             name=kept["name"],
