@@ -40,10 +40,9 @@ from wxapp.infra.texts import mask_name
 from wxapp.orders.ownership import get_own_order
 from wxapp.orders.purchase import order_view
 from wxapp.orders.refund_rule import (
-    ALREADY_ENROLLED,
     HOLDING,
-    OPERATOR,
     RefundTotals,
+    member_text,
     reason_code,
     refund_totals,
 )
@@ -53,15 +52,6 @@ ORDERS_SHOWN = 50
 # An order whose payer paid for its members (a refund since does not undo what it showed).
 PAID_FOR = (OrderStatus.SUCCESS, OrderStatus.REFUND)
 MEMBERS_PER_PAGE = 50
-
-# A member's refunded share, as the payer reads it beside the amount (¥90.00): why, and
-# whether WeChat Pay has paid it back yet.
-MEMBER_REFUND_TEXTS = {
-    (ALREADY_ENROLLED, True): "已购买该项目，已自动退款",
-    (ALREADY_ENROLLED, False): "已购买该项目，正在自动退款",
-    (OPERATOR, True): "客服已办理退款",
-    (OPERATOR, False): "客服办理退款中",
-}
 
 
 def member_refund(reason: str | None, status: str | None, amount: int) -> dict[str, Any] | None:
@@ -73,7 +63,7 @@ def member_refund(reason: str | None, status: str | None, amount: int) -> dict[s
         "status": "refunded" if done else "refunding",
         "amount": amount,
         "reason": reason,
-        "text": MEMBER_REFUND_TEXTS[reason, done],
+        "text": member_text(reason, done),
     }
 
 

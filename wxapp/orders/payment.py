@@ -30,7 +30,8 @@ from wxapp.infra.dbutil import execute
 from wxapp.infra.transaction import TransactionMisuse, in_transaction
 from wxapp.orders.anomalies import record_anomaly
 from wxapp.orders.enrollments import enroll_paid
-from wxapp.orders.refunds import ALREADY_ENROLLED, SYSTEM, record_refund
+from wxapp.orders.refund_rule import ALREADY_ENROLLED
+from wxapp.orders.refunds import SYSTEM, record_refund
 from wxapp.outbox import add_event
 
 __all__ = ["DUPLICATE", "IGNORED", "PAID", "REFUSED", "apply_transaction", "record_anomaly"]

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from models import Order, Refund, RefundStatus, db
 from wxapp.infra.dbutil import execute
 from wxapp.infra.transaction import end_read, transaction
-from wxapp.orders.refunds import UPDATED, apply_refund, forget_entitlements, wechat_reason
+from wxapp.orders.refund_rule import wechat_reason
+from wxapp.orders.refunds import UPDATED, apply_refund, forget_entitlements
 from wxapp.pay.client import PayClient, PayGatewayError
 
 log = logging.getLogger(__name__)

@@ -40,17 +40,38 @@ HOLDING = (
 
 # Why a refund was made. `Refund.reason` holds ALREADY_ENROLLED for the automatic refund of
 # a member who paid twice, or else the words an operator typed in the console: those are
-# internal (a phone call, a name) and never leave it. What a payer reads is the reason's
-# code, OPERATOR for any operator's refund, and a fixed text for it.
+# internal (a phone call, a name) and never leave it. What anyone outside reads is the
+# reason's code, OPERATOR for any operator's refund, in the fixed words below.
 ALREADY_ENROLLED = "already_enrolled"  # a member paid twice for the same plan
 OPERATOR = "operator"
-_REASON_TEXTS = {
-    (ALREADY_ENROLLED, OrderKind.INDIVIDUAL): (
-        "您已购买该项目（如所在单位已为您团体购买），本次重复支付的费用原路退回"
+
+
+@dataclass(frozen=True)
+class ReasonWords:
+    """One refund reason, worded for each who reads it."""
+
+    individual: str  # 我的订单: the payer of an order for themself
+    group: str  # 团购订单: the payer of a group order, for the order
+    member_refunded: str  # 团购订单: beside a member's share, paid back
+    member_refunding: str  # … on its way back
+    wechat: str  # sent to WeChat Pay, which may show it in its refund message
+
+
+REASON_WORDS = {
+    ALREADY_ENROLLED: ReasonWords(
+        individual="您已购买该项目（如所在单位已为您团体购买），本次重复支付的费用原路退回",
+        group="有学员已购买该项目，其重复支付的费用原路退回",
+        member_refunded="已购买该项目，已自动退款",
+        member_refunding="已购买该项目，正在自动退款",
+        wechat="学员已购买该培训项目，重复支付的费用退回",
     ),
-    (ALREADY_ENROLLED, OrderKind.GROUP): "有学员已购买该项目，其重复支付的费用原路退回",
-    (OPERATOR, OrderKind.INDIVIDUAL): "平台客服已为您办理退款，费用原路退回",
-    (OPERATOR, OrderKind.GROUP): "平台客服已办理退款，费用原路退回",
+    OPERATOR: ReasonWords(
+        individual="平台客服已为您办理退款，费用原路退回",
+        group="平台客服已办理退款，费用原路退回",
+        member_refunded="客服已办理退款",
+        member_refunding="客服办理退款中",
+        wechat="平台客服办理的退款，费用原路退回",
+    ),
 }
 
 
@@ -61,7 +82,26 @@ def reason_code(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
 
 def reason_views(kind: str, codes: tuple[str, ...]) -> list[dict[str, str]]:
     """Each reason code with its fixed text for an order of `kind`. Pure."""
-    return [{"reason": code, "text": _REASON_TEXTS[code, kind]} for code in codes]
+    return [
+        {
+            "reason": code,
+            "text": REASON_WORDS[code].group
+            if kind == OrderKind.GROUP
+            else REASON_WORDS[code].individual,
+        }
+        for code in codes
+    ]
+
+
+def member_text(code: str, refunded: bool) -> str:
+    """A group member's refunded share, paid back or on its way, in the payer's words."""
+    words = REASON_WORDS[code]
+    return words.member_refunded if refunded else words.member_refunding
+
+
+def wechat_reason(reason: str) -> str:
+    """The refund reason WeChat Pay receives for a refund recorded with `reason`."""
+    return REASON_WORDS[ALREADY_ENROLLED if reason == ALREADY_ENROLLED else OPERATOR].wechat
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from models import Order, Refund, RefundItem, RefundStatus, db
 from wxapp.infra.clock import reported_time
 from wxapp.orders.anomalies import record_anomaly
-from wxapp.orders.refund_rule import ALREADY_ENROLLED, HOLDING, after_success
+from wxapp.orders.refund_rule import HOLDING, after_success
 from wxapp.progress.store import (
     ENTITLEMENT_FENCE_S,
     entitlement_fence_key,
@@ -46,15 +46,6 @@ from wxapp.progress.store import (
 )
 
 SYSTEM = "system"
-# What WeChat Pay is told as the refund's reason, which it may show the payer in its refund
-# message: fixed words, never the note an operator typed (internal: a phone call, a name).
-REASON_TEXT = {ALREADY_ENROLLED: "学员已购买该培训项目，重复支付的费用退回"}
-OPERATOR_REASON_TEXT = "平台客服办理的退款，费用原路退回"
-
-
-def wechat_reason(reason: str) -> str:
-    """The refund reason WeChat Pay receives for a refund recorded with `reason`."""
-    return REASON_TEXT.get(reason, OPERATOR_REASON_TEXT)
 
 
 # Refund outcomes of `apply_refund`.
