@@ -285,6 +285,8 @@ class RosterImportView(SecuredView):
         operator = current_operator()
         assert operator is not None
         token = request.form.get("token", "")
+        if not _TOKEN.fullmatch(token):
+            return self._import(operator.id, token)  # no such upload, said as for a spent one
         with _importing(operator.id, token) as claimed:
             if not claimed:
                 flash("这份名单正在导入，请稍候刷新页面查看结果，不要重复提交", "error")
