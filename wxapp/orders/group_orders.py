@@ -7,8 +7,8 @@ refunded and why (in fixed words per reason: an operator's note stays in the con
 and, once the order is paid, whether they hold a paid place in the plan (from this order
 or any other) and the plan's 计划完成度 (学时 counted toward the plan / the plan's
 requirement). Before the order is paid, neither: else an order never paid would follow a
-stranger's buying and learning. Nothing else of them (no phone, no account state). Members come a page at
-a time: an order may cover thousands.
+stranger's buying and learning. Nothing else of them (no phone, no account state). Members
+come a page at a time: an order may cover thousands.
 """
 
 from __future__ import annotations
