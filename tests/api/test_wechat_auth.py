@@ -8,6 +8,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 
 from models import Outbox, Trainee, WechatBinding, db
 from tests.factories import make_binding, make_trainee
@@ -389,3 +390,42 @@ def test_a_next_of_many_slashes_is_not_kept_for_the_return(client, redis_client)
     kept = redis_client.get(f"wechat:oauth-state:{state}")
     kept = kept.decode() if isinstance(kept, bytes) else kept
     assert "evil.example" not in kept and "/h5/progress" in kept
+
+
+def test_a_bind_with_a_password_changed_meanwhile_binds_nothing(app, monkeypatch):
+    """Whoever knows the old password binds their WeChat while the owner changes it: the
+    change drops every binding, and the bind checked just before must not commit one after
+    it (its WeChat user would then log in by 网页授权 with the old password's binding)."""
+    from tests.factories import sign_in
+    from wxapp.accounts import trainees as accounts
+
+    with app.app_context():
+        owner_account = make_trainee(name="王五")
+        db.session.commit()
+        tid, id_number = owner_account.id, owner_account.id_number
+    owner = app.test_client()
+    sign_in(owner, tid)
+    checked = accounts.verify_password
+    changed: list[int] = []
+
+    def owner_changes_it_meanwhile(stored, password):
+        matched = checked(stored, password)
+        if not changed:  # the bind's check (the change's own check comes inside)
+            changed.append(0)
+            reply = owner.post(
+                "/api/me/password",
+                json={"old_password": "Passw0rd!", "new_password": "N3wSecret99"},
+            )
+            changed[0] = reply.status_code
+        return matched
+
+    monkeypatch.setattr(accounts, "verify_password", owner_changes_it_meanwhile)
+    stranger = app.test_client()
+    with stranger.session_transaction() as session:
+        session["wx_openid"] = "o_old_password_holder_0000001"
+    reply = stranger.post("/api/wechat/bind", json={"username": id_number, "password": "Passw0rd!"})
+
+    assert changed == [200]
+    assert reply.status_code == 401 and reply.json["error"] == "password_changed"
+    with app.app_context():
+        assert db.session.execute(sa.select(WechatBinding.id)).first() is None

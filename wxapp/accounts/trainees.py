@@ -142,14 +142,22 @@ def session_fields(r: redis.Redis, verified: Verified) -> dict[str, Any]:
     """
     fields = new_session(r, verified.trainee.id)
     with transaction():
-        current = db.session.execute(
-            sa.select(Trainee.password_hash)
-            .where(Trainee.id == verified.trainee.id)
-            .with_for_update(read=True)
-        ).scalar_one()
+        require_unchanged(verified, lock_read=True)
+    return fields
+
+
+def require_unchanged(verified: Verified, *, lock_read: bool = False) -> None:
+    """Inside the caller's transaction: 401 `password_changed` unless the password just
+    checked is still the account's. The row is locked (for update, or with `lock_read` for
+    share), which waits for a change being committed: what the caller writes next under the
+    lock cannot outlive a change that ends sessions and bindings (`store_password`)."""
+    current = db.session.execute(
+        sa.select(Trainee.password_hash)
+        .where(Trainee.id == verified.trainee.id)
+        .with_for_update(read=lock_read)
+    ).scalar_one()
     if current != verified.password_hash:
         raise Unauthorized("密码刚刚已修改，请用新密码重新登录", code="password_changed")
-    return fields
 
 
 def counted_username(username: str, device: Device | None) -> str:

@@ -24,9 +24,8 @@ from typing import Any
 from urllib.parse import quote
 
 import redis
-import sqlalchemy as sa
 
-from models import Trainee, db
+from models import Trainee
 from wxapp import events, outbox
 from wxapp.accounts import bindings, session_ends, sms_codes
 from wxapp.accounts import trainees as accounts
@@ -152,9 +151,11 @@ def bind_with_password(
             )
         sms_codes.check_code(r, trainee.phone, sms_codes.Purpose.REBIND, sms_code)
     with transaction():
-        # Checked again under the account's row lock: a bind of the same account that
-        # committed since (its owner's, say) must not be replaced without its SMS code.
-        db.session.execute(sa.select(Trainee.id).where(Trainee.id == trainee.id).with_for_update())
+        # Checked again under the account's row lock: a password changed since the check
+        # (its change dropped the bindings, and must not see one made with the old password
+        # after it), and a bind of the same account that committed since (its owner's, say),
+        # which must not be replaced without its SMS code.
+        accounts.require_unchanged(verified)
         if _other_binding(trainee, openid) != old_openid:
             raise Conflict(BIND_RACED, code="bind_conflict")
         bindings.bind(openid, trainee.id, now)
