@@ -115,3 +115,51 @@ def test_the_command_grants_only_the_units_own_staff(app, runner, clerk):
     assert moved.exit_code != 0
     assert sorted(_grants(app)) == [(clerk.admin, clerk.hospital)]
     assert outsider_id not in [t for t, _ in _grants(app)]
+
+
+def test_a_grant_racing_the_accounts_unit_change_leaves_no_grant_of_the_old_unit(
+    live_app, monkeypatch
+):
+    """The operator grants unit A while the trainee moves to B in 个人信息: whichever commits
+    first, the account does not end up administering A while working at B."""
+    import threading
+
+    from wxapp.reports import access
+
+    with live_app.app_context():
+        a, b = make_unit(name="甲单位"), make_unit(name="乙单位")
+        trainee = make_trainee(name="人事干事", unit=a)
+        db.session.commit()
+        tid, phone, a_id, b_id = trainee.id, trainee.phone, a.id, b.id
+
+    checked, moved = threading.Event(), []
+    real_check = access.check_grantable
+
+    def check_then_linger(*args):
+        real_check(*args)
+        checked.set()
+        moved_in_time = threading.Event()
+        moved.append(moved_in_time)
+        moved_in_time.wait(1.0)  # the move runs meanwhile (or waits for this grant)
+
+    monkeypatch.setattr(access, "check_grantable", check_then_linger)
+
+    def move():
+        checked.wait(10)
+        client = live_app.test_client()
+        reply = client.post("/api/login", json={"username": phone, "password": PASSWORD})
+        assert reply.status_code == 200
+        assert client.patch("/api/me/profile", json={"unit_id": b_id}).status_code == 200
+        moved[0].set()
+
+    mover = threading.Thread(target=move)
+    mover.start()
+    with live_app.app_context():
+        access.grant_unit_admin(phone, a_id, live_app.extensions["clock"].now())
+    mover.join(20)
+
+    with live_app.app_context():
+        grants = db.session.execute(
+            sa.select(UnitAdmin.unit_id).where(UnitAdmin.trainee_id == tid)
+        ).scalars()
+        assert a_id not in list(grants)

@@ -32,9 +32,17 @@ NOT_IN_UNIT_MESSAGE = (
 )
 
 
-def check_grantable(trainee: Trainee, unit_id: int) -> None:
-    """409 unless the account's 单位 is `unit_id`."""
-    if trainee.unit_id != unit_id:
+def check_grantable(trainee_id: int, unit_id: int) -> None:
+    """Inside the grant's transaction: 409 unless the account's 单位 is `unit_id`.
+
+    Read under the account's row lock: a unit change committing meanwhile either waits for
+    the grant and then ends it (`end_on_leaving` runs after its UPDATE of the row), or has
+    committed and is seen here. Read before the transaction, a grant could land just after
+    the account left the unit."""
+    current = db.session.execute(
+        sa.select(Trainee.unit_id).where(Trainee.id == trainee_id).with_for_update()
+    ).scalar_one_or_none()
+    if current != unit_id:
         raise Conflict(NOT_IN_UNIT_MESSAGE, code="not_in_unit")
 
 

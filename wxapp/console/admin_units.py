@@ -130,18 +130,17 @@ class UnitAdminView(SecuredModelView):
             flash(f"没有账号为 {account} 的学员", "error")
             return False
         try:
-            check_grantable(trainee, form.unit_id.data)
-        except Conflict as err:
-            flash(err.message, "error")
-            return False
-        try:
             with transaction():
+                check_grantable(trainee.id, form.unit_id.data)
                 grant = UnitAdmin(
                     trainee_id=trainee.id, unit_id=form.unit_id.data, granted_at=app_now()
                 )
                 db.session.add(grant)
                 db.session.flush()
                 audit.record("unit_admins.create", "unit_admins", grant.id, None, snapshot(grant))
+        except Conflict as err:
+            flash(err.message, "error")
+            return False
         except sa.exc.IntegrityError:
             flash("该学员已是某个单位的管理员（每人只能管理一个单位）", "error")
             return False

@@ -52,8 +52,8 @@ def grant_unit_admin(username: str, unit_id: int, now: datetime) -> dict[str, An
     unit = db.session.get(Unit, unit_id)
     if unit is None:
         raise NotFound("单位不存在", code="unit_not_found")
-    check_grantable(trainee, unit.id)
     with transaction():
+        check_grantable(trainee.id, unit.id)
         grant = db.session.execute(
             db.select(UnitAdmin).where(UnitAdmin.trainee_id == trainee.id)
         ).scalar_one_or_none()
