@@ -151,16 +151,21 @@ def password_attempt(every: ratelimit.Limit, failures: ratelimit.Limit) -> Itera
     """A password check from this address: every attempt counts against `every` (what
     hashing one address may cause), and once `failures` failed ones are used in its
     window the address gets 429 before any hash. Only failures count there, so colleagues
-    logging in behind one NAT address are not turned away for being many."""
+    logging in behind one NAT address are not turned away for being many: an attempt is
+    counted before its hash (a burst sent at once must not all pass before the first
+    failure is counted) and given back unless it failed."""
     r, address = get_redis(), client_ip()
     ratelimit.hit(r, every, address)
-    ratelimit.refuse_if_reached(r, failures, address)
+    ratelimit.hit(r, failures, address)
+    failed = False
     try:
         yield
     except AppError as err:
-        if err.code in PASSWORD_FAILURES:
-            ratelimit.count(r, failures, address)
+        failed = err.code in PASSWORD_FAILURES
         raise
+    finally:
+        if not failed:
+            ratelimit.give_back(r, failures, address)
 
 
 def limit_by_ip_and(per_address: ratelimit.Limit, per_typed: ratelimit.Limit, typed: str) -> None:

@@ -27,7 +27,6 @@ from wxapp.accounts.passwords import hash_password, needs_rehash, spend_one_hash
 from wxapp.accounts.session_ends import end_all, new_session
 from wxapp.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationError
 from wxapp.infra import limits, ratelimit
-from wxapp.infra.ratelimit import count_in_window
 from wxapp.infra.redis_keys import trainee_tag
 from wxapp.infra.transaction import transaction
 
@@ -88,7 +87,8 @@ def _login_keys(
     is limited too."""
     if trainee is not None:
         return _account_keys(r, trainee.id, device)
-    return f"login:fail:{username}", f"login:lock:{username}"
+    tag = "{u:" + username + "}"  # one slot for both: _RESERVE names the two
+    return f"login:{tag}:fail", f"login:{tag}:lock"
 
 
 def find_trainee(username: str) -> Trainee | None:
@@ -181,7 +181,7 @@ def verify_credentials(
     device = device_of(trainee, known)
     ratelimit.hit(r, limits.LOGIN_PER_USERNAME, counted_username(username, device))
     fail_key, lock_key = _login_keys(r, trainee, username, device)
-    _refuse_if_locked(r, lock_key)
+    attempt = _reserve_attempt(r, fail_key, lock_key)
     checked = trainee.password_hash if trainee is not None else None  # as it was checked
     if trainee is not None and password_matches(trainee, password):
         r.delete(fail_key)
@@ -190,26 +190,49 @@ def verify_credentials(
         return Verified(trainee, checked)
     if trainee is None:
         spend_one_hash(password)
-    left = _count_failure(r, fail_key, lock_key)
+    left = _count_failure(r, fail_key, lock_key, attempt)
     raise Unauthorized(f"用户名或密码错误（还可尝试 {left} 次）", code="bad_credentials")
 
 
-def _refuse_if_locked(r: redis.Redis, lock_key: str) -> None:
-    """429 `locked`, with the seconds the lock has left, while the account is locked."""
-    if r.exists(lock_key):
-        raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=r.ttl(lock_key))
+# One password attempt, counted before its hash: refused while locked, or while MAX_FAILURES
+# attempts are already counted in the window, whether they failed or are still being
+# checked; else counted, and its number returned. Counted after the hash, a burst of
+# attempts sent at once would all pass the check before the first failure was counted, and
+# a stranger would get many guesses per lock. KEYS: the failure counter and the lock (one
+# slot); ARGV: the window, MAX_FAILURES. Returns {number, 0}, or {0, seconds to wait}.
+_RESERVE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return {0, redis.call('TTL', KEYS[2])} end
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+local n = redis.call('INCR', KEYS[1])
+if n > tonumber(ARGV[2]) then
+  redis.call('DECR', KEYS[1])
+  return {0, redis.call('TTL', KEYS[1])}
+end
+return {n, 0}
+"""
 
 
-def _count_failure(r: redis.Redis, fail_key: str, lock_key: str) -> int:
-    """One more wrong password in the window: the tries left, or 429 `locked` at the last."""
-    failures = count_in_window(r, fail_key, FAILURE_WINDOW_S)
-    if failures >= MAX_FAILURES:
+def _reserve_attempt(r: redis.Redis, fail_key: str, lock_key: str) -> int:
+    """Count one password attempt before its hash (`_RESERVE`): its number in the window,
+    or 429 `locked`, with the seconds to wait, before any hash."""
+    number, wait = r.register_script(_RESERVE)(
+        keys=[fail_key, lock_key], args=[FAILURE_WINDOW_S, MAX_FAILURES]
+    )
+    if not number:
+        raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=max(int(wait), 1))
+    return int(number)
+
+
+def _count_failure(r: redis.Redis, fail_key: str, lock_key: str, attempt: int) -> int:
+    """Attempt number `attempt` was a wrong password: the tries left, or 429 `locked` when it
+    was the last one allowed (the lock then starts, and the counter with it)."""
+    if attempt >= MAX_FAILURES:
         pipe = r.pipeline()
         pipe.set(lock_key, 1, ex=LOCK_S)
         pipe.delete(fail_key)
         pipe.execute()
         raise TooManyRequests(LOCKED_MESSAGE, code="locked")
-    return MAX_FAILURES - failures
+    return MAX_FAILURES - attempt
 
 
 def check_own_password(
@@ -223,9 +246,9 @@ def check_own_password(
     session could guess the password without end.
     """
     fail_key, lock_key = _account_keys(r, trainee.id, device_of(trainee, known))
-    _refuse_if_locked(r, lock_key)
+    attempt = _reserve_attempt(r, fail_key, lock_key)
     if not password_matches(trainee, password):
-        left = _count_failure(r, fail_key, lock_key)
+        left = _count_failure(r, fail_key, lock_key, attempt)
         label = "原密码" if field == "old_password" else "登录密码"
         raise ValidationError(field, f"{label}错误（还可尝试 {left} 次）", code=f"bad_{field}")
     r.delete(fail_key)

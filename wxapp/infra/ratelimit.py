@@ -64,15 +64,16 @@ def hit(r: redis.Redis, limit: Limit, who: str) -> None:
         raise _refuse(r, limit, key)
 
 
-def refuse_if_reached(r: redis.Redis, limit: Limit, who: str) -> None:
-    """429 if `who` has used all of `limit` in the current window; counts nothing (for a
-    limit counted only on failures, with `count`)."""
-    key = _key(limit, who)
-    used = r.get(key)
-    if used is not None and int(used) >= limit.count:
-        raise _refuse(r, limit, key)
+# Take back one count, unless the window (and its counter) ended meanwhile: a DECR then
+# would start a counter without an expiry.
+_GIVE_BACK = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
 
-def count(r: redis.Redis, limit: Limit, who: str) -> None:
-    """Count one (failed) call of `who` against `limit`, refusing nothing now."""
-    count_in_window(r, _key(limit, who), limit.window_s)
+def give_back(r: redis.Redis, limit: Limit, who: str) -> None:
+    """Take back one call `hit` counted, for a limit that counts only failures: the call is
+    counted before it runs (else a burst sent at once would all pass before the first
+    failure was counted) and given back when it did not fail."""
+    r.register_script(_GIVE_BACK)(keys=[_key(limit, who)])
