@@ -12,6 +12,18 @@ function fit() {
   stage.dataset.fitted = 'true';
 }
 
-document.getElementById('print').addEventListener('click', () => window.print());
+// WeChat's own browser does not print (the notice: 目前仅支持 PC 网页端打印证书): say where to.
+const inWeChat = /MicroMessenger/i.test(navigator.userAgent);
+const wechatNote = document.getElementById('wechat-print');
+if (inWeChat) wechatNote.hidden = false;
+
+document.getElementById('print').addEventListener('click', () => {
+  if (inWeChat) {
+    wechatNote.classList.add('flash');
+    wechatNote.scrollIntoView({ block: 'center' });
+    return;
+  }
+  window.print();
+});
 window.addEventListener('resize', fit);
 fit();

@@ -50,6 +50,9 @@ def test_certificates_issued_ready_and_missing(phone, site):
     page.goto(f"{site.url}/h5/certificates")
     page.wait_for_selector("#app[data-ready]")
     assert "打印证书前请完善个人信息：单位" in page.inner_text("#missing-info")
+    # Nothing issued yet, one plan ready: the page says so, not 暂无证书.
+    assert "已达到要求的项目，点击下方“打印证书”即可生成合格证书" in page.inner_text("body")
+    assert "暂无证书" not in page.inner_text("body")
     ready = page.locator(f".plan-card[data-plan-id='{data['plan']}']")
     assert "60 / 60 学时" in ready.inner_text()
     assert "还差 18 学时" in page.inner_text("body")
@@ -64,6 +67,7 @@ def test_certificates_issued_ready_and_missing(phone, site):
     page.locator(f".plan-card[data-plan-id='{data['plan']}'] >> text=打印证书").click()
     page.wait_for_url("**/certificates/*")
     assert "孙八" in page.inner_text("body")
+    assert page.locator("#wechat-print").is_hidden()  # a browser prints as it is
     page.go_back()
     page.wait_for_selector(".cert-card")
     cert = next(
@@ -90,3 +94,29 @@ def test_certificate_refused_names_what_is_missing(phone, site):
     dialog = page.wait_for_selector(".js_dialog .weui-dialog").inner_text()
     assert "请先完善个人信息：单位（单位未列出时选择档案所在区县）" in dialog
     assert "profile_incomplete" not in dialog
+
+
+WECHAT = (
+    "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/116.0 Mobile Safari/537.36 MicroMessenger/8.0.47.2560(0x28002F35) NetType/WIFI"
+)
+
+
+def test_inside_wechat_the_print_page_says_to_print_from_a_computer(new_phone, site):
+    """The notice: 目前仅支持 PC 网页端打印证书. WeChat's browser does not print, so the page
+    says where to, and 打印证书 there points to that instead of doing nothing."""
+    data = learner_world(site)
+    complete(site, data)
+    wechat = new_phone(user_agent=WECHAT)
+    login(wechat, data["phone"])
+    page = wechat.page
+    issued = page.request.post(f"{site.url}/api/plans/{data['plan']}/certificate")
+    assert issued.ok, issued.text()
+    page.goto(site.url + issued.json()["print_url"])
+    note = page.wait_for_selector("#wechat-print", state="visible")
+    assert "目前仅支持 PC 网页端打印证书" in note.inner_text()
+    # (a statement, not a function: Playwright would call a function given to it)
+    page.evaluate("void (window.print = () => { window.printed = true; })")
+    page.click("#print")
+    assert page.evaluate("window.printed === undefined")
+    assert "flash" in (note.get_attribute("class") or "")

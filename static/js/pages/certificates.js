@@ -136,13 +136,19 @@ async function load() {
   }
   const issued = entries.filter((e) => e.certificate);
   const rest = entries.filter((e) => !e.certificate);
+  // Nothing issued yet: say what comes next, never 暂无证书 above a plan ready to print.
+  const emptyText = !entries.length
+    ? '还没有购买培训项目'
+    : rest.some((e) => e.complete)
+      ? '已达到要求的项目，点击下方“打印证书”即可生成合格证书'
+      : '暂无证书，达到要求的学分后可打印证书';
   page(
     '我的证书',
     [
       h('div', { class: 'page-head' }, h('h1', {}, '我的证书'), h('p', {}, '达到培训项目要求的学分后，按照提示完善', h('a', { href: '/h5/profile', id: 'profile-link' }, '个人信息'), '后即可打印合格证书。合格证书已采用电子印章，无需加盖鲜章。')),
       unavailable ? h('div', { class: 'notice' }, '证书服务暂未开放，请稍后再试') : null,
       missingUnit ? h('div', { class: 'notice', id: 'missing-info' }, '打印证书前请完善个人信息：单位（若查找不到贵单位，请选择您档案所在区县）') : null,
-      issued.length ? issued.map(entryCard) : unavailable ? null : emptyBlock(entries.length ? '暂无证书，达到要求的学分后可打印证书' : '还没有购买培训项目'),
+      issued.length ? issued.map(entryCard) : unavailable ? null : emptyBlock(emptyText),
       rest.length ? h('div', { class: 'weui-cells__title' }, '我的培训项目') : null,
       rest.map(entryCard),
       missingUnit ? profileForm(profile, districtList) : null,
