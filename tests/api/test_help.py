@@ -42,7 +42,7 @@ def test_the_help_reply_and_api_carry_every_contact(app, client):
     for contact in CONTACTS:
         assert contact in flat
     assert [g["group"] for g in data["groups"]] == [
-        "重庆市人力资源开发服务中心", "垫江县人力资源和社会保障局", "在线客服"]  # fmt: skip
+        "重庆市人力资源开发服务中心", "垫江县人力资源和社会保障局（垫江县学员）", "在线客服"]  # fmt: skip
 
 
 def test_a_text_not_understood_goes_to_customer_service_with_an_acknowledgement(live_server):

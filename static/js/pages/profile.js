@@ -35,6 +35,14 @@ function showFieldError(node, message) {
   node.hidden = false;
 }
 
+// A 区县's own office, for its trainees only (the seed notice is 垫江县's; elsewhere the
+// number would send people to the wrong office).
+const LOCAL_CONTACTS = { 垫江县: '垫江县人力资源和社会保障局：023-74606177' };
+const localContact = (profile) => {
+  const line = LOCAL_CONTACTS[profile.unit?.district || profile.archive_district];
+  return line ? `；${line}` : '';
+};
+
 /** A unit's administrator who leaves it stops being its administrator: say so first. */
 const leaveAdmin = async (adminOf, newUnitId) =>
   !adminOf ||
@@ -312,7 +320,7 @@ async function load({ saved, adminEnded } = {}) {
     h(
       'div',
       { class: 'notice', id: 'identity-notice' },
-      `姓名、身份证号码不能自行修改。如需更正，请联系所在单位的管理员办理，或致电客服 ${SERVICE}；垫江县人力资源和社会保障局：023-74606177。`,
+      `姓名、身份证号码不能自行修改。如需更正，请联系所在单位的管理员办理，或致电客服 ${SERVICE}${localContact(profile)}。`,
     ),
     unitSection(profile, adminOf),
     districtSection(profile, districtList),
