@@ -54,7 +54,9 @@ def test_first_login_with_the_initial_password_goes_to_activation(phone, site):
 
     page.wait_for_url("**/h5/activate?next=*")
     page.wait_for_selector("#send-code")
-    assert "首次登录须验证单位登记的手机号" in page.inner_text("body")
+    assert "单位统一注册的账号首次登录，或客服为您设置临时密码后，须验证账号登记的手机号" in (
+        page.inner_text("body")
+    )
     assert "王五" not in page.inner_text("body")
     phone.shot("activation-required")
 

@@ -129,7 +129,7 @@ export function showChangeForm({ oldPassword = '', next, first = false }) {
     '修改密码',
     form({
       title: '修改密码',
-      desc: (first ? '请设置新密码，修改后请牢记新密码。' : '') + PASSWORD_RULE,
+      desc: (first ? '请设置新密码，修改后请牢记新密码。' : '修改后，账号在其他设备上的登录将全部退出，并解除微信绑定：请在公众号菜单中重新登录并绑定微信，以便继续收到学习通知。') + PASSWORD_RULE,
       submitLabel: '确认修改',
       cells,
       extra: first ? null : h('p', { class: 'hint center' }, h('a', { href: next, id: 'back-link' }, '返回')),

@@ -77,9 +77,9 @@ function show(status) {
       desc: h(
         'span',
         {},
-        '为保护您的个人信息，单位统一注册的账号首次登录须验证单位登记的手机号 ',
+        '为保护您的个人信息，单位统一注册的账号首次登录，或客服为您设置临时密码后，须验证账号登记的手机号 ',
         h('b', { id: 'phone-masked' }, status.phoneMasked),
-        '，并设置新密码。激活后初始密码失效，请牢记新密码。',
+        '，并设置新密码。激活后初始密码（临时密码）失效，请牢记新密码。',
       ),
       cells: [
         form.field('sms_code', '验证码', code, sendButton),
