@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from flask import flash, redirect, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla import tools
+from flask_admin.contrib.sqla.filters import (
+    BaseSQLAFilter,
+    DateBetweenFilter,
+    DateGreaterFilter,
+    DateSmallerFilter,
+    FilterEqual,
+)
 from markupsafe import Markup, escape
 
 from models import (
+    Operator,
     OperatorAudit,
     Outbox,
     OutboxStatus,
@@ -24,7 +34,9 @@ from wxapp.console.access import (
     require_csrf,
 )
 from wxapp.console.admin_shared import ADMIN, time_cell
+from wxapp.console.display import EVENT_NAMES, event_name
 from wxapp.extensions import app_now
+from wxapp.infra.clock import SHANGHAI
 from wxapp.infra.transaction import transaction
 
 # --- the notification outbox ---------------------------------------------------------------
@@ -74,6 +86,7 @@ class OutboxView(SecuredModelView):
                 (OutboxStatus.SKIPPED.value, "未发送（无绑定或无模板）"),
             ],
         ),
+        FilterEqual(Outbox.event_type, "消息类型", options=list(EVENT_NAMES.items())),
     )
     column_searchable_list = ("event_type", "subject")
     column_default_sort = ("id", True)
@@ -82,12 +95,16 @@ class OutboxView(SecuredModelView):
     def _status_cell(self, context: Any, model: Outbox, name: str) -> str:
         return self.STATUS.get(model.status, model.status)
 
+    def _event_cell(self, context: Any, model: Outbox, name: str) -> str:
+        return event_name(model.event_type)
+
     def _retry_cell(self, context: Any, model: Outbox, name: str) -> Markup | str:
         if model.status != OutboxStatus.GIVEN_UP:
             return ""
         return post_button(url_for(".retry", id=model.id), "重新推送")
 
     column_formatters = {
+        "event_type": _event_cell,
         "status": _status_cell,
         "retry": _retry_cell,
         "created_at": time_cell,
@@ -125,6 +142,67 @@ class OutboxView(SecuredModelView):
 def _action_cell(view: Any, context: Any, model: OperatorAudit, name: str) -> str:
     text = audit.label(model.action)
     return model.action if text == model.action else f"{text}（{model.action}）"
+
+
+def _target_cell(view: Any, context: Any, model: OperatorAudit, name: str) -> str:
+    return audit.target_label(model.target_type)
+
+
+def _operator_cell(view: Any, context: Any, model: OperatorAudit, name: str) -> str:
+    return str(model.operator) if model.operator is not None else "命令行"
+
+
+def _operators_like(words: str) -> Any:
+    """The rows of operators whose login or name holds `words`."""
+    like = tools.parse_like_term(words)
+    return OperatorAudit.operator_id.in_(
+        sa.select(Operator.id).where(
+            sa.or_(Operator.login.ilike(like), Operator.display_name.ilike(like))
+        )
+    )
+
+
+class _OperatorFilter(BaseSQLAFilter):
+    """操作员: a login or a name, or part of one."""
+
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        return query.filter(_operators_like(value))
+
+    def operation(self) -> str:
+        return "包含"
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight of a Beijing day: the log's dates are the operator's, its times UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
+
+
+class _DaysBetween(DateBetweenFilter):
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        first, last = value
+        column = self.get_column(alias)
+        return query.filter(
+            column >= _day_start(first), column < _day_start(last + timedelta(days=1))
+        )
+
+    def operation(self) -> str:
+        return "介于（含首尾两天）"
+
+
+class _DaysFrom(DateGreaterFilter):
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        return query.filter(self.get_column(alias) >= _day_start(value))
+
+    def operation(self) -> str:
+        return "从（含当天）"
+
+
+class _DaysUntil(DateSmallerFilter):
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        return query.filter(self.get_column(alias) < _day_start(value + timedelta(days=1)))
+
+    def operation(self) -> str:
+        return "至（含当天）"
 
 
 def _json_cell(view: Any, context: Any, model: OperatorAudit, name: str) -> Markup:
@@ -167,15 +245,59 @@ class AuditLogView(SecuredModelView):
         "operator.login": "操作员登录名",
     }
     column_searchable_list = ("action", "target_type", "target_id", "reason", "ip")
-    column_filters = ("action", "target_type", "target_id")
+    column_filters = (
+        _OperatorFilter(OperatorAudit.operator_id, "操作员"),
+        _DaysBetween(OperatorAudit.at, "日期"),
+        _DaysFrom(OperatorAudit.at, "日期"),
+        _DaysUntil(OperatorAudit.at, "日期"),
+        "action",
+        "target_type",
+        "target_id",
+    )
     column_default_sort = ("at", True)
     column_formatters = {
         "at": time_cell,
+        "operator": _operator_cell,
         "action": _action_cell,
+        "target_type": _target_cell,
         "before": _json_cell,
         "after": _json_cell,
     }
     column_formatters_detail = column_formatters
+
+    def search_placeholder(self) -> str:
+        return "操作员、操作（中文或代码）、对象、对象编号、原因或 IP"
+
+    def _apply_search(
+        self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str
+    ) -> Any:
+        """Each word (separated by spaces) must match one of: the operator's login or name,
+        the action's code or Chinese label, the kind of record's code or name, the record's
+        id, the reason, the IP address."""
+        for word in search.split():
+            match = self._matches(word)
+            query = query.filter(match)
+            if count_query is not None:
+                count_query = count_query.filter(match)
+        return query, count_query, joins, count_joins
+
+    @staticmethod
+    def _matches(word: str) -> Any:
+        like = tools.parse_like_term(word)
+        columns = (
+            OperatorAudit.action,
+            OperatorAudit.target_type,
+            OperatorAudit.target_id,
+            OperatorAudit.reason,
+            OperatorAudit.ip,
+        )
+        alternatives = [column.ilike(like) for column in columns]
+        alternatives.append(_operators_like(word))
+        if codes := audit.actions_labelled(word):
+            alternatives.append(OperatorAudit.action.in_(codes))
+        if kinds := audit.targets_labelled(word):
+            alternatives.append(OperatorAudit.target_type.in_(kinds))
+        return sa.or_(*alternatives)
 
     def delete_model(self, model: Any) -> bool:
         raise PermissionError("the audit log is append-only")

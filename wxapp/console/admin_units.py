@@ -27,6 +27,7 @@ from wxapp.console.access import (
     snapshot,
 )
 from wxapp.console.admin_shared import ADMIN, time_cell
+from wxapp.console.support_actions import account_key
 from wxapp.errors import Conflict
 from wxapp.extensions import app_now
 from wxapp.infra.transaction import transaction
@@ -124,7 +125,7 @@ class UnitAdminView(SecuredModelView):
         return form
 
     def create_model(self, form: Any) -> Any:
-        account = form.account.data.strip().upper()
+        account = account_key(form.account.data)
         trainee = find_trainee(account)
         if trainee is None:
             flash(f"没有账号为 {account} 的学员", "error")

@@ -35,14 +35,47 @@ ACTION_LABELS: dict[str, str] = {
     "units.report": "下载单位报表（应训未训）",
 }
 _VERBS = {"create": "新建", "update": "修改", "delete": "删除"}
+# What each kind of record (a row's target_type) is called.
+TARGET_LABELS: dict[str, str] = {
+    "trainees": "学员",
+    "operators": "操作员",
+    "units": "单位",
+    "unit_admins": "单位管理员",
+    "training_plans": "培训项目",
+    "courses": "课程",
+    "chapters": "章节",
+    "catalogue": "课程目录",
+    "invoices": "发票",
+    "refunds": "退款",
+    "payment_anomalies": "支付异常",
+    "outbox": "消息推送",
+}
 
 
 def label(action: str) -> str:
-    """The action in Chinese where known (`units.create` → 新建 units), else its code."""
+    """The action in Chinese where known (`units.create` → 新建单位), else its code."""
     if action in ACTION_LABELS:
         return ACTION_LABELS[action]
     kind, _, verb = action.rpartition(".")
-    return f"{_VERBS[verb]} {kind}" if verb in _VERBS and kind else action
+    if verb in _VERBS and kind:
+        return _VERBS[verb] + TARGET_LABELS.get(kind, f" {kind}")
+    return action
+
+
+def target_label(target_type: str) -> str:
+    """The kind of record in Chinese where known, else as stored."""
+    return TARGET_LABELS.get(target_type, target_type)
+
+
+def actions_labelled(words: str) -> list[str]:
+    """The action codes whose Chinese label holds `words` (the log's search by label)."""
+    known = set(ACTION_LABELS) | {f"{kind}.{verb}" for kind in TARGET_LABELS for verb in _VERBS}
+    return sorted(code for code in known if words and words in label(code))
+
+
+def targets_labelled(words: str) -> list[str]:
+    """The target types whose Chinese name holds `words`."""
+    return sorted(kind for kind, text in TARGET_LABELS.items() if words and words in text)
 
 
 def record(

@@ -16,7 +16,7 @@ from flask_admin import Admin, expose
 from models import InvoiceStatus, Order, OrderItem, Trainee, db
 from wxapp.console import finance_actions as actions
 from wxapp.console.access import Role, SecuredView, current_operator
-from wxapp.console.display import when, yuan
+from wxapp.console.display import REFUND_STATES, refund_reason, refund_requester, when, yuan
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now
 from wxapp.infra.clock import local
@@ -29,13 +29,6 @@ from wxapp.pay.client import PayGatewayError
 FINANCE = frozenset({Role.FINANCE, Role.ADMIN})
 CATEGORY = "财务"
 INVOICE_STATES = {"requested": "待开具", "issued": "已开具", "refused": "已拒绝"}
-REFUND_STATES = {
-    "PENDING": "待提交",
-    "PROCESSING": "退款处理中",
-    "SUCCESS": "退款成功",
-    "CLOSED": "退款关闭",
-    "ABNORMAL": "退款异常",
-}
 
 
 class _FinanceView(SecuredView):
@@ -107,7 +100,7 @@ class RefundView(_FinanceView):
     @expose("/")
     def index(self) -> Any:
         no = request.args.get("order", "").strip()
-        order, members, taken = None, [], set()
+        order, members, taken, shares = None, [], set(), {}
         if no:
             order = db.session.execute(
                 sa.select(Order).where(Order.out_trade_no == no)
@@ -124,15 +117,19 @@ class RefundView(_FinanceView):
                     ).scalars()
                 )
                 taken = refunded_members(order.id)
+                shares = actions.share_refunds([order.id])
         return self.render(
             "console/finance_refunds.html",
             no=no,
             order=order,
             members=members,
             taken=taken,
+            shares=shares,
             refunds=actions.refunds(),
             states=REFUND_STATES,
             order_status=STATUS_TEXT,
+            refund_reason=refund_reason,
+            refund_requester=refund_requester,
             when=when,
             yuan=yuan,
         )

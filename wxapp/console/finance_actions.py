@@ -29,6 +29,7 @@ from models import (
     OrderStatus,
     PaymentAnomaly,
     Refund,
+    RefundItem,
     RefundStatus,
     Trainee,
     TrainingPlan,
@@ -268,6 +269,28 @@ def refresh_refund(
         audit.record("refund.query", "refunds", no, {"status": before}, {"status": status})
     why = db.session.get(Refund, refund_id).last_error if status == RefundStatus.PENDING else None
     return status, why
+
+
+def share_refunds(
+    order_ids: list[int], trainee_id: int | None = None
+) -> dict[tuple[int, int], list[Refund]]:
+    """The refunds of each member's share of these orders (of one trainee's shares when
+    `trainee_id` is given), keyed by (order id, trainee id), oldest first: what the console
+    shows beside a member, with the refund's state and reason."""
+    if not order_ids:
+        return {}
+    query = (
+        sa.select(RefundItem.order_id, RefundItem.trainee_id, Refund)
+        .join(Refund, Refund.id == RefundItem.refund_id)
+        .where(RefundItem.order_id.in_(order_ids))
+        .order_by(Refund.id)
+    )
+    if trainee_id is not None:
+        query = query.where(RefundItem.trainee_id == trainee_id)
+    found: dict[tuple[int, int], list[Refund]] = {}
+    for order_id, member_id, refund in db.session.execute(query).all():
+        found.setdefault((order_id, member_id), []).append(refund)
+    return found
 
 
 def refunds(limit: int = 200) -> list[Any]:

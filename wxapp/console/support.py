@@ -11,7 +11,7 @@ from flask_admin import Admin, expose
 
 from wxapp.console import support_actions as actions
 from wxapp.console.access import Role, SecuredView, current_operator
-from wxapp.console.display import when
+from wxapp.console.display import REFUND_STATES, event_name, refund_reason, when, yuan
 from wxapp.errors import AppError
 from wxapp.extensions import app_now
 from wxapp.infra.clock import local
@@ -47,7 +47,15 @@ class TraineeSupportView(SecuredView):
         except AppError as err:
             flash(err.message, "error")
             return redirect(url_for(".index"))
-        return self.render("console/support_trainee.html", when=when, **page)
+        return self.render(
+            "console/support_trainee.html",
+            when=when,
+            yuan=yuan,
+            event_name=event_name,
+            refund_reason=refund_reason,
+            refund_states=REFUND_STATES,
+            **page,
+        )
 
     def _act(self, trainee_id: int, run: Any, done: str | Any) -> Any:
         """An action on the trainee, then back to their page."""

@@ -12,6 +12,8 @@ checked the person on the telephone; the trainee then activates the account as u
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -25,6 +27,7 @@ from models import (
     Invoice,
     Order,
     OrderItem,
+    OrderKind,
     Outbox,
     Trainee,
     TrainingPlan,
@@ -44,9 +47,11 @@ from wxapp.accounts.trainees import (
 )
 from wxapp.certificates.issuing import issue_certificate
 from wxapp.console import audit
+from wxapp.console.finance_actions import share_refunds
 from wxapp.errors import Conflict, ValidationError
 from wxapp.infra.transaction import transaction
 from wxapp.orders.purchase import STATUS_TEXT
+from wxapp.orders.refund_rule import refund_totals
 from wxapp.progress.learning_record import course_totals
 from wxapp.progress.report import my_progress
 from wxapp.progress.standing import KIND_ORDER, YearStanding, year_standing
@@ -67,23 +72,36 @@ audit.ACTION_LABELS.update(
 )
 
 
+# What people put between the digits of a number read out on the telephone.
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
+
+
+def account_key(text: str | None) -> str:
+    """A phone or ID number as an operator types it ("138 0013 8001", "138-0013-8001",
+    "+86 138…", a lower-case or full-width x, full-width digits) in the stored form:
+    digits and upper-case X, nothing between them."""
+    key = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text or "")).upper()
+    return key[3:] if key.startswith("+86") else key
+
+
 def search(query: str) -> list[Trainee]:
     """Trainees found by name, ID number, phone, openid or order number (exact, except a
-    name, which may be the start of one)."""
+    name, which may be the start of one; a phone or ID number however spaced or cased)."""
     q = (query or "").strip()
     if not q:
         raise ValidationError("q", "请输入姓名、身份证号码、手机号、openid 或订单号")
     if len(q) > 64:
         raise ValidationError("q", "查询内容过长（最多 64 个字符）")
     found: set[int] = set()
-    if has_id_number_shape(q.upper()):
+    key = account_key(q)
+    if has_id_number_shape(key):
         found |= set(
-            db.session.execute(
-                sa.select(Trainee.id).where(Trainee.id_number == q.upper())
-            ).scalars()
+            db.session.execute(sa.select(Trainee.id).where(Trainee.id_number == key)).scalars()
         )
-    if is_mobile_number(q):
-        found |= set(db.session.execute(sa.select(Trainee.id).where(Trainee.phone == q)).scalars())
+    if is_mobile_number(key):
+        found |= set(
+            db.session.execute(sa.select(Trainee.id).where(Trainee.phone == key)).scalars()
+        )
     found |= set(
         db.session.execute(
             sa.select(WechatBinding.trainee_id).where(WechatBinding.openid == q)
@@ -161,6 +179,12 @@ def trainee_page(
         "course_totals": course_totals(trainee_id),
         "orders": orders,
         "order_status": STATUS_TEXT,
+        # Beside each order: the refunds of this trainee's own share, and for a group order
+        # they paid, what the whole order has had refunded.
+        "share_refunds": share_refunds([o.id for o, _ in orders], trainee_id),
+        "order_refunds": refund_totals(
+            [o.id for o, _ in orders if o.payer_id == trainee_id and o.kind == OrderKind.GROUP]
+        ),
         "invoices": list(
             db.session.execute(
                 sa.select(Invoice, Order.out_trade_no)

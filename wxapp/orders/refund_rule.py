@@ -55,6 +55,7 @@ class ReasonWords:
     member_refunded: str  # 团购订单: beside a member's share, paid back
     member_refunding: str  # … on its way back
     wechat: str  # sent to WeChat Pay, which may show it in its refund message
+    console: str  # the operators' console (an operator's refund shows its note there)
 
 
 REASON_WORDS = {
@@ -64,6 +65,7 @@ REASON_WORDS = {
         member_refunded="已购买该项目，已自动退款",
         member_refunding="已购买该项目，正在自动退款",
         wechat="学员已购买该培训项目，重复支付的费用退回",
+        console="学员重复购买，自动退款",
     ),
     OPERATOR: ReasonWords(
         individual="平台客服已为您办理退款，费用原路退回",
@@ -71,6 +73,7 @@ REASON_WORDS = {
         member_refunded="客服已办理退款",
         member_refunding="客服办理退款中",
         wechat="平台客服办理的退款，费用原路退回",
+        console="客服办理退款",
     ),
 }
 
@@ -97,6 +100,14 @@ def member_text(code: str, refunded: bool) -> str:
     """A group member's refunded share, paid back or on its way, in the payer's words."""
     words = REASON_WORDS[code]
     return words.member_refunded if refunded else words.member_refunding
+
+
+def console_reason(reason: str | None) -> str:
+    """A refund's reason as operators read it: the fixed words of an automatic refund, else
+    the note the operator typed (internal, shown only in the console)."""
+    if reason == ALREADY_ENROLLED or not reason:
+        return REASON_WORDS[reason or OPERATOR].console
+    return reason
 
 
 def wechat_reason(reason: str) -> str:
