@@ -10,6 +10,14 @@ Filters (both optional, both also carried by the xlsx download):
   - 已达标 `met`: requirement met.
 Counts are given for every state under the chosen `kind`, whatever `state` is chosen.
 
+Each row also says whether the trainee holds a paid place in the year's 公需 and 专业 plans
+(`bought`: whom to leave out of 团体购买) and whether the account is activated (`activated`:
+a bulk-registered account still on its initial password has never logged in, so it has no
+WeChat binding and 一键提醒 cannot reach it); `summary` counts both over the whole unit.
+Nothing more about a person: anyone can choose a unit in 个人信息, so the list shows no phone
+number and only the masked ID number. One more grouped query gives all of it, whatever the
+unit's size.
+
 一键提醒 (`remind_unmet`) sends a template message through the outbox to each trainee of the
 list who is 未达标 under the chosen `kind` and whose WeChat account is bound and follows the
 official account; a trainee reminded (by anyone) within the last 7 days is skipped, so a
@@ -20,13 +28,23 @@ lock on the unit, so two administrators pressing at once do not both send.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import Unit, UnitReminder, WechatBinding, db
+from models import (
+    Enrollment,
+    EnrollmentStatus,
+    Trainee,
+    TrainingPlan,
+    Unit,
+    UnitReminder,
+    WechatBinding,
+    db,
+)
 from wxapp import events, outbox
 from wxapp.errors import NotFound, ValidationError
 from wxapp.infra.clock import local
@@ -38,6 +56,23 @@ from wxapp.reports.unit import _unit_standings, unit_movements
 
 STATES = {"not_started": "未开始", "learning": "学习中", "unmet": "未达标", "met": "已达标"}
 REMIND_INTERVAL = timedelta(days=7)
+NOT_BOUGHT, NOT_ACTIVATED, ACTIVATED = "未购买", "未激活", "已激活"
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """What the list says of a trainee beside the 学时: the year's paid plans by kind, and
+    whether the account is activated (a roster account on its initial password is not)."""
+
+    bought_public: bool = False
+    bought_specialist: bool = False
+    activated: bool = True
+
+
+def bought_label(public: bool, specialist: bool) -> str:
+    """ "已购买公需/专业", "已购买公需", "已购买专业" or "未购买"."""
+    kinds = [name for name, held in (("公需", public), ("专业", specialist)) if held]
+    return f"已购买{'/'.join(kinds)}" if kinds else NOT_BOUGHT
 
 
 def check_filters(kind: str | None, state: str | None) -> None:
@@ -108,6 +143,8 @@ def _listing(
     kind: str | None,
     state: str | None,
     now: datetime,
+    facts: dict[int, AccountFacts],
+    admin_id: int,
 ) -> dict[str, Any]:
     counts = dict.fromkeys(STATES, 0)
     for _, _, row_state, _ in judged:
@@ -120,6 +157,7 @@ def _listing(
     items = []
     for row, standing, row_state, shortfall in shown:
         last = reminded.get(row["trainee_id"])
+        fact = facts.get(row["trainee_id"], AccountFacts())
         items.append(
             {
                 "trainee_id": row["trainee_id"],
@@ -135,6 +173,12 @@ def _listing(
                 "following": row["trainee_id"] in following,
                 "reminded_at": last.isoformat() if last else None,
                 "reminded_text": f"{_date(last)}已提醒" if last else "",
+                "bought": {"public": fact.bought_public, "specialist": fact.bought_specialist},
+                "bought_label": bought_label(fact.bought_public, fact.bought_specialist),
+                "activated": fact.activated,
+                "account_label": ACTIVATED if fact.activated else NOT_ACTIVATED,
+                # The administrator's own row: their name and ID number are customer service's.
+                "is_me": row["trainee_id"] == admin_id,
             }
         )
     return {
@@ -144,7 +188,19 @@ def _listing(
         "state": state,
         "filter_text": filter_text(year, kind, state),
         "counts": {"all": len(judged), **counts},
+        "summary": _summary([facts.get(j[0]["trainee_id"], AccountFacts()) for j in judged]),
         "items": items,
+    }
+
+
+def _summary(facts: list[AccountFacts]) -> dict[str, int]:
+    """How many of the unit's staff hold the year's 公需 / 专业 plan, neither, and how many
+    accounts are not activated (whatever the filters)."""
+    return {
+        "bought_public": sum(f.bought_public for f in facts),
+        "bought_specialist": sum(f.bought_specialist for f in facts),
+        "bought_none": sum(not (f.bought_public or f.bought_specialist) for f in facts),
+        "not_activated": sum(not f.activated for f in facts),
     }
 
 
@@ -164,20 +220,50 @@ def staff_list(
     """The unit's staff for the year under the filters, with counts (administrator only)."""
     check_filters(kind, state)
     access.require_admin(admin_id, unit_id)
-    unit, standings, movements = read_only(_staff_reads, unit_id, year)
-    listing = _listing(unit, year, _judged(standings, kind), kind, state, now)
+    unit, standings, movements, facts = read_only(_staff_reads, unit_id, year)
+    listing = _listing(unit, year, _judged(standings, kind), kind, state, now, facts, admin_id)
     listing["movements"] = movements
     return listing
 
 
 def _staff_reads(
     session: Session, unit_id: int, year: int
-) -> tuple[dict[str, Any], list[tuple[dict[str, Any], YearStanding]], dict[str, Any]]:
-    """The unit, its staff with the year's standing, and who joined or left during the year
+) -> tuple[
+    dict[str, Any],
+    list[tuple[dict[str, Any], YearStanding]],
+    dict[str, Any],
+    dict[int, AccountFacts],
+]:
+    """The unit, its staff with the year's standing, who joined or left during the year
     (someone who moved away is off the list, and the unit must still see where they went),
-    in one session: one visit to the replica."""
+    and each one's plans bought and activation, in one session: one visit to the replica."""
     unit, standings = _unit_standings(session, unit_id, year)
-    return unit, standings, unit_movements(unit_id, year, session)
+    movements = unit_movements(unit_id, year, session)
+    return unit, standings, movements, account_facts(session, unit_id, year)
+
+
+def account_facts(session: Session, unit_id: int, year: int) -> dict[int, AccountFacts]:
+    """Per trainee of the unit: a paid place in a 公需 / 专业 plan of `year` (a refunded one
+    is no place), and whether the account is activated; one grouped query."""
+    paid = sa.and_(Enrollment.trainee_id == Trainee.id, Enrollment.status == EnrollmentStatus.PAID)
+    of_year = sa.and_(TrainingPlan.id == Enrollment.plan_id, TrainingPlan.year == year)
+
+    def holds(kind: str) -> sa.ColumnElement[int]:
+        return sa.func.count(sa.case((TrainingPlan.kind == kind, TrainingPlan.id)))
+
+    rows = session.execute(
+        sa.select(Trainee.id, Trainee.must_change_password, holds("public"), holds("specialist"))
+        .outerjoin(Enrollment, paid)
+        .outerjoin(TrainingPlan, of_year)
+        .where(Trainee.unit_id == unit_id)
+        .group_by(Trainee.id, Trainee.must_change_password)
+    ).all()
+    return {
+        trainee_id: AccountFacts(
+            bought_public=public > 0, bought_specialist=specialist > 0, activated=not must_change
+        )
+        for trainee_id, must_change, public, specialist in rows
+    }
 
 
 def remind_unmet(

@@ -38,6 +38,8 @@ STAFF_HEADER = (
     "状态",
     "还差",
     "最近提醒",
+    "本年度购买",
+    "账号",
 )
 DISTRICT_HEADER = ("区县", "单位数", "未达标单位数", "学员数", "未达标学员数")
 
@@ -116,6 +118,15 @@ def write_district_summary(year: int, rows: list[dict[str, Any]], path: Path) ->
     wb.save(path)
 
 
+def summary_text(summary: dict[str, int]) -> str:
+    """Who holds the year's plans and whose account is not activated, over the whole unit."""
+    return (
+        f"本年度已购买公需科目 {summary['bought_public']} 人，已购买专业科目 "
+        f"{summary['bought_specialist']} 人，均未购买 {summary['bought_none']} 人；"
+        f"账号未激活（尚未首次登录）{summary['not_activated']} 人"
+    )
+
+
 def staff_xlsx(listing: dict[str, Any]) -> bytes:
     """The unit page's list as shown, filters included (wxapp/reports/staff.py)."""
     wb = Workbook(write_only=True)
@@ -130,6 +141,7 @@ def staff_xlsx(listing: dict[str, Any]) -> bytes:
             f"未达标 {c['unmet']} 人，已达标 {c['met']} 人；本表 {len(listing['items'])} 人"
         ]
     )
+    ws.append([summary_text(listing["summary"])])
     ws.append(list(STAFF_HEADER))
     for row in listing["items"]:
         ws.append(text_row(ws, [
@@ -137,6 +149,7 @@ def staff_xlsx(listing: dict[str, Any]) -> bytes:
             row["public"]["done"], row["public"]["required"],
             row["specialist"]["done"], row["specialist"]["required"], row["counted"],
             row["state_label"], row["shortfall"], row["reminded_text"],
+            row["bought_label"], row["account_label"],
         ]))  # fmt: skip
     # Someone who left the unit is no longer on the list above: the clerk sees where they went.
     _movements_sheet(wb, unit, listing["year"], listing.get("movements"))

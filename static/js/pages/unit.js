@@ -2,8 +2,13 @@
 // 未开始/学习中/未达标/已达标) and their counts, the xlsx download of what is shown, and
 // 一键提醒 to the staff who have not met the year, and the year's 人员变动 (who joined, who
 // left: someone who moved away is no longer on the list). Filters live in the address.
+// Each person also shows whether they hold the year's 公需/专业 plan (whom 团体购买 still
+// needs) and whether their roster account is still 未激活 (never logged in: 一键提醒 cannot
+// reach them), and has 更正 for a typo in their 姓名 or 身份证号码 (rules on the server).
+import { correctIdentity } from '../api/unit-staff.js';
 import { downloadUrl, myUnit, remind, staffList } from '../api/units.js';
-import { boot, confirmDialog, emptyBlock, h, hours, page, params, topTips } from '../core/ui.js';
+import { boot, confirmDialog, emptyBlock, h, hours, page, params, toast, topTips } from '../core/ui.js';
+import { busy, fieldSet } from './sms-form.js';
 
 const KINDS = [['', '全部科目'], ['public', '公需科目'], ['specialist', '专业科目']];
 const STATES = [['', '全部', 'all'], ['not_started', '未开始'], ['learning', '学习中'], ['unmet', '未达标'], ['met', '已达标']];
@@ -17,6 +22,7 @@ const filters = {
 };
 let unit = null;
 let lastResult = null;
+let lastCorrection = null; // what the last 更正 changed, shown above the list after reloading
 
 function href(change) {
   const next = { ...filters, ...change };
@@ -36,16 +42,120 @@ function kindLine(k, label) {
   return h('span', { class: k.met ? '' : 'short' }, text);
 }
 
+/** Why 一键提醒 cannot reach someone who has not met the year ('' when it can). */
+function unreachable(row) {
+  if (row.state === 'met') return '';
+  if (row.activated === false) return '账号未激活（尚未首次登录），无法提醒，请另行通知';
+  return row.following ? '' : '未关注公众号，无法提醒';
+}
+
 function staffCard(row) {
+  const bought = row.bought && (row.bought.public || row.bought.specialist);
+  const why = unreachable(row);
   return h(
     'div',
-    { class: 'card staff-card', dataset: { state: row.state } },
+    { class: 'card staff-card', dataset: { state: row.state, traineeId: row.trainee_id } },
     h('h3', {}, row.name, ' ', h('span', { class: TAGS[row.state] || 'tag gray' }, row.state_label)),
     h('div', { class: 'meta' }, `身份证号 ${row.id_number_masked}`),
+    h(
+      'div',
+      { class: 'facts' },
+      row.bought_label ? h('span', { class: bought ? 'tag bought' : 'tag gray bought' }, row.bought_label) : null,
+      row.activated === false ? h('span', { class: 'tag warn inactive' }, '未激活') : null,
+    ),
     h('div', { class: 'nums' }, kindLine(row.public, '公需'), kindLine(row.specialist, '专业')),
     row.shortfall ? h('div', { class: 'meta' }, row.shortfall) : null,
     row.reminded_text ? h('div', { class: 'meta reminded' }, row.reminded_text) : null,
-    row.state !== 'met' && !row.following ? h('div', { class: 'meta' }, '未关注公众号，无法提醒') : null,
+    why ? h('div', { class: 'meta unreachable' }, why) : null,
+    row.is_me
+      ? null
+      : h('div', { class: 'actions' }, h('button', { type: 'button', class: 'weui-btn weui-btn_mini weui-btn_default correct', onclick: () => correctionSheet(row) }, '更正')),
+  );
+}
+
+const FIELD_LABELS = { name: '姓名', id_number: '身份证号码' };
+
+/** 更正: a sheet for the trainee's 姓名 and/or 身份证号码 and the 更正理由; the server's refusal
+ *  shows under the field it names, anything else under the form. */
+function correctionSheet(row) {
+  const form = fieldSet();
+  const name = h('input', { class: 'weui-input', id: 'fix-name', type: 'text', value: row.name, maxlength: 50, autocomplete: 'off' });
+  const idNumber = h('input', { class: 'weui-input', id: 'fix-id-number', type: 'text', placeholder: `现为 ${row.id_number_masked}，不更正请留空`, maxlength: 18, autocomplete: 'off', spellcheck: 'false' });
+  const reason = h('textarea', { class: 'weui-textarea', id: 'fix-reason', rows: 3, maxlength: 200, placeholder: '如：与身份证不一致（2～200 字）' });
+  const general = h('div', { class: 'weui-cells__tips weui-cells__tips_warn field-error', id: 'err-correction', role: 'alert', hidden: true });
+  const close = () => sheet.remove();
+  const submit = h('button', { type: 'button', class: 'weui-btn weui-btn_primary', id: 'submit-correction' }, '提交更正');
+  const cancel = h('button', { type: 'button', class: 'weui-btn weui-btn_default', id: 'cancel-correction', onclick: close }, '取消');
+  const sheet = h(
+    'div',
+    { class: 'correction-sheet', role: 'dialog', 'aria-modal': 'true', 'aria-label': '更正姓名或身份证号码' },
+    h('div', { class: 'weui-mask', onclick: close }),
+    h(
+      'div',
+      { class: 'weui-half-screen-dialog', style: { maxHeight: '92vh' } },
+      h('div', { class: 'weui-half-screen-dialog__hd' }, h('div', { class: 'weui-half-screen-dialog__hd__main' }, h('strong', { class: 'weui-half-screen-dialog__title' }, '更正姓名或身份证号码'))),
+      h(
+        'div',
+        { class: 'weui-half-screen-dialog__bd' },
+        h('div', { class: 'meta' }, `学员：${row.name}（${row.id_number_masked}）`),
+        h('div', { class: 'weui-cells weui-cells_form' }, form.field('name', '姓名', name), form.field('id_number', '身份证号码', idNumber), form.field('reason', '更正理由', reason)),
+        general,
+        h('p', { class: 'hint correction-rules' }, '单位只能更正录入错误：姓名中录错、漏录或多录的一个字，或身份证号码中录错的个别数字（出生日期和性别位除外）；每次只能更正一项，同一学员每年只能由单位更正一次。其他情况请学员本人携身份证联系客服 400-023-9229。'),
+      ),
+      h('div', { class: 'weui-half-screen-dialog__ft row' }, cancel, submit),
+    ),
+  );
+  submit.addEventListener('click', async () => {
+    form.clear();
+    general.hidden = true;
+    const body = { reason: reason.value.trim() };
+    const newName = name.value.trim();
+    const newId = idNumber.value.replace(/\s/g, '').toUpperCase(); // the notice: upper-case X, no spaces
+    if (newName !== row.name) body.name = newName;
+    if (newId) body.id_number = newId;
+    busy(submit, true);
+    try {
+      const result = await correctIdentity(unit.id, row.trainee_id, body);
+      close();
+      lastCorrection = { before: row.name, result };
+      toast('已更正');
+      await load();
+      document.getElementById('correction-result')?.scrollIntoView({ block: 'center' });
+    } catch (err) {
+      if (err.redirecting) return;
+      if (!form.show(err.field, err.message)) {
+        general.textContent = err.message;
+        general.hidden = false;
+      }
+    } finally {
+      busy(submit, false);
+    }
+  });
+  document.body.append(sheet);
+  name.focus();
+}
+
+/** What the last 更正 changed, and what the trainee must still do about a printed certificate. */
+function correctionResult() {
+  if (!lastCorrection) return null;
+  const { before, result } = lastCorrection;
+  const changes = (result.changes || []).map((c) => `${FIELD_LABELS[c.field] || c.field}由“${c.old}”更正为“${c.new}”`);
+  return h(
+    'div',
+    { class: 'notice ok', id: 'correction-result', role: 'status' },
+    `已更正 ${before} 的信息：${changes.join('；')}。`,
+    h('br'),
+    '该学员如已取得合格证书，请通知其到“我的证书”点击“刷新证书”后重新打印：刷新前，证书和扫码验证仍显示原信息。',
+  );
+}
+
+/** 本年度购买 and 未激活 over the whole unit (whatever the filters). */
+function summaryLine(s) {
+  if (!s) return null;
+  return h(
+    'p',
+    { class: 'hint unit-summary', id: 'unit-summary' },
+    `本年度已购买公需 ${s.bought_public} 人、专业 ${s.bought_specialist} 人，均未购买 ${s.bought_none} 人；账号未激活 ${s.not_activated} 人`,
   );
 }
 
@@ -135,6 +245,8 @@ async function load() {
         STATES.map(([s, label, key]) => chip(`${label} ${c[key || s]}`, s === filters.state, { state: s }, { dataset: { state: s || 'all' } })),
       ),
       h('p', { class: 'hint' }, '未开始：尚无学时；学习中：已有学时但未达到要求；未达标：未开始与学习中之和；已达标：学时已达到要求。选择“公需科目”或“专业科目”时只按该科目判断。'),
+      summaryLine(data.summary),
+      h('p', { class: 'hint' }, '已购买公需/专业：已购买本年度该类培训项目，团体购买时无需再为其购买。未激活：批量注册后尚未首次登录（用身份证号码和初始密码登录后，须短信验证激活），收不到一键提醒，请另行通知。'),
       h(
         'div',
         { class: 'unit-actions' },
@@ -142,6 +254,7 @@ async function load() {
         h('a', { role: 'button', class: 'weui-btn weui-btn_primary remind', onclick: pressRemind }, '一键提醒'),
       ),
       lastResult ? h('div', { class: 'remind-result', role: 'status' }, lastResult.message) : null,
+      correctionResult(),
       h('div', { class: 'weui-cells__title' }, `${data.filter_text}：${data.items.length} 人`),
       staffSection(data.items),
       movementsSection(data.year, data.movements),
