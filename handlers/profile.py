@@ -29,6 +29,7 @@ IDENTITY_FIELDS = ("name", "id_number", "gender")
 
 
 @bp.patch("/me/profile")
+@body_limit(limits.CREDENTIALS_BODY)
 def update_profile():
     body = v.json_body()
     for field in IDENTITY_FIELDS:
@@ -76,6 +77,7 @@ def my_changes():
 
 
 @bp.post("/units/<int:unit_id>/trainees/<int:trainee_id>/identity")
+@body_limit(limits.CREDENTIALS_BODY)
 def correct_identity(unit_id: int, trainee_id: int):
     """A unit administrator corrects the name and/or ID number of a trainee of their unit."""
     body = v.json_body()

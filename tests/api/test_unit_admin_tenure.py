@@ -163,3 +163,15 @@ def test_a_grant_racing_the_accounts_unit_change_leaves_no_grant_of_the_old_unit
             sa.select(UnitAdmin.unit_id).where(UnitAdmin.trainee_id == tid)
         ).scalars()
         assert a_id not in list(grants)
+
+
+def test_a_correction_or_a_profile_change_of_kilobytes_is_refused_unread(client, clerk):
+    """Both take a few short fields; a body of kilobytes is 413 before it is parsed."""
+    big = {"name": "同事甲", "reason": "理" * 3000}
+    reply = client.post(
+        f"/api/units/{clerk.hospital}/trainees/{clerk.colleague}/identity", json=big
+    )
+    assert reply.status_code == 413
+    assert (
+        client.patch("/api/me/profile", json={"archive_district": "县" * 3000}).status_code == 413
+    )
