@@ -16,9 +16,11 @@ from wxapp.sandbox import oa_state
 ENGLISH = re.compile(r"[A-Za-z]{4,}")
 
 
-def fits_and_chinese(page, width: int) -> None:
+def fits_and_chinese(page, width: int, *, typed: str = "", where: str = "#app") -> None:
+    """No sideways scrolling, and every word on the page Chinese (but QQ, and `typed`: what a
+    person typed, such as a name written as markup)."""
     assert page.evaluate("document.documentElement.scrollWidth") <= width
-    text = page.inner_text("#app")
+    text = page.inner_text(where).replace(typed, "") if typed else page.inner_text(where)
     assert not ENGLISH.findall(text.replace("QQ", "")), ENGLISH.findall(text)
     assert "{" not in text  # no raw JSON
 
