@@ -117,7 +117,10 @@ def complete_chapter(
     if created.rowcount != 1:
         return result  # learned before (a retry after Redis lost its data)
     result.course_newly = True
-    result.plans = _credit_plans(trainee_id, course_id, now)
+    # The plans' completions are announced after the course's: the trainee's phone then
+    # shows 课程学完 before 项目完成, which ends with what the year still lacks.
+    completions: list[PlanCompleted] = []
+    result.plans = _credit_plans(trainee_id, course_id, now, completions)
     shown = result.plans.get(reply_plan_id) or next(iter(result.plans.values()), None)
     progress = None
     if shown is not None:
@@ -134,10 +137,14 @@ def complete_chapter(
         trainee_id,
         now,
     )
+    for completed in completions:
+        add_event(completed, trainee_id, now)
     return result
 
 
-def _credit_plans(trainee_id: int, course_id: int, now: datetime) -> dict[int, PlanStanding]:
+def _credit_plans(
+    trainee_id: int, course_id: int, now: datetime, completions: list[PlanCompleted]
+) -> dict[int, PlanStanding]:
     """Recount 学时 of every paid enrollment whose plan holds the course; complete plans."""
     enrollments = (
         db.session.execute(
@@ -152,7 +159,7 @@ def _credit_plans(trainee_id: int, course_id: int, now: datetime) -> dict[int, P
         .scalars()
         .all()
     )
-    return _recount(trainee_id, enrollments, now)
+    return _recount(trainee_id, enrollments, now, completions)
 
 
 def recount_enrollment(trainee_id: int, plan_id: int, now: datetime) -> PlanStanding | None:
@@ -174,9 +181,14 @@ def recount_enrollment(trainee_id: int, plan_id: int, now: datetime) -> PlanStan
 
 
 def _recount(
-    trainee_id: int, enrollments: list[Enrollment], now: datetime
+    trainee_id: int,
+    enrollments: list[Enrollment],
+    now: datetime,
+    completions: list[PlanCompleted] | None = None,
 ) -> dict[int, PlanStanding]:
-    """Set hours_done of these enrollments from the learned courses; complete plans."""
+    """Set hours_done of these enrollments from the learned courses; complete plans, each
+    announced by a PlanCompleted event: added to the outbox, or to `completions` for the
+    caller to add after its own event."""
     if not enrollments:
         return {}
     plan_ids = [e.plan_id for e in enrollments]
@@ -211,17 +223,17 @@ def _recount(
     for plan, done in completed:
         # Read after the flush, so the year's standing holds this plan's 学时.
         year = trainee_standing(trainee_id, plan.year)
-        add_event(
-            PlanCompleted(
-                plan_id=plan.id,
-                plan_title=plan.title,
-                year=plan.year,
-                kind=plan.kind,
-                hours_done=done,
-                required_hours=plan.required_hours,
-                year_shortfall=year.brief_shortfall(),
-            ),
-            trainee_id,
-            now,
+        event = PlanCompleted(
+            plan_id=plan.id,
+            plan_title=plan.title,
+            year=plan.year,
+            kind=plan.kind,
+            hours_done=done,
+            required_hours=plan.required_hours,
+            year_shortfall=year.brief_shortfall(),
         )
+        if completions is None:
+            add_event(event, trainee_id, now)
+        else:
+            completions.append(event)
     return standings
