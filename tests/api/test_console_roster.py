@@ -545,3 +545,17 @@ def test_the_unit_search_says_when_nothing_matches_and_checks_the_year(capp):
     bad_year = client.get("/admin/unit_report/?q=中学&year=二〇二五")
     assert "年度须为 2000 至 2100 之间的年份" in _text(bad_year.text, "unit-report-problem")
     assert "垫江县中学" in bad_year.text
+
+
+def test_a_new_unit_named_like_a_registered_one_is_pointed_out_before_import(capp, tmp_path):
+    with capp.app_context():
+        make_unit(name="垫江县人民医院", district=DISTRICT)
+        make_unit(name="垫江县中医院", district=DISTRICT)
+        db.session.commit()
+    client = _signed_in(capp)
+    alike = _upload(client, _roster(tmp_path, _people(1), unit="垫江县人民医院（本部）<b>"))
+    warning = re.search(r'id="roster-similar">(.*?)</div>', alike.text, re.S).group(1)
+    assert "垫江县已登记名称相近的单位：垫江县人民医院。" in warning
+    assert "中医院" not in warning and "<b>" not in alike.text  # the roster's text escaped
+    other = _upload(client, _roster(tmp_path, _people(1), unit="垫江县第一中学"))
+    assert "尚未登记，确认导入时新建" in other.text and "roster-similar" not in other.text

@@ -306,3 +306,19 @@ def test_imported_trainee_logs_in_with_the_initial_password(app, runner, client,
         assert (imported.unit.name, imported.unit.district) == (UNIT, DISTRICT)
     res = client.post("/api/login", json={"username": person["phone"], "password": "edu@000000"})
     assert res.status_code == 401
+
+
+def test_a_new_unit_named_like_a_registered_one_is_pointed_out(app, runner, tmp_path):
+    """垫江县人民医院（本部） beside a registered 垫江县人民医院: its staff would be split over
+    two units, so the import says which registered unit it looks like."""
+    with app.app_context():
+        make_unit(UNIT, DISTRICT)
+        make_unit("垫江县中医院", DISTRICT)  # another unit, not alike
+        make_unit("垫江县人民医院分院", "渝北区")  # alike, but another 区县
+        db.session.commit()
+    path = tmp_path / "roster.xlsx"
+    write_roster(path, DISTRICT, "垫江县人民医院（本部）", [roster_person(851_000)])
+    result = run_import(runner, path)
+    assert "新建单位：垫江县 垫江县人民医院（本部）" in result.output
+    assert "注意：垫江县已登记名称相近的单位：垫江县人民医院；" in result.output
+    assert "中医院" not in result.output and "分院" not in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+from difflib import SequenceMatcher
 from typing import Any
 
 from models import Unit, db
@@ -66,3 +68,36 @@ def search_units(q: str | None, district: str | None, limit: int) -> list[dict[s
     if district:
         query = query.where(Unit.district == district)
     return [unit_dict(u) for u in db.session.execute(query).scalars()]
+
+
+# Compared without the 区县 (and 重庆市) the names of one 区县 share: 人民医院 ~ 人民医院(本部)
+# 0.8, contained; ~ 中医院 0.57, ~ 人民政府 0.5, not alike.
+SIMILAR_RATIO = 0.6
+SIMILAR_SHOWN = 5
+
+
+def _comparable(name: str, district: str) -> str:
+    """A unit name as compared for likeness: full-width forms folded, no spaces, without
+    the 重庆市 and 区县 it starts with."""
+    text = "".join(unicodedata.normalize("NFKC", name).split())
+    for prefix in ("重庆市", district):
+        text = text.removeprefix(prefix)
+    return text
+
+
+def similar_units(name: str, district: str) -> list[dict[str, Any]]:
+    """Registered units of `district` whose names look like `name` (but are not it), most
+    alike first: before a roster creates a unit, whether it is one already registered under
+    a slightly different full name (its staff would otherwise be split over two units)."""
+    wanted = _comparable(name, district)
+    if not wanted:
+        return []
+    scored = []
+    for unit in db.session.execute(db.select(Unit).where(Unit.district == district)).scalars():
+        other = _comparable(unit.name, district)
+        if other == wanted:
+            continue
+        ratio = SequenceMatcher(None, wanted, other).ratio()
+        if ratio >= SIMILAR_RATIO or wanted in other or other in wanted:
+            scored.append((-ratio, unit.name, unit))
+    return [unit_dict(u) for _, _, u in sorted(scored, key=lambda t: t[:2])[:SIMILAR_SHOWN]]

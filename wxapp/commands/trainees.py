@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from wxapp.accounts.roster import RosterFileError
 from wxapp.accounts.roster_import import import_roster
+from wxapp.accounts.units import similar_units
 from wxapp.extensions import app_now
 
 PROGRESS_FROM_ROWS = 1000  # small files finish before a bar would be worth drawing
@@ -64,6 +65,12 @@ def import_command(file: Path) -> None:
     click.echo(result.summary)
     if result.unit_created:
         click.echo(f"新建单位：{result.district} {result.unit_name}")
+        similar = similar_units(result.unit_name, result.district)
+        if similar:
+            names = "、".join(u["name"] for u in similar)
+            click.echo(
+                f"注意：{result.district}已登记名称相近的单位：{names}；如为同一单位，请与单位核对单位全称（新建单位的人员不会出现在原单位的名单和报表中）"
+            )
 
 
 commands = [trainees]

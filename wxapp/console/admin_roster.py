@@ -42,6 +42,7 @@ from wtforms import FileField
 
 from wxapp.accounts.roster import RosterFileError, RowError
 from wxapp.accounts.roster_import import check_roster, import_roster, write_errors
+from wxapp.accounts.units import similar_units
 from wxapp.console import audit
 from wxapp.console.access import ConsoleForm, SecuredView, current_operator, require_csrf
 from wxapp.console.admin_shared import ADMIN
@@ -275,6 +276,7 @@ class RosterImportView(SecuredView):
             preview=result,
             fresh=len(checked.fresh),
             unit_exists=checked.unit is not None,
+            similar=[] if checked.unit else similar_units(result.unit_name, result.district),
             lines=bad_rows(result.errors),
             token=token,
         )
