@@ -172,18 +172,23 @@ class CertificateIssued(Event):
 
 @dataclass(frozen=True)
 class WechatRebound(Event):
-    """The account was bound to another WeChat user (password and SMS code given); the
-    WeChat user it was bound to until then is told, at `old_openid` (not at the trainee's
-    current binding, which is the new one)."""
+    """The account left the WeChat user it was bound to, who is told at `old_openid` (not
+    at the trainee's current binding, if any): it was bound to another WeChat user
+    (password and SMS code given), or customer service replaced its phone and dropped the
+    binding (`new_phone_masked` set, "138****8001"), so an owner who did not ask hears of it.
+    """
 
     event_type: ClassVar[str] = "wechat_rebound"
     old_openid: str
     rebound_at: str  # ISO 8601 with its offset
     name_masked: str  # "王*五": who the account is, without telling the old user the name
+    # Set when customer service replaced the phone (None in a rebind, and in older rows).
+    new_phone_masked: str | None = None
 
     @property
     def subject(self) -> str:
-        return f"rebind:{self.rebound_at}"
+        kind = "rebind" if self.new_phone_masked is None else "phone"
+        return f"{kind}:{self.rebound_at}"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """个人信息: the account as its page reads it (`my_account`, GET /api/me), and what a trainee
 changes themself — the unit (单位, from the unit list), the 档案所在区县 and the phone (with
 an SMS code to the new phone; customer service's correction of a wrong roster phone goes
-through the same `replace_phone`).
+through the same `replace_phone`, and so does its replacement of an activated account's
+phone for an owner who lost the old one, `replace_lost_phone`).
 
 Name and ID number are not changed here (wxapp/accounts/identity_changes.py: only through
 the unit or customer service). Every change is kept in `profile_changes`; a unit change
@@ -11,6 +12,7 @@ keeps both unit ids, so the unit report shows who joined or left a unit in the y
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,13 +21,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from models import Trainee, Unit, UnitAdmin, WechatBinding, db
-from wxapp.accounts import profile_history, sms_codes, unit_admins
+from wxapp import events, outbox
+from wxapp.accounts import bindings, profile_history, session_ends, sms_codes, unit_admins
 from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.accounts.idnumbers import validate_phone
 from wxapp.accounts.trainees import check_own_password, get_trainee, profile
 from wxapp.accounts.units import is_district
 from wxapp.errors import Conflict, NotFound, ValidationError
-from wxapp.infra.texts import SERVICE_PHONES
+from wxapp.infra.texts import SERVICE_PHONES, mask_name
 from wxapp.infra.transaction import transaction
 
 PHONE_TAKEN_MESSAGE = (
@@ -198,3 +201,58 @@ def replace_phone(
         # Another account took the phone between the check and the commit.
         raise Conflict(PHONE_TAKEN_MESSAGE, code="phone_taken", field="phone") from None
     return old
+
+
+@dataclass(frozen=True)
+class LostPhoneReplaced:
+    """What `replace_lost_phone` did: the phone it replaced and the WeChat user the account
+    was bound to (now unbound and told), None when it had none."""
+
+    old_phone: str | None
+    old_openid: str | None
+
+
+def replace_lost_phone(
+    r: redis.Redis,
+    trainee: Trainee,
+    phone: str,
+    sms_code: str,
+    actor: str,
+    now: datetime,
+    *,
+    reason: str,
+    also: Callable[[LostPhoneReplaced], object] | None = None,
+) -> LostPhoneReplaced:
+    """Customer service's replacement of an activated account's phone, for an owner who
+    lost the old phone (checked by the operator on the telephone; `phone` proven by the code
+    read back). Whoever had the account keeps nothing: in the phone's transaction (with its
+    history row and `also`, the audit row) every session of the trainee ends, the WeChat
+    binding goes, and the account must pass an SMS code to the NEW phone at its next login
+    (`must_change_password`: its password, or a temporary one, opens only that). The WeChat
+    user it was bound to is told (`events.WechatRebound` with the new phone, masked): the
+    SMS layer sends verification codes only, so the old phone cannot be told."""
+    done: list[LostPhoneReplaced] = []
+
+    def cut_off(old: str | None) -> None:
+        openid = bindings.openid_of(trainee.id)
+        result = LostPhoneReplaced(old_phone=old, old_openid=openid)
+        if also is not None:
+            also(result)  # first: a refusal there must not have ended the sessions
+        bindings.unbind(trainee.id)
+        trainee.must_change_password = True
+        session_ends.end_all(r, trainee.id, now)
+        if openid is not None:
+            outbox.add_event(
+                events.WechatRebound(
+                    old_openid=openid,
+                    rebound_at=now.isoformat(),
+                    name_masked=mask_name(trainee.name),
+                    new_phone_masked=sms_codes.mask_phone(phone),
+                ),
+                trainee.id,
+                now,
+            )
+        done.append(result)
+
+    replace_phone(r, trainee, phone, sms_code, actor, now, reason=reason, also=cut_off)
+    return done[0]

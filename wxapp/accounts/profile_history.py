@@ -41,6 +41,14 @@ def actor_label(actor: str) -> str:
     return SELF
 
 
+def staff_label(actor: str) -> str:
+    """Who made a change, as the centre's staff read it: 客服 with the operator's login
+    (operator:<login>), so a phone replaced by an operator names who did it."""
+    if actor.startswith(OPERATOR_PREFIX):
+        return f"客服（{actor[len(OPERATOR_PREFIX) :]}）"
+    return actor_label(actor)
+
+
 def record(
     trainee_id: int,
     field: str,
@@ -74,8 +82,9 @@ def mask_phone(phone: str | None) -> str | None:
     return sms_codes.mask_phone(phone) if phone else phone
 
 
-def history(trainee_id: int) -> list[dict[str, Any]]:
-    """The trainee's own change history, newest first (ID numbers masked, unit names)."""
+def history(trainee_id: int, *, staff: bool = False) -> list[dict[str, Any]]:
+    """The trainee's own change history, newest first (ID numbers masked, unit names);
+    `staff` (the console) names the operator behind a customer service change."""
     get_trainee(trainee_id)
     from_unit, to_unit = aliased(Unit), aliased(Unit)
     rows = db.session.execute(
@@ -100,7 +109,7 @@ def history(trainee_id: int) -> list[dict[str, Any]]:
                 "old": old,
                 "new": new,
                 "reason": change.reason,
-                "by": actor_label(change.actor),
+                "by": staff_label(change.actor) if staff else actor_label(change.actor),
                 "changed_at": change.changed_at.isoformat(),
             }
         )

@@ -12,7 +12,7 @@ from flask_admin import Admin, expose
 from wxapp.console import support_actions as actions
 from wxapp.console.access import Role, SecuredView, current_operator
 from wxapp.console.display import REFUND_STATES, event_name, refund_reason, when, yuan
-from wxapp.errors import AppError
+from wxapp.errors import AppError, Forbidden
 from wxapp.extensions import app_now
 from wxapp.infra.clock import local
 from wxapp.progress.tracking import get_store
@@ -47,8 +47,15 @@ class TraineeSupportView(SecuredView):
         except AppError as err:
             flash(err.message, "error")
             return redirect(url_for(".index"))
+        operator = current_operator()
         return self.render(
             "console/support_trainee.html",
+            phone_replacement=(
+                actions.phone_replacement_status(operator, trainee_id, app_now())
+                if operator is not None
+                else None
+            ),
+            verifications=actions.VERIFICATIONS,
             when=when,
             yuan=yuan,
             event_name=event_name,
@@ -170,6 +177,58 @@ class TraineeSupportView(SecuredView):
             ),
             "已更正手机号：请学员用初始密码登录，按页面提示用发至新手机号的验证码激活账号",
         )
+
+    @expose("/<int:trainee_id>/phone-replace-check", methods=("POST",))
+    def phone_replace_check(self, trainee_id: int) -> Any:
+        r, now = self._ctx()
+        return self._act(
+            trainee_id,
+            lambda: actions.send_replacement_check(
+                r,
+                current_app.config,
+                trainee_id,
+                request.form.get("phone", ""),
+                _operator(),
+                request.remote_addr or "",
+                now,
+            ),
+            lambda phone: f"核验码已发送至 {phone}：请在电话中请学员读出验证码后填写",
+        )
+
+    @expose("/<int:trainee_id>/phone-replace", methods=("POST",))
+    def phone_replace(self, trainee_id: int) -> Any:
+        r, now = self._ctx()
+        return self._act(
+            trainee_id,
+            lambda: actions.replace_activated_phone(
+                r,
+                trainee_id,
+                phone=request.form.get("phone"),
+                sms_code=request.form.get("code"),
+                method=request.form.get("verification"),
+                detail=request.form.get("detail"),
+                operator=_operator(),
+                now=now,
+            ),
+            lambda done: (
+                f"已将手机号更换为 {done['phone']}：该学员的登录已全部结束，微信绑定已解除，"
+                "登录锁定已解除；"
+                + (
+                    "已通过微信通知原绑定的微信用户。"
+                    if done["owner_told"]
+                    else "该账号未绑定微信，原持有人无法收到通知（短信只能发送验证码）。"
+                )
+                + "学员下次登录须用发至新手机号的验证码设置新密码；忘记密码的，请设置临时密码告知学员"
+            ),
+        )
+
+
+def _operator() -> Any:
+    """The signed-in operator (the view's role check lets no one else reach an action)."""
+    operator = current_operator()
+    if operator is None:
+        raise Forbidden("请先登录后台")
+    return operator
 
 
 def register(admin: Admin) -> None:

@@ -131,7 +131,8 @@ def _claim(
             log.error("outbox %s given up, its payload does not parse: %s", row.id, err)
             skipped.append(Skipped(row.id, f"事件数据有误：{err}"[:500], OutboxStatus.GIVEN_UP))
             continue
-        # A rebind is told to the WeChat user bound until then, not to the new binding.
+        # A rebind (or customer service's phone replacement) is told to the WeChat user
+        # bound until then, not to the new binding.
         if isinstance(event, events.WechatRebound):
             openid = event.old_openid
         else:

@@ -15,6 +15,7 @@ Each renderer takes the event class of `wxapp.events` the worker parsed the row 
 - `CertificateIssued`: plan title, serial, 学时;
 - `WechatRebound`: the masked name, when (Shanghai time), and what to do if it was not
   the user (sent to the WeChat user the account was bound to before, not the new one);
+  when customer service replaced the phone, the new phone (masked) instead of the name;
 - `UnitReminded`: the unit, the year's shortfall, a request to finish (一键提醒).
 """
 
@@ -156,10 +157,19 @@ def _certificate(event: events.CertificateIssued) -> dict[str, str]:
 
 
 REBIND_NOTE = "如非本人操作请致电4000239229"
+# A `thing` value holds 20 characters: "手机号已由客服更换为138****8001" would be 21.
+PHONE_REPLACED = "手机号已由客服改为{phone}"
+PHONE_REPLACED_NOTE = "如非本人申请请致电4000239229"
 
 
 def _rebound(event: events.WechatRebound) -> dict[str, str]:
     when = local(datetime.fromisoformat(event.rebound_at))
+    if event.new_phone_masked is not None:
+        return {
+            "account": PHONE_REPLACED.format(phone=event.new_phone_masked),
+            "time": f"{when:%Y-%m-%d %H:%M}",
+            "note": PHONE_REPLACED_NOTE,
+        }
     return {
         "account": f"{event.name_masked}的学习账号已改绑其他微信",
         "time": f"{when:%Y-%m-%d %H:%M}",

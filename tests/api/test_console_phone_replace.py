@@ -1,0 +1,298 @@
+"""客服 replaces the phone of an ACTIVATED account whose owner lost the old phone and forgot
+the password: only after checking the person (核实方式 and what was checked) and a code read
+back from the new phone; whoever held the account keeps nothing (sessions, WeChat binding,
+the old password opens only an SMS code to the new phone); the WeChat user it was bound to
+is told; the operator is named in the trainee's history and the audit log; and one operator
+cannot do it to many accounts, nor to one account twice, quietly."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+import sqlalchemy as sa
+
+from models import OperatorAudit, Outbox, Trainee, WechatBinding, db
+from tests.conftest import serve
+from tests.console_helpers import console_app, create_operator, csrf_of, sign_in
+from tests.factories import make_binding, make_trainee
+from tests.sms import latest_code, messages
+from wxapp.accounts.trainees import is_locked
+from wxapp.notifications.worker import Worker
+from wxapp.sandbox import oa_state
+
+PASSWORD = "Passw0rd!"
+OLD_WECHAT = "o_phone_replace_owner_000000001"
+NEW_PHONE = "13912345678"
+NEW_MASKED = "139****5678"
+
+
+@pytest.fixture
+def capp(base_config):
+    with console_app(base_config) as app:
+        yield app
+
+
+def _operator(app, login: str, role: str = "support"):
+    secret = create_operator(app, login, role)
+    client = app.test_client()
+    sign_in(app, client, login, secret)
+    return client, csrf_of(client.get("/admin/").text)
+
+
+def _trainee(app, *, name: str = "林平之", password: str | None = PASSWORD, openid: str = ""):
+    with app.app_context():
+        trainee = make_trainee(name=name, password=password)
+        if openid:
+            make_binding(trainee, openid)
+        db.session.commit()
+        return trainee.id, trainee.id_number, trainee.phone
+
+
+def _flash(client, res) -> str:
+    """The message the operator reads after a posted action (the page it goes back to)."""
+    assert res.status_code == 302, res.status_code
+    return unescape(client.get(res.headers["Location"]).text)
+
+
+def _check(client, token, tid, phone=NEW_PHONE):
+    return client.post(
+        f"/admin/trainees/{tid}/phone-replace-check", data={"csrf_token": token, "phone": phone}
+    )
+
+
+def _replace(client, token, tid, **fields):
+    data = {
+        "csrf_token": token,
+        "phone": NEW_PHONE,
+        "verification": "id_photo",
+        "detail": "学员微信发来身份证照片，与登记信息一致",
+        **fields,
+    }
+    return client.post(f"/admin/trainees/{tid}/phone-replace", data=data)
+
+
+def _audits(app, action: str) -> list[OperatorAudit]:
+    with app.app_context():
+        rows = list(
+            db.session.execute(
+                sa.select(OperatorAudit)
+                .where(OperatorAudit.action == action)
+                .order_by(OperatorAudit.id)
+            ).scalars()
+        )
+        db.session.expunge_all()
+        return rows
+
+
+def _phone_of(app, tid: int) -> str:
+    with app.app_context():
+        return db.session.get(Trainee, tid).phone
+
+
+def _binding_of(app, tid: int) -> str | None:
+    with app.app_context():
+        return db.session.execute(
+            sa.select(WechatBinding.openid).where(WechatBinding.trainee_id == tid)
+        ).scalar_one_or_none()
+
+
+def _section(page: str, element_id: str) -> str:
+    start = page.index(f'id="{element_id}"')
+    return page[start : page.index("</table>", start)]
+
+
+def test_support_replaces_an_activated_phone_and_whoever_held_the_account_keeps_nothing(
+    base_config,
+):
+    with serve(base_config, CONSOLE_ENABLED="1") as server:
+        app = server.app
+        r = app.extensions["redis"]
+        tid, id_number, old_phone = _trainee(app, openid=OLD_WECHAT)
+        # Someone is logged in to the account, and a stranger has locked it.
+        holder = app.test_client()
+        login = holder.post("/api/login", json={"username": old_phone, "password": PASSWORD})
+        assert login.status_code == 200
+        assert holder.get("/api/me").status_code == 200
+        stranger = app.test_client()
+        for _ in range(5):
+            stranger.post("/api/login", json={"username": id_number, "password": "wrong-pass1"})
+        assert is_locked(r, tid)
+
+        client, token = _operator(app, "kefu-li")
+        page = client.get(f"/admin/trainees/{tid}").text
+        assert 'id="phone-replace"' in page and "身份证照片核对" in page
+        assert "您今天已更换 0/5 个" in page
+
+        # The code goes to the new phone; the person reads it back on the telephone.
+        said = _flash(client, _check(client, token, tid, "139 1234 5678"))
+        assert f"核验码已发送至 {NEW_MASKED}" in said
+        code = latest_code(app, NEW_PHONE)
+        done = _flash(client, _replace(client, token, tid, code=code))
+        assert f"已将手机号更换为 {NEW_MASKED}" in done
+        assert "已通过微信通知原绑定的微信用户" in done
+
+        assert _phone_of(app, tid) == NEW_PHONE
+        assert _binding_of(app, tid) is None
+        ended = holder.get("/api/me")
+        assert ended.status_code == 401 and ended.json["error"] == "session_ended"
+        assert not is_locked(r, tid)
+
+        # The operator sees it on the trainee's page, under their own login, with the reason.
+        page = unescape(client.get(f"/admin/trainees/{tid}").text)
+        history = _section(page, "trainee-history")
+        masked_old = f"{old_phone[:3]}****{old_phone[-4:]}"
+        assert "手机号" in history and masked_old in history and NEW_MASKED in history
+        assert "身份证照片核对：学员微信发来身份证照片，与登记信息一致" in history
+        assert "客服（kefu-li）" in history
+        assert 'id="phone-replaced-flag"' in page and "kefu-li" in page
+        [row] = _audits(app, "trainee.replace_phone")
+        assert row.before == {"phone": masked_old, "openid": OLD_WECHAT}
+        assert row.after["phone"] == NEW_MASKED and row.after["owner_told"] == "wechat"
+        assert row.reason == "身份证照片核对：学员微信发来身份证照片，与登记信息一致"
+
+        # The old password opens only an SMS code, and it goes to the NEW phone.
+        again = app.test_client()
+        login = again.post("/api/login", json={"username": id_number, "password": PASSWORD})
+        assert login.status_code == 200 and login.json["activation_required"] is True
+        assert login.json["phone_masked"] == NEW_MASKED
+        app.extensions["clock"].advance(61)
+        assert again.post("/api/activation/code").status_code == 200
+        assert latest_code(app, NEW_PHONE) != code
+        assert messages(app, old_phone) == []
+
+        # The operator may then give a temporary password, as before: it leads to the same.
+        client.post(
+            f"/admin/trainees/{tid}/temporary-password",
+            data={"csrf_token": token, "password": "Temp2026pass"},
+        )
+        login = app.test_client().post(
+            "/api/login", json={"username": NEW_PHONE, "password": "Temp2026pass"}
+        )
+        assert login.json["activation_required"] is True
+        assert login.json["phone_masked"] == NEW_MASKED
+
+        # The WeChat user the account was bound to is told, through the real worker.
+        with app.app_context():
+            rows = db.session.execute(sa.select(Outbox).where(Outbox.trainee_id == tid)).all()
+            assert len(rows) == 1
+        assert Worker(app, app.extensions["wechat"]).drain() == 1
+        [message] = oa_state.inbox(r, OLD_WECHAT)
+        assert message["data"]["thing1"]["value"] == f"手机号已由客服改为{NEW_MASKED}"
+        assert message["data"]["thing3"]["value"] == "如非本人申请请致电4000239229"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", message["data"]["time2"]["value"])
+
+
+def test_bad_input_is_named_and_changes_nothing(capp):
+    tid, _, old_phone = _trainee(capp, openid=OLD_WECHAT)
+    _, _, taken = _trainee(capp, name="岳灵珊")
+    holder = capp.test_client()
+    holder.post("/api/login", json={"username": old_phone, "password": PASSWORD})
+    client, token = _operator(capp, "kefu-wang")
+
+    assert "手机号" in _flash(client, _check(client, token, tid, "12345"))
+    said = _flash(client, _check(client, token, tid, taken))
+    assert "该手机号已被其他账号使用" in said
+    assert messages(capp, taken) == []
+    _check(client, token, tid)
+    code = latest_code(capp, NEW_PHONE)
+
+    refusals = [
+        ({"verification": ""}, "请选择核实方式"),
+        ({"verification": "guess"}, "请选择核实方式"),
+        ({"detail": " "}, "请填写核实情况"),
+        ({"detail": "查" * 181}, "核实情况过长"),
+        ({"code": "000000" if code != "000000" else "111111"}, "验证码错误"),
+        ({"phone": "1391234567x"}, "手机号"),
+        ({"phone": old_phone}, "新手机号与当前登记的手机号相同"),
+    ]
+    for fields, words in refusals:
+        res = _replace(client, token, tid, **{"code": code, **fields})
+        assert words in _flash(client, res), fields
+    assert _phone_of(capp, tid) == old_phone
+    assert _binding_of(capp, tid) == OLD_WECHAT
+    assert holder.get("/api/me").status_code == 200
+    assert _audits(capp, "trainee.replace_phone") == []
+
+    # What an operator types is shown as text, never as markup.
+    _replace(client, token, tid, code=code, verification="other", detail="<b>本人</b>来电核实")
+    assert _phone_of(capp, tid) == NEW_PHONE
+    page = client.get(f"/admin/trainees/{tid}").text
+    assert "&lt;b&gt;本人&lt;/b&gt;来电核实" in page and "<b>本人</b>" not in page
+
+
+def test_a_roster_account_is_corrected_not_replaced(capp):
+    tid, _, old_phone = _trainee(capp, password=None)
+    client, token = _operator(capp, "kefu-zhao")
+    page = client.get(f"/admin/trainees/{tid}").text
+    assert 'id="phone-fix"' in page and 'id="phone-replace"' not in page
+    assert "该账号尚未激活" in _flash(client, _check(client, token, tid))
+    assert messages(capp, NEW_PHONE) == []
+    assert "该账号尚未激活" in _flash(client, _replace(client, token, tid, code="123456"))
+    assert _phone_of(capp, tid) == old_phone
+
+
+def test_one_operator_replaces_at_most_five_phones_a_day(capp):
+    client, token = _operator(capp, "kefu-many")
+    clock = capp.extensions["clock"]
+    for n in range(5):
+        tid, _, _ = _trainee(capp, name=f"学员{n}")
+        phone = f"1371000000{n}"
+        _check(client, token, tid, phone)
+        said = _flash(
+            client, _replace(client, token, tid, phone=phone, code=latest_code(capp, phone))
+        )
+        assert "已将手机号更换为" in said
+    tid, _, old_phone = _trainee(capp, name="第六人")
+    page = client.get(f"/admin/trainees/{tid}").text
+    assert "您今天已更换 5/5 个" in page
+    said = _flash(client, _check(client, token, tid, "13710000009"))
+    assert "已达每日上限" in said
+    assert messages(capp, "13710000009") == []
+    assert "已达每日上限" in _flash(client, _replace(client, token, tid, code="123456"))
+    assert _phone_of(capp, tid) == old_phone
+    # Another operator is not held up by this one's count; the next day this one is not.
+    other, other_token = _operator(capp, "kefu-other")
+    assert "核验码已发送" in _flash(other, _check(other, other_token, tid, "13710000009"))
+    clock.advance(24 * 3600)
+    assert "核验码已发送" in _flash(client, _check(client, token, tid, "13710000008"))
+
+
+def test_a_second_replacement_within_thirty_days_is_for_an_admin(capp):
+    tid, _, _ = _trainee(capp, openid=OLD_WECHAT)
+    client, token = _operator(capp, "kefu-first")
+    _check(client, token, tid)
+    _replace(client, token, tid, code=latest_code(capp, NEW_PHONE))
+    assert _phone_of(capp, tid) == NEW_PHONE
+
+    # The owner calls back: 该号不是我的. Another 客服 sees the flag and is refused.
+    second, second_token = _operator(capp, "kefu-second")
+    page = unescape(second.get(f"/admin/trainees/{tid}").text)
+    assert "由客服 kefu-first 更换为 139****5678" in page
+    capp.extensions["clock"].advance(61)
+    said = _flash(second, _check(second, second_token, tid, "13812340000"))
+    assert "由客服 kefu-first 更换过" in said and "须由管理员核实办理" in said
+    assert messages(capp, "13812340000") == []
+
+    admin, admin_token = _operator(capp, "admin-zhou", "admin")
+    _check(admin, admin_token, tid, "13812340000")
+    said = _flash(
+        admin,
+        _replace(
+            admin,
+            admin_token,
+            tid,
+            phone="13812340000",
+            code=latest_code(capp, "13812340000"),
+            verification="unit_letter",
+            detail="单位人事处出具证明，前次更换非本人申请",
+        ),
+    )
+    assert "已将手机号更换为 138****0000" in said
+    assert "该账号未绑定微信，原持有人无法收到通知" in said
+    assert _phone_of(capp, tid) == "13812340000"
+    assert [a.reason[:6] for a in _audits(capp, "trainee.replace_phone")] == [
+        "身份证照片核",
+        "单位出具证明",
+    ]
