@@ -3,6 +3,7 @@ cancelling."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -18,6 +19,8 @@ from wxapp.orders.invoices import parse_invoice_request
 from wxapp.pay.client import get_wechatpay
 
 bp = Blueprint("orders", __name__, url_prefix="/api")
+# What an out_trade_no may hold (as the `<order:...>` route converter).
+ORDER_NO = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 
 def _invoice(body: dict):
@@ -85,12 +88,27 @@ def cancel(out_trade_no: str):
     )
 
 
+def _replaced_orders(body: dict) -> list[str]:
+    """修改并重新提交: the order numbers to cancel first, each once, in the order given."""
+    value = body.get("replace_orders")
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(
+        isinstance(no, str) and ORDER_NO.fullmatch(no) for no in value
+    ):
+        raise ValidationError("replace_orders", "要取消的原订单号有误")
+    if len(value) > group.MAX_REPLACED:
+        raise ValidationError("replace_orders", f"一次最多取消 {group.MAX_REPLACED} 笔原订单")
+    return list(dict.fromkeys(value))
+
+
 @bp.post("/group-orders")
 def create_group_order():
     limit_by_trainee(limits.ORDER_CREATE)
     body = v.json_body()
     plan_id = v.row_id(body, "plan_id")
     text = v.string(body, "id_numbers", max_len=400_000, strip=False)
+    replace = _replaced_orders(body)
     result = group.create_group_order(
         get_redis(),
         current_trainee_id(),
@@ -99,6 +117,8 @@ def create_group_order():
         _invoice(body),
         app_now(),
         caller_address(),
+        replace=replace,
+        pay_client=get_wechatpay() if replace else None,
     )
     return jsonify(result), 201 if result["order"] else 200
 

@@ -130,6 +130,7 @@ def test_a_group_order_with_its_invoice_and_the_group_orders_page(phone, site):
     sent = posted(page, "/api/group-orders")
     phone.open(f"/h5/group?plan={data['plan']}")
     page.click(".invoice-choice >> text=立即申请")
+    page.click(".invoice-choice >> text=个人")  # 团体购买 opens on 单位
     page.fill(".invoice-choice input[name=title]", "垫江县人民医院")
     page.fill(".invoice-choice input[name=email]", "cw@example.com")
     lines = [*ids[:5], f" {ids[5]} ", lowercase_x_id_number()]

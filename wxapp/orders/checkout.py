@@ -6,7 +6,8 @@ own.
 
 Before a prepay is opened every member of the order is checked again: a group order with a
 member who has meanwhile bought the plan (alone, or through another payer's group order) is
-refused with 409 `members_enrolled`, naming them; the payer cancels it and submits the list
+refused with 409 `members_enrolled`, naming them (masked, as 团购订单 shows an unpaid
+order's members); the payer cancels it and submits the list
 again (the re-paste rejects them as 已购买本培训项目 and prices the rest). It is refused rather
 than re-priced because WeChat Pay keeps the amount of an out_trade_no once a prepay is
 opened. A payment that still arrives for such a member (the prepay opened before they
@@ -37,9 +38,11 @@ from models import (
     WechatBinding,
     db,
 )
+from wxapp.accounts.idnumbers import mask_id_number
 from wxapp.errors import Conflict, ServiceUnavailable
 from wxapp.infra.clock import local
 from wxapp.infra.dbutil import execute
+from wxapp.infra.texts import mask_name
 from wxapp.infra.transaction import end_read, transaction
 from wxapp.orders.ownership import get_own_order, order_not_found, require_owner
 from wxapp.orders.purchase import order_view
@@ -56,6 +59,8 @@ OPENED_IN_WECHAT = (
 )
 OPENED_AS_QR = "该订单已生成扫码支付二维码，请用微信扫描电脑上的二维码支付；如需在微信内支付，请先取消订单再重新下单"
 PAID_NOT_CANCELLED = "该订单已支付成功，不能取消；如需退款请联系客服"
+# Members named in the refusal's message; `members` in its body lists them all.
+MEMBERS_NAMED = 10
 
 
 def _payable(trainee_id: int, out_trade_no: str, now: datetime) -> sa.Row:
@@ -74,12 +79,28 @@ def _payable(trainee_id: int, out_trade_no: str, now: datetime) -> sa.Row:
     if order.kind == OrderKind.GROUP:
         enrolled = enrolled_members(order)
         if enrolled:
+            members = [
+                {"name": mask_name(name), "id_number_masked": mask_id_number(number)}
+                for name, number in enrolled
+            ]
             raise Conflict(
-                f"订单中有 {len(enrolled)} 名学员已购买该培训项目，请取消本订单后重新提交团购名单",
+                members_enrolled_message(members),
                 code="members_enrolled",
-                id_numbers=enrolled,
+                id_numbers=[number for _, number in enrolled],
+                members=members,
             )
     return order
+
+
+def members_enrolled_message(members: list[dict[str, str]]) -> str:
+    """Who bought meanwhile, by masked name and ID number (as 团购订单 shows them before
+    payment), the first MEMBERS_NAMED of them: the QR panel shows only the message."""
+    named = "、".join(f"{m['name']}（{m['id_number_masked']}）" for m in members[:MEMBERS_NAMED])
+    more = f"等 {len(members)} 人" if len(members) > MEMBERS_NAMED else ""
+    return (
+        f"订单中有 {len(members)} 名学员已购买该培训项目：{named}{more}。"
+        "请取消本订单后重新提交团购名单（不含以上学员）"
+    )
 
 
 @cache
@@ -113,11 +134,13 @@ def _payable_statement() -> sa.Select:
     ).where(Order.out_trade_no == sa.bindparam("no"))
 
 
-def enrolled_members(order: Order | sa.Row) -> list[str]:
-    """ID numbers of the order's members who already hold a paid enrollment in its plan."""
-    return list(
-        db.session.execute(
-            db.select(Trainee.id_number)
+def enrolled_members(order: Order | sa.Row) -> list[tuple[str, str]]:
+    """(name, ID number) of the order's members who already hold a paid enrollment in its
+    plan, by ID number."""
+    return [
+        (name, number)
+        for name, number in db.session.execute(
+            db.select(Trainee.name, Trainee.id_number)
             .join(OrderItem, OrderItem.trainee_id == Trainee.id)
             .join(
                 Enrollment,
@@ -129,8 +152,8 @@ def enrolled_members(order: Order | sa.Row) -> list[str]:
             )
             .where(OrderItem.order_id == order.id)
             .order_by(Trainee.id_number)
-        ).scalars()
-    )
+        )
+    ]
 
 
 def _switched(wanted: WeChatPayType) -> Conflict:

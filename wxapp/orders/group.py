@@ -11,12 +11,20 @@ the plan: what a unit's payer needs to fix the list, and what a stranger could m
 each payer may have at most DAILY_DISTINCT_IDS distinct well-formed numbers looked up per
 day (Asia/Shanghai), counted before the lookup, and every paste is kept in
 `group_paste_audits` (payer, plan, counts, address) for the operator console.
+
+修改并重新提交: a line of the payer's own other unpaid group order comes back with that
+order (`pending_orders`), and the corrected list can be sent again with those orders to
+replace (`replace`): each must be the payer's own unpaid group order of the same plan, and
+is cancelled as 取消订单 cancels it (closed at WeChat Pay first, so an order paid meanwhile
+is settled as paid and stops the resubmission) before the list is checked again and
+ordered as one.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,12 +45,15 @@ from models import (
     db,
 )
 from wxapp.accounts.idnumbers import IdNumberError, validate_id_number
-from wxapp.errors import NotFound, TooManyRequests, ValidationError
+from wxapp.errors import Conflict, NotFound, TooManyRequests, ValidationError
 from wxapp.infra.clock import local
 from wxapp.infra.redis_keys import trainee_tag
 from wxapp.infra.transaction import transaction
+from wxapp.orders.checkout import cancel_order
 from wxapp.orders.invoices import InvoiceRequest, attach_request
+from wxapp.orders.ownership import get_own_order
 from wxapp.orders.purchase import lock_payer, new_order, order_view, purchasable_plan
+from wxapp.pay.client import PayClient
 
 # The reasons a line is rejected, shown on the page and in the error file: full sentences,
 # worded as the roster import words the same faults (an ID number's own faults come from
@@ -53,6 +64,13 @@ REPEATED = "身份证号码与第 {line} 行重复"
 PENDING_GROUP = "该学员已在您另一笔未支付的团购订单中，请在“团购订单”中支付或取消该订单后再提交"
 
 MAX_LINES = 10_000
+# Unpaid orders one resubmission may cancel (a payer has one per paste at most).
+MAX_REPLACED = 10
+NOT_REPLACEABLE = "只能取消本培训项目中您自己未支付的团购订单"
+REPLACED_PAID = (
+    "原订单 {no} 已支付成功，不能取消，本次名单未提交。"
+    "请点击“立即购买”重新核对名单，已购买的学员无需重复购买"
+)
 # What an error file keeps, whatever was pasted: the line number, the reason and the
 # line's first REJECT_TEXT_MAX characters, for REJECTS_TTL_S, the newest REJECTS_KEPT
 # files of a payer. A 2 MB paste of junk then stores well under 1 MB, and only for a day.
@@ -132,12 +150,14 @@ def _among(column: sa.ColumnElement, values: list) -> sa.ColumnElement[bool]:
 
 def check_accounts(
     candidates: list[tuple[int, str]], plan_id: int, payer_id: int, now: datetime
-) -> tuple[list[int], list[Reject]]:
-    """(trainee ids accepted, rejects) after the database checks, three queries in all.
+) -> tuple[list[int], list[Reject], list[dict[str, Any]]]:
+    """(trainee ids accepted, rejects, the orders holding PENDING_GROUP lines) after the
+    database checks, three queries in all.
 
-    PENDING_GROUP only for the payer's own unpaid group orders of the plan."""
+    PENDING_GROUP only for the payer's own unpaid group orders of the plan; each such order
+    is listed once, with how many lines of this paste it holds (`lines`) of its `quantity`."""
     if not candidates:
-        return [], []
+        return [], [], []
     numbers = [n for _, n in candidates]
     ids = dict(
         db.session.execute(
@@ -154,9 +174,17 @@ def check_accounts(
             )
         ).scalars()
     )
-    pending = set(
-        db.session.execute(
-            db.select(OrderItem.trainee_id)
+    pending = {
+        tid: (no, quantity, amount, created, expires)
+        for tid, no, quantity, amount, created, expires in db.session.execute(
+            db.select(
+                OrderItem.trainee_id,
+                Order.out_trade_no,
+                Order.quantity,
+                Order.amount_fen,
+                Order.created_at,
+                Order.expires_at,
+            )
             .join(Order, Order.id == OrderItem.order_id)
             .where(
                 Order.plan_id == plan_id,
@@ -166,10 +194,11 @@ def check_accounts(
                 Order.expires_at > now,
                 _among(OrderItem.trainee_id, found),
             )
-        ).scalars()
-    )
+        )
+    }
     accepted: list[int] = []
     rejects: list[Reject] = []
+    holding: dict[str, dict[str, Any]] = {}
     for line, number in candidates:
         tid = ids.get(number)
         if tid is None:
@@ -178,9 +207,22 @@ def check_accounts(
             rejects.append(Reject(line, number, ALREADY_BOUGHT))
         elif tid in pending:
             rejects.append(Reject(line, number, PENDING_GROUP))
+            no, quantity, amount, created, expires = pending[tid]
+            held = holding.setdefault(
+                no,
+                {
+                    "out_trade_no": no,
+                    "quantity": quantity,
+                    "amount": amount,
+                    "created_at": created.isoformat(),
+                    "expires_at": expires.isoformat(),
+                    "lines": 0,
+                },
+            )
+            held["lines"] += 1
         else:
             accepted.append(tid)
-    return accepted, rejects
+    return accepted, rejects, list(holding.values())
 
 
 def _rejects_key(payer_id: int) -> str:
@@ -245,6 +287,39 @@ def _audit(payer_id: int, plan_id: int, lines: int, checked: int, **fields: Any)
     )
 
 
+def cancel_replaced(
+    client: PayClient, payer_id: int, plan_id: int, out_trade_nos: Sequence[str], now: datetime
+) -> list[str]:
+    """Cancel the orders a resubmission replaces, as 取消订单 does; the ones now closed.
+
+    Each must be the payer's own group order of the plan (another's is 404, as everywhere);
+    all are checked before any is cancelled. One already closed (a second click, another
+    tab) is passed over. One paid, before or during its cancellation (settled as paid, as
+    取消订单 settles it), stops here with 409 `replaced_order_paid` and the list is not
+    ordered: the payer, who thought it unpaid, checks the list again first."""
+    if len(out_trade_nos) > MAX_REPLACED:
+        raise ValidationError("replace_orders", f"一次最多取消 {MAX_REPLACED} 笔原订单")
+    for no in out_trade_nos:
+        order = get_own_order(payer_id, no)
+        if order.kind != OrderKind.GROUP or order.plan_id != plan_id:
+            raise Conflict(NOT_REPLACEABLE, code="order_not_replaceable", out_trade_no=no)
+        if order.status in (OrderStatus.SUCCESS, OrderStatus.REFUND):  # paid (refunds since)
+            raise Conflict(REPLACED_PAID.format(no=no), code="replaced_order_paid", out_trade_no=no)
+    closed = []
+    for no in out_trade_nos:
+        try:
+            cancel_order(client, payer_id, no, now)
+        except Conflict as err:
+            if err.code == "order_paid":
+                raise Conflict(
+                    REPLACED_PAID.format(no=no), code="replaced_order_paid", out_trade_no=no
+                ) from None
+            if err.code != "order_not_open":  # closed already: what was asked
+                raise
+        closed.append(no)
+    return closed
+
+
 def create_group_order(
     r: redis.Redis,
     payer_id: int,
@@ -253,10 +328,16 @@ def create_group_order(
     invoice: InvoiceRequest | None,
     now: datetime,
     client_ip: str = "-",
+    *,
+    replace: Sequence[str] = (),
+    pay_client: PayClient | None = None,
 ) -> dict[str, Any]:
     """Check the pasted lines and create one order for the accepted trainees (none if none).
 
     The daily cap is checked before any account is looked up; the paste is audited either way.
+    `replace`: the payer's unpaid group orders of the plan to cancel first (修改并重新提交,
+    `cancel_replaced`), after the paste and the cap were checked, so a paste refused for
+    its own faults cancels nothing.
     """
     if len(text.splitlines()) > MAX_LINES:
         raise ValidationError("id_numbers", f"一次最多粘贴 {MAX_LINES} 行")
@@ -281,9 +362,11 @@ def create_group_order(
                 **audit,
             )
         raise
+    plan_id = plan.id
+    replaced = cancel_replaced(pay_client, payer_id, plan_id, replace, now) if replace else []
     with transaction():
         lock_payer(payer_id)  # one payer's pastes one at a time: no trainee in two of its orders
-        trainee_ids, db_rejects = check_accounts(candidates, plan.id, payer_id, now)
+        trainee_ids, db_rejects, holding = check_accounts(candidates, plan_id, payer_id, now)
         rejects = sorted(rejects + db_rejects, key=lambda rej: rej.line)
         order = (
             new_order(OrderKind.GROUP, payer_id, plan, trainee_ids, now) if trainee_ids else None
@@ -314,6 +397,8 @@ def create_group_order(
         "rejects": [asdict(rej) for rej in rejects],
         "errors_url": errors_url,
         "order": order_view(order) if order else None,
+        "pending_orders": holding,
+        "replaced": replaced,
     }
 
 

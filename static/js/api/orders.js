@@ -127,8 +127,12 @@ export async function groupMembers(no, offset) {
   return list(pick(raw, ['members'], [])).map(normalizeMember);
 }
 
-export async function createGroupOrder(planId, idNumbers, invoice = null) {
-  const raw = await post('/api/group-orders', { plan_id: Number(planId), id_numbers: idNumbers, invoice });
+/** 团体购买: check the pasted list and order for the accepted. `replaceOrders`: the payer's
+ *  unpaid group orders of the plan to cancel first (修改并重新提交, closed at WeChat Pay too). */
+export async function createGroupOrder(planId, idNumbers, invoice = null, replaceOrders = []) {
+  const body = { plan_id: Number(planId), id_numbers: idNumbers, invoice };
+  if (replaceOrders.length) body.replace_orders = replaceOrders;
+  const raw = await post('/api/group-orders', body);
   const order = pick(raw, ['order']);
   const accepted = pick(raw, ['accepted_count', 'accepted', 'count']);
   const orderRaw = order || (pick(raw, ['out_trade_no']) ? raw : null);
@@ -142,7 +146,21 @@ export async function createGroupOrder(planId, idNumbers, invoice = null) {
       reason: pick(r, ['reason', 'message'], ''),
     })),
     errorFileUrl: pick(raw, ['error_file_url', 'error_file', 'errors_url'], ''),
+    // The payer's other unpaid group orders holding lines of this paste (未支付的团购订单).
+    pendingOrders: list(pick(raw, ['pending_orders'], [])).map((o) => ({
+      no: pick(o, ['out_trade_no']),
+      count: num(pick(o, ['quantity'])),
+      amountFen: num(pick(o, ['amount'])),
+      lines: num(pick(o, ['lines'])),
+      createdAt: pick(o, ['created_at']),
+    })),
+    replaced: list(pick(raw, ['replaced'], [])),
   };
+}
+
+/** A group order's members who bought the plan meanwhile (409 members_enrolled), masked. */
+export function enrolledMembers(err) {
+  return list(pick(err && err.body, ['members'], [])).map((m) => ({ name: pick(m, ['name'], ''), idNumber: pick(m, ['id_number_masked'], '') }));
 }
 
 /** 申请开票 on a paid order (at purchase it travels inside POST /api/orders instead). */

@@ -1,9 +1,10 @@
-// 团体购买: pasted ID numbers (one per line), 电子发票 以后申请 / 立即申请, the per-line result,
-// 下载错误文件, and paying the order for the accepted trainees: 扫码支付 outside WeChat (the
-// page turns to 支付成功 by itself), WeChat Pay (JSAPI) inside it.
+// 团体购买: pasted ID numbers (one per line), 电子发票 以后申请 / 立即申请 (抬头类型 单位 first),
+// the per-line result, 下载错误文件, 修改并重新提交 over the payer's earlier unpaid order, and
+// paying the order for the accepted trainees: 扫码支付 outside WeChat (the page turns to
+// 支付成功 by itself), WeChat Pay (JSAPI) inside it.
 import { planDetail } from '../api/catalogue.js';
 import { createGroupOrder } from '../api/orders.js';
-import { $, alertDialog, boot, h, hours, inWeChat, page, params, toast, topTips, yuan } from '../core/ui.js';
+import { $, alertDialog, boot, confirmDialog, dateText, h, hours, inWeChat, page, params, toast, topTips, yuan } from '../core/ui.js';
 import { invoiceChoice } from './invoice-form.js';
 import { payOrder } from './pay-flow.js';
 import { qrPayPanel } from './qr-pay.js';
@@ -24,8 +25,63 @@ function lineCount(text) {
 let plan = null;
 let invoiceWhen = null; // 电子发票 以后申请 / 立即申请, chosen with each paste
 
-function resultView(result) {
+/**
+ * 修改并重新提交: lines already in the payer's other unpaid group order(s) of this plan. The
+ * clerk may pay both orders, or cancel the earlier one(s) — and the order this paste just
+ * made for the others — and submit the same list again as one order, in one step.
+ */
+function pendingView(result, sent) {
+  const pending = result.pendingOrders;
+  const lines = pending.reduce((n, o) => n + o.lines, 0);
+  const outside = pending.reduce((n, o) => n + Math.max(o.count - o.lines, 0), 0);
+  const replace = [...pending.map((o) => o.no), ...(result.order ? [result.order.no] : [])];
+  const button = h('button', { class: 'weui-btn weui-btn_warn', id: 'replace-submit', type: 'button' }, '取消原订单，按本次名单重新提交');
+  button.addEventListener('click', async () => {
+    const which = pending.map((o) => `订单号 ${o.no}（${o.count} 人，¥${yuan(o.amountFen)}）`).join('、');
+    const text = [
+      `将取消未支付的原订单：${which}`,
+      result.order ? `，以及本次刚生成的订单 ${result.order.no}` : '',
+      '，再按本次粘贴的名单重新核对，合并为一笔订单。',
+      outside ? `原订单中另有 ${outside} 人不在本次名单中，取消后不再为其购买。` : '',
+    ].join('');
+    if (!(await confirmDialog(text, '取消原订单并重新提交？', '确定', '再想想'))) return;
+    button.disabled = true;
+    try {
+      const again = await createGroupOrder(planId, sent.text, sent.invoice, replace);
+      showResult(again, sent);
+      toast('已取消原订单并重新提交');
+    } catch (err) {
+      if (!err.redirecting) await alertDialog(err.message, '未能重新提交');
+      button.disabled = false;
+    }
+  });
+  return h(
+    'div',
+    { class: 'card pending-orders', id: 'pending-orders' },
+    h('div', { class: 'notice' }, `有 ${lines} 行的学员已在您另一笔未支付的团购订单中：`),
+    h('ul', { class: 'pending-list' }, pending.map((o) => h('li', {}, `订单号：${o.no}，${o.count} 人，¥${yuan(o.amountFen)}`, o.createdAt ? `，下单时间：${dateText(o.createdAt)}` : ''))),
+    h(
+      'p',
+      { class: 'hint' },
+      result.order
+        ? `本次已为其余 ${result.acceptedCount} 名学员另下一笔订单。您可以分别支付这两笔订单；也可以取消原订单，按本次名单合并为一笔订单重新提交。`
+        : '如本次名单是修改后的完整名单，可取消原订单，按本次名单重新提交。',
+      outside ? `原订单中另有 ${outside} 人不在本次名单中。` : '',
+    ),
+    h('div', { class: 'weui-btn-area' }, button),
+  );
+}
+
+function showResult(result, sent) {
+  $('#result').replaceChildren(...resultView(result, sent));
+  $('#result').scrollIntoView({ behavior: 'smooth' });
+}
+
+function resultView(result, sent) {
   const parts = [];
+  if (result.replaced.length) {
+    parts.push(h('div', { class: 'notice', id: 'replaced', role: 'status' }, `已取消原订单：${result.replaced.join('、')}，并按本次名单重新提交。`));
+  }
   parts.push(
     h(
       'div',
@@ -46,6 +102,7 @@ function resultView(result) {
       result.errorFileUrl ? h('p', { class: 'hint' }, h('a', { href: result.errorFileUrl, download: '', id: 'error-file' }, '下载错误文件')) : null,
     );
   }
+  if (result.pendingOrders.length) parts.push(pendingView(result, sent));
   if (result.order && result.acceptedCount) {
     const { no } = result.order;
     const paid = () => {
@@ -86,8 +143,7 @@ async function submit() {
   button.disabled = true;
   try {
     const result = await createGroupOrder(planId, text, invoice);
-    $('#result').replaceChildren(...resultView(result));
-    $('#result').scrollIntoView({ behavior: 'smooth' });
+    showResult(result, { text, invoice });
   } catch (err) {
     if (!err.redirecting) await alertDialog(err.message, '提交失败');
   } finally {
@@ -98,7 +154,7 @@ async function submit() {
 async function load() {
   if (!planId) throw new Error('缺少培训项目编号，请从项目详情进入团体购买');
   plan = (await planDetail(planId, 1, 1)).plan;
-  invoiceWhen = invoiceChoice();
+  invoiceWhen = invoiceChoice({ titleType: '单位' }); // a unit's invoice, with its 税号, is the usual one here
   const counter = h('div', { class: 'weui-textarea-counter' }, h('span', { id: 'line-count' }, '0'), ` / ${MAX_LINES} 行`);
   page('团体购买', [
     h('div', { class: 'card' }, h('h3', {}, plan.title), h('div', { class: 'meta' }, `${hours(plan.requiredHours)} 学时　每人 ¥${yuan(plan.priceFen)}`)),

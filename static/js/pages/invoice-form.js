@@ -28,14 +28,15 @@ function field(label, attrs) {
   );
 }
 
-/** The invoice fields (prefilled from `current`); `read()` gives the body or throws Error(中文). */
-export function invoiceFields(current = null) {
+/** The invoice fields (prefilled from `current`, else 抬头类型 `titleType`); `read()` gives the
+ *  body or throws Error(中文). */
+export function invoiceFields(current = null, { titleType = '个人' } = {}) {
   const taxCell = field('税号', { name: 'tax_number', placeholder: '单位的统一社会信用代码', maxlength: 18 });
   const node = h(
     'div',
     { class: 'invoice-fields' },
     h('div', { class: 'weui-cells__title' }, '抬头类型'),
-    h('div', { class: 'weui-cells weui-cells_radio' }, radio('title_type', '个人', '个人', true), radio('title_type', '单位', '单位', false)),
+    h('div', { class: 'weui-cells weui-cells_radio' }, radio('title_type', '个人', '个人', titleType !== '单位'), radio('title_type', '单位', '单位', titleType === '单位')),
     h(
       'div',
       { class: 'weui-cells weui-cells_form' },
@@ -79,11 +80,12 @@ export function invoiceState(order) {
 }
 
 /**
- * 电子发票 at order time: 以后申请 (the default) or 立即申请 with the form. `read()` gives the
- * invoice body for 立即申请, null for 以后申请, or throws Error(中文) for a bad form.
+ * 电子发票 at order time: 以后申请 (the default) or 立即申请 with the form, its 抬头类型 first
+ * `titleType` (个人 for a trainee buying alone; 团体购买 passes 单位, its usual invoice).
+ * `read()` gives the invoice body for 立即申请, null for 以后申请, or throws Error(中文).
  */
-export function invoiceChoice() {
-  const invoice = invoiceFields();
+export function invoiceChoice({ titleType = '个人' } = {}) {
+  const invoice = invoiceFields(null, { titleType });
   const laterTip = h('div', { class: 'weui-cells__tips', id: 'invoice-later-tip' }, `选择“以后申请”的，缴费成功后可在“我的订单”中申请开票。${INVOICE_RULES[0]}`);
   invoice.node.style.display = 'none';
   const node = h(

@@ -1,8 +1,8 @@
 // Paying an order inside the page: get the JSAPI parameters, let WeixinJSBridge (or the
 // sandbox cashier) take the money, then wait for the order to read SUCCESS.
-import { cancelOrder, getOrder, payParams } from '../api/orders.js';
+import { cancelOrder, enrolledMembers, getOrder, payParams } from '../api/orders.js';
 import { wechatPay } from '../core/pay.js';
-import { alertDialog, confirmDialog, inWeChat, startLoading, stopLoading, toast } from '../core/ui.js';
+import { alertDialog, confirmDialog, h, inWeChat, startLoading, stopLoading, toast } from '../core/ui.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -13,6 +13,10 @@ export async function payOrder(no) {
     result = await wechatPay(await payParams(no));
   } catch (err) {
     if (err.code === 'wechat_not_bound' && inWeChat()) return bindThenPay(no, err.message);
+    if (err.code === 'members_enrolled') {
+      await alertDialog(enrolledMembersBlock(err), '支付未完成');
+      return false;
+    }
     if (!err.redirecting) await alertDialog(err.message || '无法发起支付，请稍后再试', '支付未完成');
     return false;
   }
@@ -70,4 +74,23 @@ export async function cancelAfterConfirm(no) {
     await alertDialog(err.message, '无法取消订单');
   }
   return true;
+}
+
+/** A group order refused because some members bought the plan meanwhile (409
+ *  members_enrolled): who they are, masked as 团购订单 shows an unpaid order's members, so the
+ *  payer knows whom to leave out of the list submitted again. */
+export function enrolledMembersBlock(err) {
+  const members = enrolledMembers(err);
+  if (!members.length) return err.message;
+  return h(
+    'div',
+    { class: 'enrolled-members', id: 'enrolled-members' },
+    h('p', {}, `订单中有 ${members.length} 名学员已购买该培训项目，请取消本订单后重新提交团购名单（不含以下学员）：`),
+    h(
+      'table',
+      { class: 'result-table' },
+      h('thead', {}, h('tr', {}, h('th', {}, '姓名'), h('th', {}, '身份证号码'))),
+      h('tbody', {}, members.map((m) => h('tr', {}, h('td', {}, m.name), h('td', {}, m.idNumber)))),
+    ),
+  );
 }
