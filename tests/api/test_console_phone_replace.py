@@ -1,7 +1,7 @@
 """客服 replaces the phone of an ACTIVATED account whose owner lost the old phone and forgot
 the password: only after checking the person (核实方式 and what was checked) and a code read
-back from the new phone; whoever held the account keeps nothing (sessions, WeChat binding,
-the old password opens only an SMS code to the new phone); the WeChat user it was bound to
+back from the new phone; whoever held the account keeps nothing (the password, and with it
+sessions, WeChat binding and known devices; a login racing the change); the WeChat user it was bound to
 is told; the operator is named in the trainee's history and the audit log; and one operator
 cannot do it to many accounts, nor to one account twice, quietly."""
 
@@ -152,13 +152,13 @@ def test_support_replaces_an_activated_phone_and_whoever_held_the_account_keeps_
         assert row.after["phone"] == NEW_MASKED and row.after["owner_told"] == "wechat"
         assert row.reason == "身份证照片核对：学员微信发来身份证照片，与登记信息一致"
 
-        # The old password opens only an SMS code, and it goes to the NEW phone.
+        # The old password opens nothing; 忘记密码 sends its code to the NEW phone.
         again = app.test_client()
         login = again.post("/api/login", json={"username": id_number, "password": PASSWORD})
-        assert login.status_code == 200 and login.json["activation_required"] is True
-        assert login.json["phone_masked"] == NEW_MASKED
+        assert login.status_code == 401 and login.json["error"] == "bad_credentials"
         app.extensions["clock"].advance(61)
-        assert again.post("/api/activation/code").status_code == 200
+        forgot = again.post("/api/password/forgot/code", json={"username": id_number})
+        assert forgot.status_code == 200 and forgot.json["phone_tail"] == NEW_PHONE[-4:]
         assert latest_code(app, NEW_PHONE) != code
         assert messages(app, old_phone) == []
 
@@ -296,3 +296,80 @@ def test_a_second_replacement_within_thirty_days_is_for_an_admin(capp):
         "身份证照片核",
         "单位出具证明",
     ]
+
+
+def test_a_login_racing_the_replacement_gets_no_session(base_config, monkeypatch):
+    """Whoever knows the password logs in while 客服 replaces the phone: the login checked
+    the old password just before the change commits, and must not outlive it."""
+    import threading
+
+    from wxapp.accounts import session_ends, trainees
+
+    with serve(base_config, CONSOLE_ENABLED="1") as server:
+        app = server.app
+        tid, id_number, _ = _trainee(app)
+        client, token = _operator(app, "kefu-race")
+        _check(client, token, tid)
+        code = latest_code(app, NEW_PHONE)
+        ended, go = threading.Event(), threading.Event()
+        real_end_all = session_ends.end_all
+
+        def end_all_then_wait(*args, **kwargs):
+            out = real_end_all(*args, **kwargs)
+            ended.set()
+            go.wait(10)  # the replacement's commit waits: the login runs meanwhile
+            return out
+
+        # Wherever the replacement ends the sessions from.
+        monkeypatch.setattr(session_ends, "end_all", end_all_then_wait)
+        monkeypatch.setattr(trainees, "end_all", end_all_then_wait)
+        replies = {}
+        replacing = threading.Thread(
+            target=lambda: replies.setdefault("replace", _replace(client, token, tid, code=code))
+        )
+        replacing.start()
+        assert ended.wait(10)
+        holder = app.test_client()
+        logging_in = threading.Thread(
+            target=lambda: replies.setdefault(
+                "login",
+                holder.post("/api/login", json={"username": id_number, "password": PASSWORD}),
+            )
+        )
+        logging_in.start()
+        logging_in.join(1.5)  # it waits for the replacement's row lock, or is done
+        go.set()
+        replacing.join(20)
+        logging_in.join(20)
+        monkeypatch.setattr(session_ends, "end_all", real_end_all)
+        monkeypatch.setattr(trainees, "end_all", real_end_all)
+
+        assert replies["replace"].status_code == 302 and _phone_of(app, tid) == NEW_PHONE
+        assert replies["login"].status_code in (401, 429)
+        assert holder.get("/api/me").status_code == 401
+
+
+def test_the_old_holders_browser_is_no_known_device_after_the_replacement(base_config):
+    """A known device has its own failure budget and lock; the old holder's must not outlive
+    the replacement, or a stranger's five wrong passwords would lock the owner out while the
+    old holder keeps guessing on their own budget."""
+    from models import Trainee
+    from wxapp.accounts.devices import read
+
+    with serve(base_config, CONSOLE_ENABLED="1") as server:
+        app = server.app
+        tid, id_number, _ = _trainee(app)
+        holder = app.test_client()
+        assert (
+            holder.post(
+                "/api/login", json={"username": id_number, "password": PASSWORD}
+            ).status_code
+            == 200
+        )
+        client, token = _operator(app, "kefu-dev")
+        _check(client, token, tid)
+        assert _replace(client, token, tid, code=latest_code(app, NEW_PHONE)).status_code == 302
+        with app.app_context():
+            keys = [app.config["SECRET_KEY"], *app.config["SECRET_KEY_FALLBACKS"]]
+            stored = db.session.get(Trainee, tid).password_hash
+            assert read(keys, holder.get_cookie("wxapp_device").value).of(tid, stored) is None

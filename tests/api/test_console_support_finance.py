@@ -24,6 +24,7 @@ from tests.console_helpers import console_app, create_operator, csrf_of, sign_in
 from tests.factories import make_binding, make_enrollment, make_order, make_plan, make_trainee
 from tests.factories import sign_in as trainee_sign_in
 from tests.sms import latest_code
+from wxapp.accounts.passwords import hash_password
 from wxapp.accounts.trainees import LOCK_S, is_locked
 from wxapp.infra.clock import local
 from wxapp.orders.invoices import InvoiceRequest, attach_request
@@ -247,6 +248,41 @@ def test_a_wrong_roster_phone_is_replaced_after_the_person_reads_back_the_code(c
         assert db.session.get(Trainee, tid).phone == right
     [row] = _audits(capp, "trainee.correct_phone")
     assert row.after == {"phone": "139****5678"} and row.reason == "单位登记错误"
+
+
+def test_a_roster_phone_correction_stops_when_the_account_activated_meanwhile(capp, monkeypatch):
+    """The owner activates between the operator's check and the write: the roster
+    correction (uncapped, ending no session) must not then replace an activated account's
+    phone."""
+    from wxapp.accounts import sms_codes
+
+    tid, _, old_phone = _trainee(capp, name="小昭", password=None)
+    client, token = _signed_in(capp, "support")
+    right = "13912345678"
+    client.post(f"/admin/trainees/{tid}/phone-check", data={"csrf_token": token, "phone": right})
+    code = latest_code(capp, right)
+    real_check = sms_codes.check_code
+
+    def activated_meanwhile(*args, **kwargs):
+        real_check(*args, **kwargs)
+        # The owner's activation, as the operator's request would next read it (the tests'
+        # database work shares one connection, so this stands for a commit elsewhere).
+        db.session.execute(
+            sa.update(Trainee)
+            .where(Trainee.id == tid)
+            .values(password_hash=hash_password("Owner2026pw"), must_change_password=False)
+            .execution_options(synchronize_session=False)
+        )
+
+    monkeypatch.setattr(sms_codes, "check_code", activated_meanwhile)
+    refused = client.post(
+        f"/admin/trainees/{tid}/phone",
+        data={"csrf_token": token, "phone": right, "code": code, "reason": "单位登记错误"},
+    )
+    assert "该账号已激活" in client.get(refused.headers["Location"]).text
+    with capp.app_context():
+        assert db.session.get(Trainee, tid).phone == old_phone
+    assert _audits(capp, "trainee.correct_phone") == []
 
 
 def test_an_operator_cannot_take_an_activated_account_by_temporary_password_and_phone(capp):

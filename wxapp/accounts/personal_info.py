@@ -11,6 +11,7 @@ keeps both unit ids, so the unit report shows who joined or left a unit in the y
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,10 +23,10 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Trainee, Unit, UnitAdmin, WechatBinding, db
 from wxapp import events, outbox
-from wxapp.accounts import bindings, profile_history, session_ends, sms_codes, unit_admins
+from wxapp.accounts import bindings, profile_history, sms_codes, unit_admins
 from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.accounts.idnumbers import validate_phone
-from wxapp.accounts.trainees import check_own_password, get_trainee, profile
+from wxapp.accounts.trainees import check_own_password, get_trainee, profile, store_password
 from wxapp.accounts.units import is_district
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.texts import SERVICE_PHONES, mask_name
@@ -226,21 +227,24 @@ def replace_lost_phone(
     """Customer service's replacement of an activated account's phone, for an owner who
     lost the old phone (checked by the operator on the telephone; `phone` proven by the code
     read back). Whoever had the account keeps nothing: in the phone's transaction (with its
-    history row and `also`, the audit row) every session of the trainee ends, the WeChat
-    binding goes, and the account must pass an SMS code to the NEW phone at its next login
-    (`must_change_password`: its password, or a temporary one, opens only that). The WeChat
-    user it was bound to is told (`events.WechatRebound` with the new phone, masked): the
-    SMS layer sends verification codes only, so the old phone cannot be told."""
+    history row and `also`, the audit row) the password becomes one nobody knows
+    (`store_password`: every session ends, the WeChat binding goes, the known devices of
+    before are strangers' and a login racing the change fails its check of the stored hash;
+    keeping the hash and only ending sessions let such a login through, and the old
+    holder's device cookie kept its own budgets). The owner sets a new password with 忘记密码
+    (a code to the NEW phone) or gets a temporary one from customer service. The WeChat user
+    it was bound to is told (`events.WechatRebound` with the new phone, masked): the SMS
+    layer sends verification codes only, so the old phone cannot be told."""
     done: list[LostPhoneReplaced] = []
 
     def cut_off(old: str | None) -> None:
+        # The account's row lock first, as a password change takes it (`require_unchanged`).
+        db.session.execute(sa.select(Trainee.id).where(Trainee.id == trainee.id).with_for_update())
         openid = bindings.openid_of(trainee.id)
         result = LostPhoneReplaced(old_phone=old, old_openid=openid)
         if also is not None:
             also(result)  # first: a refusal there must not have ended the sessions
-        bindings.unbind(trainee.id)
-        trainee.must_change_password = True
-        session_ends.end_all(r, trainee.id, now)
+        store_password(r, trainee, secrets.token_urlsafe(24), now)
         if openid is not None:
             outbox.add_event(
                 events.WechatRebound(

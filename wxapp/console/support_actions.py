@@ -12,8 +12,9 @@ checked the person on the telephone; the trainee then activates the account as u
 An activated account whose owner lost the old phone (and forgot the password) gets a new
 phone the same way, with the operator's 核实方式 and their own words on what they checked
 (`replace_activated_phone`). It is how a caller who only knows about the person would take
-the account over, so it takes everything from whoever held it (sessions, WeChat binding;
-the next login needs a code to the new phone), tells the WeChat user it was bound to, names
+the account over, so it takes everything from whoever held it (the password, replaced by
+one nobody knows: sessions, WeChat binding, known devices; the owner then uses 忘记密码, whose
+code goes to the new phone, or a temporary password), tells the WeChat user it was bound to, names
 the operator in the trainee's history and the audit log, and is bounded per operator
 (REPLACE_DAILY_CAP a day) and per account (again within REPLACE_AGAIN_DAYS: 管理员 only).
 """
@@ -358,12 +359,16 @@ def _new_phone(trainee: Trainee, phone: str | None) -> str:
         # Only a roster account never activated: once anyone has set a password (the person,
         # or this console's temporary one), an operator's phone plus that password would be
         # the whole account.
-        raise Conflict(
-            "该账号已激活：手机号由学员本人在“个人信息”中更换（短信验证新手机号）；"
-            "学员已无法使用原手机号的，电话核实本人后在本页“更换手机号（已激活账号）”办理",
-            code="already_activated",
-        )
+        raise _already_activated()
     return phone
+
+
+def _already_activated() -> Conflict:
+    return Conflict(
+        "该账号已激活：手机号由学员本人在“个人信息”中更换（短信验证新手机号）；"
+        "学员已无法使用原手机号的，电话核实本人后在本页“更换手机号（已激活账号）”办理",
+        code="already_activated",
+    )
 
 
 def send_phone_check(
@@ -402,6 +407,14 @@ def correct_phone(
     reason = identity_changes.check_reason(reason)
 
     def audited(old: str | None) -> None:
+        # Checked again under the account's row lock: an activation committing since the
+        # check above would make this an uncapped replacement of an activated account's
+        # phone that ends none of its sessions (that is `replace_activated_phone`'s).
+        hash_now = db.session.execute(
+            sa.select(Trainee.password_hash).where(Trainee.id == trainee_id).with_for_update()
+        ).scalar_one()
+        if hash_now is not None:
+            raise _already_activated()
         audit.record(
             "trainee.correct_phone",
             "trainees",
@@ -583,9 +596,10 @@ def replace_activated_phone(
 ) -> dict[str, Any]:
     """Replace an activated account's phone once the operator has checked the person (the
     method and their words, required) and the code read back proves the new phone; in one
-    transaction with its history row and audit row, the trainee's sessions end, the WeChat
-    binding goes (that WeChat user is told) and the next login needs a code to the new
-    phone; then the lockout is lifted. The masked new phone and whether anyone was told."""
+    transaction with its history row and audit row, the password becomes one nobody knows
+    (sessions end, the WeChat binding goes and that WeChat user is told, devices of before
+    are strangers'); then the lockout is lifted. The masked new phone and whether anyone was
+    told."""
     trainee = get_trainee(trainee_id)
     phone = _activated_new_phone(trainee, phone)
     reason = verification_reason(method, detail)
@@ -606,7 +620,7 @@ def replace_activated_phone(
                 "phone": profile_history.mask_phone(phone),
                 "openid": None,
                 "sessions_ended": True,
-                "must_verify_new_phone": True,
+                "password_replaced": True,
                 "owner_told": "wechat" if done.old_openid else None,
             },
             reason=reason,
