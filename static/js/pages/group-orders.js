@@ -4,11 +4,18 @@
 import { STATUS_NAMES, groupMembers, myGroupOrders } from '../api/orders.js';
 import { isMissingRoute } from '../core/http.js';
 import { alertDialog, boot, dateText, emptyBlock, h, hours, page, progressBar, yuan } from '../core/ui.js';
+import { invoicePart } from './invoice-actions.js';
 import { refundLines } from './refund-lines.js';
+
+/** 财务 refused the request: why, so that the clerk can apply again with it mended. */
+function invoiceRefusal(o) {
+  const why = o.invoice && o.invoice.refusalReason;
+  return why ? h('div', { class: 'invoice-refusal' }, `未予开具：${why}。请修改后重新申请。`) : null;
+}
 
 function invoiceText(o) {
   const inv = o.invoice;
-  if (!inv) return o.status === 'SUCCESS' ? '未申请（可在“我的订单”中申请开票）' : '以后申请';
+  if (!inv) return o.status === 'SUCCESS' ? '未申请' : '以后申请';
   if (inv.status === 'issued') return `${inv.title}（已开具）`;
   return `${inv.title}（${o.status === 'SUCCESS' ? '开票中' : '立即申请，支付成功后开具'}）`;
 }
@@ -78,11 +85,13 @@ function orderCard(o) {
       h('div', {}, `订单号：${o.no}`),
       o.createdAt ? h('div', {}, `下单时间：${dateText(o.createdAt)}`) : null,
       o.paidAt ? h('div', {}, `支付时间：${dateText(o.paidAt)}`) : null,
-      h('div', { class: 'group-invoice' }, `电子发票：${invoiceText(o)}`),
+      h('div', { class: 'group-invoice' }, `电子发票：${invoiceText(o)}`, invoiceRefusal(o)),
       paid ? h('div', { class: 'group-counts' }, `已开通 ${o.enrolledCount} 人，已达到学分要求 ${o.completedCount} 人`) : null,
       refundLines(o),
     ),
     o.status === 'NOTPAY' ? h('div', { class: 'row' }, h('span', {}), h('a', { class: 'weui-btn weui-btn_mini weui-btn_primary', href: `/h5/order?no=${encodeURIComponent(o.no)}` }, '去支付 / 取消')) : null,
+    // The notice: 缴费成功后，在“团购订单”对应订单处，进行查看或补开发票.
+    paid ? h('div', { class: 'row group-invoice-actions' }, h('span', {}), h('span', {}, invoicePart(o, load))) : null,
     membersTable(o),
   );
 }

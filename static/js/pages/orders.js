@@ -1,62 +1,11 @@
 // 我的订单 / 发票: orders with their state, 继续支付, 取消订单, 申请开票 with its rules, the invoice PDF.
-import { STATUS_NAMES, modifyInvoice, myOrders, requestInvoice } from '../api/orders.js';
+import { STATUS_NAMES, myOrders } from '../api/orders.js';
 import { isMissingRoute } from '../core/http.js';
-import { alertDialog, boot, dateText, emptyBlock, h, inWeChat, page, toast, topTips, yuan } from '../core/ui.js';
-import { INVOICE_RULES, invoiceFields, invoiceState } from './invoice-form.js';
+import { boot, dateText, emptyBlock, h, inWeChat, page, toast, yuan } from '../core/ui.js';
+import { INVOICE_RULES, invoiceState } from './invoice-form.js';
+import { invoicePart } from './invoice-actions.js';
 import { cancelAfterConfirm, payOrder } from './pay-flow.js';
 import { refundLines } from './refund-lines.js';
-
-function invoiceSheet(order) {
-  const fields = invoiceFields(order.invoice);
-  const close = () => sheet.remove();
-  const submit = h('button', { class: 'weui-btn weui-btn_primary', id: 'submit-invoice' }, '提交申请');
-  const cancel = h('button', { type: 'button', class: 'weui-btn weui-btn_default', id: 'cancel-invoice', onclick: close }, '取消');
-  const sheet = h(
-    'div',
-    { class: 'invoice-sheet', role: 'dialog', 'aria-label': '申请开票' },
-    h('div', { class: 'weui-mask', onclick: close }),
-    h(
-      'div',
-      { class: 'weui-half-screen-dialog', style: { maxHeight: '88vh' } },
-      h('div', { class: 'weui-half-screen-dialog__hd' }, h('div', { class: 'weui-half-screen-dialog__hd__main' }, h('strong', { class: 'weui-half-screen-dialog__title' }, order.invoice ? '修改发票' : '申请开票'))),
-      h('div', { class: 'weui-half-screen-dialog__bd' }, h('div', { class: 'meta' }, `${order.planTitle}　¥${yuan(order.amountFen)}`), fields.node),
-      h('div', { class: 'weui-half-screen-dialog__ft row' }, cancel, submit),
-    ),
-  );
-  submit.addEventListener('click', async () => {
-    let body;
-    try {
-      body = fields.read();
-    } catch (err) {
-      return topTips(err.message);
-    }
-    submit.disabled = true;
-    try {
-      if (order.invoice && order.invoice.status === 'issued') await modifyInvoice(order.invoice.id, body);
-      else await requestInvoice(order.no, body);
-      close();
-      toast(order.invoice ? '发票已修改' : '已提交开票申请');
-      await load();
-    } catch (err) {
-      if (!err.redirecting) await alertDialog(err.message, '无法开票');
-    } finally {
-      submit.disabled = false;
-    }
-  });
-  document.body.append(sheet);
-}
-
-function invoicePart(order) {
-  if (order.status !== 'SUCCESS') return null;
-  if (order.refundedFen + order.refundingFen >= order.amountFen) return null; // nothing kept to invoice
-  const inv = order.invoice;
-  if (!inv) return h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', onclick: () => invoiceSheet(order) }, '申请开票');
-  if (inv.status === 'refused') return h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', onclick: () => invoiceSheet(order) }, '重新申请');
-  return [
-    inv.pdfUrl ? h('a', { class: 'weui-btn weui-btn_mini weui-btn_default', href: inv.pdfUrl, target: '_blank' }, '查看发票') : h('span', { class: 'tag gray' }, inv.status === 'issued' ? '已开具' : '开票中'),
-    inv.modifiable ? h('button', { class: 'weui-btn weui-btn_mini weui-btn_default', onclick: () => invoiceSheet(order) }, '修改发票') : null,
-  ];
-}
 
 /** 继续支付: WeChat Pay inside WeChat; elsewhere the order page's 扫码支付 (one QR path). */
 async function continuePay(order) {
@@ -100,7 +49,7 @@ function orderCard(o) {
         { class: 'actions' },
         o.status === 'NOTPAY' ? h('button', { class: 'weui-btn weui-btn_mini weui-btn_default cancel-order', onclick: () => cancel(o) }, '取消订单') : null,
         o.status === 'NOTPAY' ? h('button', { class: 'weui-btn weui-btn_mini weui-btn_primary', onclick: () => continuePay(o) }, '继续支付') : null,
-        invoicePart(o),
+        invoicePart(o, load),
       ),
     ),
   );
