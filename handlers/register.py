@@ -17,11 +17,12 @@ from handlers.guard import (
     start_session,
 )
 from handlers.wechat_auth import SESSION_OPENID
-from wxapp.accounts import registration, units
+from wxapp.accounts import registration, roster, units
 from wxapp.accounts import trainees as accounts
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
-from wxapp.infra import limits
+from wxapp.infra import limits, xlsx
+from wxapp.infra.texts import REGISTRATION_EMAIL
 
 bp = Blueprint("register", __name__, url_prefix="/api/register")
 
@@ -89,3 +90,12 @@ def search_units():
 @public
 def districts():
     return jsonify({"items": list(units.CHONGQING_DISTRICTS)})
+
+
+@bp.get("/roster-template.xlsx")
+@public
+def roster_template():
+    """The blank 学员注册名单 (附件2): a unit with more than 10 unregistered staff fills it in
+    and sends it to the centre, which registers them (the notice)."""
+    content = roster.roster_template_xlsx(REGISTRATION_EMAIL)
+    return xlsx.download(content, "学员注册名单（附件2）.xlsx")

@@ -11,8 +11,10 @@ database side.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -354,11 +356,13 @@ def write_roster(
     *,
     top: int = 1,
     left: int = 1,
+    footnotes: Iterable[str] = (),
 ) -> None:
     """Write a roster in the 附件2 layout (the template units fill in, or test data).
 
     `rows` are dicts with keys of COLUMNS (序号 is numbered when absent); `top`/`left` place
-    the title cell, as a unit's own copy of the template may be shifted.
+    the title cell, as a unit's own copy of the template may be shifted; `footnotes` go
+    under the table in the 序号 column, where the reader passes them over.
     """
     from openpyxl import Workbook
 
@@ -384,4 +388,36 @@ def write_roster(
     for number, row in enumerate(rows, start=1):
         values = [row.get(key, "") for key in ("name", "id_number", "phone", "gender", "note")]
         sheet.append(text_row(sheet, [*pad, row.get("serial", number), *values]))
+    for line in footnotes:
+        sheet.append([*pad, line])
     workbook.save(path)
+
+
+TEMPLATE_ROWS = 10
+
+
+@cache
+def roster_template_xlsx(email: str) -> bytes:
+    """`roster_template` as the bytes of an .xlsx, made once per process."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "学员注册名单.xlsx"
+        roster_template(path, email)
+        return path.read_bytes()
+
+
+def roster_template(path: Path, email: str) -> None:
+    """The blank 学员注册名单 (附件2) a unit fills in for the centre, its notes under it."""
+    write_roster(
+        path,
+        "",
+        "",
+        [{"serial": n} for n in range(1, TEMPLATE_ROWS + 1)],
+        footnotes=(
+            "注意：",
+            "1.文件格式要求为 Excel 电子格式，注册信息将作为培训合格证书的重要数据，事关职称评审等"
+            "相关工作，请认真填写，确保信息的真实准确；",
+            f"2.各单位指定专人将未注册的参训学员报名名单（电子件）发送至 {email} 邮箱，在收到邮件后"
+            " 2 个工作日内，由市人服中心工作人员统一为参训学员注册账号，注册完毕会回复邮件，请注意"
+            "查收邮件（用户名统一为身份证号码，初始密码为 edu@身份证号码后六位）。",
+        ),
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from wxapp.infra.texts import REGISTRATION_EMAIL
+
 PLANS_PUBLIC = "PLANS_PUBLIC"
 PLANS_SPECIALIST = "PLANS_SPECIALIST"
 MY_PROGRESS = "MY_PROGRESS"
@@ -42,6 +44,8 @@ CONTACTS: tuple[dict[str, Any], ...] = (
             {"label": "学习技术咨询热线", "value": "400-618-7500，按 2 售后服务", "tel": "4006187500"},
             {"label": "重庆市专业科目咨询 QQ群", "value": "939890350", "tel": None},
             {"label": "团队购买请联系 QQ", "value": "2277254850", "tel": None},
+            {"label": "单位未注册人数超过 10 人", "value": "填写《学员注册名单》（附件2）发送至 "
+             + REGISTRATION_EMAIL + "，2 个工作日内统一注册", "tel": None},
         ),
     },
     {

@@ -47,3 +47,6 @@ def mask_name(name: str) -> str:
 
 # Customer service for accounts (登录注册问题), as the notice gives it.
 SERVICE_PHONES = "400-023-9229（按 1 选择登录注册问题）"
+# Where a unit sends the 学员注册名单 (附件2) of more than 10 unregistered staff, for the
+# centre to register them within 2 working days (the notice).
+REGISTRATION_EMAIL = "2020gxkm@cqhrsp.com"

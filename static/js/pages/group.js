@@ -11,6 +11,19 @@ import { qrPayPanel } from './qr-pay.js';
 
 const planId = params().get('plan');
 const ADVICE = '人员数量较多的情况，可直接从名单表格中复制身份证号码粘贴至输入框内，仅复制身份证号码，每行一个，请注意身份证中字母 X 大写，身份证前后不要有空格、特殊字符。';
+// 账号注册 before 统一缴费 (the notice): few unregistered register themselves; more than 10,
+// the unit sends the 学员注册名单 (附件2) to the centre (wxapp/infra/texts.REGISTRATION_EMAIL).
+const REGISTRATION_EMAIL = '2020gxkm@cqhrsp.com';
+
+function registrationHint() {
+  return h(
+    'div',
+    { class: 'weui-cells__tips', id: 'registration-hint' },
+    '学员尚未注册账号的：人数较少时，可由学员在平台上自主注册；单位未注册人数超过 10 人的，可',
+    h('a', { href: '/api/register/roster-template.xlsx', download: '', id: 'roster-template' }, '下载《学员注册名单》（附件2）'),
+    `，填写后发送至 ${REGISTRATION_EMAIL} 邮箱，收到邮件后 2 个工作日内由市人服中心统一注册，注册完毕会回复邮件。`,
+  );
+}
 // The server's limit (wxapp/orders/group.py MAX_LINES), documented as `x-max-lines` of
 // POST /api/group-orders' id_numbers in docs/openapi.yaml; a test holds the three together.
 const MAX_LINES = 10000;
@@ -185,6 +198,7 @@ async function load() {
       ),
     ),
     h('div', { class: 'weui-cells__tips advice' }, '注意事项：', ADVICE),
+    registrationHint(),
     invoiceWhen.node,
     h('div', { class: 'weui-btn-area' }, h('button', { class: 'weui-btn weui-btn_primary', id: 'group-submit', onclick: submit }, '立即购买')),
     h('p', { class: 'hint' }, '提交后系统逐行验证：学员账号存在且未购买对应学习计划，即可提交订单；购买成功，学员即可登录进行学习。如有未通过的行，可点击“下载错误文件”查看原因，修改后重新提交。选择“以后申请”发票的，缴费成功后可在“我的订单”中申请开票。', h('a', { href: '/h5/group-orders', id: 'group-orders-link' }, '查看团购订单')),
