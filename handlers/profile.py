@@ -80,6 +80,7 @@ def my_changes():
 @body_limit(limits.CREDENTIALS_BODY)
 def correct_identity(unit_id: int, trainee_id: int):
     """A unit administrator corrects the name and/or ID number of a trainee of their unit."""
+    limit_by_trainee(limits.UNIT_CORRECTION)
     body = v.json_body()
     result = identity_changes.correct_by_unit_admin(
         current_trainee_id(),

@@ -175,3 +175,54 @@ def test_a_correction_or_a_profile_change_of_kilobytes_is_refused_unread(client,
     assert (
         client.patch("/api/me/profile", json={"archive_district": "县" * 3000}).status_code == 413
     )
+
+
+def test_a_correction_tells_whether_an_id_number_has_an_account_only_when_otherwise_whole(
+    app, client, clerk
+):
+    """A clerk may not probe ID numbers through 更正: an ID number that is no typo of the
+    colleague's, or a correction without its reason, is refused the same way whether the
+    number has an account or not; only a whole correction learns it is taken."""
+    from tests.factories import make_id_number
+
+    with app.app_context():
+        registered = make_trainee(name="外人")
+        db.session.commit()
+        taken, colleague_id = registered.id_number, _id_number_of(clerk.colleague)
+    free = make_id_number(987_654)
+    url = f"/api/units/{clerk.hospital}/trainees/{clerk.colleague}/identity"
+
+    def answer(body):
+        reply = client.post(url, json=body)
+        return reply.status_code, reply.get_json()["error"]
+
+    assert answer({"id_number": taken}) == answer({"id_number": free})  # no reason
+    with_reason = {"reason": "身份证号码录入有误"}
+    assert answer({"id_number": taken, **with_reason}) == answer({"id_number": free, **with_reason})
+
+    # A typo of the colleague's own number (one of the last digits) that is someone's.
+    near = colleague_id[:14] + ("1" if colleague_id[14] != "1" else "2") + colleague_id[15:17]
+    near += _check_char(near)
+    with app.app_context():
+        owner = make_trainee(name="近号人")
+        owner.id_number = near
+        db.session.commit()
+    assert answer({"id_number": near, **with_reason}) == (409, "id_number_taken")
+
+
+def test_a_clerk_sending_many_corrections_is_slowed(client, clerk):
+    url = f"/api/units/{clerk.hospital}/trainees/{clerk.colleague}/identity"
+    codes = [client.post(url, json={"name": "同事"}).status_code for _ in range(21)]
+    assert codes[:20] == [422] * 20 and codes[20] == 429
+
+
+def _id_number_of(trainee_id: int) -> str:
+    from models import Trainee
+
+    return db.session.get(Trainee, trainee_id).id_number
+
+
+def _check_char(first17: str) -> str:
+    from wxapp.accounts.idnumbers import check_char
+
+    return check_char(first17)

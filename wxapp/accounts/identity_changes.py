@@ -82,17 +82,21 @@ def _id_number_taken() -> Conflict:
     )
 
 
-def _check_id_number(trainee: Trainee, id_number: str) -> str:
+def _check_id_number(id_number: str) -> str:
+    """An ID number's own rules (format, check digit); whether it is free is asked last."""
     try:
         validate_id_number(id_number)
     except IdNumberError as exc:
         raise ValidationError("id_number", str(exc), code=f"id_{exc.reason}") from None
+    return id_number
+
+
+def _require_free(trainee: Trainee, id_number: str) -> None:
     taken = db.session.execute(
         sa.select(Trainee.id).where(Trainee.id_number == id_number, Trainee.id != trainee.id)
     ).first()
     if taken is not None:
         raise _id_number_taken()
-    return id_number
 
 
 def correction_dict(trainee: Trainee, changes: list[ProfileChange]) -> dict[str, Any]:
@@ -147,7 +151,7 @@ def _correct(
             if in_unit is not None and trainee.unit_id != in_unit:
                 raise NotFound("本单位没有该学员", code="trainee_not_found")  # moved meanwhile
             new_name = check_name(name) if name is not None else None
-            new_id = _check_id_number(trainee, id_number) if id_number is not None else None
+            new_id = _check_id_number(id_number) if id_number is not None else None
             reason = check_reason(reason)
             if (new_name is None or new_name == trainee.name) and (
                 new_id is None or new_id == trainee.id_number
@@ -155,6 +159,10 @@ def _correct(
                 raise ValidationError("body", "填写的姓名和身份证号码与当前信息相同，无需更正")
             if actor.startswith(UNIT_ADMIN_PREFIX):
                 within_unit_limits(trainee, new_name, new_id, now)
+            # Last: whether an ID number has an account is told only to a correction that
+            # is otherwise whole (a unit's: a typo of its own trainee's, with a reason).
+            if new_id is not None and new_id != trainee.id_number:
+                _require_free(trainee, new_id)
             _write_correction(trainee, new_name, new_id, reason, actor, now, changes)
     except IntegrityError:
         # Another account took the ID number between the check and the commit.

@@ -70,6 +70,9 @@ ORDER_CREATE = Limit("order_create", 10, 60, "下单过于频繁，请稍后再�
 # in both units' reports (`movements`), so a script flipping units would fill both. A person
 # corrects them a few times; 10 an hour stops the script.
 PROFILE_CHANGE = Limit("profile_change", 10, 3600, "修改个人信息过于频繁，请一小时后再试")
+# Per unit administrator, every 更正 of a colleague's name or ID number sent: a clerk fixes a
+# few typos; each answer may say whether an ID number near a colleague's has an account.
+UNIT_CORRECTION = Limit("unit_correction", 20, 3600, "更正操作过于频繁，请一小时后再试")
 # Per trainee. The player sends one beacon every 15 s (4 a minute); two devices at once and
 # retries after a network hiccup stay well under 30. Counted inside the beacon's own Lua
 # script (wxapp/progress/beacon.lua), so the hot path pays no extra Redis round trip.
