@@ -226,3 +226,20 @@ def _check_char(first17: str) -> str:
     from wxapp.accounts.idnumbers import check_char
 
     return check_char(first17)
+
+
+def test_the_units_report_gives_its_administrator_no_phone_numbers(app, client, clerk):
+    """Anyone can choose the unit in 个人信息: its administrator must not collect their
+    phone numbers from the report (nor from the staff list)."""
+    with app.app_context():
+        stranger = make_trainee(name="路人")
+        stranger.unit_id = clerk.hospital
+        db.session.commit()
+        phone = stranger.phone
+    report = client.get(f"/api/units/{clerk.hospital}/report?year=2025")
+    assert report.status_code == 200 and "路人" in report.get_data(as_text=True)
+    assert phone not in report.get_data(as_text=True)
+    assert all("phone" not in row for row in report.get_json()["trainees"])
+    assert phone not in client.get(f"/api/units/{clerk.hospital}/staff?year=2025").get_data(
+        as_text=True
+    )
