@@ -9,6 +9,7 @@ epoch and id, by which a session is ended before its cookie expires
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -157,6 +158,7 @@ def password_attempt(every: ratelimit.Limit, failures: ratelimit.Limit) -> Itera
     r, address = get_redis(), client_ip()
     ratelimit.hit(r, every, address)
     ratelimit.hit(r, failures, address)
+    counted = time.monotonic()
     failed = False
     try:
         yield
@@ -165,7 +167,7 @@ def password_attempt(every: ratelimit.Limit, failures: ratelimit.Limit) -> Itera
         raise
     finally:
         if not failed:
-            ratelimit.give_back(r, failures, address)
+            ratelimit.give_back(r, failures, address, time.monotonic() - counted)
 
 
 def limit_by_ip_and(per_address: ratelimit.Limit, per_typed: ratelimit.Limit, typed: str) -> None:

@@ -117,3 +117,53 @@ def test_right_passwords_from_one_address_are_not_counted_as_failures(live_app):
         environ_base={"REMOTE_ADDR": "10.8.8.8"},
     )
     assert wrong.status_code == 401 and wrong.json["error"] == "bad_credentials"
+
+
+def test_a_check_that_ends_neither_right_nor_wrong_does_not_count_toward_the_lock(
+    live_app, monkeypatch
+):
+    """No hash slot free (503 busy) five times: the owner, typing the right password each
+    time, is not locked out by answers that were never a wrong password."""
+    from wxapp.errors import ServiceUnavailable
+
+    _, phone = _account(live_app)
+    real = trainees.password_matches
+    calls = []
+
+    def busy_five_times(trainee, password):
+        calls.append(1)
+        if len(calls) <= 5:
+            raise ServiceUnavailable("当前登录人数较多，请稍后再试", code="busy", retry_after=5)
+        return real(trainee, password)
+
+    monkeypatch.setattr(trainees, "password_matches", busy_five_times)
+    client = live_app.test_client()
+    for i in range(5):
+        busy = client.post(
+            "/api/login",
+            json={"username": phone, "password": "Passw0rd!"},
+            environ_base={"REMOTE_ADDR": f"10.0.1.{i + 1}"},
+        )
+        assert busy.status_code == 503
+    right = client.post("/api/login", json={"username": phone, "password": "Passw0rd!"})
+    assert right.status_code == 200, right.json
+
+
+def test_a_count_is_given_back_to_its_own_window_only(live_app):
+    """A right password whose check outlived its minute gives nothing back to the next
+    minute's failures (else each such login would buy one more guess there)."""
+    from wxapp.infra import ratelimit
+
+    r = live_app.extensions["redis"]
+    limit = ratelimit.Limit("burst_test", 30, 60, "稍后再试")
+    key = f"rl:{limit.name}:10.7.7.7"
+    ratelimit.hit(r, limit, "10.7.7.7")
+    ratelimit.give_back(r, limit, "10.7.7.7", counted_s_ago=0.0)
+    assert r.get(key) == "0"  # the same window: given back
+
+    ratelimit.hit(r, limit, "10.7.7.7")  # counted, then its check runs past the minute
+    r.delete(key)  # the minute ends
+    for _ in range(3):
+        ratelimit.hit(r, limit, "10.7.7.7")  # the next minute's failures
+    ratelimit.give_back(r, limit, "10.7.7.7", counted_s_ago=5.0)
+    assert r.get(key) == "3"

@@ -183,7 +183,7 @@ def verify_credentials(
     fail_key, lock_key = _login_keys(r, trainee, username, device)
     attempt = _reserve_attempt(r, fail_key, lock_key)
     checked = trainee.password_hash if trainee is not None else None  # as it was checked
-    if trainee is not None and password_matches(trainee, password):
+    if trainee is not None and _matches(r, fail_key, trainee, password):
         r.delete(fail_key)
         if checked is not None and needs_rehash(checked):
             checked = _rehash(trainee.id, checked, password)
@@ -223,6 +223,25 @@ def _reserve_attempt(r: redis.Redis, fail_key: str, lock_key: str) -> int:
     return int(number)
 
 
+# Take back one attempt `_RESERVE` counted, unless the window ended meanwhile (a DECR then
+# would start a counter without an expiry).
+_UNRESERVE = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+
+def _matches(r: redis.Redis, fail_key: str, trainee: Trainee, password: str) -> bool:
+    """`password_matches`, the attempt counted by `_reserve_attempt` taken back when the
+    check itself fails (no hash slot free: 503 busy; a database error): an answer that is
+    neither right nor wrong must not count toward the owner's lock."""
+    try:
+        return password_matches(trainee, password)
+    except BaseException:
+        r.register_script(_UNRESERVE)(keys=[fail_key])
+        raise
+
+
 def _count_failure(r: redis.Redis, fail_key: str, lock_key: str, attempt: int) -> int:
     """Attempt number `attempt` was a wrong password: the tries left, or 429 `locked` when it
     was the last one allowed (the lock then starts, and the counter with it)."""
@@ -247,7 +266,7 @@ def check_own_password(
     """
     fail_key, lock_key = _account_keys(r, trainee.id, device_of(trainee, known))
     attempt = _reserve_attempt(r, fail_key, lock_key)
-    if not password_matches(trainee, password):
+    if not _matches(r, fail_key, trainee, password):
         left = _count_failure(r, fail_key, lock_key, attempt)
         label = "原密码" if field == "old_password" else "登录密码"
         raise ValidationError(field, f"{label}错误（还可尝试 {left} 次）", code=f"bad_{field}")

@@ -65,15 +65,26 @@ def hit(r: redis.Redis, limit: Limit, who: str) -> None:
 
 
 # Take back one count, unless the window (and its counter) ended meanwhile: a DECR then
-# would start a counter without an expiry.
+# would start a counter without an expiry, and one on the next window's counter would give
+# a call counted in the last window back to the next. ARGV: the window and the time since
+# the call was counted (ms); the counter is that window's only if it is at least that old
+# (SLACK_MS for the two clocks' rounding).
 _GIVE_BACK = """
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then return 0 end
+if tonumber(ARGV[1]) - left + tonumber(ARGV[3]) < tonumber(ARGV[2]) then return 0 end
 if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
 return 0
 """
+SLACK_MS = 50
 
 
-def give_back(r: redis.Redis, limit: Limit, who: str) -> None:
-    """Take back one call `hit` counted, for a limit that counts only failures: the call is
-    counted before it runs (else a burst sent at once would all pass before the first
-    failure was counted) and given back when it did not fail."""
-    r.register_script(_GIVE_BACK)(keys=[_key(limit, who)])
+def give_back(r: redis.Redis, limit: Limit, who: str, counted_s_ago: float) -> None:
+    """Take back one call `hit` counted `counted_s_ago` seconds ago, for a limit that counts
+    only failures: the call is counted before it runs (else a burst sent at once would all
+    pass before the first failure was counted) and given back when it did not fail, to the
+    window it was counted in only."""
+    r.register_script(_GIVE_BACK)(
+        keys=[_key(limit, who)],
+        args=[limit.window_s * 1000, int(counted_s_ago * 1000), SLACK_MS],
+    )
