@@ -177,7 +177,24 @@ def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
 
 
-class _DaysBetween(DateBetweenFilter):
+# Days the log can hold: a date outside them (0001-01-01, 9999-12-31) is no filter at all,
+# not a day after the last one Python or PostgreSQL can count.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+class _LogDays:
+    """Flask-Admin leaves out a filter whose value does not validate."""
+
+    def validate(self, value: str) -> bool:
+        if not super().validate(value):  # type: ignore[misc]
+            return False
+        days = self.clean(value)  # type: ignore[attr-defined]
+        return all(
+            FIRST_YEAR <= d.year <= LAST_YEAR for d in (days if isinstance(days, list) else [days])
+        )
+
+
+class _DaysBetween(_LogDays, DateBetweenFilter):
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
         first, last = value
         column = self.get_column(alias)
@@ -189,7 +206,7 @@ class _DaysBetween(DateBetweenFilter):
         return "介于（含首尾两天）"
 
 
-class _DaysFrom(DateGreaterFilter):
+class _DaysFrom(_LogDays, DateGreaterFilter):
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
         return query.filter(self.get_column(alias) >= _day_start(value))
 
@@ -197,7 +214,7 @@ class _DaysFrom(DateGreaterFilter):
         return "从（含当天）"
 
 
-class _DaysUntil(DateSmallerFilter):
+class _DaysUntil(_LogDays, DateSmallerFilter):
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
         return query.filter(self.get_column(alias) < _day_start(value + timedelta(days=1)))
 
