@@ -51,6 +51,7 @@ def my_orders():
 
 @bp.post("/orders/<order:out_trade_no>/pay")
 def pay(out_trade_no: str):
+    limit_by_trainee(limits.ORDER_PAY)
     body = request.get_json(silent=True) or {}
     method = body.get("method", "jsapi") if isinstance(body, dict) else "jsapi"
     if method not in ("jsapi", "native"):

@@ -392,3 +392,22 @@ def test_a_paid_order_shows_its_members_learning(app, client, clock):
     assert (member["enrolled"], member["hours_done"]) == (True, 30.0)
     listed = client.get("/api/me/group-orders").json["items"][0]
     assert listed["enrolled_count"] == 1
+
+
+def test_paying_is_limited_per_trainee(app, client, clock):
+    """Each 立即支付 may open a prepay at WeChat Pay, and a group order's refusal names who
+    bought meanwhile: a script asking again and again is slowed."""
+    w = world(app, members=1)
+    as_trainee(client, w["payer"])
+    order = client.post(
+        "/api/group-orders", json={"plan_id": w["plan"], "id_numbers": w["numbers"][0]}
+    ).json["order"]
+    with app.app_context():  # the member buys alone meanwhile: each pay is refused (409)
+        victim = db.session.execute(
+            sa.select(Trainee).where(Trainee.id_number == w["numbers"][0])
+        ).scalar_one()
+        enroll(victim.id, w["plan"], clock.now())
+        db.session.commit()
+    url = f"/api/orders/{order['out_trade_no']}/pay"
+    codes = [client.post(url, json={"method": "native"}).status_code for _ in range(21)]
+    assert codes[:20] == [409] * 20 and codes[20] == 429

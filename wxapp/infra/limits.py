@@ -66,6 +66,10 @@ FORGOT_ADDRESS = Limit("forgot_addr", 400, 600, "找回密码尝试过于频繁�
 # plans a year, so 10 a minute only stops scripts and stuck buttons (POST /api/orders and
 # /api/group-orders).
 ORDER_CREATE = Limit("order_create", 10, 60, "下单过于频繁，请稍后再试")
+# Per trainee, 立即支付 / 扫码支付 (each may open a prepay at WeChat Pay). A payer taps it once
+# or twice an order; a group order's refusal names members who bought meanwhile, which a
+# script asking again and again could follow.
+ORDER_PAY = Limit("order_pay", 20, 60, "支付请求过于频繁，请稍后再试")
 # Per trainee. 个人信息's unit and 档案所在区县: each change is kept in the history and shows
 # in both units' reports (`movements`), so a script flipping units would fill both. A person
 # corrects them a few times; 10 an hour stops the script.
