@@ -25,8 +25,8 @@ from flask_migrate import upgrade  # noqa: E402
 
 from models import Trainee, Unit, db  # noqa: E402
 from tests.factories import roster_rows  # noqa: E402
-from wxapp.accounts.roster import write_roster  # noqa: E402
 from wxapp.accounts.roster_import import import_roster  # noqa: E402
+from wxapp.accounts.roster_template import write_roster  # noqa: E402
 from wxapp.app import create_app  # noqa: E402
 
 UNIT = "重庆市基准测试单位"

@@ -17,7 +17,7 @@ from handlers.guard import (
     start_session,
 )
 from handlers.wechat_auth import SESSION_OPENID
-from wxapp.accounts import registration, roster, units
+from wxapp.accounts import registration, roster_template, units
 from wxapp.accounts import trainees as accounts
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
@@ -94,8 +94,8 @@ def districts():
 
 @bp.get("/roster-template.xlsx")
 @public
-def roster_template():
+def blank_roster():
     """The blank 学员注册名单 (附件2): a unit with more than 10 unregistered staff fills it in
     and sends it to the centre, which registers them (the notice)."""
-    content = roster.roster_template_xlsx(REGISTRATION_EMAIL)
+    content = roster_template.roster_template_xlsx(REGISTRATION_EMAIL)
     return xlsx.download(content, "学员注册名单（附件2）.xlsx")

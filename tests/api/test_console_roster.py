@@ -26,7 +26,7 @@ from tests.factories import (
     roster_person,
 )
 from wxapp.accounts import roster_import
-from wxapp.accounts.roster import write_roster
+from wxapp.accounts.roster_template import write_roster
 from wxapp.console import admin_roster
 
 DISTRICT, UNIT = "垫江县", "垫江县人民医院"

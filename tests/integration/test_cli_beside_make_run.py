@@ -22,7 +22,7 @@ import requests
 from models import db
 from tests.conftest import app_with, free_port, truncate_all
 from tests.factories import make_learner, roster_rows, session_cookie
-from wxapp.accounts.roster import write_roster
+from wxapp.accounts.roster_template import write_roster
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]

@@ -18,7 +18,7 @@ from tests.factories import (
     roster_rows,
 )
 from wxapp.accounts.idnumbers import initial_password
-from wxapp.accounts.roster import write_roster
+from wxapp.accounts.roster_template import write_roster
 
 DISTRICT, UNIT = "垫江县", "垫江县人民医院"
 

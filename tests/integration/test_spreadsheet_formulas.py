@@ -13,7 +13,7 @@ import openpyxl
 
 from models import db
 from tests.factories import make_plan, make_trainee, make_unit
-from wxapp.accounts.roster import write_roster
+from wxapp.accounts.roster_template import write_roster
 
 HYPERLINK = '=HYPERLINK("http://evil.example/x","点击查看详情")'
 DDE = "=cmd|' /C calc'!A0"
