@@ -1,6 +1,6 @@
 """客服's console pages: 学员查询 (find a trainee by name, ID number, phone, openid or order
 number) and one page per trainee with everything about them and the actions customer
-service may take (wxapp/console/support_actions.py), each posted with the CSRF token."""
+service may take (wxapp/console/support_actions.py, support_phone.py), each posted with the CSRF token."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import current_app, flash, redirect, request, url_for
 from flask_admin import Admin, expose
 
 from wxapp.console import support_actions as actions
+from wxapp.console import support_phone as phones
 from wxapp.console.access import Role, SecuredView, current_operator
 from wxapp.console.display import REFUND_STATES, event_name, refund_reason, when, yuan
 from wxapp.errors import AppError, Forbidden
@@ -51,11 +52,11 @@ class TraineeSupportView(SecuredView):
         return self.render(
             "console/support_trainee.html",
             phone_replacement=(
-                actions.phone_replacement_status(operator, trainee_id, app_now())
+                phones.phone_replacement_status(operator, trainee_id, app_now())
                 if operator is not None
                 else None
             ),
-            verifications=actions.VERIFICATIONS,
+            verifications=phones.VERIFICATIONS,
             when=when,
             yuan=yuan,
             event_name=event_name,
@@ -149,7 +150,7 @@ class TraineeSupportView(SecuredView):
         r, now = self._ctx()
         return self._act(
             trainee_id,
-            lambda: actions.send_phone_check(
+            lambda: phones.send_phone_check(
                 r,
                 current_app.config,
                 trainee_id,
@@ -166,7 +167,7 @@ class TraineeSupportView(SecuredView):
         operator = current_operator()
         return self._act(
             trainee_id,
-            lambda: actions.correct_phone(
+            lambda: phones.correct_phone(
                 r,
                 trainee_id,
                 request.form.get("phone", ""),
@@ -183,7 +184,7 @@ class TraineeSupportView(SecuredView):
         r, now = self._ctx()
         return self._act(
             trainee_id,
-            lambda: actions.send_replacement_check(
+            lambda: phones.send_replacement_check(
                 r,
                 current_app.config,
                 trainee_id,
@@ -200,7 +201,7 @@ class TraineeSupportView(SecuredView):
         r, now = self._ctx()
         return self._act(
             trainee_id,
-            lambda: actions.replace_activated_phone(
+            lambda: phones.replace_activated_phone(
                 r,
                 trainee_id,
                 phone=request.form.get("phone"),
