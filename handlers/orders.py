@@ -13,7 +13,7 @@ from handlers.guard import caller_address, current_trainee_id, limit_by_trainee
 from wxapp.errors import ValidationError
 from wxapp.extensions import app_now, get_redis
 from wxapp.infra import limits, xlsx
-from wxapp.orders import checkout, group, group_orders, purchase
+from wxapp.orders import checkout, group, group_orders, group_paste, purchase
 from wxapp.orders.group_xlsx import rejects_xlsx
 from wxapp.orders.invoices import parse_invoice_request
 from wxapp.pay.client import get_wechatpay
@@ -126,7 +126,7 @@ def create_group_order():
 
 @bp.get("/group-orders/rejects/<token>.xlsx")
 def group_rejects(token: str):
-    rejects = group.stored_rejects(get_redis(), current_trainee_id(), token, app_now())
+    rejects = group_paste.stored_rejects(get_redis(), current_trainee_id(), token, app_now())
     return xlsx.download(rejects_xlsx(rejects), "错误文件.xlsx")
 
 

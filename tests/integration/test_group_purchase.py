@@ -13,7 +13,7 @@ from models import Enrollment, GroupPasteAudit, Order, Outbox, Trainee, db
 from tests import paysign
 from tests.factories import make_id_number, make_order, make_plan, make_trainee
 from wxapp.accounts.idnumbers import check_char
-from wxapp.orders import group
+from wxapp.orders import group, group_paste
 from wxapp.orders.enrollments import grant_enrollment
 
 BASE = 300_000  # ID-number serials of this test, clear of the factories' counter
@@ -251,9 +251,9 @@ def paste(client, plan_id: int, numbers: list[str], ip: str = "127.0.0.1"):
 
 def test_distinct_id_numbers_checked_per_payer_per_day_are_capped(app, client, clock):
     """The oracle: 10,000 numbers a paste, as often as the rate limit allowed (100,000 a
-    minute). Now at most group.DAILY_DISTINCT_IDS distinct numbers a payer a local day; the
+    minute). Now at most group_paste.DAILY_DISTINCT_IDS distinct numbers a payer a local day; the
     same numbers pasted again cost nothing."""
-    assert group.DAILY_DISTINCT_IDS == 20_000
+    assert group_paste.DAILY_DISTINCT_IDS == 20_000
     with app.app_context():
         payer, other, plan = make_trainee(), make_trainee(), make_plan()
         db.session.commit()
