@@ -81,11 +81,23 @@ def send_phone_check(
     back on the telephone. The masked phone."""
     trainee = get_trainee(trainee_id)
     phone = _new_phone(trainee, phone)
+    return _send_check(r, config, trainee_id, phone, "trainee.phone_check", client_ip, now)
+
+
+def _send_check(
+    r: redis.Redis,
+    config: Mapping[str, Any],
+    trainee_id: int,
+    phone: str,
+    action: str,
+    client_ip: str,
+    now: datetime,
+) -> str:
+    """The code to a new phone that the person reads back on the telephone, its sending
+    audited as `action`; the masked phone."""
     sent = sms_codes.send_code(r, config, phone, sms_codes.Purpose.PHONE, client_ip, now)
     with transaction():
-        audit.record(
-            "trainee.phone_check", "trainees", trainee_id, None, {"phone": sent.phone_masked}
-        )
+        audit.record(action, "trainees", trainee_id, None, {"phone": sent.phone_masked})
     return sent.phone_masked
 
 
@@ -269,16 +281,7 @@ def send_replacement_check(
     trainee = get_trainee(trainee_id)
     phone = _activated_new_phone(trainee, phone)
     _allowed(operator, trainee_id, now)
-    sent = sms_codes.send_code(r, config, phone, sms_codes.Purpose.PHONE, client_ip, now)
-    with transaction():
-        audit.record(
-            "trainee.replace_phone_check",
-            "trainees",
-            trainee_id,
-            None,
-            {"phone": sent.phone_masked},
-        )
-    return sent.phone_masked
+    return _send_check(r, config, trainee_id, phone, "trainee.replace_phone_check", client_ip, now)
 
 
 def replace_activated_phone(
