@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +36,7 @@ from wxapp.console.access import (
 from wxapp.console.admin_shared import ADMIN, time_cell
 from wxapp.console.display import EVENT_NAMES, event_name
 from wxapp.extensions import app_now
-from wxapp.infra.clock import SHANGHAI
+from wxapp.infra.clock import day_start  # the log's dates are Beijing days, its times UTC
 from wxapp.infra.transaction import transaction
 
 # --- the notification outbox ---------------------------------------------------------------
@@ -172,11 +172,6 @@ class _OperatorFilter(BaseSQLAFilter):
         return "包含"
 
 
-def _day_start(day: date) -> datetime:
-    """Midnight of a Beijing day: the log's dates are the operator's, its times UTC."""
-    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
-
-
 # Days the log can hold: a date outside them (0001-01-01, 9999-12-31) is no filter at all,
 # not a day after the last one Python or PostgreSQL can count.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -199,7 +194,7 @@ class _DaysBetween(_LogDays, DateBetweenFilter):
         first, last = value
         column = self.get_column(alias)
         return query.filter(
-            column >= _day_start(first), column < _day_start(last + timedelta(days=1))
+            column >= day_start(first), column < day_start(last + timedelta(days=1))
         )
 
     def operation(self) -> str:
@@ -208,7 +203,7 @@ class _DaysBetween(_LogDays, DateBetweenFilter):
 
 class _DaysFrom(_LogDays, DateGreaterFilter):
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
-        return query.filter(self.get_column(alias) >= _day_start(value))
+        return query.filter(self.get_column(alias) >= day_start(value))
 
     def operation(self) -> str:
         return "从（含当天）"
@@ -216,7 +211,7 @@ class _DaysFrom(_LogDays, DateGreaterFilter):
 
 class _DaysUntil(_LogDays, DateSmallerFilter):
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
-        return query.filter(self.get_column(alias) < _day_start(value + timedelta(days=1)))
+        return query.filter(self.get_column(alias) < day_start(value + timedelta(days=1)))
 
     def operation(self) -> str:
         return "至（含当天）"

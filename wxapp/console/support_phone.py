@@ -17,7 +17,7 @@ names the operator in the trainee's history and the audit log, and is bounded pe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -36,7 +36,7 @@ from wxapp.console import audit
 from wxapp.console.identity import Role
 from wxapp.console.support_actions import account_key
 from wxapp.errors import Conflict, TooManyRequests, ValidationError
-from wxapp.infra.clock import local
+from wxapp.infra.clock import day_start, local
 from wxapp.infra.transaction import transaction
 
 audit.ACTION_LABELS.update(
@@ -187,11 +187,6 @@ def verification_reason(method: str | None, detail: str | None) -> str:
     return f"{label}：{detail}"
 
 
-def _day_start(now: datetime) -> datetime:
-    """The start of `now`'s China calendar day, in UTC as the audit log keeps times."""
-    return local(now).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-
-
 def replacements_today(operator_id: int, now: datetime) -> int:
     """How many activated accounts' phones the operator replaced today (China's day)."""
     return int(
@@ -201,7 +196,7 @@ def replacements_today(operator_id: int, now: datetime) -> int:
             .where(
                 OperatorAudit.action == REPLACE_ACTION,
                 OperatorAudit.operator_id == operator_id,
-                OperatorAudit.at >= _day_start(now),
+                OperatorAudit.at >= day_start(local(now).date()),
             )
         ).scalar_one()
     )

@@ -7,7 +7,7 @@ and move time forward without sleeping, even on a live server.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,11 @@ class SystemClock:
 def local(when: datetime) -> datetime:
     """The Asia/Shanghai wall-clock time people see."""
     return when.astimezone(SHANGHAI)
+
+
+def day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in Asia/Shanghai: the day as people in 重庆 count it."""
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
 
 def local_date(when: datetime) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import redis
 
 from wxapp.errors import NotFound, TooManyRequests
-from wxapp.infra.clock import local
+from wxapp.infra.clock import day_start, local
 from wxapp.infra.redis_keys import trainee_tag
 
 
@@ -103,7 +103,7 @@ def count_checked(r: redis.Redis, payer_id: int, numbers: list[str], now: dateti
     )
     if not counted:
         today = local(now)
-        midnight = (today + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        midnight = day_start(today.date() + timedelta(days=1))
         raise TooManyRequests(
             f"今天核查的身份证号码已达上限（每个账号每天最多 {DAILY_DISTINCT_IDS} 个不同号码），"
             "请明天再提交；如需更多，请联系平台客服",

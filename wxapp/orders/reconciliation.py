@@ -19,13 +19,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
 from models import Order, OrderStatus, Refund, RefundStatus, db
-from wxapp.infra.clock import SHANGHAI
+from wxapp.infra.clock import day_start
 from wxapp.infra.transaction import end_read
 from wxapp.pay.client import PayClient
 
@@ -236,7 +236,7 @@ def compare(
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The day in Beijing time, as the bill counts it."""
-    start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
+    start = day_start(day)
     return start, start + timedelta(days=1)
 
 
