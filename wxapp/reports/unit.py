@@ -55,22 +55,16 @@ def standing_verdict(standing: YearStanding) -> dict[str, Any]:
     }
 
 
-def unit_report(unit_id: int, year: int) -> dict[str, Any]:
+def unit_report(unit_id: int, year: int, *, phones: bool = True) -> dict[str, Any]:
     """The report of one unit for one year, trainees in name order (from the read replica
-    when one is configured and fresh: infra/replica.py)."""
-    return read_only(_unit_report, unit_id, year)
-
-
-def unit_standings(
-    unit_id: int, year: int
-) -> tuple[dict[str, Any], list[tuple[dict[str, Any], YearStanding]]]:
-    """The unit, and each of its trainees (name order) with the year's standing, read as
-    `unit_report` reads (from the read replica when one is configured and fresh)."""
-    return read_only(_unit_standings, unit_id, year)
+    when one is configured and fresh: infra/replica.py). With `phones`, each trainee's phone:
+    for the centre (the console's 单位报表, the command's xlsx), never for the unit's
+    administrator (anyone can choose a unit in 个人信息)."""
+    return read_only(_unit_report, unit_id, year, phones)
 
 
 def _unit_standings(
-    session: Session, unit_id: int, year: int
+    session: Session, unit_id: int, year: int, phones: bool = False
 ) -> tuple[dict[str, Any], list[tuple[dict[str, Any], YearStanding]]]:
     unit = session.get(Unit, unit_id)
     if unit is None:
@@ -95,7 +89,7 @@ def _unit_standings(
                 "trainee_id": trainee_id,
                 "name": name,
                 "id_number_masked": mask_id_number(id_number),
-                "phone": phone,
+                **({"phone": phone} if phones else {}),
             },
             year_standing(
                 year, {PUBLIC: Decimal(public_done), SPECIALIST: Decimal(specialist_done)}
@@ -106,8 +100,8 @@ def _unit_standings(
     return {"id": unit.id, "name": unit.name, "district": unit.district}, standings
 
 
-def _unit_report(session: Session, unit_id: int, year: int) -> dict[str, Any]:
-    unit, standings = _unit_standings(session, unit_id, year)
+def _unit_report(session: Session, unit_id: int, year: int, phones: bool) -> dict[str, Any]:
+    unit, standings = _unit_standings(session, unit_id, year, phones)
     trainees = [{**row, **standing_verdict(standing)} for row, standing in standings]
     met = sum(row["met"] for row in trainees)
     movements = unit_movements(unit_id, year, session)
