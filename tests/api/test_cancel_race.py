@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from models import Enrollment, Order, Outbox, db
+from models import Enrollment, Order, Outbox, PaymentAnomaly, db
 from tests.e2e.test_pay_sandbox import (
     cashier_pay,
     enrolled_plans,
@@ -66,3 +66,32 @@ def test_paid_between_the_query_and_the_close(live_server, monkeypatch):
         assert wait_for(lambda: paid_once(app, ids["trainee"], no) == ("SUCCESS", 1, 1))
         page = http.get(f"{live_server.url}/_sandbox/pay/cashier", params=params)
         assert 'id="pay"' not in page.text  # and WeChat Pay offers nothing more to pay
+
+
+def test_an_order_refunded_at_wechat_pay_unknown_here_is_not_reported_cancelled(live_server):
+    """Paid and refunded at WeChat Pay with neither notified here (the 商户平台 refunded it):
+    WeChat Pay reports REFUND and cannot close it. 取消 must not answer as if it had: the
+    order stays unpaid here, the trainee is told to wait or call, and 财务 sees an anomaly."""
+    app = live_server.app
+    ids = setup(app)
+    with requests.Session() as http:
+        no, params = order_and_params(live_server, http, ids)
+        cashier_pay(live_server, http, params, drop_notify=True)
+        with app.app_context():
+            app.extensions["wechatpay"].call(
+                "refund",
+                out_trade_no=no,
+                out_refund_no=f"R{no}"[:64],
+                amount={"refund": 9000, "total": 9000, "currency": "CNY"},
+                notify_url=f"{live_server.url}/_sandbox/void",  # the refund's notice is lost
+            )
+        res = http.post(f"{live_server.url}/api/orders/{no}/cancel")
+        assert res.status_code == 409, res.text
+        assert res.json()["error"] == "order_not_settled"
+        assert "暂不能取消" in res.json()["message"]
+        assert http.get(f"{live_server.url}/api/orders/{no}").json()["status"] == "NOTPAY"
+    with app.app_context():
+        kinds = db.session.execute(db.select(PaymentAnomaly.reason)).scalars().all()
+        db.session.remove()
+    assert "refunded_while_unpaid" in kinds
+    assert enrolled_plans(app, ids["trainee"]) == []

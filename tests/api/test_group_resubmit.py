@@ -159,6 +159,39 @@ def test_an_earlier_order_paid_meanwhile_is_not_cancelled_and_nothing_is_ordered
         assert orders_of(live_server.app, w["plan"]) == [("SUCCESS", 3), ("NOTPAY", 1)]
 
 
+def test_an_earlier_order_refunded_at_wechat_pay_stops_the_resubmission(live_server):
+    """Order A was paid and refunded at WeChat Pay with neither notified here: it cannot be
+    closed there. The resubmission says so, names A, and orders nothing."""
+    w = world(live_server.app)
+    app = live_server.app
+    with requests.Session() as http:
+        a, again = first_paste_then_corrected(live_server, http, w)
+        b = again["order"]["out_trade_no"]
+        params = http.post(f"{live_server.url}/api/orders/{a}/pay", json={}).json()["params"]
+        cashier_pay(live_server, http, params, drop_notify=True)
+        with app.app_context():
+            total = db.session.execute(
+                sa.select(Order.amount_fen).where(Order.out_trade_no == a)
+            ).scalar_one()
+            app.extensions["wechatpay"].call(
+                "refund",
+                out_trade_no=a,
+                out_refund_no=f"R{a}",
+                amount={"refund": total, "total": total, "currency": "CNY"},
+                notify_url=f"{live_server.url}/_sandbox/void",
+            )
+            db.session.remove()
+
+        res = paste(live_server, http, w, [*w["staff"], w["late"]], replace=[a, b])
+        assert res.status_code == 409, res.text
+        assert res.json()["error"] == "replaced_order_not_settled"
+        assert res.json()["out_trade_no"] == a
+        assert res.json()["message"].startswith(f"原订单 {a} 暂不能取消，本次名单未提交")
+        assert status(live_server, http, a) == "NOTPAY"
+        assert status(live_server, http, b) == "NOTPAY"
+        assert orders_of(app, w["plan"]) == [("NOTPAY", 3), ("NOTPAY", 1)]
+
+
 def test_two_resubmissions_at_once_make_one_order(live_server):
     w = world(live_server.app)
     with requests.Session() as http:

@@ -59,6 +59,10 @@ OPENED_IN_WECHAT = (
 )
 OPENED_AS_QR = "该订单已生成扫码支付二维码，请用微信扫描电脑上的二维码支付；如需在微信内支付，请先取消订单再重新下单"
 PAID_NOT_CANCELLED = "该订单已支付成功，不能取消；如需退款请联系客服"
+NOT_SETTLED = (
+    "该订单在微信支付的状态需人工核实（如已支付后退款），暂不能取消；"
+    "请稍后在“我的订单”查看，或咨询客服 400-023-9229"
+)
 # Members named in the refusal's message; `members` in its body lists them all.
 MEMBERS_NAMED = 10
 
@@ -298,4 +302,9 @@ def cancel_order(
     order = get_own_order(trainee_id, out_trade_no)
     if order.status == OrderStatus.SUCCESS:
         raise Conflict(PAID_NOT_CANCELLED, code="order_paid")
+    if order.status == OrderStatus.NOTPAY:
+        # WeChat Pay neither closed it nor reports it paid: a payment refunded there with no
+        # notification here (recorded as an anomaly for 财务), or a state it has not named
+        # before. The order is not cancelled, and the trainee is not told it is.
+        raise Conflict(NOT_SETTLED, code="order_not_settled")
     return order_view(order)

@@ -68,6 +68,7 @@ REPLACED_PAID = (
     "原订单 {no} 已支付成功，不能取消，本次名单未提交。"
     "请点击“立即购买”重新核对名单，已购买的学员无需重复购买"
 )
+REPLACED_NOT_SETTLED = "原订单 {no} 暂不能取消，本次名单未提交。{why}"
 # A rejected line keeps its first REJECT_TEXT_MAX characters (a 2 MB paste of junk stores
 # well under 1 MB in its error file, wxapp.orders.group_paste).
 REJECT_TEXT_MAX = 20
@@ -218,6 +219,12 @@ def cancel_replaced(
             if err.code == "order_paid":
                 raise Conflict(
                     REPLACED_PAID.format(no=no), code="replaced_order_paid", out_trade_no=no
+                ) from None
+            if err.code == "order_not_settled":
+                raise Conflict(
+                    REPLACED_NOT_SETTLED.format(no=no, why=err.message),
+                    code="replaced_order_not_settled",
+                    out_trade_no=no,
                 ) from None
             if err.code != "order_not_open":  # closed already: what was asked
                 raise
