@@ -27,6 +27,7 @@ STATUS_TEXT = {
     OrderStatus.CLOSED: "已关闭",
     OrderStatus.REFUND: "已退款",
 }
+ALREADY_BOUGHT = "您已购买该培训项目，无需重复购买"
 
 
 def new_out_trade_no(now: datetime) -> str:
@@ -103,7 +104,7 @@ def create_individual_order(
     with transaction():
         lock_payer(trainee_id)
         if plan.id in paid_plan_ids(trainee_id):
-            raise Conflict("您已购买该培训项目，无需重复购买", code="already_enrolled")
+            raise Conflict(ALREADY_BOUGHT, code="already_enrolled")
         pending = execute(
             _pending_order_statement(),
             {"payer": trainee_id, "plan": plan.id, "now": now, "amount": plan.price_fen},
@@ -112,7 +113,12 @@ def create_individual_order(
             order = new_order(OrderKind.INDIVIDUAL, trainee_id, plan, [trainee_id], now)
             shown: Invoice | None | bool = None  # a new order has no invoice yet
         else:
-            order = db.session.get(Order, pending)
+            # Under the order's row lock, as the payment's UPDATE takes it: a notification
+            # that paid it meanwhile is seen here, and this attempt's invoice choice cannot
+            # land between the payment and the issuing of the invoice asked before.
+            order = db.session.get(Order, pending, with_for_update=True, populate_existing=True)
+            if order.status != OrderStatus.NOTPAY:
+                raise Conflict(ALREADY_BOUGHT, code="already_enrolled")
             shown = True  # read below, after this attempt's change
         if invoice is not None:
             shown = attach_request(order, invoice, now)
