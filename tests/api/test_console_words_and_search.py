@@ -235,6 +235,11 @@ def test_the_audit_log_is_found_by_what_an_operator_types(capp):
     assert "设置临时密码" not in _rows(_log(admin, search="小丫 锁定"))
     found = _rows(_log(admin, search=str(second_id)))
     assert "解除登录锁定" in found and "设置临时密码" not in found
+    # A number is a whole record id: not a part of another id, nor of the IP 127.0.0.1.
+    for part in ("127", "0", "1", str(second_id) + "0"):
+        if part != str(second_id):
+            assert "解除登录锁定" not in _rows(_log(admin, search=part)), part
+    assert "解除登录锁定" in _rows(_log(admin, search="127.0.0.1"))
     # 学员: the kind of record, in Chinese.
     assert "设置临时密码" in _rows(_log(admin, search="学员"))
     assert "设置临时密码" not in _rows(_log(admin, search="刘洋"))

@@ -285,7 +285,7 @@ class AuditLogView(SecuredModelView):
     ) -> Any:
         """Each word (separated by spaces) must match one of: the operator's login or name,
         the action's code or Chinese label, the kind of record's code or name, the record's
-        id, the reason, the IP address."""
+        id (a number: the whole id), the reason, the IP address."""
         for word in search.split():
             match = self._matches(word)
             query = query.filter(match)
@@ -296,14 +296,19 @@ class AuditLogView(SecuredModelView):
     @staticmethod
     def _matches(word: str) -> Any:
         like = tools.parse_like_term(word)
-        columns = (
-            OperatorAudit.action,
-            OperatorAudit.target_type,
-            OperatorAudit.target_id,
-            OperatorAudit.reason,
-            OperatorAudit.ip,
-        )
-        alternatives = [column.ilike(like) for column in columns]
+        if word.isdigit():
+            # A number is a record's id, whole ("27" is not 127 nor the IP 127.0.0.1), or
+            # part of what an operator wrote in a reason (a phone, an order number).
+            alternatives = [OperatorAudit.target_id == word, OperatorAudit.reason.ilike(like)]
+        else:
+            columns = (
+                OperatorAudit.action,
+                OperatorAudit.target_type,
+                OperatorAudit.target_id,
+                OperatorAudit.reason,
+                OperatorAudit.ip,
+            )
+            alternatives = [column.ilike(like) for column in columns]
         alternatives.append(_operators_like(word))
         if codes := audit.actions_labelled(word):
             alternatives.append(OperatorAudit.action.in_(codes))
