@@ -79,9 +79,11 @@ def test_the_clerk_sees_which_members_share_went_back_and_why(phone, site, new_p
     assert "已退款 ¥90.00" in card.inner_text()
     rows = card.locator(".member-table tbody tr")
     assert rows.count() == 2
-    alone = rows.filter(has_text="自己买过")
+    alone = rows.filter(has_text="已自动退款")
     assert "已购买该项目，已自动退款 ¥90.00" in alone.inner_text()
-    assert "已开通" in alone.inner_text()  # by their own order: they learn on
+    # The share went back: the order shows no more of the member than an unpaid one would.
+    assert "自**过" in alone.inner_text() and "自己买过" not in alone.inner_text()
+    assert "已开通" not in alone.inner_text()
     assert "退款" not in rows.filter(has_text="王五").inner_text()
     phone.shot("group-orders-refunded-member")
 

@@ -7,7 +7,8 @@ refunded and why (in fixed words per reason: an operator's note stays in the con
 and, once the order is paid, whether they hold a paid place in the plan (from this order
 or any other) and the plan's 计划完成度 (学时 counted toward the plan / the plan's
 requirement). Before the order is paid, neither: else an order never paid would follow a
-stranger's buying and learning. Nothing else of them (no phone, no account state). Members
+stranger's buying and learning; nor after the member's share is refunded (the name is masked
+again). Nothing else of them (no phone, no account state). Members
 come a page at a time: an order may cover thousands.
 """
 
@@ -49,7 +50,8 @@ from wxapp.orders.refund_rule import (
 from wxapp.progress.core import plan_percent
 
 ORDERS_SHOWN = 50
-# An order whose payer paid for its members (a refund since does not undo what it showed).
+# An order whose payer paid for its members (wholly refunded since: each share is then held
+# by a refund, and the member shows as refunded, masked, with nothing of their learning).
 PAID_FOR = (OrderStatus.SUCCESS, OrderStatus.REFUND)
 MEMBERS_PER_PAGE = 50
 
@@ -128,9 +130,11 @@ def _members(
     members: dict[int, list[dict[str, Any]]] = {o.id: [] for o in orders}
     for row in rows:
         order_id, order_status, price, name, id_number, status, hours, refund, reason = row
-        paid_for = order_status in PAID_FOR
         # Until the order is paid, nothing of a member's learning: else pasting a stranger's
-        # ID number into an order never paid would follow their buying and their hours.
+        # ID number into an order never paid would follow their buying and their hours. Nor
+        # once their share is refunded (held by a refund): paying and then taking the money
+        # back must not buy a lasting view of someone.
+        paid_for = order_status in PAID_FOR and refund is None
         enrolled = paid_for and status == EnrollmentStatus.PAID
         done = Decimal(hours or 0) if enrolled else Decimal(0)
         members[order_id].append(
@@ -170,7 +174,19 @@ def _counts(order_ids: list[int]) -> dict[int, tuple[int, int]]:
                 Enrollment.status == EnrollmentStatus.PAID,
             ),
         )
-        .where(OrderItem.order_id.in_(order_ids), Order.status.in_(PAID_FOR))
+        .where(
+            OrderItem.order_id.in_(order_ids),
+            Order.status.in_(PAID_FOR),
+            ~sa.exists(
+                sa.select(RefundItem.refund_id)
+                .join(Refund, Refund.id == RefundItem.refund_id)
+                .where(
+                    RefundItem.order_id == OrderItem.order_id,
+                    RefundItem.trainee_id == OrderItem.trainee_id,
+                    Refund.status.in_(HOLDING),
+                )
+            ),
+        )
         .group_by(OrderItem.order_id)
     ).all()
     return {order_id: (enrolled, done) for order_id, enrolled, done in rows}
