@@ -13,6 +13,7 @@ nothing written (the console's preview before an operator confirms the import).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,6 +63,20 @@ class ImportResult:
     unit_id: int | None = None  # None while the unit is still to be created
     errors: list[RowError] = field(default_factory=list)
     errors_path: Path | None = None
+
+    def audited(self, file_name: str, data: bytes) -> dict[str, Any]:
+        """What the audit log keeps of this import of `file_name` (its bytes `data`)."""
+        return {
+            "file": file_name[:64],
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "district": self.district,
+            "unit": self.unit_name,
+            "unit_created": self.unit_created,
+            "rows": self.rows,
+            "created": self.imported,
+            "unchanged": self.unchanged,
+            "bad_rows": [e.row.row for e in self.errors],
+        }
 
     @property
     def summary(self) -> str:

@@ -7,9 +7,12 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from wxapp.commands import cli_reason
+from wxapp.console import audit
 from wxapp.errors import AppError
 from wxapp.extensions import app_now
 from wxapp.infra import clock
+from wxapp.infra.transaction import transaction
 from wxapp.reports import access, districts, xlsx
 from wxapp.reports import unit as unit_reports
 
@@ -63,7 +66,16 @@ def districts_command(year: int | None, out: Path | None) -> None:
 def grant_command(username: str, unit_id: int) -> None:
     """让 USERNAME（手机号或身份证号）成为单位管理员（每个账号只管理一个单位）。"""
     try:
-        result = access.grant_unit_admin(username, unit_id, app_now())
+        with transaction():
+            result = access.grant_unit_admin(username, unit_id, app_now())
+            audit.record(
+                "unit_admins.create",
+                "unit_admins",
+                result["trainee_id"],
+                None,
+                {"trainee_id": result["trainee_id"], "unit_id": unit_id},
+                cli_reason(),
+            )
     except AppError as err:
         raise click.ClickException(err.message) from None
     click.echo(f"{result['name']} 现为 {result['unit']} 的单位管理员")
@@ -74,10 +86,20 @@ def grant_command(username: str, unit_id: int) -> None:
 def revoke_command(username: str) -> None:
     """撤销 USERNAME 的单位管理员权限。"""
     try:
-        revoked = access.revoke_unit_admin(username)
+        with transaction():
+            revoked = access.revoke_unit_admin(username)
+            if revoked is not None:
+                audit.record(
+                    "unit_admins.delete",
+                    "unit_admins",
+                    revoked["trainee_id"],
+                    revoked,
+                    None,
+                    cli_reason(),
+                )
     except AppError as err:
         raise click.ClickException(err.message) from None
-    click.echo("已撤销单位管理员权限" if revoked else "该账号不是单位管理员")
+    click.echo("已撤销单位管理员权限" if revoked is not None else "该账号不是单位管理员")
 
 
 commands = [report, unit_admin]

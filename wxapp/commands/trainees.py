@@ -11,7 +11,10 @@ from flask.cli import AppGroup
 from wxapp.accounts.roster import RosterFileError
 from wxapp.accounts.roster_import import import_roster
 from wxapp.accounts.units import similar_units
+from wxapp.commands import cli_reason
+from wxapp.console import audit
 from wxapp.extensions import app_now
+from wxapp.infra.transaction import transaction
 
 PROGRESS_FROM_ROWS = 1000  # small files finish before a bar would be worth drawing
 
@@ -57,7 +60,16 @@ def import_command(file: Path) -> None:
     """按单位名单（附件2 格式）批量注册学员；有误的行写入 FILE.errors.xlsx。"""
     bar = _Bar()
     try:
-        result = import_roster(file, app_now(), progress=bar)
+        with transaction():
+            result = import_roster(file, app_now(), progress=bar)
+            audit.record(
+                "trainees.import",
+                "units",
+                result.unit_id,
+                None,
+                result.audited(file.name, file.read_bytes()),
+                cli_reason(),
+            )
     except RosterFileError as exc:
         bar.close()
         raise click.ClickException(str(exc)) from None

@@ -23,7 +23,6 @@ needs; larger files are for the command.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
 import secrets
@@ -309,17 +308,7 @@ class RosterImportView(SecuredView):
                     "units",
                     result.unit_id,
                     None,
-                    {
-                        "file": kept["name"],
-                        "sha256": hashlib.sha256(data).hexdigest(),
-                        "district": result.district,
-                        "unit": result.unit_name,
-                        "unit_created": result.unit_created,
-                        "rows": result.rows,
-                        "created": result.imported,
-                        "unchanged": result.unchanged,
-                        "bad_rows": [e.row.row for e in result.errors],
-                    },
+                    result.audited(kept["name"], data),
                 )
         except RosterFileError as exc:
             return self._page(

@@ -66,15 +66,18 @@ def grant_unit_admin(username: str, unit_id: int, now: datetime) -> dict[str, An
     return {"trainee_id": trainee.id, "name": trainee.name, "unit": unit.name}
 
 
-def revoke_unit_admin(username: str) -> bool:
+def revoke_unit_admin(username: str) -> dict[str, int] | None:
+    """End the trainee's unit administration; the grant ended (trainee and unit), or None
+    when the account administered no unit."""
     trainee = find_trainee(username)
     if trainee is None:
         raise NotFound("账号不存在", code="trainee_not_found")
-    grant = db.session.execute(
-        db.select(UnitAdmin).where(UnitAdmin.trainee_id == trainee.id)
-    ).scalar_one_or_none()
-    if grant is None:
-        return False
     with transaction():
+        grant = db.session.execute(
+            db.select(UnitAdmin).where(UnitAdmin.trainee_id == trainee.id).with_for_update()
+        ).scalar_one_or_none()
+        if grant is None:
+            return None
+        ended = {"trainee_id": trainee.id, "unit_id": grant.unit_id}
         db.session.delete(grant)
-    return True
+    return ended
