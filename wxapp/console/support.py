@@ -34,6 +34,8 @@ class TraineeSupportView(SecuredView):
                 found = actions.search(q)
             except AppError as err:
                 problem = err.message
+            else:
+                actions.record_lookup(q, found)
         return self.render("console/support_search.html", q=q, found=found, problem=problem)
 
     @expose("/<int:trainee_id>")
@@ -48,6 +50,7 @@ class TraineeSupportView(SecuredView):
         except AppError as err:
             flash(err.message, "error")
             return redirect(url_for(".index"))
+        actions.record_view(trainee_id)
         operator = current_operator()
         return self.render(
             "console/support_trainee.html",

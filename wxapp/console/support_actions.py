@@ -36,6 +36,7 @@ from models import (
 from wxapp.accounts import bindings, identity_changes, password_reset, profile_history
 from wxapp.accounts.idnumbers import has_id_number_shape, is_mobile_number, mask_id_number
 from wxapp.accounts.session_ends import end_all
+from wxapp.accounts.sms_codes import mask_phone
 from wxapp.accounts.trainees import (
     check_new_password,
     get_trainee,
@@ -47,6 +48,7 @@ from wxapp.certificates.issuing import issue_certificate
 from wxapp.console import audit
 from wxapp.console.finance_actions import share_refunds
 from wxapp.errors import Conflict, ValidationError
+from wxapp.infra.texts import mask_name
 from wxapp.infra.transaction import transaction
 from wxapp.orders.purchase import STATUS_TEXT
 from wxapp.orders.refund_rule import refund_totals
@@ -64,6 +66,8 @@ audit.ACTION_LABELS.update(
         "trainee.unlock": "解除登录锁定",
         "trainee.unbind": "解除微信绑定",
         "trainee.correct_identity": "更正姓名或身份证号码",
+        "trainees.search": "查询学员",
+        "trainees.view": "查看学员详情",
     }
 )
 
@@ -129,6 +133,35 @@ def search(query: str) -> list[Trainee]:
             .limit(SEARCH_LIMIT)
         ).scalars()
     )
+
+
+def record_lookup(query: str, found: list[Trainee]) -> None:
+    """An operator's 学员查询 in the audit log: what was typed (an ID number, phone or name
+    masked, as the log is read by more people than the data) and whom it found."""
+    q = query.strip()
+    key = account_key(q)
+    if has_id_number_shape(key):
+        shown = mask_id_number(key)
+    elif is_mobile_number(key):
+        shown = mask_phone(key)
+    elif q.isascii():  # an order number or an openid: not a person's data by itself
+        shown = q[:64]
+    else:
+        shown = mask_name(q[:20])
+    with transaction():
+        audit.record(
+            "trainees.search",
+            "trainees",
+            None,
+            None,
+            {"query": shown, "found": [t.id for t in found]},
+        )
+
+
+def record_view(trainee_id: int) -> None:
+    """An operator opened a trainee's page (their phone, orders, learning): in the audit log."""
+    with transaction():
+        audit.record("trainees.view", "trainees", trainee_id, None, None)
 
 
 def trainee_page(
