@@ -389,6 +389,7 @@ def production_settings(tmp_path) -> dict[str, str]:
         "SMS_TEMPLATE_RESET": "2000003",
         "SMS_TEMPLATE_REBIND": "2000004",
         "SMS_TEMPLATE_PHONE": "2000005",
+        "SMS_TEMPLATE_PHONE_CHANGED": "2000006",
         "WECHATPAY_PRIVATE_KEY": str(private),
         "WECHATPAY_PUBLIC_KEY": str(public),
         "PROXY_COUNT": "1",

@@ -70,8 +70,8 @@ PRODUCTION_REQUIRED = (
     # /metrics answers only with this bearer token: counters of payments and learners are
     # not for the public.
     "METRICS_TOKEN",
-    # Tencent Cloud SMS (verification codes): credentials, the SMS app, the signature and
-    # one template per purpose (SMS_TEMPLATES below).
+    # Tencent Cloud SMS (verification codes, and the notice to a replaced phone):
+    # credentials, the SMS app, the signature and one template per purpose (SMS_TEMPLATES).
     "TENCENTCLOUD_SECRET_ID",
     "TENCENTCLOUD_SECRET_KEY",
     "SMS_SDK_APP_ID",
@@ -81,6 +81,7 @@ PRODUCTION_REQUIRED = (
     "SMS_TEMPLATE_RESET",
     "SMS_TEMPLATE_REBIND",
     "SMS_TEMPLATE_PHONE",
+    "SMS_TEMPLATE_PHONE_CHANGED",
     # How many proxies put their address in X-Forwarded-For (1 behind one nginx): said
     # explicitly, since 0 behind nginx makes every client one address for every limit.
     "PROXY_COUNT",

@@ -22,6 +22,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any, ClassVar, Union
 
 
@@ -191,6 +192,35 @@ class WechatRebound(Event):
         return f"{kind}:{self.rebound_at}"
 
 
+class ReplacedBy(StrEnum):
+    """Who replaced an account's phone (`PhoneReplaced.by`)."""
+
+    SUPPORT = "support"  # customer service, for an owner who lost the old phone
+    SELF = "self"  # the trainee, in 个人信息 (SMS code to the new phone, password typed again)
+
+
+@dataclass(frozen=True)
+class PhoneReplaced(Event):
+    """The account's phone was replaced; the OLD phone is told by SMS (not the new one, not
+    WeChat), so an owner whose account was taken over with public facts hears of it on the
+    phone they still have. Only the new phone's masked form is kept ("138****8001")."""
+
+    event_type: ClassVar[str] = "phone_replaced"
+    old_phone: str
+    new_phone_masked: str
+    by: str  # a ReplacedBy value
+    replaced_at: str  # ISO 8601 with its offset
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.by not in {member.value for member in ReplacedBy}:
+            raise MalformedEvent(self.event_type, "by", f"must be support or self, got {self.by!r}")
+
+    @property
+    def subject(self) -> str:
+        return f"phone:{self.replaced_at}"
+
+
 @dataclass(frozen=True)
 class UnitReminded(Event):
     """A unit administrator reminded one of its staff (一键提醒) that the year's 学时 are
@@ -216,6 +246,7 @@ EVENT_CLASSES: dict[str, type[Event]] = {
         PlanCompleted,
         CertificateIssued,
         WechatRebound,
+        PhoneReplaced,
         UnitReminded,
     )
 }

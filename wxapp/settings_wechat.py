@@ -26,16 +26,20 @@ SANDBOX_DEFAULTS = {
     "SMS_TEMPLATE_RESET": "100003",
     "SMS_TEMPLATE_REBIND": "100004",
     "SMS_TEMPLATE_PHONE": "100005",
+    "SMS_TEMPLATE_PHONE_CHANGED": "100006",
 }
 
-# The SMS template setting of each verification purpose (wxapp/accounts/sms_codes.Purpose).
-# Every template takes two parameters: {1} the 6-digit code, {2} its life in minutes.
+# The SMS template settings: one per verification purpose (wxapp/accounts/sms_codes.Purpose),
+# whose two parameters are {1} the 6-digit code and {2} its life in minutes; then the notice
+# to the old phone that the account's phone was replaced (wxapp/notifications/sms_notices.py:
+# {1} who replaced it, {2} the new phone masked).
 SMS_TEMPLATES = (
     "SMS_TEMPLATE_ACTIVATE",
     "SMS_TEMPLATE_REGISTER",
     "SMS_TEMPLATE_RESET",
     "SMS_TEMPLATE_REBIND",
     "SMS_TEMPLATE_PHONE",
+    "SMS_TEMPLATE_PHONE_CHANGED",
 )
 
 
@@ -81,7 +85,7 @@ def wechat_settings(
 
 def _sms_settings(env: Mapping[str, Any], sandbox: bool, sandbox_base: str) -> dict[str, Any]:
     """Tencent Cloud SMS: the API base the SDK's endpoint points at (the sandbox's in
-    sandbox mode), credentials, the SMS app, the signature and a template per purpose."""
+    sandbox mode), credentials, the SMS app, the signature and a template per message."""
     cfg: dict[str, Any] = {
         "SMS_API_BASE": _url(
             "SMS_API_BASE",
@@ -110,6 +114,8 @@ def _sms_settings(env: Mapping[str, Any], sandbox: bool, sandbox_base: str) -> d
             f" got {cfg['SMS_SDK_APP_ID']!r}"
         )
     for name in SMS_TEMPLATES:
+        if cfg[name] is None:  # one added since the deployment's settings were written
+            raise ConfigError(f"missing setting(s): {name} (an approved SMS template's ID)")
         if not cfg[name].isdigit():
             raise ConfigError(
                 f"{name} must be an approved template's ID (digits), got {cfg[name]!r}"

@@ -150,6 +150,7 @@ def test_support_replaces_an_activated_phone_and_whoever_held_the_account_keeps_
         [row] = _audits(app, "trainee.replace_phone")
         assert row.before == {"phone": masked_old, "openid": OLD_WECHAT}
         assert row.after["phone"] == NEW_MASKED and row.after["owner_told"] == "wechat"
+        assert row.after["old_phone_told"] == "sms"
         assert row.reason == "身份证照片核对：学员微信发来身份证照片，与登记信息一致"
 
         # The old password opens nothing; 忘记密码 sends its code to the NEW phone.
@@ -173,11 +174,16 @@ def test_support_replaces_an_activated_phone_and_whoever_held_the_account_keeps_
         assert login.json["activation_required"] is True
         assert login.json["phone_masked"] == NEW_MASKED
 
-        # The WeChat user the account was bound to is told, through the real worker.
+        # The WeChat user the account was bound to is told, and the old phone by SMS,
+        # through the real worker.
         with app.app_context():
-            rows = db.session.execute(sa.select(Outbox).where(Outbox.trainee_id == tid)).all()
-            assert len(rows) == 1
-        assert Worker(app, app.extensions["wechat"]).drain() == 1
+            rows = db.session.execute(
+                sa.select(Outbox.event_type).where(Outbox.trainee_id == tid)
+            ).scalars()
+            assert sorted(rows) == ["phone_replaced", "wechat_rebound"]
+        assert Worker(app, app.extensions["wechat"]).drain() == 2
+        [text] = messages(app, old_phone)
+        assert f"已由平台客服更换为 {NEW_MASKED}" in text["text"]
         [message] = oa_state.inbox(r, OLD_WECHAT)
         assert message["data"]["thing1"]["value"] == f"手机号已由客服改为{NEW_MASKED}"
         assert message["data"]["thing3"]["value"] == "如非本人申请请致电4000239229"
@@ -290,7 +296,7 @@ def test_a_second_replacement_within_thirty_days_is_for_an_admin(capp):
         ),
     )
     assert "已将手机号更换为 138****0000" in said
-    assert "该账号未绑定微信，原持有人无法收到通知" in said
+    assert "该账号未绑定微信；已向原手机号发送更换通知短信" in said
     assert _phone_of(capp, tid) == "13812340000"
     assert [a.reason[:6] for a in _audits(capp, "trainee.replace_phone")] == [
         "身份证照片核",

@@ -30,6 +30,7 @@ PRODUCTION = {
     "SMS_TEMPLATE_RESET": "2000003",
     "SMS_TEMPLATE_REBIND": "2000004",
     "SMS_TEMPLATE_PHONE": "2000005",
+    "SMS_TEMPLATE_PHONE_CHANGED": "2000006",
     "PROXY_COUNT": "1",
 }
 
@@ -66,6 +67,7 @@ def test_production_settings_load(tmp_path, production):
         "SMS_TEMPLATE_RESET",
         "SMS_TEMPLATE_REBIND",
         "SMS_TEMPLATE_PHONE",
+        "SMS_TEMPLATE_PHONE_CHANGED",
     ],
 )
 def test_production_without_an_sms_setting_stops_naming_it(tmp_path, production, name):

@@ -53,6 +53,12 @@ EXAMPLES = [
     events.UnitReminded(
         reminder_id=5, unit_name="垫江县人民医院", year=2025, shortfall="还差公需30学时"
     ),
+    events.PhoneReplaced(
+        old_phone="13800138000",
+        new_phone_masked="139****5678",
+        by=events.ReplacedBy.SUPPORT,
+        replaced_at="2025-06-16T02:00:00+00:00",
+    ),
 ]
 
 
@@ -76,6 +82,7 @@ def test_subjects_are_todays_unique_keys():
         "certificate:CQJX2025ZY0000042",
         "rebind:2025-06-16T02:00:00+00:00",
         "reminder:5",
+        "phone:2025-06-16T02:00:00+00:00",
     ]
 
 

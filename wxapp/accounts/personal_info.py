@@ -2,7 +2,10 @@
 changes themself — the unit (单位, from the unit list), the 档案所在区县 and the phone (with
 an SMS code to the new phone; customer service's correction of a wrong roster phone goes
 through the same `replace_phone`, and so does its replacement of an activated account's
-phone for an owner who lost the old one, `replace_lost_phone`).
+phone for an owner who lost the old one, `replace_lost_phone`). When an activated
+account's phone is replaced, by the trainee or by customer service, the old phone is told by
+SMS (`events.PhoneReplaced`, written in the change's transaction; the notification worker
+sends it).
 
 Name and ID number are not changed here (wxapp/accounts/identity_changes.py: only through
 the unit or customer service). Every change is kept in `profile_changes`; a unit change
@@ -168,8 +171,30 @@ def change_phone(
     trainee = get_trainee(trainee_id)
     phone = check_new_phone(trainee.phone, phone)
     check_own_password(r, trainee, password, "password", known)
-    replace_phone(r, trainee, phone, sms_code, profile_history.SELF, now)
+
+    def tell_old(old: str | None) -> None:
+        _tell_old_phone(trainee.id, old, phone, events.ReplacedBy.SELF, now)
+
+    replace_phone(r, trainee, phone, sms_code, profile_history.SELF, now, also=tell_old)
     return profile(trainee)
+
+
+def _tell_old_phone(
+    trainee_id: int, old: str | None, phone: str, by: events.ReplacedBy, now: datetime
+) -> bool:
+    """In the change's transaction, the SMS notice to the `old` phone that it was replaced
+    by `phone` (masked), unless there was no old phone; True if one is written. Whoever took
+    the account over (a session and the password, or a caller with public facts before
+    customer service) must not be the only one to know."""
+    if not old or old == phone:
+        return False
+    event = events.PhoneReplaced(
+        old_phone=old,
+        new_phone_masked=sms_codes.mask_phone(phone),
+        by=by,
+        replaced_at=now.isoformat(),
+    )
+    return outbox.add_event(event, trainee_id, now)
 
 
 def replace_phone(
@@ -207,10 +232,12 @@ def replace_phone(
 @dataclass(frozen=True)
 class LostPhoneReplaced:
     """What `replace_lost_phone` did: the phone it replaced and the WeChat user the account
-    was bound to (now unbound and told), None when it had none."""
+    was bound to (now unbound and told), None when it had none; whether the old phone is
+    told by SMS."""
 
     old_phone: str | None
     old_openid: str | None
+    old_phone_told: bool = False
 
 
 def replace_lost_phone(
@@ -233,15 +260,17 @@ def replace_lost_phone(
     keeping the hash and only ending sessions let such a login through, and the old
     holder's device cookie kept its own budgets). The owner sets a new password with 忘记密码
     (a code to the NEW phone) or gets a temporary one from customer service. The WeChat user
-    it was bound to is told (`events.WechatRebound` with the new phone, masked): the SMS
-    layer sends verification codes only, so the old phone cannot be told."""
+    it was bound to is told (`events.WechatRebound` with the new phone, masked), and so is
+    the old phone, by SMS (`events.PhoneReplaced`): the owner who did not ask still has it."""
     done: list[LostPhoneReplaced] = []
 
     def cut_off(old: str | None) -> None:
         # The account's row lock first, as a password change takes it (`require_unchanged`).
         db.session.execute(sa.select(Trainee.id).where(Trainee.id == trainee.id).with_for_update())
         openid = bindings.openid_of(trainee.id)
-        result = LostPhoneReplaced(old_phone=old, old_openid=openid)
+        result = LostPhoneReplaced(
+            old_phone=old, old_openid=openid, old_phone_told=bool(old) and old != phone
+        )
         if also is not None:
             also(result)  # first: a refusal there must not have ended the sessions
         store_password(r, trainee, secrets.token_urlsafe(24), now)
@@ -256,6 +285,7 @@ def replace_lost_phone(
                 trainee.id,
                 now,
             )
+        _tell_old_phone(trainee.id, old, phone, events.ReplacedBy.SUPPORT, now)
         done.append(result)
 
     replace_phone(r, trainee, phone, sms_code, actor, now, reason=reason, also=cut_off)

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from wxapp.notifications.worker import Worker
 
 # AppGroup: its commands run inside the app context, also under the test CLI runner.
-notify_group = AppGroup("notify", help="推送通知（模板消息）")
+notify_group = AppGroup("notify", help="推送通知（模板消息，及原手机号的更换通知短信）")
 
 
 @notify_group.command("worker", help="发送待推送的通知；可同时运行多个")

@@ -21,6 +21,7 @@ EVENT_NAMES = {
     events.CertificateIssued.event_type: "证书颁发",
     events.WechatRebound.event_type: "微信改绑",
     events.UnitReminded.event_type: "学习提醒",
+    events.PhoneReplaced.event_type: "手机号更换短信",
 }
 
 REFUND_STATES = {

@@ -9,9 +9,10 @@ phone the same way, with the operator's 核实方式 and their own words on what
 (`replace_activated_phone`). It is how a caller who only knows about the person would take
 the account over, so it takes everything from whoever held it (the password, replaced by
 one nobody knows: sessions, WeChat binding, known devices; the owner then uses 忘记密码, whose
-code goes to the new phone, or a temporary password), tells the WeChat user it was bound to,
-names the operator in the trainee's history and the audit log, and is bounded per operator
-(REPLACE_DAILY_CAP a day) and per account (again within REPLACE_AGAIN_DAYS: 管理员 only).
+code goes to the new phone, or a temporary password), tells the WeChat user it was bound to
+and the old phone (by SMS, with the new phone masked), names the operator in the trainee's
+history and the audit log, and is bounded per operator (REPLACE_DAILY_CAP a day) and per
+account (again within REPLACE_AGAIN_DAYS: 管理员 only).
 """
 
 from __future__ import annotations
@@ -294,8 +295,9 @@ def replace_activated_phone(
     method and their words, required) and the code read back proves the new phone; in one
     transaction with its history row and audit row, the password becomes one nobody knows
     (sessions end, the WeChat binding goes and that WeChat user is told, devices of before
-    are strangers'); then the lockout is lifted. The masked new phone and whether anyone was
-    told."""
+    are strangers'), and the old phone is told by SMS; then the lockout is lifted. The
+    masked new phone, whether the WeChat user was told (`owner_told`) and whether the old
+    phone is (`old_phone_told`)."""
     trainee = get_trainee(trainee_id)
     phone = _activated_new_phone(trainee, phone)
     reason = verification_reason(method, detail)
@@ -318,6 +320,7 @@ def replace_activated_phone(
                 "sessions_ended": True,
                 "password_replaced": True,
                 "owner_told": "wechat" if done.old_openid else None,
+                "old_phone_told": "sms" if done.old_phone_told else None,
             },
             reason=reason,
         )
@@ -333,4 +336,8 @@ def replace_activated_phone(
         also=audited,
     )
     lift_lockout(r, trainee_id)
-    return {"phone": sms_codes.mask_phone(phone), "owner_told": done.old_openid is not None}
+    return {
+        "phone": sms_codes.mask_phone(phone),
+        "owner_told": done.old_openid is not None,
+        "old_phone_told": done.old_phone_told,
+    }

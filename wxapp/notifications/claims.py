@@ -37,7 +37,7 @@ class Job:
     trainee_id: int
     event: events.Event  # the row's payload, parsed into its class
     attempts: int  # including this one
-    openid: str
+    openid: str | None  # None: told by SMS, to the phone its event names
     claimed_until: datetime
 
 
@@ -89,19 +89,39 @@ def _take_rows(now: datetime, until: datetime, limit: int) -> list[Any]:
 
 
 def claim_due(
-    now: datetime, *, lease_s: float, limit: int, pushed: Collection[str], max_attempts: int
+    now: datetime,
+    *,
+    lease_s: float,
+    limit: int,
+    pushed: Collection[str],
+    max_attempts: int,
+    texted: Collection[str] = (),
 ) -> tuple[list[Job], list[Skipped]]:
     """Claim up to `limit` due rows in one transaction: the jobs to send, and the rows
     closed on the way: `skipped` (event not pushed, or no bound and following openid; a
-    `WechatRebound` goes to the openid it names), or
+    `WechatRebound` goes to the openid it names; the `texted` types go by SMS and need
+    none), or
     `given_up` when earlier claims all expired unfinished (a row that kills its worker) or
     when the payload does not parse into its event class (`wxapp.events`)."""
     with transaction():
-        return _claim(now, lease_s=lease_s, limit=limit, pushed=pushed, max_attempts=max_attempts)
+        return _claim(
+            now,
+            lease_s=lease_s,
+            limit=limit,
+            pushed=pushed,
+            max_attempts=max_attempts,
+            texted=texted,
+        )
 
 
 def _claim(
-    now: datetime, *, lease_s: float, limit: int, pushed: Collection[str], max_attempts: int
+    now: datetime,
+    *,
+    lease_s: float,
+    limit: int,
+    pushed: Collection[str],
+    max_attempts: int,
+    texted: Collection[str],
 ) -> tuple[list[Job], list[Skipped]]:
     """`claim_due` inside its transaction."""
     until = now + timedelta(seconds=lease_s)
@@ -132,14 +152,17 @@ def _claim(
             skipped.append(Skipped(row.id, f"事件数据有误：{err}"[:500], OutboxStatus.GIVEN_UP))
             continue
         # A rebind (or customer service's phone replacement) is told to the WeChat user
-        # bound until then, not to the new binding.
-        if isinstance(event, events.WechatRebound):
+        # bound until then, not to the new binding; an SMS notice needs no WeChat user.
+        by_sms = row.event_type in texted
+        if by_sms:
+            openid = None
+        elif isinstance(event, events.WechatRebound):
             openid = event.old_openid
         else:
             openid = openids.get(row.trainee_id)
-        if row.event_type not in pushed:
+        if not by_sms and row.event_type not in pushed:
             skipped.append(Skipped(row.id, "不推送此类事件"))
-        elif openid is None:
+        elif not by_sms and openid is None:
             skipped.append(Skipped(row.id, "未绑定微信或未关注公众号"))
         else:
             jobs.append(

@@ -9,6 +9,11 @@ An unknown code is retried, within the attempt limit, then given up.
 reach) waits for the next morning, QUOTA_RETRY_HOUR Beijing time (WeChat resets the count at
 midnight, but a push then would wake the trainee), and does not count as an attempt: retrying
 within the day cannot help, and doubling retries would give every push up about an hour later.
+
+An SMS notice fails with Tencent Cloud's code (a string) instead: a number or template that
+cannot work is final; the number's daily limit waits for the morning like 45009 (someone who
+spent the old phone's sends on codes must not thereby keep the notice from it); the rest,
+an unanswered call included, is retried within the attempt limit.
 """
 
 from __future__ import annotations
@@ -39,6 +44,26 @@ PERMANENT = {
     47003: "模板参数不合法",
     48001: "接口未授权",
 }
+# Tencent Cloud SMS (SendSms 2021-01-11) codes; the SDK's own when no answer came.
+SMS_TRANSIENT = {
+    "ClientNetworkError": "短信服务网络错误或超时",
+    "ServerNetworkError": "短信服务应答异常",
+    "InternalError.Timeout": "短信服务超时",
+    "FailedOperation.InsufficientBalanceInSmsPackage": "短信套餐包余量不足",
+    "LimitExceeded.PhoneNumberThirtySecondLimit": "该号码30秒内发送过多",
+    "LimitExceeded.PhoneNumberOneHourLimit": "该号码1小时内发送过多",
+    "LimitExceeded.PhoneNumberDailyLimit": "该号码当日发送已达上限",
+    "LimitExceeded.PhoneNumberSameContentDailyLimit": "该号码当日相同内容已达上限",
+    "LimitExceeded.DailyLimit": "短信当日发送已达上限",
+}
+SMS_PERMANENT = {
+    "InvalidParameterValue.IncorrectPhoneNumber": "手机号码有误",
+    "FailedOperation.PhoneNumberInBlacklist": "号码在免打扰名单中",
+    "FailedOperation.TemplateIncorrectOrUnapproved": "短信模板未审核通过或不存在",
+    "FailedOperation.SignatureIncorrectOrUnapproved": "短信签名未审核通过或不存在",
+    "InvalidParameterValue.TemplateParameterFormatError": "短信模板参数有误",
+}
+SMS_DAILY_LIMITS = {"LimitExceeded.PhoneNumberDailyLimit", "LimitExceeded.DailyLimit"}
 UNSUBSCRIBED = 43004
 DAILY_QUOTA = 45009
 QUOTA_RETRY_HOUR = 8  # Beijing time: a held push reaches the phone in the morning, not at 00:00
@@ -52,9 +77,12 @@ class Decision:
     counts: bool = True  # False: the attempt is given back (the day's quota was used up)
 
 
-def describe(errcode: int | None, errmsg: str | None = None) -> str:
+def describe(errcode: int | str | None, errmsg: str | None = None) -> str:
     """A short text for `last_error`: code, our meaning, WeChat's own message."""
-    meaning = TRANSIENT.get(errcode) or PERMANENT.get(errcode) or "未知错误"
+    if isinstance(errcode, str):
+        meaning = SMS_TRANSIENT.get(errcode) or SMS_PERMANENT.get(errcode) or "未知错误"
+    else:
+        meaning = TRANSIENT.get(errcode) or PERMANENT.get(errcode) or "未知错误"
     text = f"{errcode if errcode is not None else 'network'} {meaning}"
     if errmsg:
         text += f" ({errmsg})"
@@ -67,7 +95,7 @@ def backoff_s(attempts: int, base_s: float, cap_s: float) -> float:
 
 
 def decide(
-    errcode: int | None,
+    errcode: int | str | None,
     errmsg: str | None,
     *,
     attempts: int,
@@ -76,11 +104,12 @@ def decide(
     base_s: float,
     cap_s: float,
 ) -> Decision:
-    """Retry or give up after the `attempts`-th failed send (attempts counts this one)."""
+    """Retry or give up after the `attempts`-th failed send (attempts counts this one);
+    `errcode` is WeChat's (an int) or Tencent Cloud SMS's (a string)."""
     error = describe(errcode, errmsg)
-    if errcode in PERMANENT:
+    if errcode in PERMANENT or errcode in SMS_PERMANENT:
         return Decision(give_up=True, error=error)
-    if errcode == DAILY_QUOTA:
+    if errcode == DAILY_QUOTA or errcode in SMS_DAILY_LIMITS:
         tomorrow = now.astimezone(SHANGHAI).date() + timedelta(days=1)
         morning = datetime.combine(tomorrow, time(QUOTA_RETRY_HOUR), tzinfo=SHANGHAI)
         return Decision(give_up=False, error=error, retry_at=morning, counts=False)

@@ -1,5 +1,11 @@
 """The notification worker: claim due outbox rows, send them, record each outcome.
 
+Most events go to WeChat as template messages; those of `sms_notices.EVENTS` (the notice to
+an account's old phone that it was replaced) go by SMS through Tencent Cloud
+(`wxapp.sms.client.send_sms`), with the same claims, retries and outcomes. An SMS has no
+`client_msg_id`: a worker killed between Tencent Cloud's acceptance and the commit sends it
+again after the lease, the same narrow window.
+
 Delivery is at least once. A row is marked `sent` in its own commit right after WeChat
 accepted it; a worker killed between the two leaves the row claimed, the claim expires
 after `NOTIFY_LEASE_S`, and another worker sends it again (WeChat drops the repeat when it
@@ -25,8 +31,9 @@ from wechatpy.exceptions import WeChatClientException
 
 from models import db
 from wxapp.infra.observability import PUSHES
-from wxapp.notifications import claims, rules, signal, templates
+from wxapp.notifications import claims, rules, signal, sms_notices, templates
 from wxapp.notifications.claims import Job
+from wxapp.sms.client import SmsUnavailable, send_sms
 from wxapp.wechat.client import build_wechat_client
 
 log = logging.getLogger(__name__)
@@ -94,6 +101,7 @@ class Worker:
                     limit=self.batch,
                     pushed=self.templates.keys(),
                     max_attempts=self.max_attempts,
+                    texted=sms_notices.EVENTS.keys(),
                 )
                 for item in skipped:
                     self._count(item.status)
@@ -116,6 +124,9 @@ class Worker:
     def _handle(self, job: Job) -> None:
         if self.clock.now() + timedelta(seconds=SEND_BUDGET_S) > job.claimed_until:
             claims.release(job)
+            return
+        if job.openid is None:
+            self._text(job)
             return
         try:
             body = templates.render(
@@ -141,11 +152,30 @@ class Worker:
             elif claims.mark_sent(job, self.clock.now()):
                 self._count("sent")
             else:
-                # Our claim expired and another worker took the row: it may be sent twice.
-                log.warning("outbox %s sent after its claim was lost", job.id)
-                self._count("lost")
+                self._lost(job)
 
-    def _failed(self, job: Job, errcode: int | None, errmsg: str | None) -> None:
+    def _text(self, job: Job) -> None:
+        """Send an SMS notice (the claim said it goes by SMS) and record the outcome."""
+        try:
+            sms = sms_notices.render(job.event)
+            send_sms(self.app.config, sms.phone, self.app.config[sms.template_setting], sms.params)
+        except SmsUnavailable as err:  # the client logged Tencent Cloud's code and request
+            self._failed(job, err.provider_code, None)
+        except Exception as err:  # a bug must cost one row its retries, not the worker
+            log.exception("outbox %s could not be sent", job.id)
+            self._failed(job, None, f"内部错误 {type(err).__name__}")
+        else:
+            if claims.mark_sent(job, self.clock.now()):
+                self._count("sent")
+            else:
+                self._lost(job)
+
+    def _lost(self, job: Job) -> None:
+        # Our claim expired and another worker took the row: it may be sent twice.
+        log.warning("outbox %s sent after its claim was lost", job.id)
+        self._count("lost")
+
+    def _failed(self, job: Job, errcode: int | str | None, errmsg: str | None) -> None:
         now = self.clock.now()
         decision = rules.decide(
             errcode,

@@ -10,7 +10,7 @@ TemplateId and the numbers ("+86" and 11 digits). Answers have Tencent Cloud's s
 "Message"}, "RequestId"}}`, always HTTP 200, as Tencent Cloud answers API errors.
 
 Messages are kept per phone in Redis: people read them at `/_sandbox/sms` (each phone's
-inbox), tests at `/_sandbox/sms/messages?phone=` (newest first; the code is params[0]).
+inbox), tests at `/_sandbox/sms/messages?phone=` (newest first; a code is params[0]).
 `/_sandbox/sms/switches` makes the next sends fail (`{"fail": "<Tencent error code>",
 "times": n}`, `{"reset": true}`).
 
@@ -51,13 +51,15 @@ SIGNATURE_MAX_AGE_S = 300
 ACTION, VERSION, SERVICE = "SendSms", "2021-01-11", "sms"
 PHONE_RE = re.compile(r"^\+861\d{10}$")
 
-# The text of each sandbox template, by the setting that names it. {1} the code, {2} minutes.
+# The text of each sandbox template, by the setting that names it: a verification code's
+# {1} the code, {2} minutes; the notice of a replaced phone's {1} who, {2} the new phone masked.
 TEXTS = {
     "SMS_TEMPLATE_ACTIVATE": "您的验证码为 {1}，{2}分钟内有效，用于激活继续教育培训账号。请勿泄露给他人，如非本人操作请忽略。",
     "SMS_TEMPLATE_REGISTER": "您的验证码为 {1}，{2}分钟内有效，用于注册继续教育培训账号。请勿泄露给他人，如非本人操作请忽略。",
     "SMS_TEMPLATE_RESET": "您的验证码为 {1}，{2}分钟内有效，用于找回继续教育培训账号的密码。请勿泄露给他人，如非本人操作请忽略。",
     "SMS_TEMPLATE_REBIND": "您的验证码为 {1}，{2}分钟内有效，用于将账号绑定到新的微信。请勿泄露给他人，如非本人操作请忽略。",
     "SMS_TEMPLATE_PHONE": "您的验证码为 {1}，{2}分钟内有效，用于更换账号绑定的手机号。请勿泄露给他人，如非本人操作请忽略。",
+    "SMS_TEMPLATE_PHONE_CHANGED": "您的继续教育培训账号绑定的手机号已由{1}更换为 {2}。如非本人申请，请立即致电 400-023-9229。",
 }
 assert set(TEXTS) == set(SMS_TEMPLATES)
 

@@ -41,10 +41,18 @@ UNAVAILABLE_MESSAGE = "短信服务暂时不可用，请稍后再试"
 
 
 class SmsUnavailable(ServiceUnavailable):
-    """The SMS could not be sent (network, credentials, template, Tencent Cloud's refusal)."""
+    """The SMS could not be sent (network, credentials, template, Tencent Cloud's refusal).
+
+    `provider_code` is Tencent Cloud's error code ("LimitExceeded.PhoneNumberDailyLimit"; the
+    SDK's "ClientNetworkError" when no answer came), for a caller that retries; it is kept
+    out of the JSON answer."""
 
     code = "sms_unavailable"
     message = UNAVAILABLE_MESSAGE
+
+    def __init__(self, provider_code: str | None = None):
+        super().__init__()
+        self.provider_code = provider_code
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,7 @@ def send_sms(
             err.get_message(),
             err.get_request_id(),
         )
-        raise SmsUnavailable() from None
+        raise SmsUnavailable(err.get_code()) from None
     finally:
         client.close()
     statuses = resp.SendStatusSet or []
@@ -129,5 +137,5 @@ def send_sms(
             getattr(status, "Message", None),
             resp.RequestId,
         )
-        raise SmsUnavailable()
+        raise SmsUnavailable(getattr(status, "Code", None))
     return Sent(serial_no=status.SerialNo or "", request_id=resp.RequestId or "")
