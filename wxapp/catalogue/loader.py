@@ -4,6 +4,8 @@ Plans and courses are created or updated by their `code`; a course's chapters by
 order; a plan's course list becomes exactly the file's, in its order. Only what differs
 is written, so loading the same file again changes nothing and says so. The whole file
 is checked first (`wxapp.catalogue.spec`); then everything is written in one transaction.
+A file's warnings (courses with too little video for their 学时) do not stop a load
+unless it is strict; they come back in the summary for the operator to read.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from wxapp.catalogue.plans import KIND_NAMES, hours_text
 from wxapp.catalogue.spec import (
     Catalogue,
     CatalogueFileError,
+    CatalogueWarningError,
     ChapterSpec,
     CourseSpec,
     PlanSpec,
@@ -61,6 +64,7 @@ class LoadSummary:
     chapters: Counts = field(default_factory=Counts)
     plan_ids: dict[str, int] = field(default_factory=dict)
     course_ids: dict[str, int] = field(default_factory=dict)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
 
     @property
     def changed(self) -> bool:
@@ -325,14 +329,14 @@ def _check_against_database(
         raise CatalogueFileError(errors)
 
 
-def apply_catalogue(data: Any, now: datetime) -> LoadSummary:
-    """Write the catalogue `data` describes into the session; the caller's transaction commits."""
-    catalogue = parse_catalogue(data)
-    codes = set(catalogue.course_paths)
+def _existing(catalogue: Catalogue) -> tuple[dict[str, Course], dict[str, TrainingPlan]]:
+    """The courses and plans of the database the catalogue names, by code."""
     courses = {
         course.code: course
         for course in db.session.execute(
-            db.select(Course).where(Course.code.in_(codes)).options(selectinload(Course.chapters))
+            db.select(Course)
+            .where(Course.code.in_(set(catalogue.course_paths)))
+            .options(selectinload(Course.chapters))
         ).scalars()
     }
     plans = {
@@ -343,8 +347,26 @@ def apply_catalogue(data: Any, now: datetime) -> LoadSummary:
             .options(selectinload(TrainingPlan.courses).selectinload(PlanCourse.course))
         ).scalars()
     }
+    return courses, plans
+
+
+def check_catalogue(data: Any) -> list[tuple[str, str]]:
+    """Every check a load makes, nothing written: its warnings, or CatalogueFileError."""
+    catalogue = parse_catalogue(data)
+    _check_against_database(catalogue, *_existing(catalogue))
+    return catalogue.warnings
+
+
+def apply_catalogue(data: Any, now: datetime, *, strict: bool = False) -> LoadSummary:
+    """Write the catalogue `data` describes into the session; the caller's transaction commits.
+
+    `strict` refuses a file with warnings (CatalogueWarningError) before anything is written."""
+    catalogue = parse_catalogue(data)
+    courses, plans = _existing(catalogue)
     _check_against_database(catalogue, courses, plans)
-    summary = LoadSummary()
+    if strict and catalogue.warnings:
+        raise CatalogueWarningError(catalogue.warnings)
+    summary = LoadSummary(warnings=catalogue.warnings)
     for code, spec in catalogue.courses.items():
         courses[code] = _course(courses.get(code), spec, summary)
     written = [_plan(plans.get(p.code), p, courses, now, summary) for p in catalogue.plans]
@@ -354,10 +376,11 @@ def apply_catalogue(data: Any, now: datetime) -> LoadSummary:
     return summary
 
 
-def load_catalogue(data: Any, now: datetime) -> LoadSummary:
-    """Load or update the catalogue: one transaction, nothing written if anything is wrong."""
+def load_catalogue(data: Any, now: datetime, *, strict: bool = False) -> LoadSummary:
+    """Load or update the catalogue: one transaction, nothing written if anything is wrong
+    (or, when `strict`, if anything is doubtful)."""
     with transaction():
-        return apply_catalogue(data, now)
+        return apply_catalogue(data, now, strict=strict)
 
 
 def read_catalogue_file(path: Path) -> Any:

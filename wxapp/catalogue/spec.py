@@ -2,7 +2,8 @@
 
 `parse_catalogue` checks the whole document before anything is written and reports every
 problem with its path in the JSON (`plans[1].courses[3].hours`), so an operator fixes a
-file in one pass. `wxapp.catalogue.loader` writes what it returns.
+file in one pass. `wxapp.catalogue.loader` writes what it returns. What is valid but
+doubtful (a course whose videos are too short for its 学时) comes back as warnings.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ PLAN_KEYS = {
 COURSE_KEYS = {"code", "title", "category", "hours", "teacher", "description", "chapters"}
 CHAPTER_KEYS = {"title", "duration", "video_url"}
 
+MINUTES_PER_HOUR = 45
+"""Minutes of video one 学时 stands for: 45 minutes is the usual standard for 网络培训学时
+(online continuing education). A course whose chapters add up to less than its 学时 × 45
+minutes is suspicious: its 学时 could be earned faster than the standard allows, however
+faithfully the progress engine counts the watching (a duration typed in minutes rather
+than seconds does it too). Such a course is a warning, not an error."""
+
 
 class CatalogueFileError(Exception):
     """The file is not a valid catalogue; `errors` are (path, Chinese message) pairs."""
@@ -36,6 +44,10 @@ class CatalogueFileError(Exception):
         errors = [(path.removeprefix("$."), message) for path, message in errors]
         self.errors = errors
         super().__init__("\n".join(f"{path}: {message}" for path, message in errors))
+
+
+class CatalogueWarningError(CatalogueFileError):
+    """A strict load refused a valid file for its warnings (`errors` holds them)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,29 @@ class Catalogue:
     plans: list[PlanSpec]
     courses: dict[str, CourseSpec]  # defined in the file, by code
     course_paths: dict[str, str]  # where each code first appears, for messages
+    # (path, Chinese message) pairs for what is valid but doubtful; the file still loads.
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _number(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def short_video_warning(title: str, hours: Decimal, durations_s: list[int]) -> str | None:
+    """Why a course of `hours` 学时 whose chapters last `durations_s` seconds is doubtful, or
+    None when its videos last at least `hours` × MINUTES_PER_HOUR minutes."""
+    total_s = sum(durations_s)
+    bound_min = hours * MINUTES_PER_HOUR
+    if total_s >= bound_min * 60:
+        return None
+    if total_s < 60:
+        length = f"{total_s} 秒"
+    else:  # rounded down, so the length shown is below the bound too
+        length = f"{_number(Decimal(total_s * 10 // 60) / 10)} 分钟"
+    return (
+        f"课程“{title}”计 {_number(hours)} 学时，视频合计 {length}，少于 {_number(hours)} × "
+        f"{MINUTES_PER_HOUR} = {_number(bound_min)} 分钟；请核对章节时长（单位为秒）"
+    )
 
 
 class _Checker:
@@ -221,7 +256,10 @@ def _plan(check: _Checker, raw: Any, path: str) -> tuple[PlanSpec, list[tuple[st
 
 
 def parse_catalogue(data: Any) -> Catalogue:
-    """The catalogue a decoded JSON document describes, or CatalogueFileError with every problem."""
+    """The catalogue a decoded JSON document describes, or CatalogueFileError with every problem.
+
+    Its `warnings` name the courses whose videos are shorter than their 学时 allow
+    (MINUTES_PER_HOUR); such a file is valid all the same."""
     check = _Checker()
     top = check.obj(data, "$", {"plans", "courses"})
     if top is None:
@@ -270,4 +308,10 @@ def parse_catalogue(data: Any) -> Catalogue:
         plans.append(plan)
     if check.errors:
         raise CatalogueFileError(check.errors)
-    return Catalogue(plans=plans, courses=courses, course_paths=paths)
+    warnings = []
+    for code, course in courses.items():
+        durations = [chapter.duration_s for chapter in course.chapters]
+        warning = short_video_warning(course.title, course.hours, durations)
+        if warning:
+            warnings.append((defined_at[code], warning))
+    return Catalogue(plans=plans, courses=courses, course_paths=paths, warnings=warnings)

@@ -8,20 +8,27 @@ from typing import Any
 import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from markupsafe import Markup
-from wtforms import FileField
+from sqlalchemy.orm import selectinload
+from wtforms import FileField, HiddenField
 from wtforms.fields import DateTimeField
 from wtforms.validators import NumberRange, Optional
 
 from models import (
     Chapter,
+    Course,
     PlanKind,
     TrainingPlan,
     db,
 )
-from wxapp.catalogue.loader import apply_catalogue, courses_shared_elsewhere, sold_plans
-from wxapp.catalogue.spec import CatalogueFileError
+from wxapp.catalogue.loader import (
+    apply_catalogue,
+    check_catalogue,
+    courses_shared_elsewhere,
+    sold_plans,
+)
+from wxapp.catalogue.spec import MINUTES_PER_HOUR, CatalogueFileError, short_video_warning
 from wxapp.console import audit
 from wxapp.console.access import (
     ConsoleForm,
@@ -237,20 +244,55 @@ class PlanView(SecuredModelView):
         return self._set_sale(id, False)
 
 
+class ShortVideoFilter(BaseSQLAFilter):
+    """Courses whose chapters last less than their 学时 × MINUTES_PER_HOUR minutes."""
+
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        video_s = (
+            sa.select(sa.func.coalesce(sa.func.sum(Chapter.duration_s), 0))
+            .where(Chapter.course_id == Course.id)
+            .scalar_subquery()
+        )
+        return query.filter(video_s < Course.hours * (MINUTES_PER_HOUR * 60))
+
+    def operation(self) -> str:
+        return "为"
+
+
+def _video_cell(view: Any, context: Any, model: Course, name: str) -> Markup:
+    durations = [chapter.duration_s for chapter in model.chapters]
+    minutes = Markup(f"{sum(durations) / 60:.1f}")
+    if short_video_warning(model.title, model.hours, durations) is None:
+        return minutes
+    return minutes + Markup(' <span class="badge badge-warning">视频时长不足</span>')
+
+
 class CourseView(SecuredModelView):
     roles = ADMIN
     audit_type = "courses"
-    column_list = ("code", "title", "category", "hours", "teacher")
+    column_list = ("code", "title", "category", "hours", "video", "teacher")
     column_labels = {
         "code": "编号",
         "title": "名称",
         "category": "分类",
         "hours": "学时",
+        "video": "视频（分钟）",
         "teacher": "主讲",
         "description": "简介",
     }
+    column_formatters = {"video": _video_cell}
+    column_filters = (
+        ShortVideoFilter(
+            Course.id,
+            f"视频时长不足（少于 学时 × {MINUTES_PER_HOUR} 分钟）",
+            options=(("1", "是"),),
+        ),
+    )
     column_searchable_list = ("code", "title", "teacher")
     form_columns = ("code", "title", "category", "hours", "teacher", "description")
+
+    def get_query(self) -> Any:
+        return super().get_query().options(selectinload(Course.chapters))  # for _video_cell
 
 
 class ChapterView(SecuredModelView):
@@ -279,43 +321,83 @@ class ChapterView(SecuredModelView):
 
 class CatalogueFileForm(ConsoleForm):
     file = FileField("课程目录文件（JSON，格式见 docs/catalogue-format.md）")
+    # A checked file carried to its confirmation (确认载入), so it need not be chosen again.
+    content = HiddenField()
+    filename = HiddenField()
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""  # refused below as "not UTF-8 JSON", like any other undecodable file
+
+
+WARNINGS_SHOWN = 50  # the page lists this many warnings and counts the rest
 
 
 class CatalogueLoadView(SecuredView):
+    """Upload a catalogue file: 检查 shows its errors and warnings and writes nothing (then
+    确认载入 loads the checked file); 载入 loads at once, showing the warnings after."""
+
     roles = ADMIN
 
     @expose("/", methods=("GET", "POST"))
     def index(self) -> Any:
         form = CatalogueFileForm(request.form)
-        errors: list[tuple[str, str]] = []
-        summary_text = None
+        page: dict[str, Any] = {"errors": [], "warnings": [], "summary": None, "checked": None}
         if request.method == "POST" and form.validate():
             upload = request.files.get("file")
-            if upload is None or not upload.filename:
-                flash("请选择课程目录文件", "error")
+            if form.content.data:
+                name, text = form.filename.data or "catalogue.json", form.content.data
+            elif upload is not None and upload.filename:
+                name, text = upload.filename, _utf8(upload.read())
             else:
-                try:
-                    data = json.loads(upload.read().decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    errors = [("$", "文件应为 UTF-8 编码的 JSON")]
+                name = text = None
+                flash("请选择课程目录文件", "error")
+            if text is not None:
+                self._check_or_load(name, text, request.form.get("action") == "check", page)
+        return self.render("console/catalogue_load.html", form=form, shown=WARNINGS_SHOWN, **page)
+
+    def _check_or_load(self, name: str, text: str, check_only: bool, page: dict) -> None:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            page["errors"] = [("$", "文件应为 UTF-8 编码的 JSON")]
+        else:
+            try:
+                if check_only:
+                    page["warnings"] = check_catalogue(data)
                 else:
-                    try:
-                        with transaction():
-                            summary = apply_catalogue(data, app_now())
-                            summary_text = summary.text()
-                            audit.record(
-                                "catalogue.load",
-                                "catalogue",
-                                upload.filename[:64],
-                                None,
-                                {"plans": summary.plan_ids, "summary": summary_text},
-                            )
-                    except CatalogueFileError as exc:
-                        errors = list(exc.errors)
-                if errors:
-                    flash(f"{upload.filename} 有 {len(errors)} 处错误，未做任何更改", "error")
-                else:
-                    flash("课程目录已载入", "success")
-        return self.render(
-            "console/catalogue_load.html", form=form, errors=errors, summary=summary_text
-        )
+                    page["warnings"], page["summary"] = self._load(name, data)
+            except CatalogueFileError as exc:
+                page["errors"] = list(exc.errors)
+        count = len(page["warnings"])
+        noted = f"，有 {count} 条警告（见下）" if count else ""
+        if page["errors"]:
+            flash(f"{name} 有 {len(page['errors'])} 处错误，未做任何更改", "error")
+        elif check_only:
+            flash(f"{name} 检查通过{noted}，尚未载入", "info")
+            # Carried back only if well within what the confirmation's form field may hold
+            # (the parser counts its read buffer too); else the file is chosen again for 载入.
+            limit = request.max_form_memory_size
+            carried = limit is None or len(text.encode()) <= limit // 2
+            page["checked"] = {"filename": name[:200], "content": text if carried else None}
+        else:
+            flash(f"课程目录已载入{noted}", "success")
+
+    def _load(self, name: str, data: Any) -> tuple[list[tuple[str, str]], str]:
+        with transaction():
+            summary = apply_catalogue(data, app_now())
+            audit.record(
+                "catalogue.load",
+                "catalogue",
+                name[:64],
+                None,
+                {
+                    "plans": summary.plan_ids,
+                    "summary": summary.text(),
+                    "warnings": len(summary.warnings),
+                },
+            )
+        return summary.warnings, summary.text()
