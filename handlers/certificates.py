@@ -2,7 +2,9 @@
 the public verification page that the QR code opens.
 
 Routes outside /api/ answer HTML: `GET /certificates/<id>` (the printable page, own only;
-without a session it sends the browser to the login page) and `GET /verify/<code>` (public).
+without a session it sends the browser to the login page) and `GET /verify/<code>` (public:
+200 有效, 410 该证书已撤销 with when and why, 404 unknown). A revoked certificate's JSON,
+PDF and print page answer 409 certificate_revoked.
 """
 
 from __future__ import annotations
@@ -64,8 +66,11 @@ def print_page(certificate_id: int):
 @bp.get("/verify/<code>")
 def verify(code: str):
     view = issuing.verify_view(code, _base_url())
+    cert = view["cert"]
+    if cert is None:
+        return render_template("certs/verify.html", **view, learning=None), 404
+    if cert["revoked"]:
+        return render_template("certs/verify.html", **view, learning=None), 410
     # The learning behind it, as totals only: no device, address or time of any play.
-    learning = learning_record.certificate_totals(view["cert"]["id"]) if view["cert"] else None
-    return render_template("certs/verify.html", **view, learning=learning), (
-        200 if view["cert"] else 404
-    )
+    learning = learning_record.certificate_totals(cert["id"])
+    return render_template("certs/verify.html", **view, learning=learning), 200

@@ -16,6 +16,10 @@ class Certificate(db.Model):
 
     The serial number and the verification code never change after the first issue, so a
     printed copy's QR code keeps pointing at the current version.
+
+    A refund that takes the plan from the trainee revokes it (`revoked_at`, `revoked_reason`):
+    the verification page then says so and the trainee can no longer view or print it. Paying
+    for the plan again and issuing it again clears both.
     """
 
     __tablename__ = "certificates"
@@ -36,6 +40,9 @@ class Certificate(db.Model):
     # What the certificate says at this version (name, masked ID, unit or 区县, plan, 学时…).
     content: Mapped[dict] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    # Why, in words the public verification page shows (培训费已退款).
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(100))
 
     __table_args__ = (
         sa.UniqueConstraint("trainee_id", "plan_id", name="uq_certificates_trainee_plan"),

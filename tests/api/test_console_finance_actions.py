@@ -42,9 +42,9 @@ NEW_PDF = PDF.replace(b"tax system invoice", b"re-issued invoice")
 BAD_TAX_NUMBER = "9144030071526726XA"  # its check character is wrong
 
 
-def _finance(app, login: str = "caiwu") -> tuple[object, str, int]:
-    """A signed-in 财务 client, its CSRF token and the operator's id."""
-    secret = create_operator(app, login, "finance", name="王静")
+def _finance(app, login: str = "caiwu", role: str = "finance") -> tuple[object, str, int]:
+    """A signed-in 财务 (or `role`) client, its CSRF token and the operator's id."""
+    secret = create_operator(app, login, role, name="王静")
     client = app.test_client()
     sign_in(app, client, login, secret)
     with app.app_context():

@@ -1,6 +1,11 @@
 """Certificate use cases: issue or re-issue (刷新证书), the trainee's list, one certificate,
 and the public verification by code. The writing use case, `issue_certificate`, is one
-`transaction()`."""
+`transaction()`.
+
+A revoked certificate (wxapp/certificates/revocation.py: its plan was refunded) is never
+served to the trainee (409 certificate_revoked) and is not listed in 我的证书; the
+verification page says it is revoked, when and why. Issuing it again once the plan is paid
+for again clears the revocation."""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from wxapp.accounts.trainees import get_trainee
 from wxapp.accounts.units import CHONGQING_DISTRICTS
 from wxapp.catalogue.plans import get_plan
 from wxapp.certificates import document, rules
+from wxapp.certificates.revocation import add_version, ensure_not_revoked
 from wxapp.errors import Conflict, NotFound
 from wxapp.events import CertificateIssued
 from wxapp.infra.clock import local_date
@@ -162,7 +168,7 @@ def _issue_or_refresh(
         db.session.add(cert)
         db.session.flush()
         cert.serial = rules.serial_number(plan.year, plan.kind, cert.id)
-        _add_version(cert, rules.FIRST_ISSUE_REASON, now)
+        add_version(cert, rules.FIRST_ISSUE_REASON, now)
         outbox.add_event(
             CertificateIssued(
                 certificate_id=cert.id,
@@ -176,35 +182,30 @@ def _issue_or_refresh(
             trainee_id,
             now,
         )
-    elif cert.content != content:
-        reason = _refresh_reason(cert, content)
+    elif cert.revoked_at is not None or cert.content != content:
+        # Revoked (the plan was refunded, and is paid for again now): issued again, as a
+        # new version, whether or not what it says changed meanwhile.
+        reason = _refresh_reason(cert, content) if cert.content != content else ""
+        if cert.revoked_at is not None:
+            reason = rules.reissue_reason(reason)
         cert.version += 1
         cert.content = content
         cert.hours = enrollment.hours_done
         cert.updated_at = now
-        _add_version(cert, reason, now)
+        cert.revoked_at = cert.revoked_reason = None
+        add_version(cert, reason, now)
     return certificate_dict(cert, base_url), created
-
-
-def _add_version(cert: Certificate, reason: str, now: datetime) -> None:
-    db.session.add(
-        CertificateVersion(
-            certificate_id=cert.id,
-            version=cert.version,
-            content=cert.content,
-            reason=reason[:500],
-            created_at=now,
-        )
-    )
 
 
 def _refresh_reason(cert: Certificate, content: dict[str, Any]) -> str:
     """Why 刷新证书 makes a new version: what changed on the certificate and, for a name or
-    ID number, who corrected it (the corrections since the current version)."""
+    ID number, who corrected it (the corrections since the current version, or since the
+    one before a revocation, which changed nothing on it)."""
+    current = cert.version - 1 if cert.revoked_at is not None else cert.version
     since = db.session.execute(
         sa.select(CertificateVersion.created_at).where(
             CertificateVersion.certificate_id == cert.id,
-            CertificateVersion.version == cert.version,
+            CertificateVersion.version == current,
         )
     ).scalar_one_or_none()
     corrections = db.session.execute(
@@ -241,7 +242,8 @@ def version_history(certificate_id: int) -> list[dict[str, Any]]:
 
 
 def list_certificates(trainee_id: int, base_url: str) -> list[dict[str, Any]]:
-    """我的证书: every paid plan of the trainee, whether complete, and its certificate if any."""
+    """我的证书: every paid plan of the trainee, whether complete, and its certificate if any
+    (a revoked one is left out: paid for again, the plan offers to issue it again)."""
     rows = db.session.execute(
         db.select(Enrollment, TrainingPlan, Certificate)
         .join(TrainingPlan, TrainingPlan.id == Enrollment.plan_id)
@@ -269,18 +271,21 @@ def list_certificates(trainee_id: int, base_url: str) -> list[dict[str, Any]]:
             "complete": rules.plan_complete(
                 enrollment.hours_done, plan.required_hours, enrollment.completed_at
             ),
-            "certificate": certificate_dict(cert, base_url) if cert else None,
+            "certificate": certificate_dict(cert, base_url)
+            if cert and cert.revoked_at is None
+            else None,
         }
         for enrollment, plan, cert in rows
     ]
 
 
 def own_certificate(trainee_id: int, certificate_id: int) -> Certificate:
-    """The trainee's own certificate; anyone else's is reported as not existing."""
+    """The trainee's own certificate; anyone else's is reported as not existing, a revoked one
+    is refused (409 certificate_revoked)."""
     cert = db.session.get(Certificate, certificate_id)
     if cert is None or cert.trainee_id != trainee_id:
         raise NotFound("证书不存在", code="certificate_not_found")
-    return cert
+    return ensure_not_revoked(cert)
 
 
 def get_certificate(trainee_id: int, certificate_id: int, base_url: str) -> dict[str, Any]:
@@ -289,7 +294,8 @@ def get_certificate(trainee_id: int, certificate_id: int, base_url: str) -> dict
 
 def verify(code: str, base_url: str) -> dict[str, Any] | None:
     """The current version of the certificate behind a verification code, with its version
-    history (`versions`, newest first), or None."""
+    history (`versions`, newest first) and, when it is revoked, when and why (`revoked`,
+    else None); None for an unknown code."""
     if not CODE_SHAPE.fullmatch(code or ""):
         return None  # not one we issue (a NUL would even fail the query): not found
     cert = db.session.execute(
@@ -297,7 +303,18 @@ def verify(code: str, base_url: str) -> dict[str, Any] | None:
     ).scalar_one_or_none()
     if cert is None:
         return None
-    return {**certificate_dict(cert, base_url), "versions": version_history(cert.id)}
+    revoked = None
+    if cert.revoked_at is not None:
+        revoked = {
+            "at": cert.revoked_at.isoformat(),
+            "date": local_date(cert.revoked_at),
+            "reason": cert.revoked_reason or rules.REFUND_REVOCATION,
+        }
+    return {
+        **certificate_dict(cert, base_url),
+        "versions": version_history(cert.id),
+        "revoked": revoked,
+    }
 
 
 def certificate_document(trainee_id: int, certificate_id: int, base_url: str) -> tuple[str, bytes]:
@@ -319,6 +336,7 @@ def print_view(trainee_id: int, certificate_id: int, base_url: str) -> dict[str,
 
 
 def verify_view(code: str, base_url: str) -> dict[str, Any]:
-    """What the public verification page shows; `cert` is None for an unknown code."""
+    """What the public verification page shows; `cert` is None for an unknown code, and
+    `cert["revoked"]` says when and why a revoked one was revoked."""
     cert = verify(code, base_url)
     return {"cert": cert, "lines": document.body_lines(cert) if cert else []}

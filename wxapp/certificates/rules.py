@@ -101,6 +101,28 @@ def certificate_content(
 
 
 FIRST_ISSUE_REASON = "首次颁发"
+# A refund that takes the plan from the trainee revokes its certificate, saying this.
+REFUND_REVOCATION = "培训费已退款"
+# Issued again once the plan is paid for again (the serial and verification code unchanged).
+REISSUE_REASON = "重新颁发（已重新缴纳培训费）"
+
+
+def revocation_version_reason(reason: str) -> str:
+    """The version history's line for a revocation: "撤销：培训费已退款"."""
+    return f"撤销：{reason}"
+
+
+def reissue_reason(changes: str) -> str:
+    """The version history's line for issuing a revoked certificate again, with what changed
+    on it meanwhile (`version_reason`'s text, "" when nothing did)."""
+    return f"{REISSUE_REASON}；{changes}" if changes else REISSUE_REASON
+
+
+def revoked_message(reason: str | None) -> str:
+    """What the trainee is told on opening a revoked certificate."""
+    return f"该证书已撤销（{reason or REFUND_REVOCATION}），不能查看、下载或打印"
+
+
 # Who corrected a name or ID number (wxapp.accounts.profile_history.actor_label) -> wording.
 CORRECTED_BY = {"单位": "经所在单位更正", "客服": "经客服更正", "本人": "本人修改"}
 

@@ -100,7 +100,7 @@ class RefundView(_FinanceView):
     @expose("/")
     def index(self) -> Any:
         no = request.args.get("order", "").strip()
-        order, members, taken, shares = None, [], set(), {}
+        order, members, taken, shares, warnings = None, [], set(), {}, {}
         if no:
             order = db.session.execute(
                 sa.select(Order).where(Order.out_trade_no == no)
@@ -118,6 +118,9 @@ class RefundView(_FinanceView):
                 )
                 taken = refunded_members(order.id)
                 shares = actions.share_refunds([order.id])
+                warnings = actions.certificate_warnings(
+                    order, [m.id for m in members if m.id not in taken]
+                )
         return self.render(
             "console/finance_refunds.html",
             no=no,
@@ -125,6 +128,7 @@ class RefundView(_FinanceView):
             members=members,
             taken=taken,
             shares=shares,
+            warnings=warnings,
             refunds=actions.refunds(),
             states=REFUND_STATES,
             order_status=STATUS_TEXT,

@@ -9,7 +9,8 @@ issued invoice may be modified once within 15 days of issue (the notice's rule, 
 
 Refunds go through `orders.refund_requests` (recorded with the audit row, then asked of
 WeChat Pay after the commit); their state follows WeChat Pay's answers and notifications,
-and finance may ask WeChat Pay again for one refund.
+and finance may ask WeChat Pay again for one refund. Before it, the form warns of each
+member whose certificate of the plan the refund would revoke (`certificate_warnings`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import redis
 import sqlalchemy as sa
 
 from models import (
+    Enrollment,
+    EnrollmentStatus,
     Invoice,
     InvoiceStatus,
     OperatorAudit,
@@ -37,6 +40,7 @@ from models import (
 )
 from wxapp.accounts.identity_changes import check_reason
 from wxapp.accounts.profile_history import operator_actor
+from wxapp.certificates.revocation import valid_holders
 from wxapp.console import audit
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.transaction import end_read, transaction
@@ -269,6 +273,26 @@ def refresh_refund(
         audit.record("refund.query", "refunds", no, {"status": before}, {"status": status})
     why = db.session.get(Refund, refund_id).last_error if status == RefundStatus.PENDING else None
     return status, why
+
+
+def certificate_warnings(order: Order, member_ids: list[int]) -> dict[int, str]:
+    """trainee id -> the warning the refund form shows beside a member holding a valid
+    certificate of the order's plan whose enrollment this order paid for: refunding their
+    share revokes it once the refund succeeds."""
+    paid_here = list(
+        db.session.execute(
+            sa.select(Enrollment.trainee_id).where(
+                Enrollment.order_id == order.id,
+                Enrollment.plan_id == order.plan_id,
+                Enrollment.status == EnrollmentStatus.PAID,
+                Enrollment.trainee_id.in_(member_ids),
+            )
+        ).scalars()
+    )
+    return {
+        trainee_id: f"该学员已取得本项目合格证书（编号 {serial}），退款成功后证书将被撤销"
+        for trainee_id, serial in valid_holders(order.plan_id, paid_here).items()
+    }
 
 
 def share_refunds(

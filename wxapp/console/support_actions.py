@@ -339,7 +339,10 @@ def correct_identity(
             reason=reason,
         )
         plans = db.session.execute(
-            sa.select(Certificate.plan_id).where(Certificate.trainee_id == trainee_id)
+            # A revoked certificate (its plan refunded) stays as it was: it is not re-issued.
+            sa.select(Certificate.plan_id).where(
+                Certificate.trainee_id == trainee_id, Certificate.revoked_at.is_(None)
+            )
         ).scalars()
         refreshed = [
             issue_certificate(trainee_id, plan_id, now, base_url)[0]["serial"]

@@ -25,6 +25,7 @@ from models import (
     RefundStatus,
     db,
 )
+from wxapp.certificates.revocation import revoke_for_refund
 from wxapp.orders.anomalies import record_anomaly
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,9 @@ def _flag_issued_invoice(refund: Refund, order: Order, kept: int, now: datetime)
 
 
 def after_success(refund: Refund, order: Order, now: datetime) -> list[int]:
-    """The enrollment rule of a successful refund; the members who can no longer learn."""
+    """The enrollment rule of a successful refund; the members who can no longer learn.
+    Their certificates of the plan are revoked with it (a member whose enrollment moves to
+    another paid order keeps theirs)."""
     members = list(
         db.session.execute(
             db.select(RefundItem.trainee_id).where(RefundItem.refund_id == refund.id)
@@ -239,16 +242,19 @@ def after_success(refund: Refund, order: Order, now: datetime) -> list[int]:
         else:
             enrollment.status = EnrollmentStatus.REFUNDED
             cancelled.append(enrollment.trainee_id)
+    revoked = revoke_for_refund(cancelled, order.plan_id, now)
     refunded = order_refunds(order.id).refunded
     if refunded >= order.amount_fen:
         order.status, order.updated_at = OrderStatus.REFUND, now
     _flag_issued_invoice(refund, order, order.amount_fen - refunded, now)
     log.info(
-        "refund %s of order %s succeeded: %d fen, %d member(s), %d enrollment(s) cancelled",
+        "refund %s of order %s succeeded: %d fen, %d member(s), %d enrollment(s) cancelled, "
+        "%d certificate(s) revoked",
         refund.out_refund_no,
         order.out_trade_no,
         refund.amount_fen,
         len(members),
         len(cancelled),
+        len(revoked),
     )
     return cancelled

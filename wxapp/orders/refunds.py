@@ -18,9 +18,12 @@ What a successful refund does (`refund_rule.after_success`; docs/operations.md "
   operator mends it in 商户平台, after which WeChat Pay reports it SUCCESS or CLOSED).
 - Each refunded member whose enrollment this order paid for keeps it if another paid order
   of the plan covers them (their share there not refunded): the enrollment moves to that
-  order. Otherwise it becomes REFUNDED: the member can no longer learn the plan. What they
-  learned is kept (chapter progress, course completions, certificates already issued); a
-  later paid order makes the enrollment paid again and counts it.
+  order. Otherwise it becomes REFUNDED: the member can no longer learn the plan, and their
+  certificate of the plan, if issued, is revoked in the same transaction
+  (`certificates.revocation`): its verification page says 该证书已撤销 (培训费已退款) and they
+  can no longer view or print it. What they learned is kept (chapter progress, course
+  completions); a later paid order makes the enrollment paid again and counts it, and
+  issuing the certificate then (申请证书) clears the revocation, same serial and code.
 - A member who paid twice never got an enrollment from the second order, so refunding that
   share changes nothing of their learning.
 - The order becomes REFUND (已退款) once all of its amount is refunded; a partial refund

@@ -259,6 +259,7 @@ def _paid_plans_statement() -> sa.Select:
             sa.and_(
                 Certificate.trainee_id == Enrollment.trainee_id,
                 Certificate.plan_id == Enrollment.plan_id,
+                Certificate.revoked_at.is_(None),  # revoked: 申请证书 again once paid again
             ),
         )
         .outerjoin(PlanCourse, PlanCourse.plan_id == Enrollment.plan_id)
