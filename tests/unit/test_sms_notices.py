@@ -54,6 +54,8 @@ def test_tencent_cloud_refusals_are_final_retried_or_held_for_the_morning():
     network = _decide("ClientNetworkError")
     assert not network.give_up and network.error.startswith("ClientNetworkError 短信服务网络")
     assert _decide("ClientNetworkError", attempts=8).give_up
-    daily = _decide("LimitExceeded.PhoneNumberDailyLimit", attempts=8)
-    assert not daily.give_up and not daily.counts
+    daily = _decide("LimitExceeded.PhoneNumberDailyLimit", attempts=3)
+    assert not daily.give_up and daily.counts  # each morning counts: it cannot wait forever
     assert daily.retry_at == datetime(2025, 6, 17, 0, 0, tzinfo=UTC)  # 08:00 Beijing time
+    last = _decide("LimitExceeded.PhoneNumberDailyLimit", attempts=8)
+    assert last.give_up and last.error.endswith("已重试 8 天")
