@@ -44,6 +44,9 @@ def test_searches_and_trainee_pages_are_logged_with_the_query_masked(capp):
         assert page.status_code == 200 and "王小明" in page.text
     assert support.get(f"/admin/trainees/{tid}").status_code == 200
     assert support.get("/admin/trainees/", query_string={"q": "不存在的人"}).status_code == 200
+    # However typed, a phone or an ID number is not kept whole.
+    for q in ("(+86)13812345678", "13812345678.", f"ID{id_number}", "510103800101123"):
+        assert support.get("/admin/trainees/", query_string={"q": q}).status_code == 200
 
     rows = _audits(capp)
     operator = rows[0][3]
@@ -58,6 +61,14 @@ def test_searches_and_trainee_pages_are_logged_with_the_query_masked(capp):
         ("trainees.search", None, {"query": "王*明", "found": [tid]}),
         ("trainees.view", str(tid), None),
         ("trainees.search", None, {"query": "不***人", "found": []}),
+        ("trainees.search", None, {"query": "(+86)138****5678", "found": []}),
+        ("trainees.search", None, {"query": "138****5678.", "found": []}),
+        (
+            "trainees.search",
+            None,
+            {"query": f"ID{id_number[:3]}***********{id_number[-4:]}", "found": []},
+        ),
+        ("trainees.search", None, {"query": "510********1123", "found": []}),
     ]
     with capp.app_context():  # the full ID number and phone are nowhere in the log
         logged = str(db.session.execute(sa.select(OperatorAudit.after)).scalars().all())

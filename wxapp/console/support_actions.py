@@ -135,6 +135,9 @@ def search(query: str) -> list[Trainee]:
     )
 
 
+_LONG_DIGITS = re.compile(r"\d{7,}")
+
+
 def record_lookup(query: str, found: list[Trainee]) -> None:
     """An operator's 学员查询 in the audit log: what was typed (an ID number, phone or name
     masked, as the log is read by more people than the data) and whom it found."""
@@ -148,6 +151,9 @@ def record_lookup(query: str, found: list[Trainee]) -> None:
         shown = q[:64]
     else:
         shown = mask_name(q[:20])
+    # A phone or ID number however written (+86, a dot after it, 15 digits, inside words):
+    # any run of 7 digits or more keeps its first 3 and last 4.
+    shown = _LONG_DIGITS.sub(lambda m: m[0][:3] + "*" * (len(m[0]) - 7) + m[0][-4:], shown)
     with transaction():
         audit.record(
             "trainees.search",
