@@ -484,6 +484,8 @@ def test_the_administrator_loads_a_catalogue_file_all_or_nothing(capp):
             db.select(OperatorAudit).where(OperatorAudit.action == "catalogue.load")
         ).scalar_one()
         assert row.target_id == "ok.json" and "p-console-2031" in row.after["plans"]
+        # Which content went in, whatever the file was called.
+        assert row.after["sha256"] == hashlib.sha256(json.dumps(CATALOGUE).encode()).hexdigest()
 
 
 def test_logging_out_ends_the_console_session(capp):

@@ -302,3 +302,32 @@ def test_a_course_is_not_offered_to_two_years_or_to_both_kinds(app):
             {**next_year["plans"][0], "courses": ["2025-gx-ai"], "required_hours": 10}
         )
         load_catalogue(moved, NOW)
+
+
+def test_two_loads_of_one_file_at_once_both_succeed_and_write_it_once(live_app):
+    """Two operators press 确认载入 at the same moment: the second waits for the first, then
+    finds its courses and plans written and changes nothing (not a 500 on a unique code)."""
+    import threading
+
+    data = example()
+    outcomes: list[object] = []
+    start = threading.Barrier(3)
+
+    def load() -> None:
+        with live_app.app_context():
+            start.wait()
+            try:
+                outcomes.append(load_catalogue(copy.deepcopy(data), datetime.now(UTC)))
+            except Exception as err:  # the failure itself is what the test shows
+                outcomes.append(err)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert [type(o).__name__ for o in outcomes] == ["LoadSummary"] * 3, outcomes
+    with live_app.app_context():
+        assert counts() == (2, 5, 7, 5)

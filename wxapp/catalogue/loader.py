@@ -42,6 +42,7 @@ from wxapp.catalogue.spec import (
     PlanSpec,
     parse_catalogue,
 )
+from wxapp.infra.dbutil import serialize
 from wxapp.infra.transaction import transaction
 
 
@@ -362,6 +363,9 @@ def apply_catalogue(data: Any, now: datetime, *, strict: bool = False) -> LoadSu
 
     `strict` refuses a file with warnings (CatalogueWarningError) before anything is written."""
     catalogue = parse_catalogue(data)
+    # One load at a time (two 确认载入 at once): the second reads what the first wrote and
+    # updates it, where both would insert the same codes and the second fail.
+    serialize("catalogue.load")
     courses, plans = _existing(catalogue)
     _check_against_database(catalogue, courses, plans)
     if strict and catalogue.warnings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -369,7 +370,7 @@ class CatalogueLoadView(SecuredView):
                 if check_only:
                     page["warnings"] = check_catalogue(data)
                 else:
-                    page["warnings"], page["summary"] = self._load(name, data)
+                    page["warnings"], page["summary"] = self._load(name, data, text)
             except CatalogueFileError as exc:
                 page["errors"] = list(exc.errors)
         count = len(page["warnings"])
@@ -386,7 +387,8 @@ class CatalogueLoadView(SecuredView):
         else:
             flash(f"课程目录已载入{noted}", "success")
 
-    def _load(self, name: str, data: Any) -> tuple[list[tuple[str, str]], str]:
+    def _load(self, name: str, data: Any, text: str) -> tuple[list[tuple[str, str]], str]:
+        """Load it, with an audit row saying which content went in (its SHA-256)."""
         with transaction():
             summary = apply_catalogue(data, app_now())
             audit.record(
@@ -396,6 +398,7 @@ class CatalogueLoadView(SecuredView):
                 None,
                 {
                     "plans": summary.plan_ids,
+                    "sha256": hashlib.sha256(text.encode()).hexdigest(),
                     "summary": summary.text(),
                     "warnings": len(summary.warnings),
                 },

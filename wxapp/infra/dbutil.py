@@ -46,3 +46,11 @@ def execute(
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, params)
+
+
+def serialize(name: str) -> None:
+    """Make the caller's transaction the only one holding `name` until it ends: a
+    transaction-scoped advisory lock on PostgreSQL. What it reads afterwards was committed by
+    the one before. SQLite serialises its writers anyway (`make run`)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(name))))
