@@ -38,6 +38,9 @@ class Operator(db.Model):
     # a new password and a deactivation, it ends every session of the operator (a copied
     # cookie included).
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when a 管理员 sets the password (a temporary one, known to them): the operator
+    # chooses a new one at the next sign-in before anything else opens; cleared by that.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 

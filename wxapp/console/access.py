@@ -2,7 +2,9 @@
 
 Every console view derives from `SecuredView` or `SecuredModelView` and names the roles that
 may open it. A view opens only for an active operator who passed both the password and the
-TOTP code; anyone else is sent to the login page, and an operator without the role gets 403.
+TOTP code (and, after a 管理员 set their password, chose a new one: until then they are
+sent to 修改密码); anyone else is sent to the login page, and an operator without the role
+gets 403.
 Model views write through `with transaction():` with an audit row in the same transaction
 (Flask-Admin's own commit is not used), and forms carry a CSRF token tied to the session.
 """
@@ -32,6 +34,7 @@ from wxapp.console.identity import (
     Role,
     current_operator,
     has_role,
+    password_change_due,
     pending_operator,
 )
 from wxapp.errors import AppError
@@ -45,6 +48,7 @@ __all__ = [
     "SecuredView",
     "current_operator",
     "has_role",
+    "password_change_due",
     "pending_operator",
     "post_button",
     "require_csrf",
@@ -111,6 +115,8 @@ def _deny() -> Any:
         abort(403)
     if pending_operator() is not None:
         return redirect(url_for("console_login.totp"))
+    if password_change_due() is not None:
+        return redirect(url_for("console_login.password"))
     return redirect(url_for("console_login.index", next=request.full_path.rstrip("?")))
 
 

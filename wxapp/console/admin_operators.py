@@ -1,4 +1,9 @@
-"""管理员's view of operators."""
+"""管理员's view of operators.
+
+A password set here is a temporary one (the 管理员 knows it): the operator chooses their
+own at the next sign-in. A 管理员's own password changes only under 修改密码, which asks
+for the current one.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +53,7 @@ class OperatorEditForm(ConsoleForm):
 
 class PasswordResetForm(ConsoleForm):
     password = PasswordField(
-        "新密码（至少 10 位，含字母和数字）", validators=[InputRequired("请输入新密码")]
+        "临时密码（至少 10 位，含字母和数字）", validators=[InputRequired("请输入临时密码")]
     )
 
 
@@ -86,6 +91,10 @@ class OperatorView(SecuredModelView):
         return ROLE_LABELS.get(Role(model.role), model.role)
 
     def _actions_cell(self, context: Any, model: Operator, name: str) -> Markup:
+        if model.id == _me_id():
+            password = ("修改密码", url_for("console_login.password"))
+        else:
+            password = ("设置密码", url_for(".password", id=model.id))
         buttons = [
             post_button(
                 url_for(".reset_totp", id=model.id),
@@ -93,7 +102,8 @@ class OperatorView(SecuredModelView):
                 confirm=f"确定为 {model.login} 重置动态验证码？",
             ),
             Markup(
-                f'<a class="btn btn-sm btn-outline-secondary" href="{escape(url_for(".password", id=model.id))}">设置密码</a>'
+                f'<a class="btn btn-sm btn-outline-secondary" href="{escape(password[1])}">'
+                f"{escape(password[0])}</a>"
             ),
         ]
         if model.active:
@@ -175,6 +185,10 @@ class OperatorView(SecuredModelView):
 
     @expose("/password/<int:id>", methods=("GET", "POST"))
     def password(self, id: int) -> Any:
+        if id == _me_id():
+            # Setting one's own here would skip the current password and stay "temporary".
+            flash("自己的密码请在「修改密码」中修改（需输入当前密码）", "error")
+            return redirect(url_for("console_login.password"))
         operator = db.session.get(Operator, id)
         if operator is None:
             flash("没有这个操作员", "error")
@@ -182,11 +196,14 @@ class OperatorView(SecuredModelView):
         form = PasswordResetForm(request.form)
         if request.method == "POST" and form.validate():
             try:
-                auth.set_password(id, form.password.data)
+                auth.set_password(id, form.password.data, by=_me_id())
             except AppError as err:
                 flash(err.message, "error")
             else:
-                return self._done(f"已为 {operator.login} 设置新密码：其所有登录已结束")
+                return self._done(
+                    f"已为 {operator.login} 设置临时密码：其所有登录已结束；"
+                    "下次登录时须先修改密码，并会看到是谁、何时重置的"
+                )
         return self.render("console/operator_password.html", form=form, operator=operator)
 
 

@@ -5,6 +5,10 @@ only while the operator has not enrolled: the command line prints it once, and t
 page shows its QR code until the first good code. A code is accepted once (its time step is
 kept), and CONSOLE_LOCKOUT_ATTEMPTS wrong passwords or codes in a row lock the account for
 CONSOLE_LOCKOUT_MINUTES. Every change writes its audit row in the same transaction.
+
+A password a 管理员 sets for another operator is a temporary one (the 管理员 knows it): the
+operator chooses their own at the next sign-in (`change_password`) before anything else
+opens; that sign-in tells them who reset it and when (wxapp.console.resets).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from wxapp.infra.transaction import transaction
 ISSUER = "继续教育运营后台"
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 _PREFIX = "v1:"
+
+audit.ACTION_LABELS.update({"operator.change_password": "修改自己的密码"})
 
 
 class LoginRefused(AppError):
@@ -161,15 +167,72 @@ def end_sessions(operator_id: int, action: str) -> None:
         audit.record(action, "operators", operator.id, None, None, operator_id=operator.id)
 
 
-def set_password(operator_id: int, password: str) -> None:
+def set_password(operator_id: int, password: str, *, by: int | None) -> None:
+    """A 管理员 (`by`) sets another operator's password: a temporary one, since the 管理员
+    knows it; the operator must choose their own at the next sign-in. Nobody sets their own
+    here (it would skip the current password): that is `change_password`."""
+    if by is not None and by == operator_id:
+        raise ValidationError("password", "不能在这里设置自己的密码，请用页面右上角的「修改密码」")
     check_new_password(password)
     with transaction():
         operator = _get(operator_id)
         operator.password_hash = hash_password(password)
+        operator.must_change_password = True
         # Its sessions end by the epoch, as for every other ending, not only because the
         # cookie's fingerprint happens to cover the hash.
         operator.session_epoch = (operator.session_epoch or 0) + 1
-        audit.record("operator.set_password", "operators", operator.id, None, None)
+        audit.record(
+            "operator.set_password",
+            "operators",
+            operator.id,
+            None,
+            {"must_change_password": True},
+        )
+
+
+def change_password(
+    operator_id: int,
+    new_password: str,
+    current_password: str | None,
+    now: datetime,
+    lockout: Lockout,
+) -> Operator:
+    """The operator's own new password. The current one is asked for unless they signed in
+    with a temporary one a 管理员 set (typed a moment ago); the new one must differ from it.
+    Every other session of theirs ends (the caller starts this one again)."""
+    check_new_password(new_password, "new_password")
+    refused = None
+    with transaction():  # commits a wrong current password's count; the refusal is raised after
+        operator = _locked_row(operator_id)
+        if operator is None:
+            raise NotFound("没有这个操作员")
+        if current_password is None and not operator.must_change_password:
+            raise ValidationError("current_password", "请输入当前密码")
+        if current_password is not None:
+            if locked := _locked_message(operator, now):
+                refused = locked
+            elif not verify_password(operator.password_hash, current_password):
+                _count_failure(operator, now, lockout)
+                refused = "当前密码错误"
+        if refused is None:
+            if verify_password(operator.password_hash, new_password):
+                same = "管理员设置的临时密码" if operator.must_change_password else "当前密码"
+                raise ValidationError("new_password", f"新密码不能与{same}相同")
+            before = {"must_change_password": operator.must_change_password}
+            operator.password_hash = hash_password(new_password)
+            operator.must_change_password = False
+            operator.session_epoch = (operator.session_epoch or 0) + 1
+            audit.record(
+                "operator.change_password",
+                "operators",
+                operator.id,
+                before,
+                {"must_change_password": False},
+                operator_id=operator.id,
+            )
+    if refused is not None:
+        raise ValidationError("current_password", refused)
+    return operator
 
 
 def set_active(operator_id: int, active: bool, reason: str | None = None) -> None:

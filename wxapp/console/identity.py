@@ -45,10 +45,27 @@ def pending_operator() -> Operator | None:
     return operator
 
 
-def current_operator() -> Operator | None:
-    """The operator signed in with password and TOTP code, else None."""
+def _both_factors() -> Operator | None:
     operator = _session_operator()
     if operator is None or not session.data().get("m"):
+        return None
+    return operator
+
+
+def password_change_due() -> Operator | None:
+    """The operator who passed password and TOTP code but signed in with a password a
+    管理员 set: until they choose their own, only 修改密码 opens (like the TOTP step)."""
+    operator = _both_factors()
+    if operator is None or not operator.must_change_password:
+        return None
+    return operator
+
+
+def current_operator() -> Operator | None:
+    """The operator signed in with password and TOTP code (and a password of their own),
+    else None."""
+    operator = _both_factors()
+    if operator is None or operator.must_change_password:
         return None
     return operator
 

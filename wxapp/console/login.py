@@ -1,4 +1,5 @@
-"""The console's sign-in pages: password, then the TOTP code (its QR shown until enrolled), logout."""
+"""The console's sign-in pages: password, then the TOTP code (its QR shown until enrolled),
+修改密码 (forced after a 管理员 set the password, else from the menu bar), logout."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ import qrcode.image.svg
 from flask import current_app, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import EqualTo, InputRequired, Length
 
-from wxapp.console import auth, session
-from wxapp.console.access import ConsoleForm, current_operator, pending_operator
+from wxapp.console import auth, resets, session
+from wxapp.console.access import (
+    ConsoleForm,
+    current_operator,
+    password_change_due,
+    pending_operator,
+)
 from wxapp.console.identity import operator_fingerprint
 from wxapp.errors import AppError
 from wxapp.extensions import app_now, secret_keys
+from wxapp.infra.clock import local
 
 
 class PasswordForm(ConsoleForm):
@@ -37,6 +44,30 @@ class LogoutForm(ConsoleForm):
     pass
 
 
+class NewPasswordForm(ConsoleForm):
+    """After signing in with a password a 管理员 set: the new one twice."""
+
+    new_password = PasswordField(
+        "新密码（至少 10 位，含字母和数字）",
+        validators=[InputRequired("请输入新密码"), Length(max=200)],
+    )
+    repeat = PasswordField(
+        "再次输入新密码",
+        validators=[
+            InputRequired("请再次输入新密码"),
+            EqualTo("new_password", "两次输入的新密码不一致"),
+        ],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """An operator's own change from the menu bar: the current password first."""
+
+    current_password = PasswordField(
+        "当前密码", validators=[InputRequired("请输入当前密码"), Length(max=200)]
+    )
+
+
 def lockout() -> auth.Lockout:
     return auth.Lockout(
         current_app.config["CONSOLE_LOCKOUT_ATTEMPTS"],
@@ -49,6 +80,16 @@ def _safe_next(value: str | None) -> str:
     if value and value.startswith("/admin") and not urlparse(value).netloc and "\\" not in value:
         return value
     return url_for("admin.index")
+
+
+def reset_notice(notice: resets.ResetNotice) -> str:
+    """What the operator reads at the sign-in after someone reset their password or TOTP
+    (plain text: the page escapes it)."""
+    by = f"管理员 {notice.by}" if notice.by else "服务器命令行"
+    return (
+        f"您的{notice.what}已于 {local(notice.at):%Y-%m-%d %H:%M}（北京时间）由{by}重置；"
+        "如非您本人申请，请立即联系中心负责人或其他管理员，并请管理员停用该账号。"
+    )
 
 
 def qr_data_uri(uri: str) -> str:
@@ -66,6 +107,8 @@ class LoginView(BaseView):
     def index(self) -> Any:
         if current_operator() is not None:
             return redirect(url_for("admin.index"))
+        if password_change_due() is not None:
+            return redirect(url_for(".password"))
         form = PasswordForm(request.form)
         next_url = _safe_next(request.values.get("next"))
         if request.method == "POST" and form.validate():
@@ -86,9 +129,12 @@ class LoginView(BaseView):
         if operator is None:
             if current_operator() is not None:
                 return redirect(url_for("admin.index"))
+            if password_change_due() is not None:
+                return redirect(url_for(".password"))
             return redirect(url_for(".index"))
         form = CodeForm(request.form)
         if request.method == "POST" and form.validate():
+            previous_login = operator.last_login_at
             try:
                 operator = auth.check_code(
                     operator.id, form.code.data, app_now(), lockout(), secret_keys()
@@ -97,6 +143,10 @@ class LoginView(BaseView):
                 flash(err.message, "error")
             else:
                 session.start(operator.id, operator_fingerprint(operator), second_factor=True)
+                for notice in resets.resets_since(operator.id, previous_login):
+                    flash(reset_notice(notice), "warning")
+                if operator.must_change_password:
+                    return redirect(url_for(".password"))
                 return redirect(_safe_next(request.args.get("next")))
         enrolment = auth.enrolment_for(operator, secret_keys())
         return self.render(
@@ -108,10 +158,38 @@ class LoginView(BaseView):
             secret=enrolment.split("secret=", 1)[1].split("&", 1)[0] if enrolment else None,
         )
 
+    @expose("/password", methods=("GET", "POST"))
+    def password(self) -> Any:
+        """修改密码: the only page open after signing in with a password a 管理员 set (no
+        current password asked: it was typed a moment ago); any operator's own change else."""
+        forced = password_change_due()
+        operator = forced or current_operator()
+        if operator is None:
+            if pending_operator() is not None:
+                return redirect(url_for(".totp"))
+            return redirect(url_for(".index", next=url_for(".password")))
+        form = NewPasswordForm(request.form) if forced else ChangePasswordForm(request.form)
+        if request.method == "POST" and form.validate():
+            current = None if forced else form.current_password.data
+            try:
+                operator = auth.change_password(
+                    operator.id, form.new_password.data, current, app_now(), lockout()
+                )
+            except AppError as err:
+                flash(err.message, "error")
+            else:
+                # Every other session of the operator has ended; this one goes on.
+                session.start(operator.id, operator_fingerprint(operator), second_factor=True)
+                flash("密码已修改：该账号在其他电脑上的登录均已结束", "success")
+                return redirect(url_for("admin.index"))
+        return self.render(
+            "console/change_password.html", form=form, operator=operator, forced=bool(forced)
+        )
+
     @expose("/logout", methods=("POST",))
     def logout(self) -> Any:
         if LogoutForm(request.form).validate():
-            operator = current_operator() or pending_operator()
+            operator = current_operator() or pending_operator() or password_change_due()
             if operator is not None:
                 # Every session of the operator ends, a copy of this cookie included.
                 auth.end_sessions(operator.id, "operator.logout")
@@ -129,6 +207,8 @@ class HomeView(AdminIndexView):
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
         if pending_operator() is not None:
             return redirect(url_for("console_login.totp"))
+        if password_change_due() is not None:
+            return redirect(url_for("console_login.password"))
         return redirect(url_for("console_login.index"))
 
     @expose("/")
