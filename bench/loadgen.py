@@ -24,7 +24,7 @@ import random
 import secrets
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -63,6 +63,8 @@ class Client:
     sandbox: str = ""  # WeChat's side (the sandbox server); the service's base if empty
     player: str = ""  # where beacons and presence answers go; the service's base if empty
     samples: dict[str, list[Sample]] = field(default_factory=lambda: defaultdict(list))
+    # Requests without an answer (status 0), by endpoint and what went wrong.
+    failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     # What the service acknowledged (for the fault checks): (tid, chapter) -> best reply.
     acked_watched: dict[tuple[int, int], int] = field(default_factory=dict)
     acked_done: set[tuple[int, int]] = field(default_factory=set)
@@ -123,15 +125,19 @@ class Client:
                     body = {"cookie": reply.cookies}
         except (aiohttp.ClientError, TimeoutError, ValueError) as err:
             status, body = 0, err
+            self.failures[(label, type(err).__name__)] += 1
         end = time.monotonic()
         self.samples[label].append(Sample(end, end - start, status))
         return status, body
 
 
 def new_session(connections: int) -> aiohttp.ClientSession:
-    # Like nginx's upstream keepalive pool: many phones, a bounded set of connections.
+    # Like nginx's upstream keepalive pool (deploy/nginx/wxapp.conf): many phones, a bounded
+    # set of connections, and an idle one closed after 1 s, before gunicorn's keep-alive of
+    # 2 s closes it. aiohttp's default of 15 s reused connections the server was closing:
+    # the request then had no answer (ServerDisconnectedError), which nginx never sees.
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=connections, force_close=False),
+        connector=aiohttp.TCPConnector(limit=connections, force_close=False, keepalive_timeout=1.0),
         cookie_jar=aiohttp.DummyCookieJar(),
     )
 

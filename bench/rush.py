@@ -331,6 +331,8 @@ def report(client: loadgen.Client, steps: list[dict], workers: dict, elapsed: fl
             f"{label:36s} {s['n']:8d} {s['n'] / elapsed:7.1f} {s['p50_ms']:8.1f} "
             f"{s['p99_ms']:8.1f} {s['errors']}  {s['statuses']}"
         )
+    for (label, kind), n in sorted(client.failures.items()):
+        print(f"  no answer: {label}: {n} x {kind}")
     within = [s for s in steps if s["p99_ms"] <= P99_TARGET_MS]
     if within:
         best = max(within, key=lambda s: s["learners"])
