@@ -46,6 +46,7 @@ from wxapp.orders.refund_rule import (
     member_text,
     reason_code,
     refund_totals,
+    share_held,
 )
 from wxapp.progress.core import plan_percent
 
@@ -177,15 +178,7 @@ def _counts(order_ids: list[int]) -> dict[int, tuple[int, int]]:
         .where(
             OrderItem.order_id.in_(order_ids),
             Order.status.in_(PAID_FOR),
-            ~sa.exists(
-                sa.select(RefundItem.refund_id)
-                .join(Refund, Refund.id == RefundItem.refund_id)
-                .where(
-                    RefundItem.order_id == OrderItem.order_id,
-                    RefundItem.trainee_id == OrderItem.trainee_id,
-                    Refund.status.in_(HOLDING),
-                )
-            ),
+            ~share_held(OrderItem.order_id, OrderItem.trainee_id),
         )
         .group_by(OrderItem.order_id)
     ).all()

@@ -79,6 +79,20 @@ REASON_WORDS = {
 }
 
 
+def share_held(order_id: sa.ColumnElement[int], trainee_id: sa.ColumnElement[int]) -> sa.Exists:
+    """EXISTS: the member's share of the order is held by a refund (one in HOLDING)."""
+    return (
+        sa.select(RefundItem.trainee_id)
+        .join(Refund, Refund.id == RefundItem.refund_id)
+        .where(
+            RefundItem.order_id == order_id,
+            RefundItem.trainee_id == trainee_id,
+            Refund.status.in_(HOLDING),
+        )
+        .exists()
+    )
+
+
 def reason_code(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
     """`Refund.reason` (or a column holding it) as the code a payer may see."""
     return sa.case((column == ALREADY_ENROLLED, ALREADY_ENROLLED), else_=OPERATOR)
@@ -211,16 +225,7 @@ def after_success(refund: Refund, order: Order, now: datetime) -> list[int]:
     )
     covers: dict[int, int] = {}
     if paid_here:
-        share_refunded = (
-            sa.select(RefundItem.trainee_id)
-            .join(Refund, Refund.id == RefundItem.refund_id)
-            .where(
-                RefundItem.order_id == Order.id,
-                RefundItem.trainee_id == OrderItem.trainee_id,
-                Refund.status.in_(HOLDING),
-            )
-            .exists()
-        )
+        share_refunded = share_held(Order.id, OrderItem.trainee_id)
         rows = db.session.execute(
             db.select(OrderItem.trainee_id, Order.id)
             .join(Order, Order.id == OrderItem.order_id)
