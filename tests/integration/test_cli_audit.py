@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from models import OperatorAudit, db
 from tests.factories import make_trainee, make_unit, roster_person
+from tests.integration.test_catalogue_load import example, write
 from wxapp.accounts.roster_template import write_roster
 
 
@@ -59,3 +60,33 @@ def test_a_roster_imported_by_command_is_logged_with_its_file(app, runner, tmp_p
     assert row.after["file"] == "roster.xlsx" and row.after["created"] == 3
     assert row.after["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert row.reason.startswith("命令行（")
+
+
+def test_a_catalogue_loaded_and_a_name_corrected_by_command_are_logged(app, runner, tmp_path):
+    path = write(tmp_path, example())
+    with app.app_context():
+        typo = make_trainee(name="李四")
+        db.session.commit()
+        tid, phone = typo.id, typo.phone
+
+    loaded = runner.invoke(args=["catalogue", "load", str(path)])
+    assert loaded.exit_code == 0, loaded.output
+    refused = runner.invoke(
+        args=["trainees", "correct", "--account", phone, "--name", "李思", "--reason", " "]
+    )
+    assert refused.exit_code != 0
+    corrected = runner.invoke(
+        args=["trainees", "correct", "--account", phone, "--name", "李思", "--reason", "户籍更正"]
+    )
+    assert corrected.exit_code == 0, corrected.output
+
+    load, fix = audit_rows(app)
+    assert (load.action, load.target_id) == ("catalogue.load", "catalogue.json")
+    assert load.after["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (fix.action, fix.target_id, fix.after["name"]) == (
+        "trainee.correct_identity",
+        str(tid),
+        "李思",
+    )
+    assert fix.after["changes"] == ["name"]
+    assert fix.reason.startswith("户籍更正；命令行（")

@@ -3,6 +3,7 @@ chapters; the file's warnings go to stderr (with --strict they refuse the file).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import click
@@ -10,7 +11,10 @@ from flask.cli import AppGroup
 
 from wxapp.catalogue.loader import load_catalogue, read_catalogue_file
 from wxapp.catalogue.spec import MINUTES_PER_HOUR, CatalogueFileError, CatalogueWarningError
+from wxapp.commands import cli_reason
+from wxapp.console import audit
 from wxapp.extensions import app_now
+from wxapp.infra.transaction import transaction
 
 
 @click.group("catalogue", cls=AppGroup, help="课程目录：培训项目、课程、章节")
@@ -33,7 +37,21 @@ def _echo_warnings(warnings: list[tuple[str, str]]) -> None:
 def load_command(file: Path, strict: bool) -> None:
     """从 FILE.json 载入或更新课程目录（格式见 docs/catalogue-format.md）。"""
     try:
-        summary = load_catalogue(read_catalogue_file(file), app_now(), strict=strict)
+        with transaction():
+            summary = load_catalogue(read_catalogue_file(file), app_now(), strict=strict)
+            audit.record(
+                "catalogue.load",
+                "catalogue",
+                file.name[:64],
+                None,
+                {
+                    "plans": summary.plan_ids,
+                    "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
+                    "summary": summary.text(),
+                    "warnings": len(summary.warnings),
+                },
+                cli_reason(),
+            )
     except CatalogueWarningError as exc:
         _echo_warnings(exc.errors)
         raise click.ClickException(

@@ -12,9 +12,12 @@ import getpass
 import click
 
 from wxapp.accounts import identity_changes
+from wxapp.commands import cli_reason
 from wxapp.commands.trainees import trainees
+from wxapp.console import audit
 from wxapp.errors import AppError
 from wxapp.extensions import app_now
+from wxapp.infra.transaction import transaction
 
 
 @trainees.command("correct")
@@ -32,14 +35,28 @@ def correct_command(
 ) -> None:
     """更正姓名或身份证号码（客服）：须填写理由；身份证号码变更时性别随之更新。"""
     try:
-        result = identity_changes.correct_by_operator(
-            account.strip(),
-            operator or getpass.getuser(),
-            app_now(),
-            name=name,
-            id_number=id_number,
-            reason=reason,
-        )
+        with transaction():
+            result = identity_changes.correct_by_operator(
+                account.strip(),
+                operator or getpass.getuser(),
+                app_now(),
+                name=name,
+                id_number=id_number,
+                reason=reason,
+            )
+            corrected = result["trainee"]
+            audit.record(
+                "trainee.correct_identity",
+                "trainees",
+                corrected["id"],
+                None,
+                {
+                    "name": corrected["name"],
+                    "id_number": corrected["id_number_masked"],
+                    "changes": [c["field"] for c in result["changes"]],
+                },
+                f"{reason.strip()}；{cli_reason()}"[:500],
+            )
     except AppError as err:
         raise click.ClickException(err.message) from None
     trainee = result["trainee"]
