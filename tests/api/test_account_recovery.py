@@ -64,7 +64,8 @@ def test_initial_password_login_answers_only_the_masked_phone(app, roster):
     for username in (roster["id_number"], roster["phone"]):
         res = login(client, username, initial_password(roster["id_number"]))
         assert res.status_code == 200
-        masked = roster["phone"][:3] + "****" + roster["phone"][-4:]
+        # The last four digits only: whoever logs in so may know no more than the ID number.
+        masked = "*******" + roster["phone"][-4:]
         assert res.json == {
             "must_change_password": True,
             "activation_required": True,
@@ -129,7 +130,7 @@ def test_activation_sends_a_code_to_the_roster_phone_and_sets_the_password(app, 
     res = client.post("/api/activation/code", json={})
     assert res.status_code == 200
     assert res.json == {
-        "phone_masked": roster["phone"][:3] + "****" + roster["phone"][-4:],
+        "phone_masked": "*******" + roster["phone"][-4:],
         "phone_tail": roster["phone"][-4:],
         "resend_after_s": 60,
         "expires_in_s": 300,

@@ -43,12 +43,14 @@ def needs_activation(trainee: Trainee) -> bool:
 
 
 def pending_reply(trainee: Trainee) -> dict[str, Any]:
-    """What a login with the initial password answers: the step to take, the masked roster
-    phone (None without one), and no other personal data."""
+    """What a login with the initial password answers: the step to take, the roster phone's
+    last four digits (None without one), and no other personal data."""
     return {
         "must_change_password": True,
         "activation_required": True,
-        "phone_masked": sms_codes.mask_phone(trainee.phone) if trainee.phone else None,
+        # Its last four digits only: the initial password is public, so whoever sees this
+        # may know no more than the ID number (as in 忘记密码).
+        "phone_masked": "*" * 7 + trainee.phone[-4:] if trainee.phone else None,
     }
 
 
@@ -74,7 +76,9 @@ def send_activation_code(
 ) -> sms_codes.SentCode:
     """An SMS code to the roster phone (409 `no_phone` without one)."""
     trainee = _pending(trainee_id)
-    return sms_codes.send_code(r, config, trainee.phone, sms_codes.Purpose.ACTIVATE, client_ip, now)
+    return sms_codes.tail_only(
+        sms_codes.send_code(r, config, trainee.phone, sms_codes.Purpose.ACTIVATE, client_ip, now)
+    )
 
 
 def activate(

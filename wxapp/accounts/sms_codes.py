@@ -27,7 +27,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -91,6 +91,13 @@ def mask_phone(phone: str) -> str:
     if len(phone) < 8:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def tail_only(sent: SentCode) -> SentCode:
+    """The answer to someone who may know only the account's public ID number: the phone's
+    last four digits (*******8001), enough for its owner to know where to look; with the
+    first three too, a stranger would learn 7 of 11 digits of a person's phone."""
+    return replace(sent, phone_masked="*" * 7 + sent.phone_tail)
 
 
 def _code_key(phone: str, purpose: Purpose) -> str:
