@@ -99,6 +99,9 @@ def _sms_settings(env: Mapping[str, Any], sandbox: bool, sandbox_base: str) -> d
         # Codes sent a day from one client address (activation, 自主注册, 忘记密码, 改绑):
         # a unit activating its roster on site behind one NAT address needs more.
         "SMS_IP_DAILY_CAP": int(_number(env, "SMS_IP_DAILY_CAP", 30, 1, 100_000)),
+        # Codes the whole service sends a day: what SMS may cost, whatever addresses a
+        # script comes from (each code is paid for).
+        "SMS_DAILY_CAP": int(_number(env, "SMS_DAILY_CAP", 100_000, 1, 10_000_000)),
     }
     for name in (
         "TENCENTCLOUD_SECRET_ID",

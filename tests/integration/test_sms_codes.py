@@ -171,3 +171,36 @@ def test_keys_of_a_phone_share_one_cluster_slot(app, send, redis_client):
     send()
     keys = [k for k in redis_client.scan_iter(f"{{p:{PHONE}}}:*")]
     assert len(keys) >= 3 and all(k.startswith(f"{{p:{PHONE}}}:") for k in keys)
+
+
+def test_an_ipv6_site_shares_one_daily_cap_across_its_networks(app, send):
+    """A script hopping across the /64s of one /48 (a site's allocation) gets one cap."""
+    app.config["SMS_IP_DAILY_CAP"] = 3
+    for n in range(3):
+        send(phone=f"1390000{n:04d}", ip=f"2001:db8:7:{n:x}::/64")
+    with pytest.raises(TooManyRequests) as err:
+        send(phone="13911112222", ip="2001:db8:7:ff::/64")
+    assert err.value.code == "sms_daily_cap"
+    send(phone="13911112222", ip="2001:db8:8::/64")  # another site still may
+
+
+def test_the_whole_service_has_a_daily_cap_on_what_sms_costs(app, send, clock, caplog):
+    """However many addresses and phones a script uses, the day's codes are bounded."""
+    app.config["SMS_DAILY_CAP"] = 4
+    for n in range(4):
+        send(phone=f"1390000{n:04d}", ip=f"198.51.100.{n + 1}")
+    for n in range(2):
+        with pytest.raises(TooManyRequests) as err:
+            send(phone=f"1391111{n:04d}", ip=f"192.0.2.{n + 1}")
+        assert err.value.code == "sms_service_cap"
+        assert "400-023-9229" in err.value.message
+    assert messages(app, "13911110000") == []
+    assert caplog.text.count("SMS_DAILY_CAP (4) reached") == 1  # the operators are told once
+    clock.set(clock.now().replace(hour=16, minute=1) + timedelta(days=1))  # next day in China
+    send(phone="13911110000", ip="192.0.2.1")
+
+
+@pytest.mark.parametrize("value", ["0", "many"])
+def test_a_bad_service_cap_refuses_to_start_naming_it(tmp_path, value):
+    with pytest.raises(ConfigError, match="SMS_DAILY_CAP"):
+        load_config(tmp_path, {"WXAPP_SANDBOX": "1", "SMS_DAILY_CAP": value})

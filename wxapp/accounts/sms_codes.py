@@ -9,8 +9,9 @@ burn it, and the tries are counted before the comparison, so concurrent guesses 
 more than MAX_TRIES comparisons between them.
 
 Sending costs money and reaches a stranger's phone, so it is bounded: one send per phone
-every RESEND_GAP_S (any purpose), PHONE_DAILY_CAP sends per phone and SMS_IP_DAILY_CAP
-(a setting, 30 by default) per client address per day (China's calendar day). Anyone can
+every RESEND_GAP_S (any purpose), PHONE_DAILY_CAP sends per phone, SMS_IP_DAILY_CAP (a
+setting, 30 by default) per client address (an IPv6 caller's /48) and SMS_DAILY_CAP (a
+setting, 100,000 by default) for the whole service, per day (China's calendar day). Anyone can
 spend a phone's PHONE_DAILY_CAP (every ID number is public), so a send asked for by the
 account's proven owner (on a known device of the account, or with its password) that finds
 it spent counts against OWNER_DAILY_CAP, an allowance of that phone's that strangers cannot
@@ -23,6 +24,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import ipaddress
+import logging
 import random
 import secrets
 import time
@@ -39,6 +42,8 @@ from wxapp.sms.client import SmsUnavailable, send_sms
 
 CODE_DIGITS = 6
 CODE_TTL_S = 5 * 60
+log = logging.getLogger(__name__)
+
 RESEND_GAP_S = 60
 MAX_TRIES = 5
 PHONE_DAILY_CAP = 10
@@ -61,6 +66,13 @@ ACTIVATE_CAP_MESSAGE = (
     "或致电客服 400-023-9229（按 1 选择登录注册问题）"
 )
 IP_CAP_MESSAGE = "今日获取验证码次数过多，请明天再试"
+SERVICE_CAP_MESSAGE = (
+    "今日平台短信验证码发送量已达上限，请明天再试；急需办理的，请咨询客服 400-023-9229"
+)
+# What the daily cap per client address counts for IPv6: a whole /48. One subscriber's line
+# holds a /64 or more (home lines get a /56 or a /60, a site a /48), and 256 /64s of one
+# site would each have the cap.
+SMS_IPV6_PREFIX = 48
 
 
 class Purpose(enum.StrEnum):
@@ -121,7 +133,23 @@ def _owner_day_key(phone: str, now: datetime) -> str:
 
 
 def _ip_day_key(client_ip: str, now: datetime) -> str:
-    return f"sms:ip:{client_ip}:{_day(now)}"
+    return f"sms:ip:{_sms_address(client_ip)}:{_day(now)}"
+
+
+def _sms_address(client_ip: str) -> str:
+    """The client address (or the /64 the limits count for IPv6) as the SMS cap counts it:
+    an IPv6 network widened to its /48, anything else as it is."""
+    try:
+        network = ipaddress.ip_network(client_ip, strict=False)
+    except ValueError:
+        return client_ip  # "-" when unknown
+    if network.version == 6 and network.prefixlen > SMS_IPV6_PREFIX:
+        return str(network.supernet(new_prefix=SMS_IPV6_PREFIX))
+    return client_ip
+
+
+def _service_day_key(now: datetime) -> str:
+    return f"sms:all:{_day(now)}"
 
 
 def _digest(salt: str, code: str) -> str:
@@ -181,6 +209,14 @@ def _admit(
         if _count(r, _owner_day_key(phone, now)) > OWNER_DAILY_CAP:
             r.delete(gap_key)
             raise TooManyRequests(PHONE_CAP_MESSAGE, code="sms_daily_cap")
+    # Last, so that only sends every other limit let through count: the whole service's
+    # day, a bound on what SMS can cost whatever addresses and phones a script uses.
+    sent_today = _count(r, _service_day_key(now))
+    if sent_today > config["SMS_DAILY_CAP"]:
+        r.delete(gap_key)
+        if sent_today == config["SMS_DAILY_CAP"] + 1:  # said once a day, not per refusal
+            log.error("SMS_DAILY_CAP (%s) reached: no more codes today", config["SMS_DAILY_CAP"])
+        raise TooManyRequests(SERVICE_CAP_MESSAGE, code="sms_service_cap")
     return gap_key
 
 
