@@ -143,6 +143,16 @@ def test_remind_once_a_week(page):
     assert third["sent"] == 2  # 公需 only: 乙 and 丙 (丁 has met 公需)
 
 
+@pytest.mark.parametrize("year", [2100, 2023, "2025"])
+def test_a_reminder_is_for_this_year_or_last_and_names_the_field(page, year):
+    url = f"/api/units/{page.unit}/reminders"
+    refused = page.client.post(url, json={"year": year})
+    assert refused.status_code == 422 and refused.get_json()["field"] == "year"
+    assert "年度" in refused.get_json()["message"]
+    # Nothing was sent, and nobody's weekly reminder was spent: 2025's goes out in full.
+    assert page.client.post(url, json={"year": 2025}).get_json()["sent"] == 3
+
+
 @pytest.mark.parametrize("who", ["other_admin", "plain"])
 def test_only_the_units_administrator(page, who):
     client = page.app.test_client()
