@@ -155,6 +155,24 @@ def test_a_refused_invoice_is_not_applied_for_again_after_the_year(app, client, 
         assert db.session.get(Invoice, first["id"]).status == "refused"
 
 
+def test_a_request_waiting_for_finance_is_not_rewritten_after_the_year(
+    app, client, clock, paid_order
+):
+    """No tax platform: the request made on 31 December waits for 财务. In March its title
+    and tax number cannot be rewritten (that would be applying in a year no longer open);
+    财务 issues what was asked in time."""
+    app.extensions["invoice_issuer"] = None  # production without a tax platform
+    asked = client.post(f"/api/orders/{paid_order['no']}/invoice", json=PERSON)
+    assert asked.status_code == 201 and asked.json["status"] == "requested", asked.json
+    assert client.put(f"/api/invoices/{asked.json['id']}", json=PERSON).status_code == 200
+    clock.advance(60 * 24 * 3600)  # March 2026
+    again = client.put(f"/api/invoices/{asked.json['id']}", json=COMPANY)
+    assert again.status_code == 409 and "请在缴费当年申请发票" in again.json["message"]
+    with app.app_context():
+        kept = db.session.get(Invoice, asked.json["id"])
+        assert (kept.status, kept.title) == ("requested", "张三")
+
+
 def test_invoice_requested_at_purchase_is_issued_on_payment(app, client, clock):
     with app.app_context():
         me, plan = make_trainee(), make_plan()

@@ -259,8 +259,10 @@ def modify_invoice(
             check_modify_window(invoice.issued_at or now, invoice.modified_count, now)
             _reversal_task(invoice, order, now)
             invoice.status = InvoiceStatus.REQUESTED  # re-issued below under a new number
-        elif invoice.status == InvoiceStatus.REFUSED and order.status == OrderStatus.SUCCESS:
-            # Applying again after a refusal is applying: only in the year of payment.
+        elif order.status == OrderStatus.SUCCESS:
+            # Applying again after a refusal is applying, and so is rewriting a request still
+            # waiting for 财务: only in the year of payment (the request made in time is
+            # issued as it was made).
             check_apply_window(order.success_time or now, now)
         invoice = attach_request(order, req, now)
         if issued:
