@@ -313,7 +313,7 @@ def test_an_operator_cannot_take_an_activated_account_by_temporary_password_and_
     # The temporary password still leads only to an SMS code to the account's own phone.
     user = capp.test_client()
     login = user.post("/api/login", json={"username": id_number, "password": "Temp2026pass"})
-    assert login.json["phone_masked"] == f"{phone[:3]}****{phone[-4:]}"
+    assert login.json["phone_masked"] == f"*******{phone[-4:]}"
 
 
 def test_a_roster_account_never_activated_gets_no_temporary_password(capp):

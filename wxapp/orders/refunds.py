@@ -108,9 +108,11 @@ def record_refund(
 
 
 def _mismatch(data: dict[str, Any], refund: Refund, order: Order, mchid: str) -> str | None:
+    # The refund API's and the query's answers carry no mchid (the notification does); every
+    # one of them names the order, which must be the refund's.
     if data.get("mchid", mchid) != mchid:
         return "refund_mchid_mismatch"
-    if str(data.get("out_trade_no") or order.out_trade_no) != order.out_trade_no:
+    if str(data.get("out_trade_no") or "") != order.out_trade_no:
         return "refund_order_mismatch"
     amount = data.get("amount") or {}
     if not isinstance(amount, dict) or amount.get("refund") != refund.amount_fen:
