@@ -1,18 +1,15 @@
-"""管理员's catalogue views: plans, courses, chapters and the catalogue upload."""
+"""管理员's catalogue views: plans, courses and chapters (the upload: admin_catalogue_load)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
-from wtforms import FileField, HiddenField
 from wtforms.fields import DateTimeField
 from wtforms.validators import NumberRange, Optional
 
@@ -24,17 +21,13 @@ from models import (
     db,
 )
 from wxapp.catalogue.loader import (
-    apply_catalogue,
-    check_catalogue,
     courses_shared_elsewhere,
     sold_plans,
 )
-from wxapp.catalogue.spec import MINUTES_PER_HOUR, CatalogueFileError, short_video_warning
+from wxapp.catalogue.spec import MINUTES_PER_HOUR, short_video_warning
 from wxapp.console import audit
 from wxapp.console.access import (
-    ConsoleForm,
     SecuredModelView,
-    SecuredView,
     post_button,
     require_csrf,
 )
@@ -318,89 +311,3 @@ class ChapterView(SecuredModelView):
             raise ValueError("视频地址须以 https:// 开头（或为本站 /static/ 下的文件）")
         if model.duration_s is None or model.duration_s <= 0:
             raise ValueError("时长（秒）须为正整数")
-
-
-class CatalogueFileForm(ConsoleForm):
-    file = FileField("课程目录文件（JSON，格式见 docs/catalogue-format.md）")
-    # A checked file carried to its confirmation (确认载入), so it need not be chosen again.
-    content = HiddenField()
-    filename = HiddenField()
-
-
-def _utf8(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return ""  # refused below as "not UTF-8 JSON", like any other undecodable file
-
-
-WARNINGS_SHOWN = 50  # the page lists this many warnings and counts the rest
-
-
-class CatalogueLoadView(SecuredView):
-    """Upload a catalogue file: 检查 shows its errors and warnings and writes nothing (then
-    确认载入 loads the checked file); 载入 loads at once, showing the warnings after."""
-
-    roles = ADMIN
-
-    @expose("/", methods=("GET", "POST"))
-    def index(self) -> Any:
-        form = CatalogueFileForm(request.form)
-        page: dict[str, Any] = {"errors": [], "warnings": [], "summary": None, "checked": None}
-        if request.method == "POST" and form.validate():
-            upload = request.files.get("file")
-            if form.content.data:
-                name, text = form.filename.data or "catalogue.json", form.content.data
-            elif upload is not None and upload.filename:
-                name, text = upload.filename, _utf8(upload.read())
-            else:
-                name = text = None
-                flash("请选择课程目录文件", "error")
-            if text is not None:
-                self._check_or_load(name, text, request.form.get("action") == "check", page)
-        return self.render("console/catalogue_load.html", form=form, shown=WARNINGS_SHOWN, **page)
-
-    def _check_or_load(self, name: str, text: str, check_only: bool, page: dict) -> None:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            page["errors"] = [("$", "文件应为 UTF-8 编码的 JSON")]
-        else:
-            try:
-                if check_only:
-                    page["warnings"] = check_catalogue(data)
-                else:
-                    page["warnings"], page["summary"] = self._load(name, data, text)
-            except CatalogueFileError as exc:
-                page["errors"] = list(exc.errors)
-        count = len(page["warnings"])
-        noted = f"，有 {count} 条警告（见下）" if count else ""
-        if page["errors"]:
-            flash(f"{name} 有 {len(page['errors'])} 处错误，未做任何更改", "error")
-        elif check_only:
-            flash(f"{name} 检查通过{noted}，尚未载入", "info")
-            # Carried back only if well within what the confirmation's form field may hold
-            # (the parser counts its read buffer too); else the file is chosen again for 载入.
-            limit = request.max_form_memory_size
-            carried = limit is None or len(text.encode()) <= limit // 2
-            page["checked"] = {"filename": name[:200], "content": text if carried else None}
-        else:
-            flash(f"课程目录已载入{noted}", "success")
-
-    def _load(self, name: str, data: Any, text: str) -> tuple[list[tuple[str, str]], str]:
-        """Load it, with an audit row saying which content went in (its SHA-256)."""
-        with transaction():
-            summary = apply_catalogue(data, app_now())
-            audit.record(
-                "catalogue.load",
-                "catalogue",
-                name[:64],
-                None,
-                {
-                    "plans": summary.plan_ids,
-                    "sha256": hashlib.sha256(text.encode()).hexdigest(),
-                    "summary": summary.text(),
-                    "warnings": len(summary.warnings),
-                },
-            )
-        return summary.warnings, summary.text()

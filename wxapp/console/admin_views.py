@@ -1,14 +1,15 @@
 """管理员's views: the catalogue, units and 区县, unit administrators, the roster import and
 the unit report, operators, the notification outbox and the audit log. Every change writes
-its audit row in its transaction. The views live in admin_catalogue, admin_units,
-admin_roster, admin_unit_report, admin_operators and admin_system."""
+its audit row in its transaction. The views live in admin_catalogue, admin_catalogue_load,
+admin_units, admin_roster, admin_unit_report, admin_operators and admin_system."""
 
 from __future__ import annotations
 
 from flask_admin import Admin
 
 from models import Chapter, Course, Operator, OperatorAudit, Outbox, TrainingPlan, Unit, UnitAdmin
-from wxapp.console.admin_catalogue import CatalogueLoadView, ChapterView, CourseView, PlanView
+from wxapp.console.admin_catalogue import ChapterView, CourseView, PlanView
+from wxapp.console.admin_catalogue_load import CatalogueLoadView
 from wxapp.console.admin_operators import OperatorView
 from wxapp.console.admin_roster import RosterImportView
 from wxapp.console.admin_system import AuditLogView, OutboxView
