@@ -48,9 +48,8 @@ def pending_reply(trainee: Trainee) -> dict[str, Any]:
     return {
         "must_change_password": True,
         "activation_required": True,
-        # Its last four digits only: the initial password is public, so whoever sees this
-        # may know no more than the ID number (as in 忘记密码).
-        "phone_masked": "*" * 7 + trainee.phone[-4:] if trainee.phone else None,
+        # The initial password is public: whoever sees this may know only the ID number.
+        "phone_masked": sms_codes.mask_tail(trainee.phone) if trainee.phone else None,
     }
 
 

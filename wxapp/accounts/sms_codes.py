@@ -105,11 +105,16 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
+def mask_tail(phone: str) -> str:
+    """ "*******8001": the last four digits only, for someone who may know no more than the
+    account's public ID number; with the first three too, they would learn 7 of 11 digits of
+    a person's phone. Enough for its owner to know where to look."""
+    return "*" * 7 + phone[-4:]
+
+
 def tail_only(sent: SentCode) -> SentCode:
-    """The answer to someone who may know only the account's public ID number: the phone's
-    last four digits (*******8001), enough for its owner to know where to look; with the
-    first three too, a stranger would learn 7 of 11 digits of a person's phone."""
-    return replace(sent, phone_masked="*" * 7 + sent.phone_tail)
+    """A send's answer with the phone as `mask_tail` shows it."""
+    return replace(sent, phone_masked=mask_tail(sent.phone_tail))
 
 
 def _code_key(phone: str, purpose: Purpose) -> str:

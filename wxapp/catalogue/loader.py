@@ -11,7 +11,6 @@ unless it is strict; they come back in the summary for the operator to read.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +31,7 @@ from models import (
     TrainingPlan,
     db,
 )
+from wxapp.catalogue.load_summary import Counts, LoadSummary
 from wxapp.catalogue.plans import KIND_NAMES, hours_text
 from wxapp.catalogue.spec import (
     Catalogue,
@@ -44,44 +44,6 @@ from wxapp.catalogue.spec import (
 )
 from wxapp.infra.dbutil import serialize
 from wxapp.infra.transaction import transaction
-
-
-@dataclass
-class Counts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-
-    def text(self) -> str:
-        text = f"新增 {self.created}，更新 {self.updated}，未变 {self.unchanged}"
-        return text + (f"，删除 {self.deleted}" if self.deleted else "")
-
-
-@dataclass
-class LoadSummary:
-    plans: Counts = field(default_factory=Counts)
-    courses: Counts = field(default_factory=Counts)
-    chapters: Counts = field(default_factory=Counts)
-    plan_ids: dict[str, int] = field(default_factory=dict)
-    course_ids: dict[str, int] = field(default_factory=dict)
-    warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
-
-    @property
-    def changed(self) -> bool:
-        return any(
-            c.created or c.updated or c.deleted for c in (self.plans, self.courses, self.chapters)
-        )
-
-    def text(self) -> str:
-        lines = [
-            f"培训项目：{self.plans.text()}",
-            f"课程：{self.courses.text()}",
-            f"章节：{self.chapters.text()}",
-        ]
-        if not self.changed:
-            lines.append("与数据库中的目录一致，未做任何更改。")
-        return "\n".join(lines)
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:

@@ -3,7 +3,6 @@ chapters; the file's warnings go to stderr (with --strict they refuse the file).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import click
@@ -44,12 +43,7 @@ def load_command(file: Path, strict: bool) -> None:
                 "catalogue",
                 file.name[:64],
                 None,
-                {
-                    "plans": summary.plan_ids,
-                    "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
-                    "summary": summary.text(),
-                    "warnings": len(summary.warnings),
-                },
+                summary.audited(file.read_bytes()),
                 cli_reason(),
             )
     except CatalogueWarningError as exc:

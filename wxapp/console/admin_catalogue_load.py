@@ -5,7 +5,6 @@ the checked file; 载入 loads at once. Each load is one transaction with its au
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -98,11 +97,6 @@ class CatalogueLoadView(SecuredView):
                 "catalogue",
                 name[:64],
                 None,
-                {
-                    "plans": summary.plan_ids,
-                    "sha256": hashlib.sha256(text.encode()).hexdigest(),
-                    "summary": summary.text(),
-                    "warnings": len(summary.warnings),
-                },
+                summary.audited(text.encode()),
             )
         return summary.warnings, summary.text()

@@ -167,6 +167,15 @@ def end_sessions(operator_id: int, action: str) -> None:
         audit.record(action, "operators", operator.id, None, None, operator_id=operator.id)
 
 
+def _store_password(operator: Operator, password: str, *, temporary: bool) -> None:
+    """The operator's new password (`temporary`: one a 管理员 set, to be replaced at the next
+    sign-in); every session of theirs ends, by the epoch as every other ending does, not only
+    because the cookie's fingerprint happens to cover the hash."""
+    operator.password_hash = hash_password(password)
+    operator.must_change_password = temporary
+    operator.session_epoch = (operator.session_epoch or 0) + 1
+
+
 def set_password(operator_id: int, password: str, *, by: int | None) -> None:
     """A 管理员 (`by`) sets another operator's password: a temporary one, since the 管理员
     knows it; the operator must choose their own at the next sign-in. Nobody sets their own
@@ -176,11 +185,7 @@ def set_password(operator_id: int, password: str, *, by: int | None) -> None:
     check_new_password(password)
     with transaction():
         operator = _get(operator_id)
-        operator.password_hash = hash_password(password)
-        operator.must_change_password = True
-        # Its sessions end by the epoch, as for every other ending, not only because the
-        # cookie's fingerprint happens to cover the hash.
-        operator.session_epoch = (operator.session_epoch or 0) + 1
+        _store_password(operator, password, temporary=True)
         audit.record(
             "operator.set_password",
             "operators",
@@ -219,9 +224,7 @@ def change_password(
                 same = "管理员设置的临时密码" if operator.must_change_password else "当前密码"
                 raise ValidationError("new_password", f"新密码不能与{same}相同")
             before = {"must_change_password": operator.must_change_password}
-            operator.password_hash = hash_password(new_password)
-            operator.must_change_password = False
-            operator.session_epoch = (operator.session_epoch or 0) + 1
+            _store_password(operator, new_password, temporary=False)
             audit.record(
                 "operator.change_password",
                 "operators",
