@@ -56,6 +56,13 @@ def binding_of(app, trainee_id):
         ("/\n/evil.example", "/h5/progress"),
         ("/\x7f/evil.example", "/h5/progress"),
         ("/h5/progress?year=2025#top", "/h5/progress?year=2025#top"),
+        # Dot segments: a browser turns "/.//evil.example" into the path "//evil.example".
+        ("/.//evil.example/login", "/h5/progress"),
+        ("/..//evil.example/login", "/h5/progress"),
+        ("/%2e//evil.example/login", "/h5/progress"),
+        ("/h5/%2E%2E//evil.example", "/h5/progress"),
+        ("/h5/./plan?id=3", "/h5/progress"),
+        ("/h5/plan?next=/../x", "/h5/plan?next=/../x"),  # the query is not a path
         ("/h5/plan?id=3&x=" + "a" * 600, "/h5/progress"),  # no page of ours is that long
         (None, "/h5/progress"),
     ],

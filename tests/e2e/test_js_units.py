@@ -75,11 +75,16 @@ def test_next_stays_on_this_site_however_it_is_spelt(js):
         """
         return ['/\\t/evil.example', '/\\n/evil.example', '/\\\\evil.example', '//evil.example',
                 'https://evil.example/', '/%09/evil.example', 'javascript:alert(1)',
-                '/h5/progress?year=2025#top', '/h5/course?id=3']
+                '/h5/progress?year=2025#top', '/h5/course?id=3',
+                '/.//evil.example/login', '/..//evil.example', '/%2e//evil.example',
+                '/h5/../h5/plans?x=1']
           .map((raw) => m.safeNext(raw));
         """,
     )
     assert result[:7] == ["/h5/plans"] * 3 + ["/h5/plans"] * 2 + ["/%09/evil.example"] + [
         "/h5/plans"
     ]
-    assert result[7:] == ["/h5/progress?year=2025#top", "/h5/course?id=3"]
+    assert result[7:9] == ["/h5/progress?year=2025#top", "/h5/course?id=3"]
+    # Dot segments collapse to the path "//evil.example", another site once navigated to.
+    assert result[9:12] == ["/h5/plans"] * 3
+    assert result[12] == "/h5/plans?x=1"

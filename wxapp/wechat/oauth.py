@@ -17,7 +17,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import redis
 import requests
@@ -72,6 +72,11 @@ def safe_next(raw: str | None) -> str:
     # "////evil.example" parses as a path with no host, but the Location header's encoding
     # makes it "//evil.example", which a browser reads as another site.
     if raw.startswith("//") or parts.path.startswith("//"):
+        return DEFAULT_NEXT
+    # A browser collapses dot segments, "%2e" spelled ones too: "/.//evil.example" becomes
+    # the path "//evil.example", which a page that navigates to it reads as another site.
+    # No page of ours has one.
+    if any(unquote(segment) in (".", "..") for segment in parts.path.split("/")):
         return DEFAULT_NEXT
     return raw
 

@@ -18,6 +18,9 @@ export function safeNext(raw, fallback = '/h5/plans') {
     return fallback;
   }
   if (url.origin !== window.location.origin) return fallback;
+  // The parser collapses dot segments: "/.//evil.example" has this origin but the path
+  // "//evil.example", which location.assign and a link's href read as another site.
+  if (url.pathname.startsWith('//')) return fallback;
   return url.pathname + url.search + url.hash;
 }
 
