@@ -41,6 +41,11 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def flashes(html: str) -> str:
+    """The page's alert messages (flashes and form errors), joined."""
+    return " ".join(re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', html, re.S))
+
+
 def code_for(app: Any, secret: str, steps_ahead: int = 0) -> str:
     totp = pyotp.TOTP(secret)
     return totp.generate_otp(totp.timecode(app.extensions["clock"].now()) + steps_ahead)

@@ -23,6 +23,7 @@ from tests.console_helpers import (
     console_app,
     create_operator,
     csrf_of,
+    flashes,
     operator_id,
     password_step,
     plan_form,
@@ -151,10 +152,13 @@ def test_a_wrong_or_replayed_code_is_refused_and_repeated_failures_lock(capp):
     assert reply.status_code == 200 and "验证码错误或已使用" in reply.text
     assert thief.get("/admin/").status_code == 302
     # Wrong passwords: locked after CONSOLE_LOCKOUT_ATTEMPTS (5), even for the right one.
-    for _ in range(4):
-        assert "登录名或密码错误" in password_step(thief, "clerk", "Wrong-pass-123").text
-    assert "账号已锁定" in password_step(thief, "clerk", "Wrong-pass-123").text
-    assert "账号已锁定" in password_step(thief, "clerk", PASSWORD).text
+    refused = (
+        "登录名或密码错误。同一账号连续输错 5 次会锁定 15 分钟，锁定期间即使密码正确也无法登录"
+    )
+    for _ in range(5):
+        assert refused in password_step(thief, "clerk", "Wrong-pass-123").text
+    locked = password_step(thief, "clerk", PASSWORD)
+    assert locked.status_code == 200 and refused in locked.text
     capp.extensions["clock"].advance(16 * 60)
     assert password_step(thief, "clerk", PASSWORD).status_code == 302
     with capp.app_context():
@@ -353,7 +357,12 @@ def test_administrators_create_operators_who_enrol_at_first_login(capp):
             .scalars()
             .first()
         )
-        assert row.after == {"login": "kefu1", "display_name": "客服一", "role": "support"}
+        assert row.after == {
+            "login": "kefu1",
+            "display_name": "客服一",
+            "role": "support",
+            "must_change_password": True,
+        }
         assert row.operator.login == "boss"
 
 
@@ -707,3 +716,17 @@ def test_a_nul_in_a_console_form_changes_nothing(capp):
         )
         assert reply.status_code in (302, 400), reply.text[:300]
     assert _audit_count(capp) == before
+
+
+def test_the_password_step_does_not_tell_which_logins_exist(capp):
+    """Anyone can lock a login with five guesses; a locked real login and an unknown one
+    must then answer alike, or the lock tells which logins exist."""
+    create_operator(capp, "caiwu01", "finance")
+    stranger = capp.test_client()
+    for login in ("caiwu01", "caiwu02"):  # one real, one not
+        for _ in range(capp.config["CONSOLE_LOCKOUT_ATTEMPTS"]):
+            password_step(stranger, login, "Guess12345x")
+    real = password_step(stranger, "caiwu01", "Guess12345x")
+    unknown = password_step(stranger, "caiwu02", "Guess12345x")
+    assert (real.status_code, flashes(real.text)) == (unknown.status_code, flashes(unknown.text))
+    assert "已锁定" not in real.text

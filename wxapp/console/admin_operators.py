@@ -142,12 +142,14 @@ class OperatorView(SecuredModelView):
                 form.password.data,
                 secret_keys=secret_keys(),
                 now=app_now(),
+                temporary=True,
             )
         except AppError as err:
             flash(err.message, "error")
             return False
         flash(
-            "已创建操作员：请把登录名和初始密码交给本人；首次登录时页面显示动态验证码二维码。",
+            "已创建操作员：请把登录名和初始密码交给本人；首次登录时页面显示动态验证码二维码，"
+            "并须先把初始密码改成只有本人知道的密码。",
             "success",
         )
         return db.session.get(Operator, enrolment.operator_id)

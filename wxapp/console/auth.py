@@ -104,8 +104,11 @@ def create_operator(
     *,
     secret_keys: Sequence[str],
     now: datetime,
+    temporary: bool = False,
 ) -> Enrolment:
-    """A new operator with a fresh TOTP secret (returned once, for enrolment)."""
+    """A new operator with a fresh TOTP secret (returned once, for enrolment). `temporary`:
+    the password is one a 管理员 typed for them in the console, to be replaced at the first
+    sign-in, as any password a 管理员 sets."""
     login = login.strip().lower()
     _check_fields(login, display_name, role)
     check_new_password(password)
@@ -125,15 +128,17 @@ def create_operator(
             failed_attempts=0,
             active=True,
             created_at=now,
+            must_change_password=temporary,
         )
         db.session.add(operator)
         db.session.flush()
+        created = {"login": login, "display_name": operator.display_name, "role": role}
         audit.record(
             "operator.create",
             "operators",
             operator.id,
             None,
-            {"login": login, "display_name": operator.display_name, "role": role},
+            {**created, "must_change_password": True} if temporary else created,
         )
     return Enrolment(operator.id, secret, provisioning_uri(login, secret))
 
@@ -298,21 +303,34 @@ def _count_failure(operator: Operator, now: datetime, lockout: Lockout) -> None:
 
 
 def check_password(login: str, password: str, now: datetime, lockout: Lockout) -> Operator:
-    """The operator whose password this is (first factor), or LoginRefused."""
+    """The operator whose password this is (first factor), or LoginRefused.
+
+    An unknown login, a wrong password and a locked operator get the same words, and the
+    same hash's time: "账号已锁定" for real logins only would tell a stranger, who can lock
+    any login with five guesses, which logins exist. The words say a lock may be the cause,
+    for the operator who types the right password while locked (code `login_locked`)."""
     refused = None
     with transaction():  # commits the failure count; the refusal is raised after
         operator = _locked_row(None, login.strip().lower())
         if operator is None or not operator.active:
             spend_one_hash(password)
-            refused = "登录名或密码错误"
-        elif locked := _locked_message(operator, now):
-            refused = locked
+            refused = LoginRefused(_password_refused(lockout))
+        elif _locked_message(operator, now):
+            spend_one_hash(password)
+            refused = LoginRefused(_password_refused(lockout), code="login_locked")
         elif not verify_password(operator.password_hash, password):
             _count_failure(operator, now, lockout)
-            refused = "登录名或密码错误"
+            refused = LoginRefused(_password_refused(lockout))
     if refused is not None:
-        raise LoginRefused(refused)
+        raise refused
     return operator
+
+
+def _password_refused(lockout: Lockout) -> str:
+    return (
+        f"登录名或密码错误。同一账号连续输错 {lockout.attempts} 次会锁定 "
+        f"{lockout.minutes:g} 分钟，锁定期间即使密码正确也无法登录，请稍后再试"
+    )
 
 
 def enrolment_for(operator: Operator, secret_keys: Sequence[str]) -> str | None:
