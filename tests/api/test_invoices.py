@@ -123,6 +123,11 @@ def test_someone_elses_invoice_is_not_found(client, paid_order):
         ({**PERSON, "title": "张\x00三"}, "title"),
         ({**PERSON, "title": "张\ud800"}, "title"),
         ({**PERSON, "email": "a\x00@example.cn"}, "email"),
+        # What shows is not what is held: 财务 would copy another title to the tax system.
+        ({**PERSON, "title": "重庆建工\u202e司公限有"}, "title"),
+        ({**PERSON, "title": "张三\n李四"}, "title"),
+        ({**PERSON, "title": "张\u200b三"}, "title"),
+        ({**PERSON, "email": "a@example.cn\u2028b@evil.example"}, "email"),
     ],
 )
 def test_bad_invoice_details_name_the_field(client, paid_order, body, field):
@@ -132,6 +137,7 @@ def test_bad_invoice_details_name_the_field(client, paid_order, body, field):
         content_type="application/json",
     )
     assert res.status_code == 422 and res.json["field"] == field
+    assert res.json["message"]  # the page shows it beside the field
 
 
 def test_a_refused_invoice_is_not_applied_for_again_after_the_year(app, client, clock, paid_order):

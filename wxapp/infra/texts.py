@@ -7,6 +7,7 @@ certificates use these too, which is why they live here and not in one of those 
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 
 
@@ -36,6 +37,14 @@ def storable(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def one_visible_line(value: str) -> bool:
+    """Whether text is one line of what it shows: no control character (a line break, a
+    tab) and no invisible format character (U+202E and the other direction overrides, zero
+    widths), which make a title read on screen otherwise than the characters it holds, and
+    so otherwise than what 财务 copies into the tax system."""
+    return not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value)
 
 
 def mask_name(name: str) -> str:

@@ -21,7 +21,7 @@ from models import Invoice, InvoiceStatus, Order, OrderStatus, TrainingPlan, db
 from wxapp.errors import Conflict, NotFound, ValidationError, field_label
 from wxapp.infra.clock import local
 from wxapp.infra.dbutil import execute
-from wxapp.infra.texts import storable
+from wxapp.infra.texts import one_visible_line, storable
 from wxapp.infra.transaction import transaction
 from wxapp.orders.anomalies import record_anomaly
 from wxapp.orders.invoice_issuer import InvoiceData, InvoiceIssuer
@@ -58,6 +58,10 @@ def parse_invoice_request(data: Any, prefix: str = "") -> InvoiceRequest:
         if not storable(value):
             raise ValidationError(prefix + name, f"{field_label(name)}含有不允许的字符")
         value = value.strip()
+        if not one_visible_line(value):
+            raise ValidationError(
+                prefix + name, f"{field_label(name)}含有换行或不可见的控制字符，请删除后重新填写"
+            )
         if len(value) > max_len:
             raise ValidationError(
                 prefix + name, f"{field_label(name)}过长（最多 {max_len} 个字符）"
