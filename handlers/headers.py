@@ -17,6 +17,9 @@
   the certificate's print page) unless the view says otherwise: on a unit's shared PC the
   next person's Back button or history must not bring back a trainee's name, ID number or
   certificate after they logged out. The H5 pages themselves hold no personal data.
+- `Cache-Control: no-cache` on a certificate's public verification page (/verify/<code>):
+  whoever scans the QR code may be behind a shared cache, which must ask again each time,
+  so a certificate revoked after a refund never shows 有效 from a stored copy.
 
 The beacon endpoint answers outside Flask (handlers/beacons.py) with `BEACON_HEADERS` (a
 POST's reply, which browsers do not keep).
@@ -79,4 +82,6 @@ def install(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", policy_for(request.path))
         if request.path.startswith(PRIVATE_PREFIXES):
             response.headers.setdefault("Cache-Control", PRIVATE)
+        elif request.path.startswith("/verify/"):
+            response.headers.setdefault("Cache-Control", "no-cache")
         return response

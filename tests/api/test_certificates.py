@@ -94,6 +94,8 @@ def test_certificate_pdf_text_and_qr_code_lead_to_a_valid_verification_page(clie
     page = client.get(f"/verify/{code}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
+    # A proxy or CDN asks again each time: a revoked certificate never shows 有效 from a cache.
+    assert page.headers["Cache-Control"] == "no-cache"
     assert "有效" in html and "证书不存在或无效" not in html
     assert mask_id_number(trainee.id_number) in html and trainee.id_number not in html
     assert plan.title in html and cert["serial"] in html
