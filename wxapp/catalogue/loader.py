@@ -32,7 +32,8 @@ from models import (
     db,
 )
 from wxapp.catalogue.load_summary import Counts, LoadSummary
-from wxapp.catalogue.plans import KIND_NAMES, hours_text
+from wxapp.catalogue.plan_hours import hours_shortfall
+from wxapp.catalogue.plans import KIND_NAMES
 from wxapp.catalogue.spec import (
     Catalogue,
     CatalogueFileError,
@@ -221,6 +222,20 @@ def sold_plans(plan_ids: list[int]) -> set[int]:
     return set(db.session.execute(sa.union(held, paying)).scalars())
 
 
+def learned_chapters(chapter_ids: list[int]) -> set[int]:
+    """Those of `chapter_ids` some trainee has progress in: they stay in their course (its
+    completion and 学时 count them)."""
+    if not chapter_ids:
+        return set()
+    return set(
+        db.session.execute(
+            sa.select(ChapterProgress.chapter_id)
+            .where(ChapterProgress.chapter_id.in_(chapter_ids))
+            .distinct()
+        ).scalars()
+    )
+
+
 def _bought_plan_changes(
     catalogue: Catalogue, plans: dict[str, TrainingPlan]
 ) -> list[tuple[str, str]]:
@@ -265,13 +280,9 @@ def _check_against_database(
             ),
             start=Decimal(0),
         )
-        if offered < plan.required_hours:
-            errors.append(
-                (
-                    f"{plan.path}.courses",
-                    f"课程学时合计 {hours_text(offered)} 少于要求的 {plan.required_hours} 学时",
-                )
-            )
+        shortfall = hours_shortfall(offered, plan.required_hours)
+        if shortfall is not None:
+            errors.append((f"{plan.path}.courses", shortfall))
     errors += _shared_across_years_or_kinds(catalogue)
     dropped: dict[int, str] = {}
     for code, spec in catalogue.courses.items():
@@ -280,14 +291,8 @@ def _check_against_database(
             for chapter in course.chapters:
                 if chapter.position > len(spec.chapters):
                     dropped[chapter.id] = f"{catalogue.course_paths[code]}.chapters"
-    if dropped:
-        learned = db.session.execute(
-            sa.select(ChapterProgress.chapter_id)
-            .where(ChapterProgress.chapter_id.in_(dropped))
-            .distinct()
-        ).scalars()
-        for chapter_id in learned:
-            errors.append((dropped[chapter_id], "要删除的章节已有学员的学习记录，不能删除"))
+    for chapter_id in sorted(learned_chapters(list(dropped))):
+        errors.append((dropped[chapter_id], "要删除的章节已有学员的学习记录，不能删除"))
     if errors:
         raise CatalogueFileError(errors)
 

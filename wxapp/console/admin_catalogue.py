@@ -22,8 +22,10 @@ from models import (
 )
 from wxapp.catalogue.loader import (
     courses_shared_elsewhere,
+    learned_chapters,
     sold_plans,
 )
+from wxapp.catalogue.plan_hours import plans_holding, plans_left_short
 from wxapp.catalogue.spec import MINUTES_PER_HOUR, short_video_warning
 from wxapp.console import audit
 from wxapp.console.access import (
@@ -58,11 +60,16 @@ FIXED_ONCE_BOUGHT = {
 }
 
 
+def _changed(model: Any, name: str) -> bool:
+    """Whether the form changed the field. Ask before any query: a query flushes the change,
+    and the change is forgotten."""
+    return sa.inspect(model).attrs[name].history.has_changes()
+
+
 def _refuse_changes_once_bought(plan: TrainingPlan) -> None:
     """A plan anyone has bought (paid or since refunded) or is paying for keeps its 年度, 类别
     and 要求学时 (wxapp.catalogue.loader.sold_plans)."""
-    state = sa.inspect(plan)
-    changed = [name for name in FIXED_ONCE_BOUGHT if state.attrs[name].history.has_changes()]
+    changed = [name for name in FIXED_ONCE_BOUGHT if _changed(plan, name)]
     if not changed:
         return
     if sold_plans([plan.id]):
@@ -71,6 +78,14 @@ def _refuse_changes_once_bought(plan: TrainingPlan) -> None:
             f"该培训项目已有学员购买或正在支付（已退款的也算），不能修改{label}：{why}。"
             "如需调整请另建培训项目；价格、开售停售时间、名称和施教机构仍可修改"
         )
+
+
+def _refuse_leaving_plans_short(plans: list[TrainingPlan]) -> None:
+    """A plan's courses offer at least the 学时 it requires, as a catalogue file's must
+    (wxapp.catalogue.plan_hours)."""
+    short = plans_left_short(plans)
+    if short:
+        raise ValueError(f"{'；'.join(short)}，学员学完全部课程也达不到要求")
 
 
 def _keep_unchanged_time(plan: TrainingPlan, name: str) -> None:
@@ -186,6 +201,7 @@ class PlanView(SecuredModelView):
                 field.data = local(field.data).replace(tzinfo=None)
 
     def on_model_change(self, form: Any, model: TrainingPlan, is_created: bool) -> None:
+        required_changed = not is_created and _changed(model, "required_hours")
         for name in ("sale_start", "sale_end"):
             _keep_unchanged_time(model, name)
         if model.sale_start and model.sale_end and model.sale_end <= model.sale_start:
@@ -196,6 +212,10 @@ class PlanView(SecuredModelView):
             raise ValueError("每学时价格（分）不能为负数")
         if not is_created:
             _refuse_changes_once_bought(model)
+        # A new plan holds no courses yet, nor does one made here before a catalogue file
+        # gives it its courses (and its 要求学时, which the loader checks then).
+        if required_changed and model.courses:
+            _refuse_leaving_plans_short([model])
         shared = [] if is_created else courses_shared_elsewhere(model.id, model.year, model.kind)
         if shared:
             raise ValueError(
@@ -288,6 +308,10 @@ class CourseView(SecuredModelView):
     def get_query(self) -> Any:
         return super().get_query().options(selectinload(Course.chapters))  # for _video_cell
 
+    def on_model_change(self, form: Any, model: Course, is_created: bool) -> None:
+        if not is_created and _changed(model, "hours"):
+            _refuse_leaving_plans_short(plans_holding(model.id))
+
 
 class ChapterView(SecuredModelView):
     roles = ADMIN
@@ -305,6 +329,13 @@ class ChapterView(SecuredModelView):
     form_columns = ("course", "position", "title", "duration_s", "video_url")
 
     def on_model_change(self, form: Any, model: Chapter, is_created: bool) -> None:
+        # The form sets `course`; `course_id` is still the stored one until the session flushes.
+        moved = not is_created and model.course is not None and model.course.id != model.course_id
+        if moved and learned_chapters([model.id]):
+            raise ValueError(
+                "该章节已有学员的学习记录，不能移到其他课程：学员的进度和学时都记在原课程下。"
+                "如需调整，请在新课程下另建章节"
+            )
         if not (model.video_url or "").startswith("https://") and not model.video_url.startswith(
             "/static/"
         ):
