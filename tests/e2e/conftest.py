@@ -221,6 +221,16 @@ def copy_to_docs(path: Path, name: str) -> None:
     shutil.copyfile(path, docs / name)
 
 
+def authorize(phone: Phone, next_path: str) -> Any:
+    """网页授权 through the real sandbox consent page; lands on the bind page (a new user)."""
+    page = phone.page
+    page.goto(f"{phone.base_url}/auth/wechat?next={next_path}")
+    page.click("button[name=agree]")
+    page.wait_for_url("**/h5/bind?next=*")
+    page.wait_for_selector("#app[data-ready]")
+    return page
+
+
 def login(phone: Phone, username: str, password: str = "Passw0rd!") -> None:
     """Log the phone's browser context in through the API (the cookie is shared by its tabs)."""
     response = phone.page.request.post(

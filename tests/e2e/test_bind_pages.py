@@ -5,7 +5,7 @@ and the WeChat user it was bound to finds the notice in its sandbox inbox."""
 from __future__ import annotations
 
 from models import WechatBinding, db
-from tests.e2e.conftest import seed
+from tests.e2e.conftest import authorize, seed
 from tests.e2e.realdata import posted
 from tests.factories import make_binding, make_trainee
 from tests.sms import latest_code
@@ -23,12 +23,8 @@ def test_rebind_with_an_sms_code_and_the_old_wechat_user_is_told(phone, site):
         return {"id": t.id, "phone": t.phone}
 
     data = seed(site, build)
-    page = phone.page
-    bound = posted(page, "/api/wechat/bind")
-    page.goto(f"{site.url}/auth/wechat?next=%2Fh5%2Fprogress")
-    page.click("button[name=agree]")
-    page.wait_for_url("**/h5/bind?next=*")
-    page.wait_for_selector("#app[data-ready]")
+    bound = posted(phone.page, "/api/wechat/bind")
+    page = authorize(phone, "%2Fh5%2Fprogress")
     page.fill("#username", data["phone"])
     page.fill("#password", "Passw0rd!")
     page.click("#submit")

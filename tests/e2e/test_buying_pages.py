@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from models import WechatBinding, db
-from tests.e2e.conftest import copy_to_docs, login, seed, wait_for
+from tests.e2e.conftest import authorize, copy_to_docs, login, seed, wait_for
 from tests.e2e.realdata import lowercase_x_id_number, order, posted
 from tests.factories import make_binding, make_id_number, make_plan, make_trainee, make_unit
 from wxapp.accounts.idnumbers import initial_password
@@ -263,16 +263,6 @@ def test_orders_and_invoices(phone, site):
     }
     # The sandbox's tax platform issued it at once: the card now offers the PDF.
     page.wait_for_selector(f".order-card[data-order-no='{paid_no}'] a >> text=查看发票")
-
-
-def authorize(phone, next_path: str):
-    """网页授权 through the real sandbox consent page; lands on the bind page (a new user)."""
-    page = phone.page
-    page.goto(f"{phone.base_url}/auth/wechat?next={next_path}")
-    page.click("button[name=agree]")
-    page.wait_for_url("**/h5/bind?next=*")
-    page.wait_for_selector("#app[data-ready]")
-    return page
 
 
 def test_bind_with_the_initial_password_is_sent_to_activation(phone, site):

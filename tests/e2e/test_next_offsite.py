@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import seed
+from tests.e2e.conftest import authorize, seed
 from tests.factories import make_trainee
 
 EVIL = "evil.example"
@@ -41,12 +41,8 @@ def test_wechat_login_then_bind_cannot_leave_the_site(phone, site):
     """The whole chain a stranger's link starts: 网页授权 (sandbox consent), the bind page,
     the trainee's password, then off-site (where a fake "请重新输入密码" page waits)."""
     data = seed(site, lambda: {"phone": make_trainee(name="王五").phone})
-    page = phone.page
-    went = _catch_offsite(page)
-    page.goto(f"{site.url}/auth/wechat?next=%2F.%2F%2Fevil.example%2Frelogin")
-    page.click("button[name=agree]")
-    page.wait_for_url("**/h5/bind?next=*")
-    page.wait_for_selector("#app[data-ready]")
+    went = _catch_offsite(phone.page)
+    page = authorize(phone, "%2F.%2F%2Fevil.example%2Frelogin")
     page.fill("#username", data["phone"])
     page.fill("#password", "Passw0rd!")
     page.click("#submit")
