@@ -61,7 +61,9 @@ def database_settings(env: Mapping[str, Any], cfg: dict[str, Any], instance_path
         raise ConfigError("DATABASE_READ_URL must be a postgresql:// URL (a streaming replica)")
     cfg["DATABASE_READ_MAX_LAG_S"] = _number(env, "DATABASE_READ_MAX_LAG_S", 5.0, 0.1, 3600.0)
     cfg["DATABASE_READ_CHECK_S"] = _number(env, "DATABASE_READ_CHECK_S", 1.0, 0.05, 60.0)
-    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    # hide_parameters: a database error's text (logged with a 503 or a 500) names the
+    # statement but not its values, which are ID numbers, phones, names, password hashes.
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         cfg["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {
             "connect_timeout": cfg["DATABASE_CONNECT_TIMEOUT_S"],
