@@ -82,13 +82,22 @@ def row_id(body: dict[str, Any], field: str, *, required: bool = True) -> int | 
     return integer(body, field, required=required, low=1, high=ROW_ID_MAX)
 
 
+EXACT_FLOAT_INT = 2**53
+
+
 def number(
     body: dict[str, Any], field: str, *, required: bool = True, low: float | None = None
 ) -> float | None:
     value = _get(body, field, required)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        # an integer past 2^53 has no exact float (past about 10^308, none: OverflowError)
+        or (isinstance(value, int) and abs(value) > EXACT_FLOAT_INT)
+        or not math.isfinite(value)
+    ):
         raise ValidationError(field, f"{field_label(field)}应为数字")
     if low is not None and value < low:
         raise ValidationError(field, f"{field_label(field)}不能小于 {low}")

@@ -77,6 +77,8 @@ def test_reply_shape_and_first_beacon_credits_nothing(signed_in, world, clock):
         ({"to": 61}, "to"),  # past the end of a 60 s chapter
         ({"from": 60.5, "to": 61}, "from"),
         ({"position": 75}, "position"),
+        ({"to": 10**400}, "to"),  # too large for a float: not a 500
+        ({"position": -(10**400)}, "position"),
     ],
 )
 def test_malformed_beacons_are_422_naming_the_field(signed_in, world, change, field):
