@@ -407,6 +407,36 @@ def test_a_refund_racing_a_beacons_entitlement_read_is_not_written_back(
     assert redis_client.hget(entitlement_key(world["trainee"]), f"p:{world['plan']}") is None
 
 
+def test_a_refund_of_one_plan_leaves_the_trainees_other_paid_plan_to_learn(app, client, clock):
+    """The refund drops the whole cache; the next beacon, in a plan still paid, reads the
+    database afresh and learns on (before, a minute-long fence kept refusing to cache what it
+    read, and every beacon of the other plan got 403 该课程不在您已购买的培训项目中)."""
+    with app.app_context():
+        trainee = make_trainee()
+        refunded = make_plan(courses=1, chapters=1, chapter_seconds=300)
+        kept = make_plan(kind="public", required_hours=30, courses=1, chapters=1)
+        enroll(trainee.id, refunded.id, clock.now())
+        enroll(trainee.id, kept.id, clock.now())
+        db.session.commit()
+        tid, refunded_id = trainee.id, refunded.id
+        chapter = kept.courses[0].course.chapters[0].id
+    sign_in(client, tid)
+    player = BeaconPlayer(client, chapter, clock)
+    player.watch(0, 15)
+    with app.app_context():
+        db.session.execute(
+            sa.update(Enrollment)
+            .where(Enrollment.trainee_id == tid, Enrollment.plan_id == refunded_id)
+            .values(status="refunded")
+        )
+        db.session.commit()
+        refunds.forget_entitlements(app.extensions["redis"], [tid])
+    clock.advance(15)
+    assert player.send(15, 30).status_code == 200
+    clock.advance(15)
+    assert player.send(30, 45).status_code == 200
+
+
 def test_a_batch_is_written_by_one_multi_row_upsert(app, world, clock, redis_client):
     tid = world["trainee"]
     chapters = [c for course in world["chapters"] for c in course]

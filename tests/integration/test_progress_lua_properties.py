@@ -42,7 +42,7 @@ def seed(store: ProgressStore, tid: int) -> None:
             position=0,
             done=False,
         )
-    store.set_entitlements(tid, {"_": 1, f"c:{COURSE}": PLAN, f"p:{PLAN}": "0|60|0"})
+    store.set_entitlements(tid, {"_": 1, f"c:{COURSE}": PLAN, f"p:{PLAN}": "0|60|0"}, "0")
 
 
 def run_both(store: ProgressStore, steps, seen: Counter | None = None) -> list:

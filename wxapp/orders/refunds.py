@@ -42,11 +42,7 @@ from models import Order, Refund, RefundItem, RefundStatus, db
 from wxapp.infra.clock import reported_time
 from wxapp.orders.anomalies import record_anomaly
 from wxapp.orders.refund_rule import HOLDING, after_success
-from wxapp.progress.store import (
-    ENTITLEMENT_FENCE_S,
-    entitlement_fence_key,
-    entitlement_key,
-)
+from wxapp.progress.store import drop_entitlements
 
 SYSTEM = "system"
 
@@ -170,13 +166,13 @@ def apply_refund(
 
 
 def forget_entitlements(r: redis.Redis | None, trainee_ids: list[int]) -> None:
-    """Drop the cached entitlements of members who can no longer learn (the beacon re-reads),
-    and fence the cache off for ENTITLEMENT_FENCE_S: a beacon that read the paid plans
-    before this refund committed must not write them back for the cache's hour."""
+    """Drop the cached entitlements of members who can no longer learn (the beacon re-reads).
+    A beacon that read the paid plans before this refund committed cannot write them back
+    for the cache's hour (store.drop_entitlements); the members' other plans are read and
+    cached afresh at once."""
     if r is None or not trainee_ids:
         return
     pipe = r.pipeline(transaction=False)  # one key per command: several slots on a cluster
     for t in trainee_ids:
-        pipe.set(entitlement_fence_key(t), 1, ex=ENTITLEMENT_FENCE_S)
-        pipe.delete(entitlement_key(t))
+        drop_entitlements(pipe, t)
     pipe.execute()

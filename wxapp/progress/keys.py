@@ -11,10 +11,10 @@ STATE_TTL_S = 7 * 24 * 3600
 # Cached entitlements are re-read from the database at least this often (a cached "no" is
 # always re-checked at once); a refund calls orders.refunds.forget_entitlements.
 ENTITLEMENT_TTL_S = 3600
-# After a refund the cache stays unwritten this long (orders.refunds.forget_entitlements):
-# a beacon that read the paid plans just before the refund committed must not write them
-# back. Longer than any request (gunicorn's timeout is 30 s).
-ENTITLEMENT_FENCE_S = 60
+# Each drop of the cache (a refund, a course learned) counts up the trainee's entitlement
+# generation; a reader caches what it read only if the generation is still the one it saw
+# before reading (store.drop_entitlements). Kept far longer than any request.
+ENTITLEMENT_GENERATION_TTL_S = 24 * 3600
 
 
 def tag(trainee_id: int) -> str:
@@ -33,8 +33,8 @@ def entitlement_key(trainee_id: int) -> str:
     return f"{tag(trainee_id)}:ent"
 
 
-def entitlement_fence_key(trainee_id: int) -> str:
-    return f"{tag(trainee_id)}:ent:fence"
+def entitlement_generation_key(trainee_id: int) -> str:
+    return f"{tag(trainee_id)}:ent:gen"
 
 
 def superseded_key(trainee_id: int) -> str:

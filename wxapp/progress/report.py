@@ -33,9 +33,10 @@ from wxapp.progress.tracking import remember_entitlements
 
 
 def my_progress(store: ProgressStore, trainee_id: int, year: int) -> dict[str, Any]:
+    generation = store.entitlement_generation(trainee_id)
     plans, learned = records.paid_plans(trainee_id)
     # The first beacon after 我的进度 (a trainee's usual way in) then finds them in Redis.
-    remember_entitlements(store, trainee_id, plans, learned)
+    remember_entitlements(store, trainee_id, plans, learned, generation=generation)
     shown = [p for p in plans if p.year == year]
     courses = _started_courses(store, trainee_id, {c for p in shown for c in p.course_ids})
     out = []

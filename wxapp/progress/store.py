@@ -33,14 +33,14 @@ from wxapp.progress.hot_reads import (
 )
 from wxapp.progress.keys import (
     DIRTY,
-    ENTITLEMENT_FENCE_S,
+    ENTITLEMENT_GENERATION_TTL_S,
     ENTITLEMENT_TTL_S,
     RECORD_FIELDS,
     STATE_FIELDS,
     STATE_TTL_S,
     chapter_key,
     dirty_member,
-    entitlement_fence_key,
+    entitlement_generation_key,
     entitlement_key,
     parse_member,
     play_key,
@@ -55,7 +55,7 @@ HERE = Path(__file__).resolve().parent
 
 __all__ = [
     "DIRTY",
-    "ENTITLEMENT_FENCE_S",
+    "ENTITLEMENT_GENERATION_TTL_S",
     "ENTITLEMENT_TTL_S",
     "HERE",
     "RECORD_FIELDS",
@@ -68,7 +68,8 @@ __all__ = [
     "TraineeRecords",
     "chapter_key",
     "dirty_member",
-    "entitlement_fence_key",
+    "drop_entitlements",
+    "entitlement_generation_key",
     "entitlement_key",
     "parse_member",
     "play_key",
@@ -96,16 +97,26 @@ class ScriptResult:
     entitlements_cached: bool = True  # with "nochapter": whether the trainee's are in Redis
 
 
-# The entitlement cache written as one hash (KEYS[1]), unless the fence (KEYS[2]) is up.
+# The entitlement cache written as one hash (KEYS[1]), only if the trainee's generation
+# (KEYS[2]) is still ARGV[1], the one seen before the database was read.
 _SET_ENTITLEMENTS = """
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-if #ARGV > 1 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
+if #ARGV > 2 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
 end
 return 1
 """
+
+
+def drop_entitlements(pipe: Any, trainee_id: int) -> None:
+    """Queue on `pipe` what drops the trainee's cached entitlements: a new generation first,
+    so a reader that read the database before this cannot write its (stale) answer back
+    after, then the cache itself. A reader that starts after reads afresh and may cache."""
+    pipe.incr(entitlement_generation_key(trainee_id))
+    pipe.expire(entitlement_generation_key(trainee_id), ENTITLEMENT_GENERATION_TTL_S)
+    pipe.delete(entitlement_key(trainee_id))
 
 
 class ProgressStore(FlushReads):
@@ -271,15 +282,22 @@ class ProgressStore(FlushReads):
         )
         return bool(loaded)
 
-    def set_entitlements(self, trainee_id: int, mapping: dict[str, Any]) -> None:
-        """Cache what was read of the trainee's paid plans, unless a refund fenced the cache
-        off since (`ENTITLEMENT_FENCE_S`): then the next beacon reads them again."""
-        args: list[Any] = [ENTITLEMENT_TTL_S]
+    def entitlement_generation(self, trainee_id: int) -> str:
+        """Read before the database: `set_entitlements` caches only if it has not changed."""
+        value = self.redis.get(entitlement_generation_key(trainee_id))
+        return value.decode() if isinstance(value, bytes) else str(value or "0")
+
+    def set_entitlements(self, trainee_id: int, mapping: dict[str, Any], generation: str) -> bool:
+        """Cache what was read of the trainee's paid plans, unless the cache was dropped since
+        `generation` was read (a refund committed meanwhile): then the next beacon reads again.
+        What was read is still the truth for the request that read it."""
+        args: list[Any] = [generation, ENTITLEMENT_TTL_S]
         for field, value in mapping.items():
             args += [field, value]
-        self._set_entitlements(
-            keys=[entitlement_key(trainee_id), entitlement_fence_key(trainee_id)], args=args
-        )
+        keys = [entitlement_key(trainee_id), entitlement_generation_key(trainee_id)]
+        return bool(self._set_entitlements(keys=keys, args=args))
 
     def forget_entitlements(self, trainee_id: int) -> None:
-        self.redis.delete(entitlement_key(trainee_id))
+        pipe = self.redis.pipeline(transaction=False)
+        drop_entitlements(pipe, trainee_id)
+        pipe.execute()

@@ -300,7 +300,10 @@ def forget_entitlements(trainee_id: int) -> None:
 
 
 def refresh_entitlements(store: ProgressStore, trainee_id: int) -> dict[str, Any]:
-    return remember_entitlements(store, trainee_id, *records.paid_plans(trainee_id))
+    generation = store.entitlement_generation(trainee_id)
+    return remember_entitlements(
+        store, trainee_id, *records.paid_plans(trainee_id), generation=generation
+    )
 
 
 def remember_entitlements(
@@ -308,11 +311,13 @@ def remember_entitlements(
     trainee_id: int,
     plans: list[records.PaidPlan],
     learned: Collection[int],
+    *,
+    generation: str,
 ) -> dict[str, Any]:
-    """Cache what `records.paid_plans` read; 我的进度, which reads it anyway, calls this so the
-    first beacon after it needs no entitlement query."""
+    """Cache what `records.paid_plans` read (`generation`: the store's, read before it); 我的进度,
+    which reads it anyway, calls this so the first beacon after it needs no entitlement query."""
     mapping = entitlement_mapping(plans, learned)
-    store.set_entitlements(trainee_id, mapping)
+    store.set_entitlements(trainee_id, mapping, generation)
     return mapping
 
 
