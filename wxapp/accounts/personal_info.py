@@ -29,7 +29,13 @@ from wxapp import events, outbox
 from wxapp.accounts import bindings, profile_history, sms_codes, unit_admins
 from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.accounts.idnumbers import validate_phone
-from wxapp.accounts.trainees import check_own_password, get_trainee, profile, store_password
+from wxapp.accounts.trainees import (
+    check_own_password,
+    get_trainee,
+    profile,
+    require_unchanged,
+    store_password,
+)
 from wxapp.accounts.units import is_district
 from wxapp.errors import Conflict, NotFound, ValidationError
 from wxapp.infra.texts import SERVICE_PHONES, mask_name
@@ -170,12 +176,13 @@ def change_phone(
     the password. It is checked before the code, so a wrong one does not spend the code."""
     trainee = get_trainee(trainee_id)
     phone = check_new_phone(trainee.phone, phone)
-    check_own_password(r, trainee, password, "password", known)
+    verified = check_own_password(r, trainee, password, "password", known)
 
-    def tell_old(old: str | None) -> None:
+    def in_the_change(old: str | None) -> None:
+        require_unchanged(verified)  # customer service may have replaced it meanwhile
         _tell_old_phone(trainee.id, old, phone, events.ReplacedBy.SELF, now)
 
-    replace_phone(r, trainee, phone, sms_code, profile_history.SELF, now, also=tell_old)
+    replace_phone(r, trainee, phone, sms_code, profile_history.SELF, now, also=in_the_change)
     return profile(trainee)
 
 

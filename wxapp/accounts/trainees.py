@@ -256,14 +256,18 @@ def _count_failure(r: redis.Redis, fail_key: str, lock_key: str, attempt: int) -
 
 def check_own_password(
     r: redis.Redis, trainee: Trainee, password: str, field: str, known: KnownDevices
-) -> None:
-    """The password typed again to confirm a change made in a session (原密码, 登录密码).
+) -> Verified:
+    """The password typed again to confirm a change made in a session (原密码, 登录密码);
+    the change then writes only if it is still the account's (`require_unchanged`): one
+    racing customer service's phone replacement, which sets a password of its own, must
+    not outlive it.
 
     A session is not the password: a phone left unlocked in WeChat opens one. So a wrong
     password here counts toward the lockout like a failed login (one count, one lock: the
     account's, or its known device's), and a locked one is refused before any hash; else a
     session could guess the password without end.
     """
+    checked = trainee.password_hash
     fail_key, lock_key = _account_keys(r, trainee.id, device_of(trainee, known))
     attempt = _reserve_attempt(r, fail_key, lock_key)
     if not _matches(r, fail_key, trainee, password):
@@ -271,6 +275,7 @@ def check_own_password(
         label = "原密码" if field == "old_password" else "登录密码"
         raise ValidationError(field, f"{label}错误（还可尝试 {left} 次）", code=f"bad_{field}")
     r.delete(fail_key)
+    return Verified(trainee, checked)
 
 
 def lift_lockout(r: redis.Redis, trainee_id: int) -> None:
@@ -361,11 +366,12 @@ def change_password(
     if trainee.must_change_password:
         # The initial password is public: such an account activates by SMS (activation.py).
         raise Forbidden("首次登录请先通过短信验证激活账号", code="activation_required")
-    check_own_password(r, trainee, old_password, "old_password", known)
+    verified = check_own_password(r, trainee, old_password, "old_password", known)
     check_new_password(new_password, trainee.id_number)
     if new_password == old_password:
         raise ValidationError("new_password", "新密码不能与原密码相同")
     with transaction():
+        require_unchanged(verified)
         store_password(r, trainee, new_password, now)
     return trainee
 
