@@ -18,6 +18,7 @@ from tests.conftest import LiveServer, free_port, serve
 from tests.integration.test_reconciliation import _buy_and_pay, _people
 from tests.integration.test_refunds import login, order_status, read, wait_for
 from wxapp.orders import refund_requests
+from wxapp.progress.keys import entitlement_generation_key
 from wxapp.sandbox import pay_store
 
 
@@ -78,6 +79,16 @@ class Learner:
     def refund_status(self) -> str:
         return self.refund(Refund.status)
 
+    def cache_dropped(self) -> bool:
+        """Whether the trainee's cached entitlements were dropped (their generation counted)."""
+        payer = read(
+            self.app,
+            lambda: db.session.execute(
+                sa.select(Order.payer_id).where(Order.out_trade_no == self.order)
+            ).scalar_one(),
+        )
+        return bool(self.app.extensions["redis"].exists(entitlement_generation_key(payer)))
+
     def request_refund(self) -> None:
         """财务 refunds the whole order (the operator's use case, as the console calls it)."""
         app = self.app
@@ -98,6 +109,9 @@ def test_a_refund_completed_by_its_notification_stops_the_learning(site):
     assert [learner.beacon(), learner.beacon()] == [200, 200]  # entitlements cached
     learner.request_refund()
     assert wait_for(lambda: learner.refund_status() == "SUCCESS")
+    # The notification's handler drops the cached entitlements just after its commit (which
+    # the status above shows): the beacon after that is refused.
+    assert wait_for(learner.cache_dropped)
     assert learner.beacon() == 403
 
 
