@@ -176,7 +176,9 @@ class WechatRebound(Event):
     """The account left the WeChat user it was bound to, who is told at `old_openid` (not
     at the trainee's current binding, if any): it was bound to another WeChat user
     (password and SMS code given), or customer service replaced its phone and dropped the
-    binding (`new_phone_masked` set, "138****8001"), so an owner who did not ask hears of it.
+    binding (`new_phone_masked` set, "138****8001"), or customer service dropped the binding
+    alone (`by_support`: 解除微信绑定, or a temporary password), so an owner who did not ask
+    hears of it.
     """
 
     event_type: ClassVar[str] = "wechat_rebound"
@@ -185,10 +187,14 @@ class WechatRebound(Event):
     name_masked: str  # "王*五": who the account is, without telling the old user the name
     # Set when customer service replaced the phone (None in a rebind, and in older rows).
     new_phone_masked: str | None = None
+    by_support: bool = False
 
     @property
     def subject(self) -> str:
-        kind = "rebind" if self.new_phone_masked is None else "phone"
+        if self.new_phone_masked is not None:
+            kind = "phone"
+        else:
+            kind = "support" if self.by_support else "rebind"
         return f"{kind}:{self.rebound_at}"
 
 
@@ -305,6 +311,9 @@ def _decode(cls: type[Any], payload: Mapping[str, Any], event_type: str, prefix:
     for f in dataclasses.fields(cls):
         name = prefix + f.name
         hint, nullable = _optional(hints[f.name])
+        if f.name not in payload and f.default is not dataclasses.MISSING:
+            values[f.name] = f.default  # a field added since the row was written
+            continue
         if f.name not in payload or payload[f.name] is None:
             if nullable:
                 values[f.name] = None
@@ -328,6 +337,10 @@ def _value(hint: Any, raw: Any, event_type: str, name: str) -> Any:
     if hint is str:
         if not isinstance(raw, str):
             raise MalformedEvent(event_type, name, f"must be a string, got {_kind(raw)}")
+        return raw
+    if hint is bool:
+        if not isinstance(raw, bool):
+            raise MalformedEvent(event_type, name, f"must be true or false, got {_kind(raw)}")
         return raw
     raise TypeError(f"{event_type}.{name}: no codec for {hint!r}")  # a bug in this module
 

@@ -379,3 +379,30 @@ def test_the_old_holders_browser_is_no_known_device_after_the_replacement(base_c
             keys = [app.config["SECRET_KEY"], *app.config["SECRET_KEY_FALLBACKS"]]
             stored = db.session.get(Trainee, tid).password_hash
             assert read(keys, holder.get_cookie("wxapp_device").value).of(tid, stored) is None
+
+
+@pytest.mark.parametrize("first", ["unbind", "temporary-password"])
+def test_the_wechat_user_is_told_when_support_drops_the_binding_first(base_config, first):
+    """解除微信绑定, or a 临时密码 (which unbinds too), tells the WeChat user the account was
+    bound to: one 客服 cannot drop the binding a click before a phone replacement, which
+    then finds no binding to tell, and leave the owner's WeChat unaware."""
+    with serve(base_config, CONSOLE_ENABLED="1") as server:
+        app = server.app
+        tid, _, _ = _trainee(app, openid=OLD_WECHAT)
+        client, token = _operator(app, "kefu-quiet")
+        if first == "unbind":
+            res = client.post(f"/admin/trainees/{tid}/unbind", data={"csrf_token": token})
+        else:
+            res = client.post(
+                f"/admin/trainees/{tid}/temporary-password",
+                data={"csrf_token": token, "password": "Temp2026pass"},
+            )
+        assert res.status_code == 302 and _binding_of(app, tid) is None
+        assert _flash(client, _check(client, token, tid))
+        assert _replace(client, token, tid, code=latest_code(app, NEW_PHONE)).status_code == 302
+        assert _phone_of(app, tid) == NEW_PHONE
+
+        Worker(app, app.extensions["wechat"]).drain()
+        [message] = oa_state.inbox(app.extensions["redis"], OLD_WECHAT)
+        assert message["data"]["thing1"]["value"] == "林*之的学习账号已由客服解除微信绑定"
+        assert message["data"]["thing3"]["value"] == "如非本人申请请致电4000239229"

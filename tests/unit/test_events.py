@@ -125,6 +125,25 @@ def test_rows_written_before_the_classes_still_parse():
     assert plan == EXAMPLES[4]
     certificate = events.to_payload(EXAMPLES[5]) | {"hours": "60"}  # hours_text's "60"
     assert events.parse("certificate_issued", certificate).hours == Decimal("60")
+    # A field added since (a rebound's `by_support`) takes its default in an older row.
+    rebound = {k: v for k, v in events.to_payload(EXAMPLES[6]).items() if k != "by_support"}
+    assert events.parse("wechat_rebound", rebound) == EXAMPLES[6]
+
+
+def test_a_support_unbinding_round_trips_with_its_own_subject():
+    unbound = events.WechatRebound(
+        old_openid="o_old_wechat_user_000000001",
+        rebound_at="2025-06-16T02:00:00+00:00",
+        name_masked="王*",
+        by_support=True,
+    )
+    assert events.parse("wechat_rebound", json.loads(json.dumps(events.to_payload(unbound)))) == (
+        unbound
+    )
+    assert unbound.subject == "support:2025-06-16T02:00:00+00:00"
+    bad = events.to_payload(unbound) | {"by_support": "yes"}
+    with pytest.raises(events.MalformedEvent, match="field 'by_support' must be true or false"):
+        events.parse("wechat_rebound", bad)
 
 
 def _error(event_type, payload) -> events.MalformedEvent:

@@ -33,6 +33,7 @@ from models import (
     WechatBinding,
     db,
 )
+from wxapp import events, outbox
 from wxapp.accounts import bindings, identity_changes, password_reset, profile_history
 from wxapp.accounts.idnumbers import has_id_number_shape, is_mobile_number, mask_id_number
 from wxapp.accounts.session_ends import end_all
@@ -284,8 +285,11 @@ def set_temporary_password(r: redis.Redis, trainee_id: int, password: str, now: 
         # would only make the account look activated to the phone correction below.
         raise Conflict(NOT_ACTIVATED, code="not_activated")
     check_new_password(password or "", trainee.id_number, field="password")
+    openid = bindings.openid_of(trainee_id)
     with transaction():
         unbound = store_password(r, trainee, password, now, must_change=True)
+        if unbound and openid is not None:
+            _tell_unbound(trainee, openid, now)
         audit.record(
             "trainee.temporary_password",
             "trainees",
@@ -308,15 +312,29 @@ def unlock(r: redis.Redis, trainee_id: int) -> bool:
 
 def unbind_wechat(r: redis.Redis, trainee_id: int, now: datetime) -> str:
     """Drop the trainee's WeChat binding (a lost phone) and end their sessions; the openid."""
-    get_trainee(trainee_id)
+    trainee = get_trainee(trainee_id)
     openid = bindings.openid_of(trainee_id)
     if openid is None:
         raise Conflict("该学员未绑定微信", code="not_bound")
     with transaction():
         bindings.unbind(trainee_id)
         end_all(r, trainee_id, now)
+        _tell_unbound(trainee, openid, now)
         audit.record("trainee.unbind", "trainees", trainee_id, {"openid": openid}, {"openid": None})
     return openid
+
+
+def _tell_unbound(trainee: Trainee, openid: str, now: datetime) -> None:
+    """In the unbinding's transaction, the message to the WeChat user the account was bound
+    to: customer service dropped the binding. An owner who did not ask hears of it, even
+    if a phone replacement follows (it finds no binding left to tell)."""
+    event = events.WechatRebound(
+        old_openid=openid,
+        rebound_at=now.isoformat(),
+        name_masked=mask_name(trainee.name),
+        by_support=True,
+    )
+    outbox.add_event(event, trainee.id, now)
 
 
 def correct_identity(

@@ -16,6 +16,7 @@ Each renderer takes the event class of `wxapp.events` the worker parsed the row 
 - `WechatRebound`: the masked name, when (Shanghai time), and what to do if it was not
   the user (sent to the WeChat user the account was bound to before, not the new one);
   when customer service replaced the phone, the new phone (masked) instead of the name;
+  when customer service unbound it, that;
 - `UnitReminded`: the unit, the year's shortfall, a request to finish (一键提醒).
 """
 
@@ -160,6 +161,7 @@ REBIND_NOTE = "如非本人操作请致电4000239229"
 # A `thing` value holds 20 characters: "手机号已由客服更换为138****8001" would be 21.
 PHONE_REPLACED = "手机号已由客服改为{phone}"
 PHONE_REPLACED_NOTE = "如非本人申请请致电4000239229"
+UNBOUND_BY_SUPPORT = "{name}的学习账号已由客服解除微信绑定"
 
 
 def _rebound(event: events.WechatRebound) -> dict[str, str]:
@@ -167,6 +169,12 @@ def _rebound(event: events.WechatRebound) -> dict[str, str]:
     if event.new_phone_masked is not None:
         return {
             "account": PHONE_REPLACED.format(phone=event.new_phone_masked),
+            "time": f"{when:%Y-%m-%d %H:%M}",
+            "note": PHONE_REPLACED_NOTE,
+        }
+    if event.by_support:
+        return {
+            "account": UNBOUND_BY_SUPPORT.format(name=event.name_masked),
             "time": f"{when:%Y-%m-%d %H:%M}",
             "note": PHONE_REPLACED_NOTE,
         }
