@@ -187,3 +187,62 @@ def test_holders_phone_change_racing_the_replacement_puts_the_holders_phone_back
             "holder_change": 401,
             "phone": NEW_PHONE,
         }
+
+
+def test_a_reset_by_the_old_phone_racing_the_replacement_sets_no_password(base_config, monkeypatch):
+    """Whoever holds the OLD phone asks 忘记密码 for a code while 客服 replaces the phone for
+    the owner who lost it. The code was checked against the old phone just before the
+    replacement committed: it must not set a password after it (409 phone_changed)."""
+    from wxapp.accounts import sms_codes
+
+    with serve(base_config, CONSOLE_ENABLED="1") as server:
+        app = server.app
+        tid, id_number, old_phone = _trainee(app)
+        holder = app.test_client()
+        assert (
+            holder.post("/api/password/forgot/code", json={"username": old_phone}).status_code
+            == 200
+        )
+        holder_code = latest_code(app, old_phone)
+        client, token = _operator(app, "kefu-race-reset")
+        _check(client, token, tid)
+        code = latest_code(app, NEW_PHONE)
+
+        checked, go = threading.Event(), threading.Event()
+        real = sms_codes.check_code
+
+        def check_then_wait(r, phone, purpose, *args, **kwargs):
+            out = real(r, phone, purpose, *args, **kwargs)
+            if purpose == sms_codes.Purpose.RESET:
+                checked.set()
+                go.wait(10)  # the code was checked; the password not yet written
+            return out
+
+        monkeypatch.setattr(sms_codes, "check_code", check_then_wait)
+        replies = {}
+        resetting = threading.Thread(
+            target=lambda: replies.setdefault(
+                "reset",
+                holder.post(
+                    "/api/password/forgot",
+                    json={
+                        "username": old_phone,
+                        "sms_code": holder_code,
+                        "new_password": HOLDER_PASSWORD,
+                    },
+                ),
+            )
+        )
+        resetting.start()
+        assert checked.wait(10)
+        assert _replace(client, token, tid, code).status_code == 302
+        go.set()
+        resetting.join(20)
+
+        reply = replies["reset"]
+        assert reply.status_code == 409 and reply.json["error"] == "phone_changed"
+        assert "手机号刚刚已更换" in reply.json["message"]
+        again = app.test_client().post(
+            "/api/login", json={"username": id_number, "password": HOLDER_PASSWORD}
+        )
+        assert again.status_code == 401

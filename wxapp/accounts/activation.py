@@ -23,7 +23,13 @@ import redis
 
 from models import Trainee
 from wxapp.accounts import sms_codes
-from wxapp.accounts.trainees import check_new_password, get_trainee, lift_lockout, store_password
+from wxapp.accounts.trainees import (
+    check_new_password,
+    get_trainee,
+    lift_lockout,
+    require_phone_unchanged,
+    store_password,
+)
 from wxapp.errors import Conflict
 from wxapp.infra.transaction import transaction
 
@@ -87,8 +93,10 @@ def activate(
     must-change flag, drop a WeChat binding, lift a lockout and end every session; commits."""
     trainee = _pending(trainee_id)
     check_new_password(new_password, trainee.id_number)
-    sms_codes.check_code(r, trainee.phone, sms_codes.Purpose.ACTIVATE, sms_code)
+    phone = trainee.phone
+    sms_codes.check_code(r, phone, sms_codes.Purpose.ACTIVATE, sms_code)
     with transaction():
+        require_phone_unchanged(trainee.id, phone)  # customer service may correct it meanwhile
         store_password(r, trainee, new_password, now)
     lift_lockout(r, trainee_id)
     return trainee

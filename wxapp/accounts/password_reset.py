@@ -52,6 +52,7 @@ from wxapp.accounts.trainees import (
     device_of,
     find_trainee,
     lift_lockout,
+    require_phone_unchanged,
     store_password,
 )
 from wxapp.errors import ValidationError
@@ -124,15 +125,16 @@ def reset_password(
         # The same try and the same answer as a wrong code (nothing is live under this key).
         sms_codes.check_code(r, username, sms_codes.Purpose.RESET, sms_code)
         raise ValidationError("sms_code", sms_codes.BAD_CODE_MESSAGE, code="bad_sms_code")
-    id_number = trainee.id_number
+    id_number, phone = trainee.id_number, trainee.phone
     sms_codes.check_code(
         r,
-        trainee.phone,
+        phone,
         sms_codes.Purpose.RESET,
         sms_code,
         then=lambda: check_new_password(new_password, id_number),
     )
     with transaction():
+        require_phone_unchanged(trainee.id, phone)
         store_password(r, trainee, new_password, now)
     lift_lockout(r, trainee.id)
     return trainee.id

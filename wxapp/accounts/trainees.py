@@ -25,7 +25,14 @@ from wxapp.accounts.devices import NO_DEVICES, Device, KnownDevices
 from wxapp.accounts.idnumbers import initial_password, is_mobile_number, mask_id_number
 from wxapp.accounts.passwords import hash_password, needs_rehash, spend_one_hash, verify_password
 from wxapp.accounts.session_ends import end_all, new_session
-from wxapp.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationError
+from wxapp.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationError,
+)
 from wxapp.infra import limits, ratelimit
 from wxapp.infra.redis_keys import trainee_tag
 from wxapp.infra.transaction import transaction
@@ -158,6 +165,21 @@ def require_unchanged(verified: Verified, *, lock_read: bool = False) -> None:
     ).scalar_one()
     if current != verified.password_hash:
         raise Unauthorized("密码刚刚已修改，请用新密码重新登录", code="password_changed")
+
+
+def require_phone_unchanged(trainee_id: int, phone: str | None) -> None:
+    """Inside the caller's transaction: 409 `phone_changed` unless the account's phone is
+    still `phone`, the one an SMS code was just checked against. The row is locked for
+    update, which waits for a phone replacement being committed: a code sent to the old
+    phone must not set the password after customer service replaced that phone."""
+    current = db.session.execute(
+        sa.select(Trainee.phone).where(Trainee.id == trainee_id).with_for_update()
+    ).scalar_one()
+    if current != phone:
+        raise Conflict(
+            "该账号的手机号刚刚已更换，原手机收到的验证码已失效，请重新获取验证码",
+            code="phone_changed",
+        )
 
 
 def counted_username(username: str, device: Device | None) -> str:
