@@ -64,6 +64,10 @@ class Course(db.Model):
         back_populates="course", order_by="Chapter.position", cascade="all, delete-orphan"
     )
 
+    def __str__(self) -> str:
+        """How the console names the course (the 章节 list, its 课程 choice)."""
+        return f"{self.title}（{self.code}）"
+
 
 class PlanCourse(db.Model):
     """A course offered in a plan; a course can sit in several plans."""

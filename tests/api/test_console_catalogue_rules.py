@@ -216,3 +216,19 @@ def test_an_unlearned_chapter_moves_and_a_learned_one_is_edited_in_place(capp):
     with capp.app_context():
         assert db.session.get(Chapter, unlearned).course_id == second
         assert db.session.get(Chapter, learned).title == "第2章（修订）"
+
+
+def test_chapters_name_their_course_in_the_list_and_the_form(capp):
+    """An operator adding or checking chapters reads which course each belongs to (the list
+    and the 课程 choice showed `<Course 1>`)."""
+    with capp.app_context():
+        plan = make_plan(courses=2, chapters=1)
+        titles = [(link.course.title, link.course.code) for link in plan.courses]
+        db.session.commit()
+    client = signed_in_admin(capp)
+    listing = client.get("/admin/chapters/").text
+    form = client.get("/admin/chapters/new/").text
+    for title, code in titles:
+        assert f"{title}（{code}）" in listing
+        assert f"{title}（{code}）" in form
+    assert "&lt;Course" not in listing and "&lt;Course" not in form
