@@ -7,9 +7,20 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from models import Chapter, Course, Enrollment, PlanCourse, Trainee, TrainingPlan, Unit, db
+from models import (
+    Chapter,
+    Course,
+    Enrollment,
+    Operator,
+    PlanCourse,
+    Trainee,
+    TrainingPlan,
+    Unit,
+    db,
+)
+from wxapp.console import auth
 from wxapp.demo.catalogue import VIDEO_SECONDS, VIDEO_URL
-from wxapp.demo.seed import DEMO_PASSWORD, TRAINEES
+from wxapp.demo.seed import DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD, DEMO_PASSWORD, TRAINEES
 
 ROOT = Path(__file__).resolve().parents[2]
 SIX_CATEGORIES = {"工程建设", "教育新知", "农业技术", "宏观经济", "生态环保", "综合管理"}
@@ -134,3 +145,17 @@ def test_seed_demo_without_once_restores_the_printed_password(app, runner, clien
     assert client.post("/api/login", json=login).status_code == 401
     runner.invoke(args=["seed-demo"])
     assert client.post("/api/login", json=login).status_code == 200
+
+
+def test_the_demo_has_a_console_administrator_who_enrols_at_first_sign_in(app, runner):
+    first = runner.invoke(args=["seed-demo", "--once"])
+    assert f"登录名 {DEMO_OPERATOR}  密码 {DEMO_OPERATOR_PASSWORD}" in first.stdout
+    again = runner.invoke(args=["seed-demo", "--once"])  # data already there: still shown
+    assert f"登录名 {DEMO_OPERATOR}" in again.stdout
+    with app.app_context():
+        now = app.extensions["clock"].now()
+        operator = auth.check_password(
+            DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD, now, auth.Lockout(attempts=5, minutes=15)
+        )
+        assert operator.role == "admin" and operator.totp_enrolled_at is None  # QR at sign-in
+        assert db.session.execute(sa.select(sa.func.count()).select_from(Operator)).scalar() == 1

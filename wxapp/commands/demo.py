@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from wxapp.demo.seed import logins_text, seed_demo
-from wxapp.extensions import app_now
+from wxapp.extensions import app_now, secret_keys
 
 
 @click.command("seed-demo")
@@ -21,7 +21,7 @@ def seed_demo_command(once: bool) -> None:
 
     不加 --once 再次运行时，恢复演示学员的初始密码和状态。
     """
-    result = seed_demo(app_now(), once=once)
+    result = seed_demo(app_now(), secret_keys(), once=once)
     if result.created:
         click.echo(
             "演示数据已就绪：2025、2026 年公需科目（30 学时）与专业科目（60 学时，90.00 元）。"

@@ -5,7 +5,8 @@ idempotent by code), two units, and three trainees whose logins are printed: one
 paid for the current year's 专业科目 plan and can learn at once, one who has paid for
 nothing yet (to try 立即购买) and administers their unit (单位学时统计, 团体购买 for
 colleagues), and one left as bulk registration leaves a trainee (initial password by
-rule, must change it first).
+rule, must change it first); and a 管理员 of the operator console at /admin, who enrols a
+TOTP app at the first sign-in (the page shows the QR code).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 from models import (
     Enrollment,
     EnrollmentStatus,
+    Operator,
     Trainee,
     TrainingPlan,
     Unit,
@@ -27,12 +29,16 @@ from wxapp.accounts.idnumbers import check_char, initial_password
 from wxapp.accounts.passwords import hash_password, verify_password
 from wxapp.catalogue.loader import apply_catalogue
 from wxapp.catalogue.spec import MINUTES_PER_HOUR
+from wxapp.console import auth
 from wxapp.demo.catalogue import demo_catalogue, plan_code
 from wxapp.infra.transaction import transaction
 from wxapp.orders.enrollments import grant_enrollment
 
 DEMO_PASSWORD = "Demo@2026"
 CURRENT_YEAR = 2026
+# The console's 管理员 (its password rules want 10 characters with letters and digits).
+DEMO_OPERATOR = "demo-admin"
+DEMO_OPERATOR_PASSWORD = "Demo@2026admin"
 
 UNITS = {
     "hospital": ("垫江县人民医院", "垫江县"),
@@ -130,8 +136,10 @@ def _trainee(spec: DemoTrainee, unit: Unit, now: datetime) -> Trainee:
     return trainee
 
 
-def seed_demo(now: datetime, once: bool = False) -> DemoResult:
-    """Create (or restore) the demo data in one transaction; with `once`, skip if present."""
+def seed_demo(now: datetime, secret_keys: list[str], once: bool = False) -> DemoResult:
+    """Create (or restore) the demo data in one transaction; with `once`, skip if present.
+    The console's demo 管理员 is created whenever missing (data seeded before it existed)."""
+    _demo_operator(now, secret_keys)
     if once and demo_present():
         return DemoResult(created=False, states=current_states())
     with transaction():
@@ -144,6 +152,18 @@ def seed_demo(now: datetime, once: bool = False) -> DemoResult:
             if spec.admin_of:
                 _grant_unit_admin(trainee, units[spec.admin_of], now)
     return DemoResult(created=True, short_video_courses=len(summary.warnings))
+
+
+def _demo_operator(now: datetime, secret_keys: list[str]) -> None:
+    """The console's demo 管理员, unless there is one: an operator changed since is kept."""
+    exists = db.session.execute(
+        db.select(Operator.id).where(Operator.login == DEMO_OPERATOR)
+    ).scalar_one_or_none()
+    if exists is None:
+        auth.create_operator(
+            DEMO_OPERATOR, "演示管理员", "admin", DEMO_OPERATOR_PASSWORD,
+            secret_keys=secret_keys, now=now,
+        )  # fmt: skip
 
 
 def _grant_unit_admin(trainee: Trainee, unit: Unit, now: datetime) -> None:
@@ -209,6 +229,10 @@ def logins_text(result: DemoResult) -> str:
             lines.append(f"{who}当前状态：{result.states[spec.id_number]}")
     if not result.created:
         lines.insert(0, "演示数据已存在，未做更改。各账号的当前状态：")
+    lines.append(
+        f"运营后台 /admin：登录名 {DEMO_OPERATOR}  密码 {DEMO_OPERATOR_PASSWORD}（管理员；首次登录时"
+        "页面显示动态验证码二维码，用手机上的验证器应用扫码后输入 6 位验证码）"
+    )
     if result.short_video_courses:
         lines.append(
             f"注：{result.short_video_courses} 门演示课程的视频合计少于 学时 × {MINUTES_PER_HOUR}"

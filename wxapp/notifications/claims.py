@@ -161,7 +161,7 @@ def _claim(
         else:
             openid = openids.get(row.trainee_id)
         if not by_sms and row.event_type not in pushed:
-            skipped.append(Skipped(row.id, "不推送此类事件"))
+            skipped.append(Skipped(row.id, "无需推送：此类事件只记录，不发微信消息"))
         elif not by_sms and openid is None:
             skipped.append(Skipped(row.id, "未绑定微信或未关注公众号"))
         else:
