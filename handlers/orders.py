@@ -58,8 +58,15 @@ def pay(out_trade_no: str):
         raise ValidationError("method", "支付方式应为 jsapi（微信内支付）或 native（扫码支付）")
     client, tid, now = get_wechatpay(), current_trainee_id(), app_now()
     if method == "jsapi":
+        params = checkout.jsapi_params(client, tid, out_trade_no, now)
+        # In the sandbox a browser with WeChat's user agent has no WeixinJSBridge: the page
+        # then loads the sandbox's stand-in, which plays the WeChat client's pay sheet.
         return jsonify(
-            {"method": "jsapi", "params": checkout.jsapi_params(client, tid, out_trade_no, now)}
+            {
+                "method": "jsapi",
+                "params": params,
+                "sandbox": bool(current_app.config["WXAPP_SANDBOX"]),
+            }
         )
     code_url = checkout.native_code_url(client, tid, out_trade_no, now)
     reply = {

@@ -125,6 +125,21 @@ def test_buying_a_plan_cancel_then_pay(new_phone, site):
     phone.shot("paid")
 
 
+def test_a_browser_with_wechats_user_agent_pays_on_the_sandbox(new_phone, site):
+    """`make run` tried in a browser set to WeChat's user agent (its phone mode): no
+    WeChat client injects the bridge, so on the sandbox the page loads the stand-in and the
+    cashier takes the money (before, 无法调起微信支付，请在微信中打开本页面)."""
+    data = world(site)
+    phone = new_phone(user_agent=WECHAT_UA)  # no bridge injected
+    login(phone, data["phone"])
+    page = phone.page
+    phone.open(f"/h5/plan?id={data['plan']}")
+    page.click("#buy")
+    page.click("#submit-order")
+    page.frame_locator(CASHIER).locator("#pay").click()
+    assert "支付成功" in page.wait_for_selector("#paid-notice").inner_text()
+
+
 def test_inside_wechat_an_account_never_bound_binds_then_pays(new_phone, site):
     """Logged in with the password inside WeChat, never bound: WeChat Pay needs this WeChat
     user's openid, so 提交订单 leads through 网页授权 and 绑定 back to the order, paid there."""

@@ -69,10 +69,11 @@ export async function createOrder(planId, invoice = null) {
   return normalizeOrder(await post('/api/orders', { plan_id: Number(planId), invoice }));
 }
 
-/** The parameters for WeixinJSBridge.invoke('getBrandWCPayRequest', ...). */
+/** The parameters for WeixinJSBridge.invoke('getBrandWCPayRequest', ...), and whether the
+ * service runs on the sandbox (whose stand-in bridge the page may then load). */
 export async function payParams(no) {
   const raw = await post(`/api/orders/${encodeURIComponent(no)}/pay`, { method: 'jsapi' });
-  return pick(raw, ['params', 'pay_params'], raw);
+  return { params: pick(raw, ['params', 'pay_params'], raw), sandbox: raw.sandbox === true };
 }
 
 /** Native (扫码) payment for a PC: the QR code image, and in the sandbox its scan page. */

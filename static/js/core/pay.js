@@ -1,6 +1,8 @@
 // WeChat Pay inside the page: WeixinJSBridge's getBrandWCPayRequest. In WeChat the bridge
-// is the client's own; elsewhere the sandbox shim (wx-sandbox-bridge.js) plays it by opening
-// the sandbox cashier. Resolves 'ok', 'cancel' or 'fail' (the callback's err_msg suffix).
+// is the client's own; elsewhere, and in the sandbox when a browser only claims to be
+// WeChat (its user agent) and no bridge comes, the sandbox shim (wx-sandbox-bridge.js) plays
+// it by opening the sandbox cashier. Resolves 'ok', 'cancel' or 'fail' (the callback's
+// err_msg suffix).
 
 import { inWeChat } from './ui.js';
 
@@ -16,14 +18,15 @@ function loadScript(src) {
   });
 }
 
-export async function bridge() {
+export async function bridge({ sandbox = false } = {}) {
   if (window.WeixinJSBridge) return window.WeixinJSBridge;
   if (inWeChat()) {
     await new Promise((resolve) => {
       document.addEventListener('WeixinJSBridgeReady', resolve, { once: true });
-      setTimeout(resolve, 3000);
+      setTimeout(resolve, sandbox ? 300 : 3000);
     });
-  } else {
+  }
+  if (!window.WeixinJSBridge && (sandbox || !inWeChat())) {
     try {
       await loadScript(SHIM);
     } catch {
@@ -34,8 +37,8 @@ export async function bridge() {
   return window.WeixinJSBridge;
 }
 
-export async function wechatPay(params) {
-  const jsBridge = await bridge();
+export async function wechatPay(params, { sandbox = false } = {}) {
+  const jsBridge = await bridge({ sandbox });
   return new Promise((resolve) => {
     jsBridge.invoke('getBrandWCPayRequest', params, (res) => {
       const msg = String((res && res.err_msg) || '');

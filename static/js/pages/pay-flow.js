@@ -10,7 +10,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export async function payOrder(no) {
   let result;
   try {
-    result = await wechatPay(await payParams(no));
+    const { params, sandbox } = await payParams(no);
+    result = await wechatPay(params, { sandbox });
   } catch (err) {
     if (err.code === 'wechat_not_bound' && inWeChat()) return bindThenPay(no, err.message);
     if (err.code === 'members_enrolled') {
