@@ -47,10 +47,8 @@ def unit_staff_xlsx(unit_id: int):
 @body_limit(1024)
 def remind(unit_id: int):
     body = v.json_body()
-    # This year's learning, or last year's still to be made up: a reminder of any other
-    # year would say "请尽快完成2100年度学习" and spend each person's weekly reminder.
-    this_year = clock.local(app_now()).year
-    year = v.integer(body, "year", required=False, low=this_year - 1, high=this_year)
+    last_year, this_year = staff.remind_years(app_now())
+    year = v.integer(body, "year", required=False, low=last_year, high=this_year)
     kind = v.string(body, "kind", required=False, max_len=20) or None
     result = staff.remind_unmet(current_trainee_id(), unit_id, year or this_year, kind, app_now())
     return jsonify(result)

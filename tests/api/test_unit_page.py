@@ -153,6 +153,15 @@ def test_a_reminder_is_for_this_year_or_last_and_names_the_field(page, year):
     assert page.client.post(url, json={"year": 2025}).get_json()["sent"] == 3
 
 
+def test_the_list_says_which_years_a_reminder_is_for(page):
+    """The page greys 一键提醒 out for a year the reminder would refuse (it is 2025 here)."""
+    can = {
+        year: page.client.get(f"/api/units/{page.unit}/staff?year={year}").get_json()["can_remind"]
+        for year in (2025, 2024, 2023)
+    }
+    assert can == {2025: True, 2024: True, 2023: False}
+
+
 @pytest.mark.parametrize("who", ["other_admin", "plain"])
 def test_only_the_units_administrator(page, who):
     client = page.app.test_client()

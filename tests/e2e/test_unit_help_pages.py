@@ -75,6 +75,13 @@ def test_unit_page_filters_download_and_remind(site, phone, new_phone):
     assert page.locator(".reminded").count() == 3
     copy_to_docs(phone.shot("unit-page-second-press"), "unit-page-second-press.png")
 
+    # Two years back (the app's clock says 2025): no reminder for that year, and the page
+    # says so rather than offering a button the service refuses.
+    old = phone.open("/h5/unit?year=2023")
+    old.wait_for_selector("#app[data-ready]")
+    assert old.get_attribute("a.remind", "aria-disabled") == "true"
+    assert "一键提醒只用于本年度和上一年度的学习" in old.inner_text(".remind-years")
+
     desk = new_phone(viewport={"width": 1280, "height": 800}, is_mobile=False, has_touch=False)
     login(desk, admin)
     wide = desk.open("/h5/unit?year=2025")

@@ -214,15 +214,25 @@ def filter_text(year: int, kind: str | None, state: str | None) -> str:
     return " · ".join(parts)
 
 
+def remind_years(now: datetime) -> tuple[int, int]:
+    """The years 一键提醒 is for: this year's learning (Beijing time), or last year's still
+    to be made up. A reminder of any other year would say "请尽快完成2100年度学习" and spend
+    each person's weekly reminder."""
+    this_year = local(now).year
+    return this_year - 1, this_year
+
+
 def staff_list(
     admin_id: int, unit_id: int, year: int, kind: str | None, state: str | None, now: datetime
 ) -> dict[str, Any]:
-    """The unit's staff for the year under the filters, with counts (administrator only)."""
+    """The unit's staff for the year under the filters, with counts (administrator only),
+    and whether 一键提醒 is for that year (`can_remind`)."""
     check_filters(kind, state)
     access.require_admin(admin_id, unit_id)
     unit, standings, movements, facts = read_only(_staff_reads, unit_id, year)
     listing = _listing(unit, year, _judged(standings, kind), kind, state, now, facts, admin_id)
     listing["movements"] = movements
+    listing["can_remind"] = year in remind_years(now)
     return listing
 
 

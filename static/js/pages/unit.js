@@ -251,8 +251,11 @@ async function load() {
         'div',
         { class: 'unit-actions' },
         h('a', { class: 'weui-btn weui-btn_default download', href: downloadUrl(unit.id, filters), download: '' }, '下载表格'),
-        h('a', { role: 'button', class: 'weui-btn weui-btn_primary remind', onclick: pressRemind }, '一键提醒'),
+        data.can_remind === false
+          ? h('a', { role: 'button', class: 'weui-btn weui-btn_primary weui-btn_disabled remind', 'aria-disabled': 'true' }, '一键提醒')
+          : h('a', { role: 'button', class: 'weui-btn weui-btn_primary remind', onclick: pressRemind }, '一键提醒'),
       ),
+      data.can_remind === false ? h('p', { class: 'hint remind-years' }, '一键提醒只用于本年度和上一年度的学习。') : null,
       lastResult ? h('div', { class: 'remind-result', role: 'status' }, lastResult.message) : null,
       correctionResult(),
       h('div', { class: 'weui-cells__title' }, `${data.filter_text}：${data.items.length} 人`),
