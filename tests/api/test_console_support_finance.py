@@ -148,6 +148,8 @@ def test_the_trainee_page_shows_the_standing_learning_totals_and_order_states(ca
     client, _ = _signed_in(capp, "support")
     page = client.get(f"/admin/trainees/{tid}").text
     assert f"{local(now).year}年度已计 12.5 / 90 学时（公需 0/30，专业 12.5/60）" in page
+    # Each started course of the plan says how far it is (none is learned yet here).
+    assert f"；{titles[0]}（学习中 " in page and f"；{titles[1]}（学习中 " in page
     record = _section(page, "trainee-learning-record")
     assert f"<td>{titles[0]}</td><td>2</td><td>1.0</td><td>2/1</td>" in record
     assert f"<td>{titles[1]}</td><td>1</td><td>0.1</td><td>1/0</td>" in record
