@@ -46,6 +46,7 @@ def pay_server(base_config):
         yield app, ports
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(5)
         app.extensions["redis"].close()
 
