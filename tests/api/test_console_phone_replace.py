@@ -406,3 +406,127 @@ def test_the_wechat_user_is_told_when_support_drops_the_binding_first(base_confi
         [message] = oa_state.inbox(app.extensions["redis"], OLD_WECHAT)
         assert message["data"]["thing1"]["value"] == "林*之的学习账号已由客服解除微信绑定"
         assert message["data"]["thing3"]["value"] == "如非本人申请请致电4000239229"
+
+
+# --- whoever holds the account (or the old phone) acting while 客服 replaces the phone ---
+
+HOLDER_PASSWORD = "Holder2026pass"
+
+
+def _raced(monkeypatch, module, name, send, replace, when=lambda *args: True):
+    """Send `send()` in a thread that pauses right after `module.name` returns (its check
+    done, nothing written yet; only for arguments `when` holds for), let `replace()` commit
+    meanwhile, then let it go on; its reply."""
+    import threading
+
+    checked, go = threading.Event(), threading.Event()
+    real = getattr(module, name)
+
+    def then_wait(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if when(*args):
+            checked.set()
+            go.wait(10)
+        return out
+
+    monkeypatch.setattr(module, name, then_wait)
+    replies = []
+    sending = threading.Thread(target=lambda: replies.append(send()))
+    sending.start()
+    assert checked.wait(10)
+    replace()
+    go.set()
+    sending.join(20)
+    monkeypatch.setattr(module, name, real)
+    return replies[0]
+
+
+def _holder_and_operator(app, login: str):
+    tid, id_number, old_phone = _trainee(app)
+    holder = app.test_client()
+    signed = holder.post("/api/login", json={"username": id_number, "password": PASSWORD})
+    assert signed.status_code == 200
+    client, token = _operator(app, login)
+    _check(client, token, tid)
+    code = latest_code(app, NEW_PHONE)
+
+    def replace() -> None:
+        assert _replace(client, token, tid, code=code).status_code == 302
+
+    return tid, id_number, old_phone, holder, replace
+
+
+def test_a_password_change_racing_the_replacement_is_refused(base_config, monkeypatch):
+    """The change checked the old password just before the replacement committed: it must
+    not outlive it (before, it wrote its own password over the replacement's and got a
+    fresh session: the holder kept the account)."""
+    from wxapp.accounts import trainees
+
+    with serve(base_config, CONSOLE_ENABLED="1") as server:
+        app = server.app
+        tid, id_number, _, holder, replace = _holder_and_operator(app, "kefu-race-pw")
+        body = {"old_password": PASSWORD, "new_password": HOLDER_PASSWORD}
+        reply = _raced(
+            monkeypatch,
+            trainees,
+            "check_own_password",
+            lambda: holder.post("/api/me/password", json=body),
+            replace,
+        )
+        assert reply.status_code == 401 and reply.json["error"] == "password_changed"
+        assert holder.get("/api/me").status_code == 401
+        again = {"username": id_number, "password": HOLDER_PASSWORD}
+        assert app.test_client().post("/api/login", json=again).status_code == 401
+        assert _phone_of(app, tid) == NEW_PHONE
+
+
+def test_a_phone_change_racing_the_replacement_is_refused(base_config, monkeypatch):
+    """个人信息's phone change, the same race: before, the holder's phone landed on the
+    account after the replacement, and 忘记密码 texted the holder again."""
+    from wxapp.accounts import personal_info
+
+    holder_phone = "13711112222"
+    with serve(base_config, CONSOLE_ENABLED="1") as server:
+        app = server.app
+        tid, _, _, holder, replace = _holder_and_operator(app, "kefu-race-ph")
+        assert holder.post("/api/me/phone/code", json={"phone": holder_phone}).status_code == 200
+        body = {"phone": holder_phone, "sms_code": latest_code(app, holder_phone)}
+        body["password"] = PASSWORD
+        reply = _raced(
+            monkeypatch,
+            personal_info,
+            "check_own_password",
+            lambda: holder.post("/api/me/phone", json=body),
+            replace,
+        )
+        assert reply.status_code == 401 and reply.json["error"] == "password_changed"
+        assert _phone_of(app, tid) == NEW_PHONE
+
+
+def test_a_reset_by_the_old_phone_racing_the_replacement_sets_no_password(base_config, monkeypatch):
+    """Whoever holds the OLD phone finishes 忘记密码 with its code while 客服 replaces that
+    phone: the code was checked just before the replacement committed, and must not set a
+    password after it."""
+    from wxapp.accounts import sms_codes
+
+    with serve(base_config, CONSOLE_ENABLED="1") as server:
+        app = server.app
+        _, id_number, old_phone, holder, replace = _holder_and_operator(app, "kefu-race-reset")
+        assert (
+            holder.post("/api/password/forgot/code", json={"username": old_phone}).status_code
+            == 200
+        )
+        body = {"username": old_phone, "sms_code": latest_code(app, old_phone)}
+        body["new_password"] = HOLDER_PASSWORD
+        reply = _raced(
+            monkeypatch,
+            sms_codes,
+            "check_code",
+            lambda: holder.post("/api/password/forgot", json=body),
+            replace,
+            when=lambda r, phone, purpose, *rest: purpose == sms_codes.Purpose.RESET,
+        )
+        assert reply.status_code == 409 and reply.json["error"] == "phone_changed"
+        assert "手机号刚刚已更换" in reply.json["message"]
+        again = {"username": id_number, "password": HOLDER_PASSWORD}
+        assert app.test_client().post("/api/login", json=again).status_code == 401
