@@ -7,7 +7,7 @@ from werkzeug.security import generate_password_hash
 
 from models import db
 from tests.factories import make_trainee, make_unit, sign_in
-from wxapp.accounts import passwords
+from wxapp.accounts import lockout, passwords
 from wxapp.accounts import trainees as accounts
 from wxapp.accounts.idnumbers import initial_password
 from wxapp.accounts.passwords import hash_password, verify_password
@@ -97,7 +97,7 @@ def test_lift_lockout_opens_the_account_again(client, trainee, app):
     for _ in range(5):
         login(client, trainee["phone"], "nope")
     assert login(client, trainee["id_number"], "Passw0rd!").status_code == 429
-    accounts.lift_lockout(app.extensions["redis"], trainee["id"])
+    lockout.lift_lockout(app.extensions["redis"], trainee["id"])
     assert login(client, trainee["id_number"], "Passw0rd!").status_code == 200
 
 
@@ -115,8 +115,8 @@ def test_an_unknown_username_is_answered_like_a_wrong_password(client, trainee):
             (401, "bad_credentials", "用户名或密码错误（还可尝试 3 次）"),
             (401, "bad_credentials", "用户名或密码错误（还可尝试 2 次）"),
             (401, "bad_credentials", "用户名或密码错误（还可尝试 1 次）"),
-            (429, "locked", accounts.LOCKED_MESSAGE),
-            (429, "locked", accounts.LOCKED_MESSAGE),
+            (429, "locked", lockout.LOCKED_MESSAGE),
+            (429, "locked", lockout.LOCKED_MESSAGE),
         ]
 
 

@@ -18,7 +18,7 @@ from tests.conftest import serve
 from tests.console_helpers import console_app, create_operator, csrf_of, sign_in
 from tests.factories import make_binding, make_trainee
 from tests.sms import latest_code, messages
-from wxapp.accounts.trainees import is_locked
+from wxapp.accounts.lockout import is_locked
 from wxapp.notifications.worker import Worker
 from wxapp.sandbox import oa_state
 

@@ -24,8 +24,8 @@ from tests.console_helpers import console_app, create_operator, csrf_of, sign_in
 from tests.factories import make_binding, make_enrollment, make_order, make_plan, make_trainee
 from tests.factories import sign_in as trainee_sign_in
 from tests.sms import latest_code
+from wxapp.accounts.lockout import LOCK_S, is_locked
 from wxapp.accounts.passwords import hash_password
-from wxapp.accounts.trainees import LOCK_S, is_locked
 from wxapp.infra.clock import local
 from wxapp.orders.invoices import InvoiceRequest, attach_request
 

@@ -10,8 +10,7 @@ import pytest
 from models import Trainee, db
 from tests.factories import make_binding, make_trainee
 from tests.sms import latest_code, messages
-from wxapp.accounts import devices, sms_codes
-from wxapp.accounts import trainees as accounts
+from wxapp.accounts import devices, lockout, sms_codes
 from wxapp.accounts.idnumbers import initial_password
 
 PASSWORD = "Passw0rd!"
@@ -72,9 +71,9 @@ def test_failures_on_the_owners_browser_lock_that_browser_and_a_reset_lifts_it(
     browser = owners_browser(app, owner)
     lock_out(browser, owner["phone"])
     assert login(browser, owner["phone"]).json["error"] == "locked"
-    assert accounts.is_locked(redis_client, owner["id"]) is False
+    assert lockout.is_locked(redis_client, owner["id"]) is False
     # 忘记密码 (here: customer service's lift) opens every lock of the account at once.
-    accounts.lift_lockout(redis_client, owner["id"])
+    lockout.lift_lockout(redis_client, owner["id"])
     assert login(browser, owner["phone"]).status_code == 200
 
 

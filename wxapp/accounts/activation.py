@@ -23,10 +23,10 @@ import redis
 
 from models import Trainee
 from wxapp.accounts import sms_codes
+from wxapp.accounts.lockout import lift_lockout
 from wxapp.accounts.trainees import (
     check_new_password,
     get_trainee,
-    lift_lockout,
     require_phone_unchanged,
     store_password,
 )

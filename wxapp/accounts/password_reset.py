@@ -45,13 +45,13 @@ import redis
 from wxapp.accounts import sms_codes
 from wxapp.accounts.devices import NO_DEVICES, KnownDevices
 from wxapp.accounts.idnumbers import is_mobile_number
+from wxapp.accounts.lockout import lift_lockout
 from wxapp.accounts.trainees import (
     check_new_password,
     check_password_shape,
     counted_username,
     device_of,
     find_trainee,
-    lift_lockout,
     require_phone_unchanged,
     store_password,
 )

@@ -1,11 +1,10 @@
-"""Trainee accounts: password login with lockout, the forced first change, the profile.
+"""Trainee accounts: password login, the password typed again for a change, the rules of a
+new password, the forced first change, the profile.
 
-Every ID number is public, so the login is built not to help anyone who holds one: the
-lockout belongs to the account (its phone number and ID number share one count and one
-lock), a username that names nobody is counted and answered exactly like a wrong password,
-and every attempt costs one password hash, so timing does not tell who has an account.
-The account's own known devices (wxapp/accounts/devices.py) each have a count and a lock of
-their own instead, so a stranger who locks the account does not lock its owner out.
+Every ID number is public, so the login is built not to help anyone who holds one: each
+attempt is counted against the account's lock before its hash (wxapp/accounts/lockout.py),
+a username that names nobody is counted and answered exactly like a wrong password, and
+every attempt costs one password hash, so timing does not tell who has an account.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import redis
 import sqlalchemy as sa
 
 from models import Trainee, db
-from wxapp.accounts import bindings
+from wxapp.accounts import bindings, lockout
 from wxapp.accounts.devices import NO_DEVICES, Device, KnownDevices
 from wxapp.accounts.idnumbers import initial_password, is_mobile_number, mask_id_number
 from wxapp.accounts.passwords import hash_password, needs_rehash, spend_one_hash, verify_password
@@ -29,73 +28,21 @@ from wxapp.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    TooManyRequests,
     Unauthorized,
     ValidationError,
 )
 from wxapp.infra import limits, ratelimit
-from wxapp.infra.redis_keys import trainee_tag
 from wxapp.infra.transaction import transaction
 
-MAX_FAILURES = 5
-FAILURE_WINDOW_S = 15 * 60
-LOCK_S = 15 * 60
-# Anyone who knows an ID number can lock its account: the owner's way out is 忘记密码 (an SMS
-# code to the account's phone), which lifts the lock at once.
-LOCKED_MESSAGE = (
-    "密码错误次数过多，账号已锁定 15 分钟。如需立即登录，请点击“忘记密码”，"
-    "用发送到本人手机的验证码重设密码后即可解锁"
-)
 PASSWORD_MIN, PASSWORD_MAX = 8, 64
 _ASCII_LETTERS = frozenset(string.ascii_letters)
 _ASCII_DIGITS = frozenset(string.digits)
-
-
-def _trainee_fail_key(trainee_id: int) -> str:
-    return f"{trainee_tag(trainee_id)}:login:fail"
-
-
-def _trainee_lock_key(trainee_id: int) -> str:
-    return f"{trainee_tag(trainee_id)}:login:lock"
-
-
-def _generation_key(trainee_id: int) -> str:
-    return f"{trainee_tag(trainee_id)}:login:gen"
-
-
-# How long a lift of the lockout is remembered: longer than any device lock it must lift.
-GENERATION_TTL_S = 24 * 3600
 
 
 def device_of(trainee: Trainee | None, known: KnownDevices) -> Device | None:
     """The browser as a known device of `trainee` under its current password, if it is one
     (never for a username that names nobody)."""
     return known.of(trainee.id, trainee.password_hash) if trainee is not None else None
-
-
-def _account_keys(r: redis.Redis, trainee_id: int, device: Device | None) -> tuple[str, str]:
-    """The failure counter and the lock a password typed for the account counts against:
-    its known `device`'s own when typed on one, else the account's.
-
-    A device's keys carry the account's lift generation, so `lift_lockout` lifts the locks
-    of every device at once."""
-    if device is None:
-        return _trainee_fail_key(trainee_id), _trainee_lock_key(trainee_id)
-    generation = r.get(_generation_key(trainee_id)) or "0"
-    prefix = f"{trainee_tag(trainee_id)}:login:dev:{generation}:{device.nonce}"
-    return f"{prefix}:fail", f"{prefix}:lock"
-
-
-def _login_keys(
-    r: redis.Redis, trainee: Trainee | None, username: str, device: Device | None
-) -> tuple[str, str]:
-    """The failure counter and the lock an attempt counts against: the account's (or its
-    known device's) when the username names one, else the username's own, so probing names
-    is limited too."""
-    if trainee is not None:
-        return _account_keys(r, trainee.id, device)
-    tag = "{u:" + username + "}"  # one slot for both: _RESERVE names the two
-    return f"login:{tag}:fail", f"login:{tag}:lock"
 
 
 def find_trainee(username: str) -> Trainee | None:
@@ -202,8 +149,8 @@ def verify_credentials(
     trainee = find_trainee(username)
     device = device_of(trainee, known)
     ratelimit.hit(r, limits.LOGIN_PER_USERNAME, counted_username(username, device))
-    fail_key, lock_key = _login_keys(r, trainee, username, device)
-    attempt = _reserve_attempt(r, fail_key, lock_key)
+    fail_key, lock_key = lockout.login_keys(r, trainee, username, device)
+    attempt = lockout.reserve_attempt(r, fail_key, lock_key)
     checked = trainee.password_hash if trainee is not None else None  # as it was checked
     if trainee is not None and _matches(r, fail_key, trainee, password):
         r.delete(fail_key)
@@ -212,68 +159,19 @@ def verify_credentials(
         return Verified(trainee, checked)
     if trainee is None:
         spend_one_hash(password)
-    left = _count_failure(r, fail_key, lock_key, attempt)
+    left = lockout.count_failure(r, fail_key, lock_key, attempt)
     raise Unauthorized(f"用户名或密码错误（还可尝试 {left} 次）", code="bad_credentials")
 
 
-# One password attempt, counted before its hash: refused while locked, or while MAX_FAILURES
-# attempts are already counted in the window, whether they failed or are still being
-# checked; else counted, and its number returned. Counted after the hash, a burst of
-# attempts sent at once would all pass the check before the first failure was counted, and
-# a stranger would get many guesses per lock. KEYS: the failure counter and the lock (one
-# slot); ARGV: the window, MAX_FAILURES. Returns {number, 0}, or {0, seconds to wait}.
-_RESERVE = """
-if redis.call('EXISTS', KEYS[2]) == 1 then return {0, redis.call('TTL', KEYS[2])} end
-redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
-local n = redis.call('INCR', KEYS[1])
-if n > tonumber(ARGV[2]) then
-  redis.call('DECR', KEYS[1])
-  return {0, redis.call('TTL', KEYS[1])}
-end
-return {n, 0}
-"""
-
-
-def _reserve_attempt(r: redis.Redis, fail_key: str, lock_key: str) -> int:
-    """Count one password attempt before its hash (`_RESERVE`): its number in the window,
-    or 429 `locked`, with the seconds to wait, before any hash."""
-    number, wait = r.register_script(_RESERVE)(
-        keys=[fail_key, lock_key], args=[FAILURE_WINDOW_S, MAX_FAILURES]
-    )
-    if not number:
-        raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=max(int(wait), 1))
-    return int(number)
-
-
-# Take back one attempt `_RESERVE` counted, unless the window ended meanwhile (a DECR then
-# would start a counter without an expiry).
-_UNRESERVE = """
-if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
-return 0
-"""
-
-
 def _matches(r: redis.Redis, fail_key: str, trainee: Trainee, password: str) -> bool:
-    """`password_matches`, the attempt counted by `_reserve_attempt` taken back when the
+    """`password_matches`, the attempt counted by `lockout.reserve_attempt` taken back when the
     check itself fails (no hash slot free: 503 busy; a database error): an answer that is
     neither right nor wrong must not count toward the owner's lock."""
     try:
         return password_matches(trainee, password)
     except BaseException:
-        r.register_script(_UNRESERVE)(keys=[fail_key])
+        lockout.give_back(r, fail_key)
         raise
-
-
-def _count_failure(r: redis.Redis, fail_key: str, lock_key: str, attempt: int) -> int:
-    """Attempt number `attempt` was a wrong password: the tries left, or 429 `locked` when it
-    was the last one allowed (the lock then starts, and the counter with it)."""
-    if attempt >= MAX_FAILURES:
-        pipe = r.pipeline()
-        pipe.set(lock_key, 1, ex=LOCK_S)
-        pipe.delete(fail_key)
-        pipe.execute()
-        raise TooManyRequests(LOCKED_MESSAGE, code="locked")
-    return MAX_FAILURES - attempt
 
 
 def check_own_password(
@@ -290,35 +188,14 @@ def check_own_password(
     session could guess the password without end.
     """
     checked = trainee.password_hash
-    fail_key, lock_key = _account_keys(r, trainee.id, device_of(trainee, known))
-    attempt = _reserve_attempt(r, fail_key, lock_key)
+    fail_key, lock_key = lockout.account_keys(r, trainee.id, device_of(trainee, known))
+    attempt = lockout.reserve_attempt(r, fail_key, lock_key)
     if not _matches(r, fail_key, trainee, password):
-        left = _count_failure(r, fail_key, lock_key, attempt)
+        left = lockout.count_failure(r, fail_key, lock_key, attempt)
         label = "原密码" if field == "old_password" else "登录密码"
         raise ValidationError(field, f"{label}错误（还可尝试 {left} 次）", code=f"bad_{field}")
     r.delete(fail_key)
     return Verified(trainee, checked)
-
-
-def lift_lockout(r: redis.Redis, trainee_id: int) -> None:
-    """Forget a trainee's failed logins and lift the lock, for whichever username was used,
-    and those of its known devices (a new generation leaves their keys behind to expire).
-
-    For 忘记密码 and activation (wxapp/accounts/password_reset.py, activation.py), once the
-    phone is proven by SMS, and for customer service.
-    """
-    pipe = r.pipeline(transaction=False)  # keys of one slot ({t:<id>}), no order needed
-    # One key per DEL: redis-py's cluster pipeline refuses a DEL of several.
-    pipe.delete(_trainee_fail_key(trainee_id))
-    pipe.delete(_trainee_lock_key(trainee_id))
-    pipe.incr(_generation_key(trainee_id))
-    pipe.expire(_generation_key(trainee_id), GENERATION_TTL_S)
-    pipe.execute()
-
-
-def is_locked(r: redis.Redis, trainee_id: int) -> bool:
-    """Whether the account is locked now (for customer service, which may lift it)."""
-    return bool(r.exists(_trainee_lock_key(trainee_id)))
 
 
 def profile(trainee: Trainee) -> dict[str, Any]:

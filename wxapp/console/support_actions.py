@@ -36,13 +36,12 @@ from models import (
 from wxapp import events, outbox
 from wxapp.accounts import bindings, identity_changes, password_reset, profile_history
 from wxapp.accounts.idnumbers import has_id_number_shape, is_mobile_number, mask_id_number
+from wxapp.accounts.lockout import is_locked, lift_lockout
 from wxapp.accounts.session_ends import end_all
 from wxapp.accounts.sms_codes import mask_phone
 from wxapp.accounts.trainees import (
     check_new_password,
     get_trainee,
-    is_locked,
-    lift_lockout,
     store_password,
 )
 from wxapp.certificates.issuing import issue_certificate

@@ -26,13 +26,14 @@ import sqlalchemy as sa
 
 from models import Operator, OperatorAudit, Trainee, db
 from wxapp.accounts import identity_changes, profile_history, sms_codes
+from wxapp.accounts.lockout import lift_lockout
 from wxapp.accounts.personal_info import (
     LostPhoneReplaced,
     check_new_phone,
     replace_lost_phone,
     replace_phone,
 )
-from wxapp.accounts.trainees import get_trainee, lift_lockout
+from wxapp.accounts.trainees import get_trainee
 from wxapp.console import audit
 from wxapp.console.identity import Role
 from wxapp.console.support_actions import account_key

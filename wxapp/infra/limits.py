@@ -19,7 +19,7 @@ KB = 1024
 # --- rate limits ---
 
 # Per address, FAILED logins only (a wrong password, an unknown username, a locked account),
-# on top of the per-account lockout (5 failures / 15 min, wxapp/accounts/trainees.py): one
+# on top of the per-account lockout (5 failures / 15 min, wxapp/accounts/lockout.py): one
 # address trying many usernames. Successful logins do not count here: a unit's staff behind
 # one NAT address all logging in after its notice must not be turned away for being many.
 LOGIN = Limit("login", 30, 60, "登录尝试过于频繁，请一分钟后再试")

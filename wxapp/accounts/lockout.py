@@ -1,0 +1,144 @@
+"""The login lock of trainee accounts: failures counted before each password hash, the
+lock after MAX_FAILURES, and its lift.
+
+The lockout belongs to the account (its phone number and ID number share one count and
+one lock); a username that names nobody has a count of its own, so probing names is limited
+too; each known device of the account (wxapp/accounts/devices.py) has its own count and
+lock, so a stranger who locks the account does not lock its owner out. The password checks
+that use these live in wxapp/accounts/trainees.py.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from models import Trainee
+from wxapp.accounts.devices import Device
+from wxapp.errors import TooManyRequests
+from wxapp.infra.redis_keys import trainee_tag
+
+MAX_FAILURES = 5
+FAILURE_WINDOW_S = 15 * 60
+LOCK_S = 15 * 60
+# Anyone who knows an ID number can lock its account: the owner's way out is 忘记密码 (an SMS
+# code to the account's phone), which lifts the lock at once.
+LOCKED_MESSAGE = (
+    "密码错误次数过多，账号已锁定 15 分钟。如需立即登录，请点击“忘记密码”，"
+    "用发送到本人手机的验证码重设密码后即可解锁"
+)
+
+
+def _trainee_fail_key(trainee_id: int) -> str:
+    return f"{trainee_tag(trainee_id)}:login:fail"
+
+
+def _trainee_lock_key(trainee_id: int) -> str:
+    return f"{trainee_tag(trainee_id)}:login:lock"
+
+
+def _generation_key(trainee_id: int) -> str:
+    return f"{trainee_tag(trainee_id)}:login:gen"
+
+
+# How long a lift of the lockout is remembered: longer than any device lock it must lift.
+GENERATION_TTL_S = 24 * 3600
+
+
+def account_keys(r: redis.Redis, trainee_id: int, device: Device | None) -> tuple[str, str]:
+    """The failure counter and the lock a password typed for the account counts against:
+    its known `device`'s own when typed on one, else the account's.
+
+    A device's keys carry the account's lift generation, so `lift_lockout` lifts the locks
+    of every device at once."""
+    if device is None:
+        return _trainee_fail_key(trainee_id), _trainee_lock_key(trainee_id)
+    generation = r.get(_generation_key(trainee_id)) or "0"
+    prefix = f"{trainee_tag(trainee_id)}:login:dev:{generation}:{device.nonce}"
+    return f"{prefix}:fail", f"{prefix}:lock"
+
+
+def login_keys(
+    r: redis.Redis, trainee: Trainee | None, username: str, device: Device | None
+) -> tuple[str, str]:
+    """The failure counter and the lock an attempt counts against: the account's (or its
+    known device's) when the username names one, else the username's own, so probing names
+    is limited too."""
+    if trainee is not None:
+        return account_keys(r, trainee.id, device)
+    tag = "{u:" + username + "}"  # one slot for both: _RESERVE names the two
+    return f"login:{tag}:fail", f"login:{tag}:lock"
+
+
+# One password attempt, counted before its hash: refused while locked, or while MAX_FAILURES
+# attempts are already counted in the window, whether they failed or are still being
+# checked; else counted, and its number returned. Counted after the hash, a burst of
+# attempts sent at once would all pass the check before the first failure was counted, and
+# a stranger would get many guesses per lock. KEYS: the failure counter and the lock (one
+# slot); ARGV: the window, MAX_FAILURES. Returns {number, 0}, or {0, seconds to wait}.
+_RESERVE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return {0, redis.call('TTL', KEYS[2])} end
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+local n = redis.call('INCR', KEYS[1])
+if n > tonumber(ARGV[2]) then
+  redis.call('DECR', KEYS[1])
+  return {0, redis.call('TTL', KEYS[1])}
+end
+return {n, 0}
+"""
+
+
+def reserve_attempt(r: redis.Redis, fail_key: str, lock_key: str) -> int:
+    """Count one password attempt before its hash (`_RESERVE`): its number in the window,
+    or 429 `locked`, with the seconds to wait, before any hash."""
+    number, wait = r.register_script(_RESERVE)(
+        keys=[fail_key, lock_key], args=[FAILURE_WINDOW_S, MAX_FAILURES]
+    )
+    if not number:
+        raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=max(int(wait), 1))
+    return int(number)
+
+
+# Take back one attempt `_RESERVE` counted, unless the window ended meanwhile (a DECR then
+# would start a counter without an expiry).
+_UNRESERVE = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+
+def give_back(r: redis.Redis, fail_key: str) -> None:
+    """Take back the attempt `reserve_attempt` counted: its check gave no answer."""
+    r.register_script(_UNRESERVE)(keys=[fail_key])
+
+
+def count_failure(r: redis.Redis, fail_key: str, lock_key: str, attempt: int) -> int:
+    """Attempt number `attempt` was a wrong password: the tries left, or 429 `locked` when it
+    was the last one allowed (the lock then starts, and the counter with it)."""
+    if attempt >= MAX_FAILURES:
+        pipe = r.pipeline()
+        pipe.set(lock_key, 1, ex=LOCK_S)
+        pipe.delete(fail_key)
+        pipe.execute()
+        raise TooManyRequests(LOCKED_MESSAGE, code="locked")
+    return MAX_FAILURES - attempt
+
+
+def lift_lockout(r: redis.Redis, trainee_id: int) -> None:
+    """Forget a trainee's failed logins and lift the lock, for whichever username was used,
+    and those of its known devices (a new generation leaves their keys behind to expire).
+
+    For 忘记密码 and activation (wxapp/accounts/password_reset.py, activation.py), once the
+    phone is proven by SMS, and for customer service.
+    """
+    pipe = r.pipeline(transaction=False)  # keys of one slot ({t:<id>}), no order needed
+    # One key per DEL: redis-py's cluster pipeline refuses a DEL of several.
+    pipe.delete(_trainee_fail_key(trainee_id))
+    pipe.delete(_trainee_lock_key(trainee_id))
+    pipe.incr(_generation_key(trainee_id))
+    pipe.expire(_generation_key(trainee_id), GENERATION_TTL_S)
+    pipe.execute()
+
+
+def is_locked(r: redis.Redis, trainee_id: int) -> bool:
+    """Whether the account is locked now (for customer service, which may lift it)."""
+    return bool(r.exists(_trainee_lock_key(trainee_id)))
