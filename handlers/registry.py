@@ -1,6 +1,6 @@
 """Registering the handlers on the app: the row-id converter, the request guard, the
-security headers, the beacon endpoint in front of Flask's dispatch, then every module here
-with a blueprint `bp`."""
+security headers, the beacon endpoint in front of Flask's dispatch, outside both the reading
+of bodies left unread, then every module here with a blueprint `bp`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 import handlers
-from handlers import beacons, guard, headers
+from handlers import beacons, guard, headers, unread_body
 from handlers.validation import ROW_ID_MAX
 
 
@@ -41,6 +41,7 @@ def register_blueprints(app: Flask) -> None:
     guard.install(app)
     headers.install(app)
     beacons.install(app)
+    unread_body.install(app)  # outside the beacon endpoint too
     for info in sorted(pkgutil.iter_modules(handlers.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"handlers.{info.name}")
         bp = getattr(module, "bp", None)

@@ -1,4 +1,4 @@
-"""Request-body limits (413 before the body is read) and Redis rate limits (429) that hold
+"""Request-body limits (413 decided before the body is read) and Redis rate limits (429) that hold
 across workers: two app instances on the same Redis are two gunicorn workers."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from handlers import unread_body
 from models import db
 from tests.conftest import app_with
 from tests.factories import make_phone, make_trainee
@@ -22,10 +23,11 @@ MiB = 1024 * 1024
 
 
 class CountingStream(io.RawIOBase):
-    """A request body of `size` bytes that records how much of it the app read."""
+    """A request body of `size` bytes that records how much of it the app read, and in what
+    pieces."""
 
     def __init__(self, size: int):
-        self.size, self.pos, self.read_bytes = size, 0, 0
+        self.size, self.pos, self.read_bytes, self.largest_read = size, 0, 0, 0
 
     def readable(self) -> bool:
         return True
@@ -42,6 +44,7 @@ class CountingStream(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         n = max(0, min(len(buffer), self.size - self.pos))
+        self.largest_read = max(self.largest_read, n)
         buffer[:n] = b"x" * n
         self.pos += n
         self.read_bytes += n
@@ -74,10 +77,19 @@ def post_stream(client, url: str, size: int, content_type: str = "application/js
         ("/api/me/profile", 3 * MiB),  # any route: the app-wide limit
     ],
 )
-def test_oversized_bodies_are_refused_unread(client, url, size):
+def test_oversized_bodies_are_refused_unparsed(client, url, size):
     res, stream = post_stream(client, url, size)
     assert res.status_code == 413
     assert res.json == {"error": "too_large", "message": "请求内容过大"}
+    # Read to its end only to be dropped, a piece at a time, so a proxy gets the 413
+    # (tests/integration/test_unread_body.py); never held whole.
+    assert stream.read_bytes == size
+    assert stream.largest_read <= unread_body.PIECE
+
+
+def test_a_body_told_past_the_drain_is_never_read(client):
+    res, stream = post_stream(client, "/api/login", limits.UNREAD_BODY_DRAIN + 1)
+    assert res.status_code == 413
     assert stream.read_bytes == 0
 
 
@@ -115,7 +127,7 @@ def test_wechat_callback_refuses_a_huge_xml_in_its_own_format(client, app):
     assert res.mimetype == "text/plain"  # WeChat's format, never JSON
     res, stream = post_stream(client, f"/wechat?{query}", 3 * MiB, "text/xml")
     assert res.status_code == 413 and res.mimetype == "text/plain"
-    assert stream.read_bytes == 0
+    assert stream.largest_read <= unread_body.PIECE
 
 
 def login_codes(apps, n: int, url: str = "/api/login") -> list[int]:

@@ -100,6 +100,30 @@ def test_nginx_lets_an_invoice_pdf_reach_the_console_and_nothing_as_big_elsewher
     assert elsewhere.status_code == 413 and "nginx" in elsewhere.text
 
 
+def test_a_refused_body_is_the_apps_answer_and_takes_no_node_out(layout):
+    """Any client may POST 1.5 MB to the login or the beacon; the app refuses it unread.
+
+    gunicorn used to close such a connection with the body unread: nginx, still sending it,
+    got a reset, answered 502 and set the node aside for fail_timeout (max_fails=1), so two
+    such POSTs left no node for anyone.
+    """
+    log = Path(layout["dir"]) / "nginx" / "logs" / "error.log"
+    seen = log.stat().st_size
+    body = b"x" * (3 * 1024 * 1024 // 2)
+    for path in ("/api/login", "/api/beacons") * 4:
+        res = requests.post(
+            f"{layout['base']}{path}",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        assert res.status_code == 413, res.text
+        assert res.json()["error"] == "too_large"
+    with log.open() as f:
+        f.seek(seen)
+        assert "upstream" not in f.read()
+
+
 def access_log(layout: dict) -> str:
     return (Path(layout["dir"]) / "nginx" / "logs" / "access.log").read_text()
 

@@ -4,7 +4,7 @@ Rate limits are counted in Redis (wxapp/infra/ratelimit.py), so they hold across
 and machines; past a limit the caller gets 429 with the Chinese message below and
 `retry_after` (seconds) in the JSON body. Body limits are checked before the body is read (413,
 `{"error": "too_large", "message": "请求内容过大"}`; the WeChat callback answers in plain
-text). docs/operations.md ("Limits") lists them for operators.
+text); what was sent is then read and dropped, so a proxy gets that answer. docs/operations.md ("Limits") lists them for operators.
 
 Applied in handlers with `limit_by_ip` / `limit_by_trainee` / `body_limit` from
 handlers/guard.py.
@@ -91,3 +91,8 @@ BEACON_BODY = 4 * KB
 # The WeChat callback: a text message is at most 2048 characters; AES mode wraps it in
 # base64 (4/3) inside an envelope. 64 KB leaves room for every event WeChat sends.
 WECHAT_CALLBACK_BODY = 64 * KB
+# What the app reads and drops of a body it answered without reading all of it (a 413, the
+# console's sign-in page for an expired session): more than nginx lets through anywhere
+# (6 MB on /admin), so behind nginx every refused body is read to its end
+# (handlers/unread_body.py). A body told larger is not read at all.
+UNREAD_BODY_DRAIN = 8 * KB * KB
