@@ -28,6 +28,10 @@ class LoadSummary:
     plan_ids: dict[str, int] = field(default_factory=dict)
     course_ids: dict[str, int] = field(default_factory=dict)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+    # Plans that were there before whose courses this load changed: their enrollments'
+    # 学时 are recounted by the load's caller (wxapp.progress.relink), `recounted` of them.
+    relinked_plan_ids: list[int] = field(default_factory=list)
+    recounted: int = 0
 
     def audited(self, data: bytes) -> dict[str, Any]:
         """What the audit log keeps of this load of the file whose bytes are `data`."""
@@ -36,6 +40,7 @@ class LoadSummary:
             "sha256": hashlib.sha256(data).hexdigest(),
             "summary": self.text(),
             "warnings": len(self.warnings),
+            "recounted": self.recounted,
         }
 
     @property
@@ -50,6 +55,8 @@ class LoadSummary:
             f"课程：{self.courses.text()}",
             f"章节：{self.chapters.text()}",
         ]
+        if self.recounted:
+            lines.append(f"已按新的课程设置重新计算 {self.recounted} 名学员的学时。")
         if not self.changed:
             lines.append("与数据库中的目录一致，未做任何更改。")
         return "\n".join(lines)

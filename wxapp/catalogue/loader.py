@@ -135,6 +135,8 @@ def _plan(
             for position, course in enumerate(wanted)
         ]
         changed = True
+        if not created and {c.code for c in current} != {c.code for c in wanted}:
+            summary.relinked_plan_ids.append(plan.id)  # not a mere reordering
     if created:
         summary.plans.created += 1
     elif changed:
@@ -326,7 +328,8 @@ def check_catalogue(data: Any) -> list[tuple[str, str]]:
 
 
 def apply_catalogue(data: Any, now: datetime, *, strict: bool = False) -> LoadSummary:
-    """Write the catalogue `data` describes into the session; the caller's transaction commits.
+    """Write the catalogue `data` describes into the session; the caller's transaction commits,
+    after recounting the enrollments of `summary.relinked_plan_ids` (wxapp.progress.relink).
 
     `strict` refuses a file with warnings (CatalogueWarningError) before anything is written."""
     catalogue = parse_catalogue(data)

@@ -14,6 +14,7 @@ from wxapp.commands import cli_reason
 from wxapp.console import audit
 from wxapp.extensions import app_now
 from wxapp.infra.transaction import transaction
+from wxapp.progress import relink
 
 
 @click.group("catalogue", cls=AppGroup, help="课程目录：培训项目、课程、章节")
@@ -35,9 +36,11 @@ def _echo_warnings(warnings: list[tuple[str, str]]) -> None:
 )
 def load_command(file: Path, strict: bool) -> None:
     """从 FILE.json 载入或更新课程目录（格式见 docs/catalogue-format.md）。"""
+    now = app_now()
     try:
         with transaction():
-            summary = load_catalogue(read_catalogue_file(file), app_now(), strict=strict)
+            summary = load_catalogue(read_catalogue_file(file), now, strict=strict)
+            recounted = relink.recount_relinked(summary, now)
             audit.record(
                 "catalogue.load",
                 "catalogue",
@@ -57,6 +60,7 @@ def load_command(file: Path, strict: bool) -> None:
         raise click.ClickException(
             f"{file.name} 有 {len(exc.errors)} 处错误，未做任何更改"
         ) from None
+    relink.forget_entitlements(recounted)
     _echo_warnings(summary.warnings)
     click.echo(summary.text())
     if summary.warnings:

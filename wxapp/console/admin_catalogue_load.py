@@ -19,6 +19,7 @@ from wxapp.console.access import ConsoleForm, SecuredView
 from wxapp.console.admin_shared import ADMIN
 from wxapp.extensions import app_now
 from wxapp.infra.transaction import transaction
+from wxapp.progress import relink
 
 
 class CatalogueFileForm(ConsoleForm):
@@ -90,8 +91,10 @@ class CatalogueLoadView(SecuredView):
 
     def _load(self, name: str, data: Any, text: str) -> tuple[list[tuple[str, str]], str]:
         """Load it, with an audit row saying which content went in (its SHA-256)."""
+        now = app_now()
         with transaction():
-            summary = apply_catalogue(data, app_now())
+            summary = apply_catalogue(data, now)
+            recounted = relink.recount_relinked(summary, now)
             audit.record(
                 "catalogue.load",
                 "catalogue",
@@ -99,4 +102,5 @@ class CatalogueLoadView(SecuredView):
                 None,
                 summary.audited(text.encode()),
             )
+        relink.forget_entitlements(recounted)
         return summary.warnings, summary.text()
