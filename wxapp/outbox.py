@@ -64,6 +64,32 @@ def add_event(event: events.Event, trainee_id: int, now: datetime) -> bool:
     return added
 
 
+def add_events(items: list[tuple[events.Event, int]], now: datetime) -> int:
+    """`add_event` for many (event, trainee id) pairs in one statement (multi-row on
+    PostgreSQL); how many were added. Never commits."""
+    if not items:
+        return 0
+    result = execute(
+        _insert_statement(db.session.get_bind().dialect.name),
+        [
+            {
+                "event_type": event.event_type,
+                "trainee_id": trainee_id,
+                "subject": event.subject,
+                "payload": events.to_payload(event),
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+            for event, trainee_id in items
+        ],
+    )
+    added = [row.event_type for row in result]
+    db.session.info.setdefault(_WAKE, []).extend(added)
+    return len(added)
+
+
 @cache
 def _insert_statement(dialect: str) -> sa.Insert:
     """`add_event`'s INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect
@@ -72,7 +98,7 @@ def _insert_statement(dialect: str) -> sa.Insert:
     insert = dialect_insert(table)  # the session's, which `dialect` names
     return insert.on_conflict_do_nothing(
         index_elements=["event_type", "trainee_id", "subject"]
-    ).returning(table.c.id)
+    ).returning(table.c.id, table.c.event_type)
 
 
 def requeue_given_up(outbox_id: int, now: datetime) -> bool:

@@ -9,9 +9,10 @@ from io import BytesIO
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from models import Trainee, Unit, db
+from models import Outbox, Trainee, Unit, UnitReminder, db
 from tests.factories import (
     make_binding,
     make_enrollment,
@@ -259,3 +260,41 @@ def test_someone_who_moves_away_leaves_the_list_but_shows_as_moved(page):
     sheet = load_workbook(BytesIO(reply.data), read_only=True)["2025年度人员变动"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[2][:2] == ("调出", "丙未开始") and rows[2][4] == "新单位：垫江县中学"
+
+
+def test_a_large_unit_is_reminded_in_a_few_statements(app):
+    """Two multi-row inserts for the whole unit, not two statements per person, under the
+    unit's row lock: a unit of 20,000 is reminded within a request."""
+    app.extensions["clock"].set(NOW)
+    staff = 400
+    with app.app_context():
+        unit = make_unit(name="重庆市某大医院")
+        admin = make_trainee(name="人事专员", unit=unit)
+        make_unit_admin(admin, unit)
+        for _ in range(staff):
+            make_binding(make_trainee(unit=unit))
+        db.session.commit()
+        unit_id, admin_id, engine = unit.id, admin.id, db.engine
+    statements = []
+    client = app.test_client()
+    sign_in(client, admin_id)
+    counting = lambda *_: statements.append(1)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", counting)
+    try:
+        reply = client.post(f"/api/units/{unit_id}/reminders", json={"year": 2025})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counting)
+    assert reply.status_code == 200 and reply.get_json()["sent"] == staff
+    assert len(statements) < 30, len(statements)
+    with app.app_context():
+        reminders = db.session.execute(
+            sa.select(UnitReminder.trainee_id, UnitReminder.id).where(
+                UnitReminder.unit_id == unit_id
+            )
+        ).all()
+        pushed = db.session.execute(
+            sa.select(Outbox.trainee_id, Outbox.payload).where(Outbox.event_type == "unit_reminded")
+        ).all()
+    assert len(reminders) == len(pushed) == staff
+    # Each push names its own trainee's reminder.
+    assert {(t, p["reminder_id"]) for t, p in pushed} == set(reminders)
