@@ -20,5 +20,8 @@ class WechatBinding(db.Model):
     trainee_id: Mapped[int] = mapped_column(sa.ForeignKey("trainees.id"), unique=True)
     # False after `unsubscribe`: notifications stop until the user follows again.
     following: Mapped[bool] = mapped_column(default=True)
+    # WeChat's time (CreateTime) of the subscribe or unsubscribe that set `following`: one
+    # older than it, delivered late, changes nothing. None until the first event.
+    following_at: Mapped[datetime | None]
     bound_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

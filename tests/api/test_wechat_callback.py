@@ -147,6 +147,19 @@ def test_subscribe_welcomes_and_unsubscribe_stops_notifications(wechat, world, a
     assert following(app, OPENID) is True
 
 
+def test_an_unsubscribe_delivered_after_a_newer_subscribe_changes_nothing(wechat, world, app):
+    """WeChat does not keep its pushes in order: the user unfollowed at T+1 and followed
+    again at T+3, and the unsubscribe's retry came last. Pushes go only to followers, so
+    applying it would have silenced the account for them until their next subscribe."""
+    assert "欢迎回来" in wechat.reply(event_xml(OPENID, "subscribe", when=1750000003))["content"]
+    assert wechat.reply(event_xml(OPENID, "unsubscribe", when=1750000001)) == {}
+    assert following(app, OPENID) is True
+    # A newer one still applies, and an older subscribe does not undo it.
+    assert wechat.reply(event_xml(OPENID, "unsubscribe", when=1750000005)) == {}
+    wechat.reply(event_xml(OPENID, "subscribe", when=1750000004))
+    assert following(app, OPENID) is False
+
+
 def test_unknown_message_type_answers_success(wechat, world):
     image = (
         "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName>"

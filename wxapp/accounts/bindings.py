@@ -78,10 +78,15 @@ def unbind(trainee_id: int) -> bool:
     return bool(deleted)
 
 
-def set_following(openid: str, following: bool, now: datetime) -> None:
-    """Record a subscribe/unsubscribe; notifications go only to followers (caller commits)."""
+def set_following(openid: str, following: bool, at: datetime, now: datetime) -> None:
+    """Record a subscribe/unsubscribe WeChat sent at `at`; notifications go only to
+    followers (caller commits). WeChat does not deliver its events in order: one older than
+    the last applied (an unsubscribe retried after the user followed again) is ignored."""
     db.session.execute(
         sa.update(WechatBinding)
-        .where(WechatBinding.openid == openid, WechatBinding.following.is_not(following))
-        .values(following=following, updated_at=now)
+        .where(
+            WechatBinding.openid == openid,
+            sa.or_(WechatBinding.following_at.is_(None), WechatBinding.following_at <= at),
+        )
+        .values(following=following, following_at=at, updated_at=now)
     )

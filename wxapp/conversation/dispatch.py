@@ -28,11 +28,11 @@ def respond(message: Incoming, public_base: str, now: datetime) -> replies.Reply
         return None
     if message.event in ("subscribe", "subscribe_scan"):
         with transaction():
-            bindings.set_following(openid, True, now)
+            bindings.set_following(openid, True, message.sent_at or now, now)
         return replies.welcome_reply(openid, public_base)
     if message.event == "unsubscribe":
         with transaction():
-            bindings.set_following(openid, False, now)
+            bindings.set_following(openid, False, message.sent_at or now, now)
         return None
     if message.event == "click":
         return replies.for_key(message.key, openid, public_base, now)

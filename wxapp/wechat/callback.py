@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -173,6 +173,7 @@ class Incoming:
     content: str = ""
     event: str = ""  # subscribe, subscribe_scan, unsubscribe, click, ...
     key: str = ""  # a click's EventKey
+    sent_at: datetime | None = None  # WeChat's CreateTime (UTC), when it had one
 
 
 # What the domain answers: a reply as plain data, or None for WeChat's "no reply".
@@ -187,7 +188,18 @@ def _incoming(message: Any) -> Incoming:
         content=getattr(message, "content", None) or "",
         event=getattr(message, "event", None) or "",
         key=getattr(message, "key", None) or "",
+        sent_at=_sent_at(message),
     )
+
+
+def _sent_at(message: Any) -> datetime | None:
+    """The message's CreateTime in UTC; None when it has none that is a time (wechatpy
+    converts it when read, and a forged body may hold anything there)."""
+    try:
+        value = getattr(message, "create_time", None)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return value.astimezone(UTC) if isinstance(value, datetime) else None
 
 
 def _cdata(text: str) -> str:
