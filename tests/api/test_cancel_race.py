@@ -9,6 +9,7 @@ from models import Enrollment, Order, Outbox, PaymentAnomaly, db
 from tests.e2e.test_pay_sandbox import (
     cashier_pay,
     enrolled_plans,
+    login,
     order_and_params,
     setup,
     wait_for,
@@ -95,3 +96,34 @@ def test_an_order_refunded_at_wechat_pay_unknown_here_is_not_reported_cancelled(
         db.session.remove()
     assert "refunded_while_unpaid" in kinds
     assert enrolled_plans(app, ids["trainee"]) == []
+
+
+def test_an_order_cancelled_while_its_prepay_was_opened_is_not_handed_to_the_page(
+    live_server, monkeypatch
+):
+    """The trainee presses 去支付 on one phone and 取消订单 on another: the cancel commits
+    while WeChat Pay answers the prepay. The pay request says the order is closed; it used
+    to hand the page a prepay for an order closed here."""
+    app = live_server.app
+    ids = setup(app)
+    client = app.extensions["wechatpay"]
+    real_call = client.call
+    with requests.Session() as http, requests.Session() as other_phone:
+        login(live_server, http, ids["id_number"])
+        login(live_server, other_phone, ids["id_number"])
+        no = http.post(f"{live_server.url}/api/orders", json={"plan_id": ids["plan"]}).json()[
+            "out_trade_no"
+        ]
+
+        def call(name, **fields):
+            answer = real_call(name, **fields)
+            if name == "pay":  # the other phone cancels just as the prepay comes back
+                monkeypatch.setattr(client, "call", real_call)
+                cancelled = other_phone.post(f"{live_server.url}/api/orders/{no}/cancel")
+                assert cancelled.status_code == 200, cancelled.text
+            return answer
+
+        monkeypatch.setattr(client, "call", call)
+        pay = http.post(f"{live_server.url}/api/orders/{no}/pay", json={})
+        assert pay.status_code == 409 and pay.json()["error"] == "order_closed", pay.text
+        assert http.get(f"{live_server.url}/api/orders/{no}").json()["status"] == "CLOSED"

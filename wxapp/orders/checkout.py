@@ -214,20 +214,25 @@ def _prepay(
                 "now": now,
             },
         )
-        if kept.rowcount != 1:  # not the caller's order (any more): as get_own_order says
+        if kept.rowcount != 1:
+            # Cancelled (or paid) while WeChat Pay answered: say so, as paying it now would,
+            # rather than hand the page a prepay for an order that is closed here.
+            _payable(trainee_id, out_trade_no, now)
             raise order_not_found()
     return value
 
 
 @cache
 def _keep_statement(field: str) -> sa.Update:
-    """Keep what the prepay answered (`prepay_id` or `code_url`) on the caller's order."""
+    """Keep what the prepay answered (`prepay_id` or `code_url`) on the caller's order,
+    if it is still unpaid and open."""
     orders = Order.__table__
     return (
         sa.update(orders)
         .where(
             orders.c.out_trade_no == sa.bindparam("no"),
             orders.c.payer_id == sa.bindparam("payer"),
+            orders.c.status == OrderStatus.NOTPAY,
         )
         .values(
             {
