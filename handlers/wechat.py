@@ -81,7 +81,10 @@ def _http_error(err: HTTPException):
 
 @bp.errorhandler(Exception)
 def _unexpected(err: Exception):
-    # WeChat shows users "该公众号暂时无法提供服务" for anything but a valid answer; the
-    # dedupe key was released, so a retry processes the message again.
+    # WeChat shows users "该公众号暂时无法提供服务" for anything but a valid answer, and
+    # retries only a push it had no answer to within 5 s. The dedupe key was released, so
+    # such a retry (of a delivery that waited on a database timing out) processes the
+    # message again; one that failed at once is not retried: the user asks again, and a
+    # lost subscribe or unsubscribe leaves the binding as it was until the next one.
     log.exception("wechat callback failed")
     return _plain("success")
