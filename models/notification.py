@@ -13,7 +13,7 @@ from models.base import JSONType, db, utcnow
 
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"  # waiting to be sent (or retried)
-    SENT = "sent"
+    SENT = "sent"  # accepted by WeChat (its delivery report may still send it back)
     GIVEN_UP = "given_up"  # permanently refused, or out of attempts
     SKIPPED = "skipped"  # no bound, following openid, or no template for the event
 
@@ -34,6 +34,8 @@ class Outbox(db.Model):
     next_attempt_at: Mapped[datetime | None]
     claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # WeChat's msgid of the latest send it accepted: its TEMPLATESENDJOBFINISH report names it.
+    wechat_msgid: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

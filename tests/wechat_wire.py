@@ -62,6 +62,17 @@ def text_xml(openid: str, content: str, msg_id: int, when: int = 1750000000) -> 
     )
 
 
+def report_xml(openid: str, msg_id: int | str, status: str, when: int = 1750000000) -> str:
+    """TEMPLATESENDJOBFINISH: WeChat's report on the template message `msg_id` it accepted
+    (Status `success`, `failed:user block` or `failed: system failed`)."""
+    return (
+        f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{when}</CreateTime>"
+        f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event>"
+        f"<MsgID>{msg_id}</MsgID><Status><![CDATA[{status}]]></Status></xml>"
+    )
+
+
 class WeChat:
     """Posts to /wechat as WeChat's servers would, plain or AES, and reads replies."""
 

@@ -1,6 +1,7 @@
 """The account's side of `/wechat`: which reply each message or event gets, the following
-flag that subscribe and unsubscribe events set, and the 客服消息 that tells a user their
-message went to customer service."""
+flag that subscribe and unsubscribe events set, WeChat's delivery reports on template
+messages (handed to `wxapp.notifications.delivery`), and the 客服消息 that tells a user
+their message went to customer service."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from datetime import datetime
 from typing import Any
 
 import requests
+from flask import current_app
 from wechatpy.exceptions import WeChatClientException
 
 from wxapp.accounts import bindings
 from wxapp.conversation import replies
+from wxapp.extensions import get_redis
 from wxapp.infra.transaction import transaction
+from wxapp.notifications import delivery
 from wxapp.wechat.callback import Incoming
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,12 @@ def respond(message: Incoming, public_base: str, now: datetime) -> replies.Reply
         return None
     if message.event == "click":
         return replies.for_key(message.key, openid, public_base, now)
+    if message.event == "templatesendjobfinish":
+        if message.msg_id is not None:  # a report without one names no send
+            report = delivery.Report(message.msg_id, message.status)
+            policy = delivery.RetryPolicy.from_config(current_app.config)
+            delivery.receive(get_redis(), report, policy, now)
+        return None
     return None
 
 

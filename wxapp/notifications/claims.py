@@ -6,6 +6,8 @@ across the network; each outcome is then recorded in a transaction of its own. T
 value of `claimed_until` is the claim's token: a later claim always has a later one, so
 an outcome is recorded only while the row still carries ours (`finish` compares it). A
 worker that dies mid-send leaves a claim that expires; another worker then takes the row.
+WeChat's later delivery report on a sent row (`wxapp.notifications.delivery`) is recorded
+here too, against the row's `wechat_msgid` and only while the row is still `sent`.
 
 PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` lets concurrent workers pick disjoint
 rows without waiting for each other. SQLite (`make run`, one writer at a time): each row
@@ -26,6 +28,7 @@ import sqlalchemy as sa
 from models import Outbox, OutboxStatus, WechatBinding, db
 from wxapp import events
 from wxapp.infra.transaction import transaction
+from wxapp.notifications.rules import Decision
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,9 @@ class Job:
     attempts: int  # including this one
     openid: str | None  # None: told by SMS, to the phone its event names
     claimed_until: datetime
+    # The msgid of the row's send that WeChat accepted and then reported undelivered, if
+    # any: the next send must not look like its repeat (`worker._client_msg_id`).
+    last_msgid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ def _take_rows(now: datetime, until: datetime, limit: int) -> list[Any]:
         # load (an integer of thousands of digits) would otherwise fail the whole claim.
         sa.cast(Outbox.payload, sa.Text).label("payload"),
         Outbox.attempts,
+        Outbox.wechat_msgid,
+        Outbox.sent_at,
     )
     due = sa.select(*columns).where(_free(now)).order_by(Outbox.next_attempt_at, Outbox.id)
     if db.session.get_bind().dialect.name == "postgresql":
@@ -174,6 +182,8 @@ def _claim(
                     attempts=row.attempts + 1,
                     openid=openid,
                     claimed_until=until,
+                    # A due row with a sent_at was sent back by WeChat's report.
+                    last_msgid=row.wechat_msgid if row.sent_at is not None else None,
                 )
             )
     for item in skipped:
@@ -192,39 +202,57 @@ def _loaded(event_type: str, text: str | None) -> Any:
         raise events.MalformedEvent(event_type, None, f"unreadable JSON ({err})"[:200]) from None
 
 
-def _finish(job: Job, values: dict[str, Any]) -> bool:
-    """Apply `values` only if the row is still pending under our claim, in a transaction
-    of its own (or the caller's)."""
+def _record(where: tuple[Any, ...], values: dict[str, Any]) -> bool:
+    """Apply `values` to the one row `where` still picks, in a transaction of its own (or
+    the caller's); the row's claim, if any, ends."""
     with transaction():
         result = db.session.execute(
-            sa.update(Outbox)
-            .where(
-                Outbox.id == job.id,
-                Outbox.status == OutboxStatus.PENDING,
-                Outbox.claimed_until == job.claimed_until,
-            )
-            .values(claimed_until=None, **values)
+            sa.update(Outbox).where(*where).values(claimed_until=None, **values)
         )
     return result.rowcount == 1
 
 
-def mark_sent(job: Job, now: datetime) -> bool:
-    """False when the claim was lost (expired and taken by another worker)."""
-    return _finish(job, {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None})
+def _finish(job: Job, values: dict[str, Any]) -> bool:
+    """Apply `values` only if the row is still pending under our claim."""
+    return _record(
+        (
+            Outbox.id == job.id,
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.claimed_until == job.claimed_until,
+        ),
+        values,
+    )
+
+
+def mark_sent(job: Job, now: datetime, msgid: int | None = None) -> bool:
+    """False when the claim was lost (expired and taken by another worker). `msgid`:
+    WeChat's, which its delivery report will name (None for an SMS)."""
+    return _finish(
+        job,
+        {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None, "wechat_msgid": msgid},
+    )
+
+
+def _retry_values(retry_at: datetime, error: str, counts: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {"next_attempt_at": retry_at, "last_error": error}
+    if not counts:
+        values["attempts"] = Outbox.attempts - 1
+    return values
+
+
+def _given_up_values(error: str) -> dict[str, Any]:
+    return {"status": OutboxStatus.GIVEN_UP, "last_error": error}
 
 
 def mark_retry(job: Job, retry_at: datetime, error: str, *, counts: bool = True) -> bool:
     """Send the row again at `retry_at`; `counts=False` gives the claim's attempt back."""
-    values: dict[str, Any] = {"next_attempt_at": retry_at, "last_error": error}
-    if not counts:
-        values["attempts"] = Outbox.attempts - 1
-    return _finish(job, values)
+    return _finish(job, _retry_values(retry_at, error, counts))
 
 
 def mark_given_up(job: Job, error: str, *, unfollowed: bool, now: datetime) -> bool:
     """Close the row as given up; on "not following" also stop pushing to that openid
     until WeChat's next subscribe event sets `following` again."""
-    values = {"status": OutboxStatus.GIVEN_UP, "last_error": error}
+    values = _given_up_values(error)
     if not unfollowed:
         return _finish(job, values)
     with transaction():  # the binding and the row together
@@ -239,3 +267,45 @@ def mark_given_up(job: Job, error: str, *, unfollowed: bool, now: datetime) -> b
 def release(job: Job) -> bool:
     """Give the row back unsent (the claim has too little time left for a send)."""
     return _finish(job, {"attempts": Outbox.attempts - 1})
+
+
+# --- WeChat's delivery report on a sent row ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reported:
+    """The row a delivery report is about, as the report found it."""
+
+    id: int
+    status: str
+    attempts: int  # the reported send's included
+
+
+def reported_row(msgid: int) -> Reported | None:
+    """The row whose latest accepted send has `msgid`; None while none has (the worker has
+    not committed it yet, or the report is about a send long replaced)."""
+    with transaction():  # ended at once: a second look must see what was committed since
+        row = db.session.execute(
+            sa.select(Outbox.id, Outbox.status, Outbox.attempts)
+            .where(Outbox.wechat_msgid == msgid)
+            .order_by(Outbox.id)
+            .limit(1)
+        ).first()
+    return Reported(row.id, row.status, row.attempts) if row else None
+
+
+def mark_reported_failed(row: Reported, msgid: int, decision: Decision) -> bool:
+    """Record WeChat's report that the send `msgid` failed, with `rules.decide_report`'s
+    decision: given up, or pending again at its `retry_at` (the reported send keeps its
+    attempt, its `sent_at` and msgid). Only while the row is still `sent` under that msgid:
+    a replayed report, or one that raced another, changes nothing. False when it changed
+    nothing."""
+    where = (
+        Outbox.id == row.id,
+        Outbox.wechat_msgid == msgid,
+        Outbox.status == OutboxStatus.SENT,
+    )
+    if decision.give_up:
+        return _record(where, _given_up_values(decision.error))
+    values = _retry_values(decision.retry_at, decision.error, decision.counts)
+    return _record(where, {**values, "status": OutboxStatus.PENDING})

@@ -5,6 +5,8 @@ system-busy -1, rate limits, a token rejected even after the client's own refres
 Permanent: the user cannot or will not receive it (43004 not following, 40003 bad openid,
 43101 refused), or our template is wrong (40037, 47001, 47003): retrying cannot help.
 An unknown code is retried, within the attempt limit, then given up.
+WeChat's later report on a send it accepted (TEMPLATESENDJOBFINISH) is decided the same way:
+a user block is final like 43101, any other failure is retried like an unknown code.
 45009 (the account's template messages for the day are used up, which a year-end rush can
 reach) waits for the next morning, QUOTA_RETRY_HOUR Beijing time (WeChat resets the count at
 midnight, but a push then would wake the trainee), and does not count as an attempt: retrying
@@ -65,6 +67,12 @@ SMS_PERMANENT = {
 }
 SMS_DAILY_LIMITS = {"LimitExceeded.PhoneNumberDailyLimit", "LimitExceeded.DailyLimit"}
 UNSUBSCRIBED = 43004
+REFUSED = 43101
+# TEMPLATESENDJOBFINISH's Status: "success", "failed:user block" (the user refuses the
+# account's messages, as 43101 says at the send) or "failed: system failed" (anything else).
+REPORT_FAILED = "failed"
+REPORT_USER_BLOCK = "failed:userblock"  # compared without spaces
+REPORT_MEANING = "微信报告送达失败"
 DAILY_QUOTA = 45009
 QUOTA_RETRY_HOUR = 8  # Beijing time: a held push reaches the phone in the morning, not at 00:00
 
@@ -122,7 +130,34 @@ def decide(
         if attempts >= max_attempts:
             return Decision(give_up=True, error=f"{error}; 已重试 {attempts} 天"[:500])
         return Decision(give_up=False, error=error, retry_at=morning)
+    return _retry_or_give_up(error, attempts, max_attempts, now, base_s, cap_s)
+
+
+def _retry_or_give_up(
+    error: str, attempts: int, max_attempts: int, now: datetime, base_s: float, cap_s: float
+) -> Decision:
     if attempts >= max_attempts:
         return Decision(give_up=True, error=f"{error}; 已重试 {attempts} 次"[:500])
     delay = backoff_s(attempts, base_s, cap_s)
     return Decision(give_up=False, error=error, retry_at=now + timedelta(seconds=delay))
+
+
+def decide_report(
+    status: str,
+    *,
+    attempts: int,
+    max_attempts: int,
+    now: datetime,
+    base_s: float,
+    cap_s: float,
+) -> Decision | None:
+    """What WeChat's delivery report (TEMPLATESENDJOBFINISH) on a sent row's `attempts`-th
+    send changes: None for `success` (or a status that is no failure); a user who refuses
+    the account's messages is final, as 43101 is; any other failure is retried like a
+    failed send, the reported send counting as its attempt."""
+    if not status.startswith(REPORT_FAILED):
+        return None
+    if status.replace(" ", "") == REPORT_USER_BLOCK:
+        return Decision(give_up=True, error=describe(REFUSED, status))
+    error = f"{REPORT_MEANING} ({status})"[:500]
+    return _retry_or_give_up(error, attempts, max_attempts, now, base_s, cap_s)

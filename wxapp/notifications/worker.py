@@ -14,6 +14,11 @@ one commit wide. Rows are never lost: nothing is deleted, and every row ends `se
 `given_up` or `skipped`. Each claimed row comes parsed into its `wxapp.events` class; one
 whose payload does not parse is given up at the claim with the reason logged as an error,
 never sent with a made-up text.
+
+`sent` means WeChat accepted the message: the row keeps WeChat's msgid, and WeChat's later
+report on it (TEMPLATESENDJOBFINISH, `delivery`) may give the row up or send it again. A
+row sent again after such a report gets a new `client_msg_id`, or WeChat would drop it as
+a repeat of the failed one.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from models import db
 from wxapp.infra.observability import PUSHES
-from wxapp.notifications import claims, rules, signal, sms_notices, templates
+from wxapp.notifications import claims, delivery, rules, signal, sms_notices, templates
 from wxapp.notifications.claims import Job
 from wxapp.sms.client import SmsUnavailable, send_sms
 from wxapp.wechat.client import build_wechat_client
@@ -77,6 +82,7 @@ class Worker:
         self.max_attempts = int(cfg["NOTIFY_MAX_ATTEMPTS"])
         self.backoff_s = float(cfg["NOTIFY_BACKOFF_S"])
         self.backoff_max_s = float(cfg["NOTIFY_BACKOFF_MAX_S"])
+        self.policy = delivery.RetryPolicy.from_config(cfg)
         self.public_base = cfg["PUBLIC_BASE_URL"]
         self.templates = configured_templates(cfg)
         self.redis: redis.Redis = app.extensions["redis"]
@@ -134,7 +140,7 @@ class Worker:
                 openid=job.openid,
                 template=self.templates[job.event_type],
                 public_base=self.public_base,
-                client_msg_id=f"outbox-{job.id}",
+                client_msg_id=_client_msg_id(job),
             )
             answer = self.client.post("message/template/send", data=body)
         except WeChatClientException as err:
@@ -149,10 +155,21 @@ class Worker:
                 # The client already refuses an answer that is not JSON (a proxy's page);
                 # WeChat's acceptance of a template message always carries its msgid.
                 self._failed(job, None, "微信应答无法识别")
-            elif claims.mark_sent(job, self.clock.now()):
-                self._count("sent")
-            else:
+                return
+            msgid = _msgid(answer["msgid"])
+            if not claims.mark_sent(job, self.clock.now(), msgid):
                 self._lost(job)
+                return
+            self._count("sent")
+            if msgid is not None:
+                self._take_report(job, msgid)
+
+    def _take_report(self, job: Job, msgid: int) -> None:
+        """Apply WeChat's delivery report if it came before our commit (`delivery`)."""
+        try:
+            delivery.take_waiting(self.redis, msgid, self.policy, self.clock.now())
+        except redis.RedisError as err:  # kept an hour; only lost if Redis stays away
+            log.warning("outbox %s: could not look for its delivery report: %s", job.id, err)
 
     def _text(self, job: Job) -> None:
         """Send an SMS notice (the claim said it goes by SMS) and record the outcome."""
@@ -229,6 +246,25 @@ class Worker:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+
+def _client_msg_id(job: Job) -> str:
+    """`outbox-<id>`: WeChat drops a repeat of the same row's send for ten minutes. After
+    WeChat reported a send undelivered, the next one must not be dropped as its repeat."""
+    if job.last_msgid is None:
+        return f"outbox-{job.id}"
+    return f"outbox-{job.id}-{job.last_msgid}"
+
+
+def _msgid(value: Any) -> int | None:
+    """WeChat's msgid as the BIGINT it is kept in; None for one that is no such number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        msgid = int(value)
+    except (TypeError, ValueError):
+        return None
+    return msgid if 0 < msgid < 2**63 else None
 
 
 def start_inprocess(app: Flask) -> None:

@@ -5,13 +5,16 @@ land here: `cgi-bin/token`, `cgi-bin/stable_token`, `cgi-bin/menu/create|get`,
 `cgi-bin/message/template/send`, `cgi-bin/message/subscribe/bizsend`,
 `sns/oauth2/access_token`, and the consent page `connect/oauth2/authorize`. For people:
 `/_sandbox/phone` (send clicks and messages to /wechat) and `/_sandbox/inbox?openid=`.
-For tests: `/_sandbox/switches` (slow, busy, unsubscribed) and `/_sandbox/inbox.json`.
+For tests: `/_sandbox/switches` (slow, busy, unsubscribed, blocked, undelivered) and
+`/_sandbox/inbox.json`. Like WeChat, it reports each template message it accepted to
+/wechat (TEMPLATESENDJOBFINISH) once its answer has gone out.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -170,9 +173,22 @@ def _send(kind: str) -> Any:
         return _err(40003)
     if not body.get("template_id"):
         return _err(40037)
-    if state.is_unsubscribed(r, body["touser"]):
+    openid = str(body["touser"])
+    if state.is_unsubscribed(r, openid):
         return _err(43004)
-    return _ok(msgid=state.deliver(r, kind, body, app_now().isoformat()))
+    if kind != "template":
+        return _ok(msgid=state.deliver(r, kind, body, app_now().isoformat()))
+    status = state.delivery_status(r, openid)
+    msgid, new = state.accept(
+        r, kind, body, app_now().isoformat(), reaches=status == state.DELIVERED
+    )
+    response = _ok(msgid=msgid)
+    if new:  # a dropped repeat is not reported again
+        # After the answer, as WeChat reports: the sender may not have recorded the msgid yet.
+        app = current_app._get_current_object()
+        count = partial(state.count_report, r)
+        response.call_on_close(partial(oa_phone.report, app, openid, msgid, status, count))
+    return response
 
 
 @bp.post("/cgi-bin/message/template/send")
@@ -239,6 +255,8 @@ def post_switches():
         fail_times=body.get("fail_times"),
         unsubscribed=body.get("unsubscribed"),
         fail_http=body.get("fail_http"),
+        blocked=body.get("blocked"),
+        undelivered=body.get("undelivered"),
     )
     return jsonify(state.switches(r))
 

@@ -1,10 +1,13 @@
 """The sandbox "phone": builds the XML WeChat would push, signs it (plain or AES) and
-posts it to the app's own `/wechat`, then reads the reply the way WeChat would."""
+posts it to the app's own `/wechat`, then reads the reply the way WeChat would. WeChat's
+delivery report on a template message (TEMPLATESENDJOBFINISH) goes the same way."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
@@ -14,6 +17,8 @@ from wechatpy.crypto import WeChatCrypto
 
 from wxapp.wechat.callback import sign
 from wxapp.wechat.xmlsafe import parse_flat
+
+log = logging.getLogger(__name__)
 
 SANDBOX_ACCOUNT = "gh_sandbox000001"  # the official account's own id (ToUserName)
 
@@ -37,6 +42,29 @@ def build_xml(kind: str, openid: str, *, key: str = "", content: str = "", when:
     else:
         raise ValueError(f"unknown kind {kind!r}")
     return f"<xml>{head}{body}</xml>"
+
+
+def report_xml(openid: str, msgid: int, status: str, *, when: int) -> str:
+    """WeChat's TEMPLATESENDJOBFINISH: what became of the template message `msgid`."""
+    head = _cdata("ToUserName", SANDBOX_ACCOUNT) + _cdata("FromUserName", openid)
+    head += f"<CreateTime>{when}</CreateTime>"
+    body = _cdata("MsgType", "event") + _cdata("Event", "TEMPLATESENDJOBFINISH")
+    body += f"<MsgID>{msgid}</MsgID>" + _cdata("Status", status)
+    return f"<xml>{head}{body}</xml>"
+
+
+def report(app: Flask, openid: str, msgid: int, status: str, count: Callable[[], None]) -> None:
+    """Post the delivery report of the template message `msgid` to /wechat, after the send's
+    answer went out (`count` notes it answered); in AES mode when the account requires it."""
+    try:
+        when = int(app.extensions["clock"].now().timestamp())
+        aes = bool(app.config.get("WECHAT_CALLBACK_REQUIRE_AES"))
+        result = send(app, report_xml(openid, msgid, status, when=when), aes=aes)
+        if result["status"] != 200:
+            log.warning("sandbox: /wechat answered %s to report %s", result["status"], msgid)
+        count()
+    except Exception:  # after the answer: nobody left to tell but the log
+        log.exception("sandbox: the delivery report of %s was not posted", msgid)
 
 
 def send(app: Flask, xml: str, *, aes: bool) -> dict[str, Any]:

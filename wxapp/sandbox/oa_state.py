@@ -2,7 +2,10 @@
 
 Tests drive the sandbox through these functions (or the /_sandbox/switches endpoint):
 `set_switches` makes the API slow, busy (errcode -1) or refuse openids as unsubscribed
-(43004); `inbox` lists what was sent to an openid; `token_fetches` counts token calls.
+(43004), or has WeChat's delivery report say a template message to an openid failed
+(`blocked`: the user refuses the account's messages; `undelivered`: "system failed");
+`inbox` lists what reached an openid; `reports` counts the delivery reports /wechat
+answered; `token_fetches` counts token calls.
 """
 
 from __future__ import annotations
@@ -28,9 +31,17 @@ K_INBOX = "sandbox:inbox:"
 K_MSGID = "sandbox:msgid"
 K_SWITCH = "sandbox:switch"
 K_UNSUBSCRIBED = "sandbox:unsubscribed"
+K_BLOCKED = "sandbox:blocked"
+K_UNDELIVERED = "sandbox:undelivered"
+K_REPORTS = "sandbox:reports"
 K_CLIENT_MSG = "sandbox:client_msg_id:"
 K_REPEATS = "sandbox:repeats"
 CLIENT_MSG_TTL_S = 600  # WeChat drops a repeated client_msg_id within ten minutes
+
+# TEMPLATESENDJOBFINISH's Status values, as WeChat spells them.
+DELIVERED = "success"
+USER_BLOCK = "failed:user block"
+SYSTEM_FAILED = "failed: system failed"
 
 DEMO_USERS = [
     {"openid": "o_demo_zhangsan_0000000001", "nickname": "微信用户·张三"},
@@ -111,19 +122,46 @@ def load_menu(r: redis.Redis) -> dict[str, Any] | None:
 def deliver(r: redis.Redis, kind: str, message: dict[str, Any], now_iso: str) -> int:
     """Keep `message` in the inbox; a repeat of a `client_msg_id` seen within ten minutes
     is answered with the first send's msgid and not delivered again, as WeChat does."""
+    return accept(r, kind, message, now_iso)[0]
+
+
+def accept(
+    r: redis.Redis, kind: str, message: dict[str, Any], now_iso: str, *, reaches: bool = True
+) -> tuple[int, bool]:
+    """`deliver`, and whether this send is new (False: a repeat, dropped); a message that
+    does not reach the user (`reaches=False`) gets its msgid but stays out of the inbox."""
     client_msg_id = message.get("client_msg_id")
     if client_msg_id:
         key = K_CLIENT_MSG + str(client_msg_id)
         first = r.get(key)
         if first is not None:
             r.incr(K_REPEATS)
-            return int(first)
+            return int(first), False
     msgid = int(r.incr(K_MSGID))
     if client_msg_id:
         r.set(key, msgid, ex=CLIENT_MSG_TTL_S)
-    entry = {"msgid": msgid, "kind": kind, "received_at": now_iso, **message}
-    r.rpush(K_INBOX + str(message["touser"]), json.dumps(entry, ensure_ascii=False))
-    return msgid
+    if reaches:
+        entry = {"msgid": msgid, "kind": kind, "received_at": now_iso, **message}
+        r.rpush(K_INBOX + str(message["touser"]), json.dumps(entry, ensure_ascii=False))
+    return msgid, True
+
+
+def delivery_status(r: redis.Redis, openid: str) -> str:
+    """What WeChat's delivery report on a template message to `openid` says."""
+    if r.sismember(K_BLOCKED, openid):
+        return USER_BLOCK
+    if r.sismember(K_UNDELIVERED, openid):
+        return SYSTEM_FAILED
+    return DELIVERED
+
+
+def count_report(r: redis.Redis) -> None:
+    r.incr(K_REPORTS)
+
+
+def reports(r: redis.Redis) -> int:
+    """How many delivery reports /wechat has answered."""
+    return int(r.get(K_REPORTS) or 0)
 
 
 def inbox(r: redis.Redis, openid: str) -> list[dict[str, Any]]:
@@ -142,11 +180,15 @@ def set_switches(
     fail_times: int | None = None,
     unsubscribed: list[str] | None = None,
     fail_http: int | None = None,
+    blocked: list[str] | None = None,
+    undelivered: list[str] | None = None,
 ) -> None:
     """slow_ms: delay of every API answer; fail_errcode for the next fail_times message
     sends and menu calls (-1 times: until reset); openids in `unsubscribed` get 43004;
     fail_http: every API call answers this HTTP status (e.g. 502, a failing gateway)
-    until reset (0 turns it off)."""
+    until reset (0 turns it off). A template message to an openid in `blocked` or
+    `undelivered` is accepted (a msgid) but never reaches the inbox, and its delivery
+    report says `failed:user block` or `failed: system failed`."""
     values: dict[str, int] = {}
     if slow_ms is not None:
         values["slow_ms"] = slow_ms
@@ -157,14 +199,19 @@ def set_switches(
         values["fail_times"] = -1 if fail_times is None else fail_times
     if values:
         r.hset(K_SWITCH, mapping=values)
-    if unsubscribed is not None:
-        r.delete(K_UNSUBSCRIBED)
-        if unsubscribed:
-            r.sadd(K_UNSUBSCRIBED, *unsubscribed)
+    for key, openids in (
+        (K_UNSUBSCRIBED, unsubscribed),
+        (K_BLOCKED, blocked),
+        (K_UNDELIVERED, undelivered),
+    ):
+        if openids is not None:
+            r.delete(key)
+            if openids:
+                r.sadd(key, *openids)
 
 
 def reset_switches(r: redis.Redis) -> None:
-    r.delete(K_SWITCH, K_UNSUBSCRIBED)
+    r.delete(K_SWITCH, K_UNSUBSCRIBED, K_BLOCKED, K_UNDELIVERED)
 
 
 def switches(r: redis.Redis) -> dict[str, Any]:
@@ -175,6 +222,8 @@ def switches(r: redis.Redis) -> dict[str, Any]:
         "fail_times": int(raw.get("fail_times", 0)),
         "fail_http": int(raw.get("fail_http", 0)),
         "unsubscribed": sorted(r.smembers(K_UNSUBSCRIBED)),
+        "blocked": sorted(r.smembers(K_BLOCKED)),
+        "undelivered": sorted(r.smembers(K_UNDELIVERED)),
     }
 
 

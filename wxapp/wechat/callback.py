@@ -155,13 +155,16 @@ def _dedupe_key(fields: Mapping[str, str]) -> str:
     if msg_id:
         return f"wechat:msg:{msg_id}"
     # WeChat's rule for events is sender + CreateTime; the event and key keep two
-    # different clicks within one second apart.
-    return "wechat:evt:{}:{}:{}:{}".format(
+    # different clicks within one second apart, and a TEMPLATESENDJOBFINISH report's MsgID
+    # the reports on two template messages to one user within one second.
+    key = "wechat:evt:{}:{}:{}:{}".format(
         fields.get("FromUserName", ""),
         fields.get("CreateTime", ""),
         fields.get("Event", ""),
         fields.get("EventKey", ""),
     )
+    report_of = fields.get("MsgID")
+    return f"{key}:{report_of}" if report_of else key
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,9 @@ class Incoming:
     event: str = ""  # subscribe, subscribe_scan, unsubscribe, click, ...
     key: str = ""  # a click's EventKey
     sent_at: datetime | None = None  # WeChat's CreateTime (UTC), when it had one
+    # A message's MsgId; in a TEMPLATESENDJOBFINISH report, the template message's MsgID.
+    msg_id: int | None = None
+    status: str = ""  # a TEMPLATESENDJOBFINISH report's Status: success, failed:user block, ...
 
 
 # What the domain answers: a reply as plain data, or None for WeChat's "no reply".
@@ -189,6 +195,8 @@ def _incoming(message: Any) -> Incoming:
         event=getattr(message, "event", None) or "",
         key=getattr(message, "key", None) or "",
         sent_at=_sent_at(message),
+        msg_id=_msg_id(message),
+        status=_status(message),
     )
 
 
@@ -200,6 +208,29 @@ def _sent_at(message: Any) -> datetime | None:
     except (ValueError, OverflowError, OSError):
         return None
     return value.astimezone(UTC) if isinstance(value, datetime) else None
+
+
+# Ids are kept as BIGINT (signed 64-bit): a larger one names nothing we sent.
+_MAX_MSG_ID = 2**63 - 1
+
+
+def _msg_id(message: Any) -> int | None:
+    """MsgId / MsgID as a positive 64-bit integer; None when there is none (wechatpy converts
+    it when read: a forged body may hold text, markup or thousands of digits there)."""
+    try:
+        value = getattr(message, "id", None)
+    except (ValueError, TypeError):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 < value <= _MAX_MSG_ID else None
+
+
+def _status(message: Any) -> str:
+    """A TEMPLATESENDJOBFINISH report's Status; "" for anything but text (repeated or nested
+    tags come out of the parser as a list or a dict)."""
+    value = getattr(message, "status", None)
+    return value[:100] if isinstance(value, str) else ""
 
 
 def _cdata(text: str) -> str:
