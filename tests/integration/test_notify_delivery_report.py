@@ -191,12 +191,17 @@ def test_a_forged_report_is_answered_and_changes_nothing(live_server, caplog):
             ("9" * 5000, oa_state.USER_BLOCK),
             (str(2**64), oa_state.USER_BLOCK),
             ("-1", oa_state.USER_BLOCK),
-            ("<a>1</a>", oa_state.USER_BLOCK),
-            (row.wechat_msgid, "]]><x>1</x><![CDATA["),
             (row.wechat_msgid, "perhaps"),
         ]
     ):
         _report(app, msgid, status, later_s=10 + i)
+    # Markup where a single text belongs is refused before anything reads it.
+    for i, (msgid, status) in enumerate(
+        [("<a>1</a>", oa_state.USER_BLOCK), (row.wechat_msgid, "]]><x>1</x><![CDATA[")]
+    ):
+        when = int(app.extensions["clock"].now().timestamp()) + 30 + i
+        refused = _wechat(app).post(report_xml(OPENID, msgid, status, when=when))
+        assert refused.status_code == 400
     assert [rec.getMessage() for rec in caplog.records if rec.levelno >= logging.ERROR] == []
     assert _rows(app)[0].status == "sent"
 

@@ -21,7 +21,7 @@ MAX_DEPTH = 6
 # dict or a list (xmltodict).
 TEXT_FIELDS = frozenset(
     {"ToUserName", "FromUserName", "CreateTime", "MsgType", "MsgId", "Content", "Event"}
-    | {"EventKey", "Encrypt"}
+    | {"EventKey", "Encrypt", "MsgID", "Status"}
 )
 
 
