@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 import redis
 import sqlalchemy as sa
@@ -41,26 +42,13 @@ def add_event(event: events.Event, trainee_id: int, now: datetime) -> bool:
 
     Never commits. The unique key makes retries and races write the event once.
     """
-    if not isinstance(event, events.Event):
-        raise TypeError(f"an outbox event must be a wxapp.events class, got {type(event)!r}")
-    event_type = event.event_type
     result = execute(
-        _insert_statement(db.session.get_bind().dialect.name),
-        {
-            "event_type": event_type,
-            "trainee_id": trainee_id,
-            "subject": event.subject,
-            "payload": events.to_payload(event),
-            "status": OutboxStatus.PENDING,
-            "attempts": 0,
-            "created_at": now,
-            "next_attempt_at": now,
-        },
+        _insert_statement(db.session.get_bind().dialect.name), _row(event, trainee_id, now)
     )
     # A row comes back only when inserted (rowcount is -1 with psycopg's implicit RETURNING).
     added = result.first() is not None
     if added:
-        db.session.info.setdefault(_WAKE, []).append(event_type)
+        db.session.info.setdefault(_WAKE, []).append(event.event_type)
     return added
 
 
@@ -71,23 +59,26 @@ def add_events(items: list[tuple[events.Event, int]], now: datetime) -> int:
         return 0
     result = execute(
         _insert_statement(db.session.get_bind().dialect.name),
-        [
-            {
-                "event_type": event.event_type,
-                "trainee_id": trainee_id,
-                "subject": event.subject,
-                "payload": events.to_payload(event),
-                "status": OutboxStatus.PENDING,
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-            }
-            for event, trainee_id in items
-        ],
+        [_row(event, trainee_id, now) for event, trainee_id in items],
     )
     added = [row.event_type for row in result]
     db.session.info.setdefault(_WAKE, []).extend(added)
     return len(added)
+
+
+def _row(event: events.Event, trainee_id: int, now: datetime) -> dict[str, Any]:
+    if not isinstance(event, events.Event):
+        raise TypeError(f"an outbox event must be a wxapp.events class, got {type(event)!r}")
+    return {
+        "event_type": event.event_type,
+        "trainee_id": trainee_id,
+        "subject": event.subject,
+        "payload": events.to_payload(event),
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
 
 
 @cache
