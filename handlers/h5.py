@@ -8,7 +8,7 @@ template, `templates/h5/page.html`, rendered with the page's title. Any other na
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request
+from flask import Blueprint, abort, make_response, redirect, render_template
 
 bp = Blueprint("h5", __name__, template_folder="templates")
 
@@ -46,7 +46,8 @@ def page(name: str):
     if title is None:
         abort(404)
     response = make_response(render_template("h5/page.html", title=title, name=name))
-    # The page shell is tiny; always revalidate (ETag) so a deploy reaches phones at once.
-    response.headers["Cache-Control"] = "no-cache"
-    response.add_etag()
-    return response.make_conditional(request)
+    # The shell is tiny and holds no one's data, but the page it becomes does: never kept,
+    # so a deploy reaches phones at once and the browser's back/forward cache does not keep
+    # a page drawn for whoever was signed in (static/js/boot.js reloads one it kept anyway).
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -16,7 +16,8 @@
 - `Cache-Control: private, no-store` on what belongs to one person (every `/api/` reply,
   the certificate's print page) unless the view says otherwise: on a unit's shared PC the
   next person's Back button or history must not bring back a trainee's name, ID number or
-  certificate after they logged out. The H5 pages themselves hold no personal data.
+  certificate after they logged out. The H5 pages' shells hold no personal data, but the
+  page each becomes does: they are `no-store` too (handlers/h5.py).
 - `Cache-Control: no-cache` on a certificate's public verification page (/verify/<code>):
   whoever scans the QR code may be behind a shared cache, which must ask again each time,
   so a certificate revoked after a refund never shows 有效 from a stored copy.

@@ -18,3 +18,13 @@
   window.addEventListener('unhandledrejection', function () { setTimeout(fail, 0); });
   setTimeout(fail, 20000);
 })();
+
+// A page the browser restores from its back/forward cache shows what it drew for whoever
+// was signed in then: after 退出登录 on a shared phone, Back would bring the last trainee's
+// 个人信息 (or a clerk's staff list) back without asking the server. Hide it and load it
+// afresh, which asks the server who is signed in now.
+window.addEventListener('pageshow', function (e) {
+  if (!e.persisted) return;
+  document.documentElement.style.visibility = 'hidden';
+  window.location.reload();
+});

@@ -361,5 +361,5 @@ def test_what_names_the_trainee_is_not_kept_by_the_browser(client, done):
         assert reply.status_code == 200, path
         assert reply.headers["Cache-Control"] == "private, no-store", path
     assert trainee.name in client.get(issued["print_url"]).get_data(as_text=True)
-    # A page of the app itself holds nothing personal and keeps its own rule.
-    assert client.get("/h5/certificates").headers["Cache-Control"] == "no-cache"
+    # The page the certificates are drawn in is not kept either.
+    assert client.get("/h5/certificates").headers["Cache-Control"] == "no-store"

@@ -139,6 +139,33 @@ def phone(browser: Any, site: LiveServer) -> Iterator[Phone]:
     assert not p.errors, f"JavaScript errors on the page: {p.errors}"
 
 
+@pytest.fixture(scope="session")
+def cached_browser(browser: Any) -> Iterator[Any]:
+    """Chromium with the back/forward cache, as phones have it: Playwright launches it with
+    `--disable-back-forward-cache`, so `browser` never restores a page on Back."""
+    cached = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
+    try:
+        yield cached
+    finally:
+        cached.close()
+
+
+@pytest.fixture
+def cached_phone(cached_browser: Any, site: LiveServer) -> Iterator[Phone]:
+    """A phone whose Back button may restore a page from memory (`cached_browser`)."""
+    context = _context(cached_browser)
+    p = Phone(context, site.url)
+    try:
+        yield p
+    finally:
+        context.close()
+    assert not p.errors, f"JavaScript errors on the page: {p.errors}"
+
+
 @pytest.fixture
 def new_phone(browser: Any, site: LiveServer) -> Iterator[Callable[..., Phone]]:
     """More phones (a second device, a PC-sized window)."""

@@ -234,7 +234,7 @@ function accountSection(profile, saved) {
     if (!(await confirmDialog('退出后需重新登录才能继续学习。', '确定退出登录？', '退出登录'))) return;
     try {
       await logout();
-      window.location.assign('/h5/login');
+      window.location.replace('/h5/login'); // Back does not return to this page
     } catch (err) {
       await alertDialog(err.message, '退出失败');
     }
