@@ -24,12 +24,22 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("wechat_msgid", sa.BigInteger(), nullable=True))
-        batch_op.create_index(batch_op.f("ix_outbox_wechat_msgid"), ["wechat_msgid"], unique=False)
+    op.add_column("outbox", sa.Column("wechat_msgid", sa.BigInteger(), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        # The outbox holds a row for every push of the year: a plain CREATE INDEX would hold
+        # back the completions that add rows while it is built, at a year-end deploy.
+        with op.get_context().autocommit_block():
+            op.create_index(
+                "ix_outbox_wechat_msgid",
+                "outbox",
+                ["wechat_msgid"],
+                postgresql_concurrently=True,
+                if_not_exists=True,
+            )
+    else:
+        op.create_index("ix_outbox_wechat_msgid", "outbox", ["wechat_msgid"])
 
 
 def downgrade():
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_wechat_msgid"))
-        batch_op.drop_column("wechat_msgid")
+    op.drop_index("ix_outbox_wechat_msgid", table_name="outbox")
+    op.drop_column("outbox", "wechat_msgid")
