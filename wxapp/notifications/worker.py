@@ -79,10 +79,7 @@ class Worker:
         self.batch = batch or int(cfg["NOTIFY_BATCH"])
         self.poll_s = poll_s if poll_s is not None else float(cfg["NOTIFY_POLL_S"])
         self.lease_s = float(cfg["NOTIFY_LEASE_S"])
-        self.max_attempts = int(cfg["NOTIFY_MAX_ATTEMPTS"])
-        self.backoff_s = float(cfg["NOTIFY_BACKOFF_S"])
-        self.backoff_max_s = float(cfg["NOTIFY_BACKOFF_MAX_S"])
-        self.policy = delivery.RetryPolicy.from_config(cfg)
+        self.policy = delivery.RetryPolicy.from_config(cfg)  # attempts and backoff
         self.public_base = cfg["PUBLIC_BASE_URL"]
         self.templates = configured_templates(cfg)
         self.redis: redis.Redis = app.extensions["redis"]
@@ -106,7 +103,7 @@ class Worker:
                     lease_s=self.lease_s,
                     limit=self.batch,
                     pushed=self.templates.keys(),
-                    max_attempts=self.max_attempts,
+                    max_attempts=self.policy.max_attempts,
                     texted=sms_notices.EVENTS.keys(),
                 )
                 for item in skipped:
@@ -198,10 +195,10 @@ class Worker:
             errcode,
             errmsg,
             attempts=job.attempts,
-            max_attempts=self.max_attempts,
+            max_attempts=self.policy.max_attempts,
             now=now,
-            base_s=self.backoff_s,
-            cap_s=self.backoff_max_s,
+            base_s=self.policy.base_s,
+            cap_s=self.policy.cap_s,
         )
         if decision.give_up:
             log.warning("outbox %s given up: %s", job.id, decision.error)

@@ -42,7 +42,7 @@ from models import Order, Refund, RefundItem, RefundStatus, db
 from wxapp.infra.clock import reported_time
 from wxapp.orders.anomalies import record_anomaly
 from wxapp.orders.refund_rule import HOLDING, after_success
-from wxapp.progress.store import drop_entitlements
+from wxapp.progress.store import drop_entitlements_of
 
 SYSTEM = "system"
 
@@ -170,9 +170,5 @@ def forget_entitlements(r: redis.Redis | None, trainee_ids: list[int]) -> None:
     A beacon that read the paid plans before this refund committed cannot write them back
     for the cache's hour (store.drop_entitlements); the members' other plans are read and
     cached afresh at once."""
-    if r is None or not trainee_ids:
-        return
-    pipe = r.pipeline(transaction=False)  # one key per command: several slots on a cluster
-    for t in trainee_ids:
-        drop_entitlements(pipe, t)
-    pipe.execute()
+    if r is not None:
+        drop_entitlements_of(r, trainee_ids)

@@ -13,9 +13,8 @@ load's transaction, and forgets the trainees' cached entitlements once it has co
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from datetime import datetime
-from itertools import islice
 
 import sqlalchemy as sa
 
@@ -23,9 +22,7 @@ from models import CourseCompletion, Enrollment, EnrollmentStatus, PlanCourse, T
 from wxapp.catalogue.load_summary import LoadSummary
 from wxapp.extensions import get_redis
 from wxapp.progress.completion import recount_enrollment
-from wxapp.progress.store import drop_entitlements
-
-FORGET_BATCH = 1000
+from wxapp.progress.store import drop_entitlements_of
 
 
 def recount_relinked(summary: LoadSummary, now: datetime) -> list[int]:
@@ -84,9 +81,4 @@ def recount_plans(plan_ids: Collection[int], now: datetime) -> list[int]:
 
 def forget_entitlements(trainee_ids: list[int]) -> None:
     """After the commit: the next beacon of each reads its plans and their 学时 afresh."""
-    ids: Iterator[int] = iter(trainee_ids)
-    while batch := list(islice(ids, FORGET_BATCH)):
-        pipe = get_redis().pipeline(transaction=False)  # one key each: several cluster slots
-        for trainee_id in batch:
-            drop_entitlements(pipe, trainee_id)
-        pipe.execute()
+    drop_entitlements_of(get_redis(), trainee_ids)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,7 @@ __all__ = [
     "chapter_key",
     "dirty_member",
     "drop_entitlements",
+    "drop_entitlements_of",
     "entitlement_generation_key",
     "entitlement_key",
     "parse_member",
@@ -117,6 +120,20 @@ def drop_entitlements(pipe: Any, trainee_id: int) -> None:
     pipe.incr(entitlement_generation_key(trainee_id))
     pipe.expire(entitlement_generation_key(trainee_id), ENTITLEMENT_GENERATION_TTL_S)
     pipe.delete(entitlement_key(trainee_id))
+
+
+DROP_BATCH = 1000
+
+
+def drop_entitlements_of(client: Any, trainee_ids: Iterable[int]) -> None:
+    """`drop_entitlements` for each trainee, a pipeline per DROP_BATCH of them (one key per
+    command: on a cluster they span slots)."""
+    ids = iter(trainee_ids)
+    while batch := list(islice(ids, DROP_BATCH)):
+        pipe = client.pipeline(transaction=False)
+        for trainee_id in batch:
+            drop_entitlements(pipe, trainee_id)
+        pipe.execute()
 
 
 class ProgressStore(FlushReads):
