@@ -128,8 +128,8 @@ def _context(browser: Any, user_agent: str | None = None, **extra: Any) -> Any:
     return browser.new_context(**options)
 
 
-@pytest.fixture
-def phone(browser: Any, site: LiveServer) -> Iterator[Phone]:
+def _phone_on(browser: Any, site: LiveServer) -> Iterator[Phone]:
+    """A phone in a fresh context of `browser`, failing the test on any page error."""
     context = _context(browser)
     p = Phone(context, site.url)
     try:
@@ -137,6 +137,11 @@ def phone(browser: Any, site: LiveServer) -> Iterator[Phone]:
     finally:
         context.close()
     assert not p.errors, f"JavaScript errors on the page: {p.errors}"
+
+
+@pytest.fixture
+def phone(browser: Any, site: LiveServer) -> Iterator[Phone]:
+    yield from _phone_on(browser, site)
 
 
 @pytest.fixture(scope="session")
@@ -157,13 +162,7 @@ def cached_browser(browser: Any) -> Iterator[Any]:
 @pytest.fixture
 def cached_phone(cached_browser: Any, site: LiveServer) -> Iterator[Phone]:
     """A phone whose Back button may restore a page from memory (`cached_browser`)."""
-    context = _context(cached_browser)
-    p = Phone(context, site.url)
-    try:
-        yield p
-    finally:
-        context.close()
-    assert not p.errors, f"JavaScript errors on the page: {p.errors}"
+    yield from _phone_on(cached_browser, site)
 
 
 @pytest.fixture
@@ -318,3 +317,10 @@ class BeaconLog:
     def _response(self, response: Any) -> None:
         if response.url.endswith("/api/beacons"):
             self.statuses.append(response.status)
+
+
+def confirm(page: Any, title: str) -> None:
+    """Press the primary button of the confirmation dialog titled `title`."""
+    dialog = page.wait_for_selector(".js_dialog .weui-dialog")
+    assert title in dialog.inner_text()
+    page.click(".js_dialog .weui-dialog__btn_primary")

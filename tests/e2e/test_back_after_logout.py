@@ -8,7 +8,7 @@ who is signed in now, and logging out leaves no 个人信息 behind it in the hi
 
 from __future__ import annotations
 
-from tests.e2e.conftest import login, seed
+from tests.e2e.conftest import confirm, login, seed
 from tests.factories import make_plan, make_trainee, make_unit, make_unit_admin
 
 NAME = "林秀英"
@@ -18,9 +18,7 @@ COLLEAGUE = "欧阳未训"
 
 def _log_out(page, site) -> None:
     page.click("#logout")
-    dialog = page.wait_for_selector(".js_dialog .weui-dialog")
-    assert "确定退出登录" in dialog.inner_text()
-    page.click(".js_dialog .weui-dialog__btn_primary")
+    confirm(page, "确定退出登录")
     page.wait_for_url("**/h5/login")
     page.wait_for_selector("#app[data-ready]")
     assert page.request.get(f"{site.url}/api/me").status == 401

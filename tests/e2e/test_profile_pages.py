@@ -6,7 +6,7 @@ unit or customer service; and the account itself (its tab, 修改密码, 解除�
 from __future__ import annotations
 
 from models import Trainee, WechatBinding, db
-from tests.e2e.conftest import login, require_routes, seed
+from tests.e2e.conftest import confirm, login, require_routes, seed
 from tests.e2e.realdata import complete, learner_world
 from tests.factories import make_binding, make_unit, make_unit_admin
 from tests.sms import latest_code
@@ -136,12 +136,6 @@ def test_an_unlisted_unit_is_cleared_once_the_district_is_chosen(phone, site):
     assert f"单位：{OLD_UNIT} → 未填写" in history and "档案所在区县：未填写 → 垫江县" in history
 
 
-def _confirm(page, title: str) -> None:
-    dialog = page.wait_for_selector(".js_dialog .weui-dialog")
-    assert title in dialog.inner_text()
-    page.click(".js_dialog .weui-dialog__btn_primary")
-
-
 def test_the_account_is_managed_from_the_profile_tab(phone, site):
     """个人信息 is a tab of its own, with 修改密码 (and back), 解除微信绑定 while bound, and
     退出登录, each confirmed and showing what the server answered."""
@@ -167,7 +161,7 @@ def test_the_account_is_managed_from_the_profile_tab(phone, site):
     page.click(".js_dialog .weui-dialog__btn_default")  # 取消: nothing happens
     assert page.locator("#unbind-wechat").count() == 1
     page.click("#unbind-wechat")
-    _confirm(page, "解除微信绑定")
+    confirm(page, "解除微信绑定")
     notice = page.wait_for_selector("#account-notice")
     assert "已解除微信绑定" in notice.inner_text()
     assert page.locator("#unbind-wechat").count() == 0
@@ -185,7 +179,7 @@ def test_the_account_is_managed_from_the_profile_tab(phone, site):
         ),
     )
     page.click("#logout")
-    _confirm(page, "确定退出登录")
+    confirm(page, "确定退出登录")
     assert (
         "服务暂时不可用，请稍后再试"
         in page.wait_for_selector(".js_dialog .weui-dialog").inner_text()
@@ -194,7 +188,7 @@ def test_the_account_is_managed_from_the_profile_tab(phone, site):
     page.unroute("**/api/logout")
 
     page.click("#logout")
-    _confirm(page, "确定退出登录")
+    confirm(page, "确定退出登录")
     page.wait_for_url("**/h5/login")
     assert page.request.get(f"{site.url}/api/me").status == 401
 
