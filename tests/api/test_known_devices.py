@@ -58,8 +58,8 @@ def test_a_stranger_who_locks_the_account_does_not_lock_out_its_owners_browser(a
     stranger = app.test_client()
     lock_out(stranger, owner["id_number"])
     # The lock holds for everyone else, the right password included.
-    assert login(stranger, owner["phone"]).json["error"] == "locked"
-    assert login(app.test_client(), owner["phone"]).json["error"] == "locked"
+    assert login(stranger, owner["id_number"]).json["error"] == "locked"
+    assert login(app.test_client(), owner["id_number"]).json["error"] == "locked"
     # The owner logs in where they always do.
     res = login(browser, owner["id_number"])
     assert res.status_code == 200 and res.json["id"] == owner["id"]

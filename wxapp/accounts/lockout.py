@@ -1,11 +1,15 @@
 """The login lock of trainee accounts: failures counted before each password hash, the
 lock after MAX_FAILURES, and its lift.
 
-The lockout belongs to the account (its phone number and ID number share one count and
-one lock); a username that names nobody has a count of its own, so probing names is limited
-too; each known device of the account (wxapp/accounts/devices.py) has its own count and
-lock, so a stranger who locks the account does not lock its owner out. The password checks
-that use these live in wxapp/accounts/trainees.py.
+Each username of an account (its phone number, its ID number) has a count and a lock of its
+own. Shared, they would tell a stranger who knows the ID number whether a phone they guess
+is the account's: its tries left (or its lock) would follow the failures typed with the ID
+number, where a phone of nobody's starts afresh. So a stranger gets MAX_FAILURES guesses per
+username in each window (ten with both), and a lock typed with one username leaves the
+owner the other. A username that names nobody has a count of its own too, so probing names
+is limited as well; each known device of the account (wxapp/accounts/devices.py) has its own
+count and lock, so a stranger who locks the account does not lock its owner out. The
+password checks that use these live in wxapp/accounts/trainees.py.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import redis
 
 from models import Trainee
 from wxapp.accounts.devices import Device
+from wxapp.accounts.idnumbers import is_mobile_number
 from wxapp.errors import TooManyRequests
-from wxapp.infra.redis_keys import trainee_tag
+from wxapp.infra.redis_keys import trainee_tag, username_tag
 
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 15 * 60
@@ -28,44 +33,45 @@ LOCKED_MESSAGE = (
 )
 
 
-def _trainee_fail_key(trainee_id: int) -> str:
-    return f"{trainee_tag(trainee_id)}:login:fail"
-
-
-def _trainee_lock_key(trainee_id: int) -> str:
-    return f"{trainee_tag(trainee_id)}:login:lock"
-
-
 def _generation_key(trainee_id: int) -> str:
     return f"{trainee_tag(trainee_id)}:login:gen"
 
 
-# How long a lift of the lockout is remembered: longer than any device lock it must lift.
+# How long a lift of the lockout is remembered: longer than any lock it must lift.
 GENERATION_TTL_S = 24 * 3600
 
+# What an account's count and lock are kept for: the username typed (phone, ID number), or
+# a known device ("dev:<nonce>").
+BY_PHONE, BY_ID_NUMBER = "phone", "id"
 
-def account_keys(r: redis.Redis, trainee_id: int, device: Device | None) -> tuple[str, str]:
-    """The failure counter and the lock a password typed for the account counts against:
-    its known `device`'s own when typed on one, else the account's.
 
-    A device's keys carry the account's lift generation, so `lift_lockout` lifts the locks
-    of every device at once."""
-    if device is None:
-        return _trainee_fail_key(trainee_id), _trainee_lock_key(trainee_id)
+def _prefix(r: redis.Redis, trainee_id: int, by: str) -> str:
+    """The keys of the account's count and lock for `by`, under the account's lift
+    generation: `lift_lockout` lifts every one at once, and leaves the old ones to expire."""
     generation = r.get(_generation_key(trainee_id)) or "0"
-    prefix = f"{trainee_tag(trainee_id)}:login:dev:{generation}:{device.nonce}"
+    return f"{trainee_tag(trainee_id)}:login:{generation}:{by}"
+
+
+def account_keys(
+    r: redis.Redis, trainee_id: int, device: Device | None, by: str = BY_ID_NUMBER
+) -> tuple[str, str]:
+    """The failure counter and the lock a password typed for the account counts against:
+    its known `device`'s own when typed on one, else those of the username it was typed
+    with (`by`; a password typed again in a session counts as typed with the ID number)."""
+    prefix = _prefix(r, trainee_id, by if device is None else f"dev:{device.nonce}")
     return f"{prefix}:fail", f"{prefix}:lock"
 
 
 def login_keys(
     r: redis.Redis, trainee: Trainee | None, username: str, device: Device | None
 ) -> tuple[str, str]:
-    """The failure counter and the lock an attempt counts against: the account's (or its
-    known device's) when the username names one, else the username's own, so probing names
-    is limited too."""
+    """The failure counter and the lock an attempt counts against: the account's for this
+    username (or its known device's) when the username names one, else the username's own,
+    so probing names is limited too."""
     if trainee is not None:
-        return account_keys(r, trainee.id, device)
-    tag = "{u:" + username + "}"  # one slot for both: _RESERVE names the two
+        by = BY_PHONE if is_mobile_number(username) else BY_ID_NUMBER
+        return account_keys(r, trainee.id, device, by)
+    tag = username_tag(username)  # one slot for both: _RESERVE names the two
     return f"login:{tag}:fail", f"login:{tag}:lock"
 
 
@@ -124,21 +130,22 @@ def count_failure(r: redis.Redis, fail_key: str, lock_key: str, attempt: int) ->
 
 
 def lift_lockout(r: redis.Redis, trainee_id: int) -> None:
-    """Forget a trainee's failed logins and lift the lock, for whichever username was used,
-    and those of its known devices (a new generation leaves their keys behind to expire).
+    """Forget a trainee's failed logins and lift every lock of the account: those of both
+    usernames and of its known devices (a new generation leaves their keys behind to
+    expire).
 
     For 忘记密码 and activation (wxapp/accounts/password_reset.py, activation.py), once the
     phone is proven by SMS, and for customer service.
     """
     pipe = r.pipeline(transaction=False)  # keys of one slot ({t:<id>}), no order needed
-    # One key per DEL: redis-py's cluster pipeline refuses a DEL of several.
-    pipe.delete(_trainee_fail_key(trainee_id))
-    pipe.delete(_trainee_lock_key(trainee_id))
     pipe.incr(_generation_key(trainee_id))
     pipe.expire(_generation_key(trainee_id), GENERATION_TTL_S)
     pipe.execute()
 
 
 def is_locked(r: redis.Redis, trainee_id: int) -> bool:
-    """Whether the account is locked now (for customer service, which may lift it)."""
-    return bool(r.exists(_trainee_lock_key(trainee_id)))
+    """Whether the account is locked now for either of its usernames (for customer service,
+    which may lift it); a known device's own lock is not counted."""
+    return any(
+        r.exists(account_keys(r, trainee_id, None, by)[1]) for by in (BY_PHONE, BY_ID_NUMBER)
+    )

@@ -2,8 +2,9 @@
 new password, the forced first change, the profile.
 
 Every ID number is public, so the login is built not to help anyone who holds one: each
-attempt is counted against the account's lock before its hash (wxapp/accounts/lockout.py),
-a username that names nobody is counted and answered exactly like a wrong password, and
+attempt is counted before its hash against the lock of the username typed (the account's
+phone and ID number each have one, so failures with one tell nothing of the other;
+wxapp/accounts/lockout.py), a username that names nobody is counted and answered exactly like a wrong password, and
 every attempt costs one password hash, so timing does not tell who has an account.
 """
 
@@ -139,8 +140,8 @@ def counted_username(username: str, device: Device | None) -> str:
 def verify_credentials(
     r: redis.Redis, username: str, password: str, known: KnownDevices = NO_DEVICES
 ) -> Verified:
-    """The trainee these credentials name; 5 failures in 15 min lock the account 15 min
-    (typed on a known device of the account: that device alone). Every attempt counts
+    """The trainee these credentials name; 5 failures in 15 min with one of its usernames
+    lock that username 15 min (typed on a known device of the account: that device alone). Every attempt counts
     toward LOGIN_PER_USERNAME first (what hashing one username may cause).
 
     A username that names nobody costs the same hash and gets the same answers (401 with
@@ -183,8 +184,8 @@ def check_own_password(
     not outlive it.
 
     A session is not the password: a phone left unlocked in WeChat opens one. So a wrong
-    password here counts toward the lockout like a failed login (one count, one lock: the
-    account's, or its known device's), and a locked one is refused before any hash; else a
+    password here counts toward the lockout like a failed login typed with the ID number
+    (or on its known device, that device's), and a locked one is refused before any hash; else a
     session could guess the password without end.
     """
     checked = trainee.password_hash

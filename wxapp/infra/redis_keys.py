@@ -19,3 +19,8 @@ def trainee_tag(trainee_id: int) -> str:
 
 def phone_tag(phone: str) -> str:
     return f"{{p:{phone}}}"
+
+
+def username_tag(username: str) -> str:
+    """The keys of a username as typed (login's count for a name of nobody's)."""
+    return f"{{u:{username}}}"
