@@ -568,3 +568,59 @@ def test_one_username_is_limited_in_its_reset_calls(app, active):
         for _ in range(limits.FORGOT.count + 1)
     ]
     assert codes[:3] == [422] * 3 and codes[-1] == 429
+
+
+# --- what one username's sends leave on the phone is not told to another ---------------------
+
+
+def _nobody(field):
+    return {"phone": "13712345678", "id_number": make_id_number(987_002)}[field]
+
+
+def _answers(replies):
+    return [(r.status_code, r.json.get("error"), sorted(r.json)) for r in replies]
+
+
+@pytest.mark.parametrize("first", ["id_number", "phone"])
+def test_a_send_by_one_username_does_not_single_out_the_other_within_the_minute(app, active, first):
+    """A stranger who knows the ID number asks for a code by it, then by phones they guess:
+    the phone's one send a minute must not answer 429 for the account's phone alone."""
+    other = "phone" if first == "id_number" else "id_number"
+    stranger = app.test_client()
+    assert forgot_code(stranger, active[first]).status_code == 200
+    answers = [forgot_code(stranger, name) for name in (active[other], _nobody(other))]
+    assert _answers(answers) == [(200, None, sorted(answers[1].json))] * 2
+    # Within the phone's minute nothing more reaches it; the code it got stays live.
+    assert len(messages(app, active["phone"])) == 1
+    body = {"username": active[other], "sms_code": latest_code(app, active["phone"])}
+    res = stranger.post("/api/password/forgot", json={**body, "new_password": "Forgot123"})
+    assert res.status_code == 200
+
+
+@pytest.mark.parametrize("first", ["id_number", "phone"])
+def test_the_phones_day_spent_by_one_username_does_not_single_out_the_other(
+    app, clock, active, first
+):
+    other = "phone" if first == "id_number" else "id_number"
+    stranger = app.test_client()
+    for _ in range(sms_codes.PHONE_DAILY_CAP):
+        assert forgot_code(stranger, active[first]).status_code == 200
+        clock.advance(61)
+    refused = forgot_code(stranger, active[first])
+    assert refused.status_code == 429 and refused.json["message"] == sms_codes.RESET_CAP_MESSAGE
+    answers = [forgot_code(stranger, name) for name in (active[other], _nobody(other))]
+    assert _answers(answers) == [(200, None, sorted(answers[1].json))] * 2
+    assert len(messages(app, active["phone"])) == sms_codes.PHONE_DAILY_CAP
+
+
+def test_registering_a_guessed_phone_does_not_tell_it_from_a_reset_by_id_number(app, active):
+    """The phone's minute, set by a 忘记密码 asked by ID number, must not show in 自主注册's
+    获取验证码 for that phone (anyone may ask one for any phone)."""
+    stranger = app.test_client()
+    assert forgot_code(stranger, active["id_number"]).status_code == 200
+    answers = [
+        stranger.post("/api/register/code", json={"phone": phone})
+        for phone in (active["phone"], _nobody("phone"))
+    ]
+    assert _answers(answers) == [(200, None, sorted(answers[1].json))] * 2
+    assert len(messages(app, active["phone"])) == 1

@@ -23,7 +23,9 @@ from models import (
 from tests.console_helpers import console_app, create_operator, csrf_of, sign_in
 from tests.factories import make_binding, make_enrollment, make_order, make_plan, make_trainee
 from tests.factories import sign_in as trainee_sign_in
-from tests.sms import latest_code
+from tests.sms import latest_code, messages
+from wxapp.accounts import sms_codes
+from wxapp.accounts.idnumbers import initial_password
 from wxapp.accounts.lockout import LOCK_S, is_locked
 from wxapp.accounts.passwords import hash_password
 from wxapp.infra.clock import local
@@ -174,6 +176,37 @@ def test_support_sends_the_reset_sms_and_it_is_audited(capp):
     [row] = _audits(capp, "trainee.reset_sms")
     assert row.target_id == str(tid) and row.operator_id is not None
     assert row.after == {"phone": f"{phone[:3]}****{phone[-4:]}"}
+
+
+def test_support_still_reaches_a_roster_phone_whose_day_a_stranger_spent(capp):
+    """Anyone can open a roster account with its published initial password and ask its
+    activation code ten times a day: the phone's day is spent, and the owner's own asks
+    send nothing. 客服's 发送重置密码短信 still reaches the phone (the owner's allowance),
+    and the code activates the account through 忘记密码."""
+    tid, id_number, phone = _trainee(capp, name="赵敏", password=None)
+    clock = capp.extensions["clock"]
+    stranger = capp.test_client()
+    opened = stranger.post(
+        "/api/login", json={"username": id_number, "password": initial_password(id_number)}
+    )
+    assert opened.status_code == 200
+    for _ in range(sms_codes.PHONE_DAILY_CAP):
+        assert stranger.post("/api/activation/code", json={}).status_code == 200
+        clock.advance(sms_codes.RESEND_GAP_S + 1)
+    assert len(messages(capp, phone)) == sms_codes.PHONE_DAILY_CAP
+    client, token = _signed_in(capp, "support")
+    reply = client.post(f"/admin/trainees/{tid}/reset-sms", data={"csrf_token": token})
+    assert reply.status_code == 302
+    assert len(messages(capp, phone)) == sms_codes.PHONE_DAILY_CAP + 1
+    done = capp.test_client().post(
+        "/api/password/forgot",
+        json={
+            "username": id_number,
+            "sms_code": latest_code(capp, phone),
+            "new_password": "Own2026pw",
+        },
+    )
+    assert done.status_code == 200, done.text
 
 
 def test_support_sets_a_temporary_password_lifts_a_lock_and_unbinds(capp):

@@ -97,12 +97,43 @@ def test_a_minute_between_sends_to_a_phone(app, send, clock):
     send()
     clock.advance(59)
     with pytest.raises(TooManyRequests) as err:
-        send(purpose=Purpose.ACTIVATE)  # any purpose: one SMS a minute per phone
+        send()  # asked again for the same: told to wait
     assert err.value.code == "sms_too_soon" and err.value.extra["retry_after"] == 1
     assert "1 秒后再试" in err.value.message
+    # Asked for another purpose (or, for 忘记密码, by another username), the phone's own
+    # minute holds the send back without saying so: answered as sent, nothing sent.
+    assert send(purpose=Purpose.ACTIVATE) == sms_codes.SentCode("8001", "138****8001", 60, 300)
+    assert len(messages(app, PHONE)) == 1
     clock.advance(1)
     send()
     assert len(messages(app, PHONE)) == 2
+
+
+def test_the_phones_own_day_holds_back_what_other_purposes_ask_without_saying_so(
+    app, send, clock, redis_client
+):
+    for _ in range(sms_codes.PHONE_DAILY_CAP):
+        send()
+        clock.advance(61)
+    assert send(purpose=Purpose.REGISTER).phone_tail == "8001"
+    assert len(messages(app, PHONE)) == sms_codes.PHONE_DAILY_CAP
+    # Its proven owner is told, and has an allowance of their own.
+    with app.test_request_context():
+        owner = send_code(
+            redis_client, app.config, PHONE, Purpose.REBIND, IP, clock.now(), by_owner=True
+        )
+    assert owner.phone_tail == "8001"
+    assert len(messages(app, PHONE)) == sms_codes.PHONE_DAILY_CAP + 1
+    clock.advance(61)
+    for _ in range(sms_codes.OWNER_DAILY_CAP - 1):
+        with app.test_request_context():
+            send_code(
+                redis_client, app.config, PHONE, Purpose.REBIND, IP, clock.now(), by_owner=True
+            )
+        clock.advance(61)
+    with app.test_request_context(), pytest.raises(TooManyRequests) as err:
+        send_code(redis_client, app.config, PHONE, Purpose.REBIND, IP, clock.now(), by_owner=True)
+    assert err.value.code == "sms_daily_cap" and err.value.message == sms_codes.PHONE_CAP_MESSAGE
 
 
 def test_five_wrong_tries_burn_the_code(app, send, redis_client):

@@ -8,10 +8,12 @@ so the flow is built to tell a stranger as little as it can:
   knows where to look. Not the first three: a made-up phone's prefix would have to follow
   the real ones' distribution, and any prefix no made-up phone has would prove an account.
   For a phone number the answer masks it as usual (138****8001). It is bounded: the SMS
-  limits of `sms_codes` (one send per phone a minute, 10 a day, 30 a day per address) and
-  the per-address limit of the handlers hold for every username, known or not. A stranger
-  can spend a phone's 10 a day; on a known device of the account (wxapp/accounts/devices.py)
-  its owner has an allowance of their own.
+  limits of `sms_codes` (one send a minute and 10 a day per username asked by, 30 a day per
+  address) and the per-address limit of the handlers hold for every username, known or not.
+  The phone's own minute and day (whichever username, or another flow, spent them) hold the
+  send back silently: answered as sent, they tell nobody which phone an ID number's send
+  reached. A stranger can spend a phone's 10 a day; on a known device of the account
+  (wxapp/accounts/devices.py) its owner has an allowance of their own.
 - A username that names no account (or an account without a phone) gets the same answer,
   the same limits and the same wait (one of the recent real sends' durations), and no SMS:
   a phone number is shown masked as itself, an ID number gets a made-up last four digits
@@ -80,12 +82,15 @@ def send_reset_code(
     client_ip: str,
     now: datetime,
     known: KnownDevices = NO_DEVICES,
+    *,
+    by_operator: bool = False,
 ) -> sms_codes.SentCode:
     """An SMS code to the phone of the account `username` names; the same answer, limits
     and errors for a username that names none (then nothing is sent).
 
-    Asked for on a known device of the account, the send may use the owner's own daily
-    allowance (`sms_codes.OWNER_DAILY_CAP`) once the phone's is spent."""
+    Asked for on a known device of the account, or by customer service for the owner on the
+    telephone (`by_operator`), the send is told the phone's own bounds and may use the
+    owner's own daily allowance (`sms_codes.OWNER_DAILY_CAP`) once the phone's is spent."""
     trainee = find_trainee(username)
     if trainee is not None and trainee.phone:
         sent = sms_codes.send_code(
@@ -95,8 +100,9 @@ def send_reset_code(
             sms_codes.Purpose.RESET,
             client_ip,
             now,
+            asked_as=username,
             answer_failure_as_sent=True,
-            by_owner=device_of(trainee, known) is not None,
+            by_owner=by_operator or device_of(trainee, known) is not None,
         )
         return _shown(username, sent)
     shown = (

@@ -8,15 +8,19 @@ could still try the million codes against a hash, within the code's five minutes
 burn it, and the tries are counted before the comparison, so concurrent guesses get no
 more than MAX_TRIES comparisons between them.
 
-Sending costs money and reaches a stranger's phone, so it is bounded: one send per phone
-every RESEND_GAP_S (any purpose), PHONE_DAILY_CAP sends per phone, SMS_IP_DAILY_CAP (a
+Sending costs money and reaches a stranger's phone, so it is bounded twice. What the asker
+sees counts what they asked for (the phone typed, or 忘记密码's phone number or ID number)
+and the purpose: one send every RESEND_GAP_S, PHONE_DAILY_CAP a day, SMS_IP_DAILY_CAP (a
 setting, 30 by default) per client address (an IPv6 caller's /48) and SMS_DAILY_CAP (a
-setting, 100,000 by default) for the whole service, per day (China's calendar day). Anyone can
-spend a phone's PHONE_DAILY_CAP (every ID number is public), so a send asked for by the
+setting, 100,000 by default) for the whole service, per day (China's calendar day). The
+phone itself then takes one send every RESEND_GAP_S and PHONE_DAILY_CAP a day, whoever asks
+and for what; past those a send is answered as sent and sends nothing (`_admit_phone`
+says why: told, they would link a guessed phone to the ID number that spent them). Anyone
+can spend a phone's PHONE_DAILY_CAP (every ID number is public), so a send asked for by the
 account's proven owner (on a known device of the account, or with its password) that finds
 it spent counts against OWNER_DAILY_CAP, an allowance of that phone's that strangers cannot
-spend. The gap and the days follow the app's clock
-(`now`); a code's life is its Redis key's expiry (`check_code` takes no clock).
+spend; the owner is told the phone's bounds as they are. The gaps and the days follow the
+app's clock (`now`); a code's life is its Redis key's expiry (`check_code` takes no clock).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from typing import Any
 import redis
 
 from wxapp.errors import TooManyRequests, ValidationError
-from wxapp.infra.redis_keys import phone_tag
+from wxapp.infra.redis_keys import phone_tag, sms_asked_tag
 from wxapp.sms.client import SmsUnavailable, send_sms
 
 CODE_DIGITS = 6
@@ -125,6 +129,14 @@ def _gap_key(phone: str) -> str:
     return f"{phone_tag(phone)}:sms:gap"
 
 
+def _asked_gap_key(asked: str, purpose: Purpose) -> str:
+    return f"{sms_asked_tag(asked)}:{purpose.value}:gap"
+
+
+def _asked_day_key(asked: str, purpose: Purpose, now: datetime) -> str:
+    return f"{sms_asked_tag(asked)}:{purpose.value}:day:{_day(now)}"
+
+
 def _day(now: datetime) -> str:
     return now.astimezone(CHINA).strftime("%Y%m%d")
 
@@ -180,19 +192,8 @@ return 0
 """
 
 
-def _admit(
-    r: redis.Redis,
-    config: Mapping[str, Any],
-    phone: str,
-    client_ip: str,
-    now: datetime,
-    purpose: Purpose,
-    by_owner: bool = False,
-) -> str:
-    """Count one send to `phone` from `client_ip` against the gap and the daily caps (429
-    past one: the phone's, then for its proven owner their own allowance); the gap's key,
-    which the caller drops if nothing was sent after all."""
-    gap_key = _gap_key(phone)
+def _hold_gap(r: redis.Redis, gap_key: str, now: datetime) -> None:
+    """Start the resend gap under `gap_key`, or 429 `sms_too_soon` while one runs."""
     now_ms = int(now.timestamp() * 1000)
     left_ms = int(
         r.register_script(_GAP)(keys=[gap_key], args=[now_ms, RESEND_GAP_S * 1000, RESEND_GAP_S])
@@ -202,26 +203,74 @@ def _admit(
         raise TooManyRequests(
             TOO_SOON_MESSAGE.format(s=wait), code="sms_too_soon", retry_after=wait
         )
-    if _count(r, _ip_day_key(client_ip, now)) > config["SMS_IP_DAILY_CAP"]:
-        r.delete(gap_key)  # nothing sent: no gap either
-        raise TooManyRequests(IP_CAP_MESSAGE, code="sms_daily_cap")
-    if _count(r, _phone_day_key(phone, now)) > PHONE_DAILY_CAP:
-        if not by_owner:
-            r.delete(gap_key)
-            raise TooManyRequests(
-                CAP_MESSAGES.get(purpose, PHONE_CAP_MESSAGE), code="sms_daily_cap"
-            )
-        if _count(r, _owner_day_key(phone, now)) > OWNER_DAILY_CAP:
-            r.delete(gap_key)
-            raise TooManyRequests(PHONE_CAP_MESSAGE, code="sms_daily_cap")
-    # Last, so that only sends every other limit let through count: the whole service's
-    # day, a bound on what SMS can cost whatever addresses and phones a script uses.
+
+
+def _count_service(r: redis.Redis, config: Mapping[str, Any], now: datetime) -> None:
+    """Count one send against the whole service's day (SMS_DAILY_CAP), a bound on what SMS
+    can cost whatever addresses and phones a script uses; 429 past it."""
     sent_today = _count(r, _service_day_key(now))
     if sent_today > config["SMS_DAILY_CAP"]:
-        r.delete(gap_key)
         if sent_today == config["SMS_DAILY_CAP"] + 1:  # said once a day, not per refusal
             log.error("SMS_DAILY_CAP (%s) reached: no more codes today", config["SMS_DAILY_CAP"])
         raise TooManyRequests(SERVICE_CAP_MESSAGE, code="sms_service_cap")
+
+
+def _admit_asked(
+    r: redis.Redis,
+    config: Mapping[str, Any],
+    asked: str,
+    client_ip: str,
+    now: datetime,
+    purpose: Purpose,
+    by_owner: bool,
+) -> str:
+    """Count one send against what its asker sees: the gap and the day of what was asked
+    for (`asked`: the phone typed, or 忘记密码's username) for this purpose, the address's
+    day and, last, the service's (429 past one). The gap's key, which the caller drops if
+    nothing was sent after all.
+
+    The proven owner (`by_owner`) is not refused by the day of what was asked for: past
+    PHONE_DAILY_CAP their allowance is counted on the phone (`_admit_phone`)."""
+    gap_key = _asked_gap_key(asked, purpose)
+    _hold_gap(r, gap_key, now)
+    try:
+        if _count(r, _ip_day_key(client_ip, now)) > config["SMS_IP_DAILY_CAP"]:
+            raise TooManyRequests(IP_CAP_MESSAGE, code="sms_daily_cap")
+        if _count(r, _asked_day_key(asked, purpose, now)) > PHONE_DAILY_CAP and not by_owner:
+            raise TooManyRequests(
+                CAP_MESSAGES.get(purpose, PHONE_CAP_MESSAGE), code="sms_daily_cap"
+            )
+        _count_service(r, config, now)
+    except TooManyRequests:
+        r.delete(gap_key)  # nothing sent: no gap either
+        raise
+    return gap_key
+
+
+def _admit_phone(r: redis.Redis, phone: str, now: datetime, by_owner: bool) -> str | None:
+    """Count one send against the phone's own bounds, whoever asked and for what: one send
+    every RESEND_GAP_S, PHONE_DAILY_CAP a day, then for its proven owner OWNER_DAILY_CAP
+    more. The gap's key; None when a bound holds the send back.
+
+    Told to a stranger, these would link the phone to whatever else set them: a 忘记密码
+    asked by ID number starts the phone's minute, and a 429 for a guessed phone (asked by
+    it, or registered with it) would then say that it is the account's. So the caller
+    answers as sent and sends nothing (the code sent earlier stays live). The proven owner
+    is told: 429, as it is."""
+    gap_key = _gap_key(phone)
+    try:
+        _hold_gap(r, gap_key, now)
+    except TooManyRequests:
+        if by_owner:
+            raise
+        return None
+    if _count(r, _phone_day_key(phone, now)) > PHONE_DAILY_CAP and (
+        not by_owner or _count(r, _owner_day_key(phone, now)) > OWNER_DAILY_CAP
+    ):
+        r.delete(gap_key)
+        if by_owner:
+            raise TooManyRequests(PHONE_CAP_MESSAGE, code="sms_daily_cap")
+        return None
     return gap_key
 
 
@@ -242,24 +291,36 @@ def send_code(
     client_ip: str,
     now: datetime,
     *,
+    asked_as: str | None = None,
     answer_failure_as_sent: bool = False,
     by_owner: bool = False,
 ) -> SentCode:
     """Send a fresh code for `purpose` to `phone`, replacing any live one.
 
-    429 `sms_too_soon` within RESEND_GAP_S of the last send to the phone, `sms_daily_cap`
-    past a daily cap; 503 `sms_unavailable` when the SMS service fails (then the phone may
-    ask again at once, and the previous code, if any, stays live).
+    429 `sms_too_soon` within RESEND_GAP_S of the last send asked for the same (`asked_as`,
+    by default the phone, and purpose), `sms_daily_cap` past PHONE_DAILY_CAP of those a day
+    or the address's cap, `sms_service_cap` past the service's; 503 `sms_unavailable` when
+    the SMS service fails (then the phone may ask again at once, and the previous code, if
+    any, stays live). The phone's own bounds, whatever set them (`_admit_phone`), are
+    answered as a send, after as long a wait, and send nothing; its proven owner
+    (`by_owner`) is told them, and past the phone's cap uses their own allowance.
+
+    `asked_as`: what the asker typed when it is not the phone (忘记密码's ID number).
 
     `answer_failure_as_sent`: a failed send (logged by the SMS client) is answered and
     limited like a sent one, for a flow whose answer must not depend on whether a real send
     was made (忘记密码: only an account's send is real, and only a real one can fail).
-
-    `by_owner`: the caller proved to be the account's owner; past PHONE_DAILY_CAP the send
-    counts against the phone's OWNER_DAILY_CAP.
     """
     purpose = Purpose(purpose)
-    gap_key = _admit(r, config, phone, client_ip, now, purpose, by_owner)
+    asked_gap = _admit_asked(r, config, asked_as or phone, client_ip, now, purpose, by_owner)
+    try:
+        phone_gap = _admit_phone(r, phone, now, by_owner)
+    except TooManyRequests:
+        r.delete(asked_gap)
+        raise
+    if phone_gap is None:
+        _wait_like_a_send(r)
+        return _sent(phone)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     template_id = config[TEMPLATE_SETTING[purpose]]
     started = time.monotonic()
@@ -267,8 +328,9 @@ def send_code(
         send_sms(config, phone, template_id, [code, str(CODE_TTL_S // 60)])
     except Exception as err:
         if answer_failure_as_sent and isinstance(err, SmsUnavailable):
-            return _sent(phone)  # the gap stays, as after a send; the previous code too
-        r.delete(gap_key)  # nothing reached the phone: it may ask again at once
+            return _sent(phone)  # the gaps stay, as after a send; the previous code too
+        for gap_key in (asked_gap, phone_gap):  # two slots: one DEL each
+            r.delete(gap_key)  # nothing reached the phone: it may ask again at once
         raise
     _remember_send_time(r, time.monotonic() - started)
     salt = secrets.token_hex(8)
@@ -284,20 +346,19 @@ def send_code(
 def pretend_send(
     r: redis.Redis,
     config: Mapping[str, Any],
-    limit_key: str,
+    username: str,
     shown_phone: str,
     client_ip: str,
     now: datetime,
 ) -> SentCode:
-    """What `send_code` answers, with its limits counted under `limit_key`, and nothing
-    sent: for a username that names no account (忘记密码), which must look like one that
+    """What `send_code` answers for 忘记密码, with its limits counted for `username`, and
+    nothing sent: for a username that names no account, which must look like one that
     does. `shown_phone` is the number the answer masks.
 
-    It also takes as long: one of the recent real sends' durations (the SMS service's round
-    trip, tens to hundreds of ms), else an answer at once would tell who has an account."""
-    _admit(r, config, limit_key, client_ip, now, Purpose.RESET)
-    recent = r.lrange(SEND_TIMES_KEY, 0, -1)
-    time.sleep(float(random.choice(recent)) if recent else DEFAULT_SEND_S)
+    It also takes as long (`_wait_like_a_send`), else an answer at once would tell who has
+    an account."""
+    _admit_asked(r, config, username, client_ip, now, Purpose.RESET, by_owner=False)
+    _wait_like_a_send(r)
     return _sent(shown_phone)
 
 
@@ -306,6 +367,13 @@ def pretend_send(
 SEND_TIMES_KEY = "sms:send-times"
 SEND_TIMES_KEPT = 50
 DEFAULT_SEND_S = 0.15
+
+
+def _wait_like_a_send(r: redis.Redis) -> None:
+    """Wait as long as one of the recent real sends took (the SMS service's round trip,
+    tens to hundreds of ms)."""
+    recent = r.lrange(SEND_TIMES_KEY, 0, -1)
+    time.sleep(float(random.choice(recent)) if recent else DEFAULT_SEND_S)
 
 
 def _remember_send_time(r: redis.Redis, seconds: float) -> None:

@@ -256,11 +256,15 @@ def _standing(progress: dict[str, Any]) -> YearStanding:
 def send_reset_sms(
     r: redis.Redis, config: Mapping[str, Any], trainee_id: int, client_ip: str, now: datetime
 ) -> str:
-    """The 忘记密码 SMS code to the account's phone; the masked phone it went to."""
+    """The 忘记密码 SMS code to the account's phone; the masked phone it went to. Sent for
+    the owner on the telephone: past the phone's day (anyone who knows the ID number can
+    spend it), the owner's own allowance."""
     trainee = get_trainee(trainee_id)
     if not trainee.phone:
         raise Conflict("该账号未登记手机号，无法发送短信；请先核实并更正手机号", code="no_phone")
-    sent = password_reset.send_reset_code(r, config, trainee.phone, client_ip, now)
+    sent = password_reset.send_reset_code(
+        r, config, trainee.phone, client_ip, now, by_operator=True
+    )
     with transaction():
         audit.record(
             "trainee.reset_sms", "trainees", trainee_id, None, {"phone": sent.phone_masked}

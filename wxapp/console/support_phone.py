@@ -96,8 +96,11 @@ def _send_check(
     now: datetime,
 ) -> str:
     """The code to a new phone that the person reads back on the telephone, its sending
-    audited as `action`; the masked phone."""
-    sent = sms_codes.send_code(r, config, phone, sms_codes.Purpose.PHONE, client_ip, now)
+    audited as `action`; the masked phone. The operator is told the phone's own bounds
+    (`sms_codes.send_code`'s `by_owner`)."""
+    sent = sms_codes.send_code(
+        r, config, phone, sms_codes.Purpose.PHONE, client_ip, now, by_owner=True
+    )
     with transaction():
         audit.record(action, "trainees", trainee_id, None, {"phone": sent.phone_masked})
     return sent.phone_masked

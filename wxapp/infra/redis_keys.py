@@ -21,6 +21,12 @@ def phone_tag(phone: str) -> str:
     return f"{{p:{phone}}}"
 
 
+def sms_asked_tag(asked: str) -> str:
+    """The keys of what an SMS code was asked for (a phone typed, 忘记密码's username): its
+    gap and day per purpose, apart from the phone's own (`phone_tag`)."""
+    return f"{{sms:{asked}}}"
+
+
 def username_tag(username: str) -> str:
     """The keys of a username as typed (login's count for a name of nobody's)."""
     return f"{{u:{username}}}"
