@@ -20,6 +20,7 @@ from models.order import (
 from models.progress import ChapterProgress, CourseCompletion, Enrollment, EnrollmentStatus
 from models.refund import Refund, RefundItem, RefundStatus
 from models.reminder import UnitReminder
+from models.secret import ServiceSecret
 from models.trainee import SessionEnd, Trainee, Unit
 from models.wechat import WechatBinding
 
@@ -53,6 +54,7 @@ __all__ = [
     "Refund",
     "RefundItem",
     "RefundStatus",
+    "ServiceSecret",
     "SessionEnd",
     "Trainee",
     "TrainingPlan",

@@ -430,6 +430,23 @@ def test_an_unknown_id_number_gets_a_steady_made_up_phone(app, clock, active):
     )
 
 
+def test_a_rotated_secret_key_leaves_an_unknown_id_numbers_made_up_phone_as_it_was(
+    app, clock, active, monkeypatch
+):
+    """Operators rotate SECRET_KEY. Had the made-up tail followed it, a stranger who asked
+    by many ID numbers before and after would see every unknown one change and every
+    account's stay: the list of who has an account."""
+    unknown = make_id_number(987655)
+    before = [forgot_code(app.test_client(), u).json for u in (unknown, active["id_number"])]
+    new_key = "a-new-secret-key-of-more-than-32-bytes-0123456789"
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [app.config["SECRET_KEY"]])
+    monkeypatch.setitem(app.config, "SECRET_KEY", new_key)
+    monkeypatch.setattr(app, "secret_key", new_key)
+    clock.advance(61)
+    after = [forgot_code(app.test_client(), u).json for u in (unknown, active["id_number"])]
+    assert after == before
+
+
 def test_asked_by_id_number_the_answer_shows_no_prefix_to_tell_an_account_by(app, active):
     """A made-up phone's prefix would have to match the real ones': a 130, 166 or 191 that no
     made-up phone has would prove the ID number registered. Only the tail is shown."""

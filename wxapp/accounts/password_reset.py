@@ -17,8 +17,9 @@ so the flow is built to tell a stranger as little as it can:
 - A username that names no account (or an account without a phone) gets the same answer,
   the same limits and the same wait (one of the recent real sends' durations), and no SMS:
   a phone number is shown masked as itself, an ID number gets a made-up last four digits
-  that stay the same for that ID number (an HMAC with SECRET_KEY), so asking twice does not
-  tell it apart.
+  that stay the same for that ID number (an HMAC under a key of the service's own, never
+  rotated: one under SECRET_KEY changed with it for the unknown ID numbers alone), so asking
+  twice, or before and after a key rotation, does not tell it apart.
 - A real send that the SMS service refuses (an outage, an empty SMS package, its own limit
   on the number) is answered and limited as if sent: a pretended send cannot fail, so a
   503 would name an account. The owner gets no SMS and asks again after the minute; the
@@ -58,7 +59,11 @@ from wxapp.accounts.trainees import (
     store_password,
 )
 from wxapp.errors import ValidationError
+from wxapp.infra.service_secrets import service_secret
 from wxapp.infra.transaction import transaction
+
+# The name of the key (wxapp/infra/service_secrets.py) the made-up phones are made with.
+MADE_UP_PHONE_KEY = "reset-made-up-phone"
 
 
 def _made_up_phone(secret: str, username: str) -> str:
@@ -106,7 +111,9 @@ def send_reset_code(
         )
         return _shown(username, sent)
     shown = (
-        username if is_mobile_number(username) else _made_up_phone(config["SECRET_KEY"], username)
+        username
+        if is_mobile_number(username)
+        else _made_up_phone(service_secret(MADE_UP_PHONE_KEY), username)
     )
     return _shown(username, sms_codes.pretend_send(r, config, username, shown, client_ip, now))
 

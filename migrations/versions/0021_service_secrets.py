@@ -1,0 +1,37 @@
+"""service_secrets: keys the service makes once and never rotates
+
+忘记密码 answers an ID number that has no account with made-up last four digits of a phone,
+the same every time. They were an HMAC under SECRET_KEY: rotating that key changed every
+unknown ID number's digits and none of the accounts', so whoever asked before and after
+learnt which ID numbers have an account. The key is now one of the service's own, made on
+first use and kept here. (This deploy changes the digits once.)
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-06 10:00:00.000000
+
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "0021"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "service_secrets",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_service_secrets")),
+    )
+
+
+def downgrade():
+    op.drop_table("service_secrets")
