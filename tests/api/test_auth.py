@@ -162,8 +162,21 @@ def test_a_bulk_imported_account_costs_one_password_hash(client, imported, hash_
     assert len(hash_checks) == 1
     assert _method(hash_checks[0][0]) == _method(hash_password("x"))
     hash_checks.clear()
-    res = login(client, imported["phone"], initial_password(imported["id_number"]))
+    res = login(client, imported["id_number"], initial_password(imported["id_number"]))
     assert res.status_code == 200 and len(hash_checks) == 1
+
+
+def test_the_initial_password_opens_a_roster_account_by_its_id_number_only(client, imported):
+    """The roster's username is its ID number (the notice: 用户名统一为身份证号码). Typed
+    with a phone, the initial password (public: edu@ and the ID number's last six) would
+    tell a stranger which guessed phone is the account's: it is answered exactly as for a
+    phone of nobody's."""
+    initial = initial_password(imported["id_number"])
+    answers = [login(client, phone, initial) for phone in (imported["phone"], "13700000000")]
+    assert [(r.status_code, r.json) for r in answers] == [
+        (401, {"error": "bad_credentials", "message": "用户名或密码错误（还可尝试 4 次）"})
+    ] * 2
+    assert login(client, imported["id_number"], initial).status_code == 200
 
 
 def test_a_hash_of_before_is_replaced_by_argon2id_at_the_next_login(client, app):

@@ -52,13 +52,19 @@ def find_trainee(username: str) -> Trainee | None:
     return db.session.execute(db.select(Trainee).where(column == username)).scalar_one_or_none()
 
 
-def password_matches(trainee: Trainee, password: str) -> bool:
+def password_matches(trainee: Trainee, password: str, *, by_id_number: bool = True) -> bool:
+    """Whether `password` is the account's, typed with its ID number or (`by_id_number`
+    False) its phone."""
     if trainee.password_hash is None:
-        # Bulk-imported: only the published initial password, and only until it is changed.
+        # Bulk-imported: only the published initial password, only with the ID number (the
+        # roster's username), and only until it is changed. Typed with a phone it would tell
+        # a stranger who knows the ID number which phone they guessed is the account's.
         # The dummy hash makes this answer as slowly as an account with a hash.
         spend_one_hash(password)
-        return trainee.must_change_password and hmac.compare_digest(
-            password.encode(), initial_password(trainee.id_number).encode()
+        return (
+            by_id_number
+            and trainee.must_change_password
+            and hmac.compare_digest(password.encode(), initial_password(trainee.id_number).encode())
         )
     return verify_password(trainee.password_hash, password)
 
@@ -153,7 +159,8 @@ def verify_credentials(
     fail_key, lock_key = lockout.login_keys(r, trainee, username, device)
     attempt = lockout.reserve_attempt(r, fail_key, lock_key)
     checked = trainee.password_hash if trainee is not None else None  # as it was checked
-    if trainee is not None and _matches(r, fail_key, trainee, password):
+    by_id_number = not is_mobile_number(username)
+    if trainee is not None and _matches(r, fail_key, trainee, password, by_id_number):
         r.delete(fail_key)
         if checked is not None and needs_rehash(checked):
             checked = _rehash(trainee.id, checked, password)
@@ -164,12 +171,14 @@ def verify_credentials(
     raise Unauthorized(f"用户名或密码错误（还可尝试 {left} 次）", code="bad_credentials")
 
 
-def _matches(r: redis.Redis, fail_key: str, trainee: Trainee, password: str) -> bool:
+def _matches(
+    r: redis.Redis, fail_key: str, trainee: Trainee, password: str, by_id_number: bool = True
+) -> bool:
     """`password_matches`, the attempt counted by `lockout.reserve_attempt` taken back when the
     check itself fails (no hash slot free: 503 busy; a database error): an answer that is
     neither right nor wrong must not count toward the owner's lock."""
     try:
-        return password_matches(trainee, password)
+        return password_matches(trainee, password, by_id_number=by_id_number)
     except BaseException:
         lockout.give_back(r, fail_key)
         raise
