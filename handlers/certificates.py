@@ -2,18 +2,30 @@
 the public verification page that the QR code opens.
 
 Routes outside /api/ answer HTML: `GET /certificates/<id>` (the printable page, own only;
-without a session it sends the browser to the login page) and `GET /verify/<code>` (public:
+without a session it sends the browser to the login page, and a session that must activate
+first, as the guard does for /api/, to 激活账号) and `GET /verify/<code>` (public:
 200 有效, 410 该证书已撤销 with when and why, 404 unknown). A revoked certificate's JSON,
 PDF and print page answer 409 certificate_revoked.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from urllib.parse import quote
 
-from handlers.guard import current_trainee_id
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from handlers.guard import current_trainee_id, require_password_changed
 from wxapp.certificates import issuing
-from wxapp.errors import Unauthorized
+from wxapp.errors import Forbidden, Unauthorized
 from wxapp.extensions import app_now
 from wxapp.progress import learning_record
 
@@ -55,6 +67,10 @@ def print_page(certificate_id: int):
         trainee_id = current_trainee_id()
     except Unauthorized:
         return redirect(f"/h5/login?next={request.path}")
+    try:
+        require_password_changed(session)
+    except Forbidden:
+        return redirect(f"/h5/activate?next={quote(request.path, safe='')}")
     view = issuing.print_view(trainee_id, certificate_id, _base_url())
     return render_template(
         "certs/print.html",

@@ -14,7 +14,7 @@ import pypdf
 import pytest
 import zxingcpp
 
-from models import Certificate, CertificateVersion, Outbox, Unit, db
+from models import Certificate, CertificateVersion, Outbox, Trainee, Unit, db
 from tests.factories import (
     make_enrollment,
     make_plan,
@@ -23,6 +23,7 @@ from tests.factories import (
     make_unit_admin,
 )
 from wxapp.accounts.idnumbers import mask_id_number
+from wxapp.accounts.passwords import hash_password
 from wxapp.events import CertificateIssued
 from wxapp.events import parse as parse_event
 
@@ -278,6 +279,27 @@ def test_my_certificates_and_the_print_page(client, done):
     with client.get("/static/css/certificate-print.css") as sheet:
         css = sheet.get_data(as_text=True)
     assert "@media print" in css and "size: A4 landscape" in css
+
+
+def test_the_print_page_is_not_for_a_session_that_must_activate_first(client, done, app):
+    """客服's temporary password is told by telephone to whoever called: its session reaches
+    only 激活账号 until an SMS code to the account's phone follows. The print page (name,
+    ID number, unit, 学时) is no exception: it sends that session to activation."""
+    trainee, plan, _ = done
+    cert = client.post(f"/api/plans/{plan.id}/certificate").get_json()
+    with app.app_context():
+        row = db.session.get(Trainee, trainee.id)
+        row.password_hash = hash_password("Temp2026pw")
+        row.must_change_password = True
+        db.session.commit()
+    caller = app.test_client()
+    opened = caller.post("/api/login", json={"username": trainee.phone, "password": "Temp2026pw"})
+    assert opened.get_json()["activation_required"] is True
+    assert caller.get(f"/api/certificates/{cert['id']}").status_code == 403
+    page = caller.get(cert["print_url"])
+    assert page.status_code == 302
+    assert page.headers["Location"] == f"/h5/activate?next=%2Fcertificates%2F{cert['id']}"
+    assert "李四" not in page.get_data(as_text=True)
 
 
 def test_someone_elses_certificate_is_not_found(client, done, app):
