@@ -363,6 +363,30 @@ def test_a_failing_sms_service_does_not_tell_whether_a_username_has_an_account(a
     assert messages(app.test_client(), active["phone"]) == []
 
 
+def test_a_slow_failing_sms_service_makes_an_unknown_id_number_wait_as_long(app, clock, active):
+    """When the SMS service times out, an account's send waits for it and is then answered
+    as sent; a username that names nobody must wait as long, or the answer's time would
+    list who has an account for as long as the outage lasts."""
+    sandbox = app.test_client()
+    switched = sandbox.post(
+        "/_sandbox/sms/switches",
+        json={"fail": "InternalError.Timeout", "times": -1, "delay_ms": 400},
+    )
+    assert switched.json["delay_ms"] == 400
+
+    def timed(username):
+        started = time.monotonic()
+        assert forgot_code(app.test_client(), username).status_code == 200
+        return time.monotonic() - started
+
+    try:
+        assert timed(active["id_number"]) >= 0.4
+        assert timed(make_id_number(987_003)) >= 0.4
+    finally:
+        sandbox.post("/_sandbox/sms/switches", json={"reset": True})
+    assert messages(app, active["phone"]) == []
+
+
 def test_the_new_password_rules_do_not_tell_whether_a_phone_has_an_account(app, active):
     """Without the code, no rule that needs the account's ID number answers: a password
     holding a phone's last six digits (or the owner's ID number's) is answered like any

@@ -327,6 +327,10 @@ def send_code(
     try:
         send_sms(config, phone, template_id, [code, str(CODE_TTL_S // 60)])
     except Exception as err:
+        if isinstance(err, SmsUnavailable):
+            # What a send costs now, failed or not: a service timing out makes every real
+            # send slow, and the pretended ones must wait as long (`_wait_like_a_send`).
+            _remember_send_time(r, time.monotonic() - started)
         if answer_failure_as_sent and isinstance(err, SmsUnavailable):
             return _sent(phone)  # the gaps stay, as after a send; the previous code too
         for gap_key in (asked_gap, phone_gap):  # two slots: one DEL each
@@ -362,8 +366,11 @@ def pretend_send(
     return _sent(shown_phone)
 
 
-# The durations of the last real sends (seconds), shared by the workers: what a pretended
-# send waits. Before any send, a typical round trip to the SMS service.
+# The durations of the last real sends (seconds; those the SMS service refused or let time
+# out too), shared by the workers: what a pretended send waits. Before any send, a typical
+# round trip to the SMS service. An outage's slow failures take the place of the fast sends
+# of before one by one: for its first SEND_TIMES_KEPT sends a pretended one may still answer
+# faster than a real one.
 SEND_TIMES_KEY = "sms:send-times"
 SEND_TIMES_KEPT = 50
 DEFAULT_SEND_S = 0.15

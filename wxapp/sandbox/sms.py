@@ -12,7 +12,8 @@ TemplateId and the numbers ("+86" and 11 digits). Answers have Tencent Cloud's s
 Messages are kept per phone in Redis: people read them at `/_sandbox/sms` (each phone's
 inbox), tests at `/_sandbox/sms/messages?phone=` (newest first; a code is params[0]).
 `/_sandbox/sms/switches` makes the next sends fail (`{"fail": "<Tencent error code>",
-"times": n}`, `{"reset": true}`).
+"times": n}`) or every answer slow, as a provider timing out is (`{"delay_ms": n}`, up to
+20,000); `{"reset": true}` clears both.
 
 When SMS_API_BASE is this sandbox's own URL, the app's SDK client is given a transport that
 hands its request to the app in-process (`WsgiTransport`): the same request, signature and
@@ -46,6 +47,8 @@ bp = Blueprint("sandbox_sms", __name__, url_prefix="/_sandbox/sms", template_fol
 K_MESSAGES = "sandbox:sms:msgs:"  # + phone: a list, newest first
 K_PHONES = "sandbox:sms:phones"  # phone -> time of its last message (a sorted set)
 K_FAIL = "sandbox:sms:fail"  # {code, times}
+K_DELAY = "sandbox:sms:delay"  # ms each answer waits
+MAX_DELAY_MS = 20_000
 KEEP = 50  # messages kept per phone
 SIGNATURE_MAX_AGE_S = 300
 ACTION, VERSION, SERVICE = "SendSms", "2021-01-11", "sms"
@@ -189,6 +192,9 @@ def _take_failure(r: Any) -> str | None:
 
 @bp.post("/api")
 def send_sms():
+    delay_ms = int(get_redis().get(K_DELAY) or 0)
+    if delay_ms:
+        time.sleep(delay_ms / 1000)
     failed = _auth_error()
     if failed:
         return _error(failed)
@@ -303,8 +309,15 @@ def inbox_page():
 
 @bp.get("/switches")
 def get_switches():
-    raw = get_redis().hgetall(K_FAIL)
-    return jsonify({"fail": raw.get("code"), "times": int(raw.get("times", 0))})
+    r = get_redis()
+    raw = r.hgetall(K_FAIL)
+    return jsonify(
+        {
+            "fail": raw.get("code"),
+            "times": int(raw.get("times", 0)),
+            "delay_ms": int(r.get(K_DELAY) or 0),
+        }
+    )
 
 
 @bp.post("/switches")
@@ -313,10 +326,18 @@ def post_switches():
     r = get_redis()
     if body.get("reset"):
         r.delete(K_FAIL)
+        r.delete(K_DELAY)
     if body.get("fail"):
         r.hset(
             K_FAIL, mapping={"code": str(body["fail"])[:80], "times": int(body.get("times", -1))}
         )
+    if "delay_ms" in body:
+        delay = body["delay_ms"]
+        if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= MAX_DELAY_MS:
+            return jsonify(
+                {"error": "invalid", "field": "delay_ms", "message": "delay_ms: 0–20000"}
+            ), 400
+        r.set(K_DELAY, delay)
     return get_switches()
 
 
