@@ -1,6 +1,7 @@
 """Login, lockout, logout, the forced first password change, and the session guard."""
 
 import threading
+import time
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -102,6 +103,21 @@ def test_lift_lockout_opens_the_account_again(client, trainee, app):
     assert not lockout.is_locked(app.extensions["redis"], trainee["id"])
     for username in (trainee["phone"], trainee["id_number"]):
         assert login(client, username, "Passw0rd!").status_code == 200
+
+
+def test_a_lock_taken_as_the_last_lifts_day_runs_out_still_holds(client, trainee, app):
+    """Counts and locks are kept under the account's lift generation, remembered a day.
+    Were it to lapse within a lock, the generation would read 0 again and the lock be
+    forgotten: a stranger who saw the owner's reset would know when to get 5 more guesses."""
+    r = app.extensions["redis"]
+    lockout.lift_lockout(r, trainee["id"])
+    (generation,) = r.keys(f"{{t:{trainee['id']}}}:login:gen")
+    r.pexpire(generation, 1000)  # a day after that lift, but for one second
+    for _ in range(5):
+        login(client, trainee["id_number"], "nope")
+    time.sleep(1.1)
+    res = login(client, trainee["id_number"], "nope")
+    assert res.status_code == 429 and res.json["error"] == "locked"
 
 
 def test_unknown_user_gets_the_same_401(client):

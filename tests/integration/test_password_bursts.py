@@ -130,11 +130,11 @@ def test_a_check_that_ends_neither_right_nor_wrong_does_not_count_toward_the_loc
     real = trainees.password_matches
     calls = []
 
-    def busy_five_times(trainee, password):
+    def busy_five_times(trainee, password, **how):
         calls.append(1)
         if len(calls) <= 5:
             raise ServiceUnavailable("当前登录人数较多，请稍后再试", code="busy", retry_after=5)
-        return real(trainee, password)
+        return real(trainee, password, **how)
 
     monkeypatch.setattr(trainees, "password_matches", busy_five_times)
     client = live_app.test_client()

@@ -12,6 +12,7 @@ from wxapp.accounts import sms_codes
 from wxapp.accounts.sms_codes import Purpose, check_code, mask_phone, send_code
 from wxapp.config import load_config
 from wxapp.errors import ConfigError, TooManyRequests, ValidationError
+from wxapp.sms.client import SmsUnavailable
 
 PHONE = "13800138001"
 IP = "203.0.113.7"
@@ -93,20 +94,42 @@ def test_a_code_serves_only_its_purpose(app, send, redis_client):
     check_code(redis_client, PHONE, Purpose.ACTIVATE, code)
 
 
-def test_a_minute_between_sends_to_a_phone(app, send, clock):
+def test_a_minute_between_sends_to_a_phone(app, send, clock, redis_client):
     send()
     clock.advance(59)
     with pytest.raises(TooManyRequests) as err:
         send()  # asked again for the same: told to wait
     assert err.value.code == "sms_too_soon" and err.value.extra["retry_after"] == 1
     assert "1 秒后再试" in err.value.message
-    # Asked for another purpose (or, for 忘记密码, by another username), the phone's own
-    # minute holds the send back without saying so: answered as sent, nothing sent.
-    assert send(purpose=Purpose.ACTIVATE) == sms_codes.SentCode("8001", "138****8001", 60, 300)
+    # Asked by another username (忘记密码 by ID number), the phone's own minute holds the
+    # send back without saying so: answered as sent, nothing sent; the code it got serves.
+    with app.test_request_context():
+        held = send_code(
+            redis_client, app.config, PHONE, Purpose.RESET, IP, clock.now(), asked_as="ID"
+        )
+    assert held == sms_codes.SentCode("8001", "138****8001", 60, 300)
     assert len(messages(app, PHONE)) == 1
+    # Another purpose has a minute of its own: its code is sent.
+    send(purpose=Purpose.ACTIVATE)
+    assert len(messages(app, PHONE)) == 2
     clock.advance(1)
     send()
-    assert len(messages(app, PHONE)) == 2
+    assert len(messages(app, PHONE)) == 3
+
+
+def test_a_refused_send_is_answered_as_sent_except_to_the_proven_owner(
+    app, send, clock, redis_client
+):
+    sandbox = app.test_client()
+    sandbox.post("/_sandbox/sms/switches", json={"fail": "InternalError.Timeout", "times": 2})
+    assert send().phone_tail == "8001"
+    clock.advance(61)
+    with app.test_request_context(), pytest.raises(SmsUnavailable):
+        send_code(redis_client, app.config, PHONE, Purpose.REBIND, IP, clock.now(), by_owner=True)
+    # The owner, told, may ask again at once.
+    with app.test_request_context():
+        send_code(redis_client, app.config, PHONE, Purpose.REBIND, IP, clock.now(), by_owner=True)
+    assert len(messages(app, PHONE)) == 1
 
 
 def test_the_phones_own_day_holds_back_what_other_purposes_ask_without_saying_so(

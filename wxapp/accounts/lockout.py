@@ -14,6 +14,8 @@ password checks that use these live in wxapp/accounts/trainees.py.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import redis
 
 from models import Trainee
@@ -37,7 +39,9 @@ def _generation_key(trainee_id: int) -> str:
     return f"{trainee_tag(trainee_id)}:login:gen"
 
 
-# How long a lift of the lockout is remembered: longer than any lock it must lift.
+# How long a lift of the lockout is remembered: a day from the last attempt counted under it
+# (`_RESERVE` refreshes it), longer than any count or lock it holds. Were it to lapse within
+# one, the generation would read "0" again, and that count or lock would be forgotten.
 GENERATION_TTL_S = 24 * 3600
 
 # What an account's count and lock are kept for: the username typed (phone, ID number), or
@@ -52,36 +56,47 @@ def _prefix(r: redis.Redis, trainee_id: int, by: str) -> str:
     return f"{trainee_tag(trainee_id)}:login:{generation}:{by}"
 
 
+class Keys(NamedTuple):
+    """What one attempt counts against: the failure counter, the lock, and the generation
+    they are kept under (all of one slot: `_RESERVE` names the three)."""
+
+    fail: str
+    lock: str
+    generation: str
+
+
 def account_keys(
     r: redis.Redis, trainee_id: int, device: Device | None, by: str = BY_ID_NUMBER
-) -> tuple[str, str]:
+) -> Keys:
     """The failure counter and the lock a password typed for the account counts against:
     its known `device`'s own when typed on one, else those of the username it was typed
     with (`by`; a password typed again in a session counts as typed with the ID number)."""
     prefix = _prefix(r, trainee_id, by if device is None else f"dev:{device.nonce}")
-    return f"{prefix}:fail", f"{prefix}:lock"
+    return Keys(f"{prefix}:fail", f"{prefix}:lock", _generation_key(trainee_id))
 
 
 def login_keys(
     r: redis.Redis, trainee: Trainee | None, username: str, device: Device | None
-) -> tuple[str, str]:
+) -> Keys:
     """The failure counter and the lock an attempt counts against: the account's for this
     username (or its known device's) when the username names one, else the username's own,
-    so probing names is limited too."""
+    so probing names is limited too (its generation is never set)."""
     if trainee is not None:
         by = BY_PHONE if is_mobile_number(username) else BY_ID_NUMBER
         return account_keys(r, trainee.id, device, by)
-    tag = username_tag(username)  # one slot for both: _RESERVE names the two
-    return f"login:{tag}:fail", f"login:{tag}:lock"
+    tag = username_tag(username)
+    return Keys(f"login:{tag}:fail", f"login:{tag}:lock", f"login:{tag}:gen")
 
 
 # One password attempt, counted before its hash: refused while locked, or while MAX_FAILURES
 # attempts are already counted in the window, whether they failed or are still being
 # checked; else counted, and its number returned. Counted after the hash, a burst of
 # attempts sent at once would all pass the check before the first failure was counted, and
-# a stranger would get many guesses per lock. KEYS: the failure counter and the lock (one
-# slot); ARGV: the window, MAX_FAILURES. Returns {number, 0}, or {0, seconds to wait}.
+# a stranger would get many guesses per lock. KEYS: the failure counter, the lock and their
+# generation (one slot); ARGV: the window, MAX_FAILURES, GENERATION_TTL_S. Returns
+# {number, 0}, or {0, seconds to wait}.
 _RESERVE = """
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('EXPIRE', KEYS[3], ARGV[3]) end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {0, redis.call('TTL', KEYS[2])} end
 redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
 local n = redis.call('INCR', KEYS[1])
@@ -93,11 +108,11 @@ return {n, 0}
 """
 
 
-def reserve_attempt(r: redis.Redis, fail_key: str, lock_key: str) -> int:
+def reserve_attempt(r: redis.Redis, keys: Keys) -> int:
     """Count one password attempt before its hash (`_RESERVE`): its number in the window,
     or 429 `locked`, with the seconds to wait, before any hash."""
     number, wait = r.register_script(_RESERVE)(
-        keys=[fail_key, lock_key], args=[FAILURE_WINDOW_S, MAX_FAILURES]
+        keys=list(keys), args=[FAILURE_WINDOW_S, MAX_FAILURES, GENERATION_TTL_S]
     )
     if not number:
         raise TooManyRequests(LOCKED_MESSAGE, code="locked", retry_after=max(int(wait), 1))
@@ -117,13 +132,13 @@ def give_back(r: redis.Redis, fail_key: str) -> None:
     r.register_script(_UNRESERVE)(keys=[fail_key])
 
 
-def count_failure(r: redis.Redis, fail_key: str, lock_key: str, attempt: int) -> int:
+def count_failure(r: redis.Redis, keys: Keys, attempt: int) -> int:
     """Attempt number `attempt` was a wrong password: the tries left, or 429 `locked` when it
     was the last one allowed (the lock then starts, and the counter with it)."""
     if attempt >= MAX_FAILURES:
         pipe = r.pipeline()
-        pipe.set(lock_key, 1, ex=LOCK_S)
-        pipe.delete(fail_key)
+        pipe.set(keys.lock, 1, ex=LOCK_S)
+        pipe.delete(keys.fail)
         pipe.execute()
         raise TooManyRequests(LOCKED_MESSAGE, code="locked")
     return MAX_FAILURES - attempt
@@ -147,5 +162,5 @@ def is_locked(r: redis.Redis, trainee_id: int) -> bool:
     """Whether the account is locked now for either of its usernames (for customer service,
     which may lift it); a known device's own lock is not counted."""
     return any(
-        r.exists(account_keys(r, trainee_id, None, by)[1]) for by in (BY_PHONE, BY_ID_NUMBER)
+        r.exists(account_keys(r, trainee_id, None, by).lock) for by in (BY_PHONE, BY_ID_NUMBER)
     )

@@ -22,8 +22,9 @@ so the flow is built to tell a stranger as little as it can:
   twice, or before and after a key rotation, does not tell it apart.
 - A real send that the SMS service refuses (an outage, an empty SMS package, its own limit
   on the number) is answered and limited as if sent: a pretended send cannot fail, so a
-  503 would name an account. The owner gets no SMS and asks again after the minute; the
-  failure is logged at ERROR for the operators.
+  503 would name an account (on a known device of the account, the owner is told 503).
+  The owner gets no SMS and asks again after the minute; the failure is logged at ERROR
+  for the operators.
 - The reset itself fails with the same `bad_sms_code` for an unknown username as for a wrong
   code. The password rules that need no ID number (length, a letter and a digit) are checked
   first; those that need the account's ID number only once the code matched, before it is
@@ -106,7 +107,6 @@ def send_reset_code(
             client_ip,
             now,
             asked_as=username,
-            answer_failure_as_sent=True,
             by_owner=by_operator or device_of(trainee, known) is not None,
         )
         return _shown(username, sent)

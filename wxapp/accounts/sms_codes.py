@@ -13,9 +13,10 @@ sees counts what they asked for (the phone typed, or 忘记密码's phone number
 and the purpose: one send every RESEND_GAP_S, PHONE_DAILY_CAP a day, SMS_IP_DAILY_CAP (a
 setting, 30 by default) per client address (an IPv6 caller's /48) and SMS_DAILY_CAP (a
 setting, 100,000 by default) for the whole service, per day (China's calendar day). The
-phone itself then takes one send every RESEND_GAP_S and PHONE_DAILY_CAP a day, whoever asks
-and for what; past those a send is answered as sent and sends nothing (`_admit_phone`
-says why: told, they would link a guessed phone to the ID number that spent them). Anyone
+phone itself then takes one send of a purpose every RESEND_GAP_S and PHONE_DAILY_CAP a day
+of every purpose, whoever asks; past those a send is answered as sent and sends nothing
+(`_admit_phone` says why: told, they would link a guessed phone to the ID number that spent
+them), and so is a send the SMS service refuses, unless the proven owner asked. Anyone
 can spend a phone's PHONE_DAILY_CAP (every ID number is public), so a send asked for by the
 account's proven owner (on a known device of the account, or with its password) that finds
 it spent counts against OWNER_DAILY_CAP, an allowance of that phone's that strangers cannot
@@ -125,8 +126,8 @@ def _code_key(phone: str, purpose: Purpose) -> str:
     return f"{phone_tag(phone)}:sms:{purpose.value}"
 
 
-def _gap_key(phone: str) -> str:
-    return f"{phone_tag(phone)}:sms:gap"
+def _gap_key(phone: str, purpose: Purpose) -> str:
+    return f"{phone_tag(phone)}:sms:gap:{purpose.value}"
 
 
 def _asked_gap_key(asked: str, purpose: Purpose) -> str:
@@ -247,17 +248,20 @@ def _admit_asked(
     return gap_key
 
 
-def _admit_phone(r: redis.Redis, phone: str, now: datetime, by_owner: bool) -> str | None:
-    """Count one send against the phone's own bounds, whoever asked and for what: one send
-    every RESEND_GAP_S, PHONE_DAILY_CAP a day, then for its proven owner OWNER_DAILY_CAP
-    more. The gap's key; None when a bound holds the send back.
+def _admit_phone(
+    r: redis.Redis, phone: str, now: datetime, purpose: Purpose, by_owner: bool
+) -> str | None:
+    """Count one send against the phone's own bounds, whoever asked: one send of the
+    purpose every RESEND_GAP_S (so a send it holds back leaves the phone a live code that
+    serves the same purpose), PHONE_DAILY_CAP a day of every purpose, then for its proven
+    owner OWNER_DAILY_CAP more. The gap's key; None when a bound holds the send back.
 
     Told to a stranger, these would link the phone to whatever else set them: a 忘记密码
-    asked by ID number starts the phone's minute, and a 429 for a guessed phone (asked by
-    it, or registered with it) would then say that it is the account's. So the caller
-    answers as sent and sends nothing (the code sent earlier stays live). The proven owner
-    is told: 429, as it is."""
-    gap_key = _gap_key(phone)
+    asked by ID number starts the phone's minute and spends its day, and a 429 for a
+    guessed phone (asked by it, or registered with it) would then say that it is the
+    account's. So the caller answers as sent and sends nothing (the code sent earlier stays
+    live). The proven owner is told: 429, as it is."""
+    gap_key = _gap_key(phone, purpose)
     try:
         _hold_gap(r, gap_key, now)
     except TooManyRequests:
@@ -292,29 +296,30 @@ def send_code(
     now: datetime,
     *,
     asked_as: str | None = None,
-    answer_failure_as_sent: bool = False,
     by_owner: bool = False,
 ) -> SentCode:
     """Send a fresh code for `purpose` to `phone`, replacing any live one.
 
     429 `sms_too_soon` within RESEND_GAP_S of the last send asked for the same (`asked_as`,
     by default the phone, and purpose), `sms_daily_cap` past PHONE_DAILY_CAP of those a day
-    or the address's cap, `sms_service_cap` past the service's; 503 `sms_unavailable` when
-    the SMS service fails (then the phone may ask again at once, and the previous code, if
-    any, stays live). The phone's own bounds, whatever set them (`_admit_phone`), are
-    answered as a send, after as long a wait, and send nothing; its proven owner
-    (`by_owner`) is told them, and past the phone's cap uses their own allowance.
+    or the address's cap, `sms_service_cap` past the service's. The phone's own bounds,
+    whatever set them (`_admit_phone`), are answered as a send, after as long a wait, and
+    send nothing; its proven owner (`by_owner`) is told them, and past the phone's cap uses
+    their own allowance.
+
+    A send the SMS service refuses (an outage, an empty SMS package, its own limit on the
+    number, which a stranger can reach with 忘记密码) is logged by the SMS client and, to
+    a stranger, answered and limited like a sent one: a held-back send cannot fail, so a
+    503 would tell a guessed phone that is not the account's from one that is. The proven
+    owner gets 503 `sms_unavailable` (then the phone may ask again at once; the previous
+    code, if any, stays live).
 
     `asked_as`: what the asker typed when it is not the phone (忘记密码's ID number).
-
-    `answer_failure_as_sent`: a failed send (logged by the SMS client) is answered and
-    limited like a sent one, for a flow whose answer must not depend on whether a real send
-    was made (忘记密码: only an account's send is real, and only a real one can fail).
     """
     purpose = Purpose(purpose)
     asked_gap = _admit_asked(r, config, asked_as or phone, client_ip, now, purpose, by_owner)
     try:
-        phone_gap = _admit_phone(r, phone, now, by_owner)
+        phone_gap = _admit_phone(r, phone, now, purpose, by_owner)
     except TooManyRequests:
         r.delete(asked_gap)
         raise
@@ -331,7 +336,7 @@ def send_code(
             # What a send costs now, failed or not: a service timing out makes every real
             # send slow, and the pretended ones must wait as long (`_wait_like_a_send`).
             _remember_send_time(r, time.monotonic() - started)
-        if answer_failure_as_sent and isinstance(err, SmsUnavailable):
+        if not by_owner and isinstance(err, SmsUnavailable):
             return _sent(phone)  # the gaps stay, as after a send; the previous code too
         for gap_key in (asked_gap, phone_gap):  # two slots: one DEL each
             r.delete(gap_key)  # nothing reached the phone: it may ask again at once

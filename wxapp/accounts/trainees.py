@@ -156,18 +156,18 @@ def verify_credentials(
     trainee = find_trainee(username)
     device = device_of(trainee, known)
     ratelimit.hit(r, limits.LOGIN_PER_USERNAME, counted_username(username, device))
-    fail_key, lock_key = lockout.login_keys(r, trainee, username, device)
-    attempt = lockout.reserve_attempt(r, fail_key, lock_key)
+    keys = lockout.login_keys(r, trainee, username, device)
+    attempt = lockout.reserve_attempt(r, keys)
     checked = trainee.password_hash if trainee is not None else None  # as it was checked
     by_id_number = not is_mobile_number(username)
-    if trainee is not None and _matches(r, fail_key, trainee, password, by_id_number):
-        r.delete(fail_key)
+    if trainee is not None and _matches(r, keys.fail, trainee, password, by_id_number):
+        r.delete(keys.fail)
         if checked is not None and needs_rehash(checked):
             checked = _rehash(trainee.id, checked, password)
         return Verified(trainee, checked)
     if trainee is None:
         spend_one_hash(password)
-    left = lockout.count_failure(r, fail_key, lock_key, attempt)
+    left = lockout.count_failure(r, keys, attempt)
     raise Unauthorized(f"用户名或密码错误（还可尝试 {left} 次）", code="bad_credentials")
 
 
@@ -198,13 +198,13 @@ def check_own_password(
     session could guess the password without end.
     """
     checked = trainee.password_hash
-    fail_key, lock_key = lockout.account_keys(r, trainee.id, device_of(trainee, known))
-    attempt = lockout.reserve_attempt(r, fail_key, lock_key)
-    if not _matches(r, fail_key, trainee, password):
-        left = lockout.count_failure(r, fail_key, lock_key, attempt)
+    keys = lockout.account_keys(r, trainee.id, device_of(trainee, known))
+    attempt = lockout.reserve_attempt(r, keys)
+    if not _matches(r, keys.fail, trainee, password):
+        left = lockout.count_failure(r, keys, attempt)
         label = "原密码" if field == "old_password" else "登录密码"
         raise ValidationError(field, f"{label}错误（还可尝试 {left} 次）", code=f"bad_{field}")
-    r.delete(fail_key)
+    r.delete(keys.fail)
     return Verified(trainee, checked)
 
 

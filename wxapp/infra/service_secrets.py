@@ -2,8 +2,8 @@
 
 For what must answer the same for ever, whatever the operators do with SECRET_KEY: a
 rotation of a key that such an answer hangs on would change it for everyone it is made up
-for, and for nobody else. Made on first use by whichever process asks first (one INSERT that
-yields to a concurrent one), then kept in the app's memory.
+for, and for nobody else. Each one's migration makes it; a request only reads it, then
+keeps it in the app's memory.
 """
 
 from __future__ import annotations
@@ -21,9 +21,13 @@ _CACHE = "service_secrets"  # app.extensions: name -> value
 
 
 def service_secret(name: str) -> str:
-    """The service's own random key called `name` (64 hex digits), made if there is none."""
+    """The service's own random key called `name` (64 hex digits). Its migration makes it,
+    so this only reads it (a database that takes no writes still answers); made here if
+    there is none (a database built without the migrations)."""
     cache: dict[str, str] = current_app.extensions.setdefault(_CACHE, {})
     value = cache.get(name)
+    if value is None:
+        value = _read(name)
     if value is None:
         with transaction():
             db.session.execute(
@@ -33,8 +37,13 @@ def service_secret(name: str) -> str:
                     ["name"],
                 )
             )
-            value = db.session.execute(
-                sa.select(ServiceSecret.value).where(ServiceSecret.name == name)
-            ).scalar_one()
-        cache[name] = value
+            value = _read(name)
+        assert value is not None  # inserted, or by a concurrent caller: committed either way
+    cache[name] = value
     return value
+
+
+def _read(name: str) -> str | None:
+    return db.session.execute(
+        sa.select(ServiceSecret.value).where(ServiceSecret.name == name)
+    ).scalar_one_or_none()
