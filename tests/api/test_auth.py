@@ -69,8 +69,10 @@ def test_wrong_password_is_401_then_locked_after_five(client, trainee, app):
     assert "锁定" in res.json["message"]
     assert 14 * 60 < res.json["retry_after"] <= 15 * 60
     # The lock is the account's, kept with its other Redis keys (hash tag {t:<id>}).
-    (lock,) = app.extensions["redis"].keys(f"{{t:{trainee['id']}}}:login:*lock")
-    assert 14 * 60 < app.extensions["redis"].ttl(lock) <= 15 * 60
+    r = app.extensions["redis"]
+    lock = lockout.account_keys(r, trainee["id"], None, lockout.BY_PHONE).lock
+    assert lock.startswith(f"{{t:{trainee['id']}}}:")
+    assert 14 * 60 < r.ttl(lock) <= 15 * 60
 
 
 @pytest.mark.parametrize("first", ["phone", "id_number"])
@@ -111,8 +113,8 @@ def test_a_lock_taken_as_the_last_lifts_day_runs_out_still_holds(client, trainee
     forgotten: a stranger who saw the owner's reset would know when to get 5 more guesses."""
     r = app.extensions["redis"]
     lockout.lift_lockout(r, trainee["id"])
-    (generation,) = r.keys(f"{{t:{trainee['id']}}}:login:gen")
-    r.pexpire(generation, 1000)  # a day after that lift, but for one second
+    generation = lockout.account_keys(r, trainee["id"], None).generation
+    assert r.pexpire(generation, 1000)  # a day after that lift, but for one second
     for _ in range(5):
         login(client, trainee["id_number"], "nope")
     time.sleep(1.1)
