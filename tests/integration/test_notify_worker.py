@@ -295,7 +295,14 @@ def test_an_idle_worker_keeps_listening_without_errors(live_server, caplog):
     finally:
         worker.stop()
         thread.join(10)
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    # The worker's own records: a sandbox thread of an earlier test (WeChat Pay's notifier
+    # retrying a server that has stopped) may still log while this one waits.
+    worker_logs = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("wxapp.notifications")
+    ]
+    assert worker_logs == []
     assert len(oa_state.inbox(app.extensions["redis"], OPENID)) == 1
     assert took < 4, took  # the old retry pause was 5 s
 
