@@ -49,7 +49,7 @@ def update_profile():
 @bp.post("/me/phone/code")
 @body_limit(limits.CREDENTIALS_BODY)
 def send_phone_code():
-    """获取验证码 for a new phone: sent to that phone (limits of wxapp/accounts/sms_codes.py)."""
+    """获取验证码 for a new phone: sent to that phone (limits of wxapp/accounts/sms_limits.py)."""
     phone = v.string(v.json_body(), "phone", max_len=20)
     sent = personal_info.send_phone_code(
         get_redis(), current_app.config, current_trainee_id(), phone, client_ip(), app_now()

@@ -13,7 +13,7 @@ import pytest
 from models import Trainee, WechatBinding, db
 from tests.factories import make_binding, make_id_number, make_trainee, make_unit
 from tests.sms import latest_code, messages
-from wxapp.accounts import sms_codes
+from wxapp.accounts import sms_codes, sms_limits
 from wxapp.accounts.idnumbers import initial_password
 from wxapp.demo.seed import TRAINEES
 from wxapp.infra import limits
@@ -683,14 +683,14 @@ def test_the_phones_day_spent_by_one_username_does_not_single_out_the_other(
 ):
     other = "phone" if first == "id_number" else "id_number"
     stranger = app.test_client()
-    for _ in range(sms_codes.PHONE_DAILY_CAP):
+    for _ in range(sms_limits.PHONE_DAILY_CAP):
         assert forgot_code(stranger, active[first]).status_code == 200
         clock.advance(61)
     refused = forgot_code(stranger, active[first])
-    assert refused.status_code == 429 and refused.json["message"] == sms_codes.RESET_CAP_MESSAGE
+    assert refused.status_code == 429 and refused.json["message"] == sms_limits.RESET_CAP_MESSAGE
     answers = [forgot_code(stranger, name) for name in (active[other], _nobody(other))]
     assert _answers(answers) == [(200, None, sorted(answers[1].json))] * 2
-    assert len(messages(app, active["phone"])) == sms_codes.PHONE_DAILY_CAP
+    assert len(messages(app, active["phone"])) == sms_limits.PHONE_DAILY_CAP
 
 
 def test_registering_a_guessed_phone_does_not_tell_it_from_a_reset_by_id_number(app, active):

@@ -24,7 +24,7 @@ from tests.console_helpers import console_app, create_operator, csrf_of, sign_in
 from tests.factories import make_binding, make_enrollment, make_order, make_plan, make_trainee
 from tests.factories import sign_in as trainee_sign_in
 from tests.sms import latest_code, messages
-from wxapp.accounts import sms_codes
+from wxapp.accounts import sms_codes, sms_limits
 from wxapp.accounts.idnumbers import initial_password
 from wxapp.accounts.lockout import LOCK_S, is_locked
 from wxapp.accounts.passwords import hash_password
@@ -190,14 +190,14 @@ def test_support_still_reaches_a_roster_phone_whose_day_a_stranger_spent(capp):
         "/api/login", json={"username": id_number, "password": initial_password(id_number)}
     )
     assert opened.status_code == 200
-    for _ in range(sms_codes.PHONE_DAILY_CAP):
+    for _ in range(sms_limits.PHONE_DAILY_CAP):
         assert stranger.post("/api/activation/code", json={}).status_code == 200
-        clock.advance(sms_codes.RESEND_GAP_S + 1)
-    assert len(messages(capp, phone)) == sms_codes.PHONE_DAILY_CAP
+        clock.advance(sms_limits.RESEND_GAP_S + 1)
+    assert len(messages(capp, phone)) == sms_limits.PHONE_DAILY_CAP
     client, token = _signed_in(capp, "support")
     reply = client.post(f"/admin/trainees/{tid}/reset-sms", data={"csrf_token": token})
     assert reply.status_code == 302
-    assert len(messages(capp, phone)) == sms_codes.PHONE_DAILY_CAP + 1
+    assert len(messages(capp, phone)) == sms_limits.PHONE_DAILY_CAP + 1
     done = capp.test_client().post(
         "/api/password/forgot",
         json={
@@ -290,7 +290,6 @@ def test_a_roster_phone_correction_stops_when_the_account_activated_meanwhile(ca
     """The owner activates between the operator's check and the write: the roster
     correction (uncapped, ending no session) must not then replace an activated account's
     phone."""
-    from wxapp.accounts import sms_codes
 
     tid, _, old_phone = _trainee(capp, name="小昭", password=None)
     client, token = _signed_in(capp, "support")

@@ -10,7 +10,7 @@ import pytest
 from models import Trainee, db
 from tests.factories import make_binding, make_trainee
 from tests.sms import latest_code, messages
-from wxapp.accounts import devices, lockout, sms_codes
+from wxapp.accounts import devices, lockout, sms_limits
 from wxapp.accounts.idnumbers import initial_password
 
 PASSWORD = "Passw0rd!"
@@ -129,7 +129,7 @@ def spend_the_phones_cap(app, clock, username):
     """What a stranger can do with an ID number: 忘记密码 codes, one a minute, until the
     phone's ten of the day are spent."""
     stranger = app.test_client()
-    for _ in range(sms_codes.PHONE_DAILY_CAP):
+    for _ in range(sms_limits.PHONE_DAILY_CAP):
         refused = stranger.post("/api/password/forgot/code", json={"username": username})
         if refused.status_code != 200:
             break
@@ -137,7 +137,7 @@ def spend_the_phones_cap(app, clock, username):
     else:
         refused = stranger.post("/api/password/forgot/code", json={"username": username})
     assert refused.status_code == 429 and refused.json["error"] == "sms_daily_cap"
-    assert refused.json["message"] == sms_codes.RESET_CAP_MESSAGE
+    assert refused.json["message"] == sms_limits.RESET_CAP_MESSAGE
     assert "曾登录过" in refused.json["message"]
 
 
@@ -161,23 +161,23 @@ def test_the_owners_browser_gets_a_reset_code_after_a_stranger_spent_the_phones_
 def test_the_owners_own_allowance_comes_after_the_phones_and_is_bounded_too(app, clock, owner):
     browser = owners_browser(app, owner)
     spend_the_phones_cap(app, clock, owner["phone"])
-    for _ in range(sms_codes.OWNER_DAILY_CAP):
+    for _ in range(sms_limits.OWNER_DAILY_CAP):
         res = browser.post("/api/password/forgot/code", json={"username": owner["phone"]})
         assert res.status_code == 200
         clock.advance(61)
     res = browser.post("/api/password/forgot/code", json={"username": owner["phone"]})
     assert res.status_code == 429 and res.json["error"] == "sms_daily_cap"
     # Already on a device of theirs: not sent to look for one.
-    assert res.json["message"] == sms_codes.PHONE_CAP_MESSAGE
+    assert res.json["message"] == sms_limits.PHONE_CAP_MESSAGE
     assert len(messages(app, owner["phone"])) == (
-        sms_codes.PHONE_DAILY_CAP + sms_codes.OWNER_DAILY_CAP
+        sms_limits.PHONE_DAILY_CAP + sms_limits.OWNER_DAILY_CAP
     )
 
 
 def test_the_owners_browser_spends_the_phones_cap_first(app, clock, owner):
     """The owner's allowance is for when a stranger has spent the phone's."""
     browser = owners_browser(app, owner)
-    for _ in range(sms_codes.PHONE_DAILY_CAP + sms_codes.OWNER_DAILY_CAP):
+    for _ in range(sms_limits.PHONE_DAILY_CAP + sms_limits.OWNER_DAILY_CAP):
         res = browser.post("/api/password/forgot/code", json={"username": owner["phone"]})
         assert res.status_code == 200
         clock.advance(61)
@@ -218,7 +218,7 @@ def test_a_new_password_makes_every_device_of_before_a_strangers(app, clock, own
     clock.advance(61)
     spend_the_phones_cap(app, clock, owner["phone"])
     no_allowance = former.post("/api/password/forgot/code", json={"username": owner["phone"]})
-    assert no_allowance.json["message"] == sms_codes.RESET_CAP_MESSAGE
+    assert no_allowance.json["message"] == sms_limits.RESET_CAP_MESSAGE
 
 
 def test_colleagues_sharing_a_browser_each_keep_their_device(app, owner):
@@ -279,4 +279,4 @@ def test_a_roster_account_past_the_phones_cap_is_answered_as_sent_and_gets_nothi
     assert login(browser, roster["id_number"], initial_password(roster["id_number"])).json
     res = browser.post("/api/activation/code", json={})
     assert res.status_code == 200 and res.json["phone_tail"] == roster["phone"][-4:]
-    assert len(messages(app, roster["phone"])) == sms_codes.PHONE_DAILY_CAP
+    assert len(messages(app, roster["phone"])) == sms_limits.PHONE_DAILY_CAP

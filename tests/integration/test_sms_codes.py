@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tests.sms import latest_code, messages
-from wxapp.accounts import sms_codes
+from wxapp.accounts import sms_codes, sms_limits
 from wxapp.accounts.sms_codes import Purpose, check_code, mask_phone, send_code
 from wxapp.config import load_config
 from wxapp.errors import ConfigError, TooManyRequests, ValidationError
@@ -135,20 +135,20 @@ def test_a_refused_send_is_answered_as_sent_except_to_the_proven_owner(
 def test_the_phones_own_day_holds_back_what_other_purposes_ask_without_saying_so(
     app, send, clock, redis_client
 ):
-    for _ in range(sms_codes.PHONE_DAILY_CAP):
+    for _ in range(sms_limits.PHONE_DAILY_CAP):
         send()
         clock.advance(61)
     assert send(purpose=Purpose.REGISTER).phone_tail == "8001"
-    assert len(messages(app, PHONE)) == sms_codes.PHONE_DAILY_CAP
+    assert len(messages(app, PHONE)) == sms_limits.PHONE_DAILY_CAP
     # Its proven owner is told, and has an allowance of their own.
     with app.test_request_context():
         owner = send_code(
             redis_client, app.config, PHONE, Purpose.REBIND, IP, clock.now(), by_owner=True
         )
     assert owner.phone_tail == "8001"
-    assert len(messages(app, PHONE)) == sms_codes.PHONE_DAILY_CAP + 1
+    assert len(messages(app, PHONE)) == sms_limits.PHONE_DAILY_CAP + 1
     clock.advance(61)
-    for _ in range(sms_codes.OWNER_DAILY_CAP - 1):
+    for _ in range(sms_limits.OWNER_DAILY_CAP - 1):
         with app.test_request_context():
             send_code(
                 redis_client, app.config, PHONE, Purpose.REBIND, IP, clock.now(), by_owner=True
@@ -156,7 +156,7 @@ def test_the_phones_own_day_holds_back_what_other_purposes_ask_without_saying_so
         clock.advance(61)
     with app.test_request_context(), pytest.raises(TooManyRequests) as err:
         send_code(redis_client, app.config, PHONE, Purpose.REBIND, IP, clock.now(), by_owner=True)
-    assert err.value.code == "sms_daily_cap" and err.value.message == sms_codes.PHONE_CAP_MESSAGE
+    assert err.value.code == "sms_daily_cap" and err.value.message == sms_limits.PHONE_CAP_MESSAGE
 
 
 def test_five_wrong_tries_burn_the_code(app, send, redis_client):
@@ -184,13 +184,13 @@ def test_not_a_code_spends_no_try(app, send, redis_client):
 
 
 def test_a_daily_cap_per_phone(app, send, clock):
-    for _ in range(sms_codes.PHONE_DAILY_CAP):
+    for _ in range(sms_limits.PHONE_DAILY_CAP):
         send()
         clock.advance(61)
     with pytest.raises(TooManyRequests) as err:
         send()
     assert err.value.code == "sms_daily_cap"
-    assert len(messages(app, PHONE)) == sms_codes.PHONE_DAILY_CAP
+    assert len(messages(app, PHONE)) == sms_limits.PHONE_DAILY_CAP
     clock.set(clock.now().replace(hour=16, minute=1) + timedelta(days=1))  # next day in China
     send()
 

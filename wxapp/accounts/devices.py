@@ -11,7 +11,7 @@ defence against lockout attacks that OWASP's authentication guidance describes.
   and per-username budget (the same sizes), not the account's: a stranger's failures
   elsewhere do not shut it out, and the failures made on it lock nobody else out.
 - A 忘记密码 code asked for there may use a small daily allowance of the owner's own when the
-  phone's cap is spent (sms_codes.OWNER_DAILY_CAP), which strangers cannot spend.
+  phone's cap is spent (sms_limits.OWNER_DAILY_CAP), which strangers cannot spend.
 
 A token is issued only for a session that proves the owner: a password that is not the
 published initial one (a roster account gets its token at activation), a WeChat user

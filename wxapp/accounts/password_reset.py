@@ -96,7 +96,7 @@ def send_reset_code(
 
     Asked for on a known device of the account, or by customer service for the owner on the
     telephone (`by_operator`), the send is told the phone's own bounds and may use the
-    owner's own daily allowance (`sms_codes.OWNER_DAILY_CAP`) once the phone's is spent."""
+    owner's own daily allowance (`sms_limits.OWNER_DAILY_CAP`) once the phone's is spent."""
     trainee = find_trainee(username)
     if trainee is not None and trainee.phone:
         sent = sms_codes.send_code(

@@ -40,7 +40,7 @@ BIND_ALL = Limit("bind_all", 300, 60, "绑定过于频繁，请一分钟后再�
 BIND_PER_WECHAT_USER = Limit("bind_openid", 10, 60, "绑定尝试过于频繁，请一分钟后再试")
 # 自主注册: POST /api/register and its 获取验证码, one budget per phone number typed (a person
 # needs a few tries), and a larger one per address, so a unit's colleagues registering
-# together behind one NAT address go through. The SMS caps of wxapp/accounts/sms_codes.py
+# together behind one NAT address go through. The SMS caps of wxapp/accounts/sms_limits.py
 # (per phone, and SMS_IP_DAILY_CAP per address) bound the codes sent.
 REGISTER = Limit("register", 20, 600, "注册尝试过于频繁，请十分钟后再试")
 REGISTER_ADDRESS = Limit("register_addr", 400, 600, "注册尝试过于频繁，请十分钟后再试")
@@ -51,7 +51,7 @@ OAUTH_START = Limit("oauth_start", 600, 60, "请求过于频繁，请稍后从�
 # The register page's unit chooser (no session yet): searches as the trainee types.
 REGISTER_UNITS = Limit("register_units", 60, 60, "查询过于频繁，请稍后再试")
 # Activation of a roster account (its SMS code and the new password), per account, and
-# 忘记密码 (its SMS code and the reset), per address; the SMS limits of wxapp/accounts/sms_codes.py (one send a
+# 忘记密码 (its SMS code and the reset), per address; the SMS limits of wxapp/accounts/sms_limits.py (one send a
 # minute and 10 a day per phone, 30 a day per address) and 5 tries per code come on top.
 ACTIVATION = Limit("activation", 20, 600, "操作过于频繁，请十分钟后再试")
 # Activation happens in a session of the roster account, so ACTIVATION counts per account;
